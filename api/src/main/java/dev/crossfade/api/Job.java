@@ -1,0 +1,375 @@
+package dev.crossfade.api;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.BooleanNode;
+import com.fasterxml.jackson.databind.node.IntNode;
+import dev.crossfade.api.internal.Json;
+
+import java.time.Instant;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Objects;
+
+/**
+ * A job: the Sidekiq wire envelope ({@code class}, {@code args}, {@code jid}, {@code queue}, timestamps, retry state,
+ * error fields) plus any keys other producers put there, which survive every round trip untouched because Ruby code
+ * and Sidekiq middleware rely on their own keys.
+ *
+ * <p>Immutable: state changes (a retry, an error) produce a new job through {@link #toBuilder()}. The {@link #args()}
+ * node is shared, not copied, for speed; treat it as read-only.
+ *
+ * <p>Two keys are Crossfade's own: {@code routing_key} (Kafka record key and flag bucketing key) and {@code shadow}
+ * (this copy is a shadow-mode comparison copy). Sidekiq ignores both.
+ */
+public final class Job {
+    /** Queue used when none is given, as in Sidekiq. */
+    public static final String DEFAULT_QUEUE = "default";
+
+    private final String className;
+    private final ArrayNode args;
+    private final String jid;
+    private final String queue;
+    private final Instant createdAt;
+    private final Instant enqueuedAt;
+    private final Instant at;
+    private final JsonNode retry;
+    private final Integer retryCount;
+    private final String errorMessage;
+    private final String errorClass;
+    private final Instant failedAt;
+    private final Instant retriedAt;
+    private final String routingKey;
+    private final boolean shadow;
+    private final Map<String, JsonNode> extra;
+
+    private Job(Builder b) {
+        this.className = requireText(b.className, "class");
+        this.args = b.args == null ? Json.mapper().createArrayNode() : b.args;
+        this.jid = b.jid == null ? Jid.next() : requireText(b.jid, "jid");
+        this.queue = b.queue == null ? DEFAULT_QUEUE : requireText(b.queue, "queue");
+        this.createdAt = b.createdAt == null ? Instant.now() : b.createdAt;
+        this.enqueuedAt = b.enqueuedAt;
+        this.at = b.at;
+        this.retry = b.retry;
+        this.retryCount = b.retryCount;
+        this.errorMessage = b.errorMessage;
+        this.errorClass = b.errorClass;
+        this.failedAt = b.failedAt;
+        this.retriedAt = b.retriedAt;
+        this.routingKey = b.routingKey;
+        this.shadow = b.shadow;
+        this.extra = b.extra.isEmpty() ? Map.of() : Collections.unmodifiableMap(new LinkedHashMap<>(b.extra));
+    }
+
+    private static String requireText(String value, String field) {
+        if (value == null || value.isBlank()) {
+            throw new IllegalArgumentException("job field '" + field + "' must be a non-empty string");
+        }
+        return value;
+    }
+
+    /** A builder for a new job of the given worker class name (a Ruby-style name such as {@code HardWorker}, or a Java name). */
+    public static Builder builder(String className) {
+        return new Builder().className(className);
+    }
+
+    /** A new job for {@code className} with positional args converted by Jackson. */
+    public static Job of(String className, Object... args) {
+        return builder(className).args(args).build();
+    }
+
+    /** A builder holding every field of this job, for deriving a changed copy. */
+    public Builder toBuilder() {
+        Builder b = new Builder();
+        b.className = className;
+        b.args = args;
+        b.jid = jid;
+        b.queue = queue;
+        b.createdAt = createdAt;
+        b.enqueuedAt = enqueuedAt;
+        b.at = at;
+        b.retry = retry;
+        b.retryCount = retryCount;
+        b.errorMessage = errorMessage;
+        b.errorClass = errorClass;
+        b.failedAt = failedAt;
+        b.retriedAt = retriedAt;
+        b.routingKey = routingKey;
+        b.shadow = shadow;
+        b.extra.putAll(extra);
+        return b;
+    }
+
+    /** The worker class name ({@code class} on the wire). */
+    public String className() {
+        return className;
+    }
+
+    /** The positional arguments ({@code args}), a JSON array. Shared, treat as read-only. */
+    public ArrayNode args() {
+        return args;
+    }
+
+    public String jid() {
+        return jid;
+    }
+
+    public String queue() {
+        return queue;
+    }
+
+    public Instant createdAt() {
+        return createdAt;
+    }
+
+    /** When a backend last accepted the job; null before the first enqueue. */
+    public Instant enqueuedAt() {
+        return enqueuedAt;
+    }
+
+    /** Not-before time of a scheduled job; null for an immediate one. */
+    public Instant at() {
+        return at;
+    }
+
+    /**
+     * The raw {@code retry} value: a boolean or a maximum retry count, or null when absent (which Crossfade treats as
+     * {@code true}, the Sidekiq default).
+     */
+    public JsonNode retry() {
+        return retry;
+    }
+
+    /**
+     * The retry limit this job asks for: {@code 0} when retries are off ({@code retry: false}), the given count when
+     * {@code retry} is a number, otherwise {@code defaultMax}.
+     */
+    public int maxRetries(int defaultMax) {
+        if (retry == null || retry.isNull()) {
+            return defaultMax;
+        }
+        if (retry.isBoolean()) {
+            return retry.booleanValue() ? defaultMax : 0;
+        }
+        if (retry.canConvertToInt()) {
+            return Math.max(0, retry.intValue());
+        }
+        return defaultMax;
+    }
+
+    /** Failures so far minus one, Sidekiq's convention: null before the first failure, 0 after it. */
+    public Integer retryCount() {
+        return retryCount;
+    }
+
+    /** Which run this is: 1 for the first, 2 after one failure, and so on. */
+    public int attempt() {
+        return retryCount == null ? 1 : retryCount + 2;
+    }
+
+    public String errorMessage() {
+        return errorMessage;
+    }
+
+    public String errorClass() {
+        return errorClass;
+    }
+
+    public Instant failedAt() {
+        return failedAt;
+    }
+
+    public Instant retriedAt() {
+        return retriedAt;
+    }
+
+    /** The caller's bucketing key (an account id, say): Kafka record key and flag context key. Null when none. */
+    public String routingKey() {
+        return routingKey;
+    }
+
+    /** Whether this copy was enqueued for a shadow-mode comparison rather than for real. */
+    public boolean shadow() {
+        return shadow;
+    }
+
+    /** Keys this envelope does not model, in their original order. */
+    public Map<String, JsonNode> extra() {
+        return extra;
+    }
+
+    @Override
+    public boolean equals(Object o) {
+        if (this == o) {
+            return true;
+        }
+        if (!(o instanceof Job)) {
+            return false;
+        }
+        Job j = (Job) o;
+        return shadow == j.shadow && className.equals(j.className) && args.equals(j.args) && jid.equals(j.jid)
+                && queue.equals(j.queue) && Objects.equals(createdAt, j.createdAt)
+                && Objects.equals(enqueuedAt, j.enqueuedAt) && Objects.equals(at, j.at)
+                && Objects.equals(retry, j.retry) && Objects.equals(retryCount, j.retryCount)
+                && Objects.equals(errorMessage, j.errorMessage) && Objects.equals(errorClass, j.errorClass)
+                && Objects.equals(failedAt, j.failedAt) && Objects.equals(retriedAt, j.retriedAt)
+                && Objects.equals(routingKey, j.routingKey) && extra.equals(j.extra);
+    }
+
+    @Override
+    public int hashCode() {
+        return jid.hashCode();
+    }
+
+    @Override
+    public String toString() {
+        return "Job{" + className + " jid=" + jid + " queue=" + queue + (at != null ? " at=" + at : "")
+                + (retryCount != null ? " retry_count=" + retryCount : "") + (shadow ? " shadow" : "") + "}";
+    }
+
+    /** Mutable builder for {@link Job}; not thread-safe. */
+    public static final class Builder {
+        private String className;
+        private ArrayNode args;
+        private String jid;
+        private String queue;
+        private Instant createdAt;
+        private Instant enqueuedAt;
+        private Instant at;
+        private JsonNode retry = BooleanNode.TRUE;
+        private Integer retryCount;
+        private String errorMessage;
+        private String errorClass;
+        private Instant failedAt;
+        private Instant retriedAt;
+        private String routingKey;
+        private boolean shadow;
+        private final Map<String, JsonNode> extra = new LinkedHashMap<>();
+
+        private Builder() {
+        }
+
+        public Builder className(String className) {
+            this.className = className;
+            return this;
+        }
+
+        /** Positional args, each converted to JSON by Jackson (records, maps, lists, numbers, strings, null). */
+        public Builder args(Object... values) {
+            ArrayNode node = Json.mapper().createArrayNode();
+            for (Object v : values) {
+                node.add(v instanceof JsonNode ? (JsonNode) v : Json.mapper().valueToTree(v));
+            }
+            this.args = node;
+            return this;
+        }
+
+        /** Args as an existing JSON array (not copied). */
+        public Builder argsNode(ArrayNode args) {
+            this.args = Objects.requireNonNull(args, "args");
+            return this;
+        }
+
+        /** Sets the jid; a random one is generated when not set. */
+        public Builder jid(String jid) {
+            this.jid = jid;
+            return this;
+        }
+
+        public Builder queue(String queue) {
+            this.queue = queue;
+            return this;
+        }
+
+        public Builder createdAt(Instant createdAt) {
+            this.createdAt = createdAt;
+            return this;
+        }
+
+        public Builder enqueuedAt(Instant enqueuedAt) {
+            this.enqueuedAt = enqueuedAt;
+            return this;
+        }
+
+        public Builder at(Instant at) {
+            this.at = at;
+            return this;
+        }
+
+        /** {@code retry: true|false}. */
+        public Builder retry(boolean retry) {
+            this.retry = BooleanNode.valueOf(retry);
+            return this;
+        }
+
+        /** {@code retry: N}: at most N retries, then dead. */
+        public Builder retry(int maxRetries) {
+            this.retry = IntNode.valueOf(maxRetries);
+            return this;
+        }
+
+        /** The raw {@code retry} value as read from the wire (boolean, number or null). */
+        public Builder retryNode(JsonNode retry) {
+            this.retry = retry;
+            return this;
+        }
+
+        public Builder retryCount(Integer retryCount) {
+            this.retryCount = retryCount;
+            return this;
+        }
+
+        public Builder errorMessage(String errorMessage) {
+            this.errorMessage = errorMessage;
+            return this;
+        }
+
+        public Builder errorClass(String errorClass) {
+            this.errorClass = errorClass;
+            return this;
+        }
+
+        public Builder failedAt(Instant failedAt) {
+            this.failedAt = failedAt;
+            return this;
+        }
+
+        public Builder retriedAt(Instant retriedAt) {
+            this.retriedAt = retriedAt;
+            return this;
+        }
+
+        public Builder routingKey(String routingKey) {
+            this.routingKey = routingKey;
+            return this;
+        }
+
+        public Builder shadow(boolean shadow) {
+            this.shadow = shadow;
+            return this;
+        }
+
+        /** Sets a key the envelope does not model; it is written back as is. */
+        public Builder extra(String key, JsonNode value) {
+            this.extra.put(key, value);
+            return this;
+        }
+
+        /** Removes a key the envelope does not model. */
+        public Builder removeExtra(String key) {
+            this.extra.remove(key);
+            return this;
+        }
+
+        /**
+         * Builds the job, filling a random jid, the {@code default} queue and the creation time when not set.
+         *
+         * @throws IllegalArgumentException naming the field that is missing or empty
+         */
+        public Job build() {
+            return new Job(this);
+        }
+    }
+}

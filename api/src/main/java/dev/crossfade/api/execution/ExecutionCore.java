@@ -1,0 +1,310 @@
+package dev.crossfade.api.execution;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import dev.crossfade.api.Backend;
+import dev.crossfade.api.Jid;
+import dev.crossfade.api.Job;
+import dev.crossfade.api.codec.InvalidPayloadException;
+import dev.crossfade.api.codec.JobCodec;
+import dev.crossfade.api.internal.Json;
+import dev.crossfade.api.worker.JobArgs;
+import dev.crossfade.api.worker.JobContext;
+import dev.crossfade.api.worker.RetryPolicy;
+import dev.crossfade.api.worker.UnknownWorkerException;
+import dev.crossfade.api.worker.WorkerRegistry;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.nio.charset.StandardCharsets;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.Objects;
+import java.util.Optional;
+
+/**
+ * The one place a job runs, shared by every backend: decode, look the worker up in the registry, run it, catch
+ * everything, and decide success, retry (Sidekiq's schedule) or dead, with the error fields filled as Sidekiq fills
+ * them. Thread-safe; one instance serves a whole worker pool.
+ */
+public final class ExecutionCore {
+    /** Class name given to dead entries made from payloads that could not be decoded. */
+    public static final String INVALID_PAYLOAD_CLASS = "crossfade.InvalidPayload";
+    /** Sidekiq's default retry count. */
+    public static final int DEFAULT_MAX_RETRIES = 25;
+
+    private static final Logger log = LoggerFactory.getLogger(ExecutionCore.class);
+    private static final int MAX_ERROR_MESSAGE = 4_000;
+    private static final int MAX_KEPT_PAYLOAD = 64 * 1024;
+
+    private final WorkerRegistry registry;
+    private final JobCodec codec;
+    private final RetryPolicy retryPolicy;
+    private final int defaultMaxRetries;
+    private final ExecutionListener listener;
+    private final Clock clock;
+
+    private ExecutionCore(Builder b) {
+        this.registry = b.registry;
+        this.codec = b.codec;
+        this.retryPolicy = b.retryPolicy;
+        this.defaultMaxRetries = b.defaultMaxRetries;
+        this.listener = b.listener;
+        this.clock = b.clock;
+    }
+
+    public static Builder builder(WorkerRegistry registry) {
+        return new Builder(registry);
+    }
+
+    public JobCodec codec() {
+        return codec;
+    }
+
+    public WorkerRegistry registry() {
+        return registry;
+    }
+
+    /**
+     * Decodes and runs a payload as fetched from a backend. A payload that cannot be decoded becomes a
+     * {@link Outcome.Dead} whose job is an envelope of class {@value #INVALID_PAYLOAD_CLASS} carrying the raw payload
+     * (truncated to 64 KiB) as its only arg and the parse error as its error message.
+     *
+     * @param queue the queue or topic it was fetched from, for the dead envelope
+     */
+    public Outcome execute(byte[] payload, Backend backend, String queue) {
+        Job job;
+        try {
+            job = codec.decode(payload);
+        } catch (InvalidPayloadException e) {
+            Job dead = invalidPayloadEnvelope(payload, queue, e);
+            log.warn("{} payload on queue '{}' is malformed, sending jid {} to dead: {}", backend.id(), queue,
+                    dead.jid(), e.getMessage());
+            Outcome outcome = new Outcome.Dead(dead, e);
+            notifyFinished(dead, backend, outcome, clock.instant(), Duration.ZERO);
+            return outcome;
+        }
+        return execute(job, backend);
+    }
+
+    /** Runs a decoded job. Never throws: every failure is an outcome. */
+    public Outcome execute(Job job, Backend backend) {
+        Instant start = clock.instant();
+        Optional<WorkerRegistry.Registration> found = registry.find(job.className());
+        if (found.isEmpty()) {
+            UnknownWorkerException e = new UnknownWorkerException(job.className(), registry.classNames());
+            log.warn("{} job {} on queue '{}': {}", backend.id(), job.jid(), job.queue(), e.getMessage());
+            Outcome outcome = job.shadow() ? new Outcome.Discarded(job, e) : new Outcome.Dead(failed(job, e, start), e);
+            notifyFinished(job, backend, outcome, start, Duration.ZERO);
+            return outcome;
+        }
+        WorkerRegistry.Registration reg = found.get();
+        notifyStarted(job, backend, start);
+        if (job.shadow() && !reg.options().shadowSafe()) {
+            Outcome outcome = new Outcome.Succeeded(job, null, false, Duration.ZERO);
+            notifyFinished(job, backend, outcome, start, Duration.ZERO);
+            return outcome;
+        }
+        Context ctx = new Context(job, backend);
+        long t0 = System.nanoTime();
+        Outcome outcome;
+        try {
+            reg.worker().perform(new JobArgs(job.args()), ctx);
+            outcome = new Outcome.Succeeded(job, ctx.result, true, Duration.ofNanos(System.nanoTime() - t0));
+        } catch (Throwable t) {
+            if (t instanceof InterruptedException) {
+                Thread.currentThread().interrupt();
+            }
+            outcome = failure(job, reg, t, start);
+        }
+        notifyFinished(job, backend, outcome, start, Duration.ofNanos(System.nanoTime() - t0));
+        return outcome;
+    }
+
+    private Outcome failure(Job job, WorkerRegistry.Registration reg, Throwable error, Instant now) {
+        if (job.shadow()) {
+            return new Outcome.Discarded(job, error);
+        }
+        Job failed = failed(job, error, now);
+        Integer workerMax = reg.options().maxRetries();
+        int max = job.maxRetries(workerMax != null ? workerMax : defaultMaxRetries);
+        int count = failed.retryCount();
+        if (count < max) {
+            RetryPolicy policy = reg.options().retryPolicy() != null ? reg.options().retryPolicy() : retryPolicy;
+            Duration delay = policy.delay(count, error);
+            return new Outcome.Retry(failed, now.plus(delay), error);
+        }
+        log.warn("job {} ({}) is dead after {} attempts: {}", job.jid(), job.className(), count + 1, message(error));
+        return new Outcome.Dead(failed, error);
+    }
+
+    /** Sidekiq's bookkeeping: the first failure sets failed_at and retry_count 0; later ones set retried_at and +1. */
+    private static Job failed(Job job, Throwable error, Instant now) {
+        Job.Builder b = job.toBuilder().errorMessage(message(error)).errorClass(error.getClass().getName());
+        if (job.retryCount() == null) {
+            b.failedAt(now).retryCount(0);
+        } else {
+            b.retriedAt(now).retryCount(job.retryCount() + 1);
+        }
+        return b.build();
+    }
+
+    private Job invalidPayloadEnvelope(byte[] payload, String queue, InvalidPayloadException error) {
+        String raw = payload == null ? "" : new String(payload, 0, Math.min(payload.length, MAX_KEPT_PAYLOAD),
+                StandardCharsets.UTF_8);
+        ArrayNode args = Json.mapper().createArrayNode().add(raw);
+        Instant now = clock.instant();
+        return Job.builder(INVALID_PAYLOAD_CLASS)
+                .argsNode(args)
+                .jid(salvageJid(payload))
+                .queue(queue == null || queue.isBlank() ? Job.DEFAULT_QUEUE : queue)
+                .createdAt(now)
+                .retry(false)
+                .errorClass(error.getClass().getName())
+                .errorMessage(message(error))
+                .failedAt(now)
+                .retryCount(0)
+                .build();
+    }
+
+    /** Keeps the jid of a half-valid payload so ledgers can still account for it. */
+    private static String salvageJid(byte[] payload) {
+        if (payload != null && payload.length <= JobCodec.DEFAULT_MAX_PAYLOAD_BYTES) {
+            try {
+                JsonNode n = Json.mapper().readTree(payload);
+                if (n != null && n.path("jid").isTextual() && !n.path("jid").textValue().isBlank()) {
+                    return n.path("jid").textValue();
+                }
+            } catch (Exception ignored) {
+                // Not JSON at all: a fresh jid identifies the dead entry.
+            }
+        }
+        return Jid.next();
+    }
+
+    private static String message(Throwable t) {
+        String m = t.getMessage() == null ? t.getClass().getSimpleName() : t.getMessage();
+        return m.length() > MAX_ERROR_MESSAGE ? m.substring(0, MAX_ERROR_MESSAGE) + "…" : m;
+    }
+
+    private void notifyStarted(Job job, Backend backend, Instant start) {
+        try {
+            listener.started(job, backend, start);
+        } catch (RuntimeException e) {
+            log.warn("execution listener failed on start of {}: {}", job.jid(), e.toString());
+        }
+    }
+
+    private void notifyFinished(Job job, Backend backend, Outcome outcome, Instant start, Duration d) {
+        try {
+            listener.finished(job, backend, outcome, start, d);
+        } catch (RuntimeException e) {
+            log.warn("execution listener failed on finish of {}: {}", job.jid(), e.toString());
+        }
+    }
+
+    private static final class Context implements JobContext {
+        private final Job job;
+        private final Backend backend;
+        private volatile Object result;
+
+        Context(Job job, Backend backend) {
+            this.job = job;
+            this.backend = backend;
+        }
+
+        @Override
+        public String jid() {
+            return job.jid();
+        }
+
+        @Override
+        public String queue() {
+            return job.queue();
+        }
+
+        @Override
+        public int attempt() {
+            return job.attempt();
+        }
+
+        @Override
+        public Backend backend() {
+            return backend;
+        }
+
+        @Override
+        public boolean shadow() {
+            return job.shadow();
+        }
+
+        @Override
+        public Job job() {
+            return job;
+        }
+
+        @Override
+        public void result(Object result) {
+            this.result = result;
+        }
+    }
+
+    /**
+     * Builder for {@link ExecutionCore}.
+     *
+     * <table>
+     *   <caption>Settings and defaults</caption>
+     *   <tr><th>setting</th><th>default</th></tr>
+     *   <tr><td>codec</td><td>{@link JobCodec#defaults()} (1 MiB payload limit)</td></tr>
+     *   <tr><td>retryPolicy</td><td>{@link RetryPolicy#sidekiq()}</td></tr>
+     *   <tr><td>defaultMaxRetries</td><td>25</td></tr>
+     *   <tr><td>listener</td><td>none</td></tr>
+     *   <tr><td>clock</td><td>system UTC</td></tr>
+     * </table>
+     */
+    public static final class Builder {
+        private final WorkerRegistry registry;
+        private JobCodec codec = JobCodec.defaults();
+        private RetryPolicy retryPolicy = RetryPolicy.sidekiq();
+        private int defaultMaxRetries = DEFAULT_MAX_RETRIES;
+        private ExecutionListener listener = ExecutionListener.NONE;
+        private Clock clock = Clock.systemUTC();
+
+        private Builder(WorkerRegistry registry) {
+            this.registry = Objects.requireNonNull(registry, "registry");
+        }
+
+        public Builder codec(JobCodec codec) {
+            this.codec = Objects.requireNonNull(codec, "codec");
+            return this;
+        }
+
+        public Builder retryPolicy(RetryPolicy retryPolicy) {
+            this.retryPolicy = Objects.requireNonNull(retryPolicy, "retryPolicy");
+            return this;
+        }
+
+        public Builder defaultMaxRetries(int defaultMaxRetries) {
+            if (defaultMaxRetries < 0) {
+                throw new IllegalArgumentException("defaultMaxRetries must be >= 0, got " + defaultMaxRetries);
+            }
+            this.defaultMaxRetries = defaultMaxRetries;
+            return this;
+        }
+
+        public Builder listener(ExecutionListener listener) {
+            this.listener = Objects.requireNonNull(listener, "listener");
+            return this;
+        }
+
+        public Builder clock(Clock clock) {
+            this.clock = Objects.requireNonNull(clock, "clock");
+            return this;
+        }
+
+        public ExecutionCore build() {
+            return new ExecutionCore(this);
+        }
+    }
+}

@@ -1,0 +1,38 @@
+package dev.crossfade.tck;
+
+import dev.crossfade.api.Backend;
+import dev.crossfade.api.Job;
+import dev.crossfade.api.JobQueue;
+import dev.crossfade.api.WorkerRuntime;
+import dev.crossfade.api.execution.ExecutionCore;
+
+import java.util.List;
+import java.util.Set;
+
+/**
+ * What the contract suite needs from a backend under test, scoped to one test's namespace (a Redis key prefix, a
+ * Kafka topic prefix) so tests never see each other's jobs.
+ */
+public interface BackendFixture extends AutoCloseable {
+    /** The backend whose jobs must report it in their context. */
+    Backend backend();
+
+    /** The producer side. */
+    JobQueue queue();
+
+    /**
+     * A worker process over {@code queues}, not yet started. Its scheduled-job and retry pollers should run often
+     * (every ~100 ms) so the suite stays fast.
+     */
+    WorkerRuntime workers(ExecutionCore core, Set<String> queues, int concurrency);
+
+    /** Writes raw bytes where a job on {@code queue} would go, bypassing the codec, as a broken producer would. */
+    void pushRaw(String queue, byte[] payload);
+
+    /** The dead set or DLQ contents, decoded. */
+    List<Job> dead();
+
+    /** Releases what the fixture opened (not the shared servers). */
+    @Override
+    void close();
+}
