@@ -7,6 +7,7 @@ import com.fasterxml.jackson.databind.node.IntNode;
 import dev.crossfade.api.internal.Json;
 
 import java.time.Instant;
+import java.time.temporal.ChronoUnit;
 import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -49,18 +50,23 @@ public final class Job {
         this.args = b.args == null ? Json.mapper().createArrayNode() : b.args;
         this.jid = b.jid == null ? Jid.next() : requireText(b.jid, "jid");
         this.queue = b.queue == null ? DEFAULT_QUEUE : requireText(b.queue, "queue");
-        this.createdAt = b.createdAt == null ? Instant.now() : b.createdAt;
-        this.enqueuedAt = b.enqueuedAt;
-        this.at = b.at;
+        this.createdAt = micros(b.createdAt == null ? Instant.now() : b.createdAt);
+        this.enqueuedAt = micros(b.enqueuedAt);
+        this.at = micros(b.at);
         this.retry = b.retry;
         this.retryCount = b.retryCount;
         this.errorMessage = b.errorMessage;
         this.errorClass = b.errorClass;
-        this.failedAt = b.failedAt;
-        this.retriedAt = b.retriedAt;
+        this.failedAt = micros(b.failedAt);
+        this.retriedAt = micros(b.retriedAt);
         this.routingKey = b.routingKey;
         this.shadow = b.shadow;
         this.extra = b.extra.isEmpty() ? Map.of() : Collections.unmodifiableMap(new LinkedHashMap<>(b.extra));
+    }
+
+    /** The wire carries microseconds (a float of seconds, like Ruby's Time#to_f); hold the same so round trips are exact. */
+    private static Instant micros(Instant t) {
+        return t == null ? null : t.truncatedTo(ChronoUnit.MICROS);
     }
 
     private static String requireText(String value, String field) {

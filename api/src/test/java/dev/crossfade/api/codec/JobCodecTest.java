@@ -1,0 +1,116 @@
+package dev.crossfade.api.codec;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.crossfade.api.Jid;
+import dev.crossfade.api.Job;
+import org.junit.jupiter.api.Test;
+
+import java.nio.charset.StandardCharsets;
+import java.time.Instant;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+class JobCodecTest {
+    private final JobCodec codec = JobCodec.defaults();
+
+    @Test
+    void readsSidekiqSevenPayloadAndKeepsUnknownKeysInOrder() {
+        String ruby = "{\"retry\":true,\"queue\":\"critical\",\"backtrace\":5,\"class\":\"HardWorker\","
+                + "\"args\":[1,\"two\",{\"three\":3}],\"jid\":\"b4a577edbccf1d805744efa9\","
+                + "\"created_at\":1700000000.1234567,\"enqueued_at\":1700000001.5,\"tags\":[\"a\"],"
+                + "\"cattr\":{\"tenant\":\"acme\"}}";
+        Job job = codec.decode(ruby);
+        assertEquals("HardWorker", job.className());
+        assertEquals("critical", job.queue());
+        assertEquals("b4a577edbccf1d805744efa9", job.jid());
+        assertEquals(Instant.ofEpochSecond(1700000000, 123456000), job.createdAt());
+        assertEquals(Instant.ofEpochSecond(1700000001, 500_000_000), job.enqueuedAt());
+        assertEquals(25, job.maxRetries(25));
+        assertEquals("[\"backtrace\",\"tags\",\"cattr\"]",
+                new ObjectMapper().valueToTree(job.extra().keySet()).toString());
+
+        Job again = codec.decode(codec.encode(job));
+        assertEquals(job.extra(), again.extra(), "unknown keys survive a round trip");
+        assertEquals(job.args(), again.args());
+    }
+
+    @Test
+    void integerTimestampsAreMillisecondsAsSidekiqEightWrites() {
+        Job job = codec.decode("{\"class\":\"W\",\"args\":[],\"jid\":\"x\",\"created_at\":1700000000123}");
+        assertEquals(Instant.ofEpochMilli(1700000000123L), job.createdAt());
+    }
+
+    @Test
+    void writesTimestampsAsFloatSeconds() throws Exception {
+        Job job = Job.builder("W").createdAt(Instant.ofEpochSecond(1700000000, 250_000_000)).build();
+        JsonNode tree = new ObjectMapper().readTree(codec.encode(job));
+        assertTrue(tree.get("created_at").isFloatingPointNumber(), tree.toString());
+        assertEquals(1700000000.25, tree.get("created_at").doubleValue(), 1e-6);
+        assertTrue(tree.get("retry").booleanValue(), "retry defaults to true, as Sidekiq's client writes it");
+        assertFalse(tree.has("at"), "no at for an immediate job");
+    }
+
+    @Test
+    void rejectsWhatIsNotAJobNamingTheFault() {
+        assertMessage("not valid JSON", "{\"class\":");
+        assertMessage("expected an object", "[1,2]");
+        assertMessage("no 'class'", "{\"args\":[]}");
+        assertMessage("'class' must be a non-empty string", "{\"class\":7,\"args\":[]}");
+        assertMessage("has no 'args'", "{\"class\":\"W\"}");
+        assertMessage("must be a JSON array, got a string", "{\"class\":\"W\",\"args\":\"x\"}");
+        assertMessage("'retry' must be a boolean or a number", "{\"class\":\"W\",\"args\":[],\"retry\":\"yes\"}");
+        assertMessage("'created_at' must be a number", "{\"class\":\"W\",\"args\":[],\"created_at\":\"now\"}");
+        assertMessage("payload is empty", "");
+    }
+
+    private void assertMessage(String expected, String payload) {
+        InvalidPayloadException e = assertThrows(InvalidPayloadException.class, () -> codec.decode(payload));
+        assertTrue(e.getMessage().contains(expected), "'" + e.getMessage() + "' should contain '" + expected + "'");
+    }
+
+    @Test
+    void enforcesThePayloadLimitOnBothSides() {
+        JobCodec small = JobCodec.builder().maxPayloadBytes(100).build();
+        Job big = Job.of("W", "x".repeat(200));
+        PayloadTooLargeException e = assertThrows(PayloadTooLargeException.class, () -> small.encode(big));
+        assertEquals(100, e.limit());
+        assertTrue(e.getMessage().contains(big.jid()), e.getMessage());
+        byte[] bytes = codec.encode(big);
+        assertThrows(PayloadTooLargeException.class, () -> small.decode(bytes));
+        assertThrows(IllegalArgumentException.class, () -> JobCodec.builder().maxPayloadBytes(1));
+    }
+
+    @Test
+    void retryFalseAndCountsAreHonoured() {
+        assertEquals(0, codec.decode("{\"class\":\"W\",\"args\":[],\"retry\":false}").maxRetries(25));
+        assertEquals(3, codec.decode("{\"class\":\"W\",\"args\":[],\"retry\":3}").maxRetries(25));
+        Job noRetryKey = codec.decode("{\"class\":\"W\",\"args\":[]}");
+        assertNull(noRetryKey.retry());
+        assertEquals(25, noRetryKey.maxRetries(25));
+    }
+
+    @Test
+    void crossfadeKeysRoundTrip() {
+        Job job = Job.builder("W").routingKey("account-7").shadow(true).build();
+        Job back = codec.decode(codec.encode(job));
+        assertEquals("account-7", back.routingKey());
+        assertTrue(back.shadow());
+        assertEquals(job, back);
+    }
+
+    @Test
+    void jidsHaveSidekiqShape() {
+        for (int i = 0; i < 1000; i++) {
+            assertTrue(Jid.isWellFormed(Jid.next()));
+        }
+        assertFalse(Jid.isWellFormed("ABCDEF0123456789abcdef01"));
+        assertFalse(Jid.isWellFormed("abc"));
+        String json = new String(codec.encode(Job.of("W")), StandardCharsets.UTF_8);
+        assertTrue(json.startsWith("{\"class\":\"W\",\"args\":[]"), json);
+    }
+}

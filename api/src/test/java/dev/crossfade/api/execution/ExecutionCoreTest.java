@@ -1,0 +1,180 @@
+package dev.crossfade.api.execution;
+
+import dev.crossfade.api.Backend;
+import dev.crossfade.api.Job;
+import dev.crossfade.api.worker.RetryPolicy;
+import dev.crossfade.api.worker.WorkerOptions;
+import dev.crossfade.api.worker.WorkerRegistry;
+import org.junit.jupiter.api.RepeatedTest;
+import org.junit.jupiter.api.Test;
+
+import java.nio.charset.StandardCharsets;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.ZoneOffset;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.atomic.AtomicBoolean;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+class ExecutionCoreTest {
+    private static final Instant NOW = Instant.parse("2026-01-01T00:00:00Z");
+    private final Clock clock = Clock.fixed(NOW, ZoneOffset.UTC);
+
+    private ExecutionCore core(WorkerRegistry registry) {
+        return ExecutionCore.builder(registry).clock(clock).build();
+    }
+
+    @Test
+    void successPassesArgsContextAndResult() {
+        List<String> seen = new ArrayList<>();
+        WorkerRegistry reg = WorkerRegistry.builder().register("Adder", (args, ctx) -> {
+            seen.add(ctx.jid() + "/" + ctx.queue() + "/" + ctx.attempt() + "/" + ctx.backend());
+            ctx.result(args.get(0, Integer.class) + args.get(1, Integer.class));
+        }).build();
+        Job job = Job.builder("Adder").args(2, 3).queue("math").build();
+        Outcome o = core(reg).execute(job, Backend.KAFKA);
+        Outcome.Succeeded s = assertInstanceOf(Outcome.Succeeded.class, o);
+        assertEquals(5, s.result());
+        assertTrue(s.ran());
+        assertEquals(List.of(job.jid() + "/math/1/KAFKA"), seen);
+    }
+
+    @Test
+    void firstFailureFollowsSidekiqBookkeeping() {
+        WorkerRegistry reg = WorkerRegistry.builder().register("Boom", (a, c) -> {
+            throw new IllegalArgumentException("bad input");
+        }).build();
+        Outcome.Retry r = assertInstanceOf(Outcome.Retry.class, core(reg).execute(Job.of("Boom"), Backend.REDIS));
+        assertEquals(0, r.job().retryCount());
+        assertEquals(NOW, r.job().failedAt());
+        assertNull(r.job().retriedAt());
+        assertEquals("java.lang.IllegalArgumentException", r.job().errorClass());
+        assertEquals("bad input", r.job().errorMessage());
+        long delay = Duration.between(NOW, r.dueAt()).getSeconds();
+        assertTrue(delay >= 15 && delay <= 24, "first retry in 15..24 s, was " + delay);
+
+        Outcome.Retry again = assertInstanceOf(Outcome.Retry.class, core(reg).execute(r.job(), Backend.REDIS));
+        assertEquals(1, again.job().retryCount());
+        assertEquals(NOW, again.job().retriedAt());
+        assertEquals(NOW, again.job().failedAt(), "failed_at keeps the first failure");
+    }
+
+    @RepeatedTest(20)
+    void sidekiqBackoffStaysInItsRange() {
+        for (int count = 0; count < 25; count++) {
+            long s = RetryPolicy.sidekiq().delay(count, null).getSeconds();
+            long base = (long) Math.pow(count, 4) + 15;
+            assertTrue(s >= base && s <= base + 9L * (count + 1), "count " + count + " gave " + s);
+        }
+    }
+
+    @Test
+    void retriesRespectJobThenWorkerThenDefaultLimits() {
+        WorkerRegistry reg = WorkerRegistry.builder()
+                .register("Boom", (a, c) -> {
+                    throw new IllegalStateException("x");
+                })
+                .register("Limited", (a, c) -> {
+                    throw new IllegalStateException("y");
+                }, WorkerOptions.custom().maxRetries(1).retryPolicy(RetryPolicy.fixed(Duration.ofSeconds(2))).build())
+                .build();
+        ExecutionCore core = core(reg);
+        // Default 25: the 25th retry's failure (retry_count 24 -> 25) is dead.
+        Job at24 = Job.builder("Boom").retryCount(23).build();
+        assertInstanceOf(Outcome.Retry.class, core.execute(at24, Backend.REDIS));
+        Job at25 = Job.builder("Boom").retryCount(24).build();
+        assertInstanceOf(Outcome.Dead.class, core.execute(at25, Backend.REDIS));
+        // retry: false goes straight to dead (never silently dropped).
+        assertInstanceOf(Outcome.Dead.class, core.execute(Job.builder("Boom").retry(false).build(), Backend.REDIS));
+        // Worker option: one retry, fixed delay.
+        Outcome.Retry r = assertInstanceOf(Outcome.Retry.class, core.execute(Job.of("Limited"), Backend.REDIS));
+        assertEquals(NOW.plusSeconds(2), r.dueAt());
+        assertInstanceOf(Outcome.Dead.class, core.execute(r.job(), Backend.REDIS));
+        // The job's own retry count beats the worker's.
+        assertInstanceOf(Outcome.Retry.class,
+                core.execute(Job.builder("Limited").retry(5).retryCount(2).build(), Backend.REDIS));
+    }
+
+    @Test
+    void unknownWorkerIsDeadAndNothingIsLoaded() {
+        Outcome.Dead d = assertInstanceOf(Outcome.Dead.class,
+                core(WorkerRegistry.builder().build()).execute(Job.of("java.lang.Runtime"), Backend.REDIS));
+        assertTrue(d.job().errorMessage().contains("no worker registered for class 'java.lang.Runtime'"));
+    }
+
+    @Test
+    void malformedBytesBecomeADeadEnvelopeCarryingThem() {
+        Outcome.Dead d = assertInstanceOf(Outcome.Dead.class, core(WorkerRegistry.builder().build())
+                .execute("garbage".getBytes(StandardCharsets.UTF_8), Backend.KAFKA, "critical"));
+        assertEquals(ExecutionCore.INVALID_PAYLOAD_CLASS, d.job().className());
+        assertEquals("critical", d.job().queue());
+        assertEquals("garbage", d.job().args().get(0).textValue());
+        assertTrue(d.job().errorMessage().contains("not valid JSON"));
+    }
+
+    @Test
+    void shadowCopiesRunOnlyShadowSafeWorkersAndNeverRetry() {
+        AtomicBoolean unsafeRan = new AtomicBoolean();
+        WorkerRegistry reg = WorkerRegistry.builder()
+                .register("Unsafe", (a, c) -> unsafeRan.set(true))
+                .register("Pure", (a, c) -> c.result(c.shadow()), WorkerOptions.custom().shadowSafe(true).build())
+                .register("PureBoom", (a, c) -> {
+                    throw new IllegalStateException("shadow failure");
+                }, WorkerOptions.custom().shadowSafe(true).build())
+                .build();
+        ExecutionCore core = core(reg);
+        Outcome.Succeeded skipped = assertInstanceOf(Outcome.Succeeded.class,
+                core.execute(Job.builder("Unsafe").shadow(true).build(), Backend.KAFKA));
+        assertFalse(skipped.ran());
+        assertFalse(unsafeRan.get(), "a shadow copy must not run a worker that is not shadow-safe");
+        Outcome.Succeeded ran = assertInstanceOf(Outcome.Succeeded.class,
+                core.execute(Job.builder("Pure").shadow(true).build(), Backend.KAFKA));
+        assertEquals(true, ran.result());
+        assertInstanceOf(Outcome.Discarded.class, core.execute(Job.builder("PureBoom").shadow(true).build(), Backend.KAFKA));
+    }
+
+    @Test
+    void listenerSeesEveryOutcomeAndItsFailuresAreContained() {
+        List<String> events = new ArrayList<>();
+        ExecutionListener recording = new ExecutionListener() {
+            @Override
+            public void started(Job job, Backend backend, Instant startedAt) {
+                events.add("start " + job.className());
+            }
+
+            @Override
+            public void finished(Job job, Backend backend, Outcome outcome, Instant startedAt, Duration duration) {
+                events.add(outcome.getClass().getSimpleName() + " " + job.className());
+            }
+        };
+        ExecutionListener broken = new ExecutionListener() {
+            @Override
+            public void finished(Job job, Backend backend, Outcome outcome, Instant startedAt, Duration duration) {
+                throw new IllegalStateException("listener bug");
+            }
+        };
+        WorkerRegistry reg = WorkerRegistry.builder().register("Ok", (a, c) -> {
+        }).build();
+        ExecutionCore core = ExecutionCore.builder(reg).clock(clock)
+                .listener(ExecutionListener.all(recording, broken)).build();
+        assertInstanceOf(Outcome.Succeeded.class, core.execute(Job.of("Ok"), Backend.REDIS));
+        core.execute(Job.of("Missing"), Backend.REDIS);
+        assertEquals(List.of("start Ok", "Succeeded Ok", "Dead Missing"), events);
+    }
+
+    @Test
+    void errorsThatAreNotExceptionsAreCaughtToo() {
+        WorkerRegistry reg = WorkerRegistry.builder().register("Deep", (a, c) -> {
+            throw new StackOverflowError("too deep");
+        }).build();
+        Outcome.Retry r = assertInstanceOf(Outcome.Retry.class, core(reg).execute(Job.of("Deep"), Backend.REDIS));
+        assertEquals("java.lang.StackOverflowError", r.job().errorClass());
+    }
+}
