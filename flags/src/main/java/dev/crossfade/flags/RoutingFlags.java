@@ -1,0 +1,297 @@
+package dev.crossfade.flags;
+
+import com.launchdarkly.sdk.ContextBuilder;
+import com.launchdarkly.sdk.ContextKind;
+import com.launchdarkly.sdk.EvaluationDetail;
+import com.launchdarkly.sdk.EvaluationReason;
+import com.launchdarkly.sdk.LDContext;
+import com.launchdarkly.sdk.server.Components;
+import com.launchdarkly.sdk.server.LDClient;
+import com.launchdarkly.sdk.server.LDConfig;
+import com.launchdarkly.sdk.server.MigrationStage;
+import com.launchdarkly.sdk.server.integrations.FileData;
+import com.launchdarkly.sdk.server.interfaces.DataSourceStatusProvider;
+import dev.crossfade.api.Backend;
+import dev.crossfade.api.Job;
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.MeterRegistry;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.io.IOException;
+import java.util.EnumMap;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+
+/**
+ * The routing view over the LaunchDarkly SDK: for each job, evaluates a context of kind {@code job} (key: the job's
+ * routing key, else its jid; attributes {@code queue} and {@code class}) against the route, kill-switch and shadow
+ * flags, or a migration flag, and returns a {@link RouteDecision}.
+ *
+ * <p>Never fails an enqueue: when flags are missing, invalid or unavailable the decision is the safe default (Redis,
+ * no shadow), said once in the log per cause and visible in the {@code crossfade.flags.healthy} gauge. Flag changes
+ * apply at once, without restart, and each is logged.
+ */
+public final class RoutingFlags implements AutoCloseable {
+    /** Context kind every job is evaluated as. */
+    public static final ContextKind JOB_KIND = ContextKind.of("job");
+
+    private static final Logger log = LoggerFactory.getLogger(RoutingFlags.class);
+    /** A fixed context used only to log flips of non-rollout values (kill switch, migration default). */
+    private static final LDContext PROBE = LDContext.builder(JOB_KIND, "crossfade-flag-probe").anonymous(true).build();
+
+    private final LDClient client;
+    private final boolean ownsClient;
+    private final FlagsConfig config;
+    private final Set<String> warned = ConcurrentHashMap.newKeySet();
+    private final Map<RouteDecision.Reason, Map<Backend, Counter>> decisions = new EnumMap<>(RouteDecision.Reason.class);
+    private final Counter errors;
+    private volatile boolean healthy;
+
+    private RoutingFlags(LDClient client, boolean ownsClient, FlagsConfig config) {
+        this.client = client;
+        this.ownsClient = ownsClient;
+        this.config = config;
+        MeterRegistry meters = config.meterRegistry();
+        for (RouteDecision.Reason r : RouteDecision.Reason.values()) {
+            Map<Backend, Counter> byBackend = new EnumMap<>(Backend.class);
+            for (Backend b : new Backend[]{Backend.REDIS, Backend.KAFKA}) {
+                byBackend.put(b, Counter.builder("crossfade.flags.decisions").tag("backend", b.id())
+                        .tag("reason", r.name().toLowerCase()).description("routing decisions").register(meters));
+            }
+            decisions.put(r, byBackend);
+        }
+        this.errors = Counter.builder("crossfade.flags.errors")
+                .description("evaluations that fell back to the safe default").register(meters);
+        Gauge.builder("crossfade.flags.healthy", this, f -> f.healthy ? 1 : 0)
+                .description("1 when flags are initialised and valid, 0 when routing on the safe default")
+                .register(meters);
+        this.healthy = client.isInitialized();
+        if (!healthy) {
+            log.warn("flags from {} are not available yet: routing every job to Redis with no shadow until they are",
+                    config.source().describe());
+        } else {
+            log.info("flags from {} ready: route={}, kill switch={}, shadow={}{}", config.source().describe(),
+                    config.routeFlag(), config.killSwitchFlag(), config.shadowFlag(),
+                    config.migrationFlag() == null ? "" : ", migration=" + config.migrationFlag());
+        }
+        client.getDataSourceStatusProvider().addStatusListener(this::onStatus);
+        client.getFlagTracker().addFlagChangeListener(e -> onFlagChange(e.getKey()));
+        for (String key : new String[]{config.killSwitchFlag(), config.migrationFlag()}) {
+            if (key != null) {
+                client.getFlagTracker().addFlagValueChangeListener(key, PROBE, e -> log.info(
+                        "flag '{}' flipped: {} -> {}", e.getKey(), e.getOldValue(), e.getNewValue()));
+            }
+        }
+    }
+
+    /**
+     * Starts an SDK client for the configured source and waits up to {@code startWait} for flags. Returns even when
+     * flags are not available; routing then uses the safe default until they are.
+     */
+    public static RoutingFlags start(FlagsConfig config) {
+        LDConfig.Builder ld = new LDConfig.Builder().startWait(config.startWait());
+        String sdkKey;
+        FlagSource source = config.source();
+        if (source instanceof FlagSource.LaunchDarkly l) {
+            sdkKey = l.sdkKey();
+            if (l.relayUri() != null) {
+                ld.serviceEndpoints(Components.serviceEndpoints().relayProxy(l.relayUri()));
+            }
+        } else if (source instanceof FlagSource.File f) {
+            sdkKey = "offline-flags-file";
+            ld.dataSource(FileData.dataSource().filePaths(f.path()).autoUpdate(true)).events(Components.noEvents())
+                    .diagnosticOptOut(true);
+        } else {
+            sdkKey = "custom-flag-source";
+            ld.dataSource(((FlagSource.Custom) source).dataSource()).events(Components.noEvents())
+                    .diagnosticOptOut(true);
+        }
+        return new RoutingFlags(new LDClient(sdkKey, ld.build()), true, config);
+    }
+
+    /** Wraps an SDK client the application already owns (it stays open on {@link #close()}). */
+    public static RoutingFlags wrap(LDClient client, FlagsConfig config) {
+        return new RoutingFlags(client, false, config);
+    }
+
+    /** The evaluation context for a job. */
+    public LDContext contextFor(Job job) {
+        String key = job.routingKey() != null ? job.routingKey() : job.jid();
+        ContextBuilder b = LDContext.builder(JOB_KIND, key).set("queue", job.queue()).set("class", job.className());
+        config.contextCustomizer().accept(job, b);
+        return b.build();
+    }
+
+    /** Decides where one job goes. Never throws and never blocks on the network. */
+    public RouteDecision decide(Job job) {
+        RouteDecision d;
+        try {
+            d = evaluate(contextFor(job));
+        } catch (RuntimeException e) {
+            warnOnce("exception", "flag evaluation failed (" + e + "): routing to Redis with no shadow");
+            d = RouteDecision.safeDefault();
+        }
+        decisions.get(d.reason()).get(d.primary()).increment();
+        return d;
+    }
+
+    private RouteDecision evaluate(LDContext ctx) {
+        if (!client.isInitialized()) {
+            return unhealthy("not-initialized", "flags from " + config.source().describe()
+                    + " are not initialised: routing to Redis with no shadow");
+        }
+        EvaluationDetail<Boolean> kill = client.boolVariationDetail(config.killSwitchFlag(), ctx, false);
+        // No kill-switch flag at all means it is off; any other error is a broken flag and fails safe.
+        if (isError(kill) && kill.getReason().getErrorKind() != EvaluationReason.ErrorKind.FLAG_NOT_FOUND) {
+            return unhealthy("kill:" + kill.getReason().getErrorKind(), describeError(config.killSwitchFlag(), kill));
+        }
+        if (Boolean.TRUE.equals(kill.getValue())) {
+            healthy = true;
+            return KILL;
+        }
+        if (config.migrationFlag() != null) {
+            // Evaluate as a string so an invalid stage is reported rather than silently mapped.
+            EvaluationDetail<String> stage = client.stringVariationDetail(config.migrationFlag(), ctx, "off");
+            if (isError(stage) || !MigrationStage.isStage(stage.getValue())) {
+                return unhealthy("migration:" + stage.getValue(), isError(stage)
+                        ? describeError(config.migrationFlag(), stage)
+                        : "flag '" + config.migrationFlag() + "' has value '" + stage.getValue()
+                        + "', not a migration stage (off, dualwrite, shadow, live, rampdown, complete)");
+            }
+            healthy = true;
+            return MigrationStageMapping.decide(MigrationStage.of(stage.getValue(), MigrationStage.OFF));
+        }
+        EvaluationDetail<String> route = client.stringVariationDetail(config.routeFlag(), ctx, "redis");
+        if (isError(route)) {
+            return unhealthy("route:" + route.getReason().getErrorKind(), describeError(config.routeFlag(), route));
+        }
+        Backend primary;
+        if ("kafka".equals(route.getValue())) {
+            primary = Backend.KAFKA;
+        } else if ("redis".equals(route.getValue())) {
+            primary = Backend.REDIS;
+        } else {
+            return unhealthy("route-value:" + route.getValue(), "flag '" + config.routeFlag() + "' has value '"
+                    + route.getValue() + "'; expected 'redis' or 'kafka'");
+        }
+        EvaluationDetail<Boolean> shadow = client.boolVariationDetail(config.shadowFlag(), ctx, false);
+        // A missing shadow flag simply means no shadowing; a wrong type is worth a warning.
+        if (isError(shadow) && shadow.getReason().getErrorKind() != EvaluationReason.ErrorKind.FLAG_NOT_FOUND) {
+            warnOnce("shadow:" + shadow.getReason().getErrorKind(), describeError(config.shadowFlag(), shadow)
+                    + " (no shadow copies)");
+        }
+        healthy = true;
+        Backend other = primary == Backend.KAFKA ? Backend.REDIS : Backend.KAFKA;
+        boolean shadowed = Boolean.TRUE.equals(shadow.getValue()) && !isError(shadow);
+        return shadowed ? new RouteDecision(primary, other, RouteDecision.Reason.ROUTE_FLAG)
+                : (primary == Backend.KAFKA ? KAFKA_ONLY : REDIS_ONLY);
+    }
+
+    private static final RouteDecision KILL = new RouteDecision(Backend.REDIS, null, RouteDecision.Reason.KILL_SWITCH);
+    private static final RouteDecision KAFKA_ONLY = new RouteDecision(Backend.KAFKA, null,
+            RouteDecision.Reason.ROUTE_FLAG);
+    private static final RouteDecision REDIS_ONLY = new RouteDecision(Backend.REDIS, null,
+            RouteDecision.Reason.ROUTE_FLAG);
+
+    private static boolean isError(EvaluationDetail<?> d) {
+        return d.getReason() != null && d.getReason().getKind() == EvaluationReason.Kind.ERROR;
+    }
+
+    private static String describeError(String flag, EvaluationDetail<?> d) {
+        EvaluationReason.ErrorKind kind = d.getReason().getErrorKind();
+        String why = switch (kind) {
+            case FLAG_NOT_FOUND -> "does not exist";
+            case WRONG_TYPE -> "has a value of the wrong type";
+            case MALFORMED_FLAG -> "is malformed";
+            case CLIENT_NOT_READY -> "cannot be read: flags are not initialised";
+            default -> "cannot be evaluated (" + kind + ")";
+        };
+        return "flag '" + flag + "' " + why + ": routing to Redis with no shadow";
+    }
+
+    private RouteDecision unhealthy(String cause, String message) {
+        healthy = false;
+        errors.increment();
+        warnOnce(cause, message);
+        return RouteDecision.safeDefault();
+    }
+
+    private void warnOnce(String cause, String message) {
+        if (warned.add(cause)) {
+            log.warn(message);
+        }
+    }
+
+    private void onStatus(DataSourceStatusProvider.Status status) {
+        if (status.getState() == DataSourceStatusProvider.State.VALID) {
+            warned.clear();
+            log.info("flags from {} are valid", config.source().describe());
+        } else if (status.getLastError() != null) {
+            log.warn("flags from {} are {}: {} (keeping the last good flags, or Redis if there were none)",
+                    config.source().describe(), status.getState(), status.getLastError().getMessage());
+        }
+    }
+
+    private void onFlagChange(String key) {
+        if (key.equals(config.routeFlag()) || key.equals(config.shadowFlag())) {
+            log.info("flag '{}' changed: {} now goes to Kafka", key, describeShare());
+        }
+    }
+
+    /** "about N% of jobs", estimated over sample keys; used in logs and status output. */
+    private String describeShare() {
+        return String.format("about %.1f%% of jobs", 100 * kafkaShare(1000));
+    }
+
+    /**
+     * Estimates the share of jobs the flags currently send to Kafka, by evaluating {@code samples} anonymous sample
+     * contexts. Cheap enough for a status page; not for a hot path.
+     */
+    public double kafkaShare(int samples) {
+        int kafka = 0;
+        for (int i = 0; i < samples; i++) {
+            LDContext ctx = LDContext.builder(JOB_KIND, "crossfade-sample-" + i).anonymous(true).build();
+            RouteDecision d = client.isInitialized() ? evaluateQuietly(ctx) : RouteDecision.safeDefault();
+            if (d.primary() == Backend.KAFKA) {
+                kafka++;
+            }
+        }
+        return samples == 0 ? 0 : (double) kafka / samples;
+    }
+
+    private RouteDecision evaluateQuietly(LDContext ctx) {
+        try {
+            return evaluate(ctx);
+        } catch (RuntimeException e) {
+            return RouteDecision.safeDefault();
+        }
+    }
+
+    /** Whether the last evaluation used valid flags (false means routing on the safe default). */
+    public boolean healthy() {
+        return healthy && client.isInitialized();
+    }
+
+    /** Where flags come from, for status output. */
+    public String sourceDescription() {
+        return config.source().describe();
+    }
+
+    public FlagsConfig config() {
+        return config;
+    }
+
+    @Override
+    public void close() {
+        if (ownsClient) {
+            try {
+                client.close();
+            } catch (IOException e) {
+                log.debug("closing the LaunchDarkly client: {}", e.toString());
+            }
+        }
+    }
+}

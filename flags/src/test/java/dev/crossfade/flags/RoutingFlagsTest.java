@@ -1,0 +1,214 @@
+package dev.crossfade.flags;
+
+import dev.crossfade.api.Backend;
+import dev.crossfade.api.Job;
+import dev.crossfade.flags.file.FlagsFile;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.IOException;
+import java.net.ServerSocket;
+import java.net.URI;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.HashSet;
+import java.util.Set;
+
+import static org.awaitility.Awaitility.await;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** The routing view against the real LaunchDarkly SDK, fed by its FileData source from real files. */
+class RoutingFlagsTest {
+    @TempDir
+    Path dir;
+
+    private final SimpleMeterRegistry meters = new SimpleMeterRegistry();
+
+    private RoutingFlags start(Path file) {
+        return RoutingFlags.start(FlagsConfig.custom().source(FlagSource.file(file)).startWait(Duration.ofSeconds(5))
+                .meterRegistry(meters).build());
+    }
+
+    private static Job job(String key) {
+        return Job.builder("HardWorker").routingKey(key).build();
+    }
+
+    @Test
+    void rolloutSplitsByPercentStickyPerKeyAndOnlyMovesTowardKafka() {
+        FlagsFile file = FlagsFile.at(dir.resolve("flags.json"));
+        file.write(new FlagsFile.Settings(25, false, 0));
+        try (RoutingFlags flags = start(file.path())) {
+            assertTrue(flags.healthy());
+            Set<String> onKafka = new HashSet<>();
+            for (int i = 0; i < 20_000; i++) {
+                if (flags.decide(job("account-" + i)).primary() == Backend.KAFKA) {
+                    onKafka.add("account-" + i);
+                }
+            }
+            double share = onKafka.size() / 20_000.0;
+            assertTrue(Math.abs(share - 0.25) <= 0.02, "25% rollout sent " + share + " to Kafka");
+            for (int i = 0; i < 2_000; i++) {
+                String key = "account-" + i;
+                assertEquals(onKafka.contains(key), flags.decide(job(key)).primary() == Backend.KAFKA, "sticky " + key);
+            }
+
+            file.setKafkaPercent(60);
+            await().atMost(Duration.ofSeconds(10)).until(() -> flags.kafkaShare(2000) > 0.5);
+            int moved = 0;
+            for (int i = 0; i < 20_000; i++) {
+                boolean kafkaNow = flags.decide(job("account-" + i)).primary() == Backend.KAFKA;
+                assertTrue(kafkaNow || !onKafka.contains("account-" + i), "account-" + i + " moved back to Redis");
+                moved += kafkaNow && !onKafka.contains("account-" + i) ? 1 : 0;
+            }
+            assertTrue(moved > 5_000, "raising 25% to 60% moved " + moved + " keys");
+        }
+    }
+
+    @Test
+    void killSwitchSendsEverythingToRedisWithinASecondOfTheFileChanging() {
+        FlagsFile file = FlagsFile.at(dir.resolve("flags.json"));
+        file.write(new FlagsFile.Settings(100, false, 100));
+        try (RoutingFlags flags = start(file.path())) {
+            RouteDecision before = flags.decide(job("a"));
+            assertEquals(Backend.KAFKA, before.primary());
+            assertEquals(Backend.REDIS, before.shadowTo());
+
+            file.setKillSwitch(true);
+            await().atMost(Duration.ofSeconds(1)).pollInterval(Duration.ofMillis(10))
+                    .until(() -> flags.decide(job("a")).reason() == RouteDecision.Reason.KILL_SWITCH);
+            for (int i = 0; i < 1000; i++) {
+                RouteDecision d = flags.decide(job("k" + i));
+                assertEquals(Backend.REDIS, d.primary());
+                assertNull(d.shadowTo(), "the kill switch stops shadowing");
+            }
+            assertTrue(file.read().killSwitch());
+        }
+    }
+
+    @Test
+    void shadowRolloutPicksItsOwnShareOnTheOtherBackend() {
+        FlagsFile file = FlagsFile.at(dir.resolve("flags.json"));
+        file.write(new FlagsFile.Settings(0, false, 30));
+        try (RoutingFlags flags = start(file.path())) {
+            int shadowed = 0;
+            for (int i = 0; i < 10_000; i++) {
+                RouteDecision d = flags.decide(job("s" + i));
+                assertEquals(Backend.REDIS, d.primary());
+                if (d.shadowed()) {
+                    assertEquals(Backend.KAFKA, d.shadowTo());
+                    shadowed++;
+                }
+            }
+            assertTrue(Math.abs(shadowed / 10_000.0 - 0.30) < 0.03, "shadowed " + shadowed);
+        }
+    }
+
+    @Test
+    void garbageFlagsFileRoutesToRedisAndSaysSo() throws IOException {
+        Path garbage = dir.resolve("flags.json");
+        Files.writeString(garbage, "{ this is not : json ]");
+        try (RoutingFlags flags = RoutingFlags.start(FlagsConfig.custom().source(FlagSource.file(garbage))
+                .startWait(Duration.ofMillis(500)).meterRegistry(meters).build())) {
+            RouteDecision d = flags.decide(job("x"));
+            assertEquals(RouteDecision.safeDefault(), d);
+            assertFalse(flags.healthy());
+            assertEquals(0.0, meters.get("crossfade.flags.healthy").gauge().value());
+
+            // Repaired in place: routing follows without a restart.
+            FlagsFile.at(garbage).write(new FlagsFile.Settings(100, false, 0));
+            await().atMost(Duration.ofSeconds(10)).until(() -> flags.decide(job("x")).primary() == Backend.KAFKA);
+            assertTrue(flags.healthy());
+        }
+    }
+
+    @Test
+    void unreachableLaunchDarklyRoutesToRedisWithoutBlockingEnqueues() throws IOException {
+        int closedPort;
+        try (ServerSocket s = new ServerSocket(0)) {
+            closedPort = s.getLocalPort();
+        }
+        FlagsConfig config = FlagsConfig.custom()
+                .source(FlagSource.launchDarkly("sdk-00000000-0000-0000-0000-000000000000",
+                        URI.create("http://127.0.0.1:" + closedPort)))
+                .startWait(Duration.ofMillis(300)).meterRegistry(meters).build();
+        try (RoutingFlags flags = RoutingFlags.start(config)) {
+            assertFalse(flags.healthy());
+            for (int i = 0; i < 100; i++) {
+                assertEquals(RouteDecision.safeDefault(), flags.decide(job("k" + i)));
+            }
+            assertTrue(meters.get("crossfade.flags.errors").counter().count() >= 100);
+        }
+    }
+
+    @Test
+    void invalidRouteValueFallsBackToRedis() throws IOException {
+        Path f = dir.resolve("flags.json");
+        Files.writeString(f, """
+                {"flags": {"crossfade-route": {"key": "crossfade-route", "version": 1, "on": true, "salt": "s",
+                  "variations": ["redis", "kafak"], "offVariation": 0, "fallthrough": {"variation": 1},
+                  "targets": [], "rules": [], "prerequisites": []}}}
+                """);
+        try (RoutingFlags flags = start(f)) {
+            assertEquals(RouteDecision.safeDefault(), flags.decide(job("x")));
+            assertFalse(flags.healthy());
+        }
+    }
+
+    @Test
+    void rulesCanPinAQueueUsingTheJobContextAttributes() throws IOException {
+        Path f = dir.resolve("flags.json");
+        Files.writeString(f, """
+                {"flags": {"crossfade-route": {"key": "crossfade-route", "version": 1, "on": true, "salt": "s",
+                  "variations": ["redis", "kafka"], "offVariation": 0, "fallthrough": {"variation": 0},
+                  "targets": [], "prerequisites": [],
+                  "rules": [{"id": "r1", "variation": 1, "clauses": [
+                    {"contextKind": "job", "attribute": "queue", "op": "in", "values": ["critical"], "negate": false}]},
+                    {"id": "r2", "variation": 1, "clauses": [
+                    {"contextKind": "job", "attribute": "class", "op": "in", "values": ["Billing::Charge"], "negate": false}]}]}}}
+                """);
+        try (RoutingFlags flags = start(f)) {
+            assertEquals(Backend.KAFKA, flags.decide(Job.builder("HardWorker").queue("critical").build()).primary());
+            assertEquals(Backend.KAFKA, flags.decide(Job.builder("Billing::Charge").build()).primary());
+            assertEquals(Backend.REDIS, flags.decide(Job.builder("HardWorker").queue("default").build()).primary());
+        }
+    }
+
+    @Test
+    void migrationFlagStagesMapToJobRouting() throws IOException {
+        Path f = dir.resolve("flags.json");
+        String[] stages = {"off", "dualwrite", "shadow", "live", "rampdown", "complete"};
+        Backend[][] expected = {{Backend.REDIS, null}, {Backend.REDIS, Backend.KAFKA}, {Backend.REDIS, Backend.KAFKA},
+                {Backend.KAFKA, Backend.REDIS}, {Backend.KAFKA, Backend.REDIS}, {Backend.KAFKA, null}};
+        for (int i = 0; i < stages.length; i++) {
+            Files.writeString(f, """
+                    {"flags": {"jobs-migration": {"key": "jobs-migration", "version": 1, "on": true, "salt": "s",
+                      "variations": ["off", "dualwrite", "shadow", "live", "rampdown", "complete"], "offVariation": 0,
+                      "fallthrough": {"variation": %d}, "targets": [], "rules": [], "prerequisites": []}}}
+                    """.formatted(i));
+            try (RoutingFlags flags = RoutingFlags.start(FlagsConfig.custom().source(FlagSource.file(f))
+                    .migrationFlag("jobs-migration").meterRegistry(meters).build())) {
+                RouteDecision d = flags.decide(job("m"));
+                assertEquals(expected[i][0], d.primary(), stages[i]);
+                assertEquals(expected[i][1], d.shadowTo(), stages[i]);
+                assertEquals(RouteDecision.Reason.MIGRATION_STAGE, d.reason());
+            }
+        }
+    }
+
+    @Test
+    void flagsFileEditsRoundTrip() {
+        FlagsFile file = FlagsFile.at(dir.resolve("sub/flags.json"));
+        file.createIfMissing();
+        assertEquals(new FlagsFile.Settings(0, false, 0), file.read());
+        file.setKafkaPercent(12.5);
+        file.setShadowPercent(5);
+        file.setKillSwitch(true);
+        assertEquals(new FlagsFile.Settings(12.5, true, 5), file.read());
+        org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class, () -> file.setKafkaPercent(101));
+    }
+}
