@@ -43,6 +43,7 @@ public final class ExecutionCore {
     private final RetryPolicy retryPolicy;
     private final int defaultMaxRetries;
     private final ExecutionListener listener;
+    private final RunGuard guard;
     private final Clock clock;
 
     private ExecutionCore(Builder b) {
@@ -51,6 +52,7 @@ public final class ExecutionCore {
         this.retryPolicy = b.retryPolicy;
         this.defaultMaxRetries = b.defaultMaxRetries;
         this.listener = b.listener;
+        this.guard = b.guard;
         this.clock = b.clock;
     }
 
@@ -106,6 +108,14 @@ public final class ExecutionCore {
             notifyFinished(job, backend, outcome, start, Duration.ZERO);
             return outcome;
         }
+        boolean guarded = !job.shadow();
+        if (guarded) {
+            Outcome held = checkGuard(job, start);
+            if (held != null) {
+                notifyFinished(job, backend, held, start, Duration.ZERO);
+                return held;
+            }
+        }
         Context ctx = new Context(job, backend);
         long t0 = System.nanoTime();
         Outcome outcome;
@@ -118,8 +128,41 @@ public final class ExecutionCore {
             }
             outcome = failure(job, reg, t, start);
         }
+        if (guarded) {
+            releaseGuard(job, outcome instanceof Outcome.Succeeded);
+        }
         notifyFinished(job, backend, outcome, start, Duration.ofNanos(System.nanoTime() - t0));
         return outcome;
+    }
+
+    /** Null to run; otherwise the outcome for a copy that must not run now. A guard failure never blocks the job. */
+    private Outcome checkGuard(Job job, Instant now) {
+        RunGuard.Claim claim;
+        try {
+            claim = guard.claim(job);
+        } catch (RuntimeException e) {
+            log.warn("run-once guard unavailable for job {} ({}); running it (at-least-once)", job.jid(), e.toString());
+            return null;
+        }
+        return switch (claim) {
+            case RUN -> null;
+            case ALREADY_DONE -> {
+                log.info("job {} ({}) attempt {} already ran on another backend; acknowledging this copy",
+                        job.jid(), job.className(), job.attempt());
+                yield new Outcome.Succeeded(job, null, false, Duration.ZERO);
+            }
+            case IN_PROGRESS -> new Outcome.Retry(job, now.plus(guard.deferFor()),
+                    new IllegalStateException("another copy of job " + job.jid() + " is running; deferred"));
+        };
+    }
+
+    private void releaseGuard(Job job, boolean succeeded) {
+        try {
+            guard.finished(job, succeeded);
+        } catch (RuntimeException e) {
+            log.warn("run-once guard could not record job {} ({}): {}", job.jid(), succeeded ? "done" : "failed",
+                    e.toString());
+        }
     }
 
     private Outcome failure(Job job, WorkerRegistry.Registration reg, Throwable error, Instant now) {
@@ -260,6 +303,7 @@ public final class ExecutionCore {
      *   <tr><td>retryPolicy</td><td>{@link RetryPolicy#sidekiq()}</td></tr>
      *   <tr><td>defaultMaxRetries</td><td>25</td></tr>
      *   <tr><td>listener</td><td>none</td></tr>
+     *   <tr><td>guard</td><td>{@link RunGuard#NONE}; the router's migration runtime sets a jid guard</td></tr>
      *   <tr><td>clock</td><td>system UTC</td></tr>
      * </table>
      */
@@ -269,6 +313,7 @@ public final class ExecutionCore {
         private RetryPolicy retryPolicy = RetryPolicy.sidekiq();
         private int defaultMaxRetries = DEFAULT_MAX_RETRIES;
         private ExecutionListener listener = ExecutionListener.NONE;
+        private RunGuard guard = RunGuard.NONE;
         private Clock clock = Clock.systemUTC();
 
         private Builder(WorkerRegistry registry) {
@@ -295,6 +340,11 @@ public final class ExecutionCore {
 
         public Builder listener(ExecutionListener listener) {
             this.listener = Objects.requireNonNull(listener, "listener");
+            return this;
+        }
+
+        public Builder guard(RunGuard guard) {
+            this.guard = Objects.requireNonNull(guard, "guard");
             return this;
         }
 

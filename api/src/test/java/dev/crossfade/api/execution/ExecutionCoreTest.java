@@ -177,4 +177,40 @@ class ExecutionCoreTest {
         Outcome.Retry r = assertInstanceOf(Outcome.Retry.class, core(reg).execute(Job.of("Deep"), Backend.REDIS));
         assertEquals("java.lang.StackOverflowError", r.job().errorClass());
     }
+
+    @Test
+    void runGuardSkipsFinishedCopiesDefersRunningOnesAndIgnoresShadows() {
+        java.util.Map<String, RunGuard.Claim> answers = new java.util.HashMap<>();
+        List<String> released = new ArrayList<>();
+        RunGuard guard = new RunGuard() {
+            @Override
+            public Claim claim(Job job) {
+                return answers.getOrDefault(job.jid(), Claim.RUN);
+            }
+
+            @Override
+            public void finished(Job job, boolean succeeded) {
+                released.add(job.jid() + ":" + succeeded);
+            }
+        };
+        List<String> ran = new ArrayList<>();
+        WorkerRegistry reg = WorkerRegistry.builder()
+                .register("W", (a, c) -> ran.add(c.jid()), WorkerOptions.custom().shadowSafe(true).build()).build();
+        ExecutionCore core = ExecutionCore.builder(reg).clock(clock).guard(guard).build();
+        Job done = Job.builder("W").jid("done").build();
+        Job busy = Job.builder("W").jid("busy").build();
+        answers.put("done", RunGuard.Claim.ALREADY_DONE);
+        answers.put("busy", RunGuard.Claim.IN_PROGRESS);
+        answers.put("shadow", RunGuard.Claim.ALREADY_DONE);
+
+        Outcome.Succeeded skipped = assertInstanceOf(Outcome.Succeeded.class, core.execute(done, Backend.KAFKA));
+        assertFalse(skipped.ran());
+        Outcome.Retry deferred = assertInstanceOf(Outcome.Retry.class, core.execute(busy, Backend.KAFKA));
+        assertEquals(busy, deferred.job(), "a deferred copy keeps its retry count");
+        assertEquals(NOW.plusSeconds(30), deferred.dueAt());
+        core.execute(Job.builder("W").jid("fresh").build(), Backend.REDIS);
+        core.execute(Job.builder("W").jid("shadow").shadow(true).build(), Backend.REDIS);
+        assertEquals(List.of("fresh", "shadow"), ran, "shadow copies are not guarded");
+        assertEquals(List.of("fresh:true"), released);
+    }
 }
