@@ -1,0 +1,8 @@
+/**
+ * Real Redis and Kafka servers for tests and the demo, without Docker: {@link dev.crossfade.devservices.LocalRedis} runs
+ * {@code redis-server}, {@link dev.crossfade.devservices.LocalKafka} runs a KRaft broker from the Kafka jars in a child
+ * JVM. Both can be killed, restarted on the same port and data, and frozen, because the migration's promises (no job
+ * lost, no job run twice when a backend fails) can only be checked against servers that really fail.
+ * {@link dev.crossfade.devservices.DevServices} swaps in containers or external servers when asked.
+ */
+package dev.crossfade.devservices;
