@@ -1,0 +1,101 @@
+package dev.crossfade.router;
+
+import io.github.resilience4j.circuitbreaker.CircuitBreakerConfig;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Metrics;
+
+import java.time.Duration;
+import java.util.Objects;
+
+/**
+ * Settings of {@link RoutingJobQueue}. Immutable; build with {@link #custom()}.
+ *
+ * <table>
+ *   <caption>Settings and defaults</caption>
+ *   <tr><th>setting</th><th>default</th><th>meaning</th></tr>
+ *   <tr><td>kafkaTimeout</td><td>2 s</td><td>longest a Kafka enqueue may take before the job goes to Redis instead;
+ *   also the breaker's slow-call threshold</td></tr>
+ *   <tr><td>circuitBreaker</td><td>count window 20, at least 10 calls, opens at 50% failures or slow calls, stays
+ *   open 10 s, 5 trial calls half-open</td><td>resilience4j config for the breaker around Kafka enqueues; while open,
+ *   Kafka-bound jobs go straight to Redis</td></tr>
+ *   <tr><td>meterRegistry</td><td>Micrometer's global registry</td><td>enqueue, fallback and breaker meters</td></tr>
+ * </table>
+ */
+public final class RouterConfig {
+    private final Duration kafkaTimeout;
+    private final CircuitBreakerConfig circuitBreaker;
+    private final MeterRegistry meterRegistry;
+
+    private RouterConfig(Builder b) {
+        this.kafkaTimeout = b.kafkaTimeout;
+        this.circuitBreaker = b.circuitBreaker != null ? b.circuitBreaker : defaultBreaker(b.kafkaTimeout);
+        this.meterRegistry = b.meterRegistry;
+    }
+
+    public static Builder custom() {
+        return new Builder();
+    }
+
+    public static RouterConfig defaults() {
+        return custom().build();
+    }
+
+    /** The default breaker: fails over quickly, probes Kafka again after 10 s. */
+    public static CircuitBreakerConfig defaultBreaker(Duration kafkaTimeout) {
+        return CircuitBreakerConfig.custom()
+                .slidingWindowType(CircuitBreakerConfig.SlidingWindowType.COUNT_BASED)
+                .slidingWindowSize(20)
+                .minimumNumberOfCalls(10)
+                .failureRateThreshold(50)
+                .slowCallDurationThreshold(kafkaTimeout)
+                .slowCallRateThreshold(50)
+                .waitDurationInOpenState(Duration.ofSeconds(10))
+                .permittedNumberOfCallsInHalfOpenState(5)
+                .automaticTransitionFromOpenToHalfOpenEnabled(true)
+                .build();
+    }
+
+    public Duration kafkaTimeout() {
+        return kafkaTimeout;
+    }
+
+    public CircuitBreakerConfig circuitBreaker() {
+        return circuitBreaker;
+    }
+
+    public MeterRegistry meterRegistry() {
+        return meterRegistry;
+    }
+
+    /** Builder for {@link RouterConfig}. */
+    public static final class Builder {
+        private Duration kafkaTimeout = Duration.ofSeconds(2);
+        private CircuitBreakerConfig circuitBreaker;
+        private MeterRegistry meterRegistry = Metrics.globalRegistry;
+
+        private Builder() {
+        }
+
+        public Builder kafkaTimeout(Duration timeout) {
+            if (timeout == null || timeout.isNegative() || timeout.isZero()) {
+                throw new IllegalArgumentException("kafkaTimeout must be positive, got " + timeout);
+            }
+            this.kafkaTimeout = timeout;
+            return this;
+        }
+
+        public Builder circuitBreaker(CircuitBreakerConfig config) {
+            this.circuitBreaker = Objects.requireNonNull(config, "config");
+            return this;
+        }
+
+        public Builder meterRegistry(MeterRegistry registry) {
+            this.meterRegistry = Objects.requireNonNull(registry, "registry");
+            return this;
+        }
+
+        public RouterConfig build() {
+            return new RouterConfig(this);
+        }
+    }
+}

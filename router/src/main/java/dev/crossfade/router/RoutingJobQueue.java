@@ -1,0 +1,261 @@
+package dev.crossfade.router;
+
+import com.fasterxml.jackson.databind.node.TextNode;
+import dev.crossfade.api.Backend;
+import dev.crossfade.api.EnqueueException;
+import dev.crossfade.api.Job;
+import dev.crossfade.api.JobQueue;
+import dev.crossfade.api.codec.InvalidPayloadException;
+import dev.crossfade.flags.RouteDecision;
+import dev.crossfade.flags.RoutingFlags;
+import io.github.resilience4j.circuitbreaker.CallNotPermittedException;
+import io.github.resilience4j.circuitbreaker.CircuitBreaker;
+import io.github.resilience4j.circuitbreaker.CircuitBreakerRegistry;
+import io.github.resilience4j.micrometer.tagged.TaggedCircuitBreakerMetrics;
+import io.github.resilience4j.timelimiter.TimeLimiter;
+import io.github.resilience4j.timelimiter.TimeLimiterConfig;
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.MeterRegistry;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Objects;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.TimeoutException;
+import java.util.function.Supplier;
+
+/**
+ * The {@link JobQueue} an application enqueues into during a migration. Per job, {@link RoutingFlags} picks the
+ * authoritative backend and whether a shadow copy goes to the other one.
+ *
+ * <p>Kafka enqueues run behind a resilience4j time limit and circuit breaker. When Kafka errs, times out, or the
+ * breaker is open, the job goes to Redis and the caller sees success (counted in {@code crossfade.router.fallbacks}
+ * and logged). When Redis is the one failing, Kafka is tried. An enqueue fails only when no backend accepted the job.
+ * A job whose Kafka write timed out may still have landed there; the run-once guard ({@link RedisRunGuard}) keeps such
+ * a job from running twice.
+ *
+ * <p>Shadow copies are best effort: a failed shadow enqueue is counted and logged, never thrown.
+ */
+public final class RoutingJobQueue implements JobQueue {
+    /** Extra key on an authoritative copy naming the backend its shadow went to, so comparisons expect it. */
+    public static final String SHADOWED_TO = "shadowed_to";
+
+    private static final Logger log = LoggerFactory.getLogger(RoutingJobQueue.class);
+
+    private final JobQueue redis;
+    private final JobQueue kafka;
+    private final RoutingFlags flags;
+    private final CircuitBreaker breaker;
+    private final TimeLimiter limiter;
+    private final ExecutorService kafkaCalls;
+    private final Counter toRedis;
+    private final Counter toKafka;
+    private final Counter shadows;
+    private final Counter shadowFailures;
+    private final MeterRegistry meters;
+
+    public RoutingJobQueue(JobQueue redis, JobQueue kafka, RoutingFlags flags, RouterConfig config) {
+        this.redis = Objects.requireNonNull(redis, "redis");
+        this.kafka = Objects.requireNonNull(kafka, "kafka");
+        this.flags = Objects.requireNonNull(flags, "flags");
+        CircuitBreakerRegistry breakers = CircuitBreakerRegistry.of(config.circuitBreaker());
+        this.breaker = breakers.circuitBreaker("kafka-enqueue");
+        this.breaker.getEventPublisher().onStateTransition(e ->
+                log.warn("Kafka enqueue circuit breaker {}: Kafka-bound jobs {}", e.getStateTransition(),
+                        e.getStateTransition().getToState() == CircuitBreaker.State.CLOSED
+                                ? "go to Kafka again" : "go to Redis while it is not closed"));
+        this.limiter = TimeLimiter.of(TimeLimiterConfig.custom().timeoutDuration(config.kafkaTimeout())
+                .cancelRunningFuture(true).build());
+        this.kafkaCalls = Executors.newCachedThreadPool(r -> {
+            Thread t = new Thread(r, "crossfade-router-kafka");
+            t.setDaemon(true);
+            return t;
+        });
+        this.meters = config.meterRegistry();
+        TaggedCircuitBreakerMetrics.ofCircuitBreakerRegistry(breakers).bindTo(meters);
+        this.toRedis = enqueued(Backend.REDIS);
+        this.toKafka = enqueued(Backend.KAFKA);
+        this.shadows = Counter.builder("crossfade.router.shadow.enqueued").register(meters);
+        this.shadowFailures = Counter.builder("crossfade.router.shadow.failed").register(meters);
+    }
+
+    private Counter enqueued(Backend b) {
+        return Counter.builder("crossfade.router.enqueued").tag("backend", b.id())
+                .description("authoritative copies accepted, by the backend that accepted them").register(meters);
+    }
+
+    private Counter fallback(String from, String cause) {
+        return Counter.builder("crossfade.router.fallbacks").tag("from", from).tag("cause", cause)
+                .description("jobs sent to the other backend because the chosen one failed").register(meters);
+    }
+
+    /** The breaker's state, for status output and tests. */
+    public CircuitBreaker.State kafkaBreakerState() {
+        return breaker.getState();
+    }
+
+    @Override
+    public String enqueue(Job job) {
+        return route(job, null);
+    }
+
+    @Override
+    public String enqueueAt(Job job, Instant at) {
+        return route(job, at);
+    }
+
+    private String route(Job job, Instant at) {
+        RouteDecision d = flags.decide(job);
+        Job primary = d.shadowed() ? job.toBuilder().extra(SHADOWED_TO, TextNode.valueOf(d.shadowTo().id())).build()
+                : job;
+        Backend landed = send(d.primary(), List.of(primary), at);
+        if (d.shadowed() && landed == d.primary()) {
+            shadow(d.shadowTo(), List.of(job.toBuilder().shadow(true).build()), at);
+        }
+        return job.jid();
+    }
+
+    @Override
+    public List<String> enqueueAll(List<Job> jobs) {
+        List<Job> forRedis = new ArrayList<>();
+        List<Job> forKafka = new ArrayList<>();
+        List<Job> shadowRedis = new ArrayList<>();
+        List<Job> shadowKafka = new ArrayList<>();
+        List<String> jids = new ArrayList<>(jobs.size());
+        for (Job job : jobs) {
+            jids.add(job.jid());
+            RouteDecision d = flags.decide(job);
+            Job primary = job;
+            if (d.shadowed()) {
+                primary = job.toBuilder().extra(SHADOWED_TO, TextNode.valueOf(d.shadowTo().id())).build();
+                (d.shadowTo() == Backend.KAFKA ? shadowKafka : shadowRedis).add(job.toBuilder().shadow(true).build());
+            }
+            (d.primary() == Backend.KAFKA ? forKafka : forRedis).add(primary);
+        }
+        // Each part goes in one round trip; a part that falls back takes its shadows' place, so those are dropped.
+        if (!forKafka.isEmpty() && send(Backend.KAFKA, forKafka, null) != Backend.KAFKA) {
+            shadowRedis.clear();
+        }
+        if (!forRedis.isEmpty() && send(Backend.REDIS, forRedis, null) != Backend.REDIS) {
+            shadowKafka.clear();
+        }
+        shadow(Backend.REDIS, shadowRedis, null);
+        shadow(Backend.KAFKA, shadowKafka, null);
+        return jids;
+    }
+
+    /** Sends jobs to {@code chosen}, or to the other backend if it fails. Returns where they landed. */
+    private Backend send(Backend chosen, List<Job> jobs, Instant at) {
+        try {
+            write(chosen, jobs, at);
+            count(chosen, jobs.size());
+            return chosen;
+        } catch (InvalidPayloadException e) {
+            throw e;
+        } catch (RuntimeException first) {
+            Backend other = chosen == Backend.KAFKA ? Backend.REDIS : Backend.KAFKA;
+            String cause = causeOf(first);
+            fallback(chosen.id(), cause).increment(jobs.size());
+            log.warn("{} enqueue of {} job(s) failed ({}: {}); sending them to {}", chosen.id(), jobs.size(), cause,
+                    rootMessage(first), other.id());
+            try {
+                write(other, jobs, at);
+                count(other, jobs.size());
+                return other;
+            } catch (RuntimeException second) {
+                EnqueueException e = new EnqueueException(other, "no backend accepted the job(s): " + chosen.id()
+                        + " failed (" + rootMessage(first) + ") and " + other.id() + " failed (" + rootMessage(second)
+                        + ")", second);
+                e.addSuppressed(first);
+                throw e;
+            }
+        }
+    }
+
+    private void count(Backend b, int n) {
+        (b == Backend.KAFKA ? toKafka : toRedis).increment(n);
+    }
+
+    private void shadow(Backend target, List<Job> copies, Instant at) {
+        if (copies.isEmpty()) {
+            return;
+        }
+        try {
+            write(target, copies, at);
+            shadows.increment(copies.size());
+        } catch (RuntimeException e) {
+            shadowFailures.increment(copies.size());
+            log.warn("shadow copies of {} job(s) to {} not enqueued ({}); the authoritative copies are unaffected",
+                    copies.size(), target.id(), rootMessage(e));
+        }
+    }
+
+    private void write(Backend backend, List<Job> jobs, Instant at) {
+        if (backend == Backend.REDIS) {
+            direct(redis, jobs, at);
+            return;
+        }
+        try {
+            breaker.executeCallable(() -> limiter.executeFutureSupplier(
+                    () -> CompletableFuture.supplyAsync(call(jobs, at), kafkaCalls)));
+        } catch (RuntimeException e) {
+            throw e;
+        } catch (ExecutionException e) {
+            throw e.getCause() instanceof RuntimeException r ? r
+                    : new EnqueueException(Backend.KAFKA, e.getCause().toString(), e.getCause());
+        } catch (TimeoutException e) {
+            throw new EnqueueException(Backend.KAFKA, "enqueue timed out", e);
+        } catch (Exception e) {
+            throw new EnqueueException(Backend.KAFKA, e.toString(), e);
+        }
+    }
+
+    private Supplier<Object> call(List<Job> jobs, Instant at) {
+        return () -> {
+            direct(kafka, jobs, at);
+            return null;
+        };
+    }
+
+    private static void direct(JobQueue queue, List<Job> jobs, Instant at) {
+        if (at != null) {
+            for (Job j : jobs) {
+                queue.enqueueAt(j, at);
+            }
+        } else if (jobs.size() == 1) {
+            queue.enqueue(jobs.get(0));
+        } else {
+            queue.enqueueAll(jobs);
+        }
+    }
+
+    private static String causeOf(Throwable t) {
+        if (t instanceof CallNotPermittedException) {
+            return "circuit-open";
+        }
+        if (t instanceof EnqueueException && t.getCause() instanceof TimeoutException) {
+            return "timeout";
+        }
+        return "error";
+    }
+
+    private static String rootMessage(Throwable t) {
+        Throwable c = t;
+        while (c.getCause() != null && c.getCause() != c) {
+            c = c.getCause();
+        }
+        return c == t ? String.valueOf(t.getMessage()) : t.getMessage() + " / " + c;
+    }
+
+    /** Stops the router's own threads. The backends' queues and the flags belong to the caller. */
+    @Override
+    public void close() {
+        kafkaCalls.shutdownNow();
+    }
+}
