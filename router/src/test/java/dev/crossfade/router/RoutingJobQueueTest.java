@@ -1,0 +1,187 @@
+package dev.crossfade.router;
+
+import dev.crossfade.api.Backend;
+import dev.crossfade.api.EnqueueException;
+import dev.crossfade.api.Job;
+import dev.crossfade.api.JobQueue;
+import dev.crossfade.api.testing.InMemoryBackend;
+import dev.crossfade.flags.FlagSource;
+import dev.crossfade.flags.FlagsConfig;
+import dev.crossfade.flags.RoutingFlags;
+import dev.crossfade.flags.file.FlagsFile;
+import io.github.resilience4j.circuitbreaker.CircuitBreaker;
+import io.github.resilience4j.circuitbreaker.CircuitBreakerConfig;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.atomic.AtomicBoolean;
+
+import static org.awaitility.Awaitility.await;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * Routing logic with the real LaunchDarkly SDK over a flags file, and in-memory queues standing in for the backends
+ * (the real-backend scenarios are in RouterIntegrationTest). The "Kafka" queue here can be made to fail or hang.
+ */
+class RoutingJobQueueTest {
+    @TempDir
+    Path dir;
+
+    private final SimpleMeterRegistry meters = new SimpleMeterRegistry();
+    private final InMemoryBackend redis = InMemoryBackend.fake();
+    private final InMemoryBackend kafkaStore = InMemoryBackend.fake();
+    private final AtomicBoolean kafkaDown = new AtomicBoolean();
+    private final CountDownLatch hang = new CountDownLatch(1);
+    private final AtomicBoolean kafkaHangs = new AtomicBoolean();
+    private RoutingFlags flags;
+    private RoutingJobQueue router;
+
+    /** A Kafka stand-in that can fail or hang on demand. */
+    private final JobQueue kafka = new JobQueue() {
+        private void check() {
+            if (kafkaHangs.get()) {
+                try {
+                    hang.await();
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            }
+            if (kafkaDown.get()) {
+                throw new EnqueueException(Backend.KAFKA, "broker unreachable (test)");
+            }
+        }
+
+        @Override
+        public String enqueue(Job job) {
+            check();
+            return kafkaStore.queue().enqueue(job);
+        }
+
+        @Override
+        public List<String> enqueueAll(List<Job> jobs) {
+            check();
+            return kafkaStore.queue().enqueueAll(jobs);
+        }
+
+        @Override
+        public String enqueueAt(Job job, Instant at) {
+            check();
+            return kafkaStore.queue().enqueueAt(job, at);
+        }
+
+        @Override
+        public void close() {
+        }
+    };
+
+    private RoutingJobQueue router(double kafkaPercent, double shadowPercent) {
+        FlagsFile file = FlagsFile.at(dir.resolve("flags.json"));
+        file.write(new FlagsFile.Settings(kafkaPercent, false, shadowPercent));
+        flags = RoutingFlags.start(FlagsConfig.custom().source(FlagSource.file(file.path())).meterRegistry(meters)
+                .build());
+        router = new RoutingJobQueue(redis.queue(), kafka, flags, RouterConfig.custom()
+                .kafkaTimeout(Duration.ofMillis(300))
+                .circuitBreaker(CircuitBreakerConfig.custom().slidingWindowSize(10).minimumNumberOfCalls(5)
+                        .waitDurationInOpenState(Duration.ofMillis(500)).permittedNumberOfCallsInHalfOpenState(2)
+                        .automaticTransitionFromOpenToHalfOpenEnabled(true).build())
+                .meterRegistry(meters).build());
+        return router;
+    }
+
+    @AfterEach
+    void close() {
+        hang.countDown();
+        if (router != null) {
+            router.close();
+        }
+        if (flags != null) {
+            flags.close();
+        }
+    }
+
+    private int total(InMemoryBackend b) {
+        return b.jobs(Job.DEFAULT_QUEUE).size();
+    }
+
+    @Test
+    void enqueueManySplitsByFlagAndSendsEachPartOnce() {
+        router(50, 0);
+        List<Job> jobs = new ArrayList<>();
+        for (int i = 0; i < 2000; i++) {
+            jobs.add(Job.builder("W").routingKey("acct-" + i).build());
+        }
+        List<String> jids = router.enqueueAll(jobs);
+        assertEquals(2000, jids.size());
+        assertEquals(2000, total(redis) + total(kafkaStore));
+        assertTrue(total(kafkaStore) > 800 && total(kafkaStore) < 1200, "kafka got " + total(kafkaStore));
+    }
+
+    @Test
+    void kafkaErrorsFallBackToRedisAndTheBreakerOpensThenCloses() {
+        router(100, 0);
+        kafkaDown.set(true);
+        for (int i = 0; i < 20; i++) {
+            router.enqueue(Job.of("W", i));
+        }
+        assertEquals(20, total(redis), "every job accepted, on Redis");
+        assertEquals(CircuitBreaker.State.OPEN, router.kafkaBreakerState());
+        assertTrue(meters.get("crossfade.router.fallbacks").tag("cause", "circuit-open").counter().count() > 0);
+
+        kafkaDown.set(false);
+        await().atMost(Duration.ofSeconds(10)).until(() -> {
+            router.enqueue(Job.of("W", "probe"));
+            return router.kafkaBreakerState() == CircuitBreaker.State.CLOSED;
+        });
+        int before = total(kafkaStore);
+        router.enqueue(Job.of("W", "after"));
+        assertEquals(before + 1, total(kafkaStore), "traffic returns to Kafka once the breaker closes");
+    }
+
+    @Test
+    void aHangingKafkaTimesOutAndTheJobLandsOnRedis() {
+        router(100, 0);
+        kafkaHangs.set(true);
+        String jid = router.enqueue(Job.of("W", 1));
+        assertEquals(jid, redis.jobs(Job.DEFAULT_QUEUE).get(0).jid());
+        assertEquals(1.0, meters.get("crossfade.router.fallbacks").tag("cause", "timeout").counter().count());
+    }
+
+    @Test
+    void shadowCopiesGoToTheOtherBackendMarkedAndTheAuthoritativeCopyNamesThem() {
+        router(0, 100);
+        router.enqueue(Job.of("W", 1));
+        Job primary = redis.jobs(Job.DEFAULT_QUEUE).get(0);
+        Job copy = kafkaStore.jobs(Job.DEFAULT_QUEUE).get(0);
+        assertEquals(primary.jid(), copy.jid());
+        assertTrue(copy.shadow());
+        assertEquals("kafka", primary.extra().get(RoutingJobQueue.SHADOWED_TO).textValue());
+
+        kafkaDown.set(true);
+        router.enqueue(Job.of("W", 2));
+        assertEquals(2, total(redis), "a failing shadow never fails the enqueue");
+    }
+
+    @Test
+    void failsOnlyWhenNoBackendAccepts() {
+        router(100, 0);
+        kafkaDown.set(true);
+        JobQueue brokenRedis = InMemoryBackend.fake().queue();
+        brokenRedis.close();
+        try (RoutingJobQueue bothDown = new RoutingJobQueue(brokenRedis, kafka, flags, RouterConfig.custom()
+                .meterRegistry(meters).build())) {
+            EnqueueException e = assertThrows(EnqueueException.class, () -> bothDown.enqueue(Job.of("W")));
+            assertTrue(e.getMessage().contains("no backend accepted"), e.getMessage());
+            assertTrue(e.getMessage().contains("broker unreachable"), e.getMessage());
+        }
+    }
+}
