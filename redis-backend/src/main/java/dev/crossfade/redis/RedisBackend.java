@@ -1,0 +1,134 @@
+package dev.crossfade.redis;
+
+import dev.crossfade.api.execution.ExecutionCore;
+import dev.crossfade.redis.internal.Keys;
+import dev.crossfade.redis.internal.RedisMetrics;
+import dev.crossfade.redis.internal.ServerCheck;
+import redis.clients.jedis.ConnectionPoolConfig;
+import redis.clients.jedis.DefaultJedisClientConfig;
+import redis.clients.jedis.RedisClient;
+import redis.clients.jedis.UnifiedJedis;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.List;
+import java.util.Objects;
+
+/**
+ * Entry point of the Redis backend: one pooled Jedis client shared by the producer side, any number of worker
+ * runtimes and the admin reads. Sidekiq wire-compatible, so Ruby Sidekiq processes can share its queues both ways.
+ *
+ * <pre>{@code
+ * RedisBackend redis = RedisBackend.create(RedisBackendConfig.custom()
+ *         .url("rediss://app:secret@redis.internal:6380/2")
+ *         .namespace("myapp")
+ *         .build());
+ * redis.queue().enqueue(Job.of("HardWorker", 42));
+ * WorkerRuntime workers = redis.workers(core, Set.of("default", "mailers"), 10);
+ * workers.start();
+ * }</pre>
+ *
+ * Thread-safe. {@link #close()} closes the connection pool; stop worker runtimes first.
+ */
+public final class RedisBackend implements AutoCloseable {
+    private final RedisBackendConfig config;
+    private final RedisClient redis;
+    private final Keys keys;
+    private final RedisMetrics metrics;
+    private final RedisJobQueue queue;
+    private final RedisAdmin admin;
+
+    private RedisBackend(RedisBackendConfig config) {
+        this.config = config;
+        this.redis = connect(config);
+        this.keys = new Keys(config.namespace());
+        this.metrics = new RedisMetrics(config.meterRegistry());
+        this.queue = new RedisJobQueue(redis, keys, config.codec(), config.redactedUrl());
+        this.admin = new RedisAdmin(redis, keys);
+    }
+
+    /** A backend with {@code config}. Connections are opened lazily, so this succeeds while Redis is down. */
+    public static RedisBackend create(RedisBackendConfig config) {
+        return new RedisBackend(Objects.requireNonNull(config, "config"));
+    }
+
+    /** A backend with default settings at {@code url}. */
+    public static RedisBackend create(String url) {
+        return create(RedisBackendConfig.ofUrl(url));
+    }
+
+    /**
+     * The Jedis client, built from the URI with Jedis's own URI support (ACL user, password, database number,
+     * {@code rediss://} TLS) plus our timeouts and pool size.
+     */
+    private static RedisClient connect(RedisBackendConfig config) {
+        int socketMs = (int) config.socketTimeout().toMillis();
+        DefaultJedisClientConfig client = DefaultJedisClientConfig.builder()
+                .connectionTimeoutMillis((int) config.connectTimeout().toMillis())
+                .socketTimeoutMillis(socketMs)
+                // A blocking fetch waits fetchBlockTimeout for a job; socketTimeout beyond that means a hung server.
+                .blockingSocketTimeoutMillis(socketMs + (int) config.fetchBlockTimeout().toMillis())
+                .clientName("crossfade")
+                .build();
+        ConnectionPoolConfig pool = new ConnectionPoolConfig();
+        pool.setMaxTotal(config.maxConnections());
+        pool.setMaxIdle(config.maxConnections());
+        pool.setMinIdle(0);
+        pool.setMaxWait(config.connectTimeout().plus(config.socketTimeout()));
+        return RedisClient.builder().clientConfig(client).fromURI(config.url()).poolConfig(pool).build();
+    }
+
+    public RedisBackendConfig config() {
+        return config;
+    }
+
+    /** The producer side; shares this backend's connections. */
+    public RedisJobQueue queue() {
+        return queue;
+    }
+
+    /**
+     * A new worker process over {@code queues}, not yet started.
+     *
+     * @param core        runs the jobs (and decides retries and death)
+     * @param queues      queue names, fetched in a random order each time (Sidekiq's default)
+     * @param concurrency worker threads
+     */
+    public RedisWorkerRuntime workers(ExecutionCore core, Collection<String> queues, int concurrency) {
+        Objects.requireNonNull(core, "core");
+        return new RedisWorkerRuntime(redis, config, keys, metrics, core, new ArrayList<>(queues), concurrency);
+    }
+
+    /** Small reads and repairs for operators and the CLI: sizes, the dead set. */
+    public RedisAdmin admin() {
+        return admin;
+    }
+
+    /**
+     * Problems with the server's settings, each a full sentence (today: a {@code maxmemory-policy} other than
+     * {@code noeviction}). Worker runtimes log these at start, or refuse to start in strict mode.
+     */
+    public List<String> checkServer() {
+        return ServerCheck.problems(redis, config.redactedUrl());
+    }
+
+    /** The underlying client, for tests and tools that need a raw command. */
+    public UnifiedJedis redis() {
+        return redis;
+    }
+
+    /** Key names under this backend's namespace, e.g. {@code key("queue:default")}. */
+    public String key(String name) {
+        return keys.prefix() + name;
+    }
+
+    Duration socketTimeout() {
+        return config.socketTimeout();
+    }
+
+    @Override
+    public void close() {
+        redis.close();
+    }
+}

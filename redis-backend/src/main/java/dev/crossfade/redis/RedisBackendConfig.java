@@ -1,0 +1,394 @@
+package dev.crossfade.redis;
+
+import dev.crossfade.api.codec.JobCodec;
+import io.micrometer.core.instrument.MeterRegistry;
+
+import java.net.URI;
+import java.time.Duration;
+import java.util.Objects;
+
+/**
+ * Immutable settings of a {@link RedisBackend}; build with {@link #custom()}. This table is the one place every
+ * setting is documented.
+ *
+ * <table>
+ *   <caption>Settings and defaults</caption>
+ *   <tr><th>setting</th><th>default</th><th>meaning</th></tr>
+ *   <tr><td>url</td><td>{@code redis://localhost:6379}</td><td>Jedis URI: {@code redis://[user:password@]host:port[/db]};
+ *   {@code rediss://} for TLS. ACL user, password and database number come from the URI.</td></tr>
+ *   <tr><td>namespace</td><td>empty (Sidekiq's plain key names)</td><td>key prefix, as the redis-namespace gem does:
+ *   {@code "myapp"} makes {@code myapp:queue:default}; a trailing {@code :} is added when missing</td></tr>
+ *   <tr><td>codec</td><td>{@link JobCodec#defaults()} (1 MiB limit)</td><td>encodes jobs at enqueue; its payload limit
+ *   rejects oversized jobs before anything is sent</td></tr>
+ *   <tr><td>connectTimeout</td><td>2 s</td><td>TCP connect timeout</td></tr>
+ *   <tr><td>socketTimeout</td><td>3 s</td><td>read timeout of a command; must exceed fetchBlockTimeout</td></tr>
+ *   <tr><td>maxConnections</td><td>32</td><td>connection pool size shared by the job queue and every worker runtime
+ *   of the backend (a runtime holds at most four at once)</td></tr>
+ *   <tr><td>fetchBatchSize</td><td>100</td><td>most jobs one fetch call moves to the in-progress list</td></tr>
+ *   <tr><td>fetchBlockTimeout</td><td>1 s</td><td>how long an idle fetcher blocks in {@code BLMOVE} waiting for a
+ *   job; also bounds how long {@code stop} waits for the fetcher</td></tr>
+ *   <tr><td>pollInterval</td><td>5 s</td><td>average interval of the scheduled/retry poller; each wait is randomised
+ *   to 0.5–1.5× as in Sidekiq so processes do not poll in lockstep</td></tr>
+ *   <tr><td>heartbeatInterval</td><td>10 s</td><td>how often a worker process refreshes its Sidekiq process entry
+ *   (which expires after 60 s), flushes stats and looks for dead processes to recover; below 60 s</td></tr>
+ *   <tr><td>recoveryTimeout</td><td>60 s</td><td>a worker process whose last heartbeat is older than this is
+ *   considered dead and its in-progress jobs are pushed back to their queues; above heartbeatInterval</td></tr>
+ *   <tr><td>maxRecoveries</td><td>3</td><td>a job found in-progress in dead processes this many times is a poison
+ *   pill and goes to the dead set instead of back to its queue</td></tr>
+ *   <tr><td>shutdownTimeout</td><td>25 s</td><td>what {@code close()} of a worker runtime waits for running jobs</td></tr>
+ *   <tr><td>deadMaxJobs</td><td>10,000</td><td>dead set size limit (oldest trimmed), as Sidekiq's
+ *   {@code dead_max_jobs}</td></tr>
+ *   <tr><td>deadTimeout</td><td>180 days</td><td>dead entries older than this are trimmed, as Sidekiq's
+ *   {@code dead_timeout_in_seconds}</td></tr>
+ *   <tr><td>strictEvictionPolicy</td><td>false</td><td>when true, a worker runtime refuses to start if Redis's
+ *   {@code maxmemory-policy} is not {@code noeviction}; when false it only logs a warning</td></tr>
+ *   <tr><td>maxReconnectBackoff</td><td>5 s</td><td>longest wait between attempts while Redis is unreachable
+ *   (fetching, acknowledging, heartbeats); attempts start at 50 ms and double</td></tr>
+ *   <tr><td>tag</td><td>empty</td><td>Sidekiq process tag shown in the Web UI</td></tr>
+ *   <tr><td>meterRegistry</td><td>none</td><td>Micrometer registry for jobs processed/failed/retried/dead, fetch
+ *   latency, recoveries and queue size gauges</td></tr>
+ * </table>
+ */
+public final class RedisBackendConfig {
+    private final URI url;
+    private final String namespace;
+    private final JobCodec codec;
+    private final Duration connectTimeout;
+    private final Duration socketTimeout;
+    private final int maxConnections;
+    private final int fetchBatchSize;
+    private final Duration fetchBlockTimeout;
+    private final Duration pollInterval;
+    private final Duration heartbeatInterval;
+    private final Duration recoveryTimeout;
+    private final int maxRecoveries;
+    private final Duration shutdownTimeout;
+    private final int deadMaxJobs;
+    private final Duration deadTimeout;
+    private final boolean strictEvictionPolicy;
+    private final Duration maxReconnectBackoff;
+    private final String tag;
+    private final MeterRegistry meterRegistry;
+
+    private RedisBackendConfig(Builder b) {
+        this.url = b.url;
+        this.namespace = b.namespace;
+        this.codec = b.codec;
+        this.connectTimeout = b.connectTimeout;
+        this.socketTimeout = b.socketTimeout;
+        this.maxConnections = b.maxConnections;
+        this.fetchBatchSize = b.fetchBatchSize;
+        this.fetchBlockTimeout = b.fetchBlockTimeout;
+        this.pollInterval = b.pollInterval;
+        this.heartbeatInterval = b.heartbeatInterval;
+        this.recoveryTimeout = b.recoveryTimeout;
+        this.maxRecoveries = b.maxRecoveries;
+        this.shutdownTimeout = b.shutdownTimeout;
+        this.deadMaxJobs = b.deadMaxJobs;
+        this.deadTimeout = b.deadTimeout;
+        this.strictEvictionPolicy = b.strictEvictionPolicy;
+        this.maxReconnectBackoff = b.maxReconnectBackoff;
+        this.tag = b.tag;
+        this.meterRegistry = b.meterRegistry;
+    }
+
+    /** A builder with every default from the table above. */
+    public static Builder custom() {
+        return new Builder();
+    }
+
+    /** The defaults, pointed at {@code url}. */
+    public static RedisBackendConfig ofUrl(String url) {
+        return custom().url(url).build();
+    }
+
+    /** A builder pre-filled with this configuration, for deriving a variant. */
+    public Builder toBuilder() {
+        Builder b = new Builder();
+        b.url = url;
+        b.namespace = namespace;
+        b.codec = codec;
+        b.connectTimeout = connectTimeout;
+        b.socketTimeout = socketTimeout;
+        b.maxConnections = maxConnections;
+        b.fetchBatchSize = fetchBatchSize;
+        b.fetchBlockTimeout = fetchBlockTimeout;
+        b.pollInterval = pollInterval;
+        b.heartbeatInterval = heartbeatInterval;
+        b.recoveryTimeout = recoveryTimeout;
+        b.maxRecoveries = maxRecoveries;
+        b.shutdownTimeout = shutdownTimeout;
+        b.deadMaxJobs = deadMaxJobs;
+        b.deadTimeout = deadTimeout;
+        b.strictEvictionPolicy = strictEvictionPolicy;
+        b.maxReconnectBackoff = maxReconnectBackoff;
+        b.tag = tag;
+        b.meterRegistry = meterRegistry;
+        return b;
+    }
+
+    public URI url() {
+        return url;
+    }
+
+    /** The URL with any password replaced by {@code ***}, for log and exception messages. */
+    public String redactedUrl() {
+        String userInfo = url.getRawUserInfo();
+        if (userInfo == null) {
+            return url.toString();
+        }
+        int colon = userInfo.indexOf(':');
+        String shown = colon >= 0 ? userInfo.substring(0, colon) + ":***" : "***";
+        return url.toString().replace(userInfo + "@", shown + "@");
+    }
+
+    /** The key prefix, empty or ending in {@code :}. */
+    public String namespace() {
+        return namespace;
+    }
+
+    public JobCodec codec() {
+        return codec;
+    }
+
+    public Duration connectTimeout() {
+        return connectTimeout;
+    }
+
+    public Duration socketTimeout() {
+        return socketTimeout;
+    }
+
+    public int maxConnections() {
+        return maxConnections;
+    }
+
+    public int fetchBatchSize() {
+        return fetchBatchSize;
+    }
+
+    public Duration fetchBlockTimeout() {
+        return fetchBlockTimeout;
+    }
+
+    public Duration pollInterval() {
+        return pollInterval;
+    }
+
+    public Duration heartbeatInterval() {
+        return heartbeatInterval;
+    }
+
+    public Duration recoveryTimeout() {
+        return recoveryTimeout;
+    }
+
+    public int maxRecoveries() {
+        return maxRecoveries;
+    }
+
+    public Duration shutdownTimeout() {
+        return shutdownTimeout;
+    }
+
+    public int deadMaxJobs() {
+        return deadMaxJobs;
+    }
+
+    public Duration deadTimeout() {
+        return deadTimeout;
+    }
+
+    public boolean strictEvictionPolicy() {
+        return strictEvictionPolicy;
+    }
+
+    public Duration maxReconnectBackoff() {
+        return maxReconnectBackoff;
+    }
+
+    public String tag() {
+        return tag;
+    }
+
+    /** The registry, or null when metrics are off. */
+    public MeterRegistry meterRegistry() {
+        return meterRegistry;
+    }
+
+    @Override
+    public String toString() {
+        return "RedisBackendConfig{url=" + redactedUrl() + ", namespace='" + namespace + "'}";
+    }
+
+    /** Builder for {@link RedisBackendConfig}; see the class javadoc for what each setting means. */
+    public static final class Builder {
+        private URI url = URI.create("redis://localhost:6379");
+        private String namespace = "";
+        private JobCodec codec = JobCodec.defaults();
+        private Duration connectTimeout = Duration.ofSeconds(2);
+        private Duration socketTimeout = Duration.ofSeconds(3);
+        private int maxConnections = 32;
+        private int fetchBatchSize = 100;
+        private Duration fetchBlockTimeout = Duration.ofSeconds(1);
+        private Duration pollInterval = Duration.ofSeconds(5);
+        private Duration heartbeatInterval = Duration.ofSeconds(10);
+        private Duration recoveryTimeout = Duration.ofSeconds(60);
+        private int maxRecoveries = 3;
+        private Duration shutdownTimeout = Duration.ofSeconds(25);
+        private int deadMaxJobs = 10_000;
+        private Duration deadTimeout = Duration.ofDays(180);
+        private boolean strictEvictionPolicy;
+        private Duration maxReconnectBackoff = Duration.ofSeconds(5);
+        private String tag = "";
+        private MeterRegistry meterRegistry;
+
+        private Builder() {
+        }
+
+        public Builder url(String url) {
+            return url(URI.create(Objects.requireNonNull(url, "url")));
+        }
+
+        public Builder url(URI url) {
+            Objects.requireNonNull(url, "url");
+            String scheme = url.getScheme();
+            if (!"redis".equals(scheme) && !"rediss".equals(scheme)) {
+                throw new IllegalArgumentException("Redis URL must start with redis:// or rediss:// (TLS), got "
+                        + url.getScheme() + "://…");
+            }
+            this.url = url;
+            return this;
+        }
+
+        public Builder namespace(String namespace) {
+            Objects.requireNonNull(namespace, "namespace");
+            this.namespace = namespace.isEmpty() || namespace.endsWith(":") ? namespace : namespace + ":";
+            return this;
+        }
+
+        public Builder codec(JobCodec codec) {
+            this.codec = Objects.requireNonNull(codec, "codec");
+            return this;
+        }
+
+        public Builder connectTimeout(Duration connectTimeout) {
+            this.connectTimeout = positive(connectTimeout, "connectTimeout");
+            return this;
+        }
+
+        public Builder socketTimeout(Duration socketTimeout) {
+            this.socketTimeout = positive(socketTimeout, "socketTimeout");
+            return this;
+        }
+
+        public Builder maxConnections(int maxConnections) {
+            if (maxConnections < 4) {
+                throw new IllegalArgumentException("maxConnections must be at least 4, got " + maxConnections);
+            }
+            this.maxConnections = maxConnections;
+            return this;
+        }
+
+        public Builder fetchBatchSize(int fetchBatchSize) {
+            if (fetchBatchSize < 1) {
+                throw new IllegalArgumentException("fetchBatchSize must be at least 1, got " + fetchBatchSize);
+            }
+            this.fetchBatchSize = fetchBatchSize;
+            return this;
+        }
+
+        public Builder fetchBlockTimeout(Duration fetchBlockTimeout) {
+            this.fetchBlockTimeout = positive(fetchBlockTimeout, "fetchBlockTimeout");
+            return this;
+        }
+
+        public Builder pollInterval(Duration pollInterval) {
+            this.pollInterval = positive(pollInterval, "pollInterval");
+            return this;
+        }
+
+        public Builder heartbeatInterval(Duration heartbeatInterval) {
+            this.heartbeatInterval = positive(heartbeatInterval, "heartbeatInterval");
+            return this;
+        }
+
+        public Builder recoveryTimeout(Duration recoveryTimeout) {
+            this.recoveryTimeout = positive(recoveryTimeout, "recoveryTimeout");
+            return this;
+        }
+
+        public Builder maxRecoveries(int maxRecoveries) {
+            if (maxRecoveries < 1) {
+                throw new IllegalArgumentException("maxRecoveries must be at least 1, got " + maxRecoveries);
+            }
+            this.maxRecoveries = maxRecoveries;
+            return this;
+        }
+
+        public Builder shutdownTimeout(Duration shutdownTimeout) {
+            this.shutdownTimeout = Objects.requireNonNull(shutdownTimeout, "shutdownTimeout");
+            return this;
+        }
+
+        public Builder deadMaxJobs(int deadMaxJobs) {
+            if (deadMaxJobs < 1) {
+                throw new IllegalArgumentException("deadMaxJobs must be at least 1, got " + deadMaxJobs);
+            }
+            this.deadMaxJobs = deadMaxJobs;
+            return this;
+        }
+
+        public Builder deadTimeout(Duration deadTimeout) {
+            this.deadTimeout = positive(deadTimeout, "deadTimeout");
+            return this;
+        }
+
+        public Builder strictEvictionPolicy(boolean strict) {
+            this.strictEvictionPolicy = strict;
+            return this;
+        }
+
+        public Builder maxReconnectBackoff(Duration maxReconnectBackoff) {
+            this.maxReconnectBackoff = positive(maxReconnectBackoff, "maxReconnectBackoff");
+            return this;
+        }
+
+        public Builder tag(String tag) {
+            this.tag = Objects.requireNonNull(tag, "tag");
+            return this;
+        }
+
+        public Builder meterRegistry(MeterRegistry meterRegistry) {
+            this.meterRegistry = meterRegistry;
+            return this;
+        }
+
+        /**
+         * @throws IllegalArgumentException when settings contradict each other (naming both)
+         */
+        public RedisBackendConfig build() {
+            if (heartbeatInterval.compareTo(Duration.ofSeconds(60)) >= 0) {
+                throw new IllegalArgumentException("heartbeatInterval must be below 60 s (the Sidekiq process entry "
+                        + "expires after 60 s), got " + heartbeatInterval);
+            }
+            if (recoveryTimeout.compareTo(heartbeatInterval.multipliedBy(2)) < 0) {
+                throw new IllegalArgumentException("recoveryTimeout (" + recoveryTimeout + ") must be at least twice "
+                        + "heartbeatInterval (" + heartbeatInterval + "), or live processes would be recovered");
+            }
+            if (socketTimeout.compareTo(fetchBlockTimeout) <= 0) {
+                throw new IllegalArgumentException("socketTimeout (" + socketTimeout + ") must exceed "
+                        + "fetchBlockTimeout (" + fetchBlockTimeout + "), or idle fetches would time out");
+            }
+            return new RedisBackendConfig(this);
+        }
+
+        private static Duration positive(Duration d, String name) {
+            Objects.requireNonNull(d, name);
+            if (d.isNegative() || d.isZero()) {
+                throw new IllegalArgumentException(name + " must be positive, got " + d);
+            }
+            return d;
+        }
+    }
+}

@@ -1,0 +1,134 @@
+package dev.crossfade.redis;
+
+import dev.crossfade.api.Backend;
+import dev.crossfade.api.EnqueueException;
+import dev.crossfade.api.Job;
+import dev.crossfade.api.JobQueue;
+import dev.crossfade.api.codec.JobCodec;
+import dev.crossfade.redis.internal.Keys;
+import redis.clients.jedis.AbstractPipeline;
+import redis.clients.jedis.UnifiedJedis;
+import redis.clients.jedis.exceptions.JedisException;
+
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+
+/**
+ * The producer side, writing exactly what Ruby's {@code Sidekiq::Client} writes, so Ruby and Java workers consume each
+ * other's jobs: {@code SADD queues <q>} plus {@code LPUSH queue:<q> <json>} with {@code enqueued_at} set, and for
+ * scheduled jobs {@code ZADD schedule <epoch seconds> <json>} without the {@code at} key (Sidekiq drops it there too:
+ * the score is the schedule).
+ *
+ * <p>Every call is one round trip (a pipeline; {@link #enqueueAll} sends all jobs in one), and returns only after Redis
+ * replied. Thread-safe; obtained from {@link RedisBackend#queue()}, whose connection pool it shares.
+ */
+public final class RedisJobQueue implements JobQueue {
+    /** Arguments per LPUSH/ZADD command: bounds one command's size without adding round trips. */
+    private static final int CHUNK = 1_000;
+
+    private final UnifiedJedis redis;
+    private final Keys keys;
+    private final JobCodec codec;
+    private final String where;
+
+    RedisJobQueue(UnifiedJedis redis, Keys keys, JobCodec codec, String redactedUrl) {
+        this.redis = redis;
+        this.keys = keys;
+        this.codec = codec;
+        this.where = redactedUrl;
+    }
+
+    @Override
+    public String enqueue(Job job) {
+        Objects.requireNonNull(job, "job");
+        enqueueAll(List.of(job));
+        return job.jid();
+    }
+
+    /**
+     * {@inheritDoc}
+     *
+     * <p>Jobs may target different queues; a job whose {@link Job#at()} is in the future goes to the schedule. Every
+     * payload is encoded (and size-checked) before anything is sent.
+     */
+    @Override
+    public List<String> enqueueAll(List<Job> jobs) {
+        Objects.requireNonNull(jobs, "jobs");
+        if (jobs.isEmpty()) {
+            return List.of();
+        }
+        Instant now = Instant.now();
+        Map<String, List<byte[]>> byQueue = new LinkedHashMap<>();
+        Map<byte[], Double> scheduled = new LinkedHashMap<>();
+        List<String> jids = new ArrayList<>(jobs.size());
+        for (Job job : jobs) {
+            Objects.requireNonNull(job, "job in list");
+            if (job.at() != null && job.at().isAfter(now)) {
+                scheduled.put(codec.encode(scheduledCopy(job, job.at())), epochSeconds(job.at()));
+            } else {
+                byte[] json = codec.encode(job.toBuilder().at(null).enqueuedAt(now).build());
+                byQueue.computeIfAbsent(job.queue(), q -> new ArrayList<>()).add(json);
+            }
+            jids.add(job.jid());
+        }
+        String op = byQueue.isEmpty() ? "ZADD " + keys.schedule() : "LPUSH " + keys.queue(byQueue.keySet().iterator().next())
+                + (byQueue.size() > 1 ? " (and " + (byQueue.size() - 1) + " more queues)" : "");
+        try (AbstractPipeline p = redis.pipelined()) {
+            for (Map.Entry<String, List<byte[]>> e : byQueue.entrySet()) {
+                p.sadd(keys.queues(), e.getKey());
+                byte[] queueKey = Keys.bytes(keys.queue(e.getKey()));
+                List<byte[]> payloads = e.getValue();
+                for (int i = 0; i < payloads.size(); i += CHUNK) {
+                    p.lpush(queueKey, payloads.subList(i, Math.min(payloads.size(), i + CHUNK)).toArray(new byte[0][]));
+                }
+            }
+            if (!scheduled.isEmpty()) {
+                p.zadd(Keys.bytes(keys.schedule()), scheduled);
+            }
+            p.sync();
+        } catch (JedisException e) {
+            throw new EnqueueException(Backend.REDIS, op + " of " + jobs.size() + " job(s) at " + where + " failed: "
+                    + e.getMessage(), e);
+        }
+        return jids;
+    }
+
+    @Override
+    public String enqueueAt(Job job, Instant at) {
+        Objects.requireNonNull(job, "job");
+        Objects.requireNonNull(at, "at");
+        if (!at.isAfter(Instant.now())) {
+            return enqueue(job.toBuilder().at(null).build());
+        }
+        byte[] json = codec.encode(scheduledCopy(job, at));
+        try {
+            redis.zadd(Keys.bytes(keys.schedule()), epochSeconds(at), json);
+        } catch (JedisException e) {
+            throw new EnqueueException(Backend.REDIS, "ZADD " + keys.schedule() + " of job " + job.jid() + " at "
+                    + where + " failed: " + e.getMessage(), e);
+        }
+        return job.jid();
+    }
+
+    /**
+     * The schedule entry: no {@code at} (the score is the time, as in Sidekiq), and {@code enqueued_at} set to the time
+     * it becomes due, because the poller moves the payload to its queue unchanged (rewriting JSON inside Lua would
+     * alter big numbers in args).
+     */
+    private static Job scheduledCopy(Job job, Instant at) {
+        return job.toBuilder().at(null).enqueuedAt(at).build();
+    }
+
+    static double epochSeconds(Instant t) {
+        return t.getEpochSecond() + t.getNano() / 1e9;
+    }
+
+    /** Does nothing: the connection pool belongs to the {@link RedisBackend}, which closes it. */
+    @Override
+    public void close() {
+    }
+}

@@ -1,0 +1,253 @@
+package dev.crossfade.redis;
+
+import dev.crossfade.api.WorkerRuntime;
+import dev.crossfade.api.execution.ExecutionCore;
+import dev.crossfade.redis.internal.Acknowledger;
+import dev.crossfade.redis.internal.Backoff;
+import dev.crossfade.redis.internal.Fetched;
+import dev.crossfade.redis.internal.JobRetry;
+import dev.crossfade.redis.internal.Keys;
+import dev.crossfade.redis.internal.Launcher;
+import dev.crossfade.redis.internal.Processor;
+import dev.crossfade.redis.internal.RedisMetrics;
+import dev.crossfade.redis.internal.ReliableFetch;
+import dev.crossfade.redis.internal.Scheduled;
+import dev.crossfade.redis.internal.ServerCheck;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import redis.clients.jedis.UnifiedJedis;
+import redis.clients.jedis.exceptions.JedisException;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.Semaphore;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * A Redis worker process (Sidekiq's manager): heartbeat, reliable fetcher, worker threads, acknowledger and
+ * scheduled-job poller. Obtained from {@link RedisBackend#workers}; {@link #start()} once, {@link #stop} once (further
+ * calls return the first result).
+ *
+ * <p>Fetching is bounded: at most {@code concurrency} jobs run and {@code concurrency} more wait locally, so a
+ * process never hoards jobs other processes could run. Shutdown stops fetching, waits for running jobs, pushes
+ * unfinished and waiting ones back to the front (right end) of their queues, writes pending outcomes, and removes the
+ * heartbeat. If Redis is unreachable meanwhile, whatever could not be written stays in the in-progress lists and the
+ * recovery registration is kept, so another process recovers it: a job may run twice, but is never lost.
+ */
+public final class RedisWorkerRuntime implements WorkerRuntime {
+    private static final Logger log = LoggerFactory.getLogger(RedisWorkerRuntime.class);
+
+    private final UnifiedJedis redis;
+    private final RedisBackendConfig config;
+    private final String identity;
+    private final int concurrency;
+    private final ReliableFetch fetch;
+    private final Processor processor;
+    private final Acknowledger acker;
+    private final Launcher launcher;
+    private final Scheduled poller;
+    private final LinkedBlockingQueue<Fetched> local = new LinkedBlockingQueue<>();
+    private final Semaphore permits;
+    private final Thread fetcher;
+    private volatile boolean stopping;
+    private boolean started;
+    private Boolean stopResult;
+
+    RedisWorkerRuntime(UnifiedJedis redis, RedisBackendConfig config, Keys keys, RedisMetrics metrics,
+                       ExecutionCore core, List<String> queues, int concurrency) {
+        if (concurrency < 1) {
+            throw new IllegalArgumentException("concurrency must be at least 1, got " + concurrency);
+        }
+        if (queues.isEmpty()) {
+            throw new IllegalArgumentException("a worker runtime needs at least one queue");
+        }
+        this.redis = redis;
+        this.config = config;
+        this.concurrency = concurrency;
+        this.identity = Launcher.newIdentity();
+        this.permits = new Semaphore(2 * concurrency);
+        this.fetch = new ReliableFetch(redis, keys, identity, queues, config, metrics);
+        JobRetry retry = new JobRetry(keys, config);
+        this.acker = new Acknowledger(redis, retry, metrics, config, "crossfade-redis-ack");
+        this.processor = new Processor(core, concurrency, local, permits, acker, "crossfade-redis-worker");
+        this.launcher = new Launcher(redis, keys, identity, config, fetch, processor, retry, metrics, concurrency,
+                () -> launcher().quiet(true), this::close);
+        this.poller = new Scheduled(redis, keys, config);
+        this.fetcher = new Thread(this::fetchLoop, "crossfade-redis-fetch");
+        this.fetcher.setDaemon(true);
+    }
+
+    private Launcher launcher() {
+        return launcher;
+    }
+
+    /** This process's Sidekiq identity ({@code hostname:pid:nonce}), as listed by {@code Sidekiq::ProcessSet}. */
+    public String identity() {
+        return identity;
+    }
+
+    /**
+     * {@inheritDoc}
+     *
+     * @throws IllegalStateException when started twice, or when {@code strictEvictionPolicy} is on and Redis's
+     *                               {@code maxmemory-policy} is not {@code noeviction} (or cannot be reached to check)
+     */
+    @Override
+    public synchronized void start() {
+        if (started) {
+            throw new IllegalStateException("worker runtime " + identity + " was already started");
+        }
+        checkServer();
+        started = true;
+        launcher.start();
+        acker.start();
+        processor.start();
+        fetcher.start();
+        poller.start();
+        log.info("Redis worker process {} started: queues {}, concurrency {}, Redis {}", identity, fetch.queues(),
+                concurrency, config.redactedUrl());
+    }
+
+    private void checkServer() {
+        List<String> problems;
+        try {
+            problems = ServerCheck.problems(redis, config.redactedUrl());
+        } catch (JedisException e) {
+            if (config.strictEvictionPolicy()) {
+                throw new IllegalStateException("cannot check maxmemory-policy of Redis at " + config.redactedUrl()
+                        + " (strictEvictionPolicy is on): " + e.getMessage(), e);
+            }
+            log.warn("cannot reach Redis at {} to check maxmemory-policy: {}", config.redactedUrl(), e.toString());
+            return;
+        }
+        for (String p : problems) {
+            if (config.strictEvictionPolicy()) {
+                throw new IllegalStateException(p + " Refusing to start because strictEvictionPolicy is on.");
+            }
+            log.warn("!!! {} !!!", p);
+        }
+    }
+
+    private void fetchLoop() {
+        Backoff backoff = new Backoff(config.maxReconnectBackoff());
+        while (!stopping) {
+            if (!launcher.registered() || launcher.quiet()) {
+                sleepQuietly(50);
+                continue;
+            }
+            try {
+                if (!permits.tryAcquire(100, TimeUnit.MILLISECONDS)) {
+                    continue;
+                }
+            } catch (InterruptedException e) {
+                continue;
+            }
+            int extra = permits.drainPermits();
+            int more = Math.min(extra, config.fetchBatchSize() - 1);
+            permits.release(extra - more);
+            int want = 1 + more;
+            List<Fetched> got;
+            try {
+                got = fetch.fetch(want);
+                if (backoff.failures() > 0) {
+                    log.info("fetching from Redis at {} works again", config.redactedUrl());
+                }
+                backoff.reset();
+            } catch (JedisException | ClassCastException e) {
+                permits.release(want);
+                if (backoff.failures() == 0) {
+                    log.warn("cannot fetch from Redis at {} ({}); retrying with backoff, running jobs continue",
+                            config.redactedUrl(), e.toString());
+                }
+                backoff.pause();
+                continue;
+            }
+            permits.release(want - got.size());
+            local.addAll(got);
+        }
+    }
+
+    @Override
+    public synchronized boolean stop(Duration timeout) {
+        if (stopResult != null) {
+            return stopResult;
+        }
+        if (!started) {
+            stopResult = true;
+            return true;
+        }
+        long deadline = System.nanoTime() + timeout.toNanos();
+        stopping = true;
+        processor.stopTaking();
+        poller.stop();
+        try {
+            fetcher.join(config.fetchBlockTimeout().plus(config.socketTimeout()).toMillis());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        List<Fetched> back = new ArrayList<>();
+        local.drainTo(back);
+        back.removeIf(f -> !f.abandonForShutdown());
+        boolean clean = processor.awaitIdle(deadline);
+        if (!clean) {
+            List<Fetched> running = processor.abandonRunning();
+            log.warn("{} job(s) still running after the {} ms shutdown timeout: pushing them back to their queues",
+                    running.size(), timeout.toMillis());
+            back.addAll(running);
+        }
+        long grace = System.nanoTime() + Duration.ofSeconds(5).toNanos();
+        requeue(back, Math.max(deadline, grace));
+        boolean written = acker.stop(Math.max(deadline, grace));
+        long left;
+        try {
+            left = fetch.inProgress();
+        } catch (JedisException e) {
+            left = -1;
+        }
+        launcher.stop(written && left == 0);
+        if (left != 0) {
+            log.warn("worker process {} stopped with {} job(s) left in its in-progress lists; another process will "
+                    + "recover them after {} s", identity, left < 0 ? "an unknown number of" : left,
+                    config.recoveryTimeout().toSeconds());
+        } else {
+            log.info("worker process {} stopped{}", identity, clean ? "" : " (some jobs were pushed back)");
+        }
+        stopResult = clean;
+        return clean;
+    }
+
+    private void requeue(List<Fetched> jobs, long giveUpAt) {
+        if (jobs.isEmpty()) {
+            return;
+        }
+        Backoff backoff = new Backoff(config.maxReconnectBackoff());
+        while (true) {
+            try {
+                int n = fetch.requeue(jobs);
+                log.info("pushed {} unfinished job(s) back to the front of their queues", n);
+                return;
+            } catch (JedisException e) {
+                if (System.nanoTime() - giveUpAt > 0 || !backoff.pause()) {
+                    log.warn("cannot push {} unfinished job(s) back ({}); they stay in progress for recovery",
+                            jobs.size(), e.toString());
+                    return;
+                }
+            }
+        }
+    }
+
+    @Override
+    public void close() {
+        stop(config.shutdownTimeout());
+    }
+
+    private static void sleepQuietly(long ms) {
+        try {
+            Thread.sleep(ms);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+}

@@ -1,0 +1,109 @@
+package dev.crossfade.redis.internal;
+
+import dev.crossfade.api.Job;
+import dev.crossfade.api.codec.InvalidPayloadException;
+import dev.crossfade.api.codec.JobCodec;
+import dev.crossfade.api.execution.ExecutionCore;
+import dev.crossfade.redis.RedisBackendConfig;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import redis.clients.jedis.AbstractPipeline;
+import redis.clients.jedis.Response;
+import redis.clients.jedis.UnifiedJedis;
+
+import java.nio.charset.StandardCharsets;
+import java.time.Instant;
+import java.util.List;
+
+/**
+ * Writes the retry and dead sets in Sidekiq's layout ({@code ZADD retry <due> <json>}, {@code ZADD dead <now> <json>}
+ * trimmed by count and age), always together with removing the job from the list that held it, in one script. The
+ * decision whether a job retries or dies is the execution core's; this class only stores it.
+ */
+public final class JobRetry {
+    /** error_class of jobs sent to the dead set because they kept killing their worker processes. */
+    public static final String POISON_PILL_CLASS = "crossfade.PoisonPill";
+
+    private static final Logger log = LoggerFactory.getLogger(JobRetry.class);
+    /**
+     * Jobs on their way to retry/dead are re-encoded with error fields added; a job that was just under the payload
+     * limit must not become unstorable because of its error message, so no limit applies here.
+     */
+    private static final JobCodec UNLIMITED = JobCodec.builder().maxPayloadBytes(Integer.MAX_VALUE).build();
+
+    private final Keys keys;
+    private final byte[] retryKey;
+    private final byte[] deadKey;
+    private final RedisBackendConfig config;
+
+    public JobRetry(Keys keys, RedisBackendConfig config) {
+        this.keys = keys;
+        this.retryKey = Keys.bytes(keys.retry());
+        this.deadKey = Keys.bytes(keys.dead());
+        this.config = config;
+    }
+
+    /** Queues "schedule a retry of {@code job} at {@code due}, releasing {@code held} from {@code list}". */
+    public Response<Object> retry(AbstractPipeline p, byte[] list, byte[] held, Job job, Instant due) {
+        return Scripts.RETRY.eval(p, List.of(retryKey, list),
+                List.of(score(due), UNLIMITED.encode(job), held));
+    }
+
+    /** Queues "add {@code job} to the dead set, releasing {@code held} from {@code list}". */
+    public Response<Object> dead(AbstractPipeline p, byte[] list, byte[] held, Job job, Instant now) {
+        return Scripts.DEAD.eval(p, List.of(deadKey, list), deadArgs(held, job, now));
+    }
+
+    private List<byte[]> deadArgs(byte[] held, Job job, Instant now) {
+        Instant oldest = now.minus(config.deadTimeout());
+        return List.of(score(now), UNLIMITED.encode(job), held, score(oldest),
+                Keys.bytes(Integer.toString(config.deadMaxJobs())));
+    }
+
+    /**
+     * Moves every job on the poison list to the dead set with an error saying why. Each entry is removed from the
+     * poison list in the same script that adds it to the dead set, so a crash here loses nothing.
+     *
+     * @return how many were moved
+     */
+    public int drainPoison(UnifiedJedis redis, int maxRecoveries) {
+        byte[] poisonKey = Keys.bytes(keys.poison());
+        int moved = 0;
+        while (true) {
+            byte[] payload = redis.lindex(poisonKey, -1);
+            if (payload == null) {
+                return moved;
+            }
+            Job dead = poisonEnvelope(payload, maxRecoveries);
+            Object r = Scripts.DEAD.eval(redis, List.of(deadKey, poisonKey), deadArgs(payload, dead, Instant.now()));
+            if (((Long) r) == 1L) {
+                moved++;
+                log.error("job {} ({}) was in progress in {} worker processes that died without finishing it; sent "
+                        + "to the dead set as a poison pill", dead.jid(), dead.className(), maxRecoveries);
+            }
+        }
+    }
+
+    private static Job poisonEnvelope(byte[] payload, int maxRecoveries) {
+        String why = "job was in progress in " + maxRecoveries + " worker processes that stopped heart-beating "
+                + "(crashed, killed or hung) before finishing it; sent to the dead set after " + maxRecoveries
+                + " recoveries so it cannot take down more workers (maxRecoveries = " + maxRecoveries + ")";
+        Instant now = Instant.now();
+        Job.Builder b;
+        try {
+            Job job = UNLIMITED.decode(payload);
+            b = job.toBuilder();
+            if (job.failedAt() == null) {
+                b.failedAt(now);
+            }
+        } catch (InvalidPayloadException e) {
+            b = Job.builder(ExecutionCore.INVALID_PAYLOAD_CLASS)
+                    .args(new String(payload, StandardCharsets.UTF_8)).retry(false).failedAt(now);
+        }
+        return b.errorClass(POISON_PILL_CLASS).errorMessage(why).build();
+    }
+
+    static byte[] score(Instant t) {
+        return Keys.bytes(Keys.num(t.getEpochSecond() + t.getNano() / 1e9));
+    }
+}

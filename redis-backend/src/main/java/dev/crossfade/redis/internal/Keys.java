@@ -1,0 +1,104 @@
+package dev.crossfade.redis.internal;
+
+import java.nio.charset.StandardCharsets;
+
+/**
+ * Every Redis key the backend touches, in one place, so the Sidekiq layout (which Ruby processes read and write too)
+ * cannot drift between the client, the fetcher and the poller. All names get the configured namespace prefix.
+ *
+ * <p>Sidekiq's own keys: {@code queues}, {@code queue:<q>}, {@code schedule}, {@code retry}, {@code dead},
+ * {@code processes}, {@code <identity>}, {@code <identity>:workers} (6.x) / {@code <identity>:work} (7.x),
+ * {@code stat:*}. Crossfade's additions live under {@code crossfade:} so Ruby never mistakes them for queues.
+ */
+public final class Keys {
+    private final String prefix;
+
+    public Keys(String prefix) {
+        this.prefix = prefix;
+    }
+
+    public String prefix() {
+        return prefix;
+    }
+
+    public String queues() {
+        return prefix + "queues";
+    }
+
+    public String queue(String queue) {
+        return prefix + "queue:" + queue;
+    }
+
+    public String schedule() {
+        return prefix + "schedule";
+    }
+
+    public String retry() {
+        return prefix + "retry";
+    }
+
+    public String dead() {
+        return prefix + "dead";
+    }
+
+    public String processes() {
+        return prefix + "processes";
+    }
+
+    public String process(String identity) {
+        return prefix + identity;
+    }
+
+    /** Sidekiq 6.x busy-jobs hash. */
+    public String workers(String identity) {
+        return prefix + identity + ":workers";
+    }
+
+    /** Sidekiq 7.x busy-jobs hash. */
+    public String work(String identity) {
+        return prefix + identity + ":work";
+    }
+
+    /** Where Sidekiq's Web UI pushes TSTP/TERM for a process. */
+    public String signals(String identity) {
+        return prefix + identity + "-signals";
+    }
+
+    public String stat(String name) {
+        return prefix + "stat:" + name;
+    }
+
+    /** The in-progress list of one worker process for one queue (Sidekiq Pro calls these private queues). */
+    public String inProgress(String identity, String queue) {
+        return prefix + "crossfade:inprogress:" + identity + "|" + queue;
+    }
+
+    /** ZSET identity → epoch seconds of its last heartbeat; who may hold in-progress jobs, and since when. */
+    public String beats() {
+        return prefix + "crossfade:beats";
+    }
+
+    /** HASH identity → JSON array of the queues it fetches, so a dead process's in-progress lists can be found. */
+    public String fetchQueues() {
+        return prefix + "crossfade:fetch-queues";
+    }
+
+    /** HASH jid → how many times the job was recovered from a dead process. */
+    public String recoveries() {
+        return prefix + "crossfade:recoveries";
+    }
+
+    /** LIST of jobs recovered too often, on their way to the dead set. */
+    public String poison() {
+        return prefix + "crossfade:poison";
+    }
+
+    /** A score or time as Redis and Ruby both read it: plain decimal, never Java's {@code 1.7E9} notation. */
+    public static String num(double d) {
+        return java.math.BigDecimal.valueOf(d).toPlainString();
+    }
+
+    public static byte[] bytes(String s) {
+        return s.getBytes(StandardCharsets.UTF_8);
+    }
+}

@@ -1,0 +1,294 @@
+package dev.crossfade.redis.internal;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.crossfade.redis.RedisBackendConfig;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import redis.clients.jedis.AbstractPipeline;
+import redis.clients.jedis.Response;
+import redis.clients.jedis.UnifiedJedis;
+import redis.clients.jedis.exceptions.JedisException;
+
+import java.io.IOException;
+import java.net.InetAddress;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Instant;
+import java.time.ZoneOffset;
+import java.time.format.DateTimeFormatter;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * The heartbeat. Makes this JVM look like a Sidekiq process to Sidekiq's Web UI and {@code Sidekiq::ProcessSet}
+ * ({@code SADD processes <identity>}, {@code HSET <identity> info/busy/beat/rtt_us/quiet/rss} expiring after 60 s, and
+ * the busy-jobs hash under both the 6.x and the 7.x key), flushes the {@code stat:*} counters as Sidekiq does, records
+ * the beat in Crossfade's own registry used for recovery, and then recovers processes that stopped beating.
+ * Honours the Web UI's Quiet (TSTP) and Stop (TERM) buttons.
+ */
+public final class Launcher {
+    private static final Logger log = LoggerFactory.getLogger(Launcher.class);
+    private static final ObjectMapper JSON = new ObjectMapper();
+    private static final int PROCESS_TTL_SECONDS = 60;
+    /** Sidekiq's STATS_TTL: five years. */
+    private static final long STATS_TTL_SECONDS = 5L * 365 * 24 * 60 * 60;
+    private static final DateTimeFormatter DAY = DateTimeFormatter.ofPattern("yyyy-MM-dd").withZone(ZoneOffset.UTC);
+
+    private final UnifiedJedis redis;
+    private final Keys keys;
+    private final String identity;
+    private final RedisBackendConfig config;
+    private final ReliableFetch fetch;
+    private final Processor processor;
+    private final JobRetry retry;
+    private final RedisMetrics metrics;
+    private final String info;
+    private final Runnable onQuiet;
+    private final Runnable onStop;
+    private final ScheduledExecutorService scheduler;
+    private volatile boolean registered;
+    private volatile boolean quiet;
+    private int failures;
+
+    public Launcher(UnifiedJedis redis, Keys keys, String identity, RedisBackendConfig config, ReliableFetch fetch,
+                    Processor processor, JobRetry retry, RedisMetrics metrics, int concurrency, Runnable onQuiet,
+                    Runnable onStop) {
+        this.redis = redis;
+        this.keys = keys;
+        this.identity = identity;
+        this.config = config;
+        this.fetch = fetch;
+        this.processor = processor;
+        this.retry = retry;
+        this.metrics = metrics;
+        this.onQuiet = onQuiet;
+        this.onStop = onStop;
+        ObjectNode i = JSON.createObjectNode();
+        i.put("hostname", hostname());
+        i.put("started_at", Instant.now().toEpochMilli() / 1000.0);
+        i.put("pid", ProcessHandle.current().pid());
+        i.put("tag", config.tag());
+        i.put("concurrency", concurrency);
+        fetch.queues().forEach(i.putArray("queues")::add);
+        i.putArray("labels").add("crossfade").add("java");
+        i.put("identity", identity);
+        i.put("version", "crossfade");
+        i.put("embedded", false);
+        this.info = i.toString();
+        this.scheduler = Executors.newSingleThreadScheduledExecutor(r -> {
+            Thread t = new Thread(r, "crossfade-redis-heartbeat");
+            t.setDaemon(true);
+            return t;
+        });
+    }
+
+    /** Sidekiq's identity format: {@code hostname:pid:nonce}. */
+    public static String newIdentity() {
+        byte[] nonce = new byte[6];
+        java.util.concurrent.ThreadLocalRandom.current().nextBytes(nonce);
+        return hostname() + ":" + ProcessHandle.current().pid() + ":" + java.util.HexFormat.of().formatHex(nonce);
+    }
+
+    /** Whether this process is in the recovery registry, so jobs may be fetched into its in-progress lists. */
+    public boolean registered() {
+        return registered;
+    }
+
+    public boolean quiet() {
+        return quiet;
+    }
+
+    public void quiet(boolean quiet) {
+        this.quiet = quiet;
+    }
+
+    /** Beats once now (so the process is registered before it fetches) and then every heartbeat interval. */
+    public void start() {
+        try {
+            beat();
+        } catch (JedisException e) {
+            log.warn("first heartbeat to Redis at {} failed ({}); fetching waits until a heartbeat succeeds",
+                    config.redactedUrl(), e.toString());
+        }
+        long every = config.heartbeatInterval().toMillis();
+        scheduler.scheduleWithFixedDelay(this::tick, every, every, TimeUnit.MILLISECONDS);
+    }
+
+    private void tick() {
+        try {
+            beat();
+            double now = nowSeconds();
+            fetch.recoverDead(now);
+            retry.drainPoison(redis, config.maxRecoveries());
+            refreshQueueSizes();
+            if (failures > 0) {
+                log.info("heartbeat to Redis at {} works again", config.redactedUrl());
+            }
+            failures = 0;
+        } catch (JedisException | ClassCastException e) {
+            if (failures++ == 0) {
+                log.warn("heartbeat to Redis at {} failed: {}; retrying every {} ms", config.redactedUrl(),
+                        e.toString(), config.heartbeatInterval().toMillis());
+            }
+        } catch (RuntimeException e) {
+            log.error("heartbeat failed unexpectedly", e);
+        }
+    }
+
+    /** One heartbeat: stats, Sidekiq process entry, busy jobs, recovery registry, signals. */
+    public void beat() {
+        long procd = processor.takeProcessed();
+        long fails = processor.takeFailed();
+        Map<String, Processor.Work> busy = Map.copyOf(processor.busy());
+        String day = DAY.format(Instant.now());
+        Response<byte[]> signal;
+        long rtt;
+        try {
+            long t0 = System.nanoTime();
+            redis.ping();
+            rtt = (System.nanoTime() - t0) / 1_000;
+            double now = nowSeconds();
+            try (AbstractPipeline p = redis.pipelined()) {
+                if (procd + fails > 0) {
+                    p.incrBy(keys.stat("processed"), procd);
+                    p.incrBy(keys.stat("processed:" + day), procd);
+                    p.expire(keys.stat("processed:" + day), STATS_TTL_SECONDS);
+                    p.incrBy(keys.stat("failed"), fails);
+                    p.incrBy(keys.stat("failed:" + day), fails);
+                    p.expire(keys.stat("failed:" + day), STATS_TTL_SECONDS);
+                }
+                for (String workKey : List.of(keys.workers(identity), keys.work(identity))) {
+                    p.unlink(workKey);
+                    if (!busy.isEmpty()) {
+                        Map<String, String> fields = new LinkedHashMap<>();
+                        busy.forEach((tid, w) -> fields.put(tid, workJson(w)));
+                        p.hset(workKey, fields);
+                        p.expire(workKey, PROCESS_TTL_SECONDS);
+                    }
+                }
+                // Crossfade's recovery registry first: it must exist before any job enters our in-progress lists.
+                p.zadd(keys.beats(), now, identity);
+                p.hset(keys.fetchQueues(), identity, fetch.queuesJson());
+                p.sadd(keys.processes(), identity);
+                Map<String, String> fields = new LinkedHashMap<>();
+                fields.put("info", info);
+                fields.put("busy", Integer.toString(busy.size()));
+                fields.put("beat", Keys.num(now));
+                fields.put("rtt_us", Long.toString(rtt));
+                fields.put("quiet", Boolean.toString(quiet));
+                fields.put("rss", Long.toString(rssKb()));
+                p.hset(keys.process(identity), fields);
+                p.expire(keys.process(identity), PROCESS_TTL_SECONDS);
+                signal = p.rpop(Keys.bytes(keys.signals(identity)));
+                p.sync();
+            }
+        } catch (JedisException e) {
+            processor.restoreCounts(procd, fails);
+            throw e;
+        }
+        registered = true;
+        byte[] sig = signal.get();
+        if (sig != null) {
+            handleSignal(new String(sig, java.nio.charset.StandardCharsets.UTF_8));
+        }
+    }
+
+    private void handleSignal(String sig) {
+        switch (sig) {
+            case "TSTP" -> {
+                log.info("received TSTP from Redis (Sidekiq Web UI 'Quiet'): no longer fetching new jobs");
+                onQuiet.run();
+            }
+            case "TERM" -> {
+                log.info("received TERM from Redis (Sidekiq Web UI 'Stop'): shutting down the worker runtime");
+                Thread t = new Thread(onStop, "crossfade-redis-stop");
+                t.setDaemon(true);
+                t.start();
+            }
+            default -> log.info("ignoring signal {} pushed to {}", sig, keys.signals(identity));
+        }
+    }
+
+    private void refreshQueueSizes() {
+        for (String q : fetch.queues()) {
+            metrics.queueSize(q, redis.llen(keys.queue(q)));
+        }
+    }
+
+    /**
+     * Removes the Sidekiq process entry; and, when {@code forgetRecovery} (no job is left in our in-progress lists),
+     * this process's recovery registration too. Otherwise the registration stays so that another process recovers the
+     * leftovers once our beat is old enough.
+     */
+    public void stop(boolean forgetRecovery) {
+        scheduler.shutdownNow();
+        try {
+            long procd = processor.takeProcessed();
+            long fails = processor.takeFailed();
+            String day = DAY.format(Instant.now());
+            try (AbstractPipeline p = redis.pipelined()) {
+                if (procd + fails > 0) {
+                    p.incrBy(keys.stat("processed"), procd);
+                    p.incrBy(keys.stat("processed:" + day), procd);
+                    p.expire(keys.stat("processed:" + day), STATS_TTL_SECONDS);
+                    p.incrBy(keys.stat("failed"), fails);
+                    p.incrBy(keys.stat("failed:" + day), fails);
+                    p.expire(keys.stat("failed:" + day), STATS_TTL_SECONDS);
+                }
+                p.srem(keys.processes(), identity);
+                p.unlink(keys.process(identity), keys.workers(identity), keys.work(identity));
+                if (forgetRecovery) {
+                    p.zrem(keys.beats(), identity);
+                    p.hdel(keys.fetchQueues(), identity);
+                }
+                p.sync();
+            }
+        } catch (JedisException e) {
+            log.warn("cannot remove the heartbeat of {} from Redis ({}); Sidekiq drops it within 60 s and "
+                    + "Crossfade recovers any job it left in progress", identity, e.toString());
+        }
+    }
+
+    private static String workJson(Processor.Work w) {
+        ObjectNode n = JSON.createObjectNode();
+        n.put("queue", w.queue());
+        n.put("payload", w.payload());
+        n.put("run_at", w.runAt());
+        return n.toString();
+    }
+
+    static double nowSeconds() {
+        Instant t = Instant.now();
+        return t.getEpochSecond() + t.getNano() / 1e9;
+    }
+
+    private static long rssKb() {
+        try {
+            for (String line : Files.readAllLines(Path.of("/proc/self/status"))) {
+                if (line.startsWith("VmRSS:")) {
+                    return Long.parseLong(line.replaceAll("[^0-9]", ""));
+                }
+            }
+        } catch (IOException | RuntimeException ignored) {
+            // Not Linux: Sidekiq reports 0 where it cannot tell either.
+        }
+        return 0;
+    }
+
+    private static String hostname() {
+        String env = System.getenv("HOSTNAME");
+        if (env != null && !env.isBlank()) {
+            return env;
+        }
+        try {
+            return InetAddress.getLocalHost().getHostName();
+        } catch (IOException e) {
+            return "localhost";
+        }
+    }
+}

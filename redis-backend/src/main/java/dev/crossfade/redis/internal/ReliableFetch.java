@@ -1,0 +1,210 @@
+package dev.crossfade.redis.internal;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.crossfade.redis.RedisBackendConfig;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import redis.clients.jedis.AbstractPipeline;
+import redis.clients.jedis.Response;
+import redis.clients.jedis.UnifiedJedis;
+import redis.clients.jedis.args.ListDirection;
+
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.Collections;
+import java.util.List;
+import java.util.concurrent.ThreadLocalRandom;
+
+/**
+ * Reliable fetch, in the spirit of Sidekiq Pro's super_fetch: a job is never only in a worker's memory. Fetching moves
+ * it atomically ({@code LMOVE}) from {@code queue:<q>} to this process's in-progress list for that queue; it leaves
+ * that list only when its outcome is written (success, retry or dead) or when a shutdown pushes it back. If the
+ * process dies, the list survives in Redis and {@link #recoverDead} in another process pushes the jobs back.
+ *
+ * <p>Busy fetches move up to a batch of jobs in one Lua call; an idle fetcher blocks in {@code BLMOVE} on one queue
+ * (a randomly chosen one, for a short while, when it serves several) so a new job starts within milliseconds without
+ * polling Redis in a tight loop. Queues are tried in a random order each time, like Sidekiq's default.
+ */
+public final class ReliableFetch {
+    private static final Logger log = LoggerFactory.getLogger(ReliableFetch.class);
+    private static final ObjectMapper JSON = new ObjectMapper();
+    /** Idle block per attempt when serving several queues, so the others are looked at again soon. */
+    private static final double MULTI_QUEUE_BLOCK_SECONDS = 0.05;
+    /** Recovery counts are kept this long after a job's last recovery. */
+    private static final long RECOVERIES_TTL_SECONDS = 7 * 24 * 3600;
+
+    private final UnifiedJedis redis;
+    private final Keys keys;
+    private final String identity;
+    private final List<String> queues;
+    private final byte[][] queueKeys;
+    private final byte[][] inProgressKeys;
+    private final double blockSeconds;
+    private final RedisBackendConfig config;
+    private final RedisMetrics metrics;
+
+    public ReliableFetch(UnifiedJedis redis, Keys keys, String identity, List<String> queues, RedisBackendConfig config,
+                         RedisMetrics metrics) {
+        this.redis = redis;
+        this.keys = keys;
+        this.identity = identity;
+        this.queues = List.copyOf(queues);
+        this.config = config;
+        this.metrics = metrics;
+        this.queueKeys = new byte[queues.size()][];
+        this.inProgressKeys = new byte[queues.size()][];
+        for (int i = 0; i < queues.size(); i++) {
+            queueKeys[i] = Keys.bytes(keys.queue(queues.get(i)));
+            inProgressKeys[i] = Keys.bytes(keys.inProgress(identity, queues.get(i)));
+        }
+        double block = config.fetchBlockTimeout().toMillis() / 1000.0;
+        this.blockSeconds = queues.size() == 1 ? block : Math.min(block, MULTI_QUEUE_BLOCK_SECONDS);
+    }
+
+    public List<String> queues() {
+        return queues;
+    }
+
+    /** The JSON array of queue names recorded for this identity, so a recoverer knows which lists to look at. */
+    public String queuesJson() {
+        try {
+            return JSON.writeValueAsString(queues);
+        } catch (JsonProcessingException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    /**
+     * Moves up to {@code max} jobs into the in-progress lists; when none is waiting, blocks up to the fetch block
+     * timeout for one. May return an empty list.
+     */
+    public List<Fetched> fetch(int max) {
+        long t0 = System.nanoTime();
+        int n = queues.size();
+        int[] order = new int[n];
+        for (int i = 0; i < n; i++) {
+            order[i] = i;
+        }
+        ThreadLocalRandom r = ThreadLocalRandom.current();
+        for (int i = n - 1; i > 0; i--) {
+            int j = r.nextInt(i + 1);
+            int t = order[i];
+            order[i] = order[j];
+            order[j] = t;
+        }
+        List<byte[]> scriptKeys = new ArrayList<>(2 * n);
+        for (int i : order) {
+            scriptKeys.add(queueKeys[i]);
+            scriptKeys.add(inProgressKeys[i]);
+        }
+        Object reply = Scripts.FETCH.eval(redis, scriptKeys, List.of(Keys.bytes(Integer.toString(max))));
+        List<?> flat = (List<?>) reply;
+        List<Fetched> out = new ArrayList<>(flat.size() / 2);
+        for (int k = 0; k + 1 < flat.size(); k += 2) {
+            int idx = order[((Long) flat.get(k)).intValue() - 1];
+            out.add(new Fetched(queues.get(idx), (byte[]) flat.get(k + 1), queueKeys[idx], inProgressKeys[idx]));
+        }
+        if (out.isEmpty()) {
+            int idx = order[0];
+            byte[] job = redis.blmove(queueKeys[idx], inProgressKeys[idx], ListDirection.RIGHT, ListDirection.LEFT,
+                    blockSeconds);
+            if (job != null) {
+                out.add(new Fetched(queues.get(idx), job, queueKeys[idx], inProgressKeys[idx]));
+            }
+        }
+        metrics.fetchLatency(System.nanoTime() - t0);
+        return out;
+    }
+
+    /**
+     * Pushes unfinished jobs back to the front (right end) of their queues, each only if still in progress, in one
+     * pipeline. @return how many were pushed back
+     */
+    public int requeue(Collection<Fetched> jobs) {
+        if (jobs.isEmpty()) {
+            return 0;
+        }
+        Scripts.REQUEUE.load(redis);
+        List<Response<Object>> replies = new ArrayList<>(jobs.size());
+        try (AbstractPipeline p = redis.pipelined()) {
+            for (Fetched f : jobs) {
+                replies.add(Scripts.REQUEUE.eval(p, List.of(f.inProgressKey, f.queueKey), List.of(f.payload)));
+            }
+            p.sync();
+        }
+        int n = 0;
+        for (Response<Object> reply : replies) {
+            n += ((Long) reply.get()).intValue();
+        }
+        return n;
+    }
+
+    /** Jobs currently in this process's in-progress lists (fetched, running, or acknowledged but not yet written). */
+    public long inProgress() {
+        long total = 0;
+        for (byte[] key : inProgressKeys) {
+            total += redis.llen(key);
+        }
+        return total;
+    }
+
+    /**
+     * Finds processes whose last heartbeat is older than the recovery timeout and pushes their in-progress jobs back
+     * to their queues (or, after too many recoveries, to the poison list). Safe to run in several processes at once:
+     * each list is emptied by one atomic script, so a job is moved by exactly one of them.
+     *
+     * @return jobs requeued
+     */
+    public long recoverDead(double nowSeconds) {
+        double cutoff = nowSeconds - config.recoveryTimeout().toMillis() / 1000.0;
+        List<String> dead = redis.zrangeByScore(keys.beats(), Double.NEGATIVE_INFINITY, cutoff);
+        long total = 0;
+        for (String other : dead) {
+            if (other.equals(identity)) {
+                continue;
+            }
+            List<String> theirQueues = queuesOf(other);
+            long requeued = 0;
+            long poisoned = 0;
+            for (String q : theirQueues) {
+                List<?> reply = (List<?>) Scripts.RECOVER.eval(redis,
+                        List.of(Keys.bytes(keys.inProgress(other, q)), Keys.bytes(keys.queue(q)),
+                                Keys.bytes(keys.recoveries()), Keys.bytes(keys.poison())),
+                        List.of(Keys.bytes(Integer.toString(config.maxRecoveries())),
+                                Keys.bytes(Long.toString(RECOVERIES_TTL_SECONDS))));
+                long rq = (Long) reply.get(0);
+                long pz = (Long) reply.get(1);
+                metrics.count("recovered", q, rq);
+                metrics.count("poisoned", q, pz);
+                requeued += rq;
+                poisoned += pz;
+            }
+            Scripts.FORGET.eval(redis, List.of(Keys.bytes(keys.beats()), Keys.bytes(keys.fetchQueues())),
+                    List.of(Keys.bytes(other), Keys.bytes(Keys.num(cutoff))));
+            if (requeued + poisoned > 0) {
+                log.warn("recovered worker process {} (no heartbeat for over {} s): {} in-progress job(s) pushed back "
+                                + "to their queues, {} sent to the dead set as poison pills", other,
+                        config.recoveryTimeout().toSeconds(), requeued, poisoned);
+            } else {
+                log.info("forgot dead worker process {}: it held no in-progress jobs", other);
+            }
+            total += requeued;
+        }
+        return total;
+    }
+
+    private List<String> queuesOf(String other) {
+        String json = redis.hget(keys.fetchQueues(), other);
+        if (json == null) {
+            return Collections.emptyList();
+        }
+        try {
+            return List.of(JSON.readValue(json, String[].class));
+        } catch (JsonProcessingException e) {
+            log.warn("cannot read the queue list of process {} ({}); its in-progress jobs stay where they are", other,
+                    json);
+            return Collections.emptyList();
+        }
+    }
+}
