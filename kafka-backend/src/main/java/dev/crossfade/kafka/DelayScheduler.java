@@ -1,0 +1,246 @@
+package dev.crossfade.kafka;
+
+import dev.crossfade.api.Job;
+import dev.crossfade.kafka.internal.Hdr;
+import dev.crossfade.kafka.internal.Topics;
+import org.apache.kafka.clients.consumer.ConsumerRebalanceListener;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.ConsumerRecords;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.consumer.OffsetAndMetadata;
+import org.apache.kafka.clients.producer.Producer;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.clients.producer.RecordMetadata;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.errors.WakeupException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * Moves scheduled jobs and retries from the delay tiers to their jobs topic once due. One per worker runtime, in the
+ * consumer group {@code <groupId>.scheduler}, so the tiers' partitions are spread over the worker processes.
+ *
+ * <p>Every record of a tier waits the same time ({@code hop} = append time + tier, never after {@code due}), so within
+ * a partition records become ready in append order: the scheduler only ever looks at a partition's head. A head that
+ * is not ready is sought back to and its partition paused until its hop time (seek, pause, resume) while the poll loop
+ * serves other partitions. A ready record is forwarded to the jobs topic when due, else re-sent to the tier for its
+ * remaining delay; offsets are committed only after those sends are acknowledged, so a crash re-forwards (a duplicate)
+ * but never loses a job.
+ */
+final class DelayScheduler {
+    private static final Logger log = LoggerFactory.getLogger(DelayScheduler.class);
+
+    private final KafkaConsumer<byte[], byte[]> consumer;
+    private final Producer<byte[], byte[]> producer;
+    private final RetryAndDlq delays;
+    private final Topics topics;
+    private final List<String> tierTopics;
+    private final Duration maxSleep;
+    private final Map<TopicPartition, Long> resumeAt = new HashMap<>();
+    private final Map<TopicPartition, OffsetAndMetadata> pending = new HashMap<>();
+    private final Thread thread;
+    private volatile boolean running = true;
+
+    DelayScheduler(KafkaConsumer<byte[], byte[]> consumer, Producer<byte[], byte[]> producer, RetryAndDlq delays,
+                   Topics topics, Collection<String> queues, Duration maxSleep, String name) {
+        this.consumer = consumer;
+        this.producer = producer;
+        this.delays = delays;
+        this.topics = topics;
+        this.maxSleep = maxSleep;
+        this.tierTopics = queues.stream().flatMap(q -> topics.delayTopics(q).stream()).toList();
+        this.thread = new Thread(this::loop, name);
+        this.thread.setDaemon(true);
+    }
+
+    void start() {
+        thread.start();
+    }
+
+    void stop(Duration timeout) {
+        running = false;
+        consumer.wakeup();
+        try {
+            thread.join(Math.max(1, timeout.toMillis()));
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    private void loop() {
+        try {
+            consumer.subscribe(tierTopics, new ConsumerRebalanceListener() {
+                @Override
+                public void onPartitionsRevoked(Collection<TopicPartition> partitions) {
+                    commit(true);
+                    partitions.forEach(resumeAt::remove);
+                }
+
+                @Override
+                public void onPartitionsAssigned(Collection<TopicPartition> partitions) {
+                }
+
+                @Override
+                public void onPartitionsLost(Collection<TopicPartition> partitions) {
+                    partitions.forEach(p -> {
+                        resumeAt.remove(p);
+                        pending.remove(p);
+                    });
+                }
+            });
+            while (running) {
+                ConsumerRecords<byte[], byte[]> records;
+                try {
+                    records = consumer.poll(sleep());
+                } catch (WakeupException e) {
+                    continue;
+                }
+                if (!records.isEmpty()) {
+                    handle(records);
+                }
+                resumeDue();
+            }
+            commit(true);
+        } catch (WakeupException e) {
+            // stopping
+        } catch (Throwable t) {
+            log.error("delay scheduler stopped by an unexpected error; scheduled jobs stay in their tiers", t);
+        } finally {
+            try {
+                consumer.close(org.apache.kafka.clients.consumer.CloseOptions.timeout(Duration.ofSeconds(5)));
+            } catch (RuntimeException e) {
+                log.debug("closing the scheduler consumer: {}", e.toString());
+            }
+        }
+    }
+
+    /** Polls no longer than until the earliest paused head is due. */
+    private Duration sleep() {
+        long now = System.currentTimeMillis();
+        long wait = maxSleep.toMillis();
+        for (long at : resumeAt.values()) {
+            wait = Math.min(wait, Math.max(0, at - now));
+        }
+        return Duration.ofMillis(wait);
+    }
+
+    private void handle(ConsumerRecords<byte[], byte[]> records) {
+        List<Future<RecordMetadata>> sends = new ArrayList<>();
+        Map<TopicPartition, Long> next = new HashMap<>();
+        for (TopicPartition tp : records.partitions()) {
+            for (ConsumerRecord<byte[], byte[]> r : records.records(tp)) {
+                long now = System.currentTimeMillis();
+                long hop = Hdr.number(r.headers(), Hdr.HOP, 0);
+                if (hop > now) {
+                    // Not ready: nothing behind it is either. Come back to this record at its hop time.
+                    consumer.seek(tp, r.offset());
+                    consumer.pause(List.of(tp));
+                    resumeAt.put(tp, hop);
+                    break;
+                }
+                sends.add(forward(r, now));
+                next.put(tp, r.offset() + 1);
+            }
+        }
+        // Commit only what the broker acknowledged; on a failed send, rewind so it is tried again.
+        try {
+            for (Future<RecordMetadata> f : sends) {
+                f.get(30, TimeUnit.SECONDS);
+            }
+        } catch (Exception e) {
+            log.warn("delay scheduler could not forward a batch ({}); it will be retried", e.toString());
+            for (TopicPartition tp : next.keySet()) {
+                consumer.seek(tp, firstOffset(records, tp));
+            }
+            return;
+        }
+        next.forEach((tp, o) -> pending.put(tp, new OffsetAndMetadata(o)));
+        commit(false);
+    }
+
+    private static long firstOffset(ConsumerRecords<byte[], byte[]> records, TopicPartition tp) {
+        return records.records(tp).get(0).offset();
+    }
+
+    private Future<RecordMetadata> forward(ConsumerRecord<byte[], byte[]> r, long now) {
+        long due = Hdr.number(r.headers(), Hdr.DUE, 0);
+        String target = Hdr.text(r.headers(), Hdr.TARGET);
+        String queue = target != null ? topics.queueOf(target) : null;
+        Job job = null;
+        try {
+            job = delays.codec().decode(r.value());
+        } catch (RuntimeException e) {
+            // Not ours to judge: the worker dead-letters it with the parse error.
+        }
+        if (queue == null) {
+            queue = job != null ? job.queue() : "default";
+        }
+        if (due > now) {
+            return delays.schedule(queue, r.key(), r.value(), job != null ? job : placeholder(r), due);
+        }
+        byte[] value = r.value();
+        if (job != null) {
+            job = job.toBuilder().at(null).enqueuedAt(Instant.ofEpochMilli(now)).build();
+            value = delays.codec().encode(job);
+            return producer.send(new ProducerRecord<>(topics.jobs(queue), null, null, r.key(), value,
+                    RetryAndDlq.jobHeaders(job)));
+        }
+        return producer.send(new ProducerRecord<>(topics.jobs(queue), null, null, r.key(), value));
+    }
+
+    private static Job placeholder(ConsumerRecord<byte[], byte[]> r) {
+        String cls = Hdr.text(r.headers(), Hdr.CLASS);
+        String jid = Hdr.text(r.headers(), Hdr.JID);
+        return Job.builder(cls != null ? cls : "unknown").jid(jid).build();
+    }
+
+    private void resumeDue() {
+        if (resumeAt.isEmpty()) {
+            return;
+        }
+        long now = System.currentTimeMillis();
+        List<TopicPartition> ready = new ArrayList<>();
+        resumeAt.entrySet().removeIf(e -> {
+            if (e.getValue() <= now) {
+                ready.add(e.getKey());
+                return true;
+            }
+            return false;
+        });
+        if (!ready.isEmpty()) {
+            ready.retainAll(consumer.assignment());
+            consumer.resume(ready);
+        }
+    }
+
+    private void commit(boolean sync) {
+        if (pending.isEmpty()) {
+            return;
+        }
+        Map<TopicPartition, OffsetAndMetadata> offsets = new HashMap<>(pending);
+        pending.clear();
+        try {
+            if (sync) {
+                consumer.commitSync(offsets);
+            } else {
+                consumer.commitAsync(offsets, (o, e) -> {
+                    if (e != null) {
+                        log.debug("scheduler commit failed (records will be forwarded again): {}", e.toString());
+                    }
+                });
+            }
+        } catch (RuntimeException e) {
+            log.warn("scheduler commit failed (records will be forwarded again): {}", e.toString());
+        }
+    }
+}

@@ -1,0 +1,443 @@
+package dev.crossfade.kafka;
+
+import dev.crossfade.api.WorkerRuntime;
+import dev.crossfade.api.execution.ExecutionCore;
+import dev.crossfade.kafka.internal.Chunk;
+import dev.crossfade.kafka.internal.Lane;
+import org.apache.kafka.clients.consumer.CloseOptions;
+import org.apache.kafka.clients.consumer.ConsumerRebalanceListener;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.ConsumerRecords;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.consumer.OffsetAndMetadata;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.errors.WakeupException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.time.Duration;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Collection;
+import java.util.HashMap;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * Consumer-group mode: one poll thread owns a {@code KafkaConsumer}; a pool of {@code concurrency} threads runs the
+ * jobs. Obtain one from {@link KafkaBackend#workers}.
+ *
+ * <p><b>At least once.</b> Offsets are committed only past records that finished: ran, were scheduled for retry, or
+ * were dead-lettered (both only after the broker acked the write). Each partition's records are split into chunks
+ * run in order, and the committable offset is the smallest first-unfinished offset of its chunks, so commits are exact
+ * whatever the {@link KafkaBackendConfig.Ordering ordering}: per partition (one lane per partition), per key (one lane
+ * per key bucket, so more threads than partitions), or none (round-robin chunks).
+ *
+ * <p><b>Rebalances</b> are incremental (KIP-848 {@code group.protocol=consumer} by default, or cooperative-sticky on
+ * the classic protocol): only moved partitions stop. A revoked partition starts no further job, its running jobs get
+ * {@code revokeTimeout} to finish, and what finished is committed before the partition is released; anything else
+ * stays uncommitted and runs on the new owner. No job is skipped.
+ *
+ * <p><b>Backpressure</b>: a partition with more than {@code maxBufferedPerPartition} fetched but unfinished jobs is
+ * paused, not left unpolled, so the member stays in the group however slow the jobs are.
+ */
+public final class GroupRunner implements WorkerRuntime {
+    private static final Logger log = LoggerFactory.getLogger(GroupRunner.class);
+
+    private final KafkaBackend backend;
+    private final KafkaBackendConfig config;
+    private final ExecutionCore core;
+    private final List<String> queues;
+    private final int concurrency;
+    private final String name;
+    private final Map<TopicPartition, PartitionState> states = new HashMap<>();
+    private KafkaConsumer<byte[], byte[]> consumer;
+    private ExecutorService pool;
+    private DelayScheduler scheduler;
+    private Thread pollThread;
+    private volatile boolean running;
+    private volatile boolean started;
+    private volatile long stopDeadlineNanos;
+    private volatile boolean clean = true;
+
+    GroupRunner(KafkaBackend backend, ExecutionCore core, List<String> queues, int concurrency) {
+        this.backend = backend;
+        this.config = backend.config();
+        this.core = core;
+        this.queues = queues;
+        this.concurrency = concurrency;
+        this.name = "crossfade-kafka-" + config.groupId() + "-" + KafkaBackend.SEQ.incrementAndGet();
+    }
+
+    @Override
+    public synchronized void start() {
+        if (started) {
+            return;
+        }
+        for (String q : queues) {
+            backend.topics().ensure(q);
+        }
+        backend.applyGroupConfigs(config.groupId(), Map.of());
+        pool = KafkaBackend.pool(name + "-worker", concurrency);
+        consumer = new KafkaConsumer<>(backend.consumerProperties(config.groupId(), name));
+        scheduler = backend.scheduler(queues, name);
+        running = true;
+        started = true;
+        pollThread = new Thread(this::pollLoop, name + "-poll");
+        pollThread.setDaemon(true);
+        pollThread.start();
+        scheduler.start();
+        backend.lagMonitor().watch(queues);
+    }
+
+    @Override
+    public boolean stop(Duration timeout) {
+        Thread t;
+        synchronized (this) {
+            if (!started || pollThread == null) {
+                return true;
+            }
+            t = pollThread;
+            if (running) {
+                stopDeadlineNanos = System.nanoTime() + timeout.toNanos();
+                running = false;
+            }
+        }
+        try {
+            // The poll loop notices within one poll timeout, then drains, commits and leaves the group.
+            t.join(timeout.toMillis() + 15_000);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        scheduler.stop(Duration.ofSeconds(10));
+        return clean && !t.isAlive();
+    }
+
+    @Override
+    public void close() {
+        stop(config.shutdownTimeout());
+    }
+
+    private void pollLoop() {
+        try {
+            consumer.subscribe(queues.stream().map(q -> backend.topics().jobs(q)).toList(), new Rebalance());
+            while (running) {
+                ConsumerRecords<byte[], byte[]> records;
+                try {
+                    records = consumer.poll(anyPaused() ? Duration.ofMillis(5) : Duration.ofMillis(50));
+                } catch (WakeupException e) {
+                    continue;
+                }
+                if (!records.isEmpty()) {
+                    dispatch(records);
+                }
+                backpressure();
+                commit(false);
+            }
+        } catch (Throwable t) {
+            log.error("{}: poll loop failed; leaving the group, unfinished jobs stay uncommitted", name, t);
+        } finally {
+            shutdown();
+        }
+    }
+
+    @SuppressWarnings("unchecked")
+    private void dispatch(ConsumerRecords<byte[], byte[]> records) {
+        long now = System.nanoTime();
+        for (TopicPartition tp : records.partitions()) {
+            PartitionState st = states.get(tp);
+            if (st == null) {
+                continue;
+            }
+            List<ConsumerRecord<byte[], byte[]>> list = records.records(tp);
+            st.highest = list.get(list.size() - 1).offset();
+            st.outstanding.addAndGet(list.size());
+            switch (config.ordering()) {
+                case PARTITION -> {
+                    Chunk c = new Chunk(list, st, now, false);
+                    st.chunks.add(c);
+                    st.lane(0).submit(c);
+                }
+                case KEY -> {
+                    // A fixed number of buckets (concurrency) so one key always lands in the same lane.
+                    List<ConsumerRecord<byte[], byte[]>>[] buckets = new List[concurrency];
+                    for (ConsumerRecord<byte[], byte[]> r : list) {
+                        int b = Math.floorMod(keyHash(r), concurrency);
+                        (buckets[b] == null ? buckets[b] = new ArrayList<>() : buckets[b]).add(r);
+                    }
+                    for (int b = 0; b < concurrency; b++) {
+                        if (buckets[b] != null) {
+                            Chunk c = new Chunk(buckets[b], st, now, false);
+                            st.chunks.add(c);
+                            st.lane(b).submit(c);
+                        }
+                    }
+                }
+                case NONE -> {
+                    int n = Math.min(concurrency, list.size());
+                    List<List<ConsumerRecord<byte[], byte[]>>> split = split(n);
+                    for (int i = 0; i < list.size(); i++) {
+                        split.get(i % n).add(list.get(i));
+                    }
+                    for (List<ConsumerRecord<byte[], byte[]>> part : split) {
+                        Chunk c = new Chunk(part, st, now, false);
+                        st.chunks.add(c);
+                        pool.execute(() -> process(c));
+                    }
+                }
+            }
+        }
+    }
+
+    private static int keyHash(ConsumerRecord<byte[], byte[]> r) {
+        return r.key() == null ? Long.hashCode(r.offset()) : Arrays.hashCode(r.key());
+    }
+
+    private static List<List<ConsumerRecord<byte[], byte[]>>> split(int n) {
+        List<List<ConsumerRecord<byte[], byte[]>>> out = new ArrayList<>(n);
+        for (int i = 0; i < n; i++) {
+            out.add(new ArrayList<>());
+        }
+        return out;
+    }
+
+    /** Runs a chunk on a worker thread. Never throws: a lane must survive any job. */
+    private void process(Chunk c) {
+        PartitionState st = (PartitionState) c.owner();
+        long start = System.nanoTime();
+        int ran = 0;
+        try {
+            for (int i = c.completed(); i < c.size(); i++) {
+                if (!c.begin()) {
+                    break;
+                }
+                byte verdict = 0;
+                try {
+                    verdict = backend.retryAndDlq().run(core, c.records().get(i), c);
+                } catch (Throwable t) {
+                    log.error("{}: job at {}@{} could not be settled; it stays uncommitted", name, st.tp,
+                            c.records().get(i).offset(), t);
+                } finally {
+                    c.end(verdict != 0, verdict);
+                }
+                if (verdict == 0) {
+                    break;
+                }
+                ran++;
+            }
+        } finally {
+            st.outstanding.addAndGet(-c.size());
+            backend.lagMonitor().batch(st.tp.topic(), c, ran, start);
+        }
+    }
+
+    private boolean anyPaused() {
+        for (PartitionState st : states.values()) {
+            if (st.paused) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private void backpressure() {
+        int max = config.maxBufferedPerPartition();
+        List<TopicPartition> pause = null;
+        List<TopicPartition> resume = null;
+        for (PartitionState st : states.values()) {
+            int n = st.outstanding.get();
+            if (!st.paused && n > max) {
+                st.paused = true;
+                (pause == null ? pause = new ArrayList<>() : pause).add(st.tp);
+            } else if (st.paused && n <= max / 2) {
+                st.paused = false;
+                (resume == null ? resume = new ArrayList<>() : resume).add(st.tp);
+            }
+        }
+        if (pause != null) {
+            consumer.pause(pause);
+        }
+        if (resume != null) {
+            consumer.resume(resume);
+        }
+    }
+
+    private long lastCommitNanos = System.nanoTime();
+
+    private void commit(boolean sync) {
+        long now = System.nanoTime();
+        if (!sync && now - lastCommitNanos < config.commitInterval().toNanos()) {
+            return;
+        }
+        lastCommitNanos = now;
+        commit(states.values(), sync);
+    }
+
+    private void commit(Collection<PartitionState> which, boolean sync) {
+        Map<TopicPartition, OffsetAndMetadata> offsets = new HashMap<>();
+        for (PartitionState st : which) {
+            long point = st.commitPoint();
+            if (point > st.committed) {
+                offsets.put(st.tp, new OffsetAndMetadata(point));
+                st.committed = point;
+            }
+        }
+        if (offsets.isEmpty()) {
+            return;
+        }
+        if (sync) {
+            for (int attempt = 1; attempt <= 2; attempt++) {
+                try {
+                    consumer.commitSync(offsets, Duration.ofSeconds(15));
+                    return;
+                } catch (WakeupException e) {
+                    // A stale wakeup: try once more.
+                } catch (RuntimeException e) {
+                    log.warn("{}: commit of {} failed: {} (those jobs will run again)", name, offsets, e.toString());
+                    return;
+                }
+            }
+        } else {
+            consumer.commitAsync(offsets, (o, e) -> {
+                if (e != null) {
+                    log.debug("{}: async commit failed (a later commit covers it): {}", name, e.toString());
+                }
+            });
+        }
+    }
+
+    /** Stops starting jobs of the given partitions, waits for their running jobs until the deadline. */
+    private boolean drain(Collection<PartitionState> which, long deadlineNanos) {
+        for (PartitionState st : which) {
+            st.chunks.forEach(Chunk::abandon);
+        }
+        for (;;) {
+            boolean busy = false;
+            for (PartitionState st : which) {
+                for (Chunk c : st.chunks) {
+                    if (c.isRunning()) {
+                        busy = true;
+                        break;
+                    }
+                }
+            }
+            if (!busy) {
+                return true;
+            }
+            if (System.nanoTime() - deadlineNanos >= 0) {
+                return false;
+            }
+            try {
+                Thread.sleep(5);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return false;
+            }
+        }
+    }
+
+    private void release(Collection<PartitionState> which) {
+        for (PartitionState st : which) {
+            st.chunks.forEach(Chunk::close);
+        }
+    }
+
+    private void shutdown() {
+        try {
+            List<PartitionState> all = new ArrayList<>(states.values());
+            long deadline = stopDeadlineNanos != 0 ? stopDeadlineNanos : System.nanoTime();
+            clean = drain(all, deadline);
+            commit(all, true);
+            release(all);
+            states.clear();
+        } catch (RuntimeException e) {
+            log.warn("{}: final commit failed: {}", name, e.toString());
+        } finally {
+            try {
+                consumer.close(CloseOptions.timeout(Duration.ofSeconds(5)));
+            } catch (RuntimeException e) {
+                log.debug("{}: consumer close: {}", name, e.toString());
+            }
+            // Jobs still running past the deadline are interrupted; their records were not committed.
+            pool.shutdownNow();
+        }
+    }
+
+    private final class Rebalance implements ConsumerRebalanceListener {
+        @Override
+        public void onPartitionsAssigned(Collection<TopicPartition> partitions) {
+            for (TopicPartition tp : partitions) {
+                states.putIfAbsent(tp, new PartitionState(tp));
+            }
+            log.debug("{}: assigned {}", name, partitions);
+        }
+
+        @Override
+        public void onPartitionsRevoked(Collection<TopicPartition> partitions) {
+            List<PartitionState> revoked = take(partitions);
+            if (revoked.isEmpty()) {
+                return;
+            }
+            boolean finished = drain(revoked, System.nanoTime() + config.revokeTimeout().toNanos());
+            commit(revoked, true);
+            release(revoked);
+            log.debug("{}: revoked {} (running jobs finished: {})", name, partitions, finished);
+        }
+
+        @Override
+        public void onPartitionsLost(Collection<TopicPartition> partitions) {
+            // Not ours any more: commits would be fenced. Stop, and let the new owner run what is unfinished.
+            release(take(partitions));
+            log.warn("{}: lost {}", name, partitions);
+        }
+
+        private List<PartitionState> take(Collection<TopicPartition> partitions) {
+            List<PartitionState> out = new ArrayList<>();
+            for (TopicPartition tp : partitions) {
+                PartitionState st = states.remove(tp);
+                if (st != null) {
+                    out.add(st);
+                }
+            }
+            return out;
+        }
+    }
+
+    /** Per assigned partition; touched by the poll thread only, except {@link #outstanding}. */
+    private final class PartitionState {
+        final TopicPartition tp;
+        final ArrayDeque<Chunk> chunks = new ArrayDeque<>();
+        final AtomicInteger outstanding = new AtomicInteger();
+        final Map<Integer, Lane> lanes = new HashMap<>();
+        long highest = -1;
+        long committed = -1;
+        boolean paused;
+
+        PartitionState(TopicPartition tp) {
+            this.tp = tp;
+        }
+
+        Lane lane(int id) {
+            return lanes.computeIfAbsent(id, i -> new Lane(pool, GroupRunner.this::process));
+        }
+
+        /** The offset to commit: the first unfinished one, or one past the last fetched; -1 when nothing fetched. */
+        long commitPoint() {
+            long min = Long.MAX_VALUE;
+            for (Iterator<Chunk> it = chunks.iterator(); it.hasNext(); ) {
+                Chunk c = it.next();
+                long u = c.firstUnfinishedOffset();
+                if (u < 0) {
+                    it.remove();
+                } else if (u < min) {
+                    min = u;
+                }
+            }
+            return min != Long.MAX_VALUE ? min : highest + 1;
+        }
+    }
+}

@@ -1,0 +1,531 @@
+package dev.crossfade.kafka;
+
+import io.micrometer.core.instrument.MeterRegistry;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+
+/**
+ * Every setting of the Kafka backend, in one immutable object built with {@link #custom()}. This table is the one
+ * place the settings are documented.
+ *
+ * <table>
+ *   <caption>Settings and defaults</caption>
+ *   <tr><th>setting</th><th>default</th><th>meaning</th></tr>
+ *   <tr><td>bootstrapServers</td><td>(required)</td><td>{@code bootstrap.servers} for every client</td></tr>
+ *   <tr><td>topicPrefix</td><td>{@code crossfade}</td><td>queue {@code q} lives in topic {@code <prefix>.q}; its
+ *   dead letters in {@code <prefix>.q.dlq}; its scheduled jobs and retries in the delay tiers
+ *   {@code <prefix>.q.delay.<tier>}</td></tr>
+ *   <tr><td>createTopics</td><td>true</td><td>create missing topics on first use (Admin); false = strict mode: a
+ *   missing topic is an error naming it</td></tr>
+ *   <tr><td>partitions</td><td>6</td><td>partitions of topics this backend creates</td></tr>
+ *   <tr><td>replicationFactor</td><td>-1 (broker default)</td><td>replication of topics this backend creates</td></tr>
+ *   <tr><td>delayTiers</td><td>1s, 5s, 30s, 2m, 10m, 1h, 6h</td><td>delay topics for scheduled jobs and retries; a
+ *   job waits in the largest tier not longer than its remaining delay and hops until due. A job never starts before
+ *   its time; it may start late by up to the smallest tier (1 s) plus polling latency</td></tr>
+ *   <tr><td>mode</td><td>{@link Mode#GROUP}</td><td>consumer group (ordered, offset commits) or share group
+ *   (KIP-932, per-record acknowledgement, any number of consumers per partition)</td></tr>
+ *   <tr><td>groupId</td><td>{@code <topicPrefix>.workers}</td><td>consumer/share group of the workers; the delay
+ *   scheduler uses {@code <groupId>.scheduler}</td></tr>
+ *   <tr><td>groupProtocol</td><td>{@code consumer}</td><td>group mode rebalance protocol: {@code consumer}
+ *   (KIP-848, incremental) or {@code classic} (then with the cooperative-sticky assignor)</td></tr>
+ *   <tr><td>ordering</td><td>{@link Ordering#PARTITION}</td><td>group mode: jobs of a partition run one after
+ *   another ({@code PARTITION}), jobs of one record key do ({@code KEY}), or no order ({@code NONE}); KEY and NONE
+ *   use more threads than there are partitions. Commits stay exact in every mode</td></tr>
+ *   <tr><td>maxPollRecords</td><td>500</td><td>{@code max.poll.records}: the batch size</td></tr>
+ *   <tr><td>fetchMaxWait</td><td>100 ms</td><td>{@code fetch.max.wait.ms}: how long the broker may hold an empty
+ *   fetch; bounds idle pick-up latency</td></tr>
+ *   <tr><td>maxBufferedPerPartition</td><td>2 × maxPollRecords</td><td>group mode: fetched but unfinished jobs of a
+ *   partition beyond which the partition is paused (backpressure; the poll loop keeps the member alive)</td></tr>
+ *   <tr><td>commitInterval</td><td>500 ms</td><td>group mode: how often finished offsets are committed (also on
+ *   revoke and stop). Bounds re-runs after a crash</td></tr>
+ *   <tr><td>revokeTimeout</td><td>10 s</td><td>group mode: how long a revoked partition's running jobs may finish
+ *   before they are abandoned (left uncommitted: the new owner runs them again)</td></tr>
+ *   <tr><td>shutdownTimeout</td><td>25 s</td><td>{@code WorkerRuntime.close()}'s wait for running jobs</td></tr>
+ *   <tr><td>shareConsumers</td><td>1</td><td>share mode: share consumers (poll loops) per worker runtime; they
+ *   share the worker pool</td></tr>
+ *   <tr><td>shareDeliveryLimit</td><td>5</td><td>share mode: written to the group's
+ *   {@code share.delivery.count.limit}. A record delivered this many times without an outcome (its workers crashed
+ *   or timed out each time) goes to the DLQ instead of running again, so the broker never silently archives it</td></tr>
+ *   <tr><td>groupConfigs</td><td>none</td><td>group-level dynamic configs set with Admin before the workers join, e.g.
+ *   {@code consumer.session.timeout.ms}, {@code share.record.lock.duration.ms}. Share mode always sets
+ *   {@code share.auto.offset.reset=earliest} (jobs enqueued before the first worker joined must run)</td></tr>
+ *   <tr><td>enqueueTimeout</td><td>30 s</td><td>how long an enqueue waits for the broker's ack
+ *   ({@code delivery.timeout.ms} and {@code max.block.ms}); past it the enqueue fails with an
+ *   {@code EnqueueException} naming the topic</td></tr>
+ *   <tr><td>schedulerPollInterval</td><td>100 ms</td><td>longest sleep of the delay scheduler's poll loop</td></tr>
+ *   <tr><td>meterRegistry</td><td>none</td><td>Micrometer registry for batch and lag meters</td></tr>
+ *   <tr><td>lagInterval</td><td>30 s</td><td>how often partition lag gauges are refreshed (with a registry)</td></tr>
+ *   <tr><td>producerProperties</td><td>none</td><td>raw producer properties, applied last (defaults:
+ *   {@code acks=all}, idempotence on, {@code linger.ms=5})</td></tr>
+ *   <tr><td>consumerProperties</td><td>none</td><td>raw consumer / share consumer properties, applied last</td></tr>
+ *   <tr><td>adminProperties</td><td>none</td><td>raw admin client properties, applied last</td></tr>
+ * </table>
+ */
+public final class KafkaBackendConfig {
+    /** How worker processes share a queue's topic. */
+    public enum Mode {
+        /** A consumer group: each partition has one owner; offsets are committed past finished jobs. */
+        GROUP,
+        /** A share group (KIP-932): records are acquired and acknowledged one by one by any number of consumers. */
+        SHARE
+    }
+
+    /** Which jobs of a consumer group partition must not run concurrently. */
+    public enum Ordering {
+        /** Jobs of a partition run in offset order, one at a time. */
+        PARTITION,
+        /** Jobs with the same record key (routing key, else jid) run in offset order, one at a time. */
+        KEY,
+        /** No order: any job may run on any thread. */
+        NONE
+    }
+
+    private final String bootstrapServers;
+    private final String topicPrefix;
+    private final boolean createTopics;
+    private final int partitions;
+    private final short replicationFactor;
+    private final List<Duration> delayTiers;
+    private final Mode mode;
+    private final String groupId;
+    private final String groupProtocol;
+    private final Ordering ordering;
+    private final int maxPollRecords;
+    private final Duration fetchMaxWait;
+    private final int maxBufferedPerPartition;
+    private final Duration commitInterval;
+    private final Duration revokeTimeout;
+    private final Duration shutdownTimeout;
+    private final int shareConsumers;
+    private final int shareDeliveryLimit;
+    private final Map<String, String> groupConfigs;
+    private final Duration enqueueTimeout;
+    private final Duration schedulerPollInterval;
+    private final MeterRegistry meterRegistry;
+    private final Duration lagInterval;
+    private final Map<String, Object> producerProperties;
+    private final Map<String, Object> consumerProperties;
+    private final Map<String, Object> adminProperties;
+
+    private KafkaBackendConfig(Builder b) {
+        this.bootstrapServers = b.bootstrapServers;
+        this.topicPrefix = b.topicPrefix;
+        this.createTopics = b.createTopics;
+        this.partitions = b.partitions;
+        this.replicationFactor = b.replicationFactor;
+        this.delayTiers = List.copyOf(b.delayTiers);
+        this.mode = b.mode;
+        this.groupId = b.groupId != null ? b.groupId : b.topicPrefix + ".workers";
+        this.groupProtocol = b.groupProtocol;
+        this.ordering = b.ordering;
+        this.maxPollRecords = b.maxPollRecords;
+        this.fetchMaxWait = b.fetchMaxWait;
+        this.maxBufferedPerPartition = b.maxBufferedPerPartition > 0 ? b.maxBufferedPerPartition : 2 * b.maxPollRecords;
+        this.commitInterval = b.commitInterval;
+        this.revokeTimeout = b.revokeTimeout;
+        this.shutdownTimeout = b.shutdownTimeout;
+        this.shareConsumers = b.shareConsumers;
+        this.shareDeliveryLimit = b.shareDeliveryLimit;
+        this.groupConfigs = Collections.unmodifiableMap(new LinkedHashMap<>(b.groupConfigs));
+        this.enqueueTimeout = b.enqueueTimeout;
+        this.schedulerPollInterval = b.schedulerPollInterval;
+        this.meterRegistry = b.meterRegistry;
+        this.lagInterval = b.lagInterval;
+        this.producerProperties = Collections.unmodifiableMap(new LinkedHashMap<>(b.producerProperties));
+        this.consumerProperties = Collections.unmodifiableMap(new LinkedHashMap<>(b.consumerProperties));
+        this.adminProperties = Collections.unmodifiableMap(new LinkedHashMap<>(b.adminProperties));
+    }
+
+    /** A builder with every default from the table above; only {@code bootstrapServers} is required. */
+    public static Builder custom() {
+        return new Builder();
+    }
+
+    /** A builder starting from this configuration, for a variant (another mode, another group). */
+    public Builder toBuilder() {
+        Builder b = new Builder();
+        b.bootstrapServers = bootstrapServers;
+        b.topicPrefix = topicPrefix;
+        b.createTopics = createTopics;
+        b.partitions = partitions;
+        b.replicationFactor = replicationFactor;
+        b.delayTiers = new ArrayList<>(delayTiers);
+        b.mode = mode;
+        b.groupId = groupId;
+        b.groupProtocol = groupProtocol;
+        b.ordering = ordering;
+        b.maxPollRecords = maxPollRecords;
+        b.fetchMaxWait = fetchMaxWait;
+        b.maxBufferedPerPartition = maxBufferedPerPartition;
+        b.commitInterval = commitInterval;
+        b.revokeTimeout = revokeTimeout;
+        b.shutdownTimeout = shutdownTimeout;
+        b.shareConsumers = shareConsumers;
+        b.shareDeliveryLimit = shareDeliveryLimit;
+        b.groupConfigs.putAll(groupConfigs);
+        b.enqueueTimeout = enqueueTimeout;
+        b.schedulerPollInterval = schedulerPollInterval;
+        b.meterRegistry = meterRegistry;
+        b.lagInterval = lagInterval;
+        b.producerProperties.putAll(producerProperties);
+        b.consumerProperties.putAll(consumerProperties);
+        b.adminProperties.putAll(adminProperties);
+        return b;
+    }
+
+    public String bootstrapServers() {
+        return bootstrapServers;
+    }
+
+    public String topicPrefix() {
+        return topicPrefix;
+    }
+
+    public boolean createTopics() {
+        return createTopics;
+    }
+
+    public int partitions() {
+        return partitions;
+    }
+
+    public short replicationFactor() {
+        return replicationFactor;
+    }
+
+    public List<Duration> delayTiers() {
+        return delayTiers;
+    }
+
+    public Mode mode() {
+        return mode;
+    }
+
+    public String groupId() {
+        return groupId;
+    }
+
+    public String groupProtocol() {
+        return groupProtocol;
+    }
+
+    public Ordering ordering() {
+        return ordering;
+    }
+
+    public int maxPollRecords() {
+        return maxPollRecords;
+    }
+
+    public Duration fetchMaxWait() {
+        return fetchMaxWait;
+    }
+
+    public int maxBufferedPerPartition() {
+        return maxBufferedPerPartition;
+    }
+
+    public Duration commitInterval() {
+        return commitInterval;
+    }
+
+    public Duration revokeTimeout() {
+        return revokeTimeout;
+    }
+
+    public Duration shutdownTimeout() {
+        return shutdownTimeout;
+    }
+
+    public int shareConsumers() {
+        return shareConsumers;
+    }
+
+    public int shareDeliveryLimit() {
+        return shareDeliveryLimit;
+    }
+
+    public Map<String, String> groupConfigs() {
+        return groupConfigs;
+    }
+
+    public Duration enqueueTimeout() {
+        return enqueueTimeout;
+    }
+
+    public Duration schedulerPollInterval() {
+        return schedulerPollInterval;
+    }
+
+    /** Null when no registry is configured. */
+    public MeterRegistry meterRegistry() {
+        return meterRegistry;
+    }
+
+    public Duration lagInterval() {
+        return lagInterval;
+    }
+
+    public Map<String, Object> producerProperties() {
+        return producerProperties;
+    }
+
+    public Map<String, Object> consumerProperties() {
+        return consumerProperties;
+    }
+
+    public Map<String, Object> adminProperties() {
+        return adminProperties;
+    }
+
+    @Override
+    public String toString() {
+        return "KafkaBackendConfig{" + bootstrapServers + " prefix=" + topicPrefix + " mode=" + mode + " group="
+                + groupId + " ordering=" + ordering + "}";
+    }
+
+    /** Mutable builder for {@link KafkaBackendConfig}; see the class javadoc for every setting's meaning and default. */
+    public static final class Builder {
+        private String bootstrapServers;
+        private String topicPrefix = "crossfade";
+        private boolean createTopics = true;
+        private int partitions = 6;
+        private short replicationFactor = -1;
+        private List<Duration> delayTiers = new ArrayList<>(List.of(Duration.ofSeconds(1), Duration.ofSeconds(5),
+                Duration.ofSeconds(30), Duration.ofMinutes(2), Duration.ofMinutes(10), Duration.ofHours(1),
+                Duration.ofHours(6)));
+        private Mode mode = Mode.GROUP;
+        private String groupId;
+        private String groupProtocol = "consumer";
+        private Ordering ordering = Ordering.PARTITION;
+        private int maxPollRecords = 500;
+        private Duration fetchMaxWait = Duration.ofMillis(100);
+        private int maxBufferedPerPartition;
+        private Duration commitInterval = Duration.ofMillis(500);
+        private Duration revokeTimeout = Duration.ofSeconds(10);
+        private Duration shutdownTimeout = Duration.ofSeconds(25);
+        private int shareConsumers = 1;
+        private int shareDeliveryLimit = 5;
+        private final Map<String, String> groupConfigs = new LinkedHashMap<>();
+        private Duration enqueueTimeout = Duration.ofSeconds(30);
+        private Duration schedulerPollInterval = Duration.ofMillis(100);
+        private MeterRegistry meterRegistry;
+        private Duration lagInterval = Duration.ofSeconds(30);
+        private final Map<String, Object> producerProperties = new LinkedHashMap<>();
+        private final Map<String, Object> consumerProperties = new LinkedHashMap<>();
+        private final Map<String, Object> adminProperties = new LinkedHashMap<>();
+
+        private Builder() {
+        }
+
+        public Builder bootstrapServers(String bootstrapServers) {
+            this.bootstrapServers = requireText(bootstrapServers, "bootstrapServers");
+            return this;
+        }
+
+        public Builder topicPrefix(String topicPrefix) {
+            String p = requireText(topicPrefix, "topicPrefix");
+            if (!p.matches("[A-Za-z0-9._-]+")) {
+                throw new IllegalArgumentException("topicPrefix '" + p + "' may only hold [A-Za-z0-9._-]");
+            }
+            this.topicPrefix = p;
+            return this;
+        }
+
+        public Builder createTopics(boolean createTopics) {
+            this.createTopics = createTopics;
+            return this;
+        }
+
+        public Builder partitions(int partitions) {
+            this.partitions = positive(partitions, "partitions");
+            return this;
+        }
+
+        public Builder replicationFactor(int replicationFactor) {
+            if (replicationFactor == 0 || replicationFactor < -1 || replicationFactor > Short.MAX_VALUE) {
+                throw new IllegalArgumentException("replicationFactor must be -1 (broker default) or >= 1, got "
+                        + replicationFactor);
+            }
+            this.replicationFactor = (short) replicationFactor;
+            return this;
+        }
+
+        /** The delay tiers, any order; each at least 100 ms. */
+        public Builder delayTiers(List<Duration> tiers) {
+            if (tiers == null || tiers.isEmpty()) {
+                throw new IllegalArgumentException("delayTiers must not be empty");
+            }
+            List<Duration> sorted = new ArrayList<>(tiers);
+            sorted.sort(null);
+            if (sorted.get(0).toMillis() < 100) {
+                throw new IllegalArgumentException("delay tiers must be at least 100 ms, got " + sorted.get(0));
+            }
+            if (sorted.stream().distinct().count() != sorted.size()) {
+                throw new IllegalArgumentException("delay tiers must be distinct: " + tiers);
+            }
+            this.delayTiers = sorted;
+            return this;
+        }
+
+        public Builder mode(Mode mode) {
+            this.mode = Objects.requireNonNull(mode, "mode");
+            return this;
+        }
+
+        public Builder groupId(String groupId) {
+            this.groupId = requireText(groupId, "groupId");
+            return this;
+        }
+
+        /** {@code consumer} (KIP-848) or {@code classic}. */
+        public Builder groupProtocol(String groupProtocol) {
+            String p = requireText(groupProtocol, "groupProtocol").toLowerCase(java.util.Locale.ROOT);
+            if (!p.equals("consumer") && !p.equals("classic")) {
+                throw new IllegalArgumentException("groupProtocol must be 'consumer' or 'classic', got '"
+                        + groupProtocol + "'");
+            }
+            this.groupProtocol = p;
+            return this;
+        }
+
+        public Builder ordering(Ordering ordering) {
+            this.ordering = Objects.requireNonNull(ordering, "ordering");
+            return this;
+        }
+
+        public Builder maxPollRecords(int maxPollRecords) {
+            this.maxPollRecords = positive(maxPollRecords, "maxPollRecords");
+            return this;
+        }
+
+        public Builder fetchMaxWait(Duration fetchMaxWait) {
+            this.fetchMaxWait = nonNegative(fetchMaxWait, "fetchMaxWait");
+            return this;
+        }
+
+        public Builder maxBufferedPerPartition(int max) {
+            this.maxBufferedPerPartition = positive(max, "maxBufferedPerPartition");
+            return this;
+        }
+
+        public Builder commitInterval(Duration commitInterval) {
+            this.commitInterval = nonNegative(commitInterval, "commitInterval");
+            return this;
+        }
+
+        public Builder revokeTimeout(Duration revokeTimeout) {
+            this.revokeTimeout = nonNegative(revokeTimeout, "revokeTimeout");
+            return this;
+        }
+
+        public Builder shutdownTimeout(Duration shutdownTimeout) {
+            this.shutdownTimeout = nonNegative(shutdownTimeout, "shutdownTimeout");
+            return this;
+        }
+
+        public Builder shareConsumers(int shareConsumers) {
+            this.shareConsumers = positive(shareConsumers, "shareConsumers");
+            return this;
+        }
+
+        public Builder shareDeliveryLimit(int limit) {
+            if (limit < 2 || limit > 10) {
+                throw new IllegalArgumentException("shareDeliveryLimit must be within 2..10 (the broker's bounds), got "
+                        + limit);
+            }
+            this.shareDeliveryLimit = limit;
+            return this;
+        }
+
+        /** A group-level dynamic config applied with Admin before the workers join. */
+        public Builder groupConfig(String key, String value) {
+            groupConfigs.put(requireText(key, "key"), requireText(value, "value"));
+            return this;
+        }
+
+        public Builder enqueueTimeout(Duration enqueueTimeout) {
+            if (enqueueTimeout == null || enqueueTimeout.toMillis() < 1000) {
+                throw new IllegalArgumentException("enqueueTimeout must be at least 1 s, got " + enqueueTimeout);
+            }
+            this.enqueueTimeout = enqueueTimeout;
+            return this;
+        }
+
+        public Builder schedulerPollInterval(Duration interval) {
+            if (interval == null || interval.toMillis() < 1) {
+                throw new IllegalArgumentException("schedulerPollInterval must be at least 1 ms, got " + interval);
+            }
+            this.schedulerPollInterval = interval;
+            return this;
+        }
+
+        public Builder meterRegistry(MeterRegistry meterRegistry) {
+            this.meterRegistry = meterRegistry;
+            return this;
+        }
+
+        public Builder lagInterval(Duration lagInterval) {
+            if (lagInterval == null || lagInterval.toMillis() < 100) {
+                throw new IllegalArgumentException("lagInterval must be at least 100 ms, got " + lagInterval);
+            }
+            this.lagInterval = lagInterval;
+            return this;
+        }
+
+        /** A raw producer property, applied after the backend's own (so it can override them). */
+        public Builder producerProperty(String key, Object value) {
+            producerProperties.put(requireText(key, "key"), Objects.requireNonNull(value, "value"));
+            return this;
+        }
+
+        /** A raw consumer / share consumer property, applied after the backend's own. */
+        public Builder consumerProperty(String key, Object value) {
+            consumerProperties.put(requireText(key, "key"), Objects.requireNonNull(value, "value"));
+            return this;
+        }
+
+        /** A raw admin client property, applied after the backend's own. */
+        public Builder adminProperty(String key, Object value) {
+            adminProperties.put(requireText(key, "key"), Objects.requireNonNull(value, "value"));
+            return this;
+        }
+
+        /**
+         * @throws IllegalArgumentException when {@code bootstrapServers} is missing
+         */
+        public KafkaBackendConfig build() {
+            if (bootstrapServers == null) {
+                throw new IllegalArgumentException("bootstrapServers is required");
+            }
+            return new KafkaBackendConfig(this);
+        }
+
+        private static String requireText(String v, String name) {
+            if (v == null || v.isBlank()) {
+                throw new IllegalArgumentException(name + " must be a non-empty string");
+            }
+            return v.trim();
+        }
+
+        private static int positive(int v, String name) {
+            if (v < 1) {
+                throw new IllegalArgumentException(name + " must be >= 1, got " + v);
+            }
+            return v;
+        }
+
+        private static Duration nonNegative(Duration d, String name) {
+            if (d == null || d.isNegative()) {
+                throw new IllegalArgumentException(name + " must be a non-negative duration, got " + d);
+            }
+            return d;
+        }
+    }
+}

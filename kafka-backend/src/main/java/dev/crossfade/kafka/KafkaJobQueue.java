@@ -1,0 +1,196 @@
+package dev.crossfade.kafka;
+
+import dev.crossfade.api.Backend;
+import dev.crossfade.api.EnqueueException;
+import dev.crossfade.api.Job;
+import dev.crossfade.api.JobQueue;
+import dev.crossfade.api.codec.JobCodec;
+import dev.crossfade.kafka.internal.Topics;
+import org.apache.kafka.clients.producer.Producer;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.clients.producer.RecordMetadata;
+
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Objects;
+import java.util.Set;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+
+/**
+ * The producer role: puts jobs on Kafka. Obtain one from {@link KafkaBackend#queue()}; it shares the backend's
+ * idempotent producer ({@code acks=all} by default), so it is cheap and thread-safe.
+ *
+ * <p>Each queue is a topic {@code <prefix>.<queue>}, created on first use (or required to exist in strict mode). The
+ * value is the Sidekiq job JSON, as on Redis, with {@code enqueued_at} set; the key is the job's routing key, else its
+ * jid (so a routing key keeps an account's jobs on one partition, in order); headers {@code class}, {@code jid} and
+ * {@code attempt} let tools route and inspect without parsing JSON. Every method returns only after the broker's ack:
+ * anything else is an {@link EnqueueException} naming the topic. Scheduled jobs go to the delay tiers
+ * ({@link KafkaBackendConfig}).
+ */
+public final class KafkaJobQueue implements JobQueue {
+    private final Producer<byte[], byte[]> producer;
+    private final Topics topics;
+    private final RetryAndDlq delays;
+    private final JobCodec codec;
+    private final Duration timeout;
+    private volatile boolean closed;
+
+    KafkaJobQueue(Producer<byte[], byte[]> producer, Topics topics, RetryAndDlq delays, JobCodec codec,
+                  Duration timeout) {
+        this.producer = producer;
+        this.topics = topics;
+        this.delays = delays;
+        this.codec = codec;
+        // The producer's delivery.timeout.ms equals the enqueue timeout, so the future always completes by then; the
+        // margin only guards against a stuck client.
+        this.timeout = timeout.plusSeconds(5);
+    }
+
+    @Override
+    public String enqueue(Job job) {
+        Objects.requireNonNull(job, "job");
+        checkOpen();
+        Send s = send(job);
+        await(s);
+        return job.jid();
+    }
+
+    @Override
+    public List<String> enqueueAll(List<Job> jobs) {
+        Objects.requireNonNull(jobs, "jobs");
+        checkOpen();
+        // Encode everything first: an invalid job is rejected before anything is sent.
+        Set<String> queues = new HashSet<>();
+        List<ProducerRecord<byte[], byte[]>> records = new ArrayList<>(jobs.size());
+        Instant now = Instant.now();
+        for (Job job : jobs) {
+            if (queues.add(job.queue())) {
+                ensure(job.queue());
+            }
+            records.add(record(job, now));
+        }
+        List<Send> sends = new ArrayList<>(records.size());
+        for (int i = 0; i < records.size(); i++) {
+            sends.add(new Send(records.get(i).topic(), jobs.get(i).jid(), sendRaw(records.get(i))));
+        }
+        List<String> jids = new ArrayList<>(jobs.size());
+        EnqueueException first = null;
+        int failed = 0;
+        for (Send s : sends) {
+            try {
+                await(s);
+            } catch (EnqueueException e) {
+                failed++;
+                if (first == null) {
+                    first = e;
+                }
+            }
+            jids.add(s.jid);
+        }
+        if (first != null) {
+            throw new EnqueueException(Backend.KAFKA, failed + " of " + jobs.size() + " jobs were not acknowledged; "
+                    + "first: " + first.getMessage(), first.getCause());
+        }
+        return jids;
+    }
+
+    @Override
+    public String enqueueAt(Job job, Instant at) {
+        Objects.requireNonNull(job, "job");
+        checkOpen();
+        if (at == null || !at.isAfter(Instant.now())) {
+            return enqueue(job);
+        }
+        String queue = ensure(job.queue());
+        Job scheduled = job.toBuilder().at(at).build();
+        byte[] value = codec.encode(scheduled);
+        Future<RecordMetadata> f;
+        try {
+            f = delays.schedule(queue, key(scheduled), value, scheduled, at.toEpochMilli());
+        } catch (RuntimeException e) {
+            throw new EnqueueException(Backend.KAFKA, "cannot send scheduled job " + job.jid() + " to the delay "
+                    + "topics of " + topics.jobs(queue) + ": " + e.getMessage(), e);
+        }
+        await(new Send(topics.delay(queue, topics.tierFor(at.toEpochMilli() - System.currentTimeMillis())),
+                job.jid(), f));
+        return job.jid();
+    }
+
+    /** Does not close the shared producer: {@link KafkaBackend#close()} does. Further enqueues fail. */
+    @Override
+    public void close() {
+        closed = true;
+    }
+
+    private Send send(Job job) {
+        ensure(job.queue());
+        ProducerRecord<byte[], byte[]> r = record(job, Instant.now());
+        return new Send(r.topic(), job.jid(), sendRaw(r));
+    }
+
+    private ProducerRecord<byte[], byte[]> record(Job job, Instant now) {
+        Job ready = job.toBuilder().at(null).enqueuedAt(now).build();
+        byte[] value = codec.encode(ready);
+        return new ProducerRecord<>(topics.jobs(job.queue()), null, null, key(ready), value,
+                RetryAndDlq.jobHeaders(ready));
+    }
+
+    private Future<RecordMetadata> sendRaw(ProducerRecord<byte[], byte[]> r) {
+        try {
+            return producer.send(r);
+        } catch (RuntimeException e) {
+            // send() throws for a metadata timeout (topic unknown to the cluster) or a closed producer.
+            throw new EnqueueException(Backend.KAFKA, "cannot send to topic " + r.topic() + ": " + e.getMessage(), e);
+        }
+    }
+
+    private static byte[] key(Job job) {
+        String k = job.routingKey() != null ? job.routingKey() : job.jid();
+        return k.getBytes(StandardCharsets.UTF_8);
+    }
+
+    private String ensure(String queue) {
+        Topics.checkQueue(queue);
+        try {
+            topics.ensure(queue);
+        } catch (Topics.MissingTopicException e) {
+            throw new EnqueueException(Backend.KAFKA, e.getMessage(), e);
+        } catch (IllegalStateException e) {
+            throw new EnqueueException(Backend.KAFKA, "topic " + topics.jobs(queue) + " unavailable: "
+                    + e.getMessage(), e);
+        }
+        return queue;
+    }
+
+    private void await(Send s) {
+        try {
+            s.future.get(timeout.toMillis(), TimeUnit.MILLISECONDS);
+        } catch (ExecutionException e) {
+            throw new EnqueueException(Backend.KAFKA, "job " + s.jid + " was not acknowledged by topic " + s.topic
+                    + ": " + e.getCause(), e.getCause());
+        } catch (TimeoutException e) {
+            throw new EnqueueException(Backend.KAFKA, "job " + s.jid + " was not acknowledged by topic " + s.topic
+                    + " within " + timeout + " (it may still arrive)", e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new EnqueueException(Backend.KAFKA, "interrupted waiting for the ack of job " + s.jid + " on topic "
+                    + s.topic + " (it may still arrive)", e);
+        }
+    }
+
+    private void checkOpen() {
+        if (closed) {
+            throw new EnqueueException(Backend.KAFKA, "queue is closed");
+        }
+    }
+
+    private record Send(String topic, String jid, Future<RecordMetadata> future) {
+    }
+}

@@ -1,0 +1,248 @@
+package dev.crossfade.kafka;
+
+import dev.crossfade.api.WorkerRuntime;
+import dev.crossfade.api.execution.ExecutionCore;
+import dev.crossfade.kafka.internal.Chunk;
+import org.apache.kafka.clients.consumer.AcknowledgeType;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.ConsumerRecords;
+import org.apache.kafka.clients.consumer.KafkaShareConsumer;
+import org.apache.kafka.common.errors.WakeupException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * Share-group mode (KIP-932): {@code shareConsumers} poll loops, each with a {@code KafkaShareConsumer} in explicit
+ * acknowledgement mode, feed one pool of {@code concurrency} threads. Any number of consumers may work on one
+ * partition; records are acquired and acknowledged one by one. Obtain one from {@link KafkaBackend#workers}.
+ *
+ * <p>Acknowledgements: {@code ACCEPT} when the job succeeded or its retry was durably scheduled in the delay tiers;
+ * {@code REJECT} when it was durably written to our DLQ (retries spent, unknown worker, malformed payload, or the
+ * delivery-count limit reached: a record delivered {@code shareDeliveryLimit} times without an outcome is
+ * dead-lettered instead of run, so the broker never archives a job we have not stored); {@code RELEASE} for jobs not
+ * finished at shutdown, so another consumer gets them at once. Retries do not use broker redelivery: a failing job
+ * would otherwise spend the delivery count and could not wait Sidekiq's backoff.
+ *
+ * <p>The group's {@code share.auto.offset.reset} is set to {@code earliest} before the first consumer joins
+ * (Kafka's default, {@code latest}, would skip jobs enqueued before any worker ran).
+ */
+public final class ShareRunner implements WorkerRuntime {
+    private static final Logger log = LoggerFactory.getLogger(ShareRunner.class);
+
+    private final KafkaBackend backend;
+    private final KafkaBackendConfig config;
+    private final ExecutionCore core;
+    private final List<String> queues;
+    private final int concurrency;
+    private final String name;
+    private final List<Thread> loops = new ArrayList<>();
+    private ExecutorService pool;
+    private DelayScheduler scheduler;
+    private volatile boolean running;
+    private volatile boolean started;
+    private volatile long stopDeadlineNanos;
+    private volatile boolean clean = true;
+
+    ShareRunner(KafkaBackend backend, ExecutionCore core, List<String> queues, int concurrency) {
+        this.backend = backend;
+        this.config = backend.config();
+        this.core = core;
+        this.queues = queues;
+        this.concurrency = concurrency;
+        this.name = "crossfade-kafka-share-" + config.groupId() + "-" + KafkaBackend.SEQ.incrementAndGet();
+    }
+
+    @Override
+    public synchronized void start() {
+        if (started) {
+            return;
+        }
+        for (String q : queues) {
+            backend.topics().ensure(q);
+        }
+        backend.applyGroupConfigs(config.groupId(), Map.of(
+                "share.auto.offset.reset", "earliest",
+                "share.delivery.count.limit", Integer.toString(config.shareDeliveryLimit())));
+        pool = KafkaBackend.pool(name + "-worker", concurrency);
+        scheduler = backend.scheduler(queues, name);
+        running = true;
+        started = true;
+        for (int i = 0; i < config.shareConsumers(); i++) {
+            KafkaShareConsumer<byte[], byte[]> consumer =
+                    new KafkaShareConsumer<>(backend.shareConsumerProperties(name + "-" + i));
+            Thread t = new Thread(() -> pollLoop(consumer), name + "-poll-" + i);
+            t.setDaemon(true);
+            loops.add(t);
+            t.start();
+        }
+        scheduler.start();
+        backend.lagMonitor().watch(queues);
+    }
+
+    @Override
+    public boolean stop(Duration timeout) {
+        synchronized (this) {
+            if (!started) {
+                return true;
+            }
+            if (running) {
+                stopDeadlineNanos = System.nanoTime() + timeout.toNanos();
+                running = false;
+            }
+        }
+        boolean alive = false;
+        for (Thread t : loops) {
+            try {
+                t.join(timeout.toMillis() + 15_000);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+            alive |= t.isAlive();
+        }
+        pool.shutdownNow();
+        scheduler.stop(Duration.ofSeconds(10));
+        return clean && !alive;
+    }
+
+    @Override
+    public void close() {
+        stop(config.shutdownTimeout());
+    }
+
+    private void pollLoop(KafkaShareConsumer<byte[], byte[]> consumer) {
+        try {
+            consumer.subscribe(queues.stream().map(q -> backend.topics().jobs(q)).toList());
+            while (running) {
+                ConsumerRecords<byte[], byte[]> records;
+                try {
+                    records = consumer.poll(Duration.ofMillis(100));
+                } catch (WakeupException e) {
+                    continue;
+                }
+                if (!records.isEmpty()) {
+                    runBatch(consumer, records);
+                }
+            }
+        } catch (Throwable t) {
+            log.error("{}: share poll loop failed; unacknowledged jobs return to the group when their locks expire",
+                    name, t);
+        } finally {
+            try {
+                consumer.close(Duration.ofSeconds(5));
+            } catch (RuntimeException e) {
+                log.debug("{}: share consumer close: {}", name, e.toString());
+            }
+        }
+    }
+
+    private void runBatch(KafkaShareConsumer<byte[], byte[]> consumer, ConsumerRecords<byte[], byte[]> records) {
+        List<ConsumerRecord<byte[], byte[]>> all = new ArrayList<>(records.count());
+        records.forEach(all::add);
+        int n = Math.min(concurrency, all.size());
+        List<List<ConsumerRecord<byte[], byte[]>>> split = new ArrayList<>(n);
+        for (int i = 0; i < n; i++) {
+            split.add(new ArrayList<>(all.size() / n + 1));
+        }
+        for (int i = 0; i < all.size(); i++) {
+            split.get(i % n).add(all.get(i));
+        }
+        long now = System.nanoTime();
+        CountDownLatch done = new CountDownLatch(n);
+        List<Chunk> chunks = new ArrayList<>(n);
+        for (List<ConsumerRecord<byte[], byte[]>> part : split) {
+            Chunk c = new Chunk(part, done, now, true);
+            chunks.add(c);
+            pool.execute(() -> process(c));
+        }
+        // Explicit mode requires every record of this batch to be acknowledged before the next poll; share
+        // consumers heartbeat from a background thread, so waiting here does not cost the membership.
+        boolean stopping = false;
+        try {
+            while (!done.await(20, TimeUnit.MILLISECONDS)) {
+                if (!running && !stopping) {
+                    stopping = true;
+                    chunks.forEach(Chunk::abandon);
+                }
+                if (stopping && System.nanoTime() - stopDeadlineNanos >= 0) {
+                    break;
+                }
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        boolean all_done = true;
+        for (Chunk c : chunks) {
+            if (c.isRunning() || !c.isDone()) {
+                c.close();
+            }
+            for (int i = 0; i < c.size(); i++) {
+                byte v = c.verdict(i);
+                AcknowledgeType type = v == RetryAndDlq.ACCEPT ? AcknowledgeType.ACCEPT
+                        : v == RetryAndDlq.REJECT ? AcknowledgeType.REJECT : AcknowledgeType.RELEASE;
+                if (v == 0 && c.isRunning()) {
+                    all_done = false;
+                }
+                consumer.acknowledge(c.records().get(i), type);
+            }
+        }
+        if (!all_done) {
+            clean = false;
+        }
+        try {
+            if (running) {
+                consumer.commitAsync();
+            } else {
+                consumer.commitSync(Duration.ofSeconds(10));
+            }
+        } catch (RuntimeException e) {
+            log.warn("{}: acknowledgement commit failed: {} (unacknowledged jobs are redelivered)", name,
+                    e.toString());
+        }
+    }
+
+    private void process(Chunk c) {
+        long start = System.nanoTime();
+        int ran = 0;
+        try {
+            for (int i = 0; i < c.size(); i++) {
+                if (!c.begin()) {
+                    break;
+                }
+                ConsumerRecord<byte[], byte[]> r = c.records().get(i);
+                byte verdict = 0;
+                try {
+                    short delivery = r.deliveryCount().orElse((short) 1);
+                    if (delivery >= config.shareDeliveryLimit()) {
+                        verdict = backend.retryAndDlq().deadLetterRaw(r, new IllegalStateException("delivered "
+                                + delivery + " times without an outcome (the worker crashed, was killed or timed out "
+                                + "each time); dead-lettered instead of run again"), c) ? RetryAndDlq.REJECT : 0;
+                    } else {
+                        verdict = backend.retryAndDlq().run(core, r, c);
+                    }
+                } catch (Throwable t) {
+                    log.error("{}: job at {}-{}@{} could not be settled; it is released", name, r.topic(),
+                            r.partition(), r.offset(), t);
+                } finally {
+                    c.end(verdict != 0, verdict);
+                }
+                if (verdict == 0) {
+                    break;
+                }
+                ran++;
+            }
+        } finally {
+            ((CountDownLatch) c.owner()).countDown();
+            if (!c.records().isEmpty()) {
+                backend.lagMonitor().batch(c.records().get(0).topic(), c, ran, start);
+            }
+        }
+    }
+}

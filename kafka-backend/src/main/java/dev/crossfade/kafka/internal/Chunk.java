@@ -1,0 +1,123 @@
+package dev.crossfade.kafka.internal;
+
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+
+import java.util.List;
+
+/**
+ * A run of records of one partition that one worker thread processes in order. Internal: not part of the API.
+ *
+ * <p>Progress is a completed prefix ({@link #completed()}), written by the one thread running the chunk and read by
+ * the poll thread. That is all offset tracking needs: the committable offset of a partition is the smallest first
+ * unfinished offset over its unfinished chunks, however the partition's records were split (by partition, by key,
+ * or round robin), so commits stay exact in every ordering mode without a per-record lock.
+ *
+ * <p>Stopping is two flags: {@code abandon} (start no further record: a revoke or a stop) and {@code close} (results
+ * no longer count: the partition is gone, so retry/DLQ writes are skipped and the record runs again elsewhere).
+ * {@code running} and {@code abandoned} are both volatile and set/checked in opposite orders by the two threads, so
+ * either the worker sees the abandonment or the poll thread sees the running record; never neither.
+ */
+public final class Chunk {
+    private final List<ConsumerRecord<byte[], byte[]>> records;
+    private final Object owner;
+    private final long polledAtNanos;
+    private final byte[] verdicts;
+    private volatile int completed;
+    private volatile boolean running;
+    private volatile boolean abandoned;
+    private volatile boolean closed;
+
+    /**
+     * @param owner    the runner's per-partition state (or batch), for its own bookkeeping
+     * @param verdicts whether to keep a per-record verdict (share mode acknowledges each record)
+     */
+    public Chunk(List<ConsumerRecord<byte[], byte[]>> records, Object owner, long polledAtNanos, boolean verdicts) {
+        this.records = records;
+        this.owner = owner;
+        this.polledAtNanos = polledAtNanos;
+        this.verdicts = verdicts ? new byte[records.size()] : null;
+    }
+
+    public List<ConsumerRecord<byte[], byte[]>> records() {
+        return records;
+    }
+
+    public int size() {
+        return records.size();
+    }
+
+    public Object owner() {
+        return owner;
+    }
+
+    public long polledAtNanos() {
+        return polledAtNanos;
+    }
+
+    /** Records finished (done, retry scheduled or dead-lettered), as a prefix. */
+    public int completed() {
+        return completed;
+    }
+
+    /** The offset of the first unfinished record, or -1 when every record is finished. */
+    public long firstUnfinishedOffset() {
+        int c = completed;
+        return c < records.size() ? records.get(c).offset() : -1;
+    }
+
+    public boolean isDone() {
+        return completed >= records.size();
+    }
+
+    /**
+     * Called by the worker before each record: marks it running, then reports whether it may start. Returns false
+     * (and clears running) once the chunk is abandoned.
+     */
+    public boolean begin() {
+        running = true;
+        if (abandoned) {
+            running = false;
+            return false;
+        }
+        return true;
+    }
+
+    /** Called by the worker after a record: advances the prefix (when finished) before clearing running. */
+    public void end(boolean finished, byte verdict) {
+        if (finished) {
+            if (verdicts != null) {
+                verdicts[completed] = verdict;
+            }
+            completed = completed + 1;
+        }
+        running = false;
+    }
+
+    /** The verdict of record {@code i} (0 when unfinished); share mode only. Read after {@link #isRunning()} is false. */
+    public byte verdict(int i) {
+        return i < completed ? verdicts[i] : 0;
+    }
+
+    public boolean isRunning() {
+        return running;
+    }
+
+    /** Start no further record. */
+    public void abandon() {
+        abandoned = true;
+    }
+
+    public boolean isAbandoned() {
+        return abandoned;
+    }
+
+    /** Results no longer count: skip retry/DLQ writes for records still running. */
+    public void close() {
+        abandoned = true;
+        closed = true;
+    }
+
+    public boolean isClosed() {
+        return closed;
+    }
+}

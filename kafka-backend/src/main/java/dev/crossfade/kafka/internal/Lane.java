@@ -1,0 +1,48 @@
+package dev.crossfade.kafka.internal;
+
+import java.util.ArrayDeque;
+import java.util.concurrent.Executor;
+import java.util.function.Consumer;
+
+/**
+ * Runs chunks one after another on a shared pool: the unit of ordering (a partition, or a key bucket of a
+ * partition). A lane occupies at most one pool thread and never blocks one while it has nothing to do. Internal.
+ */
+public final class Lane implements Runnable {
+    private final ArrayDeque<Chunk> pending = new ArrayDeque<>();
+    private final Executor executor;
+    private final Consumer<Chunk> body;
+    private boolean active;
+
+    public Lane(Executor executor, Consumer<Chunk> body) {
+        this.executor = executor;
+        this.body = body;
+    }
+
+    /** Queues a chunk; starts the lane on the pool when it was idle. */
+    public void submit(Chunk chunk) {
+        synchronized (this) {
+            pending.addLast(chunk);
+            if (active) {
+                return;
+            }
+            active = true;
+        }
+        executor.execute(this);
+    }
+
+    @Override
+    public void run() {
+        for (;;) {
+            Chunk next;
+            synchronized (this) {
+                next = pending.pollFirst();
+                if (next == null) {
+                    active = false;
+                    return;
+                }
+            }
+            body.accept(next);
+        }
+    }
+}

@@ -1,0 +1,192 @@
+package dev.crossfade.kafka.internal;
+
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.NewTopic;
+import org.apache.kafka.common.errors.TopicExistsException;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+
+/**
+ * Topic names and on-demand topic creation. Internal: not part of the API.
+ *
+ * <p>Queue {@code q} under prefix {@code p}: jobs in {@code p.q}, dead letters in {@code p.q.dlq}, scheduled jobs and
+ * retries in the delay tiers {@code p.q.delay.<tier>}. All of a queue's topics are created together in one Admin call
+ * (one controller round trip) and remembered, so the hot path never talks to Admin after the first job.
+ */
+public final class Topics {
+    private final Admin admin;
+    private final String prefix;
+    private final boolean create;
+    private final int partitions;
+    private final short replication;
+    private final List<Duration> tiers;
+    private final Duration timeout;
+    // Queues whose topics are known to exist: the hot path checks this map only.
+    private final Set<String> ready = ConcurrentHashMap.newKeySet();
+
+    public Topics(Admin admin, String prefix, boolean create, int partitions, short replication, List<Duration> tiers,
+                  Duration timeout) {
+        this.admin = admin;
+        this.prefix = prefix;
+        this.create = create;
+        this.partitions = partitions;
+        this.replication = replication;
+        this.tiers = List.copyOf(tiers);
+        this.timeout = timeout;
+    }
+
+    /**
+     * Checks a queue name: it becomes part of topic names, and must not be mistaken for another queue's dead-letter or
+     * delay topic.
+     */
+    public static String checkQueue(String queue) {
+        if (queue == null || queue.isEmpty() || !queue.matches("[A-Za-z0-9._-]+")) {
+            throw new IllegalArgumentException("queue name '" + queue + "' is not usable in a Kafka topic name: only "
+                    + "[A-Za-z0-9._-] are allowed");
+        }
+        if (queue.endsWith(".dlq") || queue.contains(".delay.")) {
+            throw new IllegalArgumentException("queue name '" + queue + "' would clash with dead-letter or delay "
+                    + "topics (it ends in .dlq or contains .delay.)");
+        }
+        return queue;
+    }
+
+    public String prefix() {
+        return prefix;
+    }
+
+    public List<Duration> tiers() {
+        return tiers;
+    }
+
+    public String jobs(String queue) {
+        return prefix + "." + queue;
+    }
+
+    public String dlq(String queue) {
+        return jobs(queue) + ".dlq";
+    }
+
+    public String delay(String queue, Duration tier) {
+        return jobs(queue) + ".delay." + tierName(tier);
+    }
+
+    /** The queue of a jobs topic name, or the topic itself if it does not carry the prefix. */
+    public String queueOf(String jobsTopic) {
+        return jobsTopic.startsWith(prefix + ".") ? jobsTopic.substring(prefix.length() + 1) : jobsTopic;
+    }
+
+    /** Every topic of a queue. */
+    public List<String> all(String queue) {
+        List<String> names = new ArrayList<>();
+        names.add(jobs(queue));
+        names.add(dlq(queue));
+        for (Duration t : tiers) {
+            names.add(delay(queue, t));
+        }
+        return names;
+    }
+
+    /** The delay tier topics of a queue. */
+    public List<String> delayTopics(String queue) {
+        List<String> names = new ArrayList<>();
+        for (Duration t : tiers) {
+            names.add(delay(queue, t));
+        }
+        return names;
+    }
+
+    /**
+     * The tier a job with {@code remainingMillis} to wait goes to: the largest tier not longer than the remaining
+     * delay, or the smallest tier when the delay is shorter than all of them.
+     */
+    public Duration tierFor(long remainingMillis) {
+        Duration chosen = tiers.get(0);
+        for (Duration t : tiers) {
+            if (t.toMillis() <= remainingMillis) {
+                chosen = t;
+            }
+        }
+        return chosen;
+    }
+
+    static String tierName(Duration d) {
+        long ms = d.toMillis();
+        if (ms % 3_600_000 == 0) {
+            return (ms / 3_600_000) + "h";
+        }
+        if (ms % 60_000 == 0) {
+            return (ms / 60_000) + "m";
+        }
+        if (ms % 1000 == 0) {
+            return (ms / 1000) + "s";
+        }
+        return ms + "ms";
+    }
+
+    /**
+     * Makes sure every topic of {@code queue} exists: creates the missing ones, or in strict mode fails naming them.
+     *
+     * @throws MissingTopicException in strict mode, naming the missing topic(s)
+     * @throws IllegalStateException  when Admin cannot answer within the timeout
+     */
+    public void ensure(String queue) {
+        if (ready.contains(queue)) {
+            return;
+        }
+        synchronized (this) {
+            if (ready.contains(queue)) {
+                return;
+            }
+            List<String> wanted = all(queue);
+            try {
+                Set<String> existing = admin.listTopics().names().get(timeout.toMillis(), TimeUnit.MILLISECONDS);
+                List<String> missing = wanted.stream().filter(t -> !existing.contains(t)).toList();
+                if (!missing.isEmpty()) {
+                    if (!create) {
+                        throw new MissingTopicException(missing);
+                    }
+                    List<NewTopic> topics = missing.stream()
+                            .map(t -> new NewTopic(t, Optional.of(partitions),
+                                    replication < 0 ? Optional.<Short>empty() : Optional.of(replication)))
+                            .toList();
+                    try {
+                        admin.createTopics(topics).all().get(timeout.toMillis(), TimeUnit.MILLISECONDS);
+                    } catch (ExecutionException e) {
+                        // Another process may have created them between the list and the create: that is fine.
+                        if (!(e.getCause() instanceof TopicExistsException)) {
+                            throw e;
+                        }
+                    }
+                }
+            } catch (ExecutionException e) {
+                throw new IllegalStateException("cannot check or create topics " + wanted + ": " + e.getCause(),
+                        e.getCause());
+            } catch (TimeoutException e) {
+                throw new IllegalStateException("Kafka Admin did not answer within " + timeout + " while checking "
+                        + "topics " + wanted, e);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new IllegalStateException("interrupted while checking topics " + wanted, e);
+            }
+            ready.add(queue);
+        }
+    }
+
+    /** A topic this backend needs does not exist and may not be created (strict mode). */
+    public static final class MissingTopicException extends RuntimeException {
+        public MissingTopicException(List<String> topics) {
+            super("topic" + (topics.size() > 1 ? "s " : " ") + String.join(", ", topics) + " do"
+                    + (topics.size() > 1 ? "" : "es") + " not exist and createTopics is off (strict mode): create "
+                    + (topics.size() > 1 ? "them" : "it") + " first");
+        }
+    }
+}
