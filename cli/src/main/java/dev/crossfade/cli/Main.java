@@ -1,0 +1,77 @@
+package dev.crossfade.cli;
+
+import dev.crossfade.cli.command.ConfigCommand;
+import dev.crossfade.cli.command.FlagCommands;
+import dev.crossfade.cli.config.ConfigException;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+
+/**
+ * The {@code crossfade} command. Subcommands share {@link Options} (the config file); errors the user can fix (bad
+ * configuration, an unreachable server, a garbage flags file) print one line and exit non-zero, never a stack trace.
+ */
+@Command(name = "crossfade", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
+        description = "Move background jobs from Redis (Sidekiq) to Kafka behind LaunchDarkly flags, and back.",
+        subcommands = {
+                FlagCommands.Rollout.class,
+                FlagCommands.KillSwitch.class,
+                FlagCommands.Shadow.class,
+                ConfigCommand.class,
+                CommandLine.HelpCommand.class
+        })
+public final class Main implements Runnable {
+    /** Exit code for configuration errors. */
+    public static final int CONFIG_ERROR = 2;
+    /** Exit code for an unreachable server or another runtime failure the user must fix. */
+    public static final int RUNTIME_ERROR = 1;
+
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
+
+    public static void main(String[] args) {
+        System.exit(run(args));
+    }
+
+    /** Runs a command line on the standard streams and returns its exit code. */
+    public static int run(String... args) {
+        return run(new java.io.PrintWriter(System.out, true), new java.io.PrintWriter(System.err, true), args);
+    }
+
+    /** Runs a command line on the given streams and returns its exit code. */
+    public static int run(java.io.PrintWriter out, java.io.PrintWriter err, String... args) {
+        CommandLine cli = new CommandLine(new Main()).setOut(out).setErr(err);
+        cli.setExecutionExceptionHandler((e, cmd, parsed) -> {
+            Throwable root = e;
+            if (e instanceof ConfigException) {
+                cmd.getErr().println(e.getMessage());
+                return CONFIG_ERROR;
+            }
+            while (root.getCause() != null && root.getCause() != root) {
+                root = root.getCause();
+            }
+            cmd.getErr().println("crossfade " + cmd.getCommandName() + ": " + oneLine(e)
+                    + (root != e ? " (" + oneLine(root) + ")" : ""));
+            return RUNTIME_ERROR;
+        });
+        return cli.execute(args);
+    }
+
+    private static String oneLine(Throwable t) {
+        String m = t.getMessage() == null ? t.getClass().getSimpleName() : t.getMessage();
+        return m.lines().findFirst().orElse(m);
+    }
+
+    @Override
+    public void run() {
+        spec.commandLine().usage(spec.commandLine().getOut());
+    }
+
+    /** Version from the jar manifest. */
+    static final class Version implements CommandLine.IVersionProvider {
+        @Override
+        public String[] getVersion() {
+            String v = Main.class.getPackage().getImplementationVersion();
+            return new String[]{"crossfade " + (v == null ? "development build" : v)};
+        }
+    }
+}

@@ -1,0 +1,77 @@
+package dev.crossfade.cli.config;
+
+import java.util.List;
+import java.util.Locale;
+
+/**
+ * One configuration key: its YAML path, the environment variable that overrides it, its default and meaning. The
+ * list in {@link #ALL} is the single source for loading, validation and the README table
+ * ({@code crossfade config keys}).
+ *
+ * @param key         dotted YAML path
+ * @param type        value type, for validation and docs
+ * @param defaultValue default as written in YAML, or null when unset
+ * @param description what it does
+ */
+public record Setting(String key, Type type, String defaultValue, String description) {
+
+    /** Value types. */
+    public enum Type {
+        STRING, URL, INT, DURATION, BOOLEAN, LIST, PATH
+    }
+
+    /** The environment variable that overrides this key: {@code CROSSFADE_} + the key in upper snake case. */
+    public String env() {
+        return "CROSSFADE_" + key.replace('.', '_').replace('-', '_').toUpperCase(Locale.ROOT);
+    }
+
+    /** Every key Crossfade reads. */
+    public static final List<Setting> ALL = List.of(
+            new Setting("redis.url", Type.URL, "redis://127.0.0.1:6379/0",
+                    "Redis URL; `rediss://` for TLS, `redis://user:password@host:port/db` for ACL users"),
+            new Setting("redis.namespace", Type.STRING, "", "key prefix for every Redis key (Sidekiq's namespace)"),
+            new Setting("redis.strict-maxmemory", Type.BOOLEAN, "false",
+                    "refuse to start when Redis `maxmemory-policy` is not `noeviction` (otherwise: a loud warning)"),
+            new Setting("kafka.bootstrap", Type.STRING, "127.0.0.1:9092", "Kafka bootstrap servers"),
+            new Setting("kafka.topic-prefix", Type.STRING, "crossfade", "topic per queue: `<prefix>.<queue>`"),
+            new Setting("kafka.mode", Type.STRING, "group",
+                    "`group` (consumer group, ordered per partition) or `share` (share group, KIP-932 queues)"),
+            new Setting("kafka.partitions", Type.INT, "6",
+                    "partitions of topics created on demand (at least the consumers you expect)"),
+            new Setting("kafka.replication", Type.INT, "1", "replication factor of topics created on demand"),
+            new Setting("flags.file", Type.PATH, ".crossfade/flags.json",
+                    "local flags file (LaunchDarkly file-data format), used when no SDK key is set"),
+            new Setting("flags.sdk-key", Type.STRING, null,
+                    "LaunchDarkly server SDK key; also read from `LD_SDK_KEY`. When set, flags come from LaunchDarkly"),
+            new Setting("flags.relay-uri", Type.URL, null, "LaunchDarkly Relay Proxy URL"),
+            new Setting("flags.route-flag", Type.STRING, "crossfade-route", "string flag: `redis` or `kafka`"),
+            new Setting("flags.kill-switch-flag", Type.STRING, "crossfade-kill-switch",
+                    "boolean flag: true sends everything to Redis"),
+            new Setting("flags.shadow-flag", Type.STRING, "crossfade-shadow",
+                    "boolean flag (percentage rollout): true adds a shadow copy on the other backend"),
+            new Setting("flags.migration-flag", Type.STRING, null,
+                    "LaunchDarkly migration flag used instead of route and shadow flags"),
+            new Setting("flags.start-wait", Type.DURATION, "5s", "how long start-up waits for flags"),
+            new Setting("router.kafka-timeout", Type.DURATION, "2s",
+                    "longest a Kafka enqueue may take before the job goes to Redis"),
+            new Setting("workers.queues", Type.LIST, "default", "queues to work, comma-separated"),
+            new Setting("workers.concurrency", Type.INT, "10", "worker threads per backend"),
+            new Setting("workers.backends", Type.LIST, "redis,kafka", "backends to consume from: redis, kafka or both"),
+            new Setting("workers.jars", Type.LIST, "", "jars whose workers are found through ServiceLoader"),
+            new Setting("workers.shutdown-timeout", Type.DURATION, "25s",
+                    "how long a stopping worker waits for running jobs before returning them to their queue"),
+            new Setting("http.bind", Type.STRING, "127.0.0.1", "address of /metrics, /health and the dashboard"),
+            new Setting("http.port", Type.INT, "9400", "port of /metrics, /health and the dashboard (0: none)"),
+            new Setting("http.token", Type.STRING, null,
+                    "token required to change flags from the dashboard (unset: read-only dashboard)"));
+
+    /** The setting for a key, or null. */
+    public static Setting find(String key) {
+        for (Setting s : ALL) {
+            if (s.key.equals(key)) {
+                return s;
+            }
+        }
+        return null;
+    }
+}
