@@ -1,0 +1,97 @@
+package dev.crossfade.kafka;
+
+import dev.crossfade.api.Job;
+import dev.crossfade.api.WorkerRuntime;
+import dev.crossfade.api.execution.ExecutionCore;
+import dev.crossfade.api.worker.WorkerRegistry;
+import dev.crossfade.devservices.KafkaService;
+import dev.crossfade.devservices.TestNamespace;
+import dev.crossfade.devservices.junit.CrossfadeServices;
+import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.TimeUnit;
+
+import static org.awaitility.Awaitility.await;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * A worker process is SIGKILLed in the middle of its batches; another consumer takes over and every job still runs.
+ * Runs are counted by jid across both processes: duplicates (jobs that ran but were not yet committed/acknowledged
+ * when the process died) are reported, losses fail the test.
+ */
+@ExtendWith(CrossfadeServices.class)
+class WorkerProcessKillTest {
+
+    @ParameterizedTest
+    @EnumSource(KafkaBackendConfig.Mode.class)
+    void killedWorkerProcessLosesNoJob(KafkaBackendConfig.Mode mode, KafkaService kafka, TestNamespace ns,
+                                       @TempDir Path dir) throws Exception {
+        String prefix = ns.value().replaceAll("[^a-zA-Z0-9._-]", "").toLowerCase();
+        Path ledger = dir.resolve("child-runs.txt");
+        try (KafkaBackend backend = KafkaBackend.create(FaultTestSupport.config(kafka.bootstrapServers(), prefix, mode)
+                .build())) {
+            List<Job> jobs = new ArrayList<>();
+            for (int i = 0; i < 400; i++) {
+                jobs.add(Job.of("SlowWorker", 10));
+            }
+            List<String> jids = backend.queue().enqueueAll(jobs);
+
+            Process child = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                    "-cp", System.getProperty("java.class.path"), "-Xmx256m", WorkerMain.class.getName(),
+                    kafka.bootstrapServers(), prefix, mode.name(), ledger.toString())
+                    .redirectErrorStream(true).redirectOutput(dir.resolve("child.log").toFile()).start();
+            try {
+                // Mid-batch: the child has finished some jobs but is far from done (400 jobs x 10 ms / 4 threads).
+                await().atMost(Duration.ofSeconds(60)).until(() -> lines(ledger) >= 40);
+                child.destroyForcibly(); // SIGKILL: no shutdown hook, no commit, no leave-group
+                assertTrue(child.waitFor(20, TimeUnit.SECONDS), "child JVM exits after SIGKILL");
+            } finally {
+                child.destroyForcibly();
+            }
+            int beforeTakeover = lines(ledger);
+            assertTrue(beforeTakeover < jids.size(), "the child was killed mid-run (" + beforeTakeover + " done)");
+
+            FaultTestSupport.Runs runs = new FaultTestSupport.Runs();
+            WorkerRegistry registry = WorkerRegistry.builder().register("SlowWorker", (a, ctx) -> runs.add(ctx.jid()))
+                    .build();
+            WorkerRuntime takeover = backend.workers(ExecutionCore.builder(registry).build(), Set.of("default"), 4);
+            takeover.start();
+            try {
+                await().atMost(Duration.ofSeconds(60)).until(() -> {
+                    FaultTestSupport.Runs all = merged(runs, ledger);
+                    return all.all(jids);
+                });
+            } finally {
+                takeover.stop(Duration.ofSeconds(10));
+            }
+            FaultTestSupport.Runs all = merged(runs, ledger);
+            assertEquals(List.of(), all.missing(jids), "no job lost");
+            System.out.printf("%s kill test: child finished %d jobs before SIGKILL; duplicates after takeover: %d%n",
+                    mode, beforeTakeover, all.duplicates().size());
+            assertFalse(backend.deadLetters("default", 10).stream().findAny().isPresent(),
+                    "the kill sent nothing to the DLQ");
+        }
+    }
+
+    private static FaultTestSupport.Runs merged(FaultTestSupport.Runs inProcess, Path ledger) throws Exception {
+        FaultTestSupport.Runs all = new FaultTestSupport.Runs();
+        all.addFile(ledger);
+        inProcess.snapshotInto(all);
+        return all;
+    }
+
+    private static int lines(Path file) throws Exception {
+        return Files.exists(file) ? (int) Files.readAllLines(file).stream().filter(l -> !l.isBlank()).count() : 0;
+    }
+}
