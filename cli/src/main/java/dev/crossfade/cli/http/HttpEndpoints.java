@@ -1,0 +1,132 @@
+package dev.crossfade.cli.http;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.sun.net.httpserver.HttpExchange;
+import com.sun.net.httpserver.HttpServer;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.util.Map;
+import java.util.concurrent.Executors;
+
+/**
+ * The HTTP side of a {@code crossfade work} process: {@code /metrics} (Prometheus), {@code /health}, the dashboard at
+ * {@code /} and its JSON API. Bound to localhost by default; changing flags needs the configured token, and without
+ * one the dashboard is read-only. Uses the JDK's built-in server: four small endpoints do not justify a web framework.
+ */
+public final class HttpEndpoints implements AutoCloseable {
+    private static final Logger log = LoggerFactory.getLogger(HttpEndpoints.class);
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    private final HttpServer server;
+    private final PrometheusMeterRegistry prometheus;
+    private final StatusSource status;
+    private final String token;
+
+    /**
+     * Starts serving.
+     *
+     * @param token flag-change token, or null for a read-only dashboard
+     */
+    public HttpEndpoints(String bind, int port, PrometheusMeterRegistry prometheus, StatusSource status, String token)
+            throws IOException {
+        this.prometheus = prometheus;
+        this.status = status;
+        this.token = token == null || token.isBlank() ? null : token;
+        this.server = HttpServer.create(new InetSocketAddress(bind, port), 0);
+        server.setExecutor(Executors.newFixedThreadPool(2, r -> {
+            Thread t = new Thread(r, "crossfade-http");
+            t.setDaemon(true);
+            return t;
+        }));
+        server.createContext("/metrics", this::metrics);
+        server.createContext("/health", this::health);
+        server.createContext("/api/status", this::apiStatus);
+        server.createContext("/api/flags", this::apiFlags);
+        server.createContext("/", this::dashboard);
+        server.start();
+        log.info("metrics, health and dashboard on http://{}:{}/ (flag changes {})", bind, port(),
+                this.token == null ? "disabled: no http.token set" : "need the http.token");
+    }
+
+    /** The bound port (useful with port 0). */
+    public int port() {
+        return server.getAddress().getPort();
+    }
+
+    private void metrics(HttpExchange ex) throws IOException {
+        send(ex, 200, "text/plain; version=0.0.4; charset=utf-8", prometheus.scrape());
+    }
+
+    private void health(HttpExchange ex) throws IOException {
+        Map<String, Object> h = status.health();
+        send(ex, "UP".equals(h.get("status")) ? 200 : 503, "application/json", JSON.writeValueAsString(h));
+    }
+
+    private void apiStatus(HttpExchange ex) throws IOException {
+        Map<String, Object> snapshot = new java.util.LinkedHashMap<>(status.snapshot());
+        snapshot.put("flagChangesEnabled", token != null);
+        send(ex, 200, "application/json", JSON.writeValueAsString(snapshot));
+    }
+
+    private void apiFlags(HttpExchange ex) throws IOException {
+        if (!"POST".equals(ex.getRequestMethod())) {
+            send(ex, 405, "text/plain", "POST only");
+            return;
+        }
+        if (token == null) {
+            send(ex, 403, "text/plain", "flag changes are disabled: start the worker with http.token set");
+            return;
+        }
+        String auth = ex.getRequestHeaders().getFirst("Authorization");
+        if (auth == null || !MessageDigest.isEqual(("Bearer " + token).getBytes(StandardCharsets.UTF_8),
+                auth.getBytes(StandardCharsets.UTF_8))) {
+            send(ex, 403, "text/plain", "wrong or missing token");
+            return;
+        }
+        try (InputStream in = ex.getRequestBody()) {
+            JsonNode body = JSON.readTree(in);
+            Double kafka = body.hasNonNull("kafkaPercent") ? body.get("kafkaPercent").asDouble() : null;
+            Boolean kill = body.hasNonNull("killSwitch") ? body.get("killSwitch").asBoolean() : null;
+            Double shadow = body.hasNonNull("shadowPercent") ? body.get("shadowPercent").asDouble() : null;
+            status.changeFlags(kafka, kill, shadow);
+            log.info("flags changed from the dashboard: kafka={} kill switch={} shadow={}", kafka, kill, shadow);
+            send(ex, 200, "application/json", "{\"ok\":true}");
+        } catch (IllegalArgumentException | IllegalStateException | IOException e) {
+            send(ex, 400, "text/plain", e.getMessage());
+        }
+    }
+
+    private void dashboard(HttpExchange ex) throws IOException {
+        if (!"/".equals(ex.getRequestURI().getPath())) {
+            send(ex, 404, "text/plain", "not found");
+            return;
+        }
+        try (InputStream in = HttpEndpoints.class.getResourceAsStream("dashboard.html")) {
+            send(ex, 200, "text/html; charset=utf-8", new String(in.readAllBytes(), StandardCharsets.UTF_8));
+        }
+    }
+
+    private static void send(HttpExchange ex, int code, String type, String body) throws IOException {
+        byte[] bytes = body.getBytes(StandardCharsets.UTF_8);
+        ex.getResponseHeaders().set("Content-Type", type);
+        ex.getResponseHeaders().set("Cache-Control", "no-store");
+        ex.sendResponseHeaders(code, bytes.length);
+        try (OutputStream out = ex.getResponseBody()) {
+            out.write(bytes);
+        }
+    }
+
+    @Override
+    public void close() {
+        server.stop(0);
+    }
+}

@@ -1,0 +1,19 @@
+package dev.crossfade.cli.http;
+
+import java.util.Map;
+
+/**
+ * What the dashboard and {@code /health} show, gathered by the running process: the split and flag source, counts
+ * per backend, lag per partition, shadow results. Kept as plain maps so the JSON shape is visible in one place
+ * ({@link dev.crossfade.cli.runtime.NodeStatus}).
+ */
+public interface StatusSource {
+    /** A snapshot for {@code /api/status}; must be cheap (called every second per open dashboard). */
+    Map<String, Object> snapshot();
+
+    /** Health for {@code /health}: {@code status} is UP or DOWN, plus one entry per dependency. */
+    Map<String, Object> health();
+
+    /** Applies a flag change from the dashboard (already authorised). */
+    void changeFlags(Double kafkaPercent, Boolean killSwitch, Double shadowPercent);
+}
