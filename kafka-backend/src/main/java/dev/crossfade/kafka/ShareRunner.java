@@ -163,8 +163,12 @@ public final class ShareRunner implements WorkerRuntime {
             pool.execute(() -> process(c));
         }
         // Explicit mode requires every record of this batch to be acknowledged before the next poll; share
-        // consumers heartbeat from a background thread, so waiting here does not cost the membership.
+        // consumers heartbeat from a background thread, so waiting here does not cost the membership. While waiting,
+        // finished records are acknowledged and committed every commitInterval, so a long batch neither holds its
+        // locks to the end nor re-runs everything after a crash.
+        int[] acked = new int[chunks.size()];
         boolean stopping = false;
+        long lastAck = System.nanoTime();
         try {
             while (!done.await(20, TimeUnit.MILLISECONDS)) {
                 if (!running && !stopping) {
@@ -174,33 +178,63 @@ public final class ShareRunner implements WorkerRuntime {
                 if (stopping && System.nanoTime() - stopDeadlineNanos >= 0) {
                     break;
                 }
+                if (System.nanoTime() - lastAck >= config.commitInterval().toNanos()) {
+                    lastAck = System.nanoTime();
+                    if (acknowledgeFinished(consumer, chunks, acked) > 0) {
+                        commit(consumer, false);
+                    }
+                }
             }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
-        boolean all_done = true;
+        boolean allDone = true;
         for (Chunk c : chunks) {
             if (c.isRunning() || !c.isDone()) {
                 c.close();
-            }
-            for (int i = 0; i < c.size(); i++) {
-                byte v = c.verdict(i);
-                AcknowledgeType type = v == RetryAndDlq.ACCEPT ? AcknowledgeType.ACCEPT
-                        : v == RetryAndDlq.REJECT ? AcknowledgeType.REJECT : AcknowledgeType.RELEASE;
-                if (v == 0 && c.isRunning()) {
-                    all_done = false;
+                if (c.isRunning()) {
+                    allDone = false;
                 }
-                consumer.acknowledge(c.records().get(i), type);
             }
         }
-        if (!all_done) {
+        acknowledgeFinished(consumer, chunks, acked);
+        for (int k = 0; k < chunks.size(); k++) {
+            Chunk c = chunks.get(k);
+            // Unfinished at shutdown: release, so another consumer gets them now rather than after the lock expires.
+            for (int i = acked[k]; i < c.size(); i++) {
+                consumer.acknowledge(c.records().get(i), AcknowledgeType.RELEASE);
+            }
+        }
+        if (!allDone) {
             clean = false;
         }
+        commit(consumer, !running);
+    }
+
+    /** Acknowledges the records finished since the last call; returns how many. Poll thread only. */
+    private static int acknowledgeFinished(KafkaShareConsumer<byte[], byte[]> consumer, List<Chunk> chunks,
+                                           int[] acked) {
+        int n = 0;
+        for (int k = 0; k < chunks.size(); k++) {
+            Chunk c = chunks.get(k);
+            int upto = c.completed();
+            for (int i = acked[k]; i < upto; i++) {
+                byte v = c.verdict(i);
+                consumer.acknowledge(c.records().get(i),
+                        v == RetryAndDlq.REJECT ? AcknowledgeType.REJECT : AcknowledgeType.ACCEPT);
+                n++;
+            }
+            acked[k] = upto;
+        }
+        return n;
+    }
+
+    private void commit(KafkaShareConsumer<byte[], byte[]> consumer, boolean sync) {
         try {
-            if (running) {
-                consumer.commitAsync();
-            } else {
+            if (sync) {
                 consumer.commitSync(Duration.ofSeconds(10));
+            } else {
+                consumer.commitAsync();
             }
         } catch (RuntimeException e) {
             log.warn("{}: acknowledgement commit failed: {} (unacknowledged jobs are redelivered)", name,

@@ -35,7 +35,7 @@ final class KafkaFixture implements BackendFixture {
                 .delayTiers(List.of(Duration.ofSeconds(1), Duration.ofSeconds(10), Duration.ofMinutes(5)))
                 .fetchMaxWait(Duration.ofMillis(50))
                 .commitInterval(Duration.ofMillis(200))
-                .enqueueTimeout(Duration.ofSeconds(20))
+                .enqueueTimeout(Duration.ofSeconds(30))
                 .groupConfig("consumer.heartbeat.interval.ms", "500")
                 .groupConfig("consumer.session.timeout.ms", "6000");
         if (mode == KafkaBackendConfig.Mode.SHARE) {

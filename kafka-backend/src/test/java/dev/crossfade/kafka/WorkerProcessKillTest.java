@@ -42,7 +42,7 @@ class WorkerProcessKillTest {
         try (KafkaBackend backend = KafkaBackend.create(FaultTestSupport.config(kafka.bootstrapServers(), prefix, mode)
                 .build())) {
             List<Job> jobs = new ArrayList<>();
-            for (int i = 0; i < 400; i++) {
+            for (int i = 0; i < 600; i++) {
                 jobs.add(Job.of("SlowWorker", 10));
             }
             List<String> jids = backend.queue().enqueueAll(jobs);
@@ -52,8 +52,8 @@ class WorkerProcessKillTest {
                     kafka.bootstrapServers(), prefix, mode.name(), ledger.toString())
                     .redirectErrorStream(true).redirectOutput(dir.resolve("child.log").toFile()).start();
             try {
-                // Mid-batch: the child has finished some jobs but is far from done (400 jobs x 10 ms / 4 threads).
-                await().atMost(Duration.ofSeconds(60)).until(() -> lines(ledger) >= 40);
+                // Mid-batch: the child has finished some jobs but is far from done (600 jobs x 10 ms, at most 4 at a time).
+                await().atMost(Duration.ofSeconds(60)).until(() -> lines(ledger) >= 150);
                 child.destroyForcibly(); // SIGKILL: no shutdown hook, no commit, no leave-group
                 assertTrue(child.waitFor(20, TimeUnit.SECONDS), "child JVM exits after SIGKILL");
             } finally {
