@@ -14,3 +14,7 @@ class JavaEnqueuedWorker
     end
   end
 end
+
+# Poll the schedule every ~1 s instead of Sidekiq's default (which also waits 10 s before the first poll), so the test
+# that schedules a job from Java does not wait long for Ruby's poller to promote it.
+Sidekiq.options[:poll_interval_average] = 1
