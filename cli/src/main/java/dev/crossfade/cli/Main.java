@@ -1,6 +1,11 @@
 package dev.crossfade.cli;
 
 import dev.crossfade.cli.command.ConfigCommand;
+import dev.crossfade.cli.command.DeadCommand;
+import dev.crossfade.cli.command.EnqueueCommand;
+import dev.crossfade.cli.command.ShadowReportCommand;
+import dev.crossfade.cli.command.StatusCommand;
+import dev.crossfade.cli.command.WorkCommand;
 import dev.crossfade.cli.command.FlagCommands;
 import dev.crossfade.cli.config.ConfigException;
 import picocli.CommandLine;
@@ -13,9 +18,14 @@ import picocli.CommandLine.Command;
 @Command(name = "crossfade", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
         description = "Move background jobs from Redis (Sidekiq) to Kafka behind LaunchDarkly flags, and back.",
         subcommands = {
+                WorkCommand.class,
+                EnqueueCommand.class,
+                StatusCommand.class,
                 FlagCommands.Rollout.class,
                 FlagCommands.KillSwitch.class,
                 FlagCommands.Shadow.class,
+                DeadCommand.class,
+                ShadowReportCommand.class,
                 ConfigCommand.class,
                 CommandLine.HelpCommand.class
         })

@@ -51,6 +51,7 @@ public final class HttpEndpoints implements AutoCloseable {
         server.createContext("/health", this::health);
         server.createContext("/api/status", this::apiStatus);
         server.createContext("/api/flags", this::apiFlags);
+        server.createContext("/api/shadow-report", ex -> send(ex, 200, "application/json", status.shadowReportJson()));
         server.createContext("/", this::dashboard);
         server.start();
         log.info("metrics, health and dashboard on http://{}:{}/ (flag changes {})", bind, port(),

@@ -14,6 +14,9 @@ public interface StatusSource {
     /** Health for {@code /health}: {@code status} is UP or DOWN, plus one entry per dependency. */
     Map<String, Object> health();
 
+    /** The shadow comparison report as JSON, for {@code /api/shadow-report} and {@code crossfade shadow-report}. */
+    String shadowReportJson();
+
     /** Applies a flag change from the dashboard (already authorised). */
     void changeFlags(Double kafkaPercent, Boolean killSwitch, Double shadowPercent);
 }

@@ -1,0 +1,111 @@
+package dev.crossfade.cli.command;
+
+import dev.crossfade.api.Job;
+import dev.crossfade.cli.Options;
+import dev.crossfade.cli.config.ConfigException;
+import dev.crossfade.cli.runtime.Node;
+import dev.crossfade.kafka.DeadLetter;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Spec;
+import picocli.CommandLine.Model.CommandSpec;
+
+import java.io.PrintWriter;
+import java.util.concurrent.Callable;
+
+/** {@code crossfade dead list|retry|delete}: the Redis dead set and the Kafka DLQ. */
+@Command(name = "dead", mixinStandardHelpOptions = true,
+        description = {"Inspect and act on dead jobs.",
+                "  list             jobs in the Redis dead set and the Kafka DLQ, newest first",
+                "  retry JID|--all  put a dead job back on its queue (Kafka: --all replays the queue's DLQ)",
+                "  delete JID       remove a job from the Redis dead set (a Kafka DLQ is a log: it expires by retention)"})
+public final class DeadCommand implements Callable<Integer> {
+    @Mixin
+    Options options;
+
+    @Parameters(index = "0", paramLabel = "list|retry|delete")
+    String action;
+
+    @Parameters(index = "1", arity = "0..1", paramLabel = "JID")
+    String jid;
+
+    @Option(names = "--backend", defaultValue = "both", description = "redis, kafka or both (default: ${DEFAULT-VALUE})")
+    String backend;
+
+    @Option(names = "--queue", defaultValue = "default", description = "Kafka queue whose DLQ to read (default: "
+            + "${DEFAULT-VALUE})")
+    String queue;
+
+    @Option(names = "--all", description = "with retry: every dead job")
+    boolean all;
+
+    @Option(names = "--limit", defaultValue = "50", description = "with list: at most this many per backend")
+    int limit;
+
+    @Spec
+    CommandSpec spec;
+
+    @Override
+    public Integer call() {
+        boolean redis = backend.equals("redis") || backend.equals("both");
+        boolean kafka = backend.equals("kafka") || backend.equals("both");
+        if (!redis && !kafka) {
+            throw new ConfigException("--backend", "must be redis, kafka or both, got '" + backend + "'");
+        }
+        PrintWriter out = spec.commandLine().getOut();
+        try (Node node = Node.start(options.load(), new SimpleMeterRegistry())) {
+            switch (action) {
+                case "list" -> {
+                    if (redis) {
+                        for (Job j : node.redis().admin().dead(limit)) {
+                            out.printf("redis  %s  %-24s %s: %s%n", j.jid(), j.className(), j.errorClass(),
+                                    j.errorMessage());
+                        }
+                    }
+                    if (kafka) {
+                        for (DeadLetter d : node.kafka().deadLetters(queue, limit)) {
+                            out.printf("kafka  %s  %-24s %s: %s  (%s-%d@%d)%n", d.job().jid(), d.job().className(),
+                                    d.job().errorClass(), d.job().errorMessage(), d.topic(), d.partition(),
+                                    d.offset());
+                        }
+                    }
+                }
+                case "retry" -> {
+                    if (kafka && (all || jid == null)) {
+                        out.printf("kafka: replayed %d dead jobs of queue %s%n",
+                                node.kafka().replayDeadLetters(queue), queue);
+                    }
+                    if (redis) {
+                        if (all) {
+                            int n = 0;
+                            for (Job j : node.redis().admin().dead(Integer.MAX_VALUE)) {
+                                n += node.redis().admin().retryDead(j.jid()) ? 1 : 0;
+                            }
+                            out.printf("redis: retried %d dead jobs%n", n);
+                        } else if (jid != null) {
+                            out.println(node.redis().admin().retryDead(jid) ? "redis: " + jid + " is queued again"
+                                    : "redis: no dead job " + jid);
+                        }
+                    }
+                    if (jid == null && !all) {
+                        throw new ConfigException("dead retry", "name a JID or pass --all");
+                    }
+                }
+                case "delete" -> {
+                    if (jid == null) {
+                        throw new ConfigException("dead delete", "name the JID to delete");
+                    }
+                    out.println(node.redis().admin().deleteDead(jid) ? "redis: deleted " + jid
+                            : "redis: no dead job " + jid);
+                }
+                default -> throw new ConfigException("dead", "action must be list, retry or delete, got '" + action
+                        + "'");
+            }
+            out.flush();
+        }
+        return 0;
+    }
+}
