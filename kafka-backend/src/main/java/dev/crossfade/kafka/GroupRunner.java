@@ -154,6 +154,9 @@ public final class GroupRunner implements WorkerRuntime {
                 continue;
             }
             List<ConsumerRecord<byte[], byte[]>> list = records.records(tp);
+            if (st.highest < 0) {
+                log.debug("{}: first fetch of {} starts at offset {}", name, tp, list.get(0).offset());
+            }
             st.highest = list.get(list.size() - 1).offset();
             st.outstanding.addAndGet(list.size());
             switch (config.ordering()) {
@@ -385,7 +388,8 @@ public final class GroupRunner implements WorkerRuntime {
             boolean finished = drain(revoked, System.nanoTime() + config.revokeTimeout().toNanos());
             commit(revoked, true);
             release(revoked);
-            log.debug("{}: revoked {} (running jobs finished: {})", name, partitions, finished);
+            log.debug("{}: revoked {} (running jobs finished: {}), committed {}", name, partitions, finished,
+                    revoked.stream().map(st -> st.tp + "=" + st.committed).toList());
         }
 
         @Override

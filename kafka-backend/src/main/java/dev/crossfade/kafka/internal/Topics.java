@@ -166,6 +166,7 @@ public final class Topics {
                             throw e;
                         }
                     }
+                    awaitLeaders(missing);
                 }
             } catch (ExecutionException e) {
                 throw new IllegalStateException("cannot check or create topics " + wanted + ": " + e.getCause(),
@@ -178,6 +179,38 @@ public final class Topics {
                 throw new IllegalStateException("interrupted while checking topics " + wanted, e);
             }
             ready.add(queue);
+        }
+    }
+
+    /**
+     * Waits until every partition of the new topics has a leader. Producing to a partition the broker has not
+     * loaded yet gets NOT_LEADER_OR_FOLLOWER, and an idempotent producer's retries of those first batches can then
+     * stall on OUT_OF_ORDER_SEQUENCE_NUMBER until the delivery timeout (seen on Kafka 4.4 with a fresh topic).
+     */
+    private void awaitLeaders(List<String> names) throws InterruptedException, ExecutionException, TimeoutException {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        for (;;) {
+            boolean ready = true;
+            try {
+                for (var d : admin.describeTopics(names).allTopicNames().get(timeout.toMillis(), TimeUnit.MILLISECONDS)
+                        .values()) {
+                    for (var p : d.partitions()) {
+                        if (p.leader() == null || p.leader().isEmpty()) {
+                            ready = false;
+                        }
+                    }
+                }
+            } catch (ExecutionException e) {
+                // UnknownTopicOrPartition right after creation: not visible yet.
+                ready = false;
+            }
+            if (ready) {
+                return;
+            }
+            if (System.nanoTime() - deadline >= 0) {
+                throw new TimeoutException("partitions of " + names + " have no leader after " + timeout);
+            }
+            Thread.sleep(20);
         }
     }
 
