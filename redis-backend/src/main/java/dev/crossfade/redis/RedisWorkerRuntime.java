@@ -30,8 +30,10 @@ import java.util.concurrent.TimeUnit;
  * scheduled-job poller. Obtained from {@link RedisBackend#workers}; {@link #start()} once, {@link #stop} once (further
  * calls return the first result).
  *
- * <p>Fetching is bounded: at most {@code concurrency} jobs run and {@code concurrency} more wait locally, so a
- * process never hoards jobs other processes could run. Shutdown stops fetching, waits for running jobs, pushes
+ * <p>Fetching is bounded: at most {@code concurrency} jobs run, and at most
+ * {@code max(concurrency, min(fetchBatchSize, 10 × concurrency))} more wait locally, already in the in-progress list.
+ * The prefetch keeps worker threads from waiting on a fetch round trip (it roughly tripled no-op throughput), while
+ * the bound keeps a process from hoarding jobs other processes could run. Shutdown stops fetching, waits for running jobs, pushes
  * unfinished and waiting ones back to the front (right end) of their queues, writes pending outcomes, and removes the
  * heartbeat. If Redis is unreachable meanwhile, whatever could not be written stays in the in-progress lists and the
  * recovery registration is kept, so another process recovers it: a job may run twice, but is never lost.
@@ -67,7 +69,7 @@ public final class RedisWorkerRuntime implements WorkerRuntime {
         this.config = config;
         this.concurrency = concurrency;
         this.identity = Launcher.newIdentity();
-        this.permits = new Semaphore(2 * concurrency);
+        this.permits = new Semaphore(concurrency + Math.max(concurrency, Math.min(config.fetchBatchSize(), 10 * concurrency)));
         this.fetch = new ReliableFetch(redis, keys, identity, queues, config, metrics);
         JobRetry retry = new JobRetry(keys, config);
         this.acker = new Acknowledger(redis, retry, metrics, config, "crossfade-redis-ack");

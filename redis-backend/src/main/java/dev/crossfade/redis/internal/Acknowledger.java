@@ -153,7 +153,8 @@ public final class Acknowledger {
                 } else if (o instanceof Outcome.Dead d) {
                     scripted.add(retry.dead(p, f.inProgressKey, f.payload, d.job(), now));
                 } else {
-                    p.lrem(f.inProgressKey, 1, f.payload);
+                    // From the tail: the oldest fetched jobs sit there and usually finish first.
+                    p.lrem(f.inProgressKey, -1, f.payload);
                 }
             }
             p.sync();
