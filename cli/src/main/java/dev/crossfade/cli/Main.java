@@ -1,6 +1,7 @@
 package dev.crossfade.cli;
 
 import dev.crossfade.cli.command.ConfigCommand;
+import dev.crossfade.cli.demo.DemoCommand;
 import dev.crossfade.cli.command.DeadCommand;
 import dev.crossfade.cli.command.EnqueueCommand;
 import dev.crossfade.cli.command.ShadowReportCommand;
@@ -18,6 +19,7 @@ import picocli.CommandLine.Command;
 @Command(name = "crossfade", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
         description = "Move background jobs from Redis (Sidekiq) to Kafka behind LaunchDarkly flags, and back.",
         subcommands = {
+                DemoCommand.class,
                 WorkCommand.class,
                 EnqueueCommand.class,
                 StatusCommand.class,
