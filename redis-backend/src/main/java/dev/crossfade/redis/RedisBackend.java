@@ -9,7 +9,6 @@ import redis.clients.jedis.DefaultJedisClientConfig;
 import redis.clients.jedis.RedisClient;
 import redis.clients.jedis.UnifiedJedis;
 
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.List;
@@ -121,10 +120,6 @@ public final class RedisBackend implements AutoCloseable {
     /** Key names under this backend's namespace, e.g. {@code key("queue:default")}. */
     public String key(String name) {
         return keys.prefix() + name;
-    }
-
-    Duration socketTimeout() {
-        return config.socketTimeout();
     }
 
     @Override

@@ -25,6 +25,11 @@ final class CountingWorkers {
      * segfaults a native library or exhausts memory every time it runs.
      */
     static WorkerRegistry registry(RedisBackend backend) {
+        return builder(backend).build();
+    }
+
+    /** The registry's builder, for tests that add their own workers. */
+    static WorkerRegistry.Builder builder(RedisBackend backend) {
         UnifiedJedis redis = backend.redis();
         String runs = runsKey(backend);
         Worker counted = (args, ctx) -> {
@@ -36,6 +41,6 @@ final class CountingWorkers {
             System.out.flush();
             Runtime.getRuntime().halt(137);
         };
-        return WorkerRegistry.builder().register(COUNTED, counted).register(KILLER, killer).build();
+        return WorkerRegistry.builder().register(COUNTED, counted).register(KILLER, killer);
     }
 }

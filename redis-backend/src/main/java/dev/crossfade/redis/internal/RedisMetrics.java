@@ -31,7 +31,7 @@ public final class RedisMetrics {
                 .tag("backend", "redis").register(this.registry);
     }
 
-    /** {@code crossfade.jobs.<outcome>}: processed, failed, retried, dead, recovered, poisoned. */
+    /** Counts {@code crossfade.redis.jobs.<what>}: processed, failed, retried, dead, recovered, poisoned. */
     public void count(String what, String queue, long n) {
         if (n <= 0) {
             return;
