@@ -144,4 +144,31 @@ class RedisWorkerRuntimeTest {
             assertEquals(0, backend.admin().deadSize());
         }
     }
+
+    @Test
+    void deadSetIsTrimmedBySizeAndAge(RedisService redis, TestNamespace ns) {
+        try (RedisBackend backend = RedisBackend.create(TestConfigs.fast(redis.uri(), ns.value())
+                .deadMaxJobs(3).deadTimeout(Duration.ofDays(1)).build())) {
+            byte[] deadKey = backend.key("dead").getBytes(java.nio.charset.StandardCharsets.UTF_8);
+            Job ancient = Job.of("Ancient");
+            backend.redis().zadd(deadKey, java.time.Instant.now().minus(Duration.ofDays(2)).getEpochSecond(),
+                    dev.crossfade.api.codec.JobCodec.defaults().encode(ancient));
+            WorkerRegistry registry = WorkerRegistry.builder().register("Doomed", (args, ctx) -> {
+                throw new IllegalStateException("no");
+            }, WorkerOptions.custom().maxRetries(0).build()).build();
+            List<String> jids = new java.util.ArrayList<>();
+            try (RedisWorkerRuntime workers = backend.workers(ExecutionCore.builder(registry).build(),
+                    List.of("default"), 1)) {
+                workers.start();
+                for (int i = 0; i < 5; i++) {
+                    jids.add(backend.queue().enqueue(Job.of("Doomed", i)));
+                    String jid = jids.get(i);
+                    await().atMost(Duration.ofSeconds(10))
+                            .until(() -> backend.admin().dead(10).stream().anyMatch(j -> j.jid().equals(jid)));
+                }
+            }
+            assertEquals(List.of(jids.get(4), jids.get(3), jids.get(2)), backend.admin().dead(10).stream().map(Job::jid).toList(),
+                    "the newest deadMaxJobs entries are kept, the entry older than deadTimeout is gone");
+        }
+    }
 }

@@ -71,13 +71,14 @@ public final class Scripts {
 
     /**
      * Acknowledges a job as dead. KEYS[1]: dead set, KEYS[2]: list the job is held in; ARGV: now, dead payload, held
-     * payload, oldest score kept, max entries. Trims the dead set as Sidekiq's {@code DeadSet#kill} does.
+     * payload, oldest score kept, max entries. Trims the dead set by age and size as Sidekiq's {@code DeadSet#kill}
+     * does (keeping exactly max entries, where Sidekiq keeps one fewer).
      */
     public static final LuaScript DEAD = new LuaScript("dead", """
             if redis.call('LREM', KEYS[2], 1, ARGV[3]) == 1 then
               redis.call('ZADD', KEYS[1], ARGV[1], ARGV[2])
               redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[4])
-              redis.call('ZREMRANGEBYRANK', KEYS[1], 0, -tonumber(ARGV[5]))
+              redis.call('ZREMRANGEBYRANK', KEYS[1], 0, -tonumber(ARGV[5]) - 1)
               return 1
             end
             return 0
