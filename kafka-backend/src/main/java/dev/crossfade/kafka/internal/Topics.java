@@ -185,7 +185,7 @@ public final class Topics {
     /**
      * Waits until every partition of the new topics has a leader. Producing to a partition the broker has not
      * loaded yet gets NOT_LEADER_OR_FOLLOWER, and an idempotent producer's retries of those first batches can then
-     * stall on OUT_OF_ORDER_SEQUENCE_NUMBER until the delivery timeout (seen on Kafka 4.4 with a fresh topic).
+     * stall on OUT_OF_ORDER_SEQUENCE_NUMBER until the delivery timeout (KAFKA-14359, seen with Kafka 4.4 on fresh topics).
      */
     private void awaitLeaders(List<String> names) throws InterruptedException, ExecutionException, TimeoutException {
         long deadline = System.nanoTime() + timeout.toNanos();
@@ -205,7 +205,21 @@ public final class Topics {
                 ready = false;
             }
             if (ready) {
-                return;
+                // Metadata can name a leader before that broker's replica manager has loaded the partition.
+                // ListOffsets is answered by the replica manager itself, so its success means produce works too.
+                java.util.Map<org.apache.kafka.common.TopicPartition, org.apache.kafka.clients.admin.OffsetSpec> specs =
+                        new java.util.HashMap<>();
+                for (var d : admin.describeTopics(names).allTopicNames().get(timeout.toMillis(),
+                        TimeUnit.MILLISECONDS).values()) {
+                    d.partitions().forEach(p -> specs.put(new org.apache.kafka.common.TopicPartition(d.name(),
+                            p.partition()), org.apache.kafka.clients.admin.OffsetSpec.latest()));
+                }
+                try {
+                    admin.listOffsets(specs).all().get(timeout.toMillis(), TimeUnit.MILLISECONDS);
+                    return;
+                } catch (ExecutionException e) {
+                    // not loaded yet: try again
+                }
             }
             if (System.nanoTime() - deadline >= 0) {
                 throw new TimeoutException("partitions of " + names + " have no leader after " + timeout);
