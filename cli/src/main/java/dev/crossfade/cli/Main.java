@@ -61,8 +61,8 @@ public final class Main implements Runnable {
             while (root.getCause() != null && root.getCause() != root) {
                 root = root.getCause();
             }
-            cmd.getErr().println("crossfade " + cmd.getCommandName() + ": " + oneLine(e)
-                    + (root != e ? " (" + oneLine(root) + ")" : ""));
+            String cause = root != e && !oneLine(e).contains(oneLine(root)) ? " (" + oneLine(root) + ")" : "";
+            cmd.getErr().println("crossfade " + cmd.getCommandName() + ": " + oneLine(e) + cause);
             return RUNTIME_ERROR;
         });
         return cli.execute(args);

@@ -84,9 +84,11 @@ public final class DemoCommand implements Callable<Integer> {
              KafkaService kafkaServer = DevServices.kafka(LocalKafka.builder().partitions(3))) {
             Map<String, String> env = new HashMap<>();
             env.put("CROSSFADE_REDIS_URL", redisServer.uri().toString());
-            env.put("CROSSFADE_REDIS_NAMESPACE", "demo:");
+            // Unique per run, so a demo pointed at a shared server never sees an earlier run's jobs.
+            String run = Long.toHexString(System.nanoTime() & 0xffffff);
+            env.put("CROSSFADE_REDIS_NAMESPACE", "demo-" + run + ":");
             env.put("CROSSFADE_KAFKA_BOOTSTRAP", kafkaServer.bootstrapServers());
-            env.put("CROSSFADE_KAFKA_TOPIC_PREFIX", "demo");
+            env.put("CROSSFADE_KAFKA_TOPIC_PREFIX", "demo-" + run);
             env.put("CROSSFADE_KAFKA_PARTITIONS", "3");
             env.put("CROSSFADE_FLAGS_FILE", dir.resolve("flags.json").toString());
             env.put("CROSSFADE_ROUTER_KAFKA_TIMEOUT", "1s");

@@ -61,12 +61,21 @@ public final class NodeStatus implements StatusSource {
     public Map<String, Object> split() {
         Map<String, Object> split = new LinkedHashMap<>();
         FlagsFile file = node.flagsFile();
+        FlagsFile.Settings set = null;
         if (file != null) {
-            FlagsFile.Settings set = file.read();
+            try {
+                set = file.read();
+            } catch (IllegalStateException unreadable) {
+                split.put("fileError", unreadable.getMessage());
+            }
+        }
+        if (set != null && node.flags().healthy()) {
             split.put("kafkaPercent", set.killSwitch() ? 0.0 : set.kafkaPercent());
             split.put("killSwitch", set.killSwitch());
             split.put("shadowPercent", set.killSwitch() ? 0.0 : set.shadowPercent());
         } else {
+            // LaunchDarkly, or a file the SDK cannot use: say what routing actually does.
+            node.flags().decide(dev.crossfade.api.Job.of("crossfade.StatusProbe"));
             split.put("kafkaPercent", Math.round(node.flags().kafkaShare(1000) * 1000) / 10.0);
             split.put("killSwitch", false);
             split.put("shadowPercent", 0.0);
@@ -100,7 +109,7 @@ public final class NodeStatus implements StatusSource {
     private List<Map<String, Object>> lag() {
         List<Map<String, Object>> out = new ArrayList<>();
         for (String q : node.configuredQueues()) {
-            for (PartitionLag p : node.kafka().lag(q)) {
+            for (PartitionLag p : lagOf(q)) {
                 Map<String, Object> m = new LinkedHashMap<>();
                 m.put("topic", p.topic());
                 m.put("partition", p.partition());
@@ -110,6 +119,20 @@ public final class NodeStatus implements StatusSource {
             }
         }
         return out;
+    }
+
+    /** Lag of a queue's topic; a queue never used on Kafka has no topic yet, and so no lag. */
+    private List<PartitionLag> lagOf(String queue) {
+        try {
+            return node.kafka().lag(queue);
+        } catch (RuntimeException e) {
+            for (Throwable c = e; c != null; c = c.getCause()) {
+                if (c instanceof org.apache.kafka.common.errors.UnknownTopicOrPartitionException) {
+                    return List.of();
+                }
+            }
+            throw e;
+        }
     }
 
     @Override
@@ -124,7 +147,7 @@ public final class NodeStatus implements StatusSource {
             up = false;
         }
         try {
-            node.kafka().lag(node.configuredQueues().iterator().next());
+            lagOf(node.configuredQueues().iterator().next());
             h.put("kafka", "UP");
         } catch (RuntimeException e) {
             h.put("kafka", "DOWN: " + e.getMessage());

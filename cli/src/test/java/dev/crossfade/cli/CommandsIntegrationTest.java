@@ -1,0 +1,106 @@
+package dev.crossfade.cli;
+
+import dev.crossfade.devservices.DevServices;
+import dev.crossfade.devservices.KafkaService;
+import dev.crossfade.devservices.RedisService;
+import dev.crossfade.devservices.TestNamespace;
+import dev.crossfade.devservices.junit.CrossfadeServices;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** The commands against a real Redis and a real Kafka broker (shared per test JVM). */
+@ExtendWith(CrossfadeServices.class)
+class CommandsIntegrationTest {
+    @TempDir
+    Path dir;
+
+    private Path config(RedisService redis, KafkaService kafka, TestNamespace ns, String redisUrl) throws IOException {
+        Path c = dir.resolve("crossfade.yml");
+        Files.writeString(c, """
+                redis:
+                  url: %s
+                  namespace: "%s:"
+                kafka:
+                  bootstrap: %s
+                  topic-prefix: %s
+                  partitions: 2
+                flags:
+                  file: %s
+                  start-wait: 2s
+                """.formatted(redisUrl == null ? redis.uri() : redisUrl, ns.value(), kafka.bootstrapServers(),
+                ns.value(), dir.resolve("flags.json")));
+        return c;
+    }
+
+    @Test
+    void enqueueStatusAndDeadWorkAgainstRealServers(RedisService redis, KafkaService kafka, TestNamespace ns)
+            throws IOException {
+        String c = config(redis, kafka, ns, null).toString();
+        CliTestSupport.Result r = CliTestSupport.run("enqueue", "crossfade.Echo", "{\"a\":1}", "two", "--count", "3",
+                "--backend", "redis", "-c", c);
+        assertEquals(0, r.exit(), r.err());
+        assertEquals(3, r.out().strip().lines().count(), r.out());
+        assertTrue(r.out().strip().lines().allMatch(l -> l.matches("[0-9a-f]{24}")), r.out());
+
+        r = CliTestSupport.run("enqueue", "crossfade.Echo", "k", "--backend", "kafka", "-c", c);
+        assertEquals(0, r.exit(), r.err());
+
+        r = CliTestSupport.run("status", "-c", c);
+        assertEquals(0, r.exit(), r.err());
+        assertTrue(r.out().contains("default=3"), r.out());
+        assertTrue(r.out().contains("0.0% Kafka") || r.out().contains("0% Kafka"), r.out());
+        assertTrue(r.out().contains(ns.value() + ".default"), "lag lists the queue topic: " + r.out());
+
+        r = CliTestSupport.run("dead", "list", "-c", c);
+        assertEquals(0, r.exit(), r.err());
+    }
+
+    @Test
+    void anUnreachableRedisIsOneLineNotAStackTrace(RedisService redis, KafkaService kafka, TestNamespace ns)
+            throws IOException {
+        String c = config(redis, kafka, ns, "redis://127.0.0.1:1/0").toString();
+        CliTestSupport.Result r = CliTestSupport.run("status", "-c", c);
+        assertEquals(1, r.exit());
+        assertEquals(1, r.err().strip().lines().count(), r.err());
+        assertTrue(r.err().contains("crossfade status:"), r.err());
+        assertFalse(r.err().contains("\tat "), r.err());
+    }
+
+    @Test
+    void aGarbageFlagsFileIsReportedAndRoutingStaysOnRedis(RedisService redis, KafkaService kafka, TestNamespace ns)
+            throws IOException {
+        String c = config(redis, kafka, ns, null).toString();
+        Files.writeString(dir.resolve("flags.json"), "{{{ garbage");
+        CliTestSupport.Result r = CliTestSupport.run("status", "-c", c);
+        assertEquals(0, r.exit(), r.err());
+        assertTrue(r.out().contains("UNAVAILABLE: routing to Redis"), r.out());
+    }
+
+    @Test
+    void theDemoRunsEndToEndAndLosesNothing(RedisService redis, KafkaService kafka) {
+        // Point the demo at the shared servers instead of starting its own: same code path, fewer seconds.
+        System.setProperty(DevServices.REDIS_URL, redis.uri().toString());
+        System.setProperty(DevServices.KAFKA_BOOTSTRAP, kafka.bootstrapServers());
+        try {
+            CliTestSupport.Result r = CliTestSupport.run("demo", "--phase-seconds", "2", "--rate", "200");
+            assertEquals(0, r.exit(), r.out() + r.err());
+            assertTrue(r.out().contains("lost: 0"), r.out());
+            for (String phase : new String[]{"redis only", "10% kafka", "50% kafka", "100% kafka",
+                    "shadow 50% to redis", "kill switch: redis", "back to kafka"}) {
+                assertTrue(r.out().contains(phase), "table has phase " + phase);
+            }
+        } finally {
+            System.clearProperty(DevServices.REDIS_URL);
+            System.clearProperty(DevServices.KAFKA_BOOTSTRAP);
+        }
+    }
+}
