@@ -63,19 +63,21 @@ public final class RedisBackend implements AutoCloseable {
      */
     private static RedisClient connect(RedisBackendConfig config) {
         int socketMs = (int) config.socketTimeout().toMillis();
-        DefaultJedisClientConfig client = DefaultJedisClientConfig.builder()
+        DefaultJedisClientConfig.Builder client = DefaultJedisClientConfig.builder()
                 .connectionTimeoutMillis((int) config.connectTimeout().toMillis())
                 .socketTimeoutMillis(socketMs)
                 // A blocking fetch waits fetchBlockTimeout for a job; socketTimeout beyond that means a hung server.
                 .blockingSocketTimeoutMillis(socketMs + (int) config.fetchBlockTimeout().toMillis())
-                .clientName("crossfade")
-                .build();
+                .clientName("crossfade");
+        if (config.sslOptions() != null) {
+            client.sslOptions(config.sslOptions());
+        }
         ConnectionPoolConfig pool = new ConnectionPoolConfig();
         pool.setMaxTotal(config.maxConnections());
         pool.setMaxIdle(config.maxConnections());
         pool.setMinIdle(0);
         pool.setMaxWait(config.connectTimeout().plus(config.socketTimeout()));
-        return RedisClient.builder().clientConfig(client).fromURI(config.url()).poolConfig(pool).build();
+        return RedisClient.builder().clientConfig(client.build()).fromURI(config.url()).poolConfig(pool).build();
     }
 
     public RedisBackendConfig config() {

@@ -2,6 +2,7 @@ package dev.crossfade.redis;
 
 import dev.crossfade.api.codec.JobCodec;
 import io.micrometer.core.instrument.MeterRegistry;
+import redis.clients.jedis.SslOptions;
 
 import java.net.URI;
 import java.time.Duration;
@@ -16,6 +17,8 @@ import java.util.Objects;
  *   <tr><th>setting</th><th>default</th><th>meaning</th></tr>
  *   <tr><td>url</td><td>{@code redis://localhost:6379}</td><td>Jedis URI: {@code redis://[user:password@]host:port[/db]};
  *   {@code rediss://} for TLS. ACL user, password and database number come from the URI.</td></tr>
+ *   <tr><td>sslOptions</td><td>none: the JVM's default truststore</td><td>Jedis {@link SslOptions} for
+ *   {@code rediss://}: a truststore for a private CA, a client keystore for mutual TLS, the verify mode</td></tr>
  *   <tr><td>namespace</td><td>empty (Sidekiq's plain key names)</td><td>key prefix, as the redis-namespace gem does:
  *   {@code "myapp"} makes {@code myapp:queue:default}; a trailing {@code :} is added when missing</td></tr>
  *   <tr><td>codec</td><td>{@link JobCodec#defaults()} (1 MiB limit)</td><td>encodes jobs at enqueue; its payload limit
@@ -51,6 +54,7 @@ import java.util.Objects;
  */
 public final class RedisBackendConfig {
     private final URI url;
+    private final SslOptions sslOptions;
     private final String namespace;
     private final JobCodec codec;
     private final Duration connectTimeout;
@@ -72,6 +76,7 @@ public final class RedisBackendConfig {
 
     private RedisBackendConfig(Builder b) {
         this.url = b.url;
+        this.sslOptions = b.sslOptions;
         this.namespace = b.namespace;
         this.codec = b.codec;
         this.connectTimeout = b.connectTimeout;
@@ -106,6 +111,7 @@ public final class RedisBackendConfig {
     public Builder toBuilder() {
         Builder b = new Builder();
         b.url = url;
+        b.sslOptions = sslOptions;
         b.namespace = namespace;
         b.codec = codec;
         b.connectTimeout = connectTimeout;
@@ -140,6 +146,11 @@ public final class RedisBackendConfig {
         int colon = userInfo.indexOf(':');
         String shown = colon >= 0 ? userInfo.substring(0, colon) + ":***" : "***";
         return url.toString().replace(userInfo + "@", shown + "@");
+    }
+
+    /** TLS options, or null for the JVM defaults. */
+    public SslOptions sslOptions() {
+        return sslOptions;
     }
 
     /** The key prefix, empty or ending in {@code :}. */
@@ -224,6 +235,7 @@ public final class RedisBackendConfig {
     /** Builder for {@link RedisBackendConfig}; see the class javadoc for what each setting means. */
     public static final class Builder {
         private URI url = URI.create("redis://localhost:6379");
+        private SslOptions sslOptions;
         private String namespace = "";
         private JobCodec codec = JobCodec.defaults();
         private Duration connectTimeout = Duration.ofSeconds(2);
@@ -258,6 +270,11 @@ public final class RedisBackendConfig {
                         + url.getScheme() + "://…");
             }
             this.url = url;
+            return this;
+        }
+
+        public Builder sslOptions(SslOptions sslOptions) {
+            this.sslOptions = sslOptions;
             return this;
         }
 
