@@ -22,6 +22,9 @@ import org.slf4j.LoggerFactory;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
+import ConcurrentHashMap;
+import AtomicLong;
 import java.util.Objects;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
@@ -59,6 +62,10 @@ public final class RoutingJobQueue implements JobQueue {
     private final Counter shadows;
     private final Counter shadowFailures;
     private final MeterRegistry meters;
+    private final Map<String, AtomicLong> lastFallbackLog =
+            new ConcurrentHashMap<>();
+    private final Map<String, AtomicLong> suppressedFallbacks =
+            new ConcurrentHashMap<>();
 
     public RoutingJobQueue(JobQueue redis, JobQueue kafka, RoutingFlags flags, RouterConfig config) {
         this.redis = Objects.requireNonNull(redis, "redis");
@@ -162,8 +169,7 @@ public final class RoutingJobQueue implements JobQueue {
             Backend other = chosen == Backend.KAFKA ? Backend.REDIS : Backend.KAFKA;
             String cause = causeOf(first);
             fallback(chosen.id(), cause).increment(jobs.size());
-            log.warn("{} enqueue of {} job(s) failed ({}: {}); sending them to {}", chosen.id(), jobs.size(), cause,
-                    rootMessage(first), other.id());
+            logFallback(chosen, other, jobs.size(), cause, first);
             try {
                 write(other, jobs, at);
                 count(other, jobs.size());
@@ -175,6 +181,24 @@ public final class RoutingJobQueue implements JobQueue {
                 e.addSuppressed(first);
                 throw e;
             }
+        }
+    }
+
+    /** One line per cause and second at most: an outage must not turn into a log flood. */
+    private void logFallback(Backend from, Backend to, int jobs, String cause, Throwable error) {
+        long now = System.nanoTime();
+        AtomicLong last = lastFallbackLog.computeIfAbsent(from.id() + cause,
+                k -> new AtomicLong(now - 2_000_000_000L));
+        AtomicLong quiet = suppressedFallbacks.computeIfAbsent(from.id() + cause,
+                k -> new AtomicLong());
+        long prev = last.get();
+        if (now - prev >= 1_000_000_000L && last.compareAndSet(prev, now)) {
+            long suppressed = quiet.getAndSet(0);
+            log.warn("{} enqueue of {} job(s) failed ({}: {}); sending them to {}{}", from.id(), jobs, cause,
+                    rootMessage(error), to.id(), suppressed > 0 ? " (" + suppressed + " more fallbacks in the last "
+                            + "second not logged)" : "");
+        } else {
+            quiet.addAndGet(jobs);
         }
     }
 
