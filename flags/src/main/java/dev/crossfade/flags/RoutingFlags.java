@@ -49,6 +49,8 @@ public final class RoutingFlags implements AutoCloseable {
     private final Map<RouteDecision.Reason, Map<Backend, Counter>> decisions = new EnumMap<>(RouteDecision.Reason.class);
     private final Counter errors;
     private volatile boolean healthy;
+    /** Kafka and shadow shares at the last flag change, so each change is logged as old -> new. */
+    private volatile double[] lastShares;
 
     private RoutingFlags(LDClient client, boolean ownsClient, FlagsConfig config) {
         this.client = client;
@@ -77,6 +79,7 @@ public final class RoutingFlags implements AutoCloseable {
                     config.routeFlag(), config.killSwitchFlag(), config.shadowFlag(),
                     config.migrationFlag() == null ? "" : ", migration=" + config.migrationFlag());
         }
+        this.lastShares = sample(1000);
         client.getDataSourceStatusProvider().addStatusListener(this::onStatus);
         client.getFlagTracker().addFlagChangeListener(e -> onFlagChange(e.getKey()));
         for (String key : new String[]{config.killSwitchFlag(), config.migrationFlag()}) {
@@ -236,14 +239,18 @@ public final class RoutingFlags implements AutoCloseable {
     }
 
     private void onFlagChange(String key) {
-        if (key.equals(config.routeFlag()) || key.equals(config.shadowFlag())) {
-            log.info("flag '{}' changed: {} now goes to Kafka", key, describeShare());
+        double[] now = sample(1000);
+        double[] before = lastShares;
+        lastShares = now;
+        // A reload fires one event per flag; log the split only when it actually moved.
+        if (now[0] != before[0] || now[1] != before[1]) {
+            log.info("flags changed ({}): Kafka share {}% -> {}%, shadow share {}% -> {}% (over 1000 sample keys)",
+                    key, pct(before[0]), pct(now[0]), pct(before[1]), pct(now[1]));
         }
     }
 
-    /** "about N% of jobs", estimated over sample keys; used in logs and status output. */
-    private String describeShare() {
-        return String.format("about %.1f%% of jobs", 100 * kafkaShare(1000));
+    private static String pct(double share) {
+        return String.format("%.1f", 100 * share);
     }
 
     /**
@@ -251,15 +258,20 @@ public final class RoutingFlags implements AutoCloseable {
      * contexts. Cheap enough for a status page; not for a hot path.
      */
     public double kafkaShare(int samples) {
+        return sample(samples)[0];
+    }
+
+    /** Shares of sample keys routed to Kafka and given a shadow copy. */
+    private double[] sample(int samples) {
         int kafka = 0;
+        int shadowed = 0;
         for (int i = 0; i < samples; i++) {
             LDContext ctx = LDContext.builder(JOB_KIND, "crossfade-sample-" + i).anonymous(true).build();
             RouteDecision d = client.isInitialized() ? evaluateQuietly(ctx) : RouteDecision.safeDefault();
-            if (d.primary() == Backend.KAFKA) {
-                kafka++;
-            }
+            kafka += d.primary() == Backend.KAFKA ? 1 : 0;
+            shadowed += d.shadowed() ? 1 : 0;
         }
-        return samples == 0 ? 0 : (double) kafka / samples;
+        return samples == 0 ? new double[]{0, 0} : new double[]{(double) kafka / samples, (double) shadowed / samples};
     }
 
     private RouteDecision evaluateQuietly(LDContext ctx) {
