@@ -58,6 +58,9 @@ public record Setting(String key, Type type, String defaultValue, String descrip
             new Setting("workers.concurrency", Type.INT, "10", "worker threads per backend"),
             new Setting("workers.backends", Type.LIST, "redis,kafka", "backends to consume from: redis, kafka or both"),
             new Setting("workers.jars", Type.LIST, "", "jars whose workers are found through ServiceLoader"),
+            new Setting("workers.providers", Type.LIST, "",
+                    "WorkerProvider classes to load by name from the classpath or workers.jars, comma-separated "
+                            + "(for jars without a META-INF/services entry)"),
             new Setting("workers.shutdown-timeout", Type.DURATION, "25s",
                     "how long a stopping worker waits for running jobs before returning them to their queue"),
             new Setting("http.bind", Type.STRING, "127.0.0.1", "address of /metrics, /health and the dashboard"),

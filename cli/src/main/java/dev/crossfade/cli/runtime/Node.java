@@ -4,7 +4,9 @@ import dev.crossfade.api.Backend;
 import dev.crossfade.api.WorkerRuntime;
 import dev.crossfade.api.execution.ExecutionCore;
 import dev.crossfade.api.execution.ExecutionListener;
+import dev.crossfade.api.worker.WorkerProvider;
 import dev.crossfade.api.worker.WorkerRegistry;
+import dev.crossfade.cli.config.ConfigException;
 import dev.crossfade.cli.config.CrossfadeConfig;
 import dev.crossfade.flags.FlagSource;
 import dev.crossfade.flags.FlagsConfig;
@@ -104,6 +106,9 @@ public final class Node implements AutoCloseable {
         WorkerRegistry.Builder registry = extra == null ? WorkerRegistry.builder() : extra;
         BuiltInWorkers.register(registry, redis.redis(), config.string("redis.namespace"));
         registry.discover(loader);
+        for (String provider : config.list("workers.providers")) {
+            namedProvider(loader, provider).register(registry);
+        }
         ExecutionCore core = ExecutionCore.builder(registry.build())
                 .guard(new RedisRunGuard(redis.redis(), config.string("redis.namespace")))
                 .listener(ExecutionListener.all(jobMetrics, comparator,
@@ -117,6 +122,24 @@ public final class Node implements AutoCloseable {
             runtimes.add(kafka.workers(core, queues, concurrency));
         }
         return MigrationWorkerRuntime.of(runtimes.toArray(WorkerRuntime[]::new));
+    }
+
+    /** A provider the operator named in configuration (never a name from a job payload). */
+    private static WorkerProvider namedProvider(ClassLoader loader, String className) {
+        try {
+            Class<?> c = Class.forName(className, true, loader);
+            if (!WorkerProvider.class.isAssignableFrom(c)) {
+                throw new ConfigException("workers.providers", className + " does not implement "
+                        + WorkerProvider.class.getName());
+            }
+            return (WorkerProvider) c.getDeclaredConstructor().newInstance();
+        } catch (ClassNotFoundException e) {
+            throw new ConfigException("workers.providers", "class " + className + " not found; add its jar to "
+                    + "workers.jars or --jar");
+        } catch (ReflectiveOperationException e) {
+            throw new ConfigException("workers.providers", className + " needs a public no-argument constructor ("
+                    + e + ")");
+        }
     }
 
     /** Queues from configuration. */

@@ -1,0 +1,79 @@
+package dev.crossfade.cli.runtime;
+
+import dev.crossfade.api.Backend;
+import dev.crossfade.api.Job;
+import dev.crossfade.api.WorkerRuntime;
+import dev.crossfade.api.worker.WorkerProvider;
+import dev.crossfade.api.worker.WorkerRegistry;
+import dev.crossfade.cli.config.ConfigException;
+import dev.crossfade.cli.config.CrossfadeConfig;
+import dev.crossfade.devservices.KafkaService;
+import dev.crossfade.devservices.RedisService;
+import dev.crossfade.devservices.TestNamespace;
+import dev.crossfade.devservices.junit.CrossfadeServices;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+
+import static org.awaitility.Awaitility.await;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** Workers named in configuration, and the built-in ledger, on real servers. */
+@ExtendWith(CrossfadeServices.class)
+class NodeWorkersTest {
+    static final Set<String> RAN = ConcurrentHashMap.newKeySet();
+
+    /** A provider named in configuration. */
+    public static final class NamedProvider implements WorkerProvider {
+        @Override
+        public void register(WorkerRegistry.Builder registry) {
+            registry.register("Configured", (args, ctx) -> RAN.add(ctx.jid()));
+        }
+    }
+
+    @TempDir
+    Path dir;
+
+    private CrossfadeConfig config(RedisService redis, KafkaService kafka, TestNamespace ns, String providers) {
+        return CrossfadeConfig.load(null, Map.of("CROSSFADE_REDIS_URL", redis.uri().toString(),
+                "CROSSFADE_REDIS_NAMESPACE", ns.value() + ":", "CROSSFADE_KAFKA_BOOTSTRAP", kafka.bootstrapServers(),
+                "CROSSFADE_KAFKA_TOPIC_PREFIX", ns.value(), "CROSSFADE_FLAGS_FILE", dir.resolve("f.json").toString(),
+                "CROSSFADE_WORKERS_PROVIDERS", providers));
+    }
+
+    @Test
+    void configuredProvidersAndTheLedgerRunOnBothBackends(RedisService redis, KafkaService kafka, TestNamespace ns) {
+        try (Node node = Node.start(config(redis, kafka, ns, NamedProvider.class.getName()),
+                new SimpleMeterRegistry())) {
+            WorkerRuntime w = node.workers(getClass().getClassLoader(), null, null, Set.of("default"),
+                    Set.of(Backend.REDIS, Backend.KAFKA), 2);
+            w.start();
+            try {
+                String onRedis = node.redis().queue().enqueue(Job.of("Configured"));
+                String onKafka = node.kafka().queue().enqueue(Job.of("Configured"));
+                String ledger = node.kafka().queue().enqueue(Job.of(BuiltInWorkers.LEDGER, 1));
+                await().atMost(Duration.ofSeconds(30)).until(() -> RAN.contains(onRedis) && RAN.contains(onKafka)
+                        && "1".equals(node.redis().redis().hget(BuiltInWorkers.ledgerKey(ns.value() + ":"), ledger)));
+            } finally {
+                w.stop(Duration.ofSeconds(5));
+            }
+        }
+    }
+
+    @Test
+    void aMisnamedProviderIsAConfigErrorNamingTheKey(RedisService redis, KafkaService kafka, TestNamespace ns) {
+        try (Node node = Node.start(config(redis, kafka, ns, "com.example.Nope"), new SimpleMeterRegistry())) {
+            ConfigException e = assertThrows(ConfigException.class, () -> node.workers(getClass().getClassLoader(),
+                    null, null, Set.of("default"), Set.of(Backend.REDIS), 1));
+            assertTrue(e.getMessage().contains("workers.providers") && e.getMessage().contains("com.example.Nope"));
+        }
+    }
+}
