@@ -201,6 +201,38 @@ public final class KafkaBackend implements AutoCloseable {
         return replayed.get();
     }
 
+    /**
+     * Moves the jobs of {@code queue} that the workers have not consumed yet into {@code target} (e.g. a Redis
+     * backend's queue): the jobs topic's records past the workers' group's committed offsets, and the delay tiers'
+     * records past the scheduler group's (scheduled jobs and retries, sent with {@code enqueueAt} at their due time).
+     * Offsets are committed only after the target acknowledged a batch, so a crash may send a batch twice (same jids)
+     * but never loses one. The DLQ is not moved.
+     *
+     * <p>The queue's Kafka workers must be stopped: the workers' and scheduler's groups must have no members (checked
+     * first, and again by the broker on every commit). Group mode only.
+     *
+     * @throws IllegalStateException when a group has active members, in share mode, or when the target refuses a job
+     *     (batches before it are committed, the rest stays in Kafka)
+     */
+    public Transferred transfer(String queue, dev.crossfade.api.JobQueue target) {
+        Objects.requireNonNull(target, "target");
+        return new QueueTransfer(this, queue, target).run();
+    }
+
+    /**
+     * What {@link #transfer} moved.
+     *
+     * @param pending   jobs that were waiting in the jobs topic
+     * @param scheduled scheduled jobs and retries from the delay tiers, sent with their due time
+     * @param invalid   records that were not jobs, sent to the queue's DLQ instead
+     */
+    public record Transferred(long pending, long scheduled, long invalid) {
+        /** Jobs the target accepted. */
+        public long total() {
+            return pending + scheduled;
+        }
+    }
+
     private static List<TopicPartition> partitions(KafkaConsumer<byte[], byte[]> c, String topic) {
         List<PartitionInfo> infos = c.partitionsFor(topic, Duration.ofSeconds(10));
         List<TopicPartition> tps = new ArrayList<>();

@@ -112,6 +112,38 @@ public final class RedisAdmin {
         return member.isPresent() && redis.zrem(Keys.bytes(keys.dead()), member.get()) == 1;
     }
 
+    /**
+     * Moves every job of {@code queue} out of Redis into {@code target} (e.g. a Kafka backend's queue): the pending
+     * jobs, oldest first, in batches of 500, and the queue's scheduled and retry entries with their due times. At any
+     * moment, a crash included, each job is still in Redis or accepted by the target, never neither; a crash can
+     * leave one batch sent but not yet removed, and the next transfer of the queue sends it again (same jids).
+     * Redis workers may keep running: they and the transfer take jobs atomically, each job once. Payloads that are not
+     * jobs stay in the queue. The dead set is not moved.
+     *
+     * @throws IllegalStateException when the target refuses a job (the ones not yet sent stay in Redis) or another
+     *     transfer of the queue is running
+     */
+    public Transferred transfer(String queue, dev.crossfade.api.JobQueue target) {
+        java.util.Objects.requireNonNull(queue, "queue");
+        java.util.Objects.requireNonNull(target, "target");
+        return new QueueTransfer(redis, keys, CODEC, queue, target, 500).run();
+    }
+
+    /**
+     * What {@link #transfer} moved.
+     *
+     * @param pending   pending jobs sent to the target
+     * @param scheduled scheduled jobs sent (with their due time)
+     * @param retries   retry-set entries sent (due at their retry time)
+     * @param invalid   payloads left in the queue because they are not jobs
+     */
+    public record Transferred(long pending, long scheduled, long retries, long invalid) {
+        /** Jobs the target accepted. */
+        public long total() {
+            return pending + scheduled + retries;
+        }
+    }
+
     /** Finds a member by jid as Sidekiq's {@code JobSet#find_job} does: ZSCAN matching the jid, then parse. */
     private Optional<byte[]> find(String set, String jid) {
         ScanParams params = new ScanParams().match(Keys.bytes("*" + jid + "*")).count(500);

@@ -93,6 +93,20 @@ public final class Keys {
         return prefix + "crossfade:poison";
     }
 
+    /**
+     * LIST of a queue's pending jobs on their way to another backend ({@code crossfade transfer}): a job is here only
+     * between leaving {@code queue:<q>} and the target's ack, and a crashed transfer's leftovers are sent first by the
+     * next one.
+     */
+    public String transferPending(String queue) {
+        return prefix + "crossfade:transfer:" + queue + ":pending";
+    }
+
+    /** ZSET of a queue's scheduled or retry entries ({@code set} is schedule or retry) on their way to another backend. */
+    public String transferStaged(String queue, String set) {
+        return prefix + "crossfade:transfer:" + queue + ":" + set;
+    }
+
     /** A score or time as Redis and Ruby both read it: plain decimal, never Java's {@code 1.7E9} notation. */
     public static String num(double d) {
         return java.math.BigDecimal.valueOf(d).toPlainString();
