@@ -284,7 +284,9 @@ public final class GroupRunner implements WorkerRuntime {
         Map<TopicPartition, OffsetAndMetadata> offsets = new HashMap<>();
         for (PartitionState st : which) {
             long point = st.commitPoint();
-            if (point > st.committed) {
+            // A synchronous commit (revoke, shutdown) is the last word on a partition: it repeats the offset even when
+            // an async commit of the same one may still be in flight or may have failed.
+            if (point >= 0 && (point > st.committed || sync)) {
                 offsets.put(st.tp, new OffsetAndMetadata(point));
                 st.committed = point;
             }
@@ -307,7 +309,15 @@ public final class GroupRunner implements WorkerRuntime {
         } else {
             consumer.commitAsync(offsets, (o, e) -> {
                 if (e != null) {
-                    log.debug("{}: async commit failed (a later commit covers it): {}", name, e.toString());
+                    // Runs on the poll thread. Forget the failed offsets so the next turn commits them again.
+                    log.debug("{}: async commit failed (retried next turn): {}", name, e.toString());
+                    // The callback's own map is null on failure; the one we sent is what to forget.
+                    offsets.forEach((tp, om) -> {
+                        PartitionState st = states.get(tp);
+                        if (st != null && st.committed == om.offset()) {
+                            st.committed = -1;
+                        }
+                    });
                 }
             });
         }
@@ -441,7 +451,11 @@ public final class GroupRunner implements WorkerRuntime {
                     min = u;
                 }
             }
-            return min != Long.MAX_VALUE ? min : highest + 1;
+            if (min != Long.MAX_VALUE) {
+                return min;
+            }
+            // Nothing fetched yet: committing highest + 1 = 0 here would roll the group back to the start.
+            return highest < 0 ? -1 : highest + 1;
         }
     }
 }
