@@ -7,6 +7,7 @@ import dev.crossfade.api.JobQueue;
 import dev.crossfade.api.codec.JobCodec;
 import dev.crossfade.redis.internal.Keys;
 import redis.clients.jedis.AbstractPipeline;
+import redis.clients.jedis.Response;
 import redis.clients.jedis.UnifiedJedis;
 import redis.clients.jedis.exceptions.JedisException;
 
@@ -77,19 +78,24 @@ public final class RedisJobQueue implements JobQueue {
         }
         String op = byQueue.isEmpty() ? "ZADD " + keys.schedule() : "LPUSH " + keys.queue(byQueue.keySet().iterator().next())
                 + (byQueue.size() > 1 ? " (and " + (byQueue.size() - 1) + " more queues)" : "");
+        List<Response<?>> replies = new ArrayList<>();
         try (AbstractPipeline p = redis.pipelined()) {
             for (Map.Entry<String, List<byte[]>> e : byQueue.entrySet()) {
-                p.sadd(keys.queues(), e.getKey());
+                replies.add(p.sadd(keys.queues(), e.getKey()));
                 byte[] queueKey = Keys.bytes(keys.queue(e.getKey()));
                 List<byte[]> payloads = e.getValue();
                 for (int i = 0; i < payloads.size(); i += CHUNK) {
-                    p.lpush(queueKey, payloads.subList(i, Math.min(payloads.size(), i + CHUNK)).toArray(new byte[0][]));
+                    replies.add(p.lpush(queueKey, payloads.subList(i, Math.min(payloads.size(), i + CHUNK))
+                            .toArray(new byte[0][])));
                 }
             }
             if (!scheduled.isEmpty()) {
-                p.zadd(Keys.bytes(keys.schedule()), scheduled);
+                replies.add(p.zadd(Keys.bytes(keys.schedule()), scheduled));
             }
             p.sync();
+            // sync() does not throw for error replies (LOADING right after a restart, OOM, READONLY...): each reply
+            // must be read, or a job Redis refused would be reported as enqueued.
+            replies.forEach(Response::get);
         } catch (JedisException e) {
             throw new EnqueueException(Backend.REDIS, op + " of " + jobs.size() + " job(s) at " + where + " failed: "
                     + e.getMessage(), e);

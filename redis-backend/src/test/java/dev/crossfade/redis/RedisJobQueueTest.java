@@ -56,6 +56,21 @@ class RedisJobQueueTest {
         }
     }
 
+    /**
+     * A command Redis answers with an error inside the pipeline (here WRONGTYPE; after a restart, LOADING) is an
+     * enqueue failure, not a silent success: the router must see it to fall back, or the job is lost.
+     */
+    @Test
+    void anErrorReplyInsideThePipelineFailsTheEnqueue(RedisService redis, TestNamespace ns) {
+        try (RedisBackend backend = RedisBackend.create(TestConfigs.fast(redis.uri(), ns.value()).build())) {
+            backend.redis().set(ns.value() + ":queue:broken", "not a list");
+            EnqueueException e = assertThrows(EnqueueException.class,
+                    () -> backend.queue().enqueue(Job.builder("HardWorker").queue("broken").build()));
+            assertTrue(e.getMessage().contains("LPUSH " + ns.value() + ":queue:broken"), e.getMessage());
+            assertTrue(e.getMessage().contains("WRONGTYPE"), e.getMessage());
+        }
+    }
+
     @Test
     void scheduledJobGoesToTheScheduleScoredByTimeWithoutAtKey(RedisService redis, TestNamespace ns) throws Exception {
         try (RedisBackend backend = RedisBackend.create(TestConfigs.fast(redis.uri(), ns.value()).build())) {

@@ -176,6 +176,8 @@ public final class ExecutionCore {
         if (count < max) {
             RetryPolicy policy = reg.options().retryPolicy() != null ? reg.options().retryPolicy() : retryPolicy;
             Duration delay = policy.delay(count, error);
+            log.warn("job {} ({}) failed on attempt {}: {}; retry {} of {} in {} s", job.jid(), job.className(),
+                    job.attempt(), message(error), count + 1, max, delay.toSeconds());
             return new Outcome.Retry(failed, now.plus(delay), error);
         }
         log.warn("job {} ({}) is dead after {} attempts: {}", job.jid(), job.className(), count + 1, message(error));
