@@ -6,6 +6,7 @@ import dev.crossfade.cli.command.DeadCommand;
 import dev.crossfade.cli.command.EnqueueCommand;
 import dev.crossfade.cli.command.ShadowReportCommand;
 import dev.crossfade.cli.command.StatusCommand;
+import dev.crossfade.cli.command.TransferCommand;
 import dev.crossfade.cli.command.WorkCommand;
 import dev.crossfade.cli.command.FlagCommands;
 import dev.crossfade.cli.config.ConfigException;
@@ -20,6 +21,7 @@ import picocli.CommandLine.Command;
         description = "Move background jobs from Redis (Sidekiq) to Kafka behind LaunchDarkly flags, and back.",
         subcommands = {
                 DemoCommand.class,
+                dev.crossfade.cli.drill.DrillCommand.class,
                 WorkCommand.class,
                 EnqueueCommand.class,
                 StatusCommand.class,
@@ -28,6 +30,7 @@ import picocli.CommandLine.Command;
                 FlagCommands.Shadow.class,
                 DeadCommand.class,
                 ShadowReportCommand.class,
+                TransferCommand.class,
                 ConfigCommand.class,
                 CommandLine.HelpCommand.class
         })

@@ -1,0 +1,276 @@
+package dev.crossfade.bench;
+
+import dev.crossfade.api.Job;
+import dev.crossfade.api.WorkerRuntime;
+import dev.crossfade.api.execution.ExecutionCore;
+import dev.crossfade.api.worker.WorkerRegistry;
+import dev.crossfade.kafka.KafkaBackend;
+import dev.crossfade.kafka.KafkaBackendConfig;
+import dev.crossfade.kafka.KafkaJobQueue;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.AdminClientConfig;
+import org.apache.kafka.clients.admin.AlterConfigOp;
+import org.apache.kafka.clients.admin.ConfigEntry;
+import org.apache.kafka.common.config.ConfigResource;
+import org.apache.kafka.tools.ConsumerPerformance;
+import org.apache.kafka.tools.ProducerPerformance;
+import org.apache.kafka.tools.ShareConsumerPerformance;
+
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * The Kafka figures, each beside Kafka's own perf tool on the same fresh broker and, where it reads, the same topic:
+ * enqueue against ProducerPerformance, consumer-group processing against ConsumerPerformance, share-group processing
+ * against ShareConsumerPerformance, and enqueue-to-start latency at a steady rate. The perf tools run in this JVM
+ * (after a warm-up run of their own, as Crossfade gets one), so both sides run JIT-compiled client code.
+ */
+final class KafkaBench {
+    static final int BATCH = 1_000;
+    static final int THREADS = 10;
+    static final int WARMUP = 20_000;
+
+    private final BenchContext ctx;
+    private final String bootstrap;
+
+    KafkaBench(BenchContext ctx) {
+        this.ctx = ctx;
+        this.bootstrap = ctx.kafka().bootstrapServers();
+    }
+
+    void run(Report report) {
+        Report.Section s = report.section("Kafka");
+        enqueue(s);
+        processing(s, KafkaBackendConfig.Mode.GROUP);
+        processing(s, KafkaBackendConfig.Mode.SHARE);
+        latency(s);
+        s.note("Broker: one KRaft node (`LocalKafka`, child JVM, " + String.join(" ",
+                dev.crossfade.devservices.LocalKafka.DEFAULT_JVM_OPTIONS) + "), 6 partitions per topic, replication 1; "
+                + "Crossfade record value " + ctx.payloads().encodedSize() + " bytes of Sidekiq JSON plus a 24-byte "
+                + "key (the jid) and `class`/`jid`/`attempt` headers.");
+    }
+
+    private KafkaBackend backend(String prefix, KafkaBackendConfig.Mode mode) {
+        return KafkaBackend.create(KafkaBackendConfig.custom().bootstrapServers(bootstrap).topicPrefix(prefix)
+                .mode(mode).build());
+    }
+
+    // ---- 4. enqueue ----
+
+    private void enqueue(Report.Section s) {
+        int n = ctx.jobs();
+        try (KafkaBackend kafka = backend("bench-produce", KafkaBackendConfig.Mode.GROUP)) {
+            KafkaJobQueue q = kafka.queue();
+            String topic = "bench-produce.default";
+            enqueueAll(q, Math.min(n, WARMUP));
+            producerPerf(topic, Math.min(n, WARMUP));
+            List<Double> cf = new ArrayList<>();
+            List<Double> ref = new ArrayList<>();
+            for (int round = 0; round < ctx.rounds(); round++) {
+                ref.add(producerPerf(topic, n));
+                long t0 = System.nanoTime();
+                enqueueAll(q, n);
+                cf.add(n / ((System.nanoTime() - t0) / 1e9));
+            }
+            double c = Stats.median(cf);
+            double r = Stats.median(ref);
+            s.row(new Report.Row("enqueue " + n + " jobs in batches of " + BATCH + ", acks=all, idempotent",
+                    Report.rate(c), "`ProducerPerformance --record-size " + Payloads.TARGET_BYTES + "`",
+                    Report.rate(r), Report.percent(c / r), "≥ 80%", c / r >= 0.8));
+            s.note("Enqueue: median of " + ctx.rounds() + " rounds, alternating, after a " + Math.min(n, WARMUP)
+                    + "-record warm-up of each. Crossfade: `KafkaJobQueue.enqueueAll` of " + BATCH + " jobs per call "
+                    + "on one thread (each call returns after every ack), producer defaults acks=all, idempotence on, "
+                    + "linger.ms=5, timed including building the jobs. Reference: `ProducerPerformance --num-records "
+                    + n + " --record-size " + Payloads.TARGET_BYTES + " --throughput -1 --command-property acks=all "
+                    + "enable.idempotence=true linger.ms=5` on the same topic (fully asynchronous sends, random "
+                    + "payload, no key, no headers).");
+        }
+    }
+
+    private void enqueueAll(KafkaJobQueue q, int n) {
+        for (int i = 0; i < n; i += BATCH) {
+            q.enqueueAll(ctx.payloads().batch(i, Math.min(BATCH, n - i)));
+        }
+    }
+
+    private double producerPerf(String topic, int n) {
+        String out = captureStdout(() -> ProducerPerformance.main(new String[]{"--bootstrap-server", bootstrap,
+                "--topic", topic, "--num-records", Integer.toString(n), "--record-size",
+                Integer.toString(Payloads.TARGET_BYTES), "--throughput", "-1", "--command-property", "acks=all",
+                "enable.idempotence=true", "linger.ms=5"}));
+        Matcher m = Pattern.compile("(\\d+) records sent, ([0-9.]+) records/sec").matcher(out);
+        double rate = -1;
+        while (m.find()) {
+            rate = Double.parseDouble(m.group(2));
+        }
+        if (rate < 0) {
+            throw new IllegalStateException("unexpected ProducerPerformance output: " + out);
+        }
+        return rate;
+    }
+
+    // ---- 5. processing ----
+
+    private void processing(Report.Section s, KafkaBackendConfig.Mode mode) {
+        int n = ctx.jobs();
+        int warm = Math.min(n, WARMUP);
+        String prefix = "bench-" + mode.name().toLowerCase(Locale.ROOT);
+        String topic = prefix + ".default";
+        double c;
+        try (KafkaBackend kafka = backend(prefix, mode)) {
+            enqueueAll(kafka.queue(), warm);
+            process(kafka, warm);
+            enqueueAll(kafka.queue(), n);
+            c = process(kafka, n);
+        }
+        double r;
+        String refName;
+        String refKey;
+        if (mode == KafkaBackendConfig.Mode.GROUP) {
+            refName = "`ConsumerPerformance`";
+            refKey = "fetch.nMsg.sec";
+            Map<String, String> res = table(captureStdout(() -> ConsumerPerformance.main(new String[]{
+                    "--bootstrap-server", bootstrap, "--topic", topic, "--num-records", Integer.toString(warm + n),
+                    "--group", "bench-perf-consumer", "--timeout", "30000"})));
+            r = Double.parseDouble(res.get(refKey));
+        } else {
+            refName = "`ShareConsumerPerformance`";
+            String group = "bench-perf-share";
+            earliest(group);
+            Map<String, String> res = table(captureStdout(() -> ShareConsumerPerformance.main(new String[]{
+                    "--bootstrap-server", bootstrap, "--topic", topic, "--num-records", Integer.toString(warm + n),
+                    "--group", group, "--timeout", "30000"})));
+            refKey = res.containsKey("fetch.nMsg.sec") ? "fetch.nMsg.sec" : "nMsg.sec";
+            r = Double.parseDouble(res.get(refKey));
+        }
+        String m = mode == KafkaBackendConfig.Mode.GROUP ? "consumer group" : "share group";
+        s.row(new Report.Row("process " + n + " no-op jobs, " + m + ", " + THREADS + " threads", Report.rate(c),
+                refName, Report.rate(r), Report.percent(c / r), "≥ 50%", c / r >= 0.5));
+        s.note("Processing (" + m + "): " + n + " jobs already in the topic, after a " + warm + "-job warm-up run. "
+                + "Crossfade: `" + (mode == KafkaBackendConfig.Mode.GROUP ? "GroupRunner" : "ShareRunner")
+                + "` from `KafkaBackend.workers(core, {default}, " + THREADS + ")`, default settings (" +
+                (mode == KafkaBackendConfig.Mode.GROUP ? "ordering PARTITION, commit every 500 ms" :
+                        "1 share consumer, explicit per-record acknowledgement") + "), time from the first job's start "
+                + "to the last job's finish. Reference: " + refName + " reading the same topic (all " + (warm + n)
+                + " records) with a fresh group; its `" + refKey + "`" + (refKey.startsWith("fetch")
+                ? " (excludes the group join, as Crossfade's time does)" : " (includes its group join)") + ".");
+    }
+
+    private double process(KafkaBackend kafka, int n) {
+        Probe probe = new Probe(0);
+        WorkerRuntime rt = kafka.workers(core(probe), Set.of(Job.DEFAULT_QUEUE), THREADS);
+        rt.start();
+        try {
+            if (!probe.awaitFinished(n, Duration.ofMinutes(3))) {
+                throw new IllegalStateException("Crossfade processed only " + probe.finished() + " of " + n);
+            }
+        } finally {
+            rt.stop(Duration.ofSeconds(10));
+        }
+        if (probe.failed() > 0) {
+            throw new IllegalStateException(probe.failed() + " no-op jobs failed");
+        }
+        return n / ((probe.lastFinish() - probe.firstStart()) / 1e9);
+    }
+
+    private void earliest(String group) {
+        Map<String, Object> props = new HashMap<>();
+        props.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
+        try (Admin admin = Admin.create(props)) {
+            admin.incrementalAlterConfigs(Map.of(new ConfigResource(ConfigResource.Type.GROUP, group), List.of(
+                    new AlterConfigOp(new ConfigEntry("share.auto.offset.reset", "earliest"),
+                            AlterConfigOp.OpType.SET)))).all().get(30, TimeUnit.SECONDS);
+        } catch (Exception e) {
+            throw new IllegalStateException("cannot configure share group " + group + ": " + e, e);
+        }
+    }
+
+    // ---- 6. latency ----
+
+    private void latency(Report.Section s) {
+        int rate = BenchContext.LATENCY_RATE;
+        int warm = rate * 2;
+        int count = warm + rate * ctx.latencySeconds();
+        Probe probe = new Probe(count + 1);
+        long failures;
+        try (KafkaBackend kafka = backend("bench-latency", KafkaBackendConfig.Mode.GROUP)) {
+            WorkerRuntime rt = kafka.workers(core(probe), Set.of(Job.DEFAULT_QUEUE), THREADS);
+            rt.start();
+            try {
+                // One job first: the runtime has joined and owns the partitions before the clock matters.
+                kafka.queue().enqueue(Job.builder(Payloads.CLASS).args(System.nanoTime(), "").build());
+                probe.awaitFinished(1, Duration.ofSeconds(60));
+                failures = Paced.run(kafka.queue(), ctx.payloads(), rate, count, 32);
+                probe.awaitFinished(count + 1 - failures, Duration.ofSeconds(30));
+            } finally {
+                rt.stop(Duration.ofSeconds(10));
+            }
+        }
+        long[] l = probe.latencies(1 + warm);
+        s.row(new Report.Row("enqueue-to-start p50 at " + rate + " jobs/s (group)", Report.micros(
+                Stats.percentile(l, 50)), "—", "—", "—", "(report)", null));
+        s.row(new Report.Row("enqueue-to-start p99 at " + rate + " jobs/s (group)", Report.micros(
+                Stats.percentile(l, 99)), "—", "—", "—", "(report)", null));
+        s.note(String.format(Locale.ROOT, "Latency: single `enqueue` calls (each waits for its ack) at a steady %d "
+                        + "jobs/s for %d s after a 2 s warm-up, from 32 producer threads, to a running GroupRunner (%d "
+                        + "threads); from the time each job was due to its worker's start; %d samples, %d failures; "
+                        + "p99.9 %s, max %s. The producer's linger.ms=5 is part of every job's latency.", rate,
+                ctx.latencySeconds(), THREADS, l.length, failures, Report.micros(Stats.percentile(l, 99.9)),
+                Report.micros(Stats.percentile(l, 100))));
+    }
+
+    private static ExecutionCore core(Probe probe) {
+        return ExecutionCore.builder(WorkerRegistry.builder().register(Payloads.CLASS, (args, c) -> {
+        }).build()).listener(probe).build();
+    }
+
+    /** Runs a perf tool in this JVM and returns what it printed on stdout. */
+    static synchronized String captureStdout(Tool r) {
+        PrintStream original = System.out;
+        ByteArrayOutputStream buf = new ByteArrayOutputStream();
+        System.setOut(new PrintStream(buf, true, StandardCharsets.UTF_8));
+        try {
+            r.run();
+        } catch (Exception e) {
+            throw new IllegalStateException("perf tool failed: " + e, e);
+        } finally {
+            System.setOut(original);
+        }
+        String out = buf.toString(StandardCharsets.UTF_8);
+        System.out.print(out.lines().map(l -> "[perf-tool] " + l + "\n").reduce("", String::concat));
+        return out;
+    }
+
+    /** A perf tool's main method. */
+    interface Tool {
+        void run() throws Exception;
+    }
+
+    /** Parses the perf tools' "header, header\nvalue, value" summary into a map. */
+    static Map<String, String> table(String out) {
+        List<String> lines = out.lines().map(String::strip).filter(l -> !l.isEmpty()).toList();
+        for (int i = 0; i < lines.size() - 1; i++) {
+            if (lines.get(i).contains("nMsg.sec")) {
+                String[] h = lines.get(i).split(",\\s*");
+                String[] v = lines.get(i + 1).split(",\\s*");
+                Map<String, String> m = new HashMap<>();
+                for (int k = 0; k < Math.min(h.length, v.length); k++) {
+                    m.put(h[k].trim(), v[k].trim());
+                }
+                return m;
+            }
+        }
+        throw new IllegalStateException("no summary in perf tool output: " + out);
+    }
+}

@@ -1,0 +1,91 @@
+package dev.crossfade.bench;
+
+import dev.crossfade.api.Backend;
+import dev.crossfade.api.Job;
+import dev.crossfade.api.execution.ExecutionListener;
+import dev.crossfade.api.execution.Outcome;
+
+import java.time.Duration;
+import java.time.Instant;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicLongArray;
+import java.util.concurrent.locks.LockSupport;
+
+/**
+ * An execution listener that counts finished jobs, remembers when the first one started and the last one finished,
+ * and, in latency mode, records enqueue-to-start latency: arg 0 of a latency job is the {@code System.nanoTime()} at
+ * which it was due to be enqueued (same JVM, so the clocks agree), and the latency is the time from then to the
+ * worker's start, queueing in the producer included.
+ */
+final class Probe implements ExecutionListener {
+    private final AtomicLong finished = new AtomicLong();
+    private final AtomicLong failed = new AtomicLong();
+    private final AtomicLong firstStart = new AtomicLong();
+    private final AtomicLong lastFinish = new AtomicLong();
+    private final AtomicLongArray latencies;
+    private final AtomicLong recorded = new AtomicLong();
+
+    Probe(int latencySamples) {
+        this.latencies = new AtomicLongArray(Math.max(1, latencySamples));
+    }
+
+    @Override
+    public void started(Job job, Backend backend, Instant startedAt) {
+        long now = System.nanoTime();
+        firstStart.compareAndSet(0, now);
+        if (latencies.length() > 1) {
+            long due = job.args().get(0).asLong();
+            long i = recorded.getAndIncrement();
+            if (i < latencies.length()) {
+                latencies.set((int) i, now - due);
+            }
+        }
+    }
+
+    @Override
+    public void finished(Job job, Backend backend, Outcome outcome, Instant startedAt, Duration duration) {
+        if (!(outcome instanceof Outcome.Succeeded)) {
+            failed.incrementAndGet();
+        }
+        lastFinish.set(System.nanoTime());
+        finished.incrementAndGet();
+    }
+
+    long finished() {
+        return finished.get();
+    }
+
+    long failed() {
+        return failed.get();
+    }
+
+    long firstStart() {
+        return firstStart.get();
+    }
+
+    long lastFinish() {
+        return lastFinish.get();
+    }
+
+    /** Latencies recorded for jobs whose index is at least {@code skip} (warm-up excluded), in ns. */
+    long[] latencies(int skip) {
+        int n = (int) Math.min(recorded.get(), latencies.length());
+        long[] out = new long[Math.max(0, n - skip)];
+        for (int i = skip; i < n; i++) {
+            out[i - skip] = latencies.get(i);
+        }
+        return out;
+    }
+
+    /** Waits until {@code count} jobs finished; false on the time limit. */
+    boolean awaitFinished(long count, Duration limit) {
+        long deadline = System.nanoTime() + limit.toNanos();
+        while (finished.get() < count) {
+            if (System.nanoTime() > deadline) {
+                return false;
+            }
+            LockSupport.parkNanos(200_000);
+        }
+        return true;
+    }
+}
