@@ -266,10 +266,28 @@ public final class Job {
         public Builder args(Object... values) {
             ArrayNode node = Json.mapper().createArrayNode();
             for (Object v : values) {
-                node.add(v instanceof JsonNode ? (JsonNode) v : Json.mapper().valueToTree(v));
+                node.add(toNode(v));
             }
             this.args = node;
             return this;
+        }
+
+        /** The nodes valueToTree would make, without its serialisation round trip for the common scalars. */
+        private static JsonNode toNode(Object v) {
+            if (v == null) {
+                return com.fasterxml.jackson.databind.node.NullNode.getInstance();
+            } else if (v instanceof JsonNode n) {
+                return n;
+            } else if (v instanceof String s) {
+                return com.fasterxml.jackson.databind.node.TextNode.valueOf(s);
+            } else if (v instanceof Integer i) {
+                return com.fasterxml.jackson.databind.node.IntNode.valueOf(i);
+            } else if (v instanceof Long l) {
+                return com.fasterxml.jackson.databind.node.LongNode.valueOf(l);
+            } else if (v instanceof Boolean b) {
+                return com.fasterxml.jackson.databind.node.BooleanNode.valueOf(b);
+            }
+            return Json.mapper().valueToTree(v);
         }
 
         /** Args as an existing JSON array (not copied). */

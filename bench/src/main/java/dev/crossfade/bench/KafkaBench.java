@@ -91,7 +91,7 @@ final class KafkaBench {
             s.note("Enqueue: median of " + ctx.rounds() + " rounds, alternating, after a " + Math.min(n, WARMUP)
                     + "-record warm-up of each. Crossfade: `KafkaJobQueue.enqueueAll` of " + BATCH + " jobs per call "
                     + "on one thread (each call returns after every ack), producer defaults acks=all, idempotence on, "
-                    + "linger.ms=5, timed including building the jobs. Reference: `ProducerPerformance --num-records "
+                    + "linger.ms=5, batch.size=65536, timed including building the jobs. Reference: `ProducerPerformance --num-records "
                     + n + " --record-size " + Payloads.TARGET_BYTES + " --throughput -1 --command-property acks=all "
                     + "enable.idempotence=true linger.ms=5` on the same topic (fully asynchronous sends, random "
                     + "payload, no key, no headers).");

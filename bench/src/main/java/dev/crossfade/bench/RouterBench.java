@@ -53,7 +53,9 @@ final class RouterBench {
     private void decision(Report.Section s) {
         boolean quick = ctx.rounds() == 1 && ctx.jobs() <= 10_000;
         OptionsBuilder o = new OptionsBuilder();
-        o.include(RoutingDecisionBenchmark.class.getName()).forks(1).jvmArgsAppend("-Xmx512m")
+        o.include(RoutingDecisionBenchmark.class.getName()).forks(1)
+                // Replaces the harness JVM's own -Xms1g, which a smaller -Xmx alone contradicts.
+                .jvmArgs("-Xms512m", "-Xmx512m", "-Dorg.slf4j.simpleLogger.defaultLogLevel=warn")
                 .shouldFailOnError(true);
         if (quick) {
             o.warmupIterations(1).measurementIterations(2).measurementTime(TimeValue.seconds(1));

@@ -10,6 +10,7 @@ import dev.crossfade.cli.command.TransferCommand;
 import dev.crossfade.cli.command.WorkCommand;
 import dev.crossfade.cli.command.FlagCommands;
 import dev.crossfade.cli.config.ConfigException;
+import dev.crossfade.cli.drill.DrillCommand;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
@@ -21,7 +22,7 @@ import picocli.CommandLine.Command;
         description = "Move background jobs from Redis (Sidekiq) to Kafka behind LaunchDarkly flags, and back.",
         subcommands = {
                 DemoCommand.class,
-                dev.crossfade.cli.drill.DrillCommand.class,
+                DrillCommand.class,
                 WorkCommand.class,
                 EnqueueCommand.class,
                 StatusCommand.class,
@@ -55,6 +56,13 @@ public final class Main implements Runnable {
     /** Runs a command line on the given streams and returns its exit code. */
     public static int run(java.io.PrintWriter out, java.io.PrintWriter err, String... args) {
         CommandLine cli = new CommandLine(new Main()).setOut(out).setErr(err);
+        // picocli prints the whole usage after a parameter error; one line naming the problem and the help is enough.
+        cli.setParameterExceptionHandler((e, a) -> {
+            CommandLine cmd = e.getCommandLine();
+            String name = cmd.getCommandSpec().qualifiedName();
+            cmd.getErr().println(name + ": " + oneLine(e) + " (see '" + name + " --help')");
+            return CONFIG_ERROR;
+        });
         cli.setExecutionExceptionHandler((e, cmd, parsed) -> {
             Throwable root = e;
             if (e instanceof ConfigException) {

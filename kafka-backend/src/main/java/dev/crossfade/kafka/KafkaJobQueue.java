@@ -80,6 +80,15 @@ public final class KafkaJobQueue implements JobQueue {
         for (int i = 0; i < records.size(); i++) {
             sends.add(new Send(records.get(i).topic(), jobs.get(i).jid(), sendRaw(records.get(i))));
         }
+        if (sends.size() > 1) {
+            // The caller waits for every ack anyway: lingering for more records to join the last batches would only
+            // add linger.ms to the call. flush() sends them now (and whatever other threads buffered, which is harmless).
+            try {
+                producer.flush();
+            } catch (org.apache.kafka.common.KafkaException e) {
+                // Each send's own future reports what failed.
+            }
+        }
         List<String> jids = new ArrayList<>(jobs.size());
         EnqueueException first = null;
         int failed = 0;
@@ -136,10 +145,9 @@ public final class KafkaJobQueue implements JobQueue {
     }
 
     private ProducerRecord<byte[], byte[]> record(Job job, Instant now) {
-        Job ready = job.toBuilder().at(null).enqueuedAt(now).build();
-        byte[] value = codec.encode(ready);
-        return new ProducerRecord<>(topics.jobs(job.queue()), null, null, key(ready), value,
-                RetryAndDlq.jobHeaders(ready));
+        byte[] value = codec.encodeEnqueued(job, now);
+        return new ProducerRecord<>(topics.jobs(job.queue()), null, null, key(job), value,
+                RetryAndDlq.jobHeaders(job));
     }
 
     private Future<RecordMetadata> sendRaw(ProducerRecord<byte[], byte[]> r) {

@@ -71,7 +71,7 @@ public final class RedisJobQueue implements JobQueue {
             if (job.at() != null && job.at().isAfter(now)) {
                 scheduled.put(codec.encode(scheduledCopy(job, job.at())), epochSeconds(job.at()));
             } else {
-                byte[] json = codec.encode(job.toBuilder().at(null).enqueuedAt(now).build());
+                byte[] json = codec.encodeEnqueued(job, now);
                 byQueue.computeIfAbsent(job.queue(), q -> new ArrayList<>()).add(json);
             }
             jids.add(job.jid());

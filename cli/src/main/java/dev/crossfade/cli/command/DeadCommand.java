@@ -26,10 +26,10 @@ public final class DeadCommand implements Callable<Integer> {
     @Mixin
     Options options;
 
-    @Parameters(index = "0", paramLabel = "list|retry|delete")
+    @Parameters(index = "0", paramLabel = "list|retry|delete", description = "what to do")
     String action;
 
-    @Parameters(index = "1", arity = "0..1", paramLabel = "JID")
+    @Parameters(index = "1", arity = "0..1", paramLabel = "JID", description = "the dead job, for retry and delete")
     String jid;
 
     @Option(names = "--backend", defaultValue = "both", description = "redis, kafka or both (default: ${DEFAULT-VALUE})")
@@ -55,6 +55,7 @@ public final class DeadCommand implements Callable<Integer> {
         if (!redis && !kafka) {
             throw new ConfigException("--backend", "must be redis, kafka or both, got '" + backend + "'");
         }
+        validate(redis);
         PrintWriter out = spec.commandLine().getOut();
         try (Node node = Node.start(options.load(), new SimpleMeterRegistry())) {
             switch (action) {
@@ -74,9 +75,12 @@ public final class DeadCommand implements Callable<Integer> {
                     }
                 }
                 case "retry" -> {
-                    if (kafka && (all || jid == null)) {
+                    if (kafka && all) {
                         out.printf("kafka: replayed %d dead jobs of queue %s%n",
                                 node.kafka().replayDeadLetters(queue), queue);
+                    } else if (kafka) {
+                        out.println("kafka: a DLQ is replayed as a whole (--all --backend kafka --queue Q); " + jid
+                                + " was looked for in Redis only");
                     }
                     if (redis) {
                         if (all) {
@@ -90,22 +94,43 @@ public final class DeadCommand implements Callable<Integer> {
                                     : "redis: no dead job " + jid);
                         }
                     }
-                    if (jid == null && !all) {
-                        throw new ConfigException("dead retry", "name a JID or pass --all");
-                    }
                 }
                 case "delete" -> {
-                    if (jid == null) {
-                        throw new ConfigException("dead delete", "name the JID to delete");
-                    }
                     out.println(node.redis().admin().deleteDead(jid) ? "redis: deleted " + jid
                             : "redis: no dead job " + jid);
                 }
-                default -> throw new ConfigException("dead", "action must be list, retry or delete, got '" + action
-                        + "'");
+                default -> throw new IllegalStateException(action);
             }
             out.flush();
         }
         return 0;
+    }
+
+    /** Refuses what cannot work before connecting to anything. */
+    private void validate(boolean redis) {
+        switch (action) {
+            case "list" -> {
+            }
+            case "retry" -> {
+                if (jid == null && !all) {
+                    throw new ConfigException("dead retry", "name a JID or pass --all");
+                }
+                if (!redis && !all) {
+                    throw new ConfigException("dead retry --backend kafka", "a Kafka DLQ is replayed as a whole: "
+                            + "pass --all (and --queue Q)");
+                }
+            }
+            case "delete" -> {
+                if (jid == null) {
+                    throw new ConfigException("dead delete", "name the JID to delete");
+                }
+                if (!redis) {
+                    throw new ConfigException("dead delete --backend kafka", "a Kafka DLQ is a log: its records "
+                            + "expire by the topic's retention");
+                }
+            }
+            default -> throw new ConfigException("dead", "action must be list, retry or delete, got '" + action
+                    + "'");
+        }
     }
 }

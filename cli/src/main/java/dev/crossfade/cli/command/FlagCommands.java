@@ -94,7 +94,7 @@ public final class FlagCommands {
     @Command(name = "kill-switch", mixinStandardHelpOptions = true,
             description = "on: every enqueue goes to Redis at once and shadowing stops. off: the rollout applies again.")
     public static final class KillSwitch extends FlagCommand {
-        @Parameters(paramLabel = "on|off")
+        @Parameters(paramLabel = "on|off", description = "on: every enqueue to Redis, no shadow copies; off: the rollout applies")
         String state;
 
         @Override
