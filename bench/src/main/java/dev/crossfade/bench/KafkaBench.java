@@ -169,19 +169,7 @@ final class KafkaBench {
 
     private double process(KafkaBackend kafka, int n) {
         Probe probe = new Probe(0);
-        WorkerRuntime rt = kafka.workers(core(probe), Set.of(Job.DEFAULT_QUEUE), THREADS);
-        rt.start();
-        try {
-            if (!probe.awaitFinished(n, Duration.ofMinutes(3))) {
-                throw new IllegalStateException("Crossfade processed only " + probe.finished() + " of " + n);
-            }
-        } finally {
-            rt.stop(Duration.ofSeconds(10));
-        }
-        if (probe.failed() > 0) {
-            throw new IllegalStateException(probe.failed() + " no-op jobs failed");
-        }
-        return n / ((probe.lastFinish() - probe.firstStart()) / 1e9);
+        return probe.throughput(kafka.workers(core(probe), Set.of(Job.DEFAULT_QUEUE), THREADS), n);
     }
 
     private void earliest(String group) {

@@ -2,6 +2,7 @@ package dev.crossfade.bench;
 
 import dev.crossfade.api.Backend;
 import dev.crossfade.api.Job;
+import dev.crossfade.api.WorkerRuntime;
 import dev.crossfade.api.execution.ExecutionListener;
 import dev.crossfade.api.execution.Outcome;
 
@@ -27,6 +28,25 @@ final class Probe implements ExecutionListener {
 
     Probe(int latencySamples) {
         this.latencies = new AtomicLongArray(Math.max(1, latencySamples));
+    }
+
+    /**
+     * Starts a runtime whose core reports to this probe, waits until it has run {@code n} jobs, stops it, and returns
+     * jobs/s from the first start to the last finish.
+     */
+    double throughput(WorkerRuntime rt, int n) {
+        rt.start();
+        try {
+            if (!awaitFinished(n, Duration.ofMinutes(3))) {
+                throw new IllegalStateException("Crossfade processed only " + finished() + " of " + n);
+            }
+        } finally {
+            rt.stop(Duration.ofSeconds(10));
+        }
+        if (failed() > 0) {
+            throw new IllegalStateException(failed() + " no-op jobs failed");
+        }
+        return n / ((lastFinish() - firstStart()) / 1e9);
     }
 
     @Override

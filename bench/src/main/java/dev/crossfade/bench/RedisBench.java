@@ -147,19 +147,7 @@ final class RedisBench {
     private double process(int n, boolean warmup) {
         enqueueAll(backend.queue(), 0, n);
         Probe probe = new Probe(0);
-        RedisWorkerRuntime rt = backend.workers(core(probe), Set.of(Job.DEFAULT_QUEUE), THREADS);
-        rt.start();
-        try {
-            if (!probe.awaitFinished(n, Duration.ofMinutes(3))) {
-                throw new IllegalStateException("Crossfade processed only " + probe.finished() + " of " + n);
-            }
-        } finally {
-            rt.stop(Duration.ofSeconds(10));
-        }
-        if (probe.failed() > 0) {
-            throw new IllegalStateException(probe.failed() + " no-op jobs failed");
-        }
-        double rate = n / ((probe.lastFinish() - probe.firstStart()) / 1e9);
+        double rate = probe.throughput(backend.workers(core(probe), Set.of(Job.DEFAULT_QUEUE), THREADS), n);
         if (!warmup) {
             System.out.printf(java.util.Locale.ROOT, "[bench] crossfade redis processing: %,.0f jobs/s%n", rate);
         }

@@ -24,21 +24,7 @@ class CommandsIntegrationTest {
     Path dir;
 
     private Path config(RedisService redis, KafkaService kafka, TestNamespace ns, String redisUrl) throws IOException {
-        Path c = dir.resolve("crossfade.yml");
-        Files.writeString(c, """
-                redis:
-                  url: %s
-                  namespace: "%s:"
-                kafka:
-                  bootstrap: %s
-                  topic-prefix: %s
-                  partitions: 2
-                flags:
-                  file: %s
-                  start-wait: 2s
-                """.formatted(redisUrl == null ? redis.uri() : redisUrl, ns.value(), kafka.bootstrapServers(),
-                ns.value(), dir.resolve("flags.json")));
-        return c;
+        return CliTestSupport.config(dir, redisUrl == null ? redis.uri().toString() : redisUrl, kafka, ns, "");
     }
 
     @Test

@@ -92,23 +92,8 @@ class DashboardEndToEndTest {
     void startNode(RedisService redis, KafkaService kafka, TestNamespace ns) throws Exception {
         this.ns = ns;
         dir = Files.createTempDirectory("crossfade-dashboard");
-        Path config = dir.resolve("crossfade.yml");
-        Files.writeString(config, """
-                redis:
-                  url: %s
-                  namespace: "%s:"
-                kafka:
-                  bootstrap: %s
-                  topic-prefix: %s
-                  partitions: 2
-                flags:
-                  file: %s
-                  start-wait: 2s
-                workers:
-                  queues: [%s]
-                  concurrency: 2
-                """.formatted(redis.uri(), ns.value(), kafka.bootstrapServers(), ns.value(),
-                dir.resolve("flags.json"), Q));
+        Path config = CliTestSupport.config(dir, redis.uri().toString(), kafka, ns,
+                "workers:\n  queues: [" + Q + "]\n  concurrency: 2\n");
         flags = FlagsFile.at(dir.resolve("flags.json"));
         flags.write(new FlagsFile.Settings(50, false, 20));
         meters = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);

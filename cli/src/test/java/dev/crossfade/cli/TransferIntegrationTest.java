@@ -56,23 +56,7 @@ class TransferIntegrationTest {
     Path dir;
 
     private Path config(RedisService redis, KafkaService kafka, TestNamespace ns) throws IOException {
-        Path c = dir.resolve("crossfade.yml");
-        Files.writeString(c, """
-                redis:
-                  url: %s
-                  namespace: "%s:"
-                kafka:
-                  bootstrap: %s
-                  topic-prefix: %s
-                  partitions: 2
-                flags:
-                  file: %s
-                  start-wait: 2s
-                workers:
-                  queues: [%s]
-                """.formatted(redis.uri(), ns.value(), kafka.bootstrapServers(), ns.value(),
-                dir.resolve("flags.json"), Q));
-        return c;
+        return CliTestSupport.config(dir, redis.uri().toString(), kafka, ns, "workers:\n  queues: [" + Q + "]\n");
     }
 
     @Test
