@@ -4,6 +4,9 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.BooleanNode;
 import com.fasterxml.jackson.databind.node.IntNode;
+import com.fasterxml.jackson.databind.node.LongNode;
+import com.fasterxml.jackson.databind.node.NullNode;
+import com.fasterxml.jackson.databind.node.TextNode;
 import dev.crossfade.api.internal.Json;
 
 import java.time.Instant;
@@ -275,17 +278,17 @@ public final class Job {
         /** The nodes valueToTree would make, without its serialisation round trip for the common scalars. */
         private static JsonNode toNode(Object v) {
             if (v == null) {
-                return com.fasterxml.jackson.databind.node.NullNode.getInstance();
+                return NullNode.getInstance();
             } else if (v instanceof JsonNode n) {
                 return n;
             } else if (v instanceof String s) {
-                return com.fasterxml.jackson.databind.node.TextNode.valueOf(s);
+                return TextNode.valueOf(s);
             } else if (v instanceof Integer i) {
-                return com.fasterxml.jackson.databind.node.IntNode.valueOf(i);
+                return IntNode.valueOf(i);
             } else if (v instanceof Long l) {
-                return com.fasterxml.jackson.databind.node.LongNode.valueOf(l);
+                return LongNode.valueOf(l);
             } else if (v instanceof Boolean b) {
-                return com.fasterxml.jackson.databind.node.BooleanNode.valueOf(b);
+                return BooleanNode.valueOf(b);
             }
             return Json.mapper().valueToTree(v);
         }

@@ -309,9 +309,9 @@ public final class GroupRunner implements WorkerRuntime {
         } else {
             consumer.commitAsync(offsets, (o, e) -> {
                 if (e != null) {
-                    // Runs on the poll thread. Forget the failed offsets so the next turn commits them again.
+                    // Runs on the poll thread. Forget the offsets we sent (the callback's map is null on failure) so
+                    // the next turn commits them again.
                     log.debug("{}: async commit failed (retried next turn): {}", name, e.toString());
-                    // The callback's own map is null on failure; the one we sent is what to forget.
                     offsets.forEach((tp, om) -> {
                         PartitionState st = states.get(tp);
                         if (st != null && st.committed == om.offset()) {
