@@ -72,7 +72,7 @@ public final class RedisWorkerRuntime implements WorkerRuntime {
         this.permits = new Semaphore(concurrency + Math.max(concurrency, Math.min(config.fetchBatchSize(), 10 * concurrency)));
         this.fetch = new ReliableFetch(redis, keys, identity, queues, config, metrics);
         JobRetry retry = new JobRetry(keys, config);
-        this.acker = new Acknowledger(redis, retry, metrics, config, "crossfade-redis-ack");
+        this.acker = new Acknowledger(redis, retry, metrics, config, fetch::released, "crossfade-redis-ack");
         this.processor = new Processor(core, concurrency, local, permits, acker, "crossfade-redis-worker");
         this.launcher = new Launcher(redis, keys, identity, config, fetch, processor, retry, metrics, concurrency,
                 () -> launcher().quiet(true), this::close);
@@ -134,6 +134,8 @@ public final class RedisWorkerRuntime implements WorkerRuntime {
 
     private void fetchLoop() {
         Backoff backoff = new Backoff(config.maxReconnectBackoff());
+        // After a failed fetch Redis may have moved jobs whose reply was lost: look for them once fetching works.
+        boolean uncertain = false;
         while (!stopping) {
             if (!launcher.registered() || launcher.quiet()) {
                 sleepQuietly(50);
@@ -163,11 +165,29 @@ public final class RedisWorkerRuntime implements WorkerRuntime {
                     log.warn("cannot fetch from Redis at {} ({}); retrying with backoff, running jobs continue",
                             config.redactedUrl(), e.toString());
                 }
+                uncertain = true;
                 backoff.pause();
                 continue;
             }
             permits.release(want - got.size());
             local.addAll(got);
+            if (uncertain) {
+                uncertain = !reclaimOrphans();
+            }
+        }
+    }
+
+    /** @return false if Redis could not be read (try again after the next fetch) */
+    private boolean reclaimOrphans() {
+        try {
+            int n = fetch.reclaimOrphans();
+            if (n > 0) {
+                log.warn("pushed {} job(s) back to their queues: a fetch had moved them to this process's in-progress "
+                        + "list but its reply was lost with the connection", n);
+            }
+            return true;
+        } catch (JedisException | ClassCastException e) {
+            return false;
         }
     }
 

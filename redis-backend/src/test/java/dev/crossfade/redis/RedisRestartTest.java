@@ -2,6 +2,7 @@ package dev.crossfade.redis;
 
 import dev.crossfade.api.EnqueueException;
 import dev.crossfade.api.Job;
+import dev.crossfade.api.codec.JobCodec;
 import dev.crossfade.api.execution.ExecutionCore;
 import dev.crossfade.api.worker.RetryPolicy;
 import dev.crossfade.devservices.LocalRedis;
@@ -9,6 +10,7 @@ import dev.crossfade.devservices.TestNamespace;
 import org.junit.jupiter.api.Test;
 
 import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
@@ -72,6 +74,41 @@ class RedisRestartTest {
             assertEquals(Set.copyOf(jids), backend.redis().hkeys(runs), "every job ran, none lost");
             assertEquals(0, backend.admin().deadSize());
             assertEquals(0, backend.admin().retrySize() + backend.admin().scheduledSize());
+        }
+    }
+
+    /**
+     * A fetch whose reply is lost (Redis moved the job into this process's in-progress list, then the connection
+     * dropped) must not strand the job for as long as the process lives: once fetching works again the process finds
+     * the job it does not hold and pushes it back. Simulated by putting a job in the running process's in-progress
+     * list directly, then restarting Redis so that a fetch fails.
+     */
+    @Test
+    void aJobMovedByAFetchWhoseReplyWasLostRunsWithoutWaitingForTheProcessToStop() throws Exception {
+        try (LocalRedis redis = LocalRedis.builder().appendOnly(true).fsyncAlways(true).build().start();
+             RedisBackend backend = RedisBackend.create(TestConfigs.fast(redis.uri(),
+                     TestNamespace.random("orphan").value()).build())) {
+            String runs = CountingWorkers.runsKey(backend);
+            ExecutionCore core = ExecutionCore.builder(CountingWorkers.registry(backend)).build();
+            try (RedisWorkerRuntime workers = backend.workers(core, List.of("default"), 2)) {
+                workers.start();
+                String before = backend.queue().enqueue(Job.of(CountingWorkers.COUNTED, 1L));
+                await().atMost(Duration.ofSeconds(30)).until(() -> backend.redis().hexists(runs, before));
+
+                Job orphan = Job.of(CountingWorkers.COUNTED, 2L);
+                String inProgress = backend.key("crossfade:inprogress:" + workers.identity() + "|default");
+                backend.redis().lpush(inProgress.getBytes(java.nio.charset.StandardCharsets.UTF_8),
+                        JobCodec.defaults().encodeEnqueued(orphan, Instant.now()));
+                redis.kill();
+                redis.start();
+
+                // The test's own pooled connections are stale after the restart too.
+                await().atMost(Duration.ofSeconds(30)).ignoreExceptions()
+                        .until(() -> backend.redis().hexists(runs, orphan.jid()));
+                await().atMost(Duration.ofSeconds(10)).ignoreExceptions()
+                        .until(() -> backend.redis().llen(inProgress) == 0);
+                assertEquals("1", backend.redis().hget(runs, orphan.jid()), "ran once");
+            }
         }
     }
 }

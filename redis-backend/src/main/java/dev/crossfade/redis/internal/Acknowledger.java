@@ -14,6 +14,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
 
 /**
  * Writes outcomes to Redis from one thread, batching whatever accumulated into one pipeline: an {@code LREM} from the
@@ -35,15 +36,20 @@ public final class Acknowledger {
     private final JobRetry retry;
     private final RedisMetrics metrics;
     private final RedisBackendConfig config;
+    private final Consumer<Fetched> written;
     private final LinkedBlockingQueue<Ack> pending = new LinkedBlockingQueue<>();
     private final Thread thread;
     private volatile boolean running = true;
     private volatile long giveUpAtNanos = Long.MAX_VALUE;
     private volatile int unwritten;
 
+    /**
+     * @param written called for each job once its outcome is in Redis (the job has left the in-progress list)
+     */
     public Acknowledger(UnifiedJedis redis, JobRetry retry, RedisMetrics metrics, RedisBackendConfig config,
-                        String name) {
+                        Consumer<Fetched> written, String name) {
         this.redis = redis;
+        this.written = written;
         this.retry = retry;
         this.metrics = metrics;
         this.config = config;
@@ -163,6 +169,7 @@ public final class Acknowledger {
             r.get(); // surfaces NOSCRIPT and other script errors
         }
         for (Ack a : batch) {
+            written.accept(a.job());
             String q = a.job().queue();
             Outcome o = a.outcome();
             metrics.count("processed", q, 1);

@@ -10,11 +10,16 @@ import redis.clients.jedis.Response;
 import redis.clients.jedis.UnifiedJedis;
 import redis.clients.jedis.args.ListDirection;
 
+import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.Collections;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * Reliable fetch, in the spirit of Sidekiq Pro's super_fetch: a job is never only in a worker's memory. Fetching moves
@@ -43,6 +48,11 @@ public final class ReliableFetch {
     private final double blockSeconds;
     private final RedisBackendConfig config;
     private final RedisMetrics metrics;
+    /**
+     * Payloads this process knows are in its in-progress lists (fetched, not yet acknowledged or pushed back), with
+     * their multiplicity. Anything else found there was moved by a fetch whose reply never arrived.
+     */
+    private final ConcurrentHashMap<ByteBuffer, AtomicInteger> held = new ConcurrentHashMap<>();
 
     public ReliableFetch(UnifiedJedis redis, Keys keys, String identity, List<String> queues, RedisBackendConfig config,
                          RedisMetrics metrics) {
@@ -113,8 +123,46 @@ public final class ReliableFetch {
                 out.add(new Fetched(queues.get(idx), job, queueKeys[idx], inProgressKeys[idx]));
             }
         }
+        for (Fetched f : out) {
+            held.computeIfAbsent(ByteBuffer.wrap(f.payload), k -> new AtomicInteger()).incrementAndGet();
+        }
         metrics.fetchLatency(System.nanoTime() - t0);
         return out;
+    }
+
+    /** A job left this process's in-progress list (its outcome was written, or it was pushed back). */
+    public void released(Fetched f) {
+        held.computeIfPresent(ByteBuffer.wrap(f.payload), (k, n) -> n.decrementAndGet() <= 0 ? null : n);
+    }
+
+    /**
+     * Pushes back to the front of their queues the jobs in this process's in-progress lists that it does not hold:
+     * those a fetch moved there when its reply was lost (the connection dropped after Redis ran the command). Without
+     * this they would wait for this process to stop before anyone ran them. Call it from the fetching thread between
+     * fetches, so that no fetch reply is in flight.
+     *
+     * @return how many jobs were pushed back
+     */
+    public int reclaimOrphans() {
+        int n = 0;
+        for (int i = 0; i < queues.size(); i++) {
+            Map<ByteBuffer, Integer> listed = new HashMap<>();
+            for (byte[] p : redis.lrange(inProgressKeys[i], 0, -1)) {
+                listed.merge(ByteBuffer.wrap(p), 1, Integer::sum);
+            }
+            for (Map.Entry<ByteBuffer, Integer> e : listed.entrySet()) {
+                AtomicInteger mine = held.get(e.getKey());
+                // An acknowledgement removes the payload from the list before releasing it, never after: a job being
+                // acknowledged right now can only make the list look shorter than what is held, not longer.
+                int orphans = e.getValue() - (mine == null ? 0 : mine.get());
+                byte[] payload = e.getKey().array();
+                for (int k = 0; k < orphans; k++) {
+                    n += ((Long) Scripts.REQUEUE.eval(redis, List.of(inProgressKeys[i], queueKeys[i]),
+                            List.of(payload))).intValue();
+                }
+            }
+        }
+        return n;
     }
 
     /**
@@ -137,6 +185,7 @@ public final class ReliableFetch {
         for (Response<Object> reply : replies) {
             n += ((Long) reply.get()).intValue();
         }
+        jobs.forEach(this::released);
         return n;
     }
 
