@@ -45,6 +45,21 @@ class JobCodecTest {
         assertEquals(Instant.ofEpochMilli(1700000000123L), job.createdAt());
     }
 
+    /** Ruby's Time#to_f as Sidekiq writes it: six decimals, microseconds, for any instant. */
+    @Test
+    void timestampTextHasMicrosecondsLikeBigDecimalScaleSix() {
+        for (Instant t : new Instant[]{Instant.ofEpochSecond(1700000000, 1_000), Instant.ofEpochSecond(1700000000),
+                Instant.ofEpochSecond(1700000000, 999_999_999), Instant.ofEpochSecond(0, 1_000),
+                Instant.ofEpochSecond(-5, 250_000_000)}) {
+            String json = new String(codec.encode(Job.builder("W").jid("x").createdAt(t).build()),
+                    StandardCharsets.UTF_8);
+            String expected = java.math.BigDecimal.valueOf(t.getEpochSecond() * 1_000_000L + t.getNano() / 1000, 6)
+                    .toString();
+            assertTrue(json.matches(".*\"created_at\":" + java.util.regex.Pattern.quote(expected) + "[,}].*"),
+                    t + " -> " + json);
+        }
+    }
+
     @Test
     void writesTimestampsAsFloatSeconds() throws Exception {
         Job job = Job.builder("W").createdAt(Instant.ofEpochSecond(1700000000, 250_000_000)).build();
