@@ -32,6 +32,7 @@ import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 import java.util.TreeMap;
 import java.util.concurrent.TimeUnit;
@@ -243,7 +244,7 @@ final class Accounting {
     }
 
     /** The first key of the namespace whose contents mention the jid (a last resort, for lost jobs only). */
-    private static java.util.Optional<String> anywhereInRedis(UnifiedJedis redis, String ns, String jid) {
+    private static Optional<String> anywhereInRedis(UnifiedJedis redis, String ns, String jid) {
         try {
             ScanParams params = new ScanParams().match(ns + "*").count(500);
             String cursor = ScanParams.SCAN_POINTER_START;
@@ -259,7 +260,7 @@ final class Accounting {
                         default -> "";
                     };
                     if ((text != null && text.contains(jid)) || key.contains(jid)) {
-                        return java.util.Optional.of("Redis " + type + " " + key);
+                        return Optional.of("Redis " + type + " " + key);
                     }
                 }
                 cursor = page.getCursor();
@@ -267,7 +268,7 @@ final class Accounting {
         } catch (RuntimeException e) {
             log.warn("cannot scan Redis for {}: {}", jid, e.toString());
         }
-        return java.util.Optional.empty();
+        return Optional.empty();
     }
 
     /** Where each jid sits in Redis, if anywhere: queue, retry or schedule set, in-progress or poison list. */

@@ -25,6 +25,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.EnumMap;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
@@ -557,7 +558,7 @@ public final class Drill {
             long unprocessed;
             try {
                 Map<String, String> ledger = node.redis().redis().hgetAll(ledgerKey);
-                unprocessed = java.util.Arrays.stream(okJids).filter(j -> !ledger.containsKey(j)).count();
+                unprocessed = Arrays.stream(okJids).filter(j -> !ledger.containsKey(j)).count();
             } catch (RuntimeException e) {
                 unprocessed = -1;
             }

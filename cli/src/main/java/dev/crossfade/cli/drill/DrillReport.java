@@ -2,11 +2,13 @@ package dev.crossfade.cli.drill;
 
 import java.io.PrintWriter;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Collections;
 import java.util.EnumMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 import java.util.TreeMap;
 import java.util.concurrent.TimeUnit;
 
@@ -58,7 +60,7 @@ public final class DrillReport {
         this.rejectedCalls = d.rejectedCalls.get();
         this.workerProcesses = d.workers().size();
         this.diedOnTheirOwn = d.diedOnTheirOwn.get();
-        this.enqueued = java.util.Arrays.stream(d.okJids).filter(java.util.Objects::nonNull).count();
+        this.enqueued = Arrays.stream(d.okJids).filter(Objects::nonNull).count();
         this.expectedDead = d.expectedDead.size();
     }
 
@@ -176,7 +178,7 @@ public final class DrillReport {
         out.printf("%nlost: %d%s%n", b.lost.size(), b.lost.isEmpty() ? "" : "  " + b.lost.subList(0,
                 Math.min(20, b.lost.size())));
         if (!b.lost.isEmpty()) {
-            java.util.List<String> order = java.util.Arrays.asList(b.drill.okJids);
+            List<String> order = Arrays.asList(b.drill.okJids);
             out.printf("  lost jobs were enqueued at (s into the run): %s%n", b.lost.stream().limit(20)
                     .map(j -> String.format("%.1f", order.indexOf(j) / (double) b.drill.settings().rate())).toList());
         }
