@@ -39,6 +39,11 @@ public record Setting(String key, Type type, String defaultValue, String descrip
             new Setting("kafka.partitions", Type.INT, "6",
                     "partitions of topics created on demand (at least the consumers you expect)"),
             new Setting("kafka.replication", Type.INT, "1", "replication factor of topics created on demand"),
+            new Setting("kafka.session-timeout", Type.DURATION, null,
+                    "consumer group session timeout (group config consumer.session.timeout.ms): how long the "
+                            + "partitions of a worker that died wait before another takes them; unset: the broker's "
+                            + "(45s by default, not below its group.consumer.min.session.timeout.ms); keep it at least "
+                            + "3 times the heartbeat interval (5s by default)"),
             new Setting("flags.file", Type.PATH, ".crossfade/flags.json",
                     "local flags file (LaunchDarkly file-data format), used when no SDK key is set"),
             new Setting("flags.sdk-key", Type.STRING, null,
@@ -54,6 +59,11 @@ public record Setting(String key, Type type, String defaultValue, String descrip
             new Setting("flags.start-wait", Type.DURATION, "5s", "how long start-up waits for flags"),
             new Setting("router.kafka-timeout", Type.DURATION, "2s",
                     "longest a Kafka enqueue may take before the job goes to Redis"),
+            new Setting("workers.run-once-lease", Type.DURATION, "2m",
+                    "how long a running job holds its run-once claim; longer than the slowest job (a copy of a job "
+                            + "whose worker died waits this long before it runs)"),
+            new Setting("workers.run-once-memory", Type.DURATION, "1h",
+                    "how long a finished job is remembered by the run-once guard; longer than the worst queue lag"),
             new Setting("workers.queues", Type.LIST, "default", "queues to work, comma-separated"),
             new Setting("workers.concurrency", Type.INT, "10", "worker threads per backend"),
             new Setting("workers.backends", Type.LIST, "redis,kafka", "backends to consume from: redis, kafka or both"),

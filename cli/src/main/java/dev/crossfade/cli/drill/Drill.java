@@ -167,6 +167,8 @@ public final class Drill {
                   bootstrap: %s
                   topic-prefix: %s
                   partitions: %d
+                  # The drill SIGKILLs workers: their partitions move after 6 s instead of the broker's default 45 s.
+                  session-timeout: 6s
                 flags:
                   file: %s
                   start-wait: 2s
@@ -177,6 +179,8 @@ public final class Drill {
                   backends: [redis, kafka]
                   concurrency: %d
                   shutdown-timeout: 10s
+                  # Drill jobs take microseconds: a short claim lets the copy of a job whose worker was killed run soon.
+                  run-once-lease: 15s
                 http:
                   port: 0
                 """.formatted(redisServer.uri(), namespace, kafkaServer.bootstrapServers(), topicPrefix,

@@ -55,7 +55,12 @@ public final class Node implements AutoCloseable {
                 .shutdownTimeout(config.duration("workers.shutdown-timeout"))
                 .meterRegistry(meters)
                 .build());
-        this.kafka = KafkaBackend.create(KafkaBackendConfig.custom()
+        KafkaBackendConfig.Builder kafkaConfig = KafkaBackendConfig.custom();
+        if (config.isSet("kafka.session-timeout")) {
+            kafkaConfig.groupConfig("consumer.session.timeout.ms",
+                    Long.toString(config.duration("kafka.session-timeout").toMillis()));
+        }
+        this.kafka = KafkaBackend.create(kafkaConfig
                 .bootstrapServers(config.string("kafka.bootstrap"))
                 .topicPrefix(config.string("kafka.topic-prefix"))
                 .partitions(config.integer("kafka.partitions"))
@@ -110,7 +115,8 @@ public final class Node implements AutoCloseable {
             namedProvider(loader, provider).register(registry);
         }
         ExecutionCore core = ExecutionCore.builder(registry.build())
-                .guard(new RedisRunGuard(redis.redis(), config.string("redis.namespace")))
+                .guard(new RedisRunGuard(redis.redis(), config.string("redis.namespace"),
+                        config.duration("workers.run-once-lease"), config.duration("workers.run-once-memory")))
                 .listener(ExecutionListener.all(jobMetrics, comparator,
                         listener == null ? ExecutionListener.NONE : listener))
                 .build();
