@@ -44,7 +44,7 @@ import org.slf4j.LoggerFactory;
  * }
  * }</pre>
  */
-public final class LocalKafka implements KafkaService {
+public final class LocalKafka extends LocalServer<LocalKafka> implements KafkaService {
     private static final Logger LOG = LoggerFactory.getLogger(LocalKafka.class);
     private static final String HOST = "127.0.0.1";
 
@@ -56,16 +56,23 @@ public final class LocalKafka implements KafkaService {
             List.of("-Xms256m", "-Xmx768m", "-XX:+UseSerialGC", "-XX:+ExitOnOutOfMemoryError", "-Djava.awt.headless=true");
 
     private final Config config;
-    private Path directory;
     private int port;
     private int controllerPort;
     private String clusterId;
-    private Process process;
-    private boolean paused;
-    private boolean closed;
 
     private LocalKafka(Config config) {
+        super("Kafka broker", Duration.ofSeconds(20));
         this.config = config;
+    }
+
+    @Override
+    Duration shutdownTimeout() {
+        return config.shutdownTimeout;
+    }
+
+    @Override
+    String address() {
+        return HOST + ":" + port;
     }
 
     /** Starts a configuration; every option has a test-friendly default. */
@@ -277,91 +284,6 @@ public final class LocalKafka implements KafkaService {
     }
 
     /**
-     * Graceful shutdown with SIGTERM (the broker flushes logs and writes its clean-shutdown marker) and waits; falls back
-     * to SIGKILL after the shutdown timeout. Resumes a paused broker first so it can act on the signal. Idempotent.
-     */
-    public synchronized void stop() {
-        if (process == null || !process.isAlive()) {
-            return;
-        }
-        if (paused) {
-            resume();
-        }
-        long begin = System.nanoTime();
-        process.destroy();
-        if (!Processes.awaitExit(process, config.shutdownTimeout)) {
-            LOG.warn("Kafka broker pid {} ignored SIGTERM for {}; sending SIGKILL", process.pid(), config.shutdownTimeout);
-            kill();
-            return;
-        }
-        LOG.info("Kafka broker at {} stopped in {} ms", bootstrapServers(), Duration.ofNanos(System.nanoTime() - begin).toMillis());
-    }
-
-    /**
-     * SIGKILL, as a crash or an OOM kill would, and waits until the JVM is gone. Records acknowledged with
-     * {@code acks=all} survive (they are in the OS page cache and are recovered from the log on restart); works on a
-     * paused broker too. Idempotent.
-     */
-    public synchronized void kill() {
-        if (process == null || !process.isAlive()) {
-            return;
-        }
-        process.destroyForcibly();
-        if (!Processes.awaitExit(process, Duration.ofSeconds(20))) {
-            throw new DevServiceException("Kafka broker pid " + process.pid() + " survived SIGKILL for 20 s");
-        }
-        paused = false;
-        LOG.info("Kafka broker at {} killed", bootstrapServers());
-    }
-
-    /**
-     * Stops the broker if it is running (gracefully) and starts it again on the same ports and data directory, so
-     * topics, records and committed offsets survive and clients keep their {@link #bootstrapServers()}.
-     *
-     * @return this, for chaining
-     */
-    public synchronized LocalKafka restart() {
-        ensureOpen();
-        if (directory == null) {
-            throw new IllegalStateException("restart() before start(): nothing to restart");
-        }
-        stop();
-        return start();
-    }
-
-    /**
-     * Freezes the broker JVM with SIGSTOP: sockets stay open but nothing answers, like a long GC pause or a partition.
-     * Use it to exercise client timeouts and circuit breakers; undo with {@link #resume()}.
-     */
-    public synchronized void pause() {
-        if (!isRunning()) {
-            throw new IllegalStateException("cannot pause: the Kafka broker is not running");
-        }
-        if (!paused) {
-            Processes.signal(process.pid(), "STOP");
-            paused = true;
-        }
-    }
-
-    /** Undoes {@link #pause()} with SIGCONT. Does nothing if not paused. */
-    public synchronized void resume() {
-        if (paused && process != null && process.isAlive()) {
-            Processes.signal(process.pid(), "CONT");
-        }
-        paused = false;
-    }
-
-    /** Whether the broker JVM is alive (a paused broker counts as running). */
-    public synchronized boolean isRunning() {
-        return process != null && process.isAlive();
-    }
-
-    /** Whether the broker is frozen by {@link #pause()}. */
-    public synchronized boolean isPaused() {
-        return paused && isRunning();
-    }
-
-    /**
      * @throws IllegalStateException before the first {@link #start()}, when no port is chosen yet
      */
     @Override
@@ -378,61 +300,19 @@ public final class LocalKafka implements KafkaService {
         return true;
     }
 
-    /** The broker's home (configuration, {@code data/}, {@code broker.log}); null before the first start. */
-    public synchronized Path directory() {
-        return directory;
-    }
-
     /** The broker JVM's combined stdout/stderr, useful to attach to a failing test's report; null before start. */
     public synchronized Path logFile() {
         return directory == null ? null : directory.resolve("broker.log");
-    }
-
-    /** The process id of the broker JVM while running; -1 otherwise. */
-    public synchronized long pid() {
-        return isRunning() ? process.pid() : -1;
     }
 
     private Path serverProperties() {
         return directory.resolve("server.properties");
     }
 
-    /** Stops the broker (gracefully) and deletes its directory. Idempotent; the instance cannot be started again. */
-    @Override
-    public synchronized void close() {
-        if (closed) {
-            return;
-        }
-        closed = true;
-        try {
-            stop();
-        } finally {
-            if (directory != null) {
-                Processes.deleteQuietly(directory);
-                Processes.forgetDirectory(directory);
-            }
-        }
-    }
-
     @Override
     public synchronized String toString() {
         return "LocalKafka[" + (port == 0 ? "not started" : bootstrapServers())
-                + (isRunning() ? (paused ? ", paused" : ", running") : "") + "]";
-    }
-
-    private void ensureOpen() {
-        if (closed) {
-            throw new IllegalStateException("LocalKafka is closed");
-        }
-    }
-
-    private static void sleep(Duration d) {
-        try {
-            Thread.sleep(d.toMillis());
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new DevServiceException("interrupted while waiting for Kafka", e);
-        }
+                + state() + "]";
     }
 
     private static final class Config {

@@ -36,7 +36,7 @@ import org.slf4j.LoggerFactory;
  * }
  * }</pre>
  */
-public final class LocalRedis implements RedisService {
+public final class LocalRedis extends LocalServer<LocalRedis> implements RedisService {
     private static final Logger LOG = LoggerFactory.getLogger(LocalRedis.class);
     private static final String HOST = "127.0.0.1";
     private static final String INSTALL_HINT =
@@ -44,14 +44,21 @@ public final class LocalRedis implements RedisService {
                     + "`brew install redis`), or set CROSSFADE_REDIS_URL to use an existing server.";
 
     private final Config config;
-    private Path directory;
     private int port;
-    private Process process;
-    private boolean paused;
-    private boolean closed;
 
     private LocalRedis(Config config) {
+        super("redis-server", Duration.ofSeconds(10));
         this.config = config;
+    }
+
+    @Override
+    Duration shutdownTimeout() {
+        return Duration.ofSeconds(10);
+    }
+
+    @Override
+    String address() {
+        return HOST + ":" + port;
     }
 
     /** Starts a configuration; every option has a test-friendly default (no persistence, free port). */
@@ -164,88 +171,6 @@ public final class LocalRedis implements RedisService {
         return new DevServiceException(msg, cause);
     }
 
-    /**
-     * Graceful shutdown with SIGTERM (Redis then flushes the AOF / writes the RDB if configured) and waits for exit;
-     * falls back to SIGKILL after 10 s. Resumes a paused server first so it can act on the signal. Idempotent.
-     */
-    public synchronized void stop() {
-        if (process == null || !process.isAlive()) {
-            return;
-        }
-        if (paused) {
-            resume();
-        }
-        process.destroy();
-        if (!Processes.awaitExit(process, Duration.ofSeconds(10))) {
-            LOG.warn("redis-server pid {} ignored SIGTERM for 10 s; sending SIGKILL", process.pid());
-            kill();
-            return;
-        }
-        LOG.info("redis-server on port {} stopped (exit {})", port, process.exitValue());
-    }
-
-    /**
-     * SIGKILL, as a crash or an OOM kill would, and waits until the process is gone. Data not yet fsynced is lost, which
-     * is the point: it shows what {@code appendfsync} really guarantees. Works on a paused server too. Idempotent.
-     */
-    public synchronized void kill() {
-        if (process == null || !process.isAlive()) {
-            return;
-        }
-        process.destroyForcibly();
-        if (!Processes.awaitExit(process, Duration.ofSeconds(10))) {
-            throw new DevServiceException("redis-server pid " + process.pid() + " survived SIGKILL for 10 s");
-        }
-        paused = false;
-        LOG.info("redis-server on port {} killed", port);
-    }
-
-    /**
-     * Stops the server if it is running (gracefully) and starts it again on the same port and data directory, so data
-     * persisted by AOF or RDB survives and clients configured with {@link #uri()} can reconnect.
-     *
-     * @return this, for chaining
-     */
-    public synchronized LocalRedis restart() {
-        ensureOpen();
-        if (directory == null) {
-            throw new IllegalStateException("restart() before start(): nothing to restart");
-        }
-        stop();
-        return start();
-    }
-
-    /**
-     * Freezes the server with SIGSTOP: connections stay open but nothing answers, like a server stuck in a long
-     * command or a network partition. Use it to exercise client timeouts and circuit breakers; undo with
-     * {@link #resume()}.
-     */
-    public synchronized void pause() {
-        requireRunning("pause");
-        if (!paused) {
-            Processes.signal(process.pid(), "STOP");
-            paused = true;
-        }
-    }
-
-    /** Undoes {@link #pause()} with SIGCONT. Does nothing if not paused. */
-    public synchronized void resume() {
-        if (paused && process != null && process.isAlive()) {
-            Processes.signal(process.pid(), "CONT");
-        }
-        paused = false;
-    }
-
-    /** Whether the process is alive (a paused server counts as running). */
-    public synchronized boolean isRunning() {
-        return process != null && process.isAlive();
-    }
-
-    /** Whether the server is frozen by {@link #pause()}. */
-    public synchronized boolean isPaused() {
-        return paused && isRunning();
-    }
-
     @Override
     public String host() {
         return HOST;
@@ -273,63 +198,14 @@ public final class LocalRedis implements RedisService {
         return true;
     }
 
-    /** The data directory (AOF, RDB, logs); null before the first start. */
-    public synchronized Path directory() {
-        return directory;
-    }
-
     /** The server's log file, useful to attach to a failing test's report. */
     public synchronized Path logFile() {
         return directory == null ? null : directory.resolve("redis.log");
     }
 
-    /** The process id while running, for tools outside this API; -1 otherwise. */
-    public synchronized long pid() {
-        return isRunning() ? process.pid() : -1;
-    }
-
-    /** Stops the server (gracefully) and deletes its directory. Idempotent; the instance cannot be started again. */
-    @Override
-    public synchronized void close() {
-        if (closed) {
-            return;
-        }
-        closed = true;
-        try {
-            stop();
-        } finally {
-            if (directory != null) {
-                Processes.deleteQuietly(directory);
-                Processes.forgetDirectory(directory);
-            }
-        }
-    }
-
     @Override
     public synchronized String toString() {
-        return "LocalRedis[" + (port == 0 ? "not started" : uri()) + (isRunning() ? (paused ? ", paused" : ", running") : "")
-                + "]";
-    }
-
-    private void ensureOpen() {
-        if (closed) {
-            throw new IllegalStateException("LocalRedis is closed");
-        }
-    }
-
-    private void requireRunning(String op) {
-        if (!isRunning()) {
-            throw new IllegalStateException("cannot " + op + ": redis-server is not running");
-        }
-    }
-
-    private static void sleep(Duration d) {
-        try {
-            Thread.sleep(d.toMillis());
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new DevServiceException("interrupted while waiting for redis-server", e);
-        }
+        return "LocalRedis[" + (port == 0 ? "not started" : uri()) + state() + "]";
     }
 
     private static final class Config {
