@@ -53,6 +53,10 @@ public final class DrillCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
+        // The drill moves the route flag hundreds of times; one INFO line per move would bury the progress lines.
+        // Set before the flags classes load, which is when slf4j-simple reads a logger's level.
+        System.setProperty("org.slf4j.simpleLogger.log.dev.crossfade.flags.RoutingFlags",
+                System.getProperty("org.slf4j.simpleLogger.log.dev.crossfade.flags.RoutingFlags", "warn"));
         DrillSettings.Builder s = DrillSettings.custom().jobs(jobs).faults(faults).workers(workers).rate(rate)
                 .drainTimeout(Duration.ofSeconds(drainSeconds)).seed(seed);
         if (kinds != null) {
