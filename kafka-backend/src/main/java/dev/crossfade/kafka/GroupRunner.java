@@ -1,6 +1,5 @@
 package dev.crossfade.kafka;
 
-import dev.crossfade.api.WorkerRuntime;
 import dev.crossfade.api.execution.ExecutionCore;
 import dev.crossfade.kafka.internal.Chunk;
 import dev.crossfade.kafka.internal.Lane;
@@ -24,7 +23,6 @@ import java.util.HashMap;
 import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.ExecutorService;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
@@ -45,81 +43,25 @@ import java.util.concurrent.atomic.AtomicInteger;
  * <p><b>Backpressure</b>: a partition with more than {@code maxBufferedPerPartition} fetched but unfinished jobs is
  * paused, not left unpolled, so the member stays in the group however slow the jobs are.
  */
-public final class GroupRunner implements WorkerRuntime {
+public final class GroupRunner extends KafkaRunner {
     private static final Logger log = LoggerFactory.getLogger(GroupRunner.class);
 
-    private final KafkaBackend backend;
-    private final KafkaBackendConfig config;
-    private final ExecutionCore core;
-    private final List<String> queues;
-    private final int concurrency;
-    private final String name;
     private final Map<TopicPartition, PartitionState> states = new HashMap<>();
     private KafkaConsumer<byte[], byte[]> consumer;
-    private ExecutorService pool;
-    private DelayScheduler scheduler;
-    private Thread pollThread;
-    private volatile boolean running;
-    private volatile boolean started;
-    private volatile long stopDeadlineNanos;
-    private volatile boolean clean = true;
 
     GroupRunner(KafkaBackend backend, ExecutionCore core, List<String> queues, int concurrency) {
-        this.backend = backend;
-        this.config = backend.config();
-        this.core = core;
-        this.queues = queues;
-        this.concurrency = concurrency;
-        this.name = "crossfade-kafka-" + config.groupId() + "-" + KafkaBackend.SEQ.incrementAndGet();
+        super(backend, core, queues, concurrency, "");
     }
 
     @Override
-    public synchronized void start() {
-        if (started) {
-            return;
-        }
-        for (String q : queues) {
-            backend.topics().ensure(q);
-        }
-        backend.applyGroupConfigs(config.groupId(), Map.of());
-        pool = KafkaBackend.pool(name + "-worker", concurrency);
+    Map<String, String> groupDefaults() {
+        return Map.of();
+    }
+
+    @Override
+    void startLoops() {
         consumer = new KafkaConsumer<>(backend.consumerProperties(config.groupId(), name));
-        scheduler = backend.scheduler(queues, name);
-        running = true;
-        started = true;
-        pollThread = new Thread(this::pollLoop, name + "-poll");
-        pollThread.setDaemon(true);
-        pollThread.start();
-        scheduler.start();
-        backend.lagMonitor().watch(queues);
-    }
-
-    @Override
-    public boolean stop(Duration timeout) {
-        Thread t;
-        synchronized (this) {
-            if (!started || pollThread == null) {
-                return true;
-            }
-            t = pollThread;
-            if (running) {
-                stopDeadlineNanos = System.nanoTime() + timeout.toNanos();
-                running = false;
-            }
-        }
-        try {
-            // The poll loop notices within one poll timeout, then drains, commits and leaves the group.
-            t.join(timeout.toMillis() + 15_000);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        }
-        scheduler.stop(Duration.ofSeconds(10));
-        return clean && !t.isAlive();
-    }
-
-    @Override
-    public void close() {
-        stop(config.shutdownTimeout());
+        startLoop(this::pollLoop, "-poll");
     }
 
     private void pollLoop() {

@@ -1,6 +1,5 @@
 package dev.crossfade.kafka;
 
-import dev.crossfade.api.WorkerRuntime;
 import dev.crossfade.api.execution.ExecutionCore;
 import dev.crossfade.kafka.internal.Chunk;
 import org.apache.kafka.clients.consumer.AcknowledgeType;
@@ -16,7 +15,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CountDownLatch;
-import java.util.concurrent.ExecutorService;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -34,87 +32,26 @@ import java.util.concurrent.TimeUnit;
  * <p>The group's {@code share.auto.offset.reset} is set to {@code earliest} before the first consumer joins
  * (Kafka's default, {@code latest}, would skip jobs enqueued before any worker ran).
  */
-public final class ShareRunner implements WorkerRuntime {
+public final class ShareRunner extends KafkaRunner {
     private static final Logger log = LoggerFactory.getLogger(ShareRunner.class);
 
-    private final KafkaBackend backend;
-    private final KafkaBackendConfig config;
-    private final ExecutionCore core;
-    private final List<String> queues;
-    private final int concurrency;
-    private final String name;
-    private final List<Thread> loops = new ArrayList<>();
-    private ExecutorService pool;
-    private DelayScheduler scheduler;
-    private volatile boolean running;
-    private volatile boolean started;
-    private volatile long stopDeadlineNanos;
-    private volatile boolean clean = true;
-
     ShareRunner(KafkaBackend backend, ExecutionCore core, List<String> queues, int concurrency) {
-        this.backend = backend;
-        this.config = backend.config();
-        this.core = core;
-        this.queues = queues;
-        this.concurrency = concurrency;
-        this.name = "crossfade-kafka-share-" + config.groupId() + "-" + KafkaBackend.SEQ.incrementAndGet();
+        super(backend, core, queues, concurrency, "share-");
     }
 
     @Override
-    public synchronized void start() {
-        if (started) {
-            return;
-        }
-        for (String q : queues) {
-            backend.topics().ensure(q);
-        }
-        backend.applyGroupConfigs(config.groupId(), Map.of(
-                "share.auto.offset.reset", "earliest",
-                "share.delivery.count.limit", Integer.toString(config.shareDeliveryLimit())));
-        pool = KafkaBackend.pool(name + "-worker", concurrency);
-        scheduler = backend.scheduler(queues, name);
-        running = true;
-        started = true;
+    Map<String, String> groupDefaults() {
+        return Map.of("share.auto.offset.reset", "earliest",
+                "share.delivery.count.limit", Integer.toString(config.shareDeliveryLimit()));
+    }
+
+    @Override
+    void startLoops() {
         for (int i = 0; i < config.shareConsumers(); i++) {
             KafkaShareConsumer<byte[], byte[]> consumer =
                     new KafkaShareConsumer<>(backend.shareConsumerProperties(name + "-" + i));
-            Thread t = new Thread(() -> pollLoop(consumer), name + "-poll-" + i);
-            t.setDaemon(true);
-            loops.add(t);
-            t.start();
+            startLoop(() -> pollLoop(consumer), "-poll-" + i);
         }
-        scheduler.start();
-        backend.lagMonitor().watch(queues);
-    }
-
-    @Override
-    public boolean stop(Duration timeout) {
-        synchronized (this) {
-            if (!started) {
-                return true;
-            }
-            if (running) {
-                stopDeadlineNanos = System.nanoTime() + timeout.toNanos();
-                running = false;
-            }
-        }
-        boolean alive = false;
-        for (Thread t : loops) {
-            try {
-                t.join(timeout.toMillis() + 15_000);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-            }
-            alive |= t.isAlive();
-        }
-        pool.shutdownNow();
-        scheduler.stop(Duration.ofSeconds(10));
-        return clean && !alive;
-    }
-
-    @Override
-    public void close() {
-        stop(config.shutdownTimeout());
     }
 
     private void pollLoop(KafkaShareConsumer<byte[], byte[]> consumer) {
