@@ -79,6 +79,15 @@ public final class Main implements Runnable {
         return cli.execute(args);
     }
 
+    /**
+     * Lowers a logger to WARN unless the user set its level: for commands with a live display that hundreds of INFO
+     * lines would bury. Must run before the logger's class loads (slf4j-simple reads the level then).
+     */
+    public static void quiet(String logger) {
+        String key = "org.slf4j.simpleLogger.log." + logger;
+        System.setProperty(key, System.getProperty(key, "warn"));
+    }
+
     private static String oneLine(Throwable t) {
         String m = t.getMessage() == null ? t.getClass().getSimpleName() : t.getMessage();
         return m.lines().findFirst().orElse(m);

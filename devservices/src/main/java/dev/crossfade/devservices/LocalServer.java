@@ -14,11 +14,11 @@ import java.time.Duration;
  * @param <S> the concrete type, returned by {@link #restart()}
  */
 abstract class LocalServer<S extends LocalServer<S>> implements AutoCloseable {
-    private static final Logger LOG = LoggerFactory.getLogger(LocalServer.class);
-
     /** For messages: "redis-server", "Kafka broker". */
     private final String name;
     private final Duration killTimeout;
+    /** Named after the concrete class, so log lines say LocalRedis or LocalKafka. */
+    private final Logger log = LoggerFactory.getLogger(getClass());
     protected Path directory;
     protected Process process;
     protected boolean paused;
@@ -59,11 +59,11 @@ abstract class LocalServer<S extends LocalServer<S>> implements AutoCloseable {
         long begin = System.nanoTime();
         process.destroy();
         if (!Processes.awaitExit(process, shutdownTimeout())) {
-            LOG.warn("{} pid {} ignored SIGTERM for {}; sending SIGKILL", name, process.pid(), shutdownTimeout());
+            log.warn("{} pid {} ignored SIGTERM for {}; sending SIGKILL", name, process.pid(), shutdownTimeout());
             kill();
             return;
         }
-        LOG.info("{} at {} stopped in {} ms (exit {})", name, address(),
+        log.info("{} at {} stopped in {} ms (exit {})", name, address(),
                 Duration.ofNanos(System.nanoTime() - begin).toMillis(), process.exitValue());
     }
 
@@ -80,7 +80,7 @@ abstract class LocalServer<S extends LocalServer<S>> implements AutoCloseable {
             throw new DevServiceException(name + " pid " + process.pid() + " survived SIGKILL for " + killTimeout);
         }
         paused = false;
-        LOG.info("{} at {} killed", name, address());
+        log.info("{} at {} killed", name, address());
     }
 
     /**

@@ -5,6 +5,7 @@ import dev.crossfade.api.Job;
 import dev.crossfade.api.WorkerRuntime;
 import dev.crossfade.api.worker.WorkerOptions;
 import dev.crossfade.api.worker.WorkerRegistry;
+import dev.crossfade.cli.Main;
 import dev.crossfade.cli.config.CrossfadeConfig;
 import dev.crossfade.cli.runtime.Node;
 import dev.crossfade.devservices.DevServices;
@@ -73,6 +74,8 @@ public final class DemoCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
+        // Each phase's split is in the live line and the table; flag-change log lines would break the live line.
+        Main.quiet("dev.crossfade.flags.RoutingFlags");
         PrintWriter out = spec.commandLine().getOut();
         if (!onPath("redis-server") && onPath("docker")) {
             System.setProperty(DevServices.TESTCONTAINERS, "true");

@@ -1,5 +1,6 @@
 package dev.crossfade.cli.drill;
 
+import dev.crossfade.cli.Main;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
@@ -54,9 +55,7 @@ public final class DrillCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         // The drill moves the route flag hundreds of times; one INFO line per move would bury the progress lines.
-        // Set before the flags classes load, which is when slf4j-simple reads a logger's level.
-        System.setProperty("org.slf4j.simpleLogger.log.dev.crossfade.flags.RoutingFlags",
-                System.getProperty("org.slf4j.simpleLogger.log.dev.crossfade.flags.RoutingFlags", "warn"));
+        Main.quiet("dev.crossfade.flags.RoutingFlags");
         DrillSettings.Builder s = DrillSettings.custom().jobs(jobs).faults(faults).workers(workers).rate(rate)
                 .drainTimeout(Duration.ofSeconds(drainSeconds)).seed(seed);
         if (kinds != null) {
