@@ -17,9 +17,9 @@ import java.util.Collections;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ThreadLocalRandom;
-import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * Reliable fetch, in the spirit of Sidekiq Pro's super_fetch: a job is never only in a worker's memory. Fetching moves
@@ -49,10 +49,11 @@ public final class ReliableFetch {
     private final RedisBackendConfig config;
     private final RedisMetrics metrics;
     /**
-     * Payloads this process knows are in its in-progress lists (fetched, not yet acknowledged or pushed back), with
-     * their multiplicity. Anything else found there was moved by a fetch whose reply never arrived.
+     * The jobs this process knows are in its in-progress lists (fetched, not yet acknowledged or pushed back). Anything
+     * else found there was moved by a fetch whose reply never arrived. By identity: adding and removing must not hash
+     * payloads on every job's path; only a reclaim compares bytes.
      */
-    private final ConcurrentHashMap<ByteBuffer, AtomicInteger> held = new ConcurrentHashMap<>();
+    private final Set<Fetched> held = ConcurrentHashMap.newKeySet();
 
     public ReliableFetch(UnifiedJedis redis, Keys keys, String identity, List<String> queues, RedisBackendConfig config,
                          RedisMetrics metrics) {
@@ -123,16 +124,14 @@ public final class ReliableFetch {
                 out.add(new Fetched(queues.get(idx), job, queueKeys[idx], inProgressKeys[idx]));
             }
         }
-        for (Fetched f : out) {
-            held.computeIfAbsent(ByteBuffer.wrap(f.payload), k -> new AtomicInteger()).incrementAndGet();
-        }
+        held.addAll(out);
         metrics.fetchLatency(System.nanoTime() - t0);
         return out;
     }
 
     /** A job left this process's in-progress list (its outcome was written, or it was pushed back). */
     public void released(Fetched f) {
-        held.computeIfPresent(ByteBuffer.wrap(f.payload), (k, n) -> n.decrementAndGet() <= 0 ? null : n);
+        held.remove(f);
     }
 
     /**
@@ -144,6 +143,10 @@ public final class ReliableFetch {
      * @return how many jobs were pushed back
      */
     public int reclaimOrphans() {
+        Map<ByteBuffer, Integer> mine = new HashMap<>();
+        for (Fetched f : held) {
+            mine.merge(ByteBuffer.wrap(f.payload), 1, Integer::sum);
+        }
         int n = 0;
         for (int i = 0; i < queues.size(); i++) {
             Map<ByteBuffer, Integer> listed = new HashMap<>();
@@ -151,10 +154,9 @@ public final class ReliableFetch {
                 listed.merge(ByteBuffer.wrap(p), 1, Integer::sum);
             }
             for (Map.Entry<ByteBuffer, Integer> e : listed.entrySet()) {
-                AtomicInteger mine = held.get(e.getKey());
                 // An acknowledgement removes the payload from the list before releasing it, never after: a job being
                 // acknowledged right now can only make the list look shorter than what is held, not longer.
-                int orphans = e.getValue() - (mine == null ? 0 : mine.get());
+                int orphans = e.getValue() - mine.getOrDefault(e.getKey(), 0);
                 byte[] payload = e.getKey().array();
                 for (int k = 0; k < orphans; k++) {
                     n += ((Long) Scripts.REQUEUE.eval(redis, List.of(inProgressKeys[i], queueKeys[i]),
