@@ -24,7 +24,7 @@ import java.util.Set;
  *
  * <pre>
  *   --jobs N        jobs per throughput figure (default 100000)
- *   --rounds N      rounds of the enqueue figures, median reported (default 3)
+ *   --rounds N      rounds of the enqueue and processing figures, median reported (default 3)
  *   --latency-s N   measured seconds of each latency figure (default 10)
  *   --only LIST     some of redis,kafka,router (default all)
  *   --quick         a smoke run: --jobs 10000 --rounds 1 --latency-s 3, report not written to docs

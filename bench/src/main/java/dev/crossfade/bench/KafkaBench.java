@@ -127,43 +127,52 @@ final class KafkaBench {
         int warm = Math.min(n, WARMUP);
         String prefix = "bench-" + mode.name().toLowerCase(Locale.ROOT);
         String topic = prefix + ".default";
-        double c;
+        List<Double> ours = new ArrayList<>();
+        List<Double> refs = new ArrayList<>();
+        String refName = mode == KafkaBackendConfig.Mode.GROUP ? "`ConsumerPerformance`" : "`ShareConsumerPerformance`";
+        String refKey = "fetch.nMsg.sec";
         try (KafkaBackend kafka = backend(prefix, mode)) {
             enqueueAll(kafka.queue(), warm);
             process(kafka, warm);
-            enqueueAll(kafka.queue(), n);
-            c = process(kafka, n);
+            long inTopic = warm;
+            // Rounds alternate ours and the reference on the same, growing topic; the medians are compared.
+            for (int round = 0; round < ctx.rounds(); round++) {
+                enqueueAll(kafka.queue(), n);
+                inTopic += n;
+                ours.add(process(kafka, n));
+                // The reference reads the same count each round (from the start, with a fresh group), so rounds
+                // compare like with like as the topic grows.
+                String records = Integer.toString(warm + n);
+                String suffix = Long.toString(inTopic);
+                Map<String, String> res;
+                if (mode == KafkaBackendConfig.Mode.GROUP) {
+                    res = table(captureStdout(() -> ConsumerPerformance.main(new String[]{
+                            "--bootstrap-server", bootstrap, "--topic", topic, "--num-records", records,
+                            "--group", "bench-perf-consumer-" + suffix, "--timeout", "30000"})));
+                } else {
+                    String group = "bench-perf-share-" + suffix;
+                    earliest(group);
+                    res = table(captureStdout(() -> ShareConsumerPerformance.main(new String[]{
+                            "--bootstrap-server", bootstrap, "--topic", topic, "--num-records", records,
+                            "--group", group, "--timeout", "30000"})));
+                    refKey = res.containsKey("fetch.nMsg.sec") ? "fetch.nMsg.sec" : "nMsg.sec";
+                }
+                refs.add(Double.parseDouble(res.get(refKey)));
+            }
         }
-        double r;
-        String refName;
-        String refKey;
-        if (mode == KafkaBackendConfig.Mode.GROUP) {
-            refName = "`ConsumerPerformance`";
-            refKey = "fetch.nMsg.sec";
-            Map<String, String> res = table(captureStdout(() -> ConsumerPerformance.main(new String[]{
-                    "--bootstrap-server", bootstrap, "--topic", topic, "--num-records", Integer.toString(warm + n),
-                    "--group", "bench-perf-consumer", "--timeout", "30000"})));
-            r = Double.parseDouble(res.get(refKey));
-        } else {
-            refName = "`ShareConsumerPerformance`";
-            String group = "bench-perf-share";
-            earliest(group);
-            Map<String, String> res = table(captureStdout(() -> ShareConsumerPerformance.main(new String[]{
-                    "--bootstrap-server", bootstrap, "--topic", topic, "--num-records", Integer.toString(warm + n),
-                    "--group", group, "--timeout", "30000"})));
-            refKey = res.containsKey("fetch.nMsg.sec") ? "fetch.nMsg.sec" : "nMsg.sec";
-            r = Double.parseDouble(res.get(refKey));
-        }
+        double c = Stats.median(ours);
+        double r = Stats.median(refs);
         String m = mode == KafkaBackendConfig.Mode.GROUP ? "consumer group" : "share group";
         s.row(new Report.Row("process " + n + " no-op jobs, " + m + ", " + THREADS + " threads", Report.rate(c),
                 refName, Report.rate(r), Report.percent(c / r), "≥ 50%", c / r >= 0.5));
-        s.note("Processing (" + m + "): " + n + " jobs already in the topic, after a " + warm + "-job warm-up run. "
+        s.note("Processing (" + m + "): median of " + ctx.rounds() + " rounds; in each, " + n + " jobs already in the "
+                + "topic, after a " + warm + "-job warm-up run. "
                 + "Crossfade: `" + (mode == KafkaBackendConfig.Mode.GROUP ? "GroupRunner" : "ShareRunner")
                 + "` from `KafkaBackend.workers(core, {default}, " + THREADS + ")`, default settings (" +
                 (mode == KafkaBackendConfig.Mode.GROUP ? "ordering PARTITION, commit every 500 ms" :
                         "1 share consumer, explicit per-record acknowledgement") + "), time from the first job's start "
-                + "to the last job's finish. Reference: " + refName + " reading the same topic (all " + (warm + n)
-                + " records) with a fresh group; its `" + refKey + "`" + (refKey.startsWith("fetch")
+                + "to the last job's finish. Reference, after each round: " + refName + " reading the first " + (warm + n)
+                + " records of the same topic with a fresh group; its `" + refKey + "`" + (refKey.startsWith("fetch")
                 ? " (excludes the group join, as Crossfade's time does)" : " (includes its group join)") + ".");
     }
 
