@@ -26,6 +26,7 @@ import org.junit.jupiter.api.extension.ExtendWith;
 import org.openqa.selenium.By;
 import org.openqa.selenium.Dimension;
 import org.openqa.selenium.OutputType;
+import org.openqa.selenium.StaleElementReferenceException;
 import org.openqa.selenium.TakesScreenshot;
 import org.openqa.selenium.WebDriver;
 import org.openqa.selenium.WebElement;
@@ -175,7 +176,9 @@ class DashboardEndToEndTest {
         try {
             browser.manage().window().setSize(new Dimension(1400, 1000));
             browser.get("http://127.0.0.1:" + http.port() + "/");
+            // The page re-renders tables on every poll: an element found a moment ago can be gone, so try again.
             WebDriverWait wait = new WebDriverWait(browser, Duration.ofSeconds(30));
+            wait.ignoring(StaleElementReferenceException.class);
 
             // Split and flag source.
             wait.until(b -> text(b, "source").contains("flags file"));
@@ -292,7 +295,16 @@ class DashboardEndToEndTest {
     }
 
     private static String text(WebDriver b, String id) {
-        return b.findElement(By.id(id)).getText().strip();
+        for (int attempt = 1; ; attempt++) {
+            try {
+                return b.findElement(By.id(id)).getText().strip();
+            } catch (StaleElementReferenceException e) {
+                // Re-rendered between find and read by the page's poll: read the new one.
+                if (attempt == 3) {
+                    throw e;
+                }
+            }
+        }
     }
 
     private static double number(WebDriver b, String id) {
