@@ -15,6 +15,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 class LocalRedisTest {
 
@@ -43,6 +44,16 @@ class LocalRedisTest {
             redis.stop();
             assertFalse(redis.isRunning());
             assertThrows(ConnectException.class, () -> Resp.call(redis, "PING"));
+        }
+    }
+
+    /** Without redis-server the error says how to install it (and how to use a server one already has). */
+    @Test
+    void aMissingRedisServerSaysHowToInstallIt(@TempDir Path dir) {
+        try (LocalRedis redis = LocalRedis.builder().executable(dir.resolve("redis-server")).build()) {
+            DevServiceException e = assertThrows(DevServiceException.class, redis::start);
+            assertTrue(e.getMessage().contains("apt-get install redis-server"), e.getMessage());
+            assertTrue(e.getMessage().contains("CROSSFADE_REDIS_URL"), e.getMessage());
         }
     }
 

@@ -11,6 +11,7 @@ import picocli.CommandLine.Spec;
 import picocli.CommandLine.Model.CommandSpec;
 
 import java.io.PrintWriter;
+import java.util.function.Consumer;
 
 /**
  * The commands that move traffic by editing the local flags file: {@code rollout}, {@code kill-switch},
@@ -39,7 +40,26 @@ public final class FlagCommands {
             return f;
         }
 
-        abstract String flagFor(CrossfadeConfig config);
+        /** The configuration key naming this command's flag, for the LaunchDarkly refusal. */
+        abstract String flagKey();
+
+        /** What the command changes, for the LaunchDarkly refusal ("change the shadow percentage"). */
+        abstract String change();
+
+        /** Checks the arguments and returns the edit to make; runs before the configuration is read. */
+        abstract Consumer<FlagsFile> edit();
+
+        @Override
+        public final void run() {
+            Consumer<FlagsFile> edit = edit();
+            FlagsFile f = file(options.load(), change());
+            edit.accept(f);
+            print(f);
+        }
+
+        String flagFor(CrossfadeConfig config) {
+            return config.string(flagKey());
+        }
 
         void print(FlagsFile f) {
             PrintWriter out = spec.commandLine().getOut();
@@ -77,16 +97,19 @@ public final class FlagCommands {
         String percent;
 
         @Override
-        public void run() {
-            CrossfadeConfig c = options.load();
-            FlagsFile f = file(c, "change the percentage rollout");
-            f.setKafkaPercent(percent(spec, percent));
-            print(f);
+        String flagKey() {
+            return "flags.route-flag";
         }
 
         @Override
-        String flagFor(CrossfadeConfig config) {
-            return config.string("flags.route-flag");
+        String change() {
+            return "change the percentage rollout";
+        }
+
+        @Override
+        Consumer<FlagsFile> edit() {
+            double p = percent(spec, percent);
+            return f -> f.setKafkaPercent(p);
         }
     }
 
@@ -98,22 +121,24 @@ public final class FlagCommands {
         String state;
 
         @Override
-        public void run() {
+        String flagKey() {
+            return "flags.kill-switch-flag";
+        }
+
+        @Override
+        String change() {
+            return "turn the kill switch " + state;
+        }
+
+        @Override
+        Consumer<FlagsFile> edit() {
             boolean on = switch (state) {
                 case "on" -> true;
                 case "off" -> false;
                 default -> throw new CommandLine.ParameterException(spec.commandLine(),
                         "kill-switch takes 'on' or 'off', got '" + state + "'");
             };
-            CrossfadeConfig c = options.load();
-            FlagsFile f = file(c, "turn the kill switch " + state);
-            f.setKillSwitch(on);
-            print(f);
-        }
-
-        @Override
-        String flagFor(CrossfadeConfig config) {
-            return config.string("flags.kill-switch-flag");
+            return f -> f.setKillSwitch(on);
         }
     }
 
@@ -126,16 +151,19 @@ public final class FlagCommands {
         String percent;
 
         @Override
-        public void run() {
-            CrossfadeConfig c = options.load();
-            FlagsFile f = file(c, "change the shadow percentage");
-            f.setShadowPercent(percent(spec, percent));
-            print(f);
+        String flagKey() {
+            return "flags.shadow-flag";
         }
 
         @Override
-        String flagFor(CrossfadeConfig config) {
-            return config.string("flags.shadow-flag");
+        String change() {
+            return "change the shadow percentage";
+        }
+
+        @Override
+        Consumer<FlagsFile> edit() {
+            double p = percent(spec, percent);
+            return f -> f.setShadowPercent(p);
         }
     }
 }

@@ -32,7 +32,6 @@ import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Optional;
 import java.util.Set;
 import java.util.TreeMap;
 import java.util.concurrent.TimeUnit;
@@ -164,10 +163,10 @@ final class Accounting {
                     if (consumed.containsKey(jid)) {
                         report.lostTrail.put(jid, consumed.get(jid));
                     }
-                    anywhereInRedis(redis, namespace, jid).ifPresent(k -> report.lostTrail.merge(jid, k,
-                            (a, b) -> a + "; " + b));
                 }
             }
+            anywhereInRedis(redis, namespace, report.lost).forEach((jid, k) -> report.lostTrail.merge(jid, k,
+                    (a, b) -> a + "; " + b));
         }
         guardLines(drill, runs, report);
         return report.build();
@@ -243,8 +242,15 @@ final class Accounting {
         }
     }
 
-    /** The first key of the namespace whose contents mention the jid (a last resort, for lost jobs only). */
-    private static Optional<String> anywhereInRedis(UnifiedJedis redis, String ns, String jid) {
+    /**
+     * For each lost jid, the first key of the namespace whose contents mention it: a last resort that reads every key
+     * once, whatever the number of jids.
+     */
+    private static Map<String, String> anywhereInRedis(UnifiedJedis redis, String ns, List<String> jids) {
+        Map<String, String> found = new LinkedHashMap<>();
+        if (jids.isEmpty()) {
+            return found;
+        }
         try {
             ScanParams params = new ScanParams().match(ns + "*").count(500);
             String cursor = ScanParams.SCAN_POINTER_START;
@@ -259,16 +265,18 @@ final class Accounting {
                         case "string" -> redis.get(key);
                         default -> "";
                     };
-                    if ((text != null && text.contains(jid)) || key.contains(jid)) {
-                        return Optional.of("Redis " + type + " " + key);
+                    for (String jid : jids) {
+                        if (!found.containsKey(jid) && ((text != null && text.contains(jid)) || key.contains(jid))) {
+                            found.put(jid, "Redis " + type + " " + key);
+                        }
                     }
                 }
                 cursor = page.getCursor();
             } while (!cursor.equals(ScanParams.SCAN_POINTER_START));
         } catch (RuntimeException e) {
-            log.warn("cannot scan Redis for {}: {}", jid, e.toString());
+            log.warn("cannot scan Redis for {} lost jobs: {}", jids.size(), e.toString());
         }
-        return Optional.empty();
+        return found;
     }
 
     /** Where each jid sits in Redis, if anywhere: queue, retry or schedule set, in-progress or poison list. */

@@ -154,14 +154,7 @@ public final class Launcher {
             rtt = (System.nanoTime() - t0) / 1_000;
             double now = nowSeconds();
             try (AbstractPipeline p = redis.pipelined()) {
-                if (procd + fails > 0) {
-                    p.incrBy(keys.stat("processed"), procd);
-                    p.incrBy(keys.stat("processed:" + day), procd);
-                    p.expire(keys.stat("processed:" + day), STATS_TTL_SECONDS);
-                    p.incrBy(keys.stat("failed"), fails);
-                    p.incrBy(keys.stat("failed:" + day), fails);
-                    p.expire(keys.stat("failed:" + day), STATS_TTL_SECONDS);
-                }
+                flushStats(p, procd, fails, day);
                 for (String workKey : List.of(keys.workers(identity), keys.work(identity))) {
                     p.unlink(workKey);
                     if (!busy.isEmpty()) {
@@ -198,6 +191,19 @@ public final class Launcher {
         }
     }
 
+    /** Sidekiq's counters, total and per day (the daily keys expire as Sidekiq's do). */
+    private void flushStats(AbstractPipeline p, long procd, long fails, String day) {
+        if (procd + fails == 0) {
+            return;
+        }
+        p.incrBy(keys.stat("processed"), procd);
+        p.incrBy(keys.stat("processed:" + day), procd);
+        p.expire(keys.stat("processed:" + day), STATS_TTL_SECONDS);
+        p.incrBy(keys.stat("failed"), fails);
+        p.incrBy(keys.stat("failed:" + day), fails);
+        p.expire(keys.stat("failed:" + day), STATS_TTL_SECONDS);
+    }
+
     private void handleSignal(String sig) {
         switch (sig) {
             case "TSTP" -> {
@@ -232,14 +238,7 @@ public final class Launcher {
             long fails = processor.takeFailed();
             String day = DAY.format(Instant.now());
             try (AbstractPipeline p = redis.pipelined()) {
-                if (procd + fails > 0) {
-                    p.incrBy(keys.stat("processed"), procd);
-                    p.incrBy(keys.stat("processed:" + day), procd);
-                    p.expire(keys.stat("processed:" + day), STATS_TTL_SECONDS);
-                    p.incrBy(keys.stat("failed"), fails);
-                    p.incrBy(keys.stat("failed:" + day), fails);
-                    p.expire(keys.stat("failed:" + day), STATS_TTL_SECONDS);
-                }
+                flushStats(p, procd, fails, day);
                 p.srem(keys.processes(), identity);
                 p.unlink(keys.process(identity), keys.workers(identity), keys.work(identity));
                 if (forgetRecovery) {
