@@ -126,7 +126,7 @@ public final class BenchMain {
         md.append(BEGIN).append("\n\n");
         md.append("## Results of the last run\n\n");
         md.append(String.format(Locale.ROOT, "Run at %s with `./bench/run%s` (%,d jobs per throughput figure, %d "
-                        + "round(s) per throughput figure, %d s per latency figure); it took %s.%n%n",
+                        + "round(s) each, %d s per latency figure); it took %s.%n%n",
                 Instant.now().truncatedTo(ChronoUnit.SECONDS), args.isEmpty() ? "" : " " + args, jobs, rounds,
                 latencySeconds, took.toString().substring(2).toLowerCase(Locale.ROOT)));
         md.append("### Machine\n\n| | |\n| --- | --- |\n");
