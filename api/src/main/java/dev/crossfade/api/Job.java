@@ -64,7 +64,8 @@ public final class Job {
         this.retriedAt = micros(b.retriedAt);
         this.routingKey = b.routingKey;
         this.shadow = b.shadow;
-        this.extra = b.extra.isEmpty() ? Map.of() : Collections.unmodifiableMap(new LinkedHashMap<>(b.extra));
+        this.extra = b.extra == null || b.extra.isEmpty() ? Map.of()
+                : Collections.unmodifiableMap(new LinkedHashMap<>(b.extra));
     }
 
     /** The wire carries microseconds (a float of seconds, like Ruby's Time#to_f); hold the same so round trips are exact. */
@@ -107,7 +108,9 @@ public final class Job {
         b.retriedAt = retriedAt;
         b.routingKey = routingKey;
         b.shadow = shadow;
-        b.extra.putAll(extra);
+        if (!extra.isEmpty()) {
+            b.extra = new LinkedHashMap<>(extra);
+        }
         return b;
     }
 
@@ -255,7 +258,7 @@ public final class Job {
         private Instant retriedAt;
         private String routingKey;
         private boolean shadow;
-        private final Map<String, JsonNode> extra = new LinkedHashMap<>();
+        private Map<String, JsonNode> extra; // made on first use: most jobs have no unknown keys
 
         private Builder() {
         }
@@ -380,13 +383,18 @@ public final class Job {
 
         /** Sets a key the envelope does not model; it is written back as is. */
         public Builder extra(String key, JsonNode value) {
-            this.extra.put(key, value);
+            if (extra == null) {
+                extra = new LinkedHashMap<>();
+            }
+            extra.put(key, value);
             return this;
         }
 
         /** Removes a key the envelope does not model. */
         public Builder removeExtra(String key) {
-            this.extra.remove(key);
+            if (extra != null) {
+                extra.remove(key);
+            }
             return this;
         }
 

@@ -47,6 +47,7 @@ public final class GroupRunner extends KafkaRunner {
     private static final Logger log = LoggerFactory.getLogger(GroupRunner.class);
 
     private final Map<TopicPartition, PartitionState> states = new HashMap<>();
+    private final int resumeBelow = config.maxBufferedPerPartition() / 2;
     private KafkaConsumer<byte[], byte[]> consumer;
 
     GroupRunner(KafkaBackend backend, ExecutionCore core, List<String> queues, int concurrency) {
@@ -68,13 +69,13 @@ public final class GroupRunner extends KafkaRunner {
         try {
             consumer.subscribe(queues.stream().map(q -> backend.topics().jobs(q)).toList(), new Rebalance());
             while (running) {
-                ConsumerRecords<byte[], byte[]> records;
+                ConsumerRecords<byte[], byte[]> records = null;
                 try {
-                    records = consumer.poll(anyPaused() ? Duration.ofMillis(5) : Duration.ofMillis(50));
+                    records = consumer.poll(Duration.ofMillis(50));
                 } catch (WakeupException e) {
-                    continue;
+                    // A worker drained a paused partition: resume it now rather than when the poll times out.
                 }
-                if (!records.isEmpty()) {
+                if (records != null && !records.isEmpty()) {
                     dispatch(records);
                 }
                 backpressure();
@@ -175,18 +176,13 @@ public final class GroupRunner extends KafkaRunner {
                 ran++;
             }
         } finally {
-            st.outstanding.addAndGet(-c.size());
-            backend.lagMonitor().batch(st.tp.topic(), c, ran, start);
-        }
-    }
-
-    private boolean anyPaused() {
-        for (PartitionState st : states.values()) {
-            if (st.paused) {
-                return true;
+            if (st.outstanding.addAndGet(-c.size()) <= resumeBelow && st.paused) {
+                // Otherwise the poll thread would sit out its poll timeout while the lane is idle.
+                consumer.wakeup();
             }
+            backend.lagMonitor().batch(st.tp.topic(), c, ran, start);
+            c.release();
         }
-        return false;
     }
 
     private void backpressure() {
@@ -198,7 +194,7 @@ public final class GroupRunner extends KafkaRunner {
             if (!st.paused && n > max) {
                 st.paused = true;
                 (pause == null ? pause = new ArrayList<>() : pause).add(st.tp);
-            } else if (st.paused && n <= max / 2) {
+            } else if (st.paused && n <= resumeBelow) {
                 st.paused = false;
                 (resume == null ? resume = new ArrayList<>() : resume).add(st.tp);
             }
@@ -371,7 +367,7 @@ public final class GroupRunner extends KafkaRunner {
         final Map<Integer, Lane> lanes = new HashMap<>();
         long highest = -1;
         long committed = -1;
-        boolean paused;
+        volatile boolean paused;
 
         PartitionState(TopicPartition tp) {
             this.tp = tp;

@@ -80,7 +80,7 @@ public final class LagMonitor implements AutoCloseable {
                 Timer.builder("crossfade.kafka.batch.duration").tags("topic", tp).register(registry)});
         long end = System.nanoTime();
         t[0].record(Math.max(0, startNanos - chunk.polledAtNanos()), TimeUnit.NANOSECONDS);
-        long oldest = chunk.records().get(0).timestamp();
+        long oldest = chunk.firstTimestamp();
         long startWallMillis = System.currentTimeMillis() - (end - startNanos) / 1_000_000;
         t[1].record(Math.max(0, startWallMillis - oldest), TimeUnit.MILLISECONDS);
         t[2].record(end - startNanos, TimeUnit.NANOSECONDS);

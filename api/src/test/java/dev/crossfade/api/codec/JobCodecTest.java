@@ -60,6 +60,35 @@ class JobCodecTest {
         }
     }
 
+    /** Float seconds are read exactly, whatever their spelling (the fast path and the BigDecimal path agree). */
+    @Test
+    void floatTimestampsAreExactInEverySpelling() {
+        String[][] cases = {
+                {"1700000000.1234567", "2023-11-14T22:13:20.123456Z"},
+                {"1700000000.5", "2023-11-14T22:13:20.500Z"},
+                {"1700000000.000001", "2023-11-14T22:13:20.000001Z"},
+                {"1.7000000005e9", "2023-11-14T22:13:20.500Z"},
+                {"-5.25", "1969-12-31T23:59:54.750Z"},
+                {"0.5", "1970-01-01T00:00:00.500Z"},
+        };
+        for (String[] c : cases) {
+            Job job = codec.decode("{\"class\":\"W\",\"args\":[],\"created_at\":" + c[0] + "}");
+            assertEquals(Instant.parse(c[1]), job.createdAt(), c[0]);
+        }
+    }
+
+    @Test
+    void keepsWhatTheTreeReaderKept() {
+        Job job = codec.decode("{\"class\":\"W\",\"args\":[[1,{\"a\":null}],2.50],\"retry\":null,"
+                + "\"x\":null,\"jid\":7,\"shadow\":\"true\",\"y\":{\"z\":[true]}}");
+        assertEquals("[[1,{\"a\":null}],2.50]", job.args().toString(), "nested args and exact decimals");
+        assertTrue(job.retry().isNull(), "retry: null is kept, as Ruby wrote it");
+        assertEquals("7", job.jid(), "a numeric jid keeps its text");
+        assertTrue(job.shadow());
+        assertEquals("{x=null, y={\"z\":[true]}}", job.extra().toString());
+        assertEquals(job, codec.decode(codec.encode(job)));
+    }
+
     @Test
     void writesTimestampsAsFloatSeconds() throws Exception {
         Job job = Job.builder("W").createdAt(Instant.ofEpochSecond(1700000000, 250_000_000)).build();
@@ -81,6 +110,12 @@ class JobCodecTest {
         assertMessage("'retry' must be a boolean or a number", "{\"class\":\"W\",\"args\":[],\"retry\":\"yes\"}");
         assertMessage("'created_at' must be a number", "{\"class\":\"W\",\"args\":[],\"created_at\":\"now\"}");
         assertMessage("payload is empty", "");
+        assertMessage("expected an object", "null");
+        assertMessage("not valid JSON", "{\"class\":\"W\",\"args\":[]} {}");
+        assertMessage("not valid JSON", "{\"class\":7,\"args\":[1,]}");
+        assertMessage("'jid' must be a string", "{\"class\":\"W\",\"args\":[],\"jid\":[1]}");
+        assertMessage("'retry_count' must be an integer", "{\"class\":\"W\",\"args\":[],\"retry_count\":1.5}");
+        assertMessage("'class' must be a non-empty string, got \" \"", "{\"class\":\" \",\"args\":[]}");
     }
 
     private void assertMessage(String expected, String payload) {

@@ -18,7 +18,11 @@ import java.util.List;
  * either the worker sees the abandonment or the poll thread sees the running record; never neither.
  */
 public final class Chunk {
-    private final List<ConsumerRecord<byte[], byte[]>> records;
+    // Null once released: a finished chunk may wait for the next commit, and its records should not (at these rates
+    // they would survive young collections, and copying them cost more than running the jobs).
+    private volatile List<ConsumerRecord<byte[], byte[]>> records;
+    private final int size;
+    private final long firstTimestamp;
     private final Object owner;
     private final long polledAtNanos;
     private final byte[] verdicts;
@@ -33,17 +37,32 @@ public final class Chunk {
      */
     public Chunk(List<ConsumerRecord<byte[], byte[]>> records, Object owner, long polledAtNanos, boolean verdicts) {
         this.records = records;
+        this.size = records.size();
+        this.firstTimestamp = records.isEmpty() ? -1 : records.get(0).timestamp();
         this.owner = owner;
         this.polledAtNanos = polledAtNanos;
         this.verdicts = verdicts ? new byte[records.size()] : null;
     }
 
+    /** The records; only until {@link #release()}. */
     public List<ConsumerRecord<byte[], byte[]>> records() {
         return records;
     }
 
     public int size() {
-        return records.size();
+        return size;
+    }
+
+    /** The timestamp of the first record (-1 when empty), kept after {@link #release()}. */
+    public long firstTimestamp() {
+        return firstTimestamp;
+    }
+
+    /** Drops the records of a finished chunk; its offsets are no longer needed for commits. */
+    public void release() {
+        if (isDone()) {
+            records = null;
+        }
     }
 
     public Object owner() {
@@ -61,12 +80,13 @@ public final class Chunk {
 
     /** The offset of the first unfinished record, or -1 when every record is finished. */
     public long firstUnfinishedOffset() {
+        List<ConsumerRecord<byte[], byte[]>> r = records;
         int c = completed;
-        return c < records.size() ? records.get(c).offset() : -1;
+        return r != null && c < size ? r.get(c).offset() : -1;
     }
 
     public boolean isDone() {
-        return completed >= records.size();
+        return completed >= size;
     }
 
     /**

@@ -1,0 +1,57 @@
+package dev.crossfade.kafka.internal;
+
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.junit.jupiter.api.Test;
+
+import java.util.List;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+class ChunkTest {
+    private static ConsumerRecord<byte[], byte[]> record(long offset) {
+        return new ConsumerRecord<>("t", 0, offset, null, new byte[0]);
+    }
+
+    private final Chunk chunk = new Chunk(List.of(record(40), record(41), record(42)), "owner", 0, false);
+
+    @Test
+    void commitPointFollowsTheFinishedPrefix() {
+        assertEquals(40, chunk.firstUnfinishedOffset());
+        assertTrue(chunk.begin());
+        chunk.end(true, (byte) 1);
+        assertEquals(41, chunk.firstUnfinishedOffset());
+        assertTrue(chunk.begin());
+        chunk.end(false, (byte) 0);
+        assertEquals(41, chunk.firstUnfinishedOffset(), "an unfinished record holds the commit point");
+        assertFalse(chunk.isDone());
+    }
+
+    @Test
+    void releaseDropsRecordsOnlyOnceEveryRecordFinished() {
+        chunk.begin();
+        chunk.end(true, (byte) 1);
+        chunk.release();
+        assertNotNull(chunk.records(), "records still to run are kept");
+        assertEquals(41, chunk.firstUnfinishedOffset());
+        for (int i = 0; i < 2; i++) {
+            chunk.begin();
+            chunk.end(true, (byte) 1);
+        }
+        chunk.release();
+        assertNull(chunk.records());
+        assertEquals(-1, chunk.firstUnfinishedOffset(), "a released chunk holds back no commit");
+        assertEquals(3, chunk.size());
+    }
+
+    @Test
+    void anAbandonedChunkStartsNothing() {
+        chunk.abandon();
+        assertFalse(chunk.begin());
+        assertFalse(chunk.isRunning());
+        assertEquals(40, chunk.firstUnfinishedOffset());
+    }
+}
