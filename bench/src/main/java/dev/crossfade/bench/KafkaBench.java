@@ -39,7 +39,7 @@ import java.util.regex.Pattern;
 final class KafkaBench {
     static final int BATCH = 1_000;
     static final int THREADS = 10;
-    static final int WARMUP = 20_000;
+    static final int WARMUP = 20_000; // enqueue only; processing warms up with a full round of each side
 
     private final BenchContext ctx;
     private final String bootstrap;
@@ -124,7 +124,6 @@ final class KafkaBench {
 
     private void processing(Report.Section s, KafkaBackendConfig.Mode mode) {
         int n = ctx.jobs();
-        int warm = Math.min(n, WARMUP);
         String prefix = "bench-" + mode.name().toLowerCase(Locale.ROOT);
         String topic = prefix + ".default";
         List<Double> ours = new ArrayList<>();
@@ -132,9 +131,11 @@ final class KafkaBench {
         String refName = mode == KafkaBackendConfig.Mode.GROUP ? "`ConsumerPerformance`" : "`ShareConsumerPerformance`";
         String refKey = "fetch.nMsg.sec";
         try (KafkaBackend kafka = backend(prefix, mode)) {
-            enqueueAll(kafka.queue(), warm);
-            process(kafka, warm);
-            long inTopic = warm;
+            // Warm-up: one untimed round of each side, at full size, so both are measured with compiled code.
+            enqueueAll(kafka.queue(), n);
+            process(kafka, n);
+            reference(mode, topic, n, "warm-up");
+            long inTopic = n;
             // Rounds alternate ours and the reference on the same, growing topic; the medians are compared.
             for (int round = 0; round < ctx.rounds(); round++) {
                 enqueueAll(kafka.queue(), n);
@@ -142,20 +143,9 @@ final class KafkaBench {
                 ours.add(process(kafka, n));
                 // The reference reads the same count each round (from the start, with a fresh group), so rounds
                 // compare like with like as the topic grows.
-                String records = Integer.toString(warm + n);
-                String suffix = Long.toString(inTopic);
-                Map<String, String> res;
-                if (mode == KafkaBackendConfig.Mode.GROUP) {
-                    res = table(captureStdout(() -> ConsumerPerformance.main(new String[]{
-                            "--bootstrap-server", bootstrap, "--topic", topic, "--num-records", records,
-                            "--group", "bench-perf-consumer-" + suffix, "--timeout", "30000"})));
-                } else {
-                    String group = "bench-perf-share-" + suffix;
-                    earliest(group);
-                    res = table(captureStdout(() -> ShareConsumerPerformance.main(new String[]{
-                            "--bootstrap-server", bootstrap, "--topic", topic, "--num-records", records,
-                            "--group", group, "--timeout", "30000"})));
-                    refKey = res.containsKey("fetch.nMsg.sec") ? "fetch.nMsg.sec" : "nMsg.sec";
+                Map<String, String> res = reference(mode, topic, 2 * n, Long.toString(inTopic));
+                if (mode == KafkaBackendConfig.Mode.SHARE && !res.containsKey("fetch.nMsg.sec")) {
+                    refKey = "nMsg.sec";
                 }
                 refs.add(Double.parseDouble(res.get(refKey)));
             }
@@ -166,14 +156,28 @@ final class KafkaBench {
         s.row(new Report.Row("process " + n + " no-op jobs, " + m + ", " + THREADS + " threads", Report.rate(c),
                 refName, Report.rate(r), Report.percent(c / r), "≥ 50%", c / r >= 0.5));
         s.note("Processing (" + m + "): median of " + ctx.rounds() + " rounds; in each, " + n + " jobs already in the "
-                + "topic, after a " + warm + "-job warm-up run. "
+                + "topic, after an untimed warm-up round of each side. "
                 + "Crossfade: `" + (mode == KafkaBackendConfig.Mode.GROUP ? "GroupRunner" : "ShareRunner")
                 + "` from `KafkaBackend.workers(core, {default}, " + THREADS + ")`, default settings (" +
                 (mode == KafkaBackendConfig.Mode.GROUP ? "ordering PARTITION, commit every 500 ms" :
                         "1 share consumer, explicit per-record acknowledgement") + "), time from the first job's start "
-                + "to the last job's finish. Reference, after each round: " + refName + " reading the first " + (warm + n)
+                + "to the last job's finish. Reference, after each round: " + refName + " reading the first " + (2 * n)
                 + " records of the same topic with a fresh group; its `" + refKey + "`" + (refKey.startsWith("fetch")
                 ? " (excludes the group join, as Crossfade's time does)" : " (includes its group join)") + ".");
+    }
+
+    /** One run of Kafka's own consumer tool over the first {@code records} records of the topic, with a fresh group. */
+    private Map<String, String> reference(KafkaBackendConfig.Mode mode, String topic, long records, String suffix) {
+        if (mode == KafkaBackendConfig.Mode.GROUP) {
+            return table(captureStdout(() -> ConsumerPerformance.main(new String[]{
+                    "--bootstrap-server", bootstrap, "--topic", topic, "--num-records", Long.toString(records),
+                    "--group", "bench-perf-consumer-" + suffix, "--timeout", "30000"})));
+        }
+        String group = "bench-perf-share-" + suffix;
+        earliest(group);
+        return table(captureStdout(() -> ShareConsumerPerformance.main(new String[]{
+                "--bootstrap-server", bootstrap, "--topic", topic, "--num-records", Long.toString(records),
+                "--group", group, "--timeout", "30000"})));
     }
 
     private double process(KafkaBackend kafka, int n) {
