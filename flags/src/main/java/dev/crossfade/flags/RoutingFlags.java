@@ -152,7 +152,7 @@ public final class RoutingFlags implements AutoCloseable {
             return unhealthy("kill:" + kill.getReason().getErrorKind(), describeError(config.killSwitchFlag(), kill));
         }
         if (Boolean.TRUE.equals(kill.getValue())) {
-            healthy = true;
+            markHealthy();
             return KILL;
         }
         if (config.migrationFlag() != null) {
@@ -164,7 +164,7 @@ public final class RoutingFlags implements AutoCloseable {
                         : "flag '" + config.migrationFlag() + "' has value '" + stage.getValue()
                         + "', not a migration stage (off, dualwrite, shadow, live, rampdown, complete)");
             }
-            healthy = true;
+            markHealthy();
             return MigrationStageMapping.decide(MigrationStage.of(stage.getValue(), MigrationStage.OFF));
         }
         EvaluationDetail<String> route = client.stringVariationDetail(config.routeFlag(), ctx, "redis");
@@ -186,7 +186,7 @@ public final class RoutingFlags implements AutoCloseable {
             warnOnce("shadow:" + shadow.getReason().getErrorKind(), describeError(config.shadowFlag(), shadow)
                     + " (no shadow copies)");
         }
-        healthy = true;
+        markHealthy();
         Backend other = primary == Backend.KAFKA ? Backend.REDIS : Backend.KAFKA;
         boolean shadowed = Boolean.TRUE.equals(shadow.getValue()) && !isError(shadow);
         return shadowed ? new RouteDecision(primary, other, RouteDecision.Reason.ROUTE_FLAG)
@@ -198,6 +198,13 @@ public final class RoutingFlags implements AutoCloseable {
             RouteDecision.Reason.ROUTE_FLAG);
     private static final RouteDecision REDIS_ONLY = new RouteDecision(Backend.REDIS, null,
             RouteDecision.Reason.ROUTE_FLAG);
+
+    /** Writes only on a change: a volatile write per decision would cost every enqueuing thread a fence. */
+    private void markHealthy() {
+        if (!healthy) {
+            healthy = true;
+        }
+    }
 
     private static boolean isError(EvaluationDetail<?> d) {
         return d.getReason() != null && d.getReason().getKind() == EvaluationReason.Kind.ERROR;

@@ -18,7 +18,8 @@ import java.nio.file.StandardCopyOption;
  * Reads and edits a local flags file in LaunchDarkly's file-data format: the route flag as a percentage rollout over
  * {@code redis}/{@code kafka}, the kill switch, and the shadow flag as a percentage rollout over false/true. Every
  * rollout buckets contexts of kind {@code job} by key, with a fixed salt per flag, so a key keeps its backend while the
- * percentage is unchanged and only ever moves toward Kafka as it rises.
+ * percentage is unchanged and only ever moves toward Kafka as it rises. At 0% and 100% the flag serves one variation
+ * outright, with no bucketing.
  *
  * <p>Writes are atomic (write a temporary file, then rename) so the SDK's file watcher never reads half a file. Other
  * flags in the file are kept.
@@ -142,6 +143,12 @@ public final class FlagsFile {
     private static ObjectNode rollout(String key, JsonNode previous, ArrayNode variations, double percent) {
         ObjectNode f = flag(key, previous, variations);
         int second = (int) Math.round(percent * FULL / 100.0);
+        if (second == 0 || second == FULL) {
+            // Nothing to bucket: a fixed variation spares the SDK a SHA-1 of the key on every evaluation (the largest
+            // part of a routing decision). The buckets are the same when a rollout comes back, so keys stay sticky.
+            f.putObject("fallthrough").put("variation", second == 0 ? 0 : 1);
+            return f;
+        }
         ObjectNode r = f.putObject("fallthrough").putObject("rollout");
         r.put("contextKind", "job");
         r.put("bucketBy", "key");
