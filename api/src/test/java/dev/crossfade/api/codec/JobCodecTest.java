@@ -90,6 +90,19 @@ class JobCodecTest {
     }
 
     @Test
+    void writesArgsAndExtrasAsTheMapperWould() throws Exception {
+        String args = "[1,-7,12345678901,123456789012345678901234567890,2.50,1E+3,\"t\\\"é\\n\",null,true,false,"
+                + "[{\"a\":[1,null]}]]";
+        Job job = codec.decode("{\"class\":\"W\",\"args\":" + args + ",\"retry\":5,\"x\":\"y\",\"n\":null}");
+        ObjectMapper mapper = dev.crossfade.api.internal.Json.mapper();
+        String json = new String(codec.encode(job), StandardCharsets.UTF_8);
+        assertTrue(json.contains("\"args\":" + mapper.writeValueAsString(job.args()) + ","), json);
+        assertTrue(json.contains("\"retry\":5,"), json);
+        assertTrue(json.endsWith(",\"x\":\"y\",\"n\":null}"), json);
+        assertEquals(job, codec.decode(json));
+    }
+
+    @Test
     void writesTimestampsAsFloatSeconds() throws Exception {
         Job job = Job.builder("W").createdAt(Instant.ofEpochSecond(1700000000, 250_000_000)).build();
         JsonNode tree = new ObjectMapper().readTree(codec.encode(job));
