@@ -37,11 +37,14 @@ import java.util.Objects;
  *   <tr><td>ordering</td><td>{@link Ordering#PARTITION}</td><td>group mode: jobs of a partition run one after
  *   another ({@code PARTITION}), jobs of one record key do ({@code KEY}), or no order ({@code NONE}); KEY and NONE
  *   use more threads than there are partitions. Commits stay exact in every mode</td></tr>
- *   <tr><td>maxPollRecords</td><td>500</td><td>{@code max.poll.records}: the batch size</td></tr>
+ *   <tr><td>maxPollRecords</td><td>2000 (group), 500 (share)</td><td>{@code max.poll.records}: the batch size. Group
+ *   mode polls in large batches because the KIP-848 consumer's cost per poll dominated no-op processing at 500 (see
+ *   docs/benchmarks.md); share mode keeps 500, since a share consumer holds a lock on every record it fetched</td></tr>
  *   <tr><td>fetchMaxWait</td><td>100 ms</td><td>{@code fetch.max.wait.ms}: how long the broker may hold an empty
  *   fetch; bounds idle pick-up latency</td></tr>
  *   <tr><td>maxBufferedPerPartition</td><td>2 × maxPollRecords</td><td>group mode: fetched but unfinished jobs of a
- *   partition beyond which the partition is paused (backpressure; the poll loop keeps the member alive)</td></tr>
+ *   partition beyond which the partition is paused (backpressure; the poll loop keeps the member alive). This bounds
+ *   memory: with large payloads, lower it (and maxPollRecords)</td></tr>
  *   <tr><td>commitInterval</td><td>500 ms</td><td>group mode: how often finished offsets are committed (also on
  *   revoke and stop). Bounds re-runs after a crash</td></tr>
  *   <tr><td>revokeTimeout</td><td>10 s</td><td>group mode: how long a revoked partition's running jobs may finish
@@ -99,6 +102,9 @@ public final class KafkaBackendConfig {
     private final int maxPollRecords;
     private final Duration fetchMaxWait;
     private final int maxBufferedPerPartition;
+    // As set (0 = default), so toBuilder() keeps per-mode defaults when the mode changes.
+    private final int maxPollRecordsSet;
+    private final int maxBufferedSet;
     private final Duration commitInterval;
     private final Duration revokeTimeout;
     private final Duration shutdownTimeout;
@@ -124,9 +130,11 @@ public final class KafkaBackendConfig {
         this.groupId = b.groupId != null ? b.groupId : b.topicPrefix + ".workers";
         this.groupProtocol = b.groupProtocol;
         this.ordering = b.ordering;
-        this.maxPollRecords = b.maxPollRecords;
+        this.maxPollRecords = b.maxPollRecords > 0 ? b.maxPollRecords : b.mode == Mode.SHARE ? 500 : 2000;
         this.fetchMaxWait = b.fetchMaxWait;
-        this.maxBufferedPerPartition = b.maxBufferedPerPartition > 0 ? b.maxBufferedPerPartition : 2 * b.maxPollRecords;
+        this.maxBufferedPerPartition = b.maxBufferedPerPartition > 0 ? b.maxBufferedPerPartition : 2 * maxPollRecords;
+        this.maxPollRecordsSet = b.maxPollRecords;
+        this.maxBufferedSet = b.maxBufferedPerPartition;
         this.commitInterval = b.commitInterval;
         this.revokeTimeout = b.revokeTimeout;
         this.shutdownTimeout = b.shutdownTimeout;
@@ -160,9 +168,9 @@ public final class KafkaBackendConfig {
         b.groupId = groupId;
         b.groupProtocol = groupProtocol;
         b.ordering = ordering;
-        b.maxPollRecords = maxPollRecords;
+        b.maxPollRecords = maxPollRecordsSet;
         b.fetchMaxWait = fetchMaxWait;
-        b.maxBufferedPerPartition = maxBufferedPerPartition;
+        b.maxBufferedPerPartition = maxBufferedSet;
         b.commitInterval = commitInterval;
         b.revokeTimeout = revokeTimeout;
         b.shutdownTimeout = shutdownTimeout;
@@ -304,7 +312,7 @@ public final class KafkaBackendConfig {
         private String groupId;
         private String groupProtocol = "consumer";
         private Ordering ordering = Ordering.PARTITION;
-        private int maxPollRecords = 500;
+        private int maxPollRecords; // 0: the mode's default
         private Duration fetchMaxWait = Duration.ofMillis(100);
         private int maxBufferedPerPartition;
         private Duration commitInterval = Duration.ofMillis(500);

@@ -1,0 +1,32 @@
+package dev.crossfade.kafka;
+
+import org.junit.jupiter.api.Test;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+class KafkaBackendConfigTest {
+    private static KafkaBackendConfig.Builder base() {
+        return KafkaBackendConfig.custom().bootstrapServers("127.0.0.1:9092");
+    }
+
+    @Test
+    void batchSizeDefaultsPerModeAndSurvivesAModeChange() {
+        KafkaBackendConfig group = base().build();
+        assertEquals(2000, group.maxPollRecords());
+        assertEquals(4000, group.maxBufferedPerPartition());
+        KafkaBackendConfig share = group.toBuilder().mode(KafkaBackendConfig.Mode.SHARE).build();
+        assertEquals(500, share.maxPollRecords(), "a share consumer locks every record it fetched");
+        KafkaBackendConfig set = base().maxPollRecords(100).build().toBuilder().mode(KafkaBackendConfig.Mode.SHARE)
+                .build();
+        assertEquals(100, set.maxPollRecords(), "an explicit value is kept");
+        assertEquals(200, set.maxBufferedPerPartition());
+    }
+
+    @Test
+    void badValuesNameTheSetting() {
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> base().maxPollRecords(0));
+        assertTrue(e.getMessage().contains("maxPollRecords"), e.getMessage());
+    }
+}
