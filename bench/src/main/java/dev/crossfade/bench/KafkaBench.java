@@ -40,6 +40,11 @@ final class KafkaBench {
     static final int BATCH = 1_000;
     static final int THREADS = 10;
     static final int WARMUP = 20_000; // enqueue only; processing warms up with a full round of each side
+    /**
+     * Kafka moves 100,000 small records in a tenth of a second; its rounds are this many times --jobs, so each
+     * measured window is long enough not to be decided by a scheduler hiccup or a log segment roll.
+     */
+    static final int SCALE = 5;
 
     private final BenchContext ctx;
     private final String bootstrap;
@@ -69,7 +74,7 @@ final class KafkaBench {
     // ---- 4. enqueue ----
 
     private void enqueue(Report.Section s) {
-        int n = ctx.jobs();
+        int n = ctx.jobs() * SCALE;
         try (KafkaBackend kafka = backend("bench-produce", KafkaBackendConfig.Mode.GROUP)) {
             KafkaJobQueue q = kafka.queue();
             String topic = "bench-produce.default";
@@ -123,7 +128,7 @@ final class KafkaBench {
     // ---- 5. processing ----
 
     private void processing(Report.Section s, KafkaBackendConfig.Mode mode) {
-        int n = ctx.jobs();
+        int n = ctx.jobs() * SCALE;
         String prefix = "bench-" + mode.name().toLowerCase(Locale.ROOT);
         String topic = prefix + ".default";
         List<Double> ours = new ArrayList<>();
