@@ -7,6 +7,7 @@ import org.apache.kafka.common.errors.TopicExistsException;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
@@ -24,6 +25,7 @@ import java.util.concurrent.TimeoutException;
 public final class Topics {
     private final Admin admin;
     private final String prefix;
+    private final Map<String, String> queueNames = new ConcurrentHashMap<>();
     private final boolean create;
     private final int partitions;
     private final short replication;
@@ -81,7 +83,9 @@ public final class Topics {
 
     /** The queue of a jobs topic name, or the topic itself if it does not carry the prefix. */
     public String queueOf(String jobsTopic) {
-        return jobsTopic.startsWith(prefix + ".") ? jobsTopic.substring(prefix.length() + 1) : jobsTopic;
+        // Asked for every fetched record; topics are few, so remember the answer rather than cut a new string.
+        return queueNames.computeIfAbsent(jobsTopic,
+                t -> t.startsWith(prefix + ".") ? t.substring(prefix.length() + 1) : t);
     }
 
     /** Every topic of a queue. */
