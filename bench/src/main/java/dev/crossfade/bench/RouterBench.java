@@ -99,11 +99,11 @@ final class RouterBench {
              RoutingJobQueue router = new RoutingJobQueue(redis.queue(), kafka.queue(), flags,
                      RouterConfig.custom().meterRegistry(new SimpleMeterRegistry()).build())) {
             awaitShare(flags, 1.0);
-            compare(s, "100% Kafka", router, kafka.queue(), "`KafkaJobQueue`", 100, ctx.jobs() / 5);
+            compare(s, "100% Kafka", router, kafka.queue(), "`KafkaJobQueue`", 100, ctx.jobs());
             compare(s, "100% Kafka", router, kafka.queue(), "`KafkaJobQueue`", 1, 200);
             file.setKafkaPercent(0);
             awaitShare(flags, 0.0);
-            compare(s, "0% (Redis)", router, redis.queue(), "`RedisJobQueue`", 100, ctx.jobs() / 5);
+            compare(s, "0% (Redis)", router, redis.queue(), "`RedisJobQueue`", 100, ctx.jobs());
             compare(s, "0% (Redis)", router, redis.queue(), "`RedisJobQueue`", 1, Math.max(2_000, ctx.jobs() / 20));
             redis.redis().flushAll();
         }
