@@ -23,7 +23,7 @@ import java.util.Set;
  * with {@code ./bench/run}; options:
  *
  * <pre>
- *   --jobs N        jobs per throughput figure (default 100000; Kafka's figures use 5 × N)
+ *   --jobs N        jobs per throughput figure (default 100000; Kafka's figures use KafkaBench.SCALE × N)
  *   --rounds N      rounds of the enqueue and processing figures, median reported (default 3)
  *   --latency-s N   measured seconds of each latency figure (default 10)
  *   --only LIST     some of redis,kafka,router (default all)
@@ -125,8 +125,9 @@ public final class BenchMain {
         StringBuilder md = new StringBuilder();
         md.append(BEGIN).append("\n\n");
         md.append("## Results of the last run\n\n");
-        md.append(String.format(Locale.ROOT, "Run at %s with `./bench/run%s` (%,d jobs per throughput figure, 5 times that for Kafka's, %d "
-                        + "round(s) each, %d s per latency figure); it took %s.%n%n",
+        md.append(String.format(Locale.ROOT, "Run at %s with `./bench/run%s` (%,d jobs per throughput figure, "
+                        + KafkaBench.SCALE + " times that for Kafka's, %d round(s) each, %d s per latency figure); it "
+                        + "took %s.%n%n",
                 Instant.now().truncatedTo(ChronoUnit.SECONDS), args.isEmpty() ? "" : " " + args, jobs, rounds,
                 latencySeconds, took.toString().substring(2).toLowerCase(Locale.ROOT)));
         md.append("### Machine\n\n| | |\n| --- | --- |\n");
