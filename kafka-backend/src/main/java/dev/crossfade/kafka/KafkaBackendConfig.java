@@ -65,7 +65,7 @@ import java.util.Objects;
  *   <tr><td>meterRegistry</td><td>none</td><td>Micrometer registry for batch and lag meters</td></tr>
  *   <tr><td>lagInterval</td><td>30 s</td><td>how often partition lag gauges are refreshed (with a registry)</td></tr>
  *   <tr><td>producerProperties</td><td>none</td><td>raw producer properties, applied last (defaults:
- *   {@code acks=all}, idempotence on, {@code linger.ms=5}, {@code batch.size=65536})</td></tr>
+ *   {@code acks=all}, idempotence on, {@code linger.ms=0} (enqueues wait for their acks; lingering would only delay them), {@code batch.size=65536})</td></tr>
  *   <tr><td>consumerProperties</td><td>none</td><td>raw consumer / share consumer properties, applied last</td></tr>
  *   <tr><td>adminProperties</td><td>none</td><td>raw admin client properties, applied last</td></tr>
  * </table>

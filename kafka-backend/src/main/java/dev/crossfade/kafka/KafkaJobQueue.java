@@ -81,8 +81,9 @@ public final class KafkaJobQueue implements JobQueue {
             sends.add(new Send(records.get(i).topic(), jobs.get(i).jid(), sendRaw(records.get(i))));
         }
         if (sends.size() > 1) {
-            // The caller waits for every ack anyway: lingering for more records to join the last batches would only
-            // add linger.ms to the call. flush() sends them now (and whatever other threads buffered, which is harmless).
+            // The caller waits for every ack anyway: with a linger.ms configured, lingering for more records to join the
+            // last batches would only add to the call. flush() sends them now (and whatever other threads buffered,
+            // which is harmless).
             try {
                 producer.flush();
             } catch (org.apache.kafka.common.KafkaException e) {
