@@ -1,9 +1,9 @@
 package dev.crossfade.kafka;
 
+import dev.crossfade.api.AsyncJobQueue;
 import dev.crossfade.api.Backend;
 import dev.crossfade.api.EnqueueException;
 import dev.crossfade.api.Job;
-import dev.crossfade.api.JobQueue;
 import dev.crossfade.api.codec.JobCodec;
 import dev.crossfade.kafka.internal.Topics;
 import org.apache.kafka.clients.producer.Producer;
@@ -18,10 +18,12 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Objects;
 import java.util.Set;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * The producer role: puts jobs on Kafka. Obtain one from {@link KafkaBackend#queue()}; it shares the backend's
@@ -30,11 +32,11 @@ import java.util.concurrent.TimeoutException;
  * <p>Each queue is a topic {@code <prefix>.<queue>}, created on first use (or required to exist in strict mode). The
  * value is the Sidekiq job JSON, as on Redis, with {@code enqueued_at} set; the key is the job's routing key, else its
  * jid (so a routing key keeps an account's jobs on one partition, in order); headers {@code class}, {@code jid} and
- * {@code attempt} let tools route and inspect without parsing JSON. Every method returns only after the broker's ack:
- * anything else is an {@link EnqueueException} naming the topic. Scheduled jobs go to the delay tiers
- * ({@link KafkaBackendConfig}).
+ * {@code attempt} let tools route and inspect without parsing JSON. Every method returns only after the broker's ack
+ * (or, for {@link #enqueueAllAsync}, a future that completes on it): anything else is an {@link EnqueueException}
+ * naming the topic. Scheduled jobs go to the delay tiers ({@link KafkaBackendConfig}).
  */
-public final class KafkaJobQueue implements JobQueue {
+public final class KafkaJobQueue implements AsyncJobQueue {
     private final Producer<byte[], byte[]> producer;
     private final Topics topics;
     private final RetryAndDlq delays;
@@ -66,16 +68,7 @@ public final class KafkaJobQueue implements JobQueue {
     public List<String> enqueueAll(List<Job> jobs) {
         Objects.requireNonNull(jobs, "jobs");
         checkOpen();
-        // Encode everything first: an invalid job is rejected before anything is sent.
-        Set<String> queues = new HashSet<>();
-        List<ProducerRecord<byte[], byte[]>> records = new ArrayList<>(jobs.size());
-        Instant now = Instant.now();
-        for (Job job : jobs) {
-            if (queues.add(job.queue())) {
-                ensure(job.queue());
-            }
-            records.add(record(job, now));
-        }
+        List<ProducerRecord<byte[], byte[]>> records = records(jobs);
         List<Send> sends = new ArrayList<>(records.size());
         for (int i = 0; i < records.size(); i++) {
             sends.add(new Send(records.get(i).topic(), jobs.get(i).jid(), sendRaw(records.get(i))));
@@ -112,6 +105,38 @@ public final class KafkaJobQueue implements JobQueue {
     }
 
     @Override
+    public CompletableFuture<List<String>> enqueueAllAsync(List<Job> jobs) {
+        Objects.requireNonNull(jobs, "jobs");
+        checkOpen();
+        List<ProducerRecord<byte[], byte[]>> records = records(jobs);
+        List<String> jids = jobs.stream().map(Job::jid).toList();
+        CompletableFuture<List<String>> all = new CompletableFuture<>();
+        AtomicInteger pending = new AtomicInteger(records.size());
+        for (int i = 0; i < records.size(); i++) {
+            ProducerRecord<byte[], byte[]> r = records.get(i);
+            String jid = jids.get(i);
+            try {
+                producer.send(r, (meta, error) -> {
+                    if (error != null) {
+                        all.completeExceptionally(new EnqueueException(Backend.KAFKA, "job " + jid
+                                + " was not acknowledged by topic " + r.topic() + ": " + error, error));
+                    } else if (pending.decrementAndGet() == 0) {
+                        all.complete(jids);
+                    }
+                });
+            } catch (RuntimeException e) {
+                all.completeExceptionally(new EnqueueException(Backend.KAFKA, "cannot send to topic " + r.topic()
+                        + ": " + e.getMessage(), e));
+                break;
+            }
+        }
+        if (records.isEmpty()) {
+            all.complete(jids);
+        }
+        return all;
+    }
+
+    @Override
     public String enqueueAt(Job job, Instant at) {
         Objects.requireNonNull(job, "job");
         checkOpen();
@@ -137,6 +162,20 @@ public final class KafkaJobQueue implements JobQueue {
     @Override
     public void close() {
         closed = true;
+    }
+
+    /** Encodes everything first: an invalid job is rejected before anything is sent. */
+    private List<ProducerRecord<byte[], byte[]>> records(List<Job> jobs) {
+        Set<String> queues = new HashSet<>();
+        List<ProducerRecord<byte[], byte[]>> records = new ArrayList<>(jobs.size());
+        Instant now = Instant.now();
+        for (Job job : jobs) {
+            if (queues.add(job.queue())) {
+                ensure(job.queue());
+            }
+            records.add(record(job, now));
+        }
+        return records;
     }
 
     private Send send(Job job) {

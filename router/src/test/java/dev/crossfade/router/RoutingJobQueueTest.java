@@ -1,5 +1,6 @@
 package dev.crossfade.router;
 
+import dev.crossfade.api.AsyncJobQueue;
 import dev.crossfade.api.Backend;
 import dev.crossfade.api.EnqueueException;
 import dev.crossfade.api.Job;
@@ -21,6 +22,8 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.atomic.AtomicBoolean;
 
@@ -84,7 +87,42 @@ class RoutingJobQueueTest {
         }
     };
 
+    /** A Kafka stand-in with the asynchronous API, like KafkaJobQueue: records the thread of each call. */
+    private final List<String> sendThreads = new CopyOnWriteArrayList<>();
+    private final AtomicBoolean withholdAcks = new AtomicBoolean();
+    private final AsyncJobQueue asyncKafka = new AsyncJobQueue() {
+        @Override
+        public CompletableFuture<List<String>> enqueueAllAsync(List<Job> jobs) {
+            sendThreads.add(Thread.currentThread().getName());
+            return withholdAcks.get() ? new CompletableFuture<>()
+                    : CompletableFuture.completedFuture(kafkaStore.queue().enqueueAll(jobs));
+        }
+
+        @Override
+        public List<String> enqueueAll(List<Job> jobs) {
+            return enqueueAllAsync(jobs).join();
+        }
+
+        @Override
+        public String enqueue(Job job) {
+            return enqueueAll(List.of(job)).get(0);
+        }
+
+        @Override
+        public String enqueueAt(Job job, Instant at) {
+            throw new UnsupportedOperationException();
+        }
+
+        @Override
+        public void close() {
+        }
+    };
+
     private RoutingJobQueue router(double kafkaPercent, double shadowPercent) {
+        return router(kafkaPercent, shadowPercent, kafka);
+    }
+
+    private RoutingJobQueue router(double kafkaPercent, double shadowPercent, JobQueue kafka) {
         FlagsFile file = FlagsFile.at(dir.resolve("flags.json"));
         file.write(new FlagsFile.Settings(kafkaPercent, false, shadowPercent));
         flags = RoutingFlags.start(FlagsConfig.custom().source(FlagSource.file(file.path())).meterRegistry(meters)
@@ -154,6 +192,34 @@ class RoutingJobQueueTest {
         String jid = router.enqueue(Job.of("W", 1));
         assertEquals(jid, redis.jobs(Job.DEFAULT_QUEUE).get(0).jid());
         assertEquals(1.0, meters.get("crossfade.router.fallbacks").tag("cause", "timeout").counter().count());
+    }
+
+    /**
+     * Once Kafka has accepted a queue's jobs, the next ones are sent from the caller's thread (no hand-off); after a
+     * failure they go through a router thread again, so a stuck producer cannot hold the caller past the limit.
+     */
+    @Test
+    void warmQueuesAreSentFromTheCallersThreadUntilKafkaFails() {
+        router(100, 0, asyncKafka);
+        String me = Thread.currentThread().getName();
+        router.enqueue(Job.of("W", 1));
+        router.enqueue(Job.of("W", 2));
+        assertTrue(sendThreads.get(0).startsWith("crossfade-router-kafka"), sendThreads.toString());
+        assertEquals(me, sendThreads.get(1), "a warm queue is sent from the caller's thread");
+        assertEquals(2, total(kafkaStore));
+
+        withholdAcks.set(true);
+        router.enqueue(Job.of("W", 3));
+        assertEquals(me, sendThreads.get(2));
+        assertEquals(1, total(redis), "no ack within the limit: the job went to Redis");
+        assertEquals(1.0, meters.get("crossfade.router.fallbacks").tag("cause", "timeout").counter().count());
+
+        withholdAcks.set(false);
+        router.enqueue(Job.of("W", 4));
+        router.enqueue(Job.of("W", 5));
+        assertTrue(sendThreads.get(3).startsWith("crossfade-router-kafka"), "after a failure: " + sendThreads);
+        assertEquals(me, sendThreads.get(4), "warm again after a success");
+        assertEquals(4, total(kafkaStore));
     }
 
     @Test

@@ -1,0 +1,76 @@
+package dev.crossfade.kafka;
+
+import dev.crossfade.api.EnqueueException;
+import dev.crossfade.api.Job;
+import dev.crossfade.api.codec.PayloadTooLargeException;
+import dev.crossfade.devservices.KafkaService;
+import dev.crossfade.devservices.TestNamespace;
+import dev.crossfade.devservices.junit.CrossfadeServices;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.common.TopicPartition;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.TimeUnit;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** The asynchronous enqueue against a real broker: the future completes on the acks, with the jids in order. */
+@ExtendWith(CrossfadeServices.class)
+class KafkaJobQueueTest {
+
+    @Test
+    void enqueueAllAsyncCompletesWhenEveryJobIsOnTheTopic(KafkaService kafka, TestNamespace ns) throws Exception {
+        String prefix = ns.value().replaceAll("[^a-zA-Z0-9._-]", "").toLowerCase();
+        try (KafkaBackend backend = KafkaBackend.create(KafkaFixture.config(kafka.bootstrapServers(), prefix,
+                KafkaBackendConfig.Mode.GROUP).build())) {
+            List<Job> jobs = new ArrayList<>();
+            for (int i = 0; i < 50; i++) {
+                jobs.add(Job.of("W", i));
+            }
+            List<String> jids = backend.queue().enqueueAllAsync(jobs).get(30, TimeUnit.SECONDS);
+            assertEquals(jobs.stream().map(Job::jid).toList(), jids);
+
+            Set<String> onTopic = new HashSet<>();
+            try (KafkaConsumer<byte[], byte[]> c = new KafkaConsumer<>(backend.consumerProperties(prefix + ".check",
+                    prefix + "-check"))) {
+                String topic = backend.topics().jobs(Job.DEFAULT_QUEUE);
+                List<TopicPartition> parts = c.partitionsFor(topic).stream()
+                        .map(p -> new TopicPartition(topic, p.partition())).toList();
+                c.assign(parts);
+                c.seekToBeginning(parts);
+                long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+                while (onTopic.size() < jids.size() && System.nanoTime() < deadline) {
+                    for (ConsumerRecord<byte[], byte[]> r : c.poll(Duration.ofMillis(200))) {
+                        onTopic.add(new String(r.headers().lastHeader("jid").value(), StandardCharsets.UTF_8));
+                    }
+                }
+            }
+            assertEquals(Set.copyOf(jids), onTopic, "the future completed only once every job was written");
+        }
+    }
+
+    @Test
+    void anInvalidJobOrAClosedQueueIsRejectedByThrowing(KafkaService kafka, TestNamespace ns) {
+        String prefix = ns.value().replaceAll("[^a-zA-Z0-9._-]", "").toLowerCase();
+        try (KafkaBackend backend = KafkaBackend.create(KafkaFixture.config(kafka.bootstrapServers(), prefix,
+                KafkaBackendConfig.Mode.GROUP).build())) {
+            KafkaJobQueue q = backend.queue();
+            assertThrows(PayloadTooLargeException.class,
+                    () -> q.enqueueAllAsync(List.of(Job.of("W", 1), Job.of("W", "x".repeat(1_100_000)))));
+            q.close();
+            EnqueueException closed = assertThrows(EnqueueException.class,
+                    () -> q.enqueueAllAsync(List.of(Job.of("W"))));
+            assertTrue(closed.getMessage().contains("closed"), closed.getMessage());
+        }
+    }
+}
