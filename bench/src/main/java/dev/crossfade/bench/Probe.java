@@ -10,6 +10,8 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicLongArray;
+import java.util.concurrent.atomic.LongAccumulator;
+import java.util.concurrent.atomic.LongAdder;
 import java.util.concurrent.locks.LockSupport;
 
 /**
@@ -19,10 +21,12 @@ import java.util.concurrent.locks.LockSupport;
  * worker's start, queueing in the producer included.
  */
 final class Probe implements ExecutionListener {
-    private final AtomicLong finished = new AtomicLong();
-    private final AtomicLong failed = new AtomicLong();
+    // Striped: every worker thread writes these once per job, and a shared counter would make the probe itself a
+    // point of contention in the throughput it measures.
+    private final LongAdder finished = new LongAdder();
+    private final LongAdder failed = new LongAdder();
     private final AtomicLong firstStart = new AtomicLong();
-    private final AtomicLong lastFinish = new AtomicLong();
+    private final LongAccumulator lastFinish = new LongAccumulator(Math::max, 0);
     private final AtomicLongArray latencies;
     private final AtomicLong recorded = new AtomicLong();
 
@@ -65,18 +69,18 @@ final class Probe implements ExecutionListener {
     @Override
     public void finished(Job job, Backend backend, Outcome outcome, Instant startedAt, Duration duration) {
         if (!(outcome instanceof Outcome.Succeeded)) {
-            failed.incrementAndGet();
+            failed.increment();
         }
-        lastFinish.set(System.nanoTime());
-        finished.incrementAndGet();
+        lastFinish.accumulate(System.nanoTime());
+        finished.increment();
     }
 
     long finished() {
-        return finished.get();
+        return finished.sum();
     }
 
     long failed() {
-        return failed.get();
+        return failed.sum();
     }
 
     long firstStart() {
@@ -100,7 +104,7 @@ final class Probe implements ExecutionListener {
     /** Waits until {@code count} jobs finished; false on the time limit. */
     boolean awaitFinished(long count, Duration limit) {
         long deadline = System.nanoTime() + limit.toNanos();
-        while (finished.get() < count) {
+        while (finished.sum() < count) {
             if (System.nanoTime() > deadline) {
                 return false;
             }
