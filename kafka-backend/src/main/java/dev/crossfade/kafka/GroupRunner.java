@@ -47,7 +47,6 @@ public final class GroupRunner extends KafkaRunner {
     private static final Logger log = LoggerFactory.getLogger(GroupRunner.class);
 
     private final Map<TopicPartition, PartitionState> states = new HashMap<>();
-    private final int resumeBelow = config.maxBufferedPerPartition() / 2;
     private KafkaConsumer<byte[], byte[]> consumer;
 
     GroupRunner(KafkaBackend backend, ExecutionCore core, List<String> queues, int concurrency) {
@@ -69,13 +68,14 @@ public final class GroupRunner extends KafkaRunner {
         try {
             consumer.subscribe(queues.stream().map(q -> backend.topics().jobs(q)).toList(), new Rebalance());
             while (running) {
-                ConsumerRecords<byte[], byte[]> records = null;
+                ConsumerRecords<byte[], byte[]> records;
                 try {
-                    records = consumer.poll(Duration.ofMillis(50));
+                    // Short polls while a partition is paused, so it resumes soon after its workers drain it.
+                    records = consumer.poll(anyPaused() ? Duration.ofMillis(5) : Duration.ofMillis(50));
                 } catch (WakeupException e) {
-                    // A worker drained a paused partition: resume it now rather than when the poll times out.
+                    continue;
                 }
-                if (records != null && !records.isEmpty()) {
+                if (!records.isEmpty()) {
                     dispatch(records);
                 }
                 backpressure();
@@ -176,13 +176,19 @@ public final class GroupRunner extends KafkaRunner {
                 ran++;
             }
         } finally {
-            if (st.outstanding.addAndGet(-c.size()) <= resumeBelow && st.paused) {
-                // Otherwise the poll thread would sit out its poll timeout while the lane is idle.
-                consumer.wakeup();
-            }
+            st.outstanding.addAndGet(-c.size());
             backend.lagMonitor().batch(st.tp.topic(), c, ran, start);
             c.release();
         }
+    }
+
+    private boolean anyPaused() {
+        for (PartitionState st : states.values()) {
+            if (st.paused) {
+                return true;
+            }
+        }
+        return false;
     }
 
     private void backpressure() {
@@ -194,7 +200,7 @@ public final class GroupRunner extends KafkaRunner {
             if (!st.paused && n > max) {
                 st.paused = true;
                 (pause == null ? pause = new ArrayList<>() : pause).add(st.tp);
-            } else if (st.paused && n <= resumeBelow) {
+            } else if (st.paused && n <= max / 2) {
                 st.paused = false;
                 (resume == null ? resume = new ArrayList<>() : resume).add(st.tp);
             }
@@ -367,7 +373,7 @@ public final class GroupRunner extends KafkaRunner {
         final Map<Integer, Lane> lanes = new HashMap<>();
         long highest = -1;
         long committed = -1;
-        volatile boolean paused;
+        boolean paused;
 
         PartitionState(TopicPartition tp) {
             this.tp = tp;
