@@ -24,6 +24,7 @@ import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * Consumer-group mode: one poll thread owns a {@code KafkaConsumer}; a pool of {@code concurrency} threads runs the
@@ -40,8 +41,9 @@ import java.util.concurrent.atomic.AtomicInteger;
  * {@code revokeTimeout} to finish, and what finished is committed before the partition is released; anything else
  * stays uncommitted and runs on the new owner. No job is skipped.
  *
- * <p><b>Backpressure</b>: a partition with more than {@code maxBufferedPerPartition} fetched but unfinished jobs is
- * paused, not left unpolled, so the member stays in the group however slow the jobs are.
+ * <p><b>Backpressure</b>: a partition with more than {@code maxBufferedPerPartition} fetched but unfinished jobs, or
+ * more than {@code maxBufferedBytesPerPartition} of their payloads, is paused, not left unpolled, so the member stays
+ * in the group however slow the jobs are.
  */
 public final class GroupRunner extends KafkaRunner {
     private static final Logger log = LoggerFactory.getLogger(GroupRunner.class);
@@ -102,6 +104,11 @@ public final class GroupRunner extends KafkaRunner {
             }
             st.highest = list.get(list.size() - 1).offset();
             st.outstanding.addAndGet(list.size());
+            long bytes = 0;
+            for (ConsumerRecord<byte[], byte[]> r : list) {
+                bytes += Math.max(0, r.serializedValueSize());
+            }
+            st.outstandingBytes.addAndGet(bytes);
             switch (config.ordering()) {
                 case PARTITION -> {
                     Chunk c = new Chunk(list, st, now, false);
@@ -177,6 +184,7 @@ public final class GroupRunner extends KafkaRunner {
             }
         } finally {
             st.outstanding.addAndGet(-c.size());
+            st.outstandingBytes.addAndGet(-c.bytes());
             backend.lagMonitor().batch(st.tp.topic(), c, ran, start);
             c.release();
         }
@@ -193,14 +201,16 @@ public final class GroupRunner extends KafkaRunner {
 
     private void backpressure() {
         int max = config.maxBufferedPerPartition();
+        long maxBytes = config.maxBufferedBytesPerPartition();
         List<TopicPartition> pause = null;
         List<TopicPartition> resume = null;
         for (PartitionState st : states.values()) {
             int n = st.outstanding.get();
-            if (!st.paused && n > max) {
+            long bytes = st.outstandingBytes.get();
+            if (!st.paused && (n > max || bytes > maxBytes)) {
                 st.paused = true;
                 (pause == null ? pause = new ArrayList<>() : pause).add(st.tp);
-            } else if (st.paused && n <= max / 2) {
+            } else if (st.paused && n <= max / 2 && bytes <= maxBytes / 2) {
                 st.paused = false;
                 (resume == null ? resume = new ArrayList<>() : resume).add(st.tp);
             }
@@ -370,6 +380,7 @@ public final class GroupRunner extends KafkaRunner {
         final TopicPartition tp;
         final ArrayDeque<Chunk> chunks = new ArrayDeque<>();
         final AtomicInteger outstanding = new AtomicInteger();
+        final AtomicLong outstandingBytes = new AtomicLong();
         final Map<Integer, Lane> lanes = new HashMap<>();
         long highest = -1;
         long committed = -1;

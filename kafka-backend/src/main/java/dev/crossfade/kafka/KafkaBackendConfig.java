@@ -43,8 +43,9 @@ import java.util.Objects;
  *   <tr><td>fetchMaxWait</td><td>100 ms</td><td>{@code fetch.max.wait.ms}: how long the broker may hold an empty
  *   fetch; bounds idle pick-up latency</td></tr>
  *   <tr><td>maxBufferedPerPartition</td><td>2 × maxPollRecords</td><td>group mode: fetched but unfinished jobs of a
- *   partition beyond which the partition is paused (backpressure; the poll loop keeps the member alive). This bounds
- *   memory: with large payloads, lower it (and maxPollRecords)</td></tr>
+ *   partition beyond which the partition is paused (backpressure; the poll loop keeps the member alive)</td></tr>
+ *   <tr><td>maxBufferedBytesPerPartition</td><td>16 MiB</td><td>group mode: the same bound in payload bytes, so
+ *   large jobs cannot fill the heap; whichever is reached first pauses the partition</td></tr>
  *   <tr><td>commitInterval</td><td>500 ms</td><td>group mode: how often finished offsets are committed (also on
  *   revoke and stop). Bounds re-runs after a crash</td></tr>
  *   <tr><td>revokeTimeout</td><td>10 s</td><td>group mode: how long a revoked partition's running jobs may finish
@@ -102,6 +103,7 @@ public final class KafkaBackendConfig {
     private final int maxPollRecords;
     private final Duration fetchMaxWait;
     private final int maxBufferedPerPartition;
+    private final long maxBufferedBytesPerPartition;
     // As set (0 = default), so toBuilder() keeps per-mode defaults when the mode changes.
     private final int maxPollRecordsSet;
     private final int maxBufferedSet;
@@ -133,6 +135,7 @@ public final class KafkaBackendConfig {
         this.maxPollRecords = b.maxPollRecords > 0 ? b.maxPollRecords : b.mode == Mode.SHARE ? 500 : 2000;
         this.fetchMaxWait = b.fetchMaxWait;
         this.maxBufferedPerPartition = b.maxBufferedPerPartition > 0 ? b.maxBufferedPerPartition : 2 * maxPollRecords;
+        this.maxBufferedBytesPerPartition = b.maxBufferedBytesPerPartition;
         this.maxPollRecordsSet = b.maxPollRecords;
         this.maxBufferedSet = b.maxBufferedPerPartition;
         this.commitInterval = b.commitInterval;
@@ -171,6 +174,7 @@ public final class KafkaBackendConfig {
         b.maxPollRecords = maxPollRecordsSet;
         b.fetchMaxWait = fetchMaxWait;
         b.maxBufferedPerPartition = maxBufferedSet;
+        b.maxBufferedBytesPerPartition = maxBufferedBytesPerPartition;
         b.commitInterval = commitInterval;
         b.revokeTimeout = revokeTimeout;
         b.shutdownTimeout = shutdownTimeout;
@@ -237,6 +241,10 @@ public final class KafkaBackendConfig {
 
     public int maxBufferedPerPartition() {
         return maxBufferedPerPartition;
+    }
+
+    public long maxBufferedBytesPerPartition() {
+        return maxBufferedBytesPerPartition;
     }
 
     public Duration commitInterval() {
@@ -315,6 +323,7 @@ public final class KafkaBackendConfig {
         private int maxPollRecords; // 0: the mode's default
         private Duration fetchMaxWait = Duration.ofMillis(100);
         private int maxBufferedPerPartition;
+        private long maxBufferedBytesPerPartition = 16L * 1024 * 1024;
         private Duration commitInterval = Duration.ofMillis(500);
         private Duration revokeTimeout = Duration.ofSeconds(10);
         private Duration shutdownTimeout = Duration.ofSeconds(25);
@@ -420,6 +429,14 @@ public final class KafkaBackendConfig {
 
         public Builder maxBufferedPerPartition(int max) {
             this.maxBufferedPerPartition = positive(max, "maxBufferedPerPartition");
+            return this;
+        }
+
+        public Builder maxBufferedBytesPerPartition(long maxBytes) {
+            if (maxBytes < 1) {
+                throw new IllegalArgumentException("maxBufferedBytesPerPartition must be >= 1, got " + maxBytes);
+            }
+            this.maxBufferedBytesPerPartition = maxBytes;
             return this;
         }
 

@@ -25,8 +25,17 @@ class KafkaBackendConfigTest {
     }
 
     @Test
+    void bufferedBytesAreBoundedByDefault() {
+        assertEquals(16L * 1024 * 1024, base().build().maxBufferedBytesPerPartition());
+        assertEquals(1_000, base().maxBufferedBytesPerPartition(1_000).build().toBuilder().build()
+                .maxBufferedBytesPerPartition());
+    }
+
+    @Test
     void badValuesNameTheSetting() {
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> base().maxPollRecords(0));
         assertTrue(e.getMessage().contains("maxPollRecords"), e.getMessage());
+        e = assertThrows(IllegalArgumentException.class, () -> base().maxBufferedBytesPerPartition(0));
+        assertTrue(e.getMessage().contains("maxBufferedBytesPerPartition"), e.getMessage());
     }
 }

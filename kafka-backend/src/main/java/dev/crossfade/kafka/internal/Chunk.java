@@ -22,6 +22,7 @@ public final class Chunk {
     // they would survive young collections, and copying them cost more than running the jobs).
     private volatile List<ConsumerRecord<byte[], byte[]>> records;
     private final int size;
+    private final long bytes;
     private final long firstTimestamp;
     private final Object owner;
     private final long polledAtNanos;
@@ -38,6 +39,11 @@ public final class Chunk {
     public Chunk(List<ConsumerRecord<byte[], byte[]>> records, Object owner, long polledAtNanos, boolean verdicts) {
         this.records = records;
         this.size = records.size();
+        long b = 0;
+        for (ConsumerRecord<byte[], byte[]> r : records) {
+            b += Math.max(0, r.serializedValueSize());
+        }
+        this.bytes = b;
         this.firstTimestamp = records.isEmpty() ? -1 : records.get(0).timestamp();
         this.owner = owner;
         this.polledAtNanos = polledAtNanos;
@@ -51,6 +57,11 @@ public final class Chunk {
 
     public int size() {
         return size;
+    }
+
+    /** The records' payload bytes, for backpressure. */
+    public long bytes() {
+        return bytes;
     }
 
     /** The timestamp of the first record (-1 when empty), kept after {@link #release()}. */

@@ -1,9 +1,12 @@
 package dev.crossfade.kafka.internal;
 
 import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.common.header.internals.RecordHeaders;
+import org.apache.kafka.common.record.TimestampType;
 import org.junit.jupiter.api.Test;
 
 import java.util.List;
+import java.util.Optional;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -45,6 +48,23 @@ class ChunkTest {
         assertNull(chunk.records());
         assertEquals(-1, chunk.firstUnfinishedOffset(), "a released chunk holds back no commit");
         assertEquals(3, chunk.size());
+    }
+
+    @Test
+    void bytesAreThePayloadSizesAndOutliveRelease() {
+        Chunk c = new Chunk(List.of(sized(1, 100), sized(2, 250), sized(3, -1)), "owner", 0, false);
+        assertEquals(350, c.bytes(), "a record without a payload counts 0");
+        for (int i = 0; i < 3; i++) {
+            c.begin();
+            c.end(true, (byte) 1);
+        }
+        c.release();
+        assertEquals(350, c.bytes());
+    }
+
+    private static ConsumerRecord<byte[], byte[]> sized(long offset, int valueSize) {
+        return new ConsumerRecord<>("t", 0, offset, 0L, TimestampType.CREATE_TIME, 0, valueSize, null,
+                valueSize < 0 ? null : new byte[valueSize], new RecordHeaders(), Optional.empty());
     }
 
     @Test

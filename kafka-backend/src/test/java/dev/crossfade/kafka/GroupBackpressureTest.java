@@ -1,0 +1,50 @@
+package dev.crossfade.kafka;
+
+import dev.crossfade.api.Job;
+import dev.crossfade.api.WorkerRuntime;
+import dev.crossfade.api.execution.ExecutionCore;
+import dev.crossfade.api.worker.WorkerRegistry;
+import dev.crossfade.devservices.KafkaService;
+import dev.crossfade.devservices.TestNamespace;
+import dev.crossfade.devservices.junit.CrossfadeServices;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Set;
+
+import static org.awaitility.Awaitility.await;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+/** Group mode pauses partitions by buffered bytes as well as by count, and resumes them: nothing stalls. */
+@ExtendWith(CrossfadeServices.class)
+class GroupBackpressureTest {
+
+    @Test
+    void aByteBoundBelowOneJobStillRunsEveryJob(KafkaService kafka, TestNamespace ns) {
+        String prefix = ns.value().replaceAll("[^a-zA-Z0-9._-]", "").toLowerCase();
+        // Every fetch is over the bound, so every partition is paused after each poll and must be resumed each time.
+        try (KafkaBackend backend = KafkaBackend.create(KafkaFixture.config(kafka.bootstrapServers(), prefix,
+                KafkaBackendConfig.Mode.GROUP).maxBufferedBytesPerPartition(1_000).maxPollRecords(50).build())) {
+            assertEquals(1_000, backend.config().maxBufferedBytesPerPartition());
+            List<Job> jobs = new ArrayList<>();
+            for (int i = 0; i < 400; i++) {
+                jobs.add(Job.of("Big", i, "x".repeat(4_000)));
+            }
+            List<String> jids = backend.queue().enqueueAll(jobs);
+            FaultTestSupport.Runs runs = new FaultTestSupport.Runs();
+            WorkerRegistry registry = WorkerRegistry.builder().register("Big", (args, ctx) -> runs.add(ctx.jid()))
+                    .build();
+            WorkerRuntime workers = backend.workers(ExecutionCore.builder(registry).build(), Set.of("default"), 4);
+            workers.start();
+            try {
+                await().atMost(Duration.ofSeconds(60)).until(() -> runs.all(jids));
+            } finally {
+                workers.stop(Duration.ofSeconds(10));
+            }
+            assertEquals(List.of(), runs.missing(jids));
+        }
+    }
+}
