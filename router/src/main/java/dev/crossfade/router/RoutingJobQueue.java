@@ -51,6 +51,7 @@ public final class RoutingJobQueue implements JobQueue {
     public static final String SHADOWED_TO = "shadowed_to";
 
     private static final Logger log = LoggerFactory.getLogger(RoutingJobQueue.class);
+    private static final long WARM_NANOS = 60_000_000_000L;
 
     private final JobQueue redis;
     private final JobQueue kafka;
@@ -232,7 +233,10 @@ public final class RoutingJobQueue implements JobQueue {
         try {
             breaker.executeCallable(() -> limiter.executeFutureSupplier(onCaller ? () -> acks(jobs)
                     : () -> CompletableFuture.supplyAsync(call(jobs, at), kafkaCalls)));
-            markWarm(jobs);
+            if (at == null) {
+                // A scheduled job went to a delay topic, which says nothing of the queue's own topic.
+                markWarm(jobs);
+            }
         } catch (RuntimeException e) {
             cool(jobs);
             throw e;
@@ -256,8 +260,6 @@ public final class RoutingJobQueue implements JobQueue {
      * time limit waits on the acks alone. Anything else goes through a router thread, so the caller never waits past
      * the limit: saving that hand-off is a quarter of a single Kafka enqueue's time.
      */
-    private static final long WARM_NANOS = 60_000_000_000L;
-
     private boolean warm(List<Job> jobs) {
         if (breaker.getState() != CircuitBreaker.State.CLOSED) {
             return false;
