@@ -200,7 +200,7 @@ public final class JobCodec {
     /*
      * Streams the top-level object instead of building a tree of it: this is on every fetched job's path, and the tree
      * (a map per job, a BigDecimal per timestamp) cost about half of a no-op job's processing time. Args and unknown
-     * keys are still read as trees, since workers and round trips need them as nodes.
+     * keys still become nodes, since workers and round trips need them as such.
      */
     private Envelope read(JsonParser p, byte[] payload) throws IOException {
         JsonToken first = p.nextToken();
