@@ -103,17 +103,9 @@ public final class GroupRunner extends KafkaRunner {
                 log.debug("{}: first fetch of {} starts at offset {}", name, tp, list.get(0).offset());
             }
             st.highest = list.get(list.size() - 1).offset();
-            st.outstanding.addAndGet(list.size());
-            long bytes = 0;
-            for (ConsumerRecord<byte[], byte[]> r : list) {
-                bytes += Math.max(0, r.serializedValueSize());
-            }
-            st.outstandingBytes.addAndGet(bytes);
             switch (config.ordering()) {
                 case PARTITION -> {
-                    Chunk c = new Chunk(list, st, now, false);
-                    st.chunks.add(c);
-                    st.lane(0).submit(c);
+                    st.lane(0).submit(st.track(list, now));
                 }
                 case KEY -> {
                     // A fixed number of buckets (concurrency) so one key always lands in the same lane.
@@ -124,9 +116,7 @@ public final class GroupRunner extends KafkaRunner {
                     }
                     for (int b = 0; b < concurrency; b++) {
                         if (buckets[b] != null) {
-                            Chunk c = new Chunk(buckets[b], st, now, false);
-                            st.chunks.add(c);
-                            st.lane(b).submit(c);
+                            st.lane(b).submit(st.track(buckets[b], now));
                         }
                     }
                 }
@@ -137,8 +127,7 @@ public final class GroupRunner extends KafkaRunner {
                         split.get(i % n).add(list.get(i));
                     }
                     for (List<ConsumerRecord<byte[], byte[]>> part : split) {
-                        Chunk c = new Chunk(part, st, now, false);
-                        st.chunks.add(c);
+                        Chunk c = st.track(part, now);
                         pool.execute(() -> process(c));
                     }
                 }
@@ -183,8 +172,7 @@ public final class GroupRunner extends KafkaRunner {
                 ran++;
             }
         } finally {
-            st.outstanding.addAndGet(-c.size());
-            st.outstandingBytes.addAndGet(-c.bytes());
+            st.settled(c);
             backend.lagMonitor().batch(st.tp.topic(), c, ran, start);
             c.release();
         }
@@ -375,7 +363,7 @@ public final class GroupRunner extends KafkaRunner {
         }
     }
 
-    /** Per assigned partition; touched by the poll thread only, except {@link #outstanding}. */
+    /** Per assigned partition; touched by the poll thread only, except the outstanding counts ({@link #settled}). */
     private final class PartitionState {
         final TopicPartition tp;
         final ArrayDeque<Chunk> chunks = new ArrayDeque<>();
@@ -388,6 +376,21 @@ public final class GroupRunner extends KafkaRunner {
 
         PartitionState(TopicPartition tp) {
             this.tp = tp;
+        }
+
+        /** A new chunk of this partition's records, tracked for commits and counted for backpressure. */
+        Chunk track(List<ConsumerRecord<byte[], byte[]>> records, long polledAtNanos) {
+            Chunk c = new Chunk(records, this, polledAtNanos, false);
+            chunks.add(c);
+            outstanding.addAndGet(c.size());
+            outstandingBytes.addAndGet(c.bytes());
+            return c;
+        }
+
+        /** A chunk's worker is done with it: its records no longer count for backpressure. */
+        void settled(Chunk c) {
+            outstanding.addAndGet(-c.size());
+            outstandingBytes.addAndGet(-c.bytes());
         }
 
         Lane lane(int id) {

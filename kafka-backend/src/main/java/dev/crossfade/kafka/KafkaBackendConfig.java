@@ -100,13 +100,10 @@ public final class KafkaBackendConfig {
     private final String groupId;
     private final String groupProtocol;
     private final Ordering ordering;
-    private final int maxPollRecords;
+    private final int maxPollRecords; // 0: the mode's default (see the getter), kept as set so toBuilder() keeps it
     private final Duration fetchMaxWait;
-    private final int maxBufferedPerPartition;
+    private final int maxBufferedPerPartition; // 0: 2 × maxPollRecords()
     private final long maxBufferedBytesPerPartition;
-    // As set (0 = default), so toBuilder() keeps per-mode defaults when the mode changes.
-    private final int maxPollRecordsSet;
-    private final int maxBufferedSet;
     private final Duration commitInterval;
     private final Duration revokeTimeout;
     private final Duration shutdownTimeout;
@@ -132,12 +129,10 @@ public final class KafkaBackendConfig {
         this.groupId = b.groupId != null ? b.groupId : b.topicPrefix + ".workers";
         this.groupProtocol = b.groupProtocol;
         this.ordering = b.ordering;
-        this.maxPollRecords = b.maxPollRecords > 0 ? b.maxPollRecords : b.mode == Mode.SHARE ? 500 : 2000;
+        this.maxPollRecords = b.maxPollRecords;
         this.fetchMaxWait = b.fetchMaxWait;
-        this.maxBufferedPerPartition = b.maxBufferedPerPartition > 0 ? b.maxBufferedPerPartition : 2 * maxPollRecords;
+        this.maxBufferedPerPartition = b.maxBufferedPerPartition;
         this.maxBufferedBytesPerPartition = b.maxBufferedBytesPerPartition;
-        this.maxPollRecordsSet = b.maxPollRecords;
-        this.maxBufferedSet = b.maxBufferedPerPartition;
         this.commitInterval = b.commitInterval;
         this.revokeTimeout = b.revokeTimeout;
         this.shutdownTimeout = b.shutdownTimeout;
@@ -171,9 +166,9 @@ public final class KafkaBackendConfig {
         b.groupId = groupId;
         b.groupProtocol = groupProtocol;
         b.ordering = ordering;
-        b.maxPollRecords = maxPollRecordsSet;
+        b.maxPollRecords = maxPollRecords;
         b.fetchMaxWait = fetchMaxWait;
-        b.maxBufferedPerPartition = maxBufferedSet;
+        b.maxBufferedPerPartition = maxBufferedPerPartition;
         b.maxBufferedBytesPerPartition = maxBufferedBytesPerPartition;
         b.commitInterval = commitInterval;
         b.revokeTimeout = revokeTimeout;
@@ -232,7 +227,7 @@ public final class KafkaBackendConfig {
     }
 
     public int maxPollRecords() {
-        return maxPollRecords;
+        return maxPollRecords > 0 ? maxPollRecords : mode == Mode.SHARE ? 500 : 2000;
     }
 
     public Duration fetchMaxWait() {
@@ -240,7 +235,7 @@ public final class KafkaBackendConfig {
     }
 
     public int maxBufferedPerPartition() {
-        return maxBufferedPerPartition;
+        return maxBufferedPerPartition > 0 ? maxBufferedPerPartition : 2 * maxPollRecords();
     }
 
     public long maxBufferedBytesPerPartition() {

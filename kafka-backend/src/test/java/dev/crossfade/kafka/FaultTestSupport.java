@@ -1,5 +1,9 @@
 package dev.crossfade.kafka;
 
+import dev.crossfade.api.WorkerRuntime;
+import dev.crossfade.api.execution.ExecutionCore;
+import dev.crossfade.api.worker.WorkerRegistry;
+
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -7,6 +11,7 @@ import java.util.Collection;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicInteger;
 
@@ -25,6 +30,19 @@ final class FaultTestSupport {
             b.groupConfig("share.record.lock.duration.ms", "4000");
         }
         return b;
+    }
+
+    /** Starts 4 workers of class {@code CountingWorker} that count their runs, each taking {@code sleepMillis}. */
+    static WorkerRuntime countingWorkers(KafkaBackend backend, Runs runs, long sleepMillis) {
+        WorkerRegistry registry = WorkerRegistry.builder().register("CountingWorker", (a, ctx) -> {
+            if (sleepMillis > 0) {
+                Thread.sleep(sleepMillis);
+            }
+            runs.add(ctx.jid());
+        }).build();
+        WorkerRuntime r = backend.workers(ExecutionCore.builder(registry).build(), Set.of("default"), 4);
+        r.start();
+        return r;
     }
 
     /** Counts completed runs per jid. */

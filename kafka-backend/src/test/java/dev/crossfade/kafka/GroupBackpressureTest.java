@@ -2,8 +2,6 @@ package dev.crossfade.kafka;
 
 import dev.crossfade.api.Job;
 import dev.crossfade.api.WorkerRuntime;
-import dev.crossfade.api.execution.ExecutionCore;
-import dev.crossfade.api.worker.WorkerRegistry;
 import dev.crossfade.devservices.KafkaService;
 import dev.crossfade.devservices.TestNamespace;
 import dev.crossfade.devservices.junit.CrossfadeServices;
@@ -13,7 +11,6 @@ import org.junit.jupiter.api.extension.ExtendWith;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Set;
 
 import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -31,14 +28,11 @@ class GroupBackpressureTest {
             assertEquals(1_000, backend.config().maxBufferedBytesPerPartition());
             List<Job> jobs = new ArrayList<>();
             for (int i = 0; i < 400; i++) {
-                jobs.add(Job.of("Big", i, "x".repeat(4_000)));
+                jobs.add(Job.of("CountingWorker", i, "x".repeat(4_000)));
             }
             List<String> jids = backend.queue().enqueueAll(jobs);
             FaultTestSupport.Runs runs = new FaultTestSupport.Runs();
-            WorkerRegistry registry = WorkerRegistry.builder().register("Big", (args, ctx) -> runs.add(ctx.jid()))
-                    .build();
-            WorkerRuntime workers = backend.workers(ExecutionCore.builder(registry).build(), Set.of("default"), 4);
-            workers.start();
+            WorkerRuntime workers = FaultTestSupport.countingWorkers(backend, runs, 0);
             try {
                 await().atMost(Duration.ofSeconds(60)).until(() -> runs.all(jids));
             } finally {

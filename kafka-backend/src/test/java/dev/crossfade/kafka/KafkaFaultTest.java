@@ -42,18 +42,6 @@ class KafkaFaultTest {
         return ns.value().replaceAll("[^a-zA-Z0-9._-]", "").toLowerCase();
     }
 
-    private static WorkerRuntime start(KafkaBackend backend, FaultTestSupport.Runs runs, long sleepMillis) {
-        WorkerRegistry registry = WorkerRegistry.builder().register("CountingWorker", (a, ctx) -> {
-            if (sleepMillis > 0) {
-                Thread.sleep(sleepMillis);
-            }
-            runs.add(ctx.jid());
-        }).build();
-        WorkerRuntime r = backend.workers(ExecutionCore.builder(registry).build(), Set.of("default"), 4);
-        r.start();
-        return r;
-    }
-
     /**
      * A private broker (this test kills it) is SIGKILLed and restarted while jobs are being enqueued and run: every
      * job enqueued with an ack, and a scheduled job, still run.
@@ -64,7 +52,7 @@ class KafkaFaultTest {
              KafkaBackend backend = KafkaBackend.create(FaultTestSupport.config(broker.bootstrapServers(), prefix(ns),
                      KafkaBackendConfig.Mode.GROUP).build())) {
             FaultTestSupport.Runs runs = new FaultTestSupport.Runs();
-            WorkerRuntime workers = start(backend, runs, 5);
+            WorkerRuntime workers = FaultTestSupport.countingWorkers(backend, runs, 5);
             try {
                 List<String> jids = new ArrayList<>();
                 List<Job> first = new ArrayList<>();

@@ -18,9 +18,12 @@ import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -56,6 +59,21 @@ class KafkaJobQueueTest {
                 }
             }
             assertEquals(Set.copyOf(jids), onTopic, "the future completed only once every job was written");
+        }
+    }
+
+    /** A write the producer refuses (over max.request.size, within the codec's limit) fails the future, naming it. */
+    @Test
+    void aRefusedWriteCompletesTheFutureExceptionallyNamingTheTopic(KafkaService kafka, TestNamespace ns) {
+        String prefix = ns.value().replaceAll("[^a-zA-Z0-9._-]", "").toLowerCase();
+        try (KafkaBackend backend = KafkaBackend.create(KafkaFixture.config(kafka.bootstrapServers(), prefix,
+                KafkaBackendConfig.Mode.GROUP).producerProperty("max.request.size", 10_000).build())) {
+            Job big = Job.of("W", "x".repeat(20_000));
+            CompletableFuture<List<String>> f = backend.queue().enqueueAllAsync(List.of(Job.of("W", 1), big));
+            ExecutionException e = assertThrows(ExecutionException.class, () -> f.get(30, TimeUnit.SECONDS));
+            EnqueueException cause = assertInstanceOf(EnqueueException.class, e.getCause());
+            assertTrue(cause.getMessage().contains(big.jid()) && cause.getMessage().contains(prefix + ".default"),
+                    cause.getMessage());
         }
     }
 

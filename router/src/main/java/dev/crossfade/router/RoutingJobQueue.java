@@ -32,6 +32,7 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeoutException;
+import java.util.function.Predicate;
 import java.util.function.Supplier;
 
 /**
@@ -229,26 +230,30 @@ public final class RoutingJobQueue implements JobQueue {
             direct(redis, jobs, at);
             return;
         }
-        boolean onCaller = at == null && kafka instanceof AsyncJobQueue && warm(jobs);
         try {
-            breaker.executeCallable(() -> limiter.executeFutureSupplier(onCaller ? () -> acks(jobs)
-                    : () -> CompletableFuture.supplyAsync(call(jobs, at), kafkaCalls)));
-            if (at == null) {
-                // A scheduled job went to a delay topic, which says nothing of the queue's own topic.
-                markWarm(jobs);
-            }
+            callKafka(jobs, at, at == null && kafka instanceof AsyncJobQueue && warm(jobs));
         } catch (RuntimeException e) {
             cool(jobs);
             throw e;
+        }
+        if (at == null) {
+            // A scheduled job went to a delay topic, which says nothing of the queue's own topic.
+            markWarm(jobs);
+        }
+    }
+
+    private void callKafka(List<Job> jobs, Instant at, boolean onCaller) {
+        try {
+            breaker.executeCallable(() -> limiter.executeFutureSupplier(onCaller ? () -> acks(jobs)
+                    : () -> CompletableFuture.supplyAsync(call(jobs, at), kafkaCalls)));
+        } catch (RuntimeException e) {
+            throw e;
         } catch (ExecutionException e) {
-            cool(jobs);
             throw e.getCause() instanceof RuntimeException r ? r
                     : new EnqueueException(Backend.KAFKA, e.getCause().toString(), e.getCause());
         } catch (TimeoutException e) {
-            cool(jobs);
             throw new EnqueueException(Backend.KAFKA, "enqueue timed out", e);
         } catch (Exception e) {
-            cool(jobs);
             throw new EnqueueException(Backend.KAFKA, e.toString(), e);
         }
     }
@@ -265,34 +270,42 @@ public final class RoutingJobQueue implements JobQueue {
             return false;
         }
         long now = System.nanoTime();
+        return everyQueue(jobs, q -> {
+            Long ok = warmQueues.get(q);
+            return ok != null && now - ok <= WARM_NANOS;
+        });
+    }
+
+    private void markWarm(List<Job> jobs) {
+        long now = System.nanoTime();
+        everyQueue(jobs, q -> {
+            warmQueues.put(q, now);
+            return true;
+        });
+    }
+
+    private void cool(List<Job> jobs) {
+        everyQueue(jobs, q -> {
+            warmQueues.remove(q);
+            return true;
+        });
+    }
+
+    /**
+     * Whether {@code test} holds for each queue of the jobs, stopping at the first that fails. A batch's jobs mostly
+     * share one queue, so a run of jobs on the same queue is tested once.
+     */
+    private static boolean everyQueue(List<Job> jobs, Predicate<String> test) {
         String last = null;
         for (Job j : jobs) {
             if (!j.queue().equals(last)) {
-                Long ok = warmQueues.get(j.queue());
-                if (ok == null || now - ok > WARM_NANOS) {
+                if (!test.test(j.queue())) {
                     return false;
                 }
                 last = j.queue();
             }
         }
         return true;
-    }
-
-    private void markWarm(List<Job> jobs) {
-        long now = System.nanoTime();
-        String last = null;
-        for (Job j : jobs) {
-            if (!j.queue().equals(last)) {
-                warmQueues.put(j.queue(), now);
-                last = j.queue();
-            }
-        }
-    }
-
-    private void cool(List<Job> jobs) {
-        for (Job j : jobs) {
-            warmQueues.remove(j.queue());
-        }
     }
 
     @SuppressWarnings("unchecked")

@@ -378,6 +378,18 @@ public final class Drill {
         }
     }
 
+    /** Starts a base worker and puts it in {@code slot} of the pool. */
+    private WorkerProcess replaceWorker(int slot) throws InterruptedException {
+        WorkerProcess w = spawnChecked("worker-" + workerSeq.incrementAndGet());
+        poolLock.lock();
+        try {
+            pool.set(slot, w);
+        } finally {
+            poolLock.unlock();
+        }
+        return w;
+    }
+
     /** Replaces base workers that died without the drill killing them (a JVM-halting job does that). */
     private void watchdog() {
         while (!stopping) {
@@ -398,13 +410,7 @@ public final class Drill {
             }
             for (int i : dead) {
                 try {
-                    WorkerProcess w = spawnChecked("worker-" + workerSeq.incrementAndGet());
-                    poolLock.lock();
-                    try {
-                        pool.set(i, w);
-                    } finally {
-                        poolLock.unlock();
-                    }
+                    replaceWorker(i);
                 } catch (InterruptedException e) {
                     return;
                 }
@@ -455,13 +461,7 @@ public final class Drill {
                 } finally {
                     poolLock.unlock();
                 }
-                WorkerProcess replacement = spawnChecked("worker-" + workerSeq.incrementAndGet());
-                poolLock.lock();
-                try {
-                    pool.set(slot, replacement);
-                } finally {
-                    poolLock.unlock();
-                }
+                WorkerProcess replacement = replaceWorker(slot);
                 f.detail = "killed " + victim + ", replaced by " + replacement;
             }
             case BROKER_PAUSE -> {
