@@ -2,6 +2,7 @@ package dev.crossfade.bench;
 
 import dev.crossfade.api.Job;
 import dev.crossfade.api.WorkerRuntime;
+import dev.crossfade.api.codec.JobCodec;
 import dev.crossfade.api.execution.ExecutionCore;
 import dev.crossfade.api.worker.WorkerRegistry;
 import dev.crossfade.kafka.KafkaBackend;
@@ -11,7 +12,15 @@ import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.apache.kafka.clients.admin.AlterConfigOp;
 import org.apache.kafka.clients.admin.ConfigEntry;
+import org.apache.kafka.clients.producer.Callback;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.config.ConfigResource;
+import org.apache.kafka.common.header.Header;
+import org.apache.kafka.common.header.internals.RecordHeader;
+import org.apache.kafka.common.header.internals.RecordHeaders;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.apache.kafka.tools.ConsumerPerformance;
 import org.apache.kafka.tools.ProducerPerformance;
 import org.apache.kafka.tools.ShareConsumerPerformance;
@@ -20,6 +29,7 @@ import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -27,6 +37,7 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.LongAdder;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -75,36 +86,106 @@ final class KafkaBench {
 
     private void enqueue(Report.Section s) {
         int n = ctx.jobs() * SCALE;
-        try (KafkaBackend kafka = backend("bench-produce", KafkaBackendConfig.Mode.GROUP)) {
+        try (KafkaBackend kafka = backend("bench-produce", KafkaBackendConfig.Mode.GROUP);
+             SameRecords same = new SameRecords("bench-produce.default")) {
             KafkaJobQueue q = kafka.queue();
             String topic = "bench-produce.default";
             enqueueAll(q, Math.min(n, WARMUP));
             producerPerf(topic, Math.min(n, WARMUP));
+            same.send(Math.min(n, WARMUP));
             List<Double> cf = new ArrayList<>();
             List<Double> ref = new ArrayList<>();
-            // Which side goes first alternates too: the broker is still writing out the previous round's burst.
+            List<Double> raw = new ArrayList<>();
+            // Which side goes first rotates too: the broker is still writing out the previous round's burst.
             for (int round = 0; round < ctx.rounds(); round++) {
-                if (round % 2 == 1) {
-                    cf.add(timedEnqueue(q, n));
-                }
-                ref.add(producerPerf(topic, n));
-                if (round % 2 == 0) {
-                    cf.add(timedEnqueue(q, n));
+                for (int k = 0; k < 3; k++) {
+                    switch ((round + k) % 3) {
+                        case 0 -> cf.add(timedEnqueue(q, n));
+                        case 1 -> ref.add(producerPerf(topic, n));
+                        default -> raw.add(same.send(n));
+                    }
                 }
             }
             double c = Stats.median(cf);
             double r = Stats.median(ref);
+            double w = Stats.median(raw);
             s.row(new Report.Row("enqueue " + n + " jobs in batches of " + BATCH + ", acks=all, idempotent",
                     Report.rate(c), "`ProducerPerformance --record-size " + Payloads.TARGET_BYTES + "`",
                     Report.rate(r), Report.percent(c / r), "≥ 80%", c / r >= 0.8));
-            s.note("Enqueue: median of " + ctx.rounds() + " rounds, alternating (and which side goes first), after a "
-                    + Math.min(n, WARMUP)
-                    + "-record warm-up of each. Crossfade: `KafkaJobQueue.enqueueAll` of " + BATCH + " jobs per call "
-                    + "on one thread (each call returns after every ack), producer defaults acks=all, idempotence on, "
-                    + "linger.ms=0, batch.size=65536, timed including building the jobs. Reference: "
-                    + "`ProducerPerformance --num-records " + n + " --record-size " + Payloads.TARGET_BYTES + " --throughput -1 --command-property acks=all "
-                    + "enable.idempotence=true linger.ms=5` on the same topic (Kafka's default linger; fully "
-                    + "asynchronous sends, random payload, no key, no headers).");
+            s.row(new Report.Row("(the same " + n + " jobs' records from a plain `KafkaProducer`)", Report.rate(w),
+                    "`ProducerPerformance --record-size " + Payloads.TARGET_BYTES + "`", Report.rate(r),
+                    Report.percent(w / r), "(report)", null));
+            s.row(new Report.Row("enqueue " + n + " jobs in batches of " + BATCH + ", against the same records",
+                    Report.rate(c), "plain `KafkaProducer`, same records", Report.rate(w), Report.percent(c / w),
+                    "(report)", null));
+            s.note("Enqueue: median of " + ctx.rounds() + " rounds, rotating the three sides (and which goes first), "
+                    + "after a " + Math.min(n, WARMUP) + "-record warm-up of each. Crossfade: `KafkaJobQueue.enqueueAll` "
+                    + "of " + BATCH + " jobs per call on one thread (each call returns after every ack), producer "
+                    + "defaults acks=all, idempotence on, linger.ms=0, batch.size=65536, timed including building the "
+                    + "jobs. Reference: `ProducerPerformance --num-records " + n + " --record-size "
+                    + Payloads.TARGET_BYTES + " --throughput -1 --command-property acks=all enable.idempotence=true "
+                    + "linger.ms=5` on the same topic (Kafka's default linger; fully asynchronous sends, random "
+                    + "payload, no key, no headers). Plain `KafkaProducer`: the records Crossfade sends (the jobs' "
+                    + "encoded JSON, the jid as key, `class`/`jid`/`attempt` headers), encoded beforehand and sent "
+                    + "the way ProducerPerformance sends (one thread, asynchronous, same settings); it measures what "
+                    + "the record itself costs Kafka's client and broker, apart from Crossfade's code.");
+        }
+    }
+
+    /**
+     * The records of the bench jobs as {@link KafkaJobQueue} makes them, sent by a plain producer configured as the
+     * ProducerPerformance reference. The header names are KafkaJobQueue's (its javadoc).
+     */
+    private final class SameRecords implements AutoCloseable {
+        private final List<ProducerRecord<byte[], byte[]>> records = new ArrayList<>();
+        private final KafkaProducer<byte[], byte[]> producer;
+
+        SameRecords(String topic) {
+            JobCodec codec = JobCodec.defaults();
+            Instant now = Instant.now();
+            for (Job job : ctx.payloads().batch(0, BATCH)) {
+                RecordHeaders h = new RecordHeaders(new Header[]{new RecordHeader("class", bytes(job.className())),
+                        new RecordHeader("jid", bytes(job.jid())), new RecordHeader("attempt", bytes("1"))});
+                records.add(new ProducerRecord<>(topic, null, null, bytes(job.jid()), codec.encodeEnqueued(job, now),
+                        h));
+            }
+            Map<String, Object> p = new HashMap<>();
+            p.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
+            p.put(ProducerConfig.ACKS_CONFIG, "all");
+            p.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, true);
+            p.put(ProducerConfig.LINGER_MS_CONFIG, 5);
+            p.put(ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class);
+            p.put(ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class);
+            producer = new KafkaProducer<>(p);
+        }
+
+        private static byte[] bytes(String s) {
+            return s.getBytes(StandardCharsets.UTF_8);
+        }
+
+        /** Sends {@code n} records and returns records/s, from the first send until every ack is in. */
+        double send(int n) {
+            LongAdder failed = new LongAdder();
+            Callback cb = (meta, e) -> {
+                if (e != null) {
+                    failed.increment();
+                }
+            };
+            long t0 = System.nanoTime();
+            for (int i = 0; i < n; i++) {
+                producer.send(records.get(i % records.size()), cb);
+            }
+            producer.flush();
+            double rate = n / ((System.nanoTime() - t0) / 1e9);
+            if (failed.sum() > 0) {
+                throw new IllegalStateException(failed.sum() + " of " + n + " records were not acknowledged");
+            }
+            return rate;
+        }
+
+        @Override
+        public void close() {
+            producer.close();
         }
     }
 

@@ -5,6 +5,7 @@ import dev.crossfade.api.Backend;
 import dev.crossfade.api.EnqueueException;
 import dev.crossfade.api.Job;
 import dev.crossfade.api.codec.JobCodec;
+import dev.crossfade.kafka.internal.Hdr;
 import dev.crossfade.kafka.internal.Topics;
 import org.apache.kafka.clients.producer.Producer;
 import org.apache.kafka.clients.producer.ProducerRecord;
@@ -186,8 +187,10 @@ public final class KafkaJobQueue implements AsyncJobQueue {
 
     private ProducerRecord<byte[], byte[]> record(Job job, Instant now) {
         byte[] value = codec.encodeEnqueued(job, now);
-        return new ProducerRecord<>(topics.jobs(job.queue()), null, null, key(job), value,
-                RetryAndDlq.jobHeaders(job));
+        byte[] jid = Hdr.bytes(job.jid());
+        // Without a routing key the key is the jid: the header and the key share one array (neither is written to).
+        byte[] key = job.routingKey() == null ? jid : key(job);
+        return new ProducerRecord<>(topics.jobs(job.queue()), null, null, key, value, RetryAndDlq.jobHeaders(job, jid));
     }
 
     private Future<RecordMetadata> sendRaw(ProducerRecord<byte[], byte[]> r) {

@@ -16,7 +16,9 @@ import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashSet;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
@@ -44,22 +46,57 @@ class KafkaJobQueueTest {
             assertEquals(jobs.stream().map(Job::jid).toList(), jids);
 
             Set<String> onTopic = new HashSet<>();
-            try (KafkaConsumer<byte[], byte[]> c = new KafkaConsumer<>(backend.consumerProperties(prefix + ".check",
-                    prefix + "-check"))) {
-                String topic = backend.topics().jobs(Job.DEFAULT_QUEUE);
-                List<TopicPartition> parts = c.partitionsFor(topic).stream()
-                        .map(p -> new TopicPartition(topic, p.partition())).toList();
-                c.assign(parts);
-                c.seekToBeginning(parts);
-                long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
-                while (onTopic.size() < jids.size() && System.nanoTime() < deadline) {
-                    for (ConsumerRecord<byte[], byte[]> r : c.poll(Duration.ofMillis(200))) {
-                        onTopic.add(new String(r.headers().lastHeader("jid").value(), StandardCharsets.UTF_8));
-                    }
-                }
+            for (ConsumerRecord<byte[], byte[]> r : read(backend, prefix, jids.size())) {
+                onTopic.add(text(r.headers().lastHeader("jid").value()));
             }
             assertEquals(Set.copyOf(jids), onTopic, "the future completed only once every job was written");
         }
+    }
+
+    /** The record's key is the routing key, else the jid; its headers name the class, the jid and the attempt. */
+    @Test
+    void aRecordIsKeyedByRoutingKeyElseJidAndCarriesItsHeaders(KafkaService kafka, TestNamespace ns) {
+        String prefix = ns.value().replaceAll("[^a-zA-Z0-9._-]", "").toLowerCase();
+        try (KafkaBackend backend = KafkaBackend.create(KafkaFixture.config(kafka.bootstrapServers(), prefix,
+                KafkaBackendConfig.Mode.GROUP).build())) {
+            Job plain = Job.of("PlainWorker", 1);
+            Job keyed = Job.builder("KeyedWorker").args(2).routingKey("acct-7").build();
+            backend.queue().enqueueAll(List.of(plain, keyed));
+            Map<String, ConsumerRecord<byte[], byte[]>> byJid = new HashMap<>();
+            for (ConsumerRecord<byte[], byte[]> r : read(backend, prefix, 2)) {
+                byJid.put(text(r.headers().lastHeader("jid").value()), r);
+            }
+            ConsumerRecord<byte[], byte[]> p = byJid.get(plain.jid());
+            assertEquals(plain.jid(), text(p.key()));
+            assertEquals("PlainWorker", text(p.headers().lastHeader("class").value()));
+            assertEquals("1", text(p.headers().lastHeader("attempt").value()));
+            ConsumerRecord<byte[], byte[]> k = byJid.get(keyed.jid());
+            assertEquals("acct-7", text(k.key()));
+            assertEquals("KeyedWorker", text(k.headers().lastHeader("class").value()));
+            assertEquals("1", text(k.headers().lastHeader("attempt").value()));
+        }
+    }
+
+    /** Reads at least {@code count} records of the default queue's topic from the start, or what arrives in 30 s. */
+    private static List<ConsumerRecord<byte[], byte[]>> read(KafkaBackend backend, String prefix, int count) {
+        List<ConsumerRecord<byte[], byte[]>> out = new ArrayList<>();
+        try (KafkaConsumer<byte[], byte[]> c = new KafkaConsumer<>(backend.consumerProperties(prefix + ".check",
+                prefix + "-check"))) {
+            String topic = backend.topics().jobs(Job.DEFAULT_QUEUE);
+            List<TopicPartition> parts = c.partitionsFor(topic).stream()
+                    .map(p -> new TopicPartition(topic, p.partition())).toList();
+            c.assign(parts);
+            c.seekToBeginning(parts);
+            long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+            while (out.size() < count && System.nanoTime() < deadline) {
+                c.poll(Duration.ofMillis(200)).forEach(out::add);
+            }
+        }
+        return out;
+    }
+
+    private static String text(byte[] b) {
+        return new String(b, StandardCharsets.UTF_8);
     }
 
     /** A write the producer refuses (over max.request.size, within the codec's limit) fails the future, naming it. */

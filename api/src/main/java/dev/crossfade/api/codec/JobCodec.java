@@ -4,6 +4,8 @@ import com.fasterxml.jackson.core.JsonGenerator;
 import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.core.JsonToken;
+import com.fasterxml.jackson.core.SerializableString;
+import com.fasterxml.jackson.core.io.SerializedString;
 import com.fasterxml.jackson.core.util.ByteArrayBuilder;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.DeserializationFeature;
@@ -41,6 +43,17 @@ public final class JobCodec {
 
     private static final JobCodec DEFAULT = builder().build();
     private static final BigDecimal BILLION = BigDecimal.valueOf(1_000_000_000L);
+    // The envelope's field names, quoted and encoded once: Jackson otherwise escapes each name on every job.
+    private static final SerializableString CLASS = new SerializedString("class");
+    private static final SerializableString ARGS = new SerializedString("args");
+    private static final SerializableString RETRY = new SerializedString("retry");
+    private static final SerializableString QUEUE = new SerializedString("queue");
+    private static final SerializableString JID = new SerializedString("jid");
+    private static final SerializableString CREATED_AT = new SerializedString("created_at");
+    private static final SerializableString ENQUEUED_AT = new SerializedString("enqueued_at");
+    private static final SerializableString AT = new SerializedString("at");
+    private static final SerializableString FAILED_AT = new SerializedString("failed_at");
+    private static final SerializableString RETRIED_AT = new SerializedString("retried_at");
 
     private final int maxPayloadBytes;
     private final ObjectMapper mapper = Json.mapper();
@@ -89,22 +102,25 @@ public final class JobCodec {
         ByteArrayBuilder out = new ByteArrayBuilder(256);
         try (JsonGenerator g = mapper.getFactory().createGenerator(out)) {
             g.writeStartObject();
-            g.writeStringField("class", job.className());
-            g.writeFieldName("args");
+            g.writeFieldName(CLASS);
+            g.writeString(job.className());
+            g.writeFieldName(ARGS);
             g.writeStartArray();
             for (JsonNode arg : job.args()) {
                 write(g, arg);
             }
             g.writeEndArray();
             if (job.retry() != null) {
-                g.writeFieldName("retry");
+                g.writeFieldName(RETRY);
                 write(g, job.retry());
             }
-            g.writeStringField("queue", job.queue());
-            g.writeStringField("jid", job.jid());
-            writeTime(g, "created_at", job.createdAt());
-            writeTime(g, "enqueued_at", enqueuedAt);
-            writeTime(g, "at", at);
+            g.writeFieldName(QUEUE);
+            g.writeString(job.queue());
+            g.writeFieldName(JID);
+            g.writeString(job.jid());
+            writeTime(g, CREATED_AT, job.createdAt());
+            writeTime(g, ENQUEUED_AT, enqueuedAt);
+            writeTime(g, AT, at);
             if (job.retryCount() != null) {
                 g.writeNumberField("retry_count", job.retryCount());
             }
@@ -114,8 +130,8 @@ public final class JobCodec {
             if (job.errorClass() != null) {
                 g.writeStringField("error_class", job.errorClass());
             }
-            writeTime(g, "failed_at", job.failedAt());
-            writeTime(g, "retried_at", job.retriedAt());
+            writeTime(g, FAILED_AT, job.failedAt());
+            writeTime(g, RETRIED_AT, job.retriedAt());
             if (job.routingKey() != null) {
                 g.writeStringField("routing_key", job.routingKey());
             }
@@ -436,7 +452,7 @@ public final class JobCodec {
         }
     }
 
-    private static void writeTime(JsonGenerator g, String field, Instant t) throws IOException {
+    private static void writeTime(JsonGenerator g, SerializableString field, Instant t) throws IOException {
         if (t != null) {
             // Microsecond precision as a float, like Ruby's Time#to_f.
             long micros = t.getNano() / 1000;
@@ -446,10 +462,20 @@ public final class JobCodec {
                 g.writeNumber(BigDecimal.valueOf(seconds * 1_000_000L + micros, 6));
                 return;
             }
-            // The same text as BigDecimal.valueOf(seconds * 1e6 + micros, 6), without a BigDecimal per timestamp (two
-            // per job on every enqueue).
-            String frac = Long.toString(1_000_000L + micros);
-            g.writeNumber(seconds + "." + frac.substring(1));
+            // The same text as BigDecimal.valueOf(seconds * 1e6 + micros, 6), written without a BigDecimal or a string
+            // (two timestamps per job on every enqueue).
+            char[] text = new char[26];
+            int pos = text.length;
+            for (int i = 0; i < 6; i++) {
+                text[--pos] = (char) ('0' + micros % 10);
+                micros /= 10;
+            }
+            text[--pos] = '.';
+            do {
+                text[--pos] = (char) ('0' + seconds % 10);
+                seconds /= 10;
+            } while (seconds > 0);
+            g.writeNumber(text, pos, text.length - pos);
         }
     }
 

@@ -39,6 +39,10 @@ public final class Hdr {
     }
 
     public static byte[] bytes(long v) {
+        if (v >= 0 && v < 10) {
+            // The attempt header of nearly every record: no string on the enqueue path.
+            return new byte[]{(byte) ('0' + v)};
+        }
         return Long.toString(v).getBytes(StandardCharsets.UTF_8);
     }
 

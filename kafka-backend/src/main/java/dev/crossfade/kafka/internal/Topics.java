@@ -14,6 +14,7 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import java.util.regex.Pattern;
 
 /**
  * Topic names and on-demand topic creation. Internal: not part of the API.
@@ -23,9 +24,11 @@ import java.util.concurrent.TimeoutException;
  * (one controller round trip) and remembered, so the hot path never talks to Admin after the first job.
  */
 public final class Topics {
+    private static final Pattern QUEUE_NAME = Pattern.compile("[A-Za-z0-9._-]+");
     private final Admin admin;
     private final String prefix;
     private final Map<String, String> queueNames = new ConcurrentHashMap<>();
+    private final Map<String, String> jobTopics = new ConcurrentHashMap<>();
     private final boolean create;
     private final int partitions;
     private final short replication;
@@ -50,7 +53,7 @@ public final class Topics {
      * delay topic.
      */
     public static String checkQueue(String queue) {
-        if (queue == null || queue.isEmpty() || !queue.matches("[A-Za-z0-9._-]+")) {
+        if (queue == null || queue.isEmpty() || !QUEUE_NAME.matcher(queue).matches()) {
             throw new IllegalArgumentException("queue name '" + queue + "' is not usable in a Kafka topic name: only "
                     + "[A-Za-z0-9._-] are allowed");
         }
@@ -70,7 +73,8 @@ public final class Topics {
     }
 
     public String jobs(String queue) {
-        return prefix + "." + queue;
+        // Asked for every enqueued record: one String per queue keeps its hash, which the producer's maps use.
+        return jobTopics.computeIfAbsent(queue, q -> prefix + "." + q);
     }
 
     public String dlq(String queue) {
