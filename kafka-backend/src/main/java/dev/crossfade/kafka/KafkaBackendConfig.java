@@ -57,7 +57,8 @@ import java.util.Objects;
  *   {@code share.delivery.count.limit}. A record delivered this many times without an outcome (its workers crashed
  *   or timed out each time) goes to the DLQ instead of running again, so the broker never silently archives it</td></tr>
  *   <tr><td>groupConfigs</td><td>none</td><td>group-level dynamic configs set with Admin before the workers join, e.g.
- *   {@code consumer.session.timeout.ms}, {@code share.record.lock.duration.ms}. Share mode always sets
+ *   {@code consumer.session.timeout.ms}, {@code share.record.lock.duration.ms} (share mode renews the locks of running
+ *   jobs every half lock, so jobs may run longer than it). Share mode always sets
  *   {@code share.auto.offset.reset=earliest} (jobs enqueued before the first worker joined must run)</td></tr>
  *   <tr><td>enqueueTimeout</td><td>30 s</td><td>how long an enqueue waits for the broker's ack
  *   ({@code delivery.timeout.ms} and {@code max.block.ms}); past it the enqueue fails with an

@@ -12,8 +12,10 @@ import org.slf4j.LoggerFactory;
 
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 
@@ -28,6 +30,10 @@ import java.util.concurrent.TimeUnit;
  * dead-lettered instead of run, so the broker never archives a job we have not stored); {@code RELEASE} for jobs not
  * finished at shutdown, so another consumer gets them at once. Retries do not use broker redelivery: a failing job
  * would otherwise spend the delivery count and could not wait Sidekiq's backoff.
+ *
+ * <p>Locks: the broker lends each fetched record for {@code share.record.lock.duration.ms} (30 s by default). While a
+ * batch runs, its unfinished records are renewed (KIP-1222 {@code RENEW}) every half lock, so a job longer than the
+ * lock, or one waiting behind such jobs, is not handed to another consumer and run twice.
  *
  * <p>The group's {@code share.auto.offset.reset} is set to {@code earliest} before the first consumer joins
  * (Kafka's default, {@code latest}, would skip jobs enqueued before any worker ran).
@@ -106,6 +112,8 @@ public final class ShareRunner extends KafkaRunner {
         int[] acked = new int[chunks.size()];
         boolean stopping = false;
         long lastAck = System.nanoTime();
+        long lastRenew = lastAck;
+        long renewEvery = renewInterval(consumer);
         try {
             while (!done.await(20, TimeUnit.MILLISECONDS)) {
                 if (!running && !stopping) {
@@ -115,7 +123,11 @@ public final class ShareRunner extends KafkaRunner {
                 if (stopping && System.nanoTime() - stopDeadlineNanos >= 0) {
                     break;
                 }
-                if (System.nanoTime() - lastAck >= config.commitInterval().toNanos()) {
+                if (System.nanoTime() - lastRenew >= renewEvery) {
+                    lastRenew = System.nanoTime();
+                    lastAck = lastRenew;
+                    renew(consumer, chunks, acked);
+                } else if (System.nanoTime() - lastAck >= config.commitInterval().toNanos()) {
                     lastAck = System.nanoTime();
                     if (acknowledgeFinished(consumer, chunks, acked) > 0) {
                         commit(consumer, false);
@@ -139,13 +151,67 @@ public final class ShareRunner extends KafkaRunner {
             Chunk c = chunks.get(k);
             // Unfinished at shutdown: release, so another consumer gets them now rather than after the lock expires.
             for (int i = acked[k]; i < c.size(); i++) {
-                consumer.acknowledge(c.records().get(i), AcknowledgeType.RELEASE);
+                acknowledge(consumer, c.records().get(i), AcknowledgeType.RELEASE);
             }
         }
         if (!allDone) {
             clean = false;
         }
         commit(consumer, !running);
+    }
+
+    /**
+     * Half the broker's acquisition lock (30 s unless the group's {@code share.record.lock.duration.ms} says
+     * otherwise), so a renewal lands well before the lock runs out; until the first poll has told us the lock, 15 s.
+     */
+    private static long renewInterval(KafkaShareConsumer<byte[], byte[]> consumer) {
+        return TimeUnit.MILLISECONDS.toNanos(consumer.acquisitionLockTimeoutMs().orElse(30_000) / 2);
+    }
+
+    /**
+     * Keeps the batch's locks while its jobs run (KIP-1222): a job still running, or waiting behind others in its
+     * chunk, when the lock ran out would be delivered to another consumer and run twice. Finished records are
+     * acknowledged; every other record of the batch is acknowledged RENEW and committed, and the client then hands the
+     * renewed records back through the next poll, which must come before they can be acknowledged again. They are the
+     * same offsets, so the chunks keep their records. Poll thread only.
+     */
+    private void renew(KafkaShareConsumer<byte[], byte[]> consumer, List<Chunk> chunks, int[] acked) {
+        acknowledgeFinished(consumer, chunks, acked);
+        Set<String> pending = new HashSet<>();
+        for (int k = 0; k < chunks.size(); k++) {
+            Chunk c = chunks.get(k);
+            for (int i = acked[k]; i < c.size(); i++) {
+                ConsumerRecord<byte[], byte[]> r = c.records().get(i);
+                if (acknowledge(consumer, r, AcknowledgeType.RENEW)) {
+                    pending.add(offsetKey(r));
+                }
+            }
+        }
+        commit(consumer, true);
+        if (pending.isEmpty()) {
+            return;
+        }
+        int renewed = 0;
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+        while (renewed < pending.size() && System.nanoTime() < deadline) {
+            for (ConsumerRecord<byte[], byte[]> r : consumer.poll(Duration.ofMillis(100))) {
+                if (pending.contains(offsetKey(r))) {
+                    renewed++;
+                } else {
+                    // Not part of this batch: the poll is only for the renewed records. Back to the group with it.
+                    acknowledge(consumer, r, AcknowledgeType.RELEASE);
+                }
+            }
+        }
+        log.debug("{}: renewed the locks of {} unfinished jobs", name, renewed);
+        if (renewed < pending.size()) {
+            log.warn("{}: {} of {} locks not renewed (expired before the renewal?); those jobs may also run on another "
+                    + "consumer", name, pending.size() - renewed, pending.size());
+        }
+    }
+
+    private static String offsetKey(ConsumerRecord<?, ?> r) {
+        return r.topic() + "-" + r.partition() + "@" + r.offset();
     }
 
     /** Acknowledges the records finished since the last call; returns how many. Poll thread only. */
@@ -157,13 +223,29 @@ public final class ShareRunner extends KafkaRunner {
             int upto = c.completed();
             for (int i = acked[k]; i < upto; i++) {
                 byte v = c.verdict(i);
-                consumer.acknowledge(c.records().get(i),
+                acknowledge(consumer, c.records().get(i),
                         v == RetryAndDlq.REJECT ? AcknowledgeType.REJECT : AcknowledgeType.ACCEPT);
                 n++;
             }
             acked[k] = upto;
         }
         return n;
+    }
+
+    /**
+     * Acknowledges one record; false when the client refuses it, which happens only to a record whose lock a renewal
+     * did not keep (the broker has given it to another consumer, so the outcome here no longer counts).
+     */
+    private static boolean acknowledge(KafkaShareConsumer<byte[], byte[]> consumer, ConsumerRecord<byte[], byte[]> r,
+                                       AcknowledgeType type) {
+        try {
+            consumer.acknowledge(r, type);
+            return true;
+        } catch (IllegalStateException e) {
+            log.warn("{}-{}@{}: {} not acknowledged ({}); the broker redelivers it", r.topic(), r.partition(),
+                    r.offset(), type, e.getMessage());
+            return false;
+        }
     }
 
     private void commit(KafkaShareConsumer<byte[], byte[]> consumer, boolean sync) {
