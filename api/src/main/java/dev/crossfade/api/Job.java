@@ -70,7 +70,8 @@ public final class Job {
 
     /** The wire carries microseconds (a float of seconds, like Ruby's Time#to_f); hold the same so round trips are exact. */
     private static Instant micros(Instant t) {
-        return t == null ? null : t.truncatedTo(ChronoUnit.MICROS);
+        // Decoded timestamps are whole microseconds already: no new Instant for them (three per fetched job).
+        return t == null || t.getNano() % 1000 == 0 ? t : t.truncatedTo(ChronoUnit.MICROS);
     }
 
     private static String requireText(String value, String field) {

@@ -60,6 +60,8 @@ public final class RoutingJobQueue implements JobQueue {
     private final CircuitBreaker breaker;
     private final TimeLimiter limiter;
     private final ExecutorService kafkaCalls;
+    /** A Kafka call slower than this (half the time limit) leaves its queues cold; see {@link #warm}. */
+    private final long promptNanos;
     private final Counter toRedis;
     private final Counter toKafka;
     private final Counter shadows;
@@ -84,6 +86,7 @@ public final class RoutingJobQueue implements JobQueue {
                                 ? "go to Kafka again" : "go to Redis while it is not closed"));
         this.limiter = TimeLimiter.of(TimeLimiterConfig.custom().timeoutDuration(config.kafkaTimeout())
                 .cancelRunningFuture(true).build());
+        this.promptNanos = config.kafkaTimeout().toNanos() / 2;
         this.kafkaCalls = Executors.newCachedThreadPool(r -> {
             Thread t = new Thread(r, "crossfade-router-kafka");
             t.setDaemon(true);
@@ -230,13 +233,16 @@ public final class RoutingJobQueue implements JobQueue {
             direct(redis, jobs, at);
             return;
         }
+        long start = System.nanoTime();
         try {
             callKafka(jobs, at, at == null && kafka instanceof AsyncJobQueue && warm(jobs));
         } catch (RuntimeException e) {
             cool(jobs);
             throw e;
         }
-        if (at == null) {
+        if (System.nanoTime() - start > promptNanos) {
+            cool(jobs);
+        } else if (at == null) {
             // A scheduled job went to a delay topic, which says nothing of the queue's own topic.
             markWarm(jobs);
         }
@@ -261,8 +267,10 @@ public final class RoutingJobQueue implements JobQueue {
     /*
      * A Kafka send blocks its caller only when the producer has no metadata for the topic or no buffer room, which is
      * when Kafka is in trouble. So a queue that Kafka accepted jobs for in the last WARM_NANOS (well inside the
-     * producer's 5-minute metadata idle expiry), with no failure since, is written from the caller's thread, and the
-     * time limit waits on the acks alone. Anything else goes through a router thread, so the caller never waits past
+     * producer's 5-minute metadata idle expiry), promptly (within half the time limit) and with no failure or slow
+     * call since, is written from the caller's thread, and the time limit waits on the acks alone. Acks slow down
+     * before a struggling broker lets the producer's buffer fill, so the slow call sends the queue back to a router
+     * thread first. Anything else goes through a router thread, so the caller never waits past
      * the limit: saving that hand-off is a quarter of a single Kafka enqueue's time.
      */
     private boolean warm(List<Job> jobs) {

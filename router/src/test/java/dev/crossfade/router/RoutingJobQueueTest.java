@@ -25,7 +25,9 @@ import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
 
 import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -90,12 +92,18 @@ class RoutingJobQueueTest {
     /** A Kafka stand-in with the asynchronous API, like KafkaJobQueue: records the thread of each call. */
     private final List<String> sendThreads = new CopyOnWriteArrayList<>();
     private final AtomicBoolean withholdAcks = new AtomicBoolean();
+    private final AtomicLong ackDelayMillis = new AtomicLong();
     private final AsyncJobQueue asyncKafka = new AsyncJobQueue() {
         @Override
         public CompletableFuture<List<String>> enqueueAllAsync(List<Job> jobs) {
             sendThreads.add(Thread.currentThread().getName());
-            return withholdAcks.get() ? new CompletableFuture<>()
-                    : CompletableFuture.completedFuture(kafkaStore.queue().enqueueAll(jobs));
+            if (withholdAcks.get()) {
+                return new CompletableFuture<>();
+            }
+            long delay = ackDelayMillis.get();
+            return delay == 0 ? CompletableFuture.completedFuture(kafkaStore.queue().enqueueAll(jobs))
+                    : CompletableFuture.supplyAsync(() -> kafkaStore.queue().enqueueAll(jobs),
+                    CompletableFuture.delayedExecutor(delay, TimeUnit.MILLISECONDS));
         }
 
         @Override
@@ -220,6 +228,25 @@ class RoutingJobQueueTest {
         assertTrue(sendThreads.get(3).startsWith("crossfade-router-kafka"), "after a failure: " + sendThreads);
         assertEquals(me, sendThreads.get(4), "warm again after a success");
         assertEquals(4, total(kafkaStore));
+    }
+
+    /** A call that succeeds but takes more than half the limit sends the queue back through a router thread. */
+    @Test
+    void aSlowButSuccessfulKafkaCallLeavesTheQueueCold() {
+        router(100, 0, asyncKafka);
+        String me = Thread.currentThread().getName();
+        router.enqueue(Job.of("W", 1));
+        router.enqueue(Job.of("W", 2));
+        assertEquals(me, sendThreads.get(1), "warm");
+
+        ackDelayMillis.set(200); // the limit is 300 ms
+        router.enqueue(Job.of("W", 3));
+        assertEquals(3, total(kafkaStore), "a slow ack within the limit is still a success");
+        ackDelayMillis.set(0);
+        router.enqueue(Job.of("W", 4));
+        assertTrue(sendThreads.get(3).startsWith("crossfade-router-kafka"), "after a slow call: " + sendThreads);
+        router.enqueue(Job.of("W", 5));
+        assertEquals(me, sendThreads.get(4), "warm again after a prompt success");
     }
 
     @Test
