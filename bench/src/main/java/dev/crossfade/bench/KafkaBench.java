@@ -8,6 +8,7 @@ import dev.crossfade.api.worker.WorkerRegistry;
 import dev.crossfade.kafka.KafkaBackend;
 import dev.crossfade.kafka.KafkaBackendConfig;
 import dev.crossfade.kafka.KafkaJobQueue;
+import dev.crossfade.kafka.internal.Hdr;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.apache.kafka.clients.admin.AlterConfigOp;
@@ -87,10 +88,10 @@ final class KafkaBench {
 
     private void enqueue(Report.Section s) {
         int n = ctx.jobs() * SCALE;
+        String topic = "bench-produce.default";
         try (KafkaBackend kafka = backend("bench-produce", KafkaBackendConfig.Mode.GROUP);
-             SameRecords same = new SameRecords("bench-produce.default")) {
+             SameRecords same = new SameRecords(topic)) {
             KafkaJobQueue q = kafka.queue();
-            String topic = "bench-produce.default";
             enqueueAll(q, Math.min(n, WARMUP));
             producerPerf(topic, Math.min(n, WARMUP));
             same.send(Math.min(n, WARMUP));
@@ -145,7 +146,7 @@ final class KafkaBench {
 
     /**
      * The records of the bench jobs as {@link KafkaJobQueue} makes them, sent by a plain producer configured as the
-     * ProducerPerformance reference. The header names are KafkaJobQueue's (its javadoc).
+     * ProducerPerformance reference.
      */
     private final class SameRecords implements AutoCloseable {
         private final List<ProducerRecord<byte[], byte[]>> records = new ArrayList<>();
@@ -155,8 +156,8 @@ final class KafkaBench {
             JobCodec codec = JobCodec.defaults();
             Instant now = Instant.now();
             for (Job job : ctx.payloads().batch(0, BATCH)) {
-                RecordHeaders h = new RecordHeaders(new Header[]{new RecordHeader("class", bytes(job.className())),
-                        new RecordHeader("jid", bytes(job.jid())), new RecordHeader("attempt", bytes("1"))});
+                RecordHeaders h = new RecordHeaders(new Header[]{new RecordHeader(Hdr.CLASS, bytes(job.className())),
+                        new RecordHeader(Hdr.JID, bytes(job.jid())), new RecordHeader(Hdr.ATTEMPT, bytes("1"))});
                 records.add(new ProducerRecord<>(topic, null, null, bytes(job.jid()), codec.encodeEnqueued(job, now),
                         h));
             }
