@@ -2,6 +2,8 @@ package dev.crossfade.kafka;
 
 import dev.crossfade.api.execution.ExecutionCore;
 import dev.crossfade.kafka.internal.Chunk;
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.MeterRegistry;
 import org.apache.kafka.clients.consumer.AcknowledgeType;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.ConsumerRecords;
@@ -33,7 +35,9 @@ import java.util.concurrent.TimeUnit;
  *
  * <p>Locks: the broker lends each fetched record for {@code share.record.lock.duration.ms} (30 s by default). While a
  * batch runs, its unfinished records are renewed (KIP-1222 {@code RENEW}) every half lock, so a job longer than the
- * lock, or one waiting behind such jobs, is not handed to another consumer and run twice.
+ * lock, or one waiting behind such jobs, is not handed to another consumer and run twice. With a meter registry,
+ * counter {@code crossfade.kafka.share.lock.renewals} (tags {@code group}, {@code outcome} = {@code renewed} or
+ * {@code lost}) counts them.
  *
  * <p>The group's {@code share.auto.offset.reset} is set to {@code earliest} before the first consumer joins
  * (Kafka's default, {@code latest}, would skip jobs enqueued before any worker ran).
@@ -41,8 +45,20 @@ import java.util.concurrent.TimeUnit;
 public final class ShareRunner extends KafkaRunner {
     private static final Logger log = LoggerFactory.getLogger(ShareRunner.class);
 
+    private final Counter locksRenewed;
+    private final Counter locksLost;
+
     ShareRunner(KafkaBackend backend, ExecutionCore core, List<String> queues, int concurrency) {
         super(backend, core, queues, concurrency, "share-");
+        MeterRegistry registry = config.meterRegistry();
+        this.locksRenewed = registry == null ? null : renewals(registry, "renewed");
+        this.locksLost = registry == null ? null : renewals(registry, "lost");
+    }
+
+    private Counter renewals(MeterRegistry registry, String outcome) {
+        return Counter.builder("crossfade.kafka.share.lock.renewals").tag("group", config.groupId())
+                .tag("outcome", outcome).description("record lock renewals of running share-group jobs; a lost one "
+                        + "means the job may also run on another consumer").register(registry);
     }
 
     @Override
@@ -204,6 +220,10 @@ public final class ShareRunner extends KafkaRunner {
             }
         }
         log.debug("{}: renewed the locks of {} unfinished jobs", name, renewed);
+        if (locksRenewed != null) {
+            locksRenewed.increment(renewed);
+            locksLost.increment(pending.size() - renewed);
+        }
         if (renewed < pending.size()) {
             log.warn("{}: {} of {} locks not renewed (expired before the renewal?); those jobs may also run on another "
                     + "consumer", name, pending.size() - renewed, pending.size());

@@ -7,6 +7,7 @@ import dev.crossfade.api.worker.WorkerRegistry;
 import dev.crossfade.devservices.KafkaService;
 import dev.crossfade.devservices.TestNamespace;
 import dev.crossfade.devservices.junit.CrossfadeServices;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 
@@ -33,9 +34,10 @@ class ShareLockRenewalTest {
     void jobsOutlastingTheLockRunOnceWhileAnotherConsumerWaits(KafkaService kafka, TestNamespace ns)
             throws Exception {
         String prefix = ns.value().replaceAll("[^a-zA-Z0-9._-]", "").toLowerCase();
+        SimpleMeterRegistry meters = new SimpleMeterRegistry();
         try (KafkaBackend backend = KafkaBackend.create(KafkaFixture.config(kafka.bootstrapServers(), prefix,
                 KafkaBackendConfig.Mode.SHARE).groupConfig("share.record.lock.duration.ms",
-                Long.toString(LOCK_MILLIS)).build())) {
+                Long.toString(LOCK_MILLIS)).meterRegistry(meters).build())) {
             List<String> jids = new ArrayList<>();
             for (int i = 0; i < 4; i++) {
                 jids.add(backend.queue().enqueue(Job.of("SlowWorker", i)));
@@ -59,6 +61,8 @@ class ShareLockRenewalTest {
                 // Past the point where expired locks would have handed the jobs to the second consumer.
                 Thread.sleep(2 * LOCK_MILLIS);
                 assertEquals(Map.of(), runs.duplicates(), "no job ran twice");
+                assertTrue(renewals(meters, "renewed") > 0, "locks were renewed");
+                assertEquals(0.0, renewals(meters, "lost"), "no renewal came too late");
             } finally {
                 first.stop(Duration.ofSeconds(10));
                 if (second != null) {
@@ -66,6 +70,11 @@ class ShareLockRenewalTest {
                 }
             }
         }
+    }
+
+    private static double renewals(SimpleMeterRegistry meters, String outcome) {
+        return meters.find("crossfade.kafka.share.lock.renewals").tag("outcome", outcome).counters().stream()
+                .mapToDouble(c -> c.count()).sum();
     }
 
     /** Workers of class {@code SlowWorker}, each run taking 1.5 locks. */
