@@ -37,6 +37,8 @@ import java.util.concurrent.ConcurrentHashMap;
 public final class RoutingFlags implements AutoCloseable {
     /** Context kind every job is evaluated as. */
     public static final ContextKind JOB_KIND = ContextKind.of("job");
+    /** At most this many queues, and classes per queue, have a cached context template. */
+    private static final int MAX_TEMPLATES = 1_000;
 
     private static final Logger log = LoggerFactory.getLogger(RoutingFlags.class);
     /** A fixed context used only to log flips of non-rollout values (kill switch, migration default). */
@@ -46,6 +48,8 @@ public final class RoutingFlags implements AutoCloseable {
     private final boolean ownsClient;
     private final FlagsConfig config;
     private final Set<String> warned = ConcurrentHashMap.newKeySet();
+    /** Per queue and class, a context holding their attributes; see {@link #contextFor}. */
+    private final Map<String, Map<String, LDContext>> templates = new ConcurrentHashMap<>();
     private final Map<RouteDecision.Reason, Map<Backend, Counter>> decisions = new EnumMap<>(RouteDecision.Reason.class);
     private final Counter errors;
     private volatile boolean healthy;
@@ -120,12 +124,30 @@ public final class RoutingFlags implements AutoCloseable {
         return new RoutingFlags(client, false, config);
     }
 
-    /** The evaluation context for a job. */
+    /** The evaluation context for a job: kind {@code job}, its routing key (else its jid), {@code queue}, {@code class}. */
     public LDContext contextFor(Job job) {
         String key = job.routingKey() != null ? job.routingKey() : job.jid();
-        ContextBuilder b = LDContext.builder(JOB_KIND, key).set("queue", job.queue()).set("class", job.className());
+        // Built from a context per queue and class: it shares their attributes (the SDK copies them only if the
+        // customizer adds one), where building them afresh made a map per job, half of a routing decision.
+        ContextBuilder b = LDContext.builderFromContext(template(job.queue(), job.className())).key(key);
         config.contextCustomizer().accept(job, b);
         return b.build();
+    }
+
+    private LDContext template(String queue, String className) {
+        Map<String, LDContext> byClass = templates.get(queue);
+        LDContext t = byClass == null ? null : byClass.get(className);
+        if (t == null) {
+            t = LDContext.builder(JOB_KIND, "template").set("queue", queue).set("class", className).build();
+            // Queues and classes come from the application's code, so they are few; the bounds are a backstop.
+            if (templates.size() < MAX_TEMPLATES) {
+                Map<String, LDContext> m = templates.computeIfAbsent(queue, q -> new ConcurrentHashMap<>());
+                if (m.size() < MAX_TEMPLATES) {
+                    m.putIfAbsent(className, t);
+                }
+            }
+        }
+        return t;
     }
 
     /** Decides where one job goes. Never throws and never blocks on the network. */

@@ -1,5 +1,6 @@
 package dev.crossfade.flags;
 
+import com.launchdarkly.sdk.LDContext;
 import dev.crossfade.api.Backend;
 import dev.crossfade.api.Job;
 import dev.crossfade.flags.file.FlagsFile;
@@ -175,6 +176,34 @@ class RoutingFlagsTest {
             assertEquals(Backend.KAFKA, flags.decide(Job.builder("HardWorker").queue("critical").build()).primary());
             assertEquals(Backend.KAFKA, flags.decide(Job.builder("Billing::Charge").build()).primary());
             assertEquals(Backend.REDIS, flags.decide(Job.builder("HardWorker").queue("default").build()).primary());
+        }
+    }
+
+    /**
+     * Contexts come from a cached one per queue and class; each must still be exactly the job's own, and what the
+     * customizer adds for one job must not leak into the next.
+     */
+    @Test
+    void eachJobGetsItsOwnContextAndCustomizedAttributesDoNotLeak() {
+        FlagsFile file = FlagsFile.at(dir.resolve("flags.json"));
+        file.write(new FlagsFile.Settings(0, false, 0));
+        try (RoutingFlags flags = RoutingFlags.start(FlagsConfig.custom().source(FlagSource.file(file.path()))
+                .meterRegistry(meters).contextCustomizer((job, b) -> {
+                    if (job.routingKey() != null) {
+                        b.set("account", job.routingKey());
+                    }
+                }).build())) {
+            Job keyed = Job.builder("HardWorker").queue("critical").routingKey("acct-1").build();
+            Job plain = Job.builder("HardWorker").queue("critical").build();
+            Job other = Job.builder("Billing::Charge").build();
+            for (int round = 0; round < 2; round++) {
+                assertEquals(LDContext.builder(RoutingFlags.JOB_KIND, "acct-1").set("queue", "critical")
+                        .set("class", "HardWorker").set("account", "acct-1").build(), flags.contextFor(keyed));
+                assertEquals(LDContext.builder(RoutingFlags.JOB_KIND, plain.jid()).set("queue", "critical")
+                        .set("class", "HardWorker").build(), flags.contextFor(plain));
+                assertEquals(LDContext.builder(RoutingFlags.JOB_KIND, other.jid()).set("queue", "default")
+                        .set("class", "Billing::Charge").build(), flags.contextFor(other));
+            }
         }
     }
 

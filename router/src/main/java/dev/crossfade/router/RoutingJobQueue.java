@@ -138,8 +138,9 @@ public final class RoutingJobQueue implements JobQueue {
 
     @Override
     public List<String> enqueueAll(List<Job> jobs) {
-        List<Job> forRedis = new ArrayList<>();
-        List<Job> forKafka = new ArrayList<>();
+        // Sized for the common case of one backend taking the whole batch.
+        List<Job> forRedis = new ArrayList<>(jobs.size());
+        List<Job> forKafka = new ArrayList<>(jobs.size());
         List<Job> shadowRedis = new ArrayList<>();
         List<Job> shadowKafka = new ArrayList<>();
         List<String> jids = new ArrayList<>(jobs.size());
