@@ -286,7 +286,9 @@ final class KafkaBench {
                 + "Crossfade: `" + (mode == KafkaBackendConfig.Mode.GROUP ? "GroupRunner" : "ShareRunner")
                 + "` from `KafkaBackend.workers(core, {default}, " + THREADS + ")`, default settings (" +
                 (mode == KafkaBackendConfig.Mode.GROUP ? "ordering PARTITION, commit every 500 ms" :
-                        "1 share consumer, explicit per-record acknowledgement") + "), time from the first job's start "
+                        "1 share consumer, " + KafkaBackendConfig.custom().bootstrapServers(bootstrap)
+                                .mode(mode).build().shareMaxPollRecords(THREADS) + " records per poll, explicit "
+                                + "per-record acknowledgement") + "), time from the first job's start "
                 + "to the last job's finish. Reference, after each round: " + refName + " reading the first " + (2 * n)
                 + " records of the same topic with a fresh group; its `" + refKey + "`" + (refKey.startsWith("fetch")
                 ? " (excludes the group join, as Crossfade's time does)" : " (includes its group join)") + ".");

@@ -37,9 +37,11 @@ import java.util.Objects;
  *   <tr><td>ordering</td><td>{@link Ordering#PARTITION}</td><td>group mode: jobs of a partition run one after
  *   another ({@code PARTITION}), jobs of one record key do ({@code KEY}), or no order ({@code NONE}); KEY and NONE
  *   use more threads than there are partitions. Commits stay exact in every mode</td></tr>
- *   <tr><td>maxPollRecords</td><td>2000 (group), 500 (share)</td><td>{@code max.poll.records}: the batch size. Group
- *   mode polls in large batches because the KIP-848 consumer's cost per poll dominated no-op processing at 500 (see
- *   docs/benchmarks.md); share mode keeps 500, since a share consumer holds a lock on every record it fetched</td></tr>
+ *   <tr><td>maxPollRecords</td><td>2000 (group); share: 100 per worker thread, 100 to 1000</td><td>{@code
+ *   max.poll.records}: the batch size. Group mode polls in large batches because the KIP-848 consumer's cost per poll
+ *   dominated no-op processing at 500 (see docs/benchmarks.md). A share consumer holds a lock on every record it
+ *   fetched, which no other consumer can take meanwhile, so share mode sizes its batch by its threads; lower it when
+ *   jobs are slow and several processes share a queue</td></tr>
  *   <tr><td>fetchMaxWait</td><td>100 ms</td><td>{@code fetch.max.wait.ms}: how long the broker may hold an empty
  *   fetch; bounds idle pick-up latency</td></tr>
  *   <tr><td>maxBufferedPerPartition</td><td>2 × maxPollRecords</td><td>group mode: fetched but unfinished jobs of a
@@ -101,7 +103,7 @@ public final class KafkaBackendConfig {
     private final String groupId;
     private final String groupProtocol;
     private final Ordering ordering;
-    private final int maxPollRecords; // 0: the mode's default (see the getter), kept as set so toBuilder() keeps it
+    private final int maxPollRecords; // 0: the mode's default (see the getters), kept as set so toBuilder() keeps it
     private final Duration fetchMaxWait;
     private final int maxBufferedPerPartition; // 0: 2 × maxPollRecords()
     private final long maxBufferedBytesPerPartition;
@@ -227,8 +229,18 @@ public final class KafkaBackendConfig {
         return ordering;
     }
 
+    /** {@code max.poll.records} of group-mode consumers: as set, else 2000. */
     public int maxPollRecords() {
-        return maxPollRecords > 0 ? maxPollRecords : mode == Mode.SHARE ? 500 : 2000;
+        return maxPollRecords > 0 ? maxPollRecords : 2000;
+    }
+
+    /**
+     * {@code max.poll.records} of a share-mode runtime with {@code concurrency} worker threads: as set, else 100 per
+     * thread, from 100 to 1,000. A share consumer locks every record it fetches, so a batch then holds about as many
+     * jobs per thread whatever the thread count.
+     */
+    public int shareMaxPollRecords(int concurrency) {
+        return maxPollRecords > 0 ? maxPollRecords : Math.max(100, Math.min(1_000, 100 * concurrency));
     }
 
     public Duration fetchMaxWait() {

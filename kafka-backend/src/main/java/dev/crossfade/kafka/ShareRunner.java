@@ -71,7 +71,7 @@ public final class ShareRunner extends KafkaRunner {
     void startLoops() {
         for (int i = 0; i < config.shareConsumers(); i++) {
             KafkaShareConsumer<byte[], byte[]> consumer =
-                    new KafkaShareConsumer<>(backend.shareConsumerProperties(name + "-" + i));
+                    new KafkaShareConsumer<>(backend.shareConsumerProperties(name + "-" + i, concurrency));
             startLoop(() -> pollLoop(consumer), "-poll-" + i);
         }
     }

@@ -17,10 +17,15 @@ class KafkaBackendConfigTest {
         assertEquals(2000, group.maxPollRecords());
         assertEquals(4000, group.maxBufferedPerPartition());
         KafkaBackendConfig share = group.toBuilder().mode(KafkaBackendConfig.Mode.SHARE).build();
-        assertEquals(500, share.maxPollRecords(), "a share consumer locks every record it fetched");
+        // A share consumer locks every record it fetched: its batch follows the runtime's threads.
+        assertEquals(100, share.shareMaxPollRecords(1));
+        assertEquals(400, share.shareMaxPollRecords(4));
+        assertEquals(1000, share.shareMaxPollRecords(10));
+        assertEquals(1000, share.shareMaxPollRecords(64));
         KafkaBackendConfig set = base().maxPollRecords(100).build().toBuilder().mode(KafkaBackendConfig.Mode.SHARE)
                 .build();
         assertEquals(100, set.maxPollRecords(), "an explicit value is kept");
+        assertEquals(100, set.shareMaxPollRecords(10), "an explicit value is kept");
         assertEquals(200, set.maxBufferedPerPartition());
     }
 
