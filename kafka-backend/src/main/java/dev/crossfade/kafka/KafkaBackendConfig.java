@@ -37,7 +37,7 @@ import java.util.Objects;
  *   <tr><td>ordering</td><td>{@link Ordering#PARTITION}</td><td>group mode: jobs of a partition run one after
  *   another ({@code PARTITION}), jobs of one record key do ({@code KEY}), or no order ({@code NONE}); KEY and NONE
  *   use more threads than there are partitions. Commits stay exact in every mode</td></tr>
- *   <tr><td>maxPollRecords</td><td>2000 (group); share: 100 per worker thread, 100 to 1000</td><td>{@code
+ *   <tr><td>maxPollRecords</td><td>2000 (group); share: 100 per worker thread, 100 to 1000 per share consumer</td><td>{@code
  *   max.poll.records}: the batch size. Group mode polls in large batches because the KIP-848 consumer's cost per poll
  *   dominated no-op processing at 500 (see docs/benchmarks.md). A share consumer holds a lock on every record it
  *   fetched, which no other consumer can take meanwhile, so share mode sizes its batch by its threads; lower it when
@@ -235,12 +235,12 @@ public final class KafkaBackendConfig {
     }
 
     /**
-     * {@code max.poll.records} of a share-mode runtime with {@code concurrency} worker threads: as set, else 100 per
-     * thread, from 100 to 1,000. A share consumer locks every record it fetches, so a batch then holds about as many
-     * jobs per thread whatever the thread count.
+     * {@code max.poll.records} of a share consumer feeding {@code threads} worker threads (a runtime's threads divided
+     * among its {@code shareConsumers}): as set, else 100 per thread, from 100 to 1,000. A share consumer locks every
+     * record it fetches, so a batch then holds about as many jobs per thread whatever the thread count.
      */
-    public int shareMaxPollRecords(int concurrency) {
-        return maxPollRecords > 0 ? maxPollRecords : Math.max(100, Math.min(1_000, 100 * concurrency));
+    public int shareMaxPollRecords(int threads) {
+        return maxPollRecords > 0 ? maxPollRecords : Math.max(100, Math.min(1_000, 100 * threads));
     }
 
     public Duration fetchMaxWait() {

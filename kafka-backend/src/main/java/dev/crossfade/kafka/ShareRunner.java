@@ -35,7 +35,10 @@ import java.util.concurrent.TimeUnit;
  *
  * <p>Locks: the broker lends each fetched record for {@code share.record.lock.duration.ms} (30 s by default). While a
  * batch runs, its unfinished records are renewed (KIP-1222 {@code RENEW}) every half lock, so a job longer than the
- * lock, or one waiting behind such jobs, is not handed to another consumer and run twice. With a meter registry,
+ * lock, or one waiting behind such jobs, is not handed to another consumer and run twice. The renewed records come
+ * back through this consumer's fetch, so a renewal holds only while the partition stays assigned here: when a
+ * rebalance moves it, its unfinished jobs run again elsewhere once their locks run out (at-least-once, counted as
+ * lost renewals). With a meter registry,
  * counter {@code crossfade.kafka.share.lock.renewals} (tags {@code group}, {@code outcome} = {@code renewed} or
  * {@code lost}) counts them.
  *
@@ -69,9 +72,11 @@ public final class ShareRunner extends KafkaRunner {
 
     @Override
     void startLoops() {
+        // The consumers split the threads, so the runtime holds about 100 jobs per thread however many poll.
+        int threadsEach = Math.max(1, concurrency / config.shareConsumers());
         for (int i = 0; i < config.shareConsumers(); i++) {
             KafkaShareConsumer<byte[], byte[]> consumer =
-                    new KafkaShareConsumer<>(backend.shareConsumerProperties(name + "-" + i, concurrency));
+                    new KafkaShareConsumer<>(backend.shareConsumerProperties(name + "-" + i, threadsEach));
             startLoop(() -> pollLoop(consumer), "-poll-" + i);
         }
     }
@@ -225,8 +230,9 @@ public final class ShareRunner extends KafkaRunner {
             locksLost.increment(pending.size() - renewed);
         }
         if (renewed < pending.size()) {
-            log.warn("{}: {} of {} locks not renewed (expired before the renewal?); those jobs may also run on another "
-                    + "consumer", name, pending.size() - renewed, pending.size());
+            log.warn("{}: {} of {} locks not renewed (their partition went to another consumer, or the lock ran out "
+                    + "first); those jobs may also run on another consumer", name, pending.size() - renewed,
+                    pending.size());
         }
     }
 

@@ -35,8 +35,10 @@ class ShareLockRenewalTest {
             throws Exception {
         String prefix = ns.value().replaceAll("[^a-zA-Z0-9._-]", "").toLowerCase();
         SimpleMeterRegistry meters = new SimpleMeterRegistry();
+        // One partition: the second consumer shares it, rather than taking it over. A renewal needs the partition to
+        // stay with its consumer (the renewed records come back through that consumer's fetch).
         try (KafkaBackend backend = KafkaBackend.create(KafkaFixture.config(kafka.bootstrapServers(), prefix,
-                KafkaBackendConfig.Mode.SHARE).groupConfig("share.record.lock.duration.ms",
+                KafkaBackendConfig.Mode.SHARE).partitions(1).groupConfig("share.record.lock.duration.ms",
                 Long.toString(LOCK_MILLIS)).meterRegistry(meters).build())) {
             List<String> jids = new ArrayList<>();
             for (int i = 0; i < 4; i++) {
