@@ -1,6 +1,5 @@
 package dev.crossfade.bench;
 
-import dev.crossfade.api.Job;
 import dev.crossfade.api.JobQueue;
 import dev.crossfade.flags.FlagSource;
 import dev.crossfade.flags.FlagsConfig;

@@ -410,14 +410,14 @@ public final class KafkaBackend implements AutoCloseable {
         return p;
     }
 
-    /** A share consumer's properties; {@code threads}: the worker threads it feeds, which size its batch. */
-    Map<String, Object> shareConsumerProperties(String clientId, int threads) {
+    /** A share consumer's properties; {@code concurrency}: its runtime's worker threads, which size its batch. */
+    Map<String, Object> shareConsumerProperties(String clientId, int concurrency) {
         Map<String, Object> p = new HashMap<>();
         p.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, config.bootstrapServers());
         p.put(ConsumerConfig.GROUP_ID_CONFIG, config.groupId());
         p.put(ConsumerConfig.CLIENT_ID_CONFIG, clientId);
         p.put("share.acknowledgement.mode", "explicit");
-        p.put(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, config.shareMaxPollRecords(threads));
+        p.put(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, config.shareMaxPollRecords(concurrency));
         p.put(ConsumerConfig.FETCH_MAX_WAIT_MS_CONFIG, (int) config.fetchMaxWait().toMillis());
         p.put(ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class);
         p.put(ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class);

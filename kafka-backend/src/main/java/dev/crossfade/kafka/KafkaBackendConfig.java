@@ -235,12 +235,14 @@ public final class KafkaBackendConfig {
     }
 
     /**
-     * {@code max.poll.records} of a share consumer feeding {@code threads} worker threads (a runtime's threads divided
-     * among its {@code shareConsumers}): as set, else 100 per thread, from 100 to 1,000. A share consumer locks every
-     * record it fetches, so a batch then holds about as many jobs per thread whatever the thread count.
+     * {@code max.poll.records} of each share consumer of a runtime with {@code concurrency} worker threads: as set,
+     * else 100 per thread it feeds (the runtime's threads divided among its {@code shareConsumers}), from 100 to 1,000.
+     * A share consumer locks every record it fetches, so a runtime then holds about as many jobs per thread whatever
+     * its thread count.
      */
-    public int shareMaxPollRecords(int threads) {
-        return maxPollRecords > 0 ? maxPollRecords : Math.max(100, Math.min(1_000, 100 * threads));
+    public int shareMaxPollRecords(int concurrency) {
+        int threadsEach = Math.max(1, concurrency / shareConsumers);
+        return maxPollRecords > 0 ? maxPollRecords : Math.max(100, Math.min(1_000, 100 * threadsEach));
     }
 
     public Duration fetchMaxWait() {

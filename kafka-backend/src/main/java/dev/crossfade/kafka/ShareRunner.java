@@ -72,11 +72,9 @@ public final class ShareRunner extends KafkaRunner {
 
     @Override
     void startLoops() {
-        // The consumers split the threads, so the runtime holds about 100 jobs per thread however many poll.
-        int threadsEach = Math.max(1, concurrency / config.shareConsumers());
         for (int i = 0; i < config.shareConsumers(); i++) {
             KafkaShareConsumer<byte[], byte[]> consumer =
-                    new KafkaShareConsumer<>(backend.shareConsumerProperties(name + "-" + i, threadsEach));
+                    new KafkaShareConsumer<>(backend.shareConsumerProperties(name + "-" + i, concurrency));
             startLoop(() -> pollLoop(consumer), "-poll-" + i);
         }
     }

@@ -22,6 +22,8 @@ class KafkaBackendConfigTest {
         assertEquals(400, share.shareMaxPollRecords(4));
         assertEquals(1000, share.shareMaxPollRecords(10));
         assertEquals(1000, share.shareMaxPollRecords(64));
+        assertEquals(500, share.toBuilder().shareConsumers(2).build().shareMaxPollRecords(10),
+                "two consumers split the threads");
         KafkaBackendConfig set = base().maxPollRecords(100).build().toBuilder().mode(KafkaBackendConfig.Mode.SHARE)
                 .build();
         assertEquals(100, set.maxPollRecords(), "an explicit value is kept");

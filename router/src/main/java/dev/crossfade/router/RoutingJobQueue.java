@@ -271,8 +271,8 @@ public final class RoutingJobQueue implements JobQueue {
      * producer's 5-minute metadata idle expiry), promptly (within half the time limit) and with no failure or slow
      * call since, is written from the caller's thread, and the time limit waits on the acks alone. Acks slow down
      * before a struggling broker lets the producer's buffer fill, so the slow call sends the queue back to a router
-     * thread first. Anything else goes through a router thread, so the caller never waits past
-     * the limit: saving that hand-off is a quarter of a single Kafka enqueue's time.
+     * thread first. Anything else goes through a router thread, so the caller never waits past the limit. Saving that
+     * hand-off is a quarter of a single Kafka enqueue's time.
      */
     private boolean warm(List<Job> jobs) {
         if (breaker.getState() != CircuitBreaker.State.CLOSED) {

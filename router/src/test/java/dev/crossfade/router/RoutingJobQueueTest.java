@@ -203,17 +203,26 @@ class RoutingJobQueueTest {
     }
 
     /**
-     * Once Kafka has accepted a queue's jobs, the next ones are sent from the caller's thread (no hand-off); after a
-     * failure they go through a router thread again, so a stuck producer cannot hold the caller past the limit.
+     * A router at 100% Kafka over the asynchronous stand-in, after two enqueues: the first goes through a router
+     * thread (the queue is cold), the second from the caller's. Returns the caller's thread name.
      */
-    @Test
-    void warmQueuesAreSentFromTheCallersThreadUntilKafkaFails() {
+    private String warmUpAsyncKafka() {
         router(100, 0, asyncKafka);
         String me = Thread.currentThread().getName();
         router.enqueue(Job.of("W", 1));
         router.enqueue(Job.of("W", 2));
         assertTrue(sendThreads.get(0).startsWith("crossfade-router-kafka"), sendThreads.toString());
         assertEquals(me, sendThreads.get(1), "a warm queue is sent from the caller's thread");
+        return me;
+    }
+
+    /**
+     * Once Kafka has accepted a queue's jobs, the next ones are sent from the caller's thread (no hand-off); after a
+     * failure they go through a router thread again, so a stuck producer cannot hold the caller past the limit.
+     */
+    @Test
+    void warmQueuesAreSentFromTheCallersThreadUntilKafkaFails() {
+        String me = warmUpAsyncKafka();
         assertEquals(2, total(kafkaStore));
 
         withholdAcks.set(true);
@@ -233,11 +242,7 @@ class RoutingJobQueueTest {
     /** A call that succeeds but takes more than half the limit sends the queue back through a router thread. */
     @Test
     void aSlowButSuccessfulKafkaCallLeavesTheQueueCold() {
-        router(100, 0, asyncKafka);
-        String me = Thread.currentThread().getName();
-        router.enqueue(Job.of("W", 1));
-        router.enqueue(Job.of("W", 2));
-        assertEquals(me, sendThreads.get(1), "warm");
+        String me = warmUpAsyncKafka();
 
         ackDelayMillis.set(200); // the limit is 300 ms
         router.enqueue(Job.of("W", 3));
