@@ -79,6 +79,7 @@ public final class KafkaBackend implements AutoCloseable {
     private final KafkaBackendConfig config;
     private final Admin admin;
     private final Producer<byte[], byte[]> producer;
+    private final Producer<byte[], byte[]> bulkProducer;
     private final Topics topics;
     private final RetryAndDlq retryAndDlq;
     private final LagMonitor lagMonitor;
@@ -88,11 +89,13 @@ public final class KafkaBackend implements AutoCloseable {
         this.config = config;
         this.admin = Admin.create(adminProperties());
         this.producer = new KafkaProducer<>(producerProperties());
+        this.bulkProducer = new KafkaProducer<>(bulkProducerProperties());
         this.topics = new Topics(admin, config.topicPrefix(), config.createTopics(), config.partitions(),
                 config.replicationFactor(), config.delayTiers(), config.enqueueTimeout());
         this.retryAndDlq = new RetryAndDlq(producer, topics, config.enqueueTimeout());
         this.lagMonitor = new LagMonitor(admin, topics, config, () -> new KafkaConsumer<>(plainConsumerProperties()));
-        this.queue = new KafkaJobQueue(producer, topics, retryAndDlq, JobCodec.defaults(), config.enqueueTimeout());
+        this.queue = new KafkaJobQueue(producer, bulkProducer, topics, retryAndDlq, JobCodec.defaults(),
+                config.enqueueTimeout());
     }
 
     /** Connects (lazily: no network call happens before the first use). */
@@ -286,11 +289,12 @@ public final class KafkaBackend implements AutoCloseable {
                 headers);
     }
 
-    /** Stops the lag refresher and closes the producer (after sending what it holds) and the admin client. */
+    /** Stops the lag refresher and closes the producers (after sending what they hold) and the admin client. */
     @Override
     public void close() {
         queue.close();
         lagMonitor.close();
+        bulkProducer.close(Duration.ofSeconds(10));
         producer.close(Duration.ofSeconds(10));
         admin.close(Duration.ofSeconds(5));
     }
@@ -366,16 +370,30 @@ public final class KafkaBackend implements AutoCloseable {
     }
 
     Map<String, Object> producerProperties() {
+        return producerProperties("", 0);
+    }
+
+    /**
+     * The producer of {@link KafkaJobQueue#enqueueAll}: it lingers, and each call flushes once its jobs are sent. So a
+     * batch leaves as one produce request per partition, not as the dozen small ones a producer that sends at once
+     * makes while the caller is still handing it records. With 1,000-job batches that was about a third more jobs/s,
+     * and less broker work per job (measured in bench/). The linger only bounds how long records wait when a flush
+     * never comes; a full batch leaves at once.
+     */
+    Map<String, Object> bulkProducerProperties() {
+        return producerProperties("-bulk", 5);
+    }
+
+    private Map<String, Object> producerProperties(String clientSuffix, int lingerMs) {
         Map<String, Object> p = new HashMap<>();
         long timeout = config.enqueueTimeout().toMillis();
         p.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, config.bootstrapServers());
-        p.put(ProducerConfig.CLIENT_ID_CONFIG, "crossfade-producer-" + SEQ.incrementAndGet());
+        p.put(ProducerConfig.CLIENT_ID_CONFIG, "crossfade-producer-" + SEQ.incrementAndGet() + clientSuffix);
         p.put(ProducerConfig.ACKS_CONFIG, "all");
         p.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, true);
-        // Every enqueue waits for its acks, so lingering only adds to each call (5 ms on a single enqueue) and keeps an
-        // enqueueAll's first batches from leaving while the rest are encoded. Records still batch up while requests
-        // are in flight (measured in bench/).
-        p.put(ProducerConfig.LINGER_MS_CONFIG, 0);
+        // Single and asynchronous enqueues wait for their acks with nothing to flush them, so for them any linger is
+        // added to every call (5 ms on a single enqueue).
+        p.put(ProducerConfig.LINGER_MS_CONFIG, lingerMs);
         // Jobs keyed by jid spread over every partition, so each partition's batch fills slowly; larger batches mean
         // fewer produce requests per enqueueAll (measured in bench/).
         p.put(ProducerConfig.BATCH_SIZE_CONFIG, 65_536);

@@ -68,8 +68,10 @@ import java.util.Objects;
  *   <tr><td>schedulerPollInterval</td><td>100 ms</td><td>longest sleep of the delay scheduler's poll loop</td></tr>
  *   <tr><td>meterRegistry</td><td>none</td><td>Micrometer registry for batch and lag meters</td></tr>
  *   <tr><td>lagInterval</td><td>30 s</td><td>how often partition lag gauges are refreshed (with a registry)</td></tr>
- *   <tr><td>producerProperties</td><td>none</td><td>raw producer properties, applied last (defaults:
- *   {@code acks=all}, idempotence on, {@code linger.ms=0} (enqueues wait for their acks; lingering would only delay them), {@code batch.size=65536})</td></tr>
+ *   <tr><td>producerProperties</td><td>none</td><td>raw producer properties, applied last to both of the backend's
+ *   producers (defaults: {@code acks=all}, idempotence on, {@code batch.size=65536}; {@code linger.ms=0} for single
+ *   and asynchronous enqueues, which wait for their acks with nothing to flush them, and {@code linger.ms=5} for
+ *   {@code enqueueAll}, which flushes once its jobs are sent, so that each batch leaves together)</td></tr>
  *   <tr><td>consumerProperties</td><td>none</td><td>raw consumer / share consumer properties, applied last</td></tr>
  *   <tr><td>adminProperties</td><td>none</td><td>raw admin client properties, applied last</td></tr>
  * </table>

@@ -28,7 +28,8 @@ import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * The producer role: puts jobs on Kafka. Obtain one from {@link KafkaBackend#queue()}; it shares the backend's
- * idempotent producer ({@code acks=all} by default), so it is cheap and thread-safe.
+ * idempotent producers ({@code acks=all} by default: one that sends at once, for single and asynchronous enqueues, and
+ * one that lingers until {@link #enqueueAll} flushes), so it is cheap and thread-safe.
  *
  * <p>Each queue is a topic {@code <prefix>.<queue>}, created on first use (or required to exist in strict mode). The
  * value is the Sidekiq job JSON, as on Redis, with {@code enqueued_at} set; the key is the job's routing key, else its
@@ -39,15 +40,17 @@ import java.util.concurrent.atomic.AtomicInteger;
  */
 public final class KafkaJobQueue implements AsyncJobQueue {
     private final Producer<byte[], byte[]> producer;
+    private final Producer<byte[], byte[]> bulkProducer;
     private final Topics topics;
     private final RetryAndDlq delays;
     private final JobCodec codec;
     private final Duration timeout;
     private volatile boolean closed;
 
-    KafkaJobQueue(Producer<byte[], byte[]> producer, Topics topics, RetryAndDlq delays, JobCodec codec,
-                  Duration timeout) {
+    KafkaJobQueue(Producer<byte[], byte[]> producer, Producer<byte[], byte[]> bulkProducer, Topics topics,
+                  RetryAndDlq delays, JobCodec codec, Duration timeout) {
         this.producer = producer;
+        this.bulkProducer = bulkProducer;
         this.topics = topics;
         this.delays = delays;
         this.codec = codec;
@@ -72,14 +75,14 @@ public final class KafkaJobQueue implements AsyncJobQueue {
         List<ProducerRecord<byte[], byte[]>> records = records(jobs);
         List<Send> sends = new ArrayList<>(records.size());
         for (int i = 0; i < records.size(); i++) {
-            sends.add(new Send(records.get(i).topic(), jobs.get(i).jid(), sendRaw(records.get(i))));
+            ProducerRecord<byte[], byte[]> r = records.get(i);
+            sends.add(new Send(r.topic(), jobs.get(i).jid(), sendRaw(bulkProducer, r)));
         }
-        if (sends.size() > 1) {
-            // The caller waits for every ack anyway: with a linger.ms configured, lingering for more records to join the
-            // last batches would only add to the call. flush() sends them now (and whatever other threads buffered,
-            // which is harmless).
+        if (!sends.isEmpty()) {
+            // The bulk producer lingers so that the batch leaves together: flush() sends it now (and whatever other
+            // threads' calls buffered, which they were about to flush too).
             try {
-                producer.flush();
+                bulkProducer.flush();
             } catch (org.apache.kafka.common.KafkaException e) {
                 // Each send's own future reports what failed.
             }
@@ -182,7 +185,7 @@ public final class KafkaJobQueue implements AsyncJobQueue {
     private Send send(Job job) {
         ensure(job.queue());
         ProducerRecord<byte[], byte[]> r = record(job, Instant.now());
-        return new Send(r.topic(), job.jid(), sendRaw(r));
+        return new Send(r.topic(), job.jid(), sendRaw(producer, r));
     }
 
     private ProducerRecord<byte[], byte[]> record(Job job, Instant now) {
@@ -193,7 +196,7 @@ public final class KafkaJobQueue implements AsyncJobQueue {
         return new ProducerRecord<>(topics.jobs(job.queue()), null, null, key, value, RetryAndDlq.jobHeaders(job, jid));
     }
 
-    private Future<RecordMetadata> sendRaw(ProducerRecord<byte[], byte[]> r) {
+    private static Future<RecordMetadata> sendRaw(Producer<byte[], byte[]> producer, ProducerRecord<byte[], byte[]> r) {
         try {
             return producer.send(r);
         } catch (RuntimeException e) {
