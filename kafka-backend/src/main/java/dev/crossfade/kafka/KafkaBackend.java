@@ -374,7 +374,8 @@ public final class KafkaBackend implements AutoCloseable {
     }
 
     /**
-     * The producer of {@link KafkaJobQueue#enqueueAll}: it lingers, and each call flushes once its jobs are sent. So a
+     * The producer of batches ({@link KafkaJobQueue#enqueueAll}, and {@code enqueueAllAsync} of more than one job): it
+     * lingers, and each call flushes it once its jobs are sent (an asynchronous call, from a flusher thread). So a
      * batch leaves as one produce request per partition, not as the dozen small ones a producer that sends at once
      * makes while the caller is still handing it records. With 1,000-job batches that was about a third more jobs/s,
      * and less broker work per job (measured in bench/). The linger only bounds how long records wait when a flush
@@ -391,8 +392,7 @@ public final class KafkaBackend implements AutoCloseable {
         p.put(ProducerConfig.CLIENT_ID_CONFIG, "crossfade-producer-" + SEQ.incrementAndGet() + clientSuffix);
         p.put(ProducerConfig.ACKS_CONFIG, "all");
         p.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, true);
-        // Single and asynchronous enqueues wait for their acks with nothing to flush them, so for them any linger is
-        // added to every call (5 ms on a single enqueue).
+        // A single enqueue has nothing to gain from lingering, which would add to every call (5 ms).
         p.put(ProducerConfig.LINGER_MS_CONFIG, lingerMs);
         // Jobs keyed by jid spread over every partition, so each partition's batch fills slowly; larger batches mean
         // fewer produce requests per enqueueAll (measured in bench/).

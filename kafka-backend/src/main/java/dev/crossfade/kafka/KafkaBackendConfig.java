@@ -70,8 +70,8 @@ import java.util.Objects;
  *   <tr><td>lagInterval</td><td>30 s</td><td>how often partition lag gauges are refreshed (with a registry)</td></tr>
  *   <tr><td>producerProperties</td><td>none</td><td>raw producer properties, applied last to both of the backend's
  *   producers (defaults: {@code acks=all}, idempotence on, {@code batch.size=65536}; {@code linger.ms=0} for single
- *   and asynchronous enqueues, which wait for their acks with nothing to flush them, and {@code linger.ms=5} for
- *   {@code enqueueAll}, which flushes once its jobs are sent, so that each batch leaves together)</td></tr>
+ *   jobs, and {@code linger.ms=5} for batches, which each call flushes once its jobs are sent, so that a batch leaves
+ *   together)</td></tr>
  *   <tr><td>consumerProperties</td><td>none</td><td>raw consumer / share consumer properties, applied last</td></tr>
  *   <tr><td>adminProperties</td><td>none</td><td>raw admin client properties, applied last</td></tr>
  * </table>

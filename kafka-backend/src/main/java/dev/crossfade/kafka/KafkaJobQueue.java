@@ -21,15 +21,18 @@ import java.util.Objects;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * The producer role: puts jobs on Kafka. Obtain one from {@link KafkaBackend#queue()}; it shares the backend's
- * idempotent producers ({@code acks=all} by default: one that sends at once, for single and asynchronous enqueues, and
- * one that lingers until {@link #enqueueAll} flushes), so it is cheap and thread-safe.
+ * idempotent producers ({@code acks=all} by default: one that sends at once, for single jobs, and one for batches, which
+ * lingers until the call has sent its jobs and flushes it), so it is cheap and thread-safe.
  *
  * <p>Each queue is a topic {@code <prefix>.<queue>}, created on first use (or required to exist in strict mode). The
  * value is the Sidekiq job JSON, as on Redis, with {@code enqueued_at} set; the key is the job's routing key, else its
@@ -45,6 +48,9 @@ public final class KafkaJobQueue implements AsyncJobQueue {
     private final RetryAndDlq delays;
     private final JobCodec codec;
     private final Duration timeout;
+    /** Flushes the bulk producer for enqueueAllAsync, whose caller must not block; at most one flush waits to run. */
+    private final ExecutorService flusher = KafkaBackend.pool("crossfade-kafka-flush", 1);
+    private final AtomicBoolean flushQueued = new AtomicBoolean();
     private volatile boolean closed;
 
     KafkaJobQueue(Producer<byte[], byte[]> producer, Producer<byte[], byte[]> bulkProducer, Topics topics,
@@ -114,13 +120,15 @@ public final class KafkaJobQueue implements AsyncJobQueue {
         checkOpen();
         List<ProducerRecord<byte[], byte[]>> records = records(jobs);
         List<String> jids = jobs.stream().map(Job::jid).toList();
+        // A batch goes out together, as in enqueueAll; a single job leaves at once without a flush.
+        Producer<byte[], byte[]> p = records.size() > 1 ? bulkProducer : producer;
         CompletableFuture<List<String>> all = new CompletableFuture<>();
         AtomicInteger pending = new AtomicInteger(records.size());
         for (int i = 0; i < records.size(); i++) {
             ProducerRecord<byte[], byte[]> r = records.get(i);
             String jid = jids.get(i);
             try {
-                producer.send(r, (meta, error) -> {
+                p.send(r, (meta, error) -> {
                     if (error != null) {
                         all.completeExceptionally(new EnqueueException(Backend.KAFKA, "job " + jid
                                 + " was not acknowledged by topic " + r.topic() + ": " + error, error));
@@ -136,6 +144,8 @@ public final class KafkaJobQueue implements AsyncJobQueue {
         }
         if (records.isEmpty()) {
             all.complete(jids);
+        } else if (p == bulkProducer) {
+            flushSoon();
         }
         return all;
     }
@@ -162,10 +172,33 @@ public final class KafkaJobQueue implements AsyncJobQueue {
         return job.jid();
     }
 
-    /** Does not close the shared producer: {@link KafkaBackend#close()} does. Further enqueues fail. */
+    /** Does not close the shared producers: {@link KafkaBackend#close()} does. Further enqueues fail. */
     @Override
     public void close() {
         closed = true;
+        flusher.shutdown();
+    }
+
+    /**
+     * Has the flusher thread flush the bulk producer. While a flush runs, the producer sends every batch at once, so
+     * records sent meanwhile do not linger either; the flush queued behind it covers whatever is still buffered then.
+     */
+    private void flushSoon() {
+        if (flushQueued.compareAndSet(false, true)) {
+            try {
+                flusher.execute(() -> {
+                    flushQueued.set(false);
+                    try {
+                        bulkProducer.flush();
+                    } catch (org.apache.kafka.common.KafkaException e) {
+                        // Each send's callback reports what failed.
+                    }
+                });
+            } catch (RejectedExecutionException e) {
+                // Closing: closing the producer sends what it holds.
+                flushQueued.set(false);
+            }
+        }
     }
 
     /** Encodes everything first: an invalid job is rejected before anything is sent. */

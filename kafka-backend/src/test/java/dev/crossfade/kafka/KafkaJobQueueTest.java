@@ -53,6 +53,27 @@ class KafkaJobQueueTest {
         }
     }
 
+    /**
+     * Batches go through a producer that lingers, and each call flushes what it sent (an asynchronous call, from the
+     * flusher thread). With a linger longer than the test, a call that did not flush would never be acknowledged.
+     */
+    @Test
+    void aBatchLeavesWithItsCallWhateverTheLinger(KafkaService kafka, TestNamespace ns) throws Exception {
+        String prefix = ns.value().replaceAll("[^a-zA-Z0-9._-]", "").toLowerCase();
+        try (KafkaBackend backend = KafkaBackend.create(KafkaFixture.config(kafka.bootstrapServers(), prefix,
+                KafkaBackendConfig.Mode.GROUP).enqueueTimeout(Duration.ofSeconds(60)).producerProperty("linger.ms", 30_000)
+                .build())) {
+            List<Job> sync = List.of(Job.of("W", 1), Job.of("W", 2), Job.of("W", 3));
+            assertEquals(sync.stream().map(Job::jid).toList(),
+                    CompletableFuture.supplyAsync(() -> backend.queue().enqueueAll(sync)).get(20, TimeUnit.SECONDS));
+            for (int call = 0; call < 3; call++) {
+                List<Job> async = List.of(Job.of("W", call), Job.of("W", call + 10));
+                assertEquals(async.stream().map(Job::jid).toList(),
+                        backend.queue().enqueueAllAsync(async).get(20, TimeUnit.SECONDS));
+            }
+        }
+    }
+
     /** The record's key is the routing key, else the jid; its headers name the class, the jid and the attempt. */
     @Test
     void aRecordIsKeyedByRoutingKeyElseJidAndCarriesItsHeaders(KafkaService kafka, TestNamespace ns) {
