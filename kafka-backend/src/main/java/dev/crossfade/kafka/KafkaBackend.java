@@ -46,7 +46,7 @@ import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
- * Entry point of the Kafka backend: one per application, holding the shared producer and admin client.
+ * Entry point of the Kafka backend: one per application, holding the shared producers and admin client.
  *
  * <pre>{@code
  * KafkaBackend kafka = KafkaBackend.create(KafkaBackendConfig.custom()
