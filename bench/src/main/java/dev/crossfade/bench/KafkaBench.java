@@ -140,7 +140,8 @@ final class KafkaBench {
                     + "the record itself costs Kafka's client and broker, apart from Crossfade's code. `enqueueAllAsync`: "
                     + "the same jobs and calls on one thread, each call's future awaited only after the next call has "
                     + "sent, so that one batch is acknowledged while the next is built (how a bulk producer overlaps "
-                    + "its waits); it sends through the producer of single enqueues (linger.ms=0), which nothing flushes.");
+                    + "its waits); its batches go through the same bulk producer, flushed from the backend's flusher thread so "
+                    + "that the call does not block.");
         }
     }
 
