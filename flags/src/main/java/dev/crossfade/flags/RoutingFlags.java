@@ -23,6 +23,7 @@ import java.io.IOException;
 import java.util.EnumMap;
 import java.util.Map;
 import java.util.Set;
+import java.util.function.Supplier;
 import java.util.concurrent.ConcurrentHashMap;
 
 /**
@@ -50,6 +51,10 @@ public final class RoutingFlags implements AutoCloseable {
     private final Set<String> warned = ConcurrentHashMap.newKeySet();
     /** Per queue and class, a context holding their attributes; see {@link #contextFor}. */
     private final Map<String, Map<String, LDContext>> templates = new ConcurrentHashMap<>();
+    /** Flags found off, by key: an off flag serves its off variation to every context, until it changes. */
+    private final Map<String, EvaluationDetail<?>> offFlags = new ConcurrentHashMap<>();
+    private final Object offFlagsLock = new Object();
+    private volatile long flagChanges; // written under offFlagsLock
     private final Map<RouteDecision.Reason, Map<Backend, Counter>> decisions = new EnumMap<>(RouteDecision.Reason.class);
     private final Counter errors;
     private volatile boolean healthy;
@@ -85,7 +90,10 @@ public final class RoutingFlags implements AutoCloseable {
         }
         this.lastShares = sample(1000);
         client.getDataSourceStatusProvider().addStatusListener(this::onStatus);
-        client.getFlagTracker().addFlagChangeListener(e -> onFlagChange());
+        client.getFlagTracker().addFlagChangeListener(e -> {
+            forgetOffFlags();
+            onFlagChange();
+        });
         for (String key : new String[]{config.killSwitchFlag(), config.migrationFlag()}) {
             if (key != null) {
                 client.getFlagTracker().addFlagValueChangeListener(key, PROBE, e -> log.info(
@@ -154,7 +162,7 @@ public final class RoutingFlags implements AutoCloseable {
     public RouteDecision decide(Job job) {
         RouteDecision d;
         try {
-            d = evaluate(contextFor(job));
+            d = evaluate(new JobContext(job));
         } catch (RuntimeException e) {
             warnOnce("exception", "flag evaluation failed (" + e + "): routing to Redis with no shadow");
             d = RouteDecision.safeDefault();
@@ -163,12 +171,13 @@ public final class RoutingFlags implements AutoCloseable {
         return d;
     }
 
-    private RouteDecision evaluate(LDContext ctx) {
+    private RouteDecision evaluate(JobContext ctx) {
         if (!client.isInitialized()) {
             return unhealthy("not-initialized", "flags from " + config.source().describe()
                     + " are not initialised: routing to Redis with no shadow");
         }
-        EvaluationDetail<Boolean> kill = client.boolVariationDetail(config.killSwitchFlag(), ctx, false);
+        EvaluationDetail<Boolean> kill = variation(config.killSwitchFlag(),
+                () -> client.boolVariationDetail(config.killSwitchFlag(), ctx.get(), false));
         // No kill-switch flag at all means it is off; any other error is a broken flag and fails safe.
         if (isError(kill) && kill.getReason().getErrorKind() != EvaluationReason.ErrorKind.FLAG_NOT_FOUND) {
             return unhealthy("kill:" + kill.getReason().getErrorKind(), describeError(config.killSwitchFlag(), kill));
@@ -179,7 +188,8 @@ public final class RoutingFlags implements AutoCloseable {
         }
         if (config.migrationFlag() != null) {
             // Evaluate as a string so an invalid stage is reported rather than silently mapped.
-            EvaluationDetail<String> stage = client.stringVariationDetail(config.migrationFlag(), ctx, "off");
+            EvaluationDetail<String> stage = variation(config.migrationFlag(),
+                    () -> client.stringVariationDetail(config.migrationFlag(), ctx.get(), "off"));
             if (isError(stage) || !MigrationStage.isStage(stage.getValue())) {
                 return unhealthy("migration:" + stage.getValue(), isError(stage)
                         ? describeError(config.migrationFlag(), stage)
@@ -189,7 +199,8 @@ public final class RoutingFlags implements AutoCloseable {
             markHealthy();
             return MigrationStageMapping.decide(MigrationStage.of(stage.getValue(), MigrationStage.OFF));
         }
-        EvaluationDetail<String> route = client.stringVariationDetail(config.routeFlag(), ctx, "redis");
+        EvaluationDetail<String> route = variation(config.routeFlag(),
+                () -> client.stringVariationDetail(config.routeFlag(), ctx.get(), "redis"));
         if (isError(route)) {
             return unhealthy("route:" + route.getReason().getErrorKind(), describeError(config.routeFlag(), route));
         }
@@ -202,7 +213,8 @@ public final class RoutingFlags implements AutoCloseable {
             return unhealthy("route-value:" + route.getValue(), "flag '" + config.routeFlag() + "' has value '"
                     + route.getValue() + "'; expected 'redis' or 'kafka'");
         }
-        EvaluationDetail<Boolean> shadow = client.boolVariationDetail(config.shadowFlag(), ctx, false);
+        EvaluationDetail<Boolean> shadow = variation(config.shadowFlag(),
+                () -> client.boolVariationDetail(config.shadowFlag(), ctx.get(), false));
         // A missing shadow flag simply means no shadowing; a wrong type is worth a warning.
         if (isError(shadow) && shadow.getReason().getErrorKind() != EvaluationReason.ErrorKind.FLAG_NOT_FOUND) {
             warnOnce("shadow:" + shadow.getReason().getErrorKind(), describeError(config.shadowFlag(), shadow)
@@ -213,6 +225,59 @@ public final class RoutingFlags implements AutoCloseable {
         boolean shadowed = Boolean.TRUE.equals(shadow.getValue()) && !isError(shadow);
         return shadowed ? new RouteDecision(primary, other, RouteDecision.Reason.ROUTE_FLAG)
                 : (primary == Backend.KAFKA ? KAFKA_ONLY : REDIS_ONLY);
+    }
+
+    /**
+     * One flag's evaluation, or the remembered one if the flag was off. A kill switch at rest and a shadow flag between
+     * comparison runs are usually off, and an off flag cannot depend on the job: this spares the SDK most of a routing
+     * decision, and the job's context altogether when every flag is off. A change to the flag forgets it; a change
+     * counter keeps an evaluation made before a change from being remembered after it.
+     */
+    @SuppressWarnings("unchecked")
+    private <T> EvaluationDetail<T> variation(String flag, Supplier<EvaluationDetail<T>> evaluation) {
+        EvaluationDetail<?> off = offFlags.get(flag);
+        if (off != null) {
+            return (EvaluationDetail<T>) off;
+        }
+        long changes = flagChanges;
+        EvaluationDetail<T> d = evaluation.get();
+        if (d.getReason() != null && d.getReason().getKind() == EvaluationReason.Kind.OFF) {
+            synchronized (offFlagsLock) {
+                if (changes == flagChanges) {
+                    offFlags.put(flag, d);
+                }
+            }
+        }
+        return d;
+    }
+
+    private void forgetOffFlags() {
+        synchronized (offFlagsLock) {
+            flagChanges++;
+            offFlags.clear();
+        }
+    }
+
+    /** A job's evaluation context, built on first use. */
+    private final class JobContext {
+        private final Job job;
+        private LDContext ctx;
+
+        JobContext(Job job) {
+            this.job = job;
+        }
+
+        JobContext(LDContext ctx) {
+            this.job = null;
+            this.ctx = ctx;
+        }
+
+        LDContext get() {
+            if (ctx == null) {
+                ctx = contextFor(job);
+            }
+            return ctx;
+        }
     }
 
     private static final RouteDecision KILL = new RouteDecision(Backend.REDIS, null, RouteDecision.Reason.KILL_SWITCH);
@@ -297,14 +362,14 @@ public final class RoutingFlags implements AutoCloseable {
         int shadowed = 0;
         for (int i = 0; i < samples; i++) {
             LDContext ctx = LDContext.builder(JOB_KIND, "crossfade-sample-" + i).anonymous(true).build();
-            RouteDecision d = client.isInitialized() ? evaluateQuietly(ctx) : RouteDecision.safeDefault();
+            RouteDecision d = client.isInitialized() ? evaluateQuietly(new JobContext(ctx)) : RouteDecision.safeDefault();
             kafka += d.primary() == Backend.KAFKA ? 1 : 0;
             shadowed += d.shadowed() ? 1 : 0;
         }
         return samples == 0 ? new double[]{0, 0} : new double[]{(double) kafka / samples, (double) shadowed / samples};
     }
 
-    private RouteDecision evaluateQuietly(LDContext ctx) {
+    private RouteDecision evaluateQuietly(JobContext ctx) {
         try {
             return evaluate(ctx);
         } catch (RuntimeException e) {

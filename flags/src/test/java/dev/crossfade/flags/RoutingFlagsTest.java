@@ -16,6 +16,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.HashSet;
 import java.util.Set;
+import java.util.concurrent.atomic.AtomicInteger;
 
 import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -88,6 +89,44 @@ class RoutingFlagsTest {
                 assertNull(d.shadowTo(), "the kill switch stops shadowing");
             }
             assertTrue(file.read().killSwitch());
+        }
+    }
+
+    /**
+     * A flag that is off serves its off variation to every job, so it is read once and remembered until it changes.
+     * With every flag off no job's context is even built (the customizer, which runs for each context, counts them).
+     */
+    @Test
+    void flagsThatAreOffAreReadOnceUntilTheyChange() {
+        FlagsFile file = FlagsFile.at(dir.resolve("flags.json"));
+        file.write(new FlagsFile.Settings(0, false, 0));
+        AtomicInteger contexts = new AtomicInteger();
+        try (RoutingFlags flags = RoutingFlags.start(FlagsConfig.custom().source(FlagSource.file(file.path()))
+                .meterRegistry(meters).contextCustomizer((job, b) -> contexts.incrementAndGet()).build())) {
+            for (int i = 0; i < 100; i++) {
+                RouteDecision d = flags.decide(job("off-" + i));
+                assertEquals(Backend.REDIS, d.primary());
+                assertFalse(d.shadowed());
+            }
+            assertEquals(0, contexts.get(), "contexts built while every flag was off");
+
+            for (int round = 0; round < 2; round++) {
+                file.setKafkaPercent(100);
+                await().atMost(Duration.ofSeconds(1)).pollInterval(Duration.ofMillis(10))
+                        .until(() -> flags.decide(job("r")).primary() == Backend.KAFKA);
+                file.setShadowPercent(100);
+                await().atMost(Duration.ofSeconds(1)).pollInterval(Duration.ofMillis(10))
+                        .until(() -> flags.decide(job("r")).shadowTo() == Backend.REDIS);
+                int before = contexts.get();
+                flags.decide(job("counted"));
+                assertEquals(before + 1, contexts.get(), "a flag that is on is evaluated for each job");
+
+                file.write(new FlagsFile.Settings(0, false, 0));
+                await().atMost(Duration.ofSeconds(1)).pollInterval(Duration.ofMillis(10)).until(() -> {
+                    RouteDecision d = flags.decide(job("r"));
+                    return d.primary() == Backend.REDIS && !d.shadowed();
+                });
+            }
         }
     }
 

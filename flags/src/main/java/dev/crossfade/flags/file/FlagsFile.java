@@ -19,7 +19,8 @@ import java.nio.file.StandardCopyOption;
  * {@code redis}/{@code kafka}, the kill switch, and the shadow flag as a percentage rollout over false/true. Every
  * rollout buckets contexts of kind {@code job} by key, with a fixed salt per flag, so a key keeps its backend while the
  * percentage is unchanged and only ever moves toward Kafka as it rises. At 0% and 100% the flag serves one variation
- * outright, with no bucketing.
+ * outright, with no bucketing: at 0% it is off (its off variation is {@code redis}, or no shadow), as the kill switch is
+ * when not engaged.
  *
  * <p>Writes are atomic (write a temporary file, then rename) so the SDK's file watcher never reads half a file. Other
  * flags in the file are kept.
@@ -108,6 +109,8 @@ public final class FlagsFile {
         flags.set(shadowFlag, rollout(shadowFlag, flags.path(shadowFlag), JSON.createArrayNode().add(false).add(true),
                 settings.shadowPercent()));
         ObjectNode kill = flag(killSwitchFlag, flags.path(killSwitchFlag), JSON.createArrayNode().add(false).add(true));
+        // Off at rest, as a kill switch is in LaunchDarkly: RoutingFlags then reads it once until it changes.
+        kill.put("on", settings.killSwitch());
         kill.putObject("fallthrough").put("variation", settings.killSwitch() ? 1 : 0);
         flags.set(killSwitchFlag, kill);
         try {
@@ -145,7 +148,9 @@ public final class FlagsFile {
         int second = (int) Math.round(percent * FULL / 100.0);
         if (second == 0 || second == FULL) {
             // Nothing to bucket: a fixed variation spares the SDK a SHA-1 of the key on every evaluation (the largest
-            // part of a routing decision). The buckets are the same when a rollout comes back, so keys stay sticky.
+            // part of a routing decision). At 0% the flag is off, serving its off variation, which RoutingFlags reads
+            // once until the flag changes. The buckets are the same when a rollout comes back, so keys stay sticky.
+            f.put("on", second != 0);
             f.putObject("fallthrough").put("variation", second == 0 ? 0 : 1);
             return f;
         }
