@@ -23,13 +23,14 @@ import java.io.IOException;
 import java.util.EnumMap;
 import java.util.Map;
 import java.util.Set;
-import java.util.function.Supplier;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.Supplier;
 
 /**
  * The routing view over the LaunchDarkly SDK: for each job, evaluates a context of kind {@code job} (key: the job's
  * routing key, else its jid; attributes {@code queue} and {@code class}) against the route, kill-switch and shadow
- * flags, or a migration flag, and returns a {@link RouteDecision}.
+ * flags, or a migration flag, and returns a {@link RouteDecision}. A flag that is off serves its off variation to every
+ * job, so it is evaluated once and remembered until it changes.
  *
  * <p>Never fails an enqueue: when flags are missing, invalid or unavailable the decision is the safe default (Redis,
  * no shadow), said once in the log per cause and visible in the {@code crossfade.flags.healthy} gauge. Flag changes
