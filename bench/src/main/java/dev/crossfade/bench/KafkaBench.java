@@ -130,8 +130,9 @@ final class KafkaBench {
             s.note("Enqueue: median of " + ctx.rounds() + " rounds, rotating the four sides (and which goes first), "
                     + "after a " + Math.min(n, WARMUP) + "-record warm-up of each. Crossfade: `KafkaJobQueue.enqueueAll` "
                     + "of " + BATCH + " jobs per call on one thread (each call returns after every ack), producer "
-                    + "defaults acks=all, idempotence on, batch.size=65536, linger.ms=5 with a flush once a call's jobs "
-                    + "are sent (the backend's bulk producer), timed including building the jobs. Reference: `ProducerPerformance --num-records " + n + " --record-size "
+                    + "defaults acks=all, idempotence on, batch.size=65536, linger.ms=5 with a flush once a call's "
+                    + "jobs are sent (the backend's bulk producer), timed including building the jobs. Reference: "
+                    + "`ProducerPerformance --num-records " + n + " --record-size "
                     + Payloads.TARGET_BYTES + " --throughput -1 --command-property acks=all enable.idempotence=true "
                     + "linger.ms=5` on the same topic (Kafka's default linger; fully asynchronous sends, random "
                     + "payload, no key, no headers). Plain `KafkaProducer`: the records Crossfade sends (the jobs' "
@@ -140,8 +141,8 @@ final class KafkaBench {
                     + "the record itself costs Kafka's client and broker, apart from Crossfade's code. `enqueueAllAsync`: "
                     + "the same jobs and calls on one thread, each call's future awaited only after the next call has "
                     + "sent, so that one batch is acknowledged while the next is built (how a bulk producer overlaps "
-                    + "its waits); its batches go through the same bulk producer, flushed from the backend's flusher thread so "
-                    + "that the call does not block.");
+                    + "its waits); its batches go through the same bulk producer, flushed from the backend's flusher "
+                    + "thread so that the call does not block.");
         }
     }
 

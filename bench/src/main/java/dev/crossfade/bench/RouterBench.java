@@ -108,10 +108,11 @@ final class RouterBench {
         }
         s.note("Router enqueue: " + (2 * ctx.rounds() + 1) + " rounds per row after a warm-up round; in each, the "
                 + "router and the direct call take turns call by call (which goes first alternates), and each side's "
-                + "time is its own calls' time; median jobs/s of each side. The router runs with its defaults (resilience4j circuit breaker and 2 s time limit around Kafka calls, "
-                + "Micrometer counters) and real flags from a flags file written by `FlagsFile`: at 100% Kafka the route "
-                + "flag is on and evaluated for every job, the kill switch and shadow flag are off; at 0% every flag is "
-                + "off, and an off flag is read once until it changes.");
+                + "time is its own calls' time; median jobs/s of each side. The router runs with its defaults "
+                + "(resilience4j circuit breaker and 2 s time limit around Kafka calls, Micrometer counters) and "
+                + "real flags from a flags file written by `FlagsFile`: at 100% Kafka the route flag is on and "
+                + "evaluated for every job, the kill switch and shadow flag are off; at 0% every flag is off, and an "
+                + "off flag is read once until it changes.");
     }
 
     private void compare(Report.Section s, String route, JobQueue router, JobQueue direct, String directName,

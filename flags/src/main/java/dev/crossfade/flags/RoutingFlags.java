@@ -363,7 +363,8 @@ public final class RoutingFlags implements AutoCloseable {
         int shadowed = 0;
         for (int i = 0; i < samples; i++) {
             LDContext ctx = LDContext.builder(JOB_KIND, "crossfade-sample-" + i).anonymous(true).build();
-            RouteDecision d = client.isInitialized() ? evaluateQuietly(new JobContext(ctx)) : RouteDecision.safeDefault();
+            RouteDecision d = client.isInitialized() ? evaluateQuietly(new JobContext(ctx))
+                    : RouteDecision.safeDefault();
             kafka += d.primary() == Backend.KAFKA ? 1 : 0;
             shadowed += d.shadowed() ? 1 : 0;
         }

@@ -31,8 +31,8 @@ import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * The producer role: puts jobs on Kafka. Obtain one from {@link KafkaBackend#queue()}; it shares the backend's
- * idempotent producers ({@code acks=all} by default: one that sends at once, for single jobs, and one for batches, which
- * lingers until the call has sent its jobs and flushes it), so it is cheap and thread-safe.
+ * idempotent producers ({@code acks=all} by default: one that sends at once, for single jobs, and one for batches,
+ * which lingers until the call has sent its jobs and flushes it), so it is cheap and thread-safe.
  *
  * <p>Each queue is a topic {@code <prefix>.<queue>}, created on first use (or required to exist in strict mode). The
  * value is the Sidekiq job JSON, as on Redis, with {@code enqueued_at} set; the key is the job's routing key, else its

@@ -61,8 +61,8 @@ class KafkaJobQueueTest {
     void aBatchLeavesWithItsCallWhateverTheLinger(KafkaService kafka, TestNamespace ns) throws Exception {
         String prefix = ns.value().replaceAll("[^a-zA-Z0-9._-]", "").toLowerCase();
         try (KafkaBackend backend = KafkaBackend.create(KafkaFixture.config(kafka.bootstrapServers(), prefix,
-                KafkaBackendConfig.Mode.GROUP).enqueueTimeout(Duration.ofSeconds(60)).producerProperty("linger.ms", 30_000)
-                .build())) {
+                KafkaBackendConfig.Mode.GROUP).enqueueTimeout(Duration.ofSeconds(60))
+                .producerProperty("linger.ms", 30_000).build())) {
             List<Job> sync = List.of(Job.of("W", 1), Job.of("W", 2), Job.of("W", 3));
             assertEquals(sync.stream().map(Job::jid).toList(),
                     CompletableFuture.supplyAsync(() -> backend.queue().enqueueAll(sync)).get(20, TimeUnit.SECONDS));

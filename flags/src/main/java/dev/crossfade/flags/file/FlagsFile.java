@@ -19,8 +19,8 @@ import java.nio.file.StandardCopyOption;
  * {@code redis}/{@code kafka}, the kill switch, and the shadow flag as a percentage rollout over false/true. Every
  * rollout buckets contexts of kind {@code job} by key, with a fixed salt per flag, so a key keeps its backend while the
  * percentage is unchanged and only ever moves toward Kafka as it rises. At 0% and 100% the flag serves one variation
- * outright, with no bucketing: at 0% it is off (its off variation is {@code redis}, or no shadow), as the kill switch is
- * when not engaged.
+ * outright, with no bucketing: at 0% it is off (its off variation is {@code redis}, or no shadow), as the kill switch
+ * is when not engaged.
  *
  * <p>Writes are atomic (write a temporary file, then rename) so the SDK's file watcher never reads half a file. Other
  * flags in the file are kept.
