@@ -158,10 +158,11 @@ final class KafkaBench {
             JobCodec codec = JobCodec.defaults();
             Instant now = Instant.now();
             for (Job job : ctx.payloads().batch(0, BATCH)) {
-                RecordHeaders h = new RecordHeaders(new Header[]{new RecordHeader(Hdr.CLASS, bytes(job.className())),
-                        new RecordHeader(Hdr.JID, bytes(job.jid())), new RecordHeader(Hdr.ATTEMPT, bytes("1"))});
-                records.add(new ProducerRecord<>(topic, null, null, bytes(job.jid()), codec.encodeEnqueued(job, now),
-                        h));
+                byte[] jid = Hdr.bytes(job.jid());
+                RecordHeaders h = new RecordHeaders(new Header[]{
+                        new RecordHeader(Hdr.CLASS, Hdr.bytes(job.className())), new RecordHeader(Hdr.JID, jid),
+                        new RecordHeader(Hdr.ATTEMPT, Hdr.bytes(job.attempt()))});
+                records.add(new ProducerRecord<>(topic, null, null, jid, codec.encodeEnqueued(job, now), h));
             }
             Map<String, Object> p = new HashMap<>();
             p.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
@@ -171,10 +172,6 @@ final class KafkaBench {
             p.put(ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class);
             p.put(ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class);
             producer = new KafkaProducer<>(p);
-        }
-
-        private static byte[] bytes(String s) {
-            return s.getBytes(StandardCharsets.UTF_8);
         }
 
         /** Sends {@code n} records and returns records/s, from the first send until every ack is in. */

@@ -38,9 +38,8 @@ import java.util.concurrent.TimeUnit;
  * lock, or one waiting behind such jobs, is not handed to another consumer and run twice. The renewed records come
  * back through this consumer's fetch, so a renewal holds only while the partition stays assigned here: when a
  * rebalance moves it, its unfinished jobs run again elsewhere once their locks run out (at-least-once, counted as
- * lost renewals). With a meter registry,
- * counter {@code crossfade.kafka.share.lock.renewals} (tags {@code group}, {@code outcome} = {@code renewed} or
- * {@code lost}) counts them.
+ * lost renewals). With a meter registry, counter {@code crossfade.kafka.share.lock.renewals} (tags {@code group},
+ * {@code outcome} = {@code renewed} or {@code lost}) counts them.
  *
  * <p>The group's {@code share.auto.offset.reset} is set to {@code earliest} before the first consumer joins
  * (Kafka's default, {@code latest}, would skip jobs enqueued before any worker ran).
