@@ -9,6 +9,8 @@ import com.fasterxml.jackson.databind.node.NullNode;
 import com.fasterxml.jackson.databind.node.TextNode;
 import dev.crossfade.api.internal.Json;
 
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
 import java.util.Collections;
@@ -32,7 +34,11 @@ public final class Job {
     public static final String DEFAULT_QUEUE = "default";
 
     private final String className;
-    private final ArrayNode args;
+    // A decoded job keeps its args as the JSON it arrived with and builds the nodes on the first read: most workers
+    // bind one or two args, and a job that is only moved or acknowledged never needs them (their tree was about a
+    // fifth of a fetched job's decode).
+    private volatile ArrayNode args;
+    private final byte[] argsJson;
     private final String jid;
     private final String queue;
     private final Instant createdAt;
@@ -50,7 +56,8 @@ public final class Job {
 
     private Job(Builder b) {
         this.className = requireText(b.className, "class");
-        this.args = b.args == null ? Json.mapper().createArrayNode() : b.args;
+        this.argsJson = b.args == null ? b.argsJson : null;
+        this.args = b.args != null ? b.args : argsJson == null ? Json.mapper().createArrayNode() : null;
         this.jid = b.jid == null ? Jid.next() : requireText(b.jid, "jid");
         this.queue = b.queue == null ? DEFAULT_QUEUE : requireText(b.queue, "queue");
         this.createdAt = micros(b.createdAt == null ? Instant.now() : b.createdAt);
@@ -96,6 +103,7 @@ public final class Job {
         Builder b = new Builder();
         b.className = className;
         b.args = args;
+        b.argsJson = argsJson;
         b.jid = jid;
         b.queue = queue;
         b.createdAt = createdAt;
@@ -120,9 +128,30 @@ public final class Job {
         return className;
     }
 
-    /** The positional arguments ({@code args}), a JSON array. Shared, treat as read-only. */
+    /**
+     * The positional arguments ({@code args}), a JSON array. Shared, treat as read-only.
+     *
+     * @throws IllegalStateException when args given as JSON ({@link Builder#argsJson}) are not a well-formed array
+     */
     public ArrayNode args() {
-        return args;
+        ArrayNode a = args;
+        if (a == null) {
+            // Two threads may both read it; each gets an equal tree, and either may stay.
+            a = readArgs();
+            args = a;
+        }
+        return a;
+    }
+
+    private ArrayNode readArgs() {
+        try {
+            if (Json.mapper().readTree(argsJson) instanceof ArrayNode array) {
+                return array;
+            }
+        } catch (IOException e) {
+            throw new IllegalStateException("args of job " + jid + " are not well-formed JSON: " + e.getMessage(), e);
+        }
+        throw new IllegalStateException("args of job " + jid + " are not a JSON array");
     }
 
     public String jid() {
@@ -222,7 +251,7 @@ public final class Job {
             return false;
         }
         Job j = (Job) o;
-        return shadow == j.shadow && className.equals(j.className) && args.equals(j.args) && jid.equals(j.jid)
+        return shadow == j.shadow && className.equals(j.className) && args().equals(j.args()) && jid.equals(j.jid)
                 && queue.equals(j.queue) && Objects.equals(createdAt, j.createdAt)
                 && Objects.equals(enqueuedAt, j.enqueuedAt) && Objects.equals(at, j.at)
                 && Objects.equals(retry, j.retry) && Objects.equals(retryCount, j.retryCount)
@@ -246,6 +275,7 @@ public final class Job {
     public static final class Builder {
         private String className;
         private ArrayNode args;
+        private byte[] argsJson;
         private String jid;
         private String queue;
         private Instant createdAt;
@@ -276,6 +306,7 @@ public final class Job {
                 node.add(toNode(v));
             }
             this.args = node;
+            this.argsJson = null;
             return this;
         }
 
@@ -300,6 +331,25 @@ public final class Job {
         /** Args as an existing JSON array (not copied). */
         public Builder argsNode(ArrayNode args) {
             this.args = Objects.requireNonNull(args, "args");
+            this.argsJson = null;
+            return this;
+        }
+
+        /**
+         * Args as the UTF-8 JSON text of an array (not copied), turned into nodes only when {@link Job#args()} is
+         * first called. For decoders that have already checked the text, as {@link
+         * dev.crossfade.api.codec.JobCodec} does: a text that is not a well-formed array fails on that first read.
+         *
+         * @throws IllegalArgumentException when the text does not start with {@code [}
+         */
+        public Builder argsJson(byte[] json) {
+            Objects.requireNonNull(json, "json");
+            if (json.length < 2 || json[0] != '[') {
+                throw new IllegalArgumentException("args JSON must be an array, got: "
+                        + new String(json, 0, Math.min(json.length, 40), StandardCharsets.UTF_8));
+            }
+            this.argsJson = json;
+            this.args = null;
             return this;
         }
 

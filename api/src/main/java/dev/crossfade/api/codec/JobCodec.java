@@ -11,7 +11,6 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.ObjectReader;
-import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.BooleanNode;
 import com.fasterxml.jackson.databind.node.IntNode;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
@@ -27,6 +26,7 @@ import java.io.UncheckedIOException;
 import java.math.BigDecimal;
 import java.nio.charset.StandardCharsets;
 import java.time.Instant;
+import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.Map;
 
@@ -233,7 +233,15 @@ public final class JobCodec {
             JsonToken t = p.nextToken();
             switch (field) {
                 case "class" -> env.cls = scalar(p, t);
-                case "args" -> env.args = t == JsonToken.START_ARRAY ? array(p) : node(p, t);
+                case "args" -> {
+                    if (t == JsonToken.START_ARRAY) {
+                        env.argsJson = arrayText(p, payload);
+                        env.args = null;
+                    } else {
+                        env.args = node(p, t);
+                        env.argsJson = null;
+                    }
+                }
                 case "jid" -> env.jid = scalar(p, t);
                 case "queue" -> env.queue = scalar(p, t);
                 case "created_at" -> env.createdAt = time(p, t);
@@ -278,12 +286,15 @@ public final class JobCodec {
         };
     }
 
-    private ArrayNode array(JsonParser p) throws IOException {
-        ArrayNode array = nodes.arrayNode();
-        for (JsonToken t = p.nextToken(); t != JsonToken.END_ARRAY; t = p.nextToken()) {
-            array.add(node(p, t));
-        }
-        return array;
+    /**
+     * The args array's text, from its {@code [} to its {@code ]}. Skipping still tokenizes it, so broken JSON inside
+     * the args fails here, as before; only the nodes wait until a worker reads them ({@link Job.Builder#argsJson}).
+     */
+    private static byte[] arrayText(JsonParser p, byte[] payload) throws IOException {
+        int start = (int) p.currentTokenLocation().getByteOffset();
+        p.skipChildren();
+        int end = (int) p.currentTokenLocation().getByteOffset() + 1;
+        return Arrays.copyOfRange(payload, start, end);
     }
 
     /** A string field's value: the String itself, null for JSON null, or the node when it is not a string. */
@@ -352,6 +363,7 @@ public final class JobCodec {
     /** The top-level fields as read, validated in one place once the whole payload has parsed. */
     private static final class Envelope {
         Object cls;
+        byte[] argsJson;
         JsonNode args;
         Object jid;
         Object queue;
@@ -382,14 +394,14 @@ public final class JobCodec {
             if (!(cls instanceof String className) || className.isBlank()) {
                 throw new InvalidPayloadException("payload 'class' must be a non-empty string, got " + quoted(cls));
             }
-            if (args == null || args.isNull()) {
+            if (argsJson == null && (args == null || args.isNull())) {
                 throw new InvalidPayloadException("payload for class '" + className + "' has no 'args'");
             }
-            if (!args.isArray()) {
+            if (argsJson == null) {
                 throw new InvalidPayloadException("payload 'args' for class '" + className
                         + "' must be a JSON array, got a " + args.getNodeType().name().toLowerCase());
             }
-            Job.Builder b = Job.builder(className).argsNode((ArrayNode) args);
+            Job.Builder b = Job.builder(className).argsJson(argsJson);
             String id = text(jid, "jid");
             b.jid(id == null ? Jid.next() : id);
             String q = text(queue, "queue");

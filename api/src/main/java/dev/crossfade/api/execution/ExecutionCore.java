@@ -120,7 +120,7 @@ public final class ExecutionCore {
         long t0 = System.nanoTime();
         Outcome outcome;
         try {
-            reg.worker().perform(new JobArgs(job.args()), ctx);
+            reg.worker().perform(JobArgs.of(job), ctx);
             outcome = new Outcome.Succeeded(job, ctx.result, true, Duration.ofNanos(System.nanoTime() - t0));
         } catch (Throwable t) {
             if (t instanceof InterruptedException) {

@@ -3,26 +3,45 @@ package dev.crossfade.api.worker;
 import com.fasterxml.jackson.core.type.TypeReference;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
+import dev.crossfade.api.Job;
 import dev.crossfade.api.internal.Json;
+
+import java.util.Objects;
 
 /**
  * A job's positional args with typed access through Jackson. Binding never uses default typing: the target type
  * always comes from the worker's code, never from the payload.
  */
 public final class JobArgs {
-    private final ArrayNode args;
+    private final Job job;
+    private ArrayNode args;
 
     public JobArgs(ArrayNode args) {
-        this.args = args;
+        this.job = null;
+        this.args = Objects.requireNonNull(args, "args");
+    }
+
+    private JobArgs(Job job) {
+        this.job = job;
+    }
+
+    /** The args of {@code job}, read from its JSON only when the worker first asks for them ({@link Job#args()}). */
+    public static JobArgs of(Job job) {
+        return new JobArgs(Objects.requireNonNull(job, "job"));
     }
 
     /** The raw JSON array (shared, treat as read-only). */
     public ArrayNode raw() {
-        return args;
+        ArrayNode a = args;
+        if (a == null) {
+            a = job.args();
+            args = a;
+        }
+        return a;
     }
 
     public int size() {
-        return args.size();
+        return raw().size();
     }
 
     /**
@@ -31,10 +50,11 @@ public final class JobArgs {
      * @throws IllegalArgumentException when there is no such arg
      */
     public JsonNode get(int index) {
-        if (index < 0 || index >= args.size()) {
-            throw new IllegalArgumentException("job has " + args.size() + " args, no arg at index " + index);
+        ArrayNode a = raw();
+        if (index < 0 || index >= a.size()) {
+            throw new IllegalArgumentException("job has " + a.size() + " args, no arg at index " + index);
         }
-        return args.get(index);
+        return a.get(index);
     }
 
     /**
@@ -69,7 +89,7 @@ public final class JobArgs {
      */
     public <T> T as(Class<T> type) {
         try {
-            return Json.mapper().treeToValue(args, type);
+            return Json.mapper().treeToValue(raw(), type);
         } catch (Exception e) {
             throw new IllegalArgumentException("args cannot be read as " + type.getSimpleName() + ": "
                     + e.getMessage(), e);
@@ -78,6 +98,6 @@ public final class JobArgs {
 
     @Override
     public String toString() {
-        return args.toString();
+        return raw().toString();
     }
 }

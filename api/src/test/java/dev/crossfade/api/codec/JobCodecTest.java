@@ -131,6 +131,22 @@ class JobCodecTest {
         assertMessage("'class' must be a non-empty string, got \" \"", "{\"class\":\" \",\"args\":[]}");
     }
 
+    @Test
+    void argsReadLaterAreTheTreeTheMapperReads() throws Exception {
+        String args = "[1, \"x\\u00e9\", {\"a\": [true, null]}, 2.50, 12345678901234567890]";
+        Job job = codec.decode("{\"class\":\"W\",\"args\":" + args + ",\"args\":" + args + ",\"jid\":\"j1\"}");
+        assertEquals(dev.crossfade.api.internal.Json.mapper().readTree(args), job.args());
+        assertTrue(job.args() == job.args(), "read once, then kept");
+        // A copy made before the args were read carries them, and encoding reads them.
+        Job copy = codec.decode(codec.encode(job)).toBuilder().queue("other").build();
+        assertEquals(job.args(), copy.args());
+        assertEquals(job, codec.decode(codec.encode(job)));
+        // Broken JSON inside the args still fails the decode, not the worker's first read.
+        assertMessage("not valid JSON", "{\"class\":\"W\",\"args\":[1, \"unterminated]}");
+        assertMessage("not valid JSON", "{\"class\":\"W\",\"args\":[1 2]}");
+        assertMessage("must be a JSON array, got a string", "{\"class\":\"W\",\"args\":[],\"args\":\"x\"}");
+    }
+
     private void assertMessage(String expected, String payload) {
         InvalidPayloadException e = assertThrows(InvalidPayloadException.class, () -> codec.decode(payload));
         assertTrue(e.getMessage().contains(expected), "'" + e.getMessage() + "' should contain '" + expected + "'");
