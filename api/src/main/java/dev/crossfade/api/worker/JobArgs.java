@@ -13,8 +13,9 @@ import java.util.Objects;
  * always comes from the worker's code, never from the payload.
  */
 public final class JobArgs {
+    // Exactly one is set: a job's args are read (and kept) by the job itself on the first call to raw().
     private final Job job;
-    private ArrayNode args;
+    private final ArrayNode args;
 
     public JobArgs(ArrayNode args) {
         this.job = null;
@@ -23,6 +24,7 @@ public final class JobArgs {
 
     private JobArgs(Job job) {
         this.job = job;
+        this.args = null;
     }
 
     /** The args of {@code job}, read from its JSON only when the worker first asks for them ({@link Job#args()}). */
@@ -32,12 +34,7 @@ public final class JobArgs {
 
     /** The raw JSON array (shared, treat as read-only). */
     public ArrayNode raw() {
-        ArrayNode a = args;
-        if (a == null) {
-            a = job.args();
-            args = a;
-        }
-        return a;
+        return job != null ? job.args() : args;
     }
 
     public int size() {
