@@ -29,8 +29,8 @@ import java.util.function.Supplier;
 /**
  * The routing view over the LaunchDarkly SDK: for each job, evaluates a context of kind {@code job} (key: the job's
  * routing key, else its jid; attributes {@code queue} and {@code class}) against the route, kill-switch and shadow
- * flags, or a migration flag, and returns a {@link RouteDecision}. A flag that is off serves its off variation to every
- * job, so it is evaluated once and remembered until it changes.
+ * flags, or a migration flag, and returns a {@link RouteDecision}. A flag that serves the same variation to every job
+ * (off, or on with one variation for all) is evaluated once and remembered until it changes.
  *
  * <p>Never fails an enqueue: when flags are missing, invalid or unavailable the decision is the safe default (Redis,
  * no shadow), said once in the log per cause and visible in the {@code crossfade.flags.healthy} gauge. Flag changes
@@ -52,18 +52,17 @@ public final class RoutingFlags implements AutoCloseable {
     private final Set<String> warned = ConcurrentHashMap.newKeySet();
     /** Per queue and class, a context holding their attributes; see {@link #contextFor}. */
     private final Map<String, Map<String, LDContext>> templates = new ConcurrentHashMap<>();
-    /** Flags found off, by key: an off flag serves its off variation to every context, until it changes. */
-    private final Map<String, EvaluationDetail<?>> offFlags = new ConcurrentHashMap<>();
-    private final Object offFlagsLock = new Object();
-    private volatile long flagChanges; // written under offFlagsLock
+    /** Evaluations that hold for every job (off flags, flags serving one variation), until their flag changes. */
+    private final FlagMemory memory;
     private final Map<RouteDecision.Reason, Map<Backend, Counter>> decisions = new EnumMap<>(RouteDecision.Reason.class);
     private final Counter errors;
     private volatile boolean healthy;
     /** Kafka and shadow shares at the last flag change, so each change is logged as old -> new. */
     private volatile double[] lastShares;
 
-    private RoutingFlags(LDClient client, boolean ownsClient, FlagsConfig config) {
+    private RoutingFlags(LDClient client, boolean ownsClient, FlagsConfig config, FlagMemory memory) {
         this.client = client;
+        this.memory = memory;
         this.ownsClient = ownsClient;
         this.config = config;
         MeterRegistry meters = config.meterRegistry();
@@ -92,7 +91,7 @@ public final class RoutingFlags implements AutoCloseable {
         this.lastShares = sample(1000);
         client.getDataSourceStatusProvider().addStatusListener(this::onStatus);
         client.getFlagTracker().addFlagChangeListener(e -> {
-            forgetOffFlags();
+            memory.forget();
             onFlagChange();
         });
         for (String key : new String[]{config.killSwitchFlag(), config.migrationFlag()}) {
@@ -108,7 +107,9 @@ public final class RoutingFlags implements AutoCloseable {
      * flags are not available; routing then uses the safe default until they are.
      */
     public static RoutingFlags start(FlagsConfig config) {
-        LDConfig.Builder ld = new LDConfig.Builder().startWait(config.startWait());
+        FlagMemory memory = new FlagMemory();
+        LDConfig.Builder ld = new LDConfig.Builder().startWait(config.startWait())
+                .dataStore(memory.watching(Components.inMemoryDataStore()));
         String sdkKey;
         FlagSource source = config.source();
         if (source instanceof FlagSource.LaunchDarkly l) {
@@ -125,12 +126,16 @@ public final class RoutingFlags implements AutoCloseable {
             ld.dataSource(((FlagSource.Custom) source).dataSource()).events(Components.noEvents())
                     .diagnosticOptOut(true);
         }
-        return new RoutingFlags(new LDClient(sdkKey, ld.build()), true, config);
+        return new RoutingFlags(new LDClient(sdkKey, ld.build()), true, config, memory);
     }
 
-    /** Wraps an SDK client the application already owns (it stays open on {@link #close()}). */
+    /**
+     * Wraps an SDK client the application already owns (it stays open on {@link #close()}). Its flags that are off are
+     * read once until they change, as with {@link #start}; a flag that is on is evaluated for each job, since only a
+     * client started here lets the router see which flags serve one variation to every job.
+     */
     public static RoutingFlags wrap(LDClient client, FlagsConfig config) {
-        return new RoutingFlags(client, false, config);
+        return new RoutingFlags(client, false, config, new FlagMemory());
     }
 
     /** The evaluation context for a job: kind {@code job}, its routing key (else its jid), {@code queue}, {@code class}. */
@@ -229,34 +234,20 @@ public final class RoutingFlags implements AutoCloseable {
     }
 
     /**
-     * One flag's evaluation, or the remembered one if the flag was off. A kill switch at rest and a shadow flag between
-     * comparison runs are usually off, and an off flag cannot depend on the job: this spares the SDK most of a routing
-     * decision, and the job's context altogether when every flag is off. A change to the flag forgets it; a change
-     * counter keeps an evaluation made before a change from being remembered after it.
+     * One flag's evaluation, or the remembered one if the flag serves the same to every job ({@link FlagMemory}). A kill
+     * switch at rest, a shadow flag between comparison runs and a route flag at 0% or 100% are such flags: this spares
+     * the SDK most of a routing decision, and the job's context altogether when every flag is one of them.
      */
     @SuppressWarnings("unchecked")
     private <T> EvaluationDetail<T> variation(String flag, Supplier<EvaluationDetail<T>> evaluation) {
-        EvaluationDetail<?> off = offFlags.get(flag);
-        if (off != null) {
-            return (EvaluationDetail<T>) off;
+        EvaluationDetail<?> known = memory.get(flag);
+        if (known != null) {
+            return (EvaluationDetail<T>) known;
         }
-        long changes = flagChanges;
+        long changes = memory.changes();
         EvaluationDetail<T> d = evaluation.get();
-        if (d.getReason() != null && d.getReason().getKind() == EvaluationReason.Kind.OFF) {
-            synchronized (offFlagsLock) {
-                if (changes == flagChanges) {
-                    offFlags.put(flag, d);
-                }
-            }
-        }
+        memory.offer(flag, d, changes);
         return d;
-    }
-
-    private void forgetOffFlags() {
-        synchronized (offFlagsLock) {
-            flagChanges++;
-            offFlags.clear();
-        }
     }
 
     /** A job's evaluation context, built on first use. */

@@ -1,6 +1,8 @@
 package dev.crossfade.flags;
 
 import com.launchdarkly.sdk.LDContext;
+import com.launchdarkly.sdk.LDValue;
+import com.launchdarkly.sdk.server.integrations.TestData;
 import dev.crossfade.api.Backend;
 import dev.crossfade.api.Job;
 import dev.crossfade.flags.file.FlagsFile;
@@ -13,6 +15,7 @@ import java.net.ServerSocket;
 import java.net.URI;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
 import java.time.Duration;
 import java.util.HashSet;
 import java.util.Set;
@@ -111,15 +114,13 @@ class RoutingFlagsTest {
             assertEquals(0, contexts.get(), "contexts built while every flag was off");
 
             for (int round = 0; round < 2; round++) {
-                file.setKafkaPercent(100);
+                // Rollouts: each job's own bucket decides, so the flags are evaluated for each job.
+                file.write(new FlagsFile.Settings(50, false, 50));
                 await().atMost(Duration.ofSeconds(1)).pollInterval(Duration.ofMillis(10))
-                        .until(() -> flags.decide(job("r")).primary() == Backend.KAFKA);
-                file.setShadowPercent(100);
-                await().atMost(Duration.ofSeconds(1)).pollInterval(Duration.ofMillis(10))
-                        .until(() -> flags.decide(job("r")).shadowTo() == Backend.REDIS);
+                        .until(() -> flags.kafkaShare(200) > 0.3);
                 int before = contexts.get();
                 flags.decide(job("counted"));
-                assertEquals(before + 1, contexts.get(), "a flag that is on is evaluated for each job");
+                assertEquals(before + 1, contexts.get(), "a rollout is evaluated for each job");
 
                 file.write(new FlagsFile.Settings(0, false, 0));
                 await().atMost(Duration.ofSeconds(1)).pollInterval(Duration.ofMillis(10)).until(() -> {
@@ -128,6 +129,98 @@ class RoutingFlagsTest {
                 });
             }
         }
+    }
+
+    /**
+     * A flag that is on but serves one variation to every job (no prerequisites, targets or rules, and a default rule
+     * that is one variation or a rollout with one at 100%) is read once too, until it changes: a route flag at 100%
+     * builds no job context. Targets and rules make it per job again. Flags here change one at a time, as LaunchDarkly
+     * streams them (TestData upserts; FileData, in the test above, replaces them all at once).
+     */
+    @Test
+    void flagsServingOneVariationToEveryJobAreReadOnceUntilTheyChange() {
+        TestData td = TestData.dataSource();
+        td.update(td.flag("crossfade-kill-switch").booleanFlag().variationForAll(false));
+        td.update(td.flag("crossfade-shadow").booleanFlag().variationForAll(false));
+        td.update(td.flag("crossfade-route").variations(LDValue.of("redis"), LDValue.of("kafka")).offVariation(0)
+                .variationForAll(1));
+        AtomicInteger contexts = new AtomicInteger();
+        try (RoutingFlags flags = RoutingFlags.start(FlagsConfig.custom().source(FlagSource.custom("test data", td))
+                .meterRegistry(meters).contextCustomizer((job, b) -> contexts.incrementAndGet()).build())) {
+            assertEquals(0, contextsFor(flags, contexts, Backend.KAFKA), "every flag serves one variation to all");
+
+            td.update(td.flag("crossfade-route").variationForKey(RoutingFlags.JOB_KIND, "vip", 0));
+            assertEquals(Backend.REDIS, flags.decide(job("vip")).primary(), "a target applies at once");
+            assertEquals(100, contextsFor(flags, contexts, Backend.KAFKA), "a flag with targets is read per job");
+
+            td.update(td.flag("crossfade-route").clearTargets()
+                    .ifMatch(RoutingFlags.JOB_KIND, "queue", LDValue.of("critical")).thenReturn(0));
+            assertEquals(Backend.REDIS, flags.decide(Job.builder("HardWorker").queue("critical").build()).primary());
+            assertEquals(100, contextsFor(flags, contexts, Backend.KAFKA), "a flag with rules is read per job");
+
+            td.update(td.flag("crossfade-route").clearRules());
+            assertEquals(0, contextsFor(flags, contexts, Backend.KAFKA), "remembered again once the rules are gone");
+
+            td.update(td.flag("crossfade-route").on(false));
+            assertEquals(0, contextsFor(flags, contexts, Backend.REDIS), "an off flag serves its off variation");
+        }
+    }
+
+    /**
+     * A percentage rollout at 100% serves one variation too (when that variation is the last listed: see
+     * FlagMemoryTest); at 50% it does not.
+     */
+    @Test
+    void aRolloutAtOneHundredPercentIsReadOnce() throws IOException {
+        Path f = dir.resolve("flags.json");
+        AtomicInteger contexts = new AtomicInteger();
+        writeRouteRollout(f, 0, 100_000);
+        try (RoutingFlags flags = RoutingFlags.start(FlagsConfig.custom().source(FlagSource.file(f))
+                .meterRegistry(meters).contextCustomizer((job, b) -> contexts.incrementAndGet()).build())) {
+            assertEquals(0, contextsFor(flags, contexts, Backend.KAFKA));
+
+            writeRouteRollout(f, 50_000, 50_000);
+            await().atMost(Duration.ofSeconds(5)).pollInterval(Duration.ofMillis(10))
+                    .until(() -> flags.kafkaShare(200) < 0.9);
+            contexts.set(0);
+            for (int i = 0; i < 100; i++) {
+                flags.decide(job("half-" + i));
+            }
+            assertEquals(100, contexts.get(), "a 50% rollout is read per job");
+
+            writeRouteRollout(f, 0, 100_000);
+            await().atMost(Duration.ofSeconds(5)).pollInterval(Duration.ofMillis(10))
+                    .until(() -> flags.kafkaShare(200) == 1);
+            assertEquals(0, contextsFor(flags, contexts, Backend.KAFKA), "remembered again at 100%");
+        }
+    }
+
+    /**
+     * Decides 100 jobs, checks each went to {@code expected}, and returns how many job contexts were built for them.
+     * A job decided first reads any flag that changed (it is remembered from that evaluation on).
+     */
+    private static int contextsFor(RoutingFlags flags, AtomicInteger contexts, Backend expected) {
+        assertEquals(expected, flags.decide(job("first")).primary());
+        contexts.set(0);
+        for (int i = 0; i < 100; i++) {
+            assertEquals(expected, flags.decide(job("job-" + i)).primary());
+        }
+        return contexts.get();
+    }
+
+    private static void writeRouteRollout(Path f, int redisWeight, int kafkaWeight) throws IOException {
+        Path tmp = f.resolveSibling("flags.tmp");
+        Files.writeString(tmp, """
+                {"flags": {"crossfade-route": {"key": "crossfade-route", "version": 1, "on": true, "salt": "s",
+                  "variations": ["redis", "kafka"], "offVariation": 0, "targets": [], "rules": [], "prerequisites": [],
+                  "fallthrough": {"rollout": {"contextKind": "job", "bucketBy": "key", "variations": [
+                    {"variation": 0, "weight": %d}, {"variation": 1, "weight": %d}]}}},
+                  "crossfade-kill-switch": {"key": "crossfade-kill-switch", "version": 1, "on": false,
+                    "variations": [false, true], "offVariation": 0, "fallthrough": {"variation": 0}},
+                  "crossfade-shadow": {"key": "crossfade-shadow", "version": 1, "on": false,
+                    "variations": [false, true], "offVariation": 0, "fallthrough": {"variation": 0}}}}
+                """.formatted(redisWeight, kafkaWeight));
+        Files.move(tmp, f, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
     }
 
     @Test
