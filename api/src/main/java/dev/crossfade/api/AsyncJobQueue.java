@@ -1,5 +1,6 @@
 package dev.crossfade.api;
 
+import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 
@@ -18,4 +19,12 @@ public interface AsyncJobQueue extends JobQueue {
      * topic (Kafka: at most {@code max.block.ms}).
      */
     CompletableFuture<List<String>> enqueueAllAsync(List<Job> jobs);
+
+    /**
+     * Enqueues jobs on the caller's thread and returns within about {@code limit} (plus the time to encode them): with
+     * their jids, in order, once the backend durably accepted every one, else with an {@link EnqueueException}, an
+     * {@link EnqueueTimeoutException} when the limit ran out. So a caller with a deadline, such as the router, needs
+     * no thread of its own to keep it. Invalid jobs are rejected by throwing, before anything is sent.
+     */
+    List<String> enqueueAllWithin(List<Job> jobs, Duration limit);
 }

@@ -1,6 +1,7 @@
 package dev.crossfade.kafka;
 
 import dev.crossfade.api.Backend;
+import dev.crossfade.api.EnqueueException;
 import dev.crossfade.api.Job;
 import dev.crossfade.api.WorkerRuntime;
 import dev.crossfade.api.codec.JobCodec;
@@ -39,6 +40,7 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
 import java.util.TreeSet;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
@@ -68,6 +70,7 @@ import java.util.concurrent.atomic.AtomicLong;
 public final class KafkaBackend implements AutoCloseable {
     static final AtomicLong SEQ = new AtomicLong();
     private static final Logger log = LoggerFactory.getLogger(KafkaBackend.class);
+    private static final int BULK_LINGER_MS = 5;
     // Rejected by KafkaShareConsumer; dropped from the pass-through with a log line instead of failing start.
     private static final Set<String> NOT_FOR_SHARE = Set.of(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG,
             ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, ConsumerConfig.GROUP_INSTANCE_ID_CONFIG,
@@ -80,6 +83,9 @@ public final class KafkaBackend implements AutoCloseable {
     private final Admin admin;
     private final Producer<byte[], byte[]> producer;
     private final Producer<byte[], byte[]> bulkProducer;
+    /** Batch producers for calls with a time limit, by limit, made on first use; see {@link #boundedProducer}. */
+    private final Map<Duration, Producer<byte[], byte[]>> boundedProducers = new ConcurrentHashMap<>();
+    private volatile boolean closed;
     private final Topics topics;
     private final RetryAndDlq retryAndDlq;
     private final LagMonitor lagMonitor;
@@ -94,8 +100,8 @@ public final class KafkaBackend implements AutoCloseable {
                 config.replicationFactor(), config.delayTiers(), config.enqueueTimeout());
         this.retryAndDlq = new RetryAndDlq(producer, topics, config.enqueueTimeout());
         this.lagMonitor = new LagMonitor(admin, topics, config, () -> new KafkaConsumer<>(plainConsumerProperties()));
-        this.queue = new KafkaJobQueue(producer, bulkProducer, topics, retryAndDlq, JobCodec.defaults(),
-                config.enqueueTimeout());
+        this.queue = new KafkaJobQueue(producer, bulkProducer, this::boundedProducer, topics, retryAndDlq,
+                JobCodec.defaults(), config.enqueueTimeout());
     }
 
     /** Connects (lazily: no network call happens before the first use). */
@@ -292,8 +298,10 @@ public final class KafkaBackend implements AutoCloseable {
     /** Stops the lag refresher and closes the producers (after sending what they hold) and the admin client. */
     @Override
     public void close() {
+        closed = true;
         queue.close();
         lagMonitor.close();
+        boundedProducers.values().forEach(p -> p.close(Duration.ofSeconds(10)));
         bulkProducer.close(Duration.ofSeconds(10));
         producer.close(Duration.ofSeconds(10));
         admin.close(Duration.ofSeconds(5));
@@ -382,7 +390,36 @@ public final class KafkaBackend implements AutoCloseable {
      * records wait when a flush never comes; a full batch leaves at once.
      */
     Map<String, Object> bulkProducerProperties() {
-        return producerProperties("-bulk", 5);
+        return producerProperties("-bulk", BULK_LINGER_MS);
+    }
+
+    /**
+     * The batch producer of {@link KafkaJobQueue#enqueueAllWithin} for {@code limit}: the bulk producer's settings,
+     * with timeouts that split the limit, so that a call which flushes it on its own thread returns within the limit.
+     * An application has one or two limits (the router's), so one or two of these.
+     */
+    private Producer<byte[], byte[]> boundedProducer(Duration limit) {
+        return boundedProducers.computeIfAbsent(limit, l -> {
+            if (closed) {
+                throw new EnqueueException(Backend.KAFKA, "queue is closed");
+            }
+            return new KafkaProducer<>(boundedProducerProperties(l));
+        });
+    }
+
+    /**
+     * Half the limit for {@code send} to block ({@code max.block.ms}), half for a record to be acknowledged
+     * ({@code delivery.timeout.ms}, with the request timeout inside it, as the client requires). The application's
+     * producer properties apply, but for these three.
+     */
+    Map<String, Object> boundedProducerProperties(Duration limit) {
+        Map<String, Object> p = producerProperties("-bounded", BULK_LINGER_MS);
+        int linger = Integer.parseInt(String.valueOf(p.get(ProducerConfig.LINGER_MS_CONFIG)));
+        long half = Math.max(limit.toMillis() / 2, linger + 1L);
+        p.put(ProducerConfig.MAX_BLOCK_MS_CONFIG, half);
+        p.put(ProducerConfig.DELIVERY_TIMEOUT_MS_CONFIG, (int) half);
+        p.put(ProducerConfig.REQUEST_TIMEOUT_MS_CONFIG, (int) half - linger);
+        return p;
     }
 
     private Map<String, Object> producerProperties(String clientSuffix, int lingerMs) {

@@ -3,6 +3,7 @@ package dev.crossfade.kafka;
 import dev.crossfade.api.AsyncJobQueue;
 import dev.crossfade.api.Backend;
 import dev.crossfade.api.EnqueueException;
+import dev.crossfade.api.EnqueueTimeoutException;
 import dev.crossfade.api.Job;
 import dev.crossfade.api.codec.JobCodec;
 import dev.crossfade.kafka.internal.Hdr;
@@ -28,6 +29,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Function;
 
 /**
  * The producer role: puts jobs on Kafka. Obtain one from {@link KafkaBackend#queue()}; it shares the backend's
@@ -44,6 +46,8 @@ import java.util.concurrent.atomic.AtomicInteger;
 public final class KafkaJobQueue implements AsyncJobQueue {
     private final Producer<byte[], byte[]> producer;
     private final Producer<byte[], byte[]> bulkProducer;
+    /** Per time limit, a batch producer whose own timeouts keep a call within it; see {@link #enqueueAllWithin}. */
+    private final Function<Duration, Producer<byte[], byte[]>> boundedProducers;
     private final Topics topics;
     private final RetryAndDlq delays;
     private final JobCodec codec;
@@ -53,10 +57,12 @@ public final class KafkaJobQueue implements AsyncJobQueue {
     private final AtomicBoolean flushQueued = new AtomicBoolean();
     private volatile boolean closed;
 
-    KafkaJobQueue(Producer<byte[], byte[]> producer, Producer<byte[], byte[]> bulkProducer, Topics topics,
-                  RetryAndDlq delays, JobCodec codec, Duration timeout) {
+    KafkaJobQueue(Producer<byte[], byte[]> producer, Producer<byte[], byte[]> bulkProducer,
+                  Function<Duration, Producer<byte[], byte[]>> boundedProducers, Topics topics, RetryAndDlq delays,
+                  JobCodec codec, Duration timeout) {
         this.producer = producer;
         this.bulkProducer = bulkProducer;
+        this.boundedProducers = boundedProducers;
         this.topics = topics;
         this.delays = delays;
         this.codec = codec;
@@ -70,7 +76,7 @@ public final class KafkaJobQueue implements AsyncJobQueue {
         Objects.requireNonNull(job, "job");
         checkOpen();
         Send s = send(job);
-        await(s);
+        await(s, timeout);
         return job.jid();
     }
 
@@ -78,17 +84,52 @@ public final class KafkaJobQueue implements AsyncJobQueue {
     public List<String> enqueueAll(List<Job> jobs) {
         Objects.requireNonNull(jobs, "jobs");
         checkOpen();
+        return sendAll(jobs, bulkProducer, timeout);
+    }
+
+    /**
+     * A batch goes through a producer of this limit's own, made on first use, whose Kafka timeouts add up to it: a
+     * {@code send} blocks for metadata or buffer room at most half the limit ({@code max.block.ms}), and a record is
+     * given up after the other half ({@code delivery.timeout.ms}). So this call can flush that producer on the
+     * caller's thread, where an asynchronous call hands its flush to the flusher thread, and still return within the
+     * limit. A single job leaves at once from the producer that does not linger; only the wait for its ack is bounded
+     * (its {@code send} blocks only while the producer lacks metadata or buffer room, as in {@link #enqueueAllAsync}).
+     */
+    @Override
+    public List<String> enqueueAllWithin(List<Job> jobs, Duration limit) {
+        Objects.requireNonNull(jobs, "jobs");
+        Objects.requireNonNull(limit, "limit");
+        checkOpen();
+        if (jobs.size() > 1) {
+            return sendAll(jobs, boundedProducers.apply(limit), limit);
+        }
+        try {
+            return enqueueAllAsync(jobs).get(limit.toNanos(), TimeUnit.NANOSECONDS);
+        } catch (ExecutionException e) {
+            throw (EnqueueException) e.getCause(); // enqueueAllAsync fails its future with nothing else
+        } catch (TimeoutException e) {
+            throw new EnqueueTimeoutException(Backend.KAFKA, "job " + jobs.get(0).jid() + " was not acknowledged "
+                    + "within " + limit + " (it may still arrive)", e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new EnqueueException(Backend.KAFKA, "interrupted waiting for the ack of job " + jobs.get(0).jid()
+                    + " (it may still arrive)", e);
+        }
+    }
+
+    /** Sends the jobs through {@code via}, flushes it on this thread and waits up to {@code wait} for each ack. */
+    private List<String> sendAll(List<Job> jobs, Producer<byte[], byte[]> via, Duration wait) {
         List<ProducerRecord<byte[], byte[]>> records = records(jobs);
         List<Send> sends = new ArrayList<>(records.size());
         for (int i = 0; i < records.size(); i++) {
             ProducerRecord<byte[], byte[]> r = records.get(i);
-            sends.add(new Send(r.topic(), jobs.get(i).jid(), sendRaw(bulkProducer, r)));
+            sends.add(new Send(r.topic(), jobs.get(i).jid(), sendRaw(via, r)));
         }
         if (!sends.isEmpty()) {
-            // The bulk producer lingers so that the batch leaves together: flush() sends it now (and whatever other
+            // The batch producers linger so that the batch leaves together: flush() sends it now (and whatever other
             // threads' calls buffered, which they were about to flush too).
             try {
-                bulkProducer.flush();
+                via.flush();
             } catch (org.apache.kafka.common.KafkaException e) {
                 // Each send's own future reports what failed.
             }
@@ -98,7 +139,7 @@ public final class KafkaJobQueue implements AsyncJobQueue {
         int failed = 0;
         for (Send s : sends) {
             try {
-                await(s);
+                await(s, wait);
             } catch (EnqueueException e) {
                 failed++;
                 if (first == null) {
@@ -108,8 +149,10 @@ public final class KafkaJobQueue implements AsyncJobQueue {
             jids.add(s.jid);
         }
         if (first != null) {
-            throw new EnqueueException(Backend.KAFKA, failed + " of " + jobs.size() + " jobs were not acknowledged; "
-                    + "first: " + first.getMessage(), first.getCause());
+            String message = failed + " of " + jobs.size() + " jobs were not acknowledged; first: "
+                    + first.getMessage();
+            throw first instanceof EnqueueTimeoutException ? new EnqueueTimeoutException(Backend.KAFKA, message,
+                    first.getCause()) : new EnqueueException(Backend.KAFKA, message, first.getCause());
         }
         return jids;
     }
@@ -168,7 +211,7 @@ public final class KafkaJobQueue implements AsyncJobQueue {
                     + "topics of " + topics.jobs(queue) + ": " + e.getMessage(), e);
         }
         await(new Send(topics.delay(queue, topics.tierFor(at.toEpochMilli() - System.currentTimeMillis())),
-                job.jid(), f));
+                job.jid(), f), timeout);
         return job.jid();
     }
 
@@ -233,8 +276,11 @@ public final class KafkaJobQueue implements AsyncJobQueue {
         try {
             return producer.send(r);
         } catch (RuntimeException e) {
-            // send() throws for a metadata timeout (topic unknown to the cluster) or a closed producer.
-            throw new EnqueueException(Backend.KAFKA, "cannot send to topic " + r.topic() + ": " + e.getMessage(), e);
+            // send() throws for a metadata or buffer timeout (max.block.ms) or a closed producer.
+            String message = "cannot send to topic " + r.topic() + ": " + e.getMessage();
+            throw e instanceof org.apache.kafka.common.errors.TimeoutException
+                    ? new EnqueueTimeoutException(Backend.KAFKA, message, e) : new EnqueueException(Backend.KAFKA,
+                    message, e);
         }
     }
 
@@ -256,15 +302,18 @@ public final class KafkaJobQueue implements AsyncJobQueue {
         return queue;
     }
 
-    private void await(Send s) {
+    private void await(Send s, Duration wait) {
         try {
-            s.future.get(timeout.toMillis(), TimeUnit.MILLISECONDS);
+            s.future.get(wait.toMillis(), TimeUnit.MILLISECONDS);
         } catch (ExecutionException e) {
-            throw new EnqueueException(Backend.KAFKA, "job " + s.jid + " was not acknowledged by topic " + s.topic
-                    + ": " + e.getCause(), e.getCause());
+            String message = "job " + s.jid + " was not acknowledged by topic " + s.topic + ": " + e.getCause();
+            // The producer gave the record up at its delivery timeout.
+            throw e.getCause() instanceof org.apache.kafka.common.errors.TimeoutException
+                    ? new EnqueueTimeoutException(Backend.KAFKA, message, e.getCause())
+                    : new EnqueueException(Backend.KAFKA, message, e.getCause());
         } catch (TimeoutException e) {
-            throw new EnqueueException(Backend.KAFKA, "job " + s.jid + " was not acknowledged by topic " + s.topic
-                    + " within " + timeout + " (it may still arrive)", e);
+            throw new EnqueueTimeoutException(Backend.KAFKA, "job " + s.jid + " was not acknowledged by topic "
+                    + s.topic + " within " + wait + " (it may still arrive)", e);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new EnqueueException(Backend.KAFKA, "interrupted waiting for the ack of job " + s.jid + " on topic "

@@ -1,5 +1,6 @@
 package dev.crossfade.kafka;
 
+import dev.crossfade.api.EnqueueTimeoutException;
 import dev.crossfade.api.Job;
 import dev.crossfade.api.WorkerRuntime;
 import dev.crossfade.api.execution.ExecutionCore;
@@ -31,6 +32,8 @@ import java.util.concurrent.atomic.AtomicInteger;
 
 import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
@@ -79,6 +82,50 @@ class KafkaFaultTest {
                 workers.stop(Duration.ofSeconds(10));
             }
         }
+    }
+
+    /**
+     * {@code enqueueAllWithin} keeps to its limit when the broker hangs (a private broker, SIGSTOPped): a batch, which
+     * the call flushes on its own thread, and a single job both fail with a timeout about the limit after the call,
+     * where the backend's own enqueue timeout (60 s here) would hold an {@code enqueueAll} for a minute. Once the
+     * broker thaws, calls succeed again.
+     */
+    @Test
+    void aCallWithATimeLimitKeepsToItWhenTheBrokerHangs(TestNamespace ns) {
+        Duration limit = Duration.ofSeconds(2);
+        try (LocalKafka broker = LocalKafka.builder().build().start();
+             KafkaBackend backend = KafkaBackend.create(FaultTestSupport.config(broker.bootstrapServers(), prefix(ns),
+                     KafkaBackendConfig.Mode.GROUP).enqueueTimeout(Duration.ofSeconds(60)).build())) {
+            KafkaJobQueue queue = backend.queue();
+            queue.enqueueAll(batchOf("warm", 10)); // creates the topic
+            assertEquals(10, queue.enqueueAllWithin(batchOf("before", 10), limit).size());
+            assertEquals(1, queue.enqueueAllWithin(batchOf("single-before", 1), limit).size());
+
+            broker.pause();
+            try {
+                for (int size : new int[]{10, 1}) {
+                    long t0 = System.nanoTime();
+                    EnqueueTimeoutException e = assertTimeoutPreemptively(Duration.ofSeconds(20), () ->
+                            assertThrows(EnqueueTimeoutException.class,
+                                    () -> queue.enqueueAllWithin(batchOf("hung-" + size, size), limit)));
+                    Duration took = Duration.ofNanos(System.nanoTime() - t0);
+                    assertTrue(took.compareTo(limit.plusSeconds(1)) < 0, size + " job(s): the call took " + took
+                            + " (" + e.getMessage() + ")");
+                }
+            } finally {
+                broker.resume();
+            }
+            await().atMost(Duration.ofSeconds(60)).ignoreExceptions()
+                    .until(() -> queue.enqueueAllWithin(batchOf("after", 10), limit).size() == 10);
+        }
+    }
+
+    private static List<Job> batchOf(String name, int size) {
+        List<Job> jobs = new ArrayList<>();
+        for (int i = 0; i < size; i++) {
+            jobs.add(Job.of("CountingWorker", name + "-" + i));
+        }
+        return jobs;
     }
 
     /**

@@ -3,6 +3,7 @@ package dev.crossfade.router;
 import dev.crossfade.api.AsyncJobQueue;
 import dev.crossfade.api.Backend;
 import dev.crossfade.api.EnqueueException;
+import dev.crossfade.api.EnqueueTimeoutException;
 import dev.crossfade.api.Job;
 import dev.crossfade.api.JobQueue;
 import dev.crossfade.api.testing.InMemoryBackend;
@@ -104,6 +105,17 @@ class RoutingJobQueueTest {
             return delay == 0 ? CompletableFuture.completedFuture(kafkaStore.queue().enqueueAll(jobs))
                     : CompletableFuture.supplyAsync(() -> kafkaStore.queue().enqueueAll(jobs),
                     CompletableFuture.delayedExecutor(delay, TimeUnit.MILLISECONDS));
+        }
+
+        @Override
+        public List<String> enqueueAllWithin(List<Job> jobs, Duration limit) {
+            try {
+                return enqueueAllAsync(jobs).get(limit.toMillis(), TimeUnit.MILLISECONDS);
+            } catch (java.util.concurrent.TimeoutException e) {
+                throw new EnqueueTimeoutException(Backend.KAFKA, "no ack within " + limit + " (test)", e);
+            } catch (InterruptedException | java.util.concurrent.ExecutionException e) {
+                throw new EnqueueException(Backend.KAFKA, e.toString(), e);
+            }
         }
 
         @Override
