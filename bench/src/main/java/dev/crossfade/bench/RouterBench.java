@@ -111,8 +111,11 @@ final class RouterBench {
                 + "time is its own calls' time; median jobs/s of each side. The router runs with its defaults "
                 + "(resilience4j circuit breaker and 2 s time limit around Kafka calls, Micrometer counters) and "
                 + "real flags from a flags file written by `FlagsFile`: at 100% Kafka the route flag is on and "
-                + "evaluated for every job, the kill switch and shadow flag are off; at 0% every flag is off, and an "
-                + "off flag is read once until it changes.");
+                + "serves `kafka` to every job, the kill switch and shadow flag are off; at 0% every flag is off. A "
+                + "flag that serves one variation to every job, on or off, is read once until it changes (the "
+                + "decision row above measures a rollout, evaluated per job). Once Kafka has accepted a queue's jobs "
+                + "promptly, the router sends its batches with `KafkaJobQueue.enqueueAllWithin`, flushed on the "
+                + "caller's thread, as a direct `enqueueAll` is.");
     }
 
     private void compare(Report.Section s, String route, JobQueue router, JobQueue direct, String directName,

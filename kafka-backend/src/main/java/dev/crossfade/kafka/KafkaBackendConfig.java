@@ -68,10 +68,12 @@ import java.util.Objects;
  *   <tr><td>schedulerPollInterval</td><td>100 ms</td><td>longest sleep of the delay scheduler's poll loop</td></tr>
  *   <tr><td>meterRegistry</td><td>none</td><td>Micrometer registry for batch and lag meters</td></tr>
  *   <tr><td>lagInterval</td><td>30 s</td><td>how often partition lag gauges are refreshed (with a registry)</td></tr>
- *   <tr><td>producerProperties</td><td>none</td><td>raw producer properties, applied last to both of the backend's
+ *   <tr><td>producerProperties</td><td>none</td><td>raw producer properties, applied last to each of the backend's
  *   producers (defaults: {@code acks=all}, idempotence on, {@code batch.size=65536}; {@code linger.ms=0} for single
  *   jobs, and {@code linger.ms=5} for batches, which each call flushes once its jobs are sent, so that a batch leaves
- *   together)</td></tr>
+ *   together). The batch producer of calls with a time limit ({@code KafkaJobQueue.enqueueAllWithin}, the router's)
+ *   sets its own {@code max.block.ms}, {@code delivery.timeout.ms} and {@code request.timeout.ms} from that
+ *   limit</td></tr>
  *   <tr><td>consumerProperties</td><td>none</td><td>raw consumer / share consumer properties, applied last</td></tr>
  *   <tr><td>adminProperties</td><td>none</td><td>raw admin client properties, applied last</td></tr>
  * </table>

@@ -34,7 +34,8 @@ import java.util.function.Function;
 /**
  * The producer role: puts jobs on Kafka. Obtain one from {@link KafkaBackend#queue()}; it shares the backend's
  * idempotent producers ({@code acks=all} by default: one that sends at once, for single jobs, and one for batches,
- * which lingers until the call has sent its jobs and flushes it), so it is cheap and thread-safe.
+ * which lingers until the call has sent its jobs and flushes it; calls with a time limit have batch producers of their
+ * own, see {@link #enqueueAllWithin}), so it is cheap and thread-safe.
  *
  * <p>Each queue is a topic {@code <prefix>.<queue>}, created on first use (or required to exist in strict mode). The
  * value is the Sidekiq job JSON, as on Redis, with {@code enqueued_at} set; the key is the job's routing key, else its
@@ -94,6 +95,7 @@ public final class KafkaJobQueue implements AsyncJobQueue {
      * caller's thread, where an asynchronous call hands its flush to the flusher thread, and still return within the
      * limit. A single job leaves at once from the producer that does not linger; only the wait for its ack is bounded
      * (its {@code send} blocks only while the producer lacks metadata or buffer room, as in {@link #enqueueAllAsync}).
+     * A queue's first call may also wait for its topic to be created.
      */
     @Override
     public List<String> enqueueAllWithin(List<Job> jobs, Duration limit) {
