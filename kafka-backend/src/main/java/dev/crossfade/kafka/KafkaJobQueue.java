@@ -110,8 +110,8 @@ public final class KafkaJobQueue implements AsyncJobQueue {
         } catch (ExecutionException e) {
             throw (EnqueueException) e.getCause(); // enqueueAllAsync fails its future with nothing else
         } catch (TimeoutException e) {
-            throw new EnqueueTimeoutException(Backend.KAFKA, "job " + jobs.get(0).jid() + " was not acknowledged "
-                    + "within " + limit + " (it may still arrive)", e);
+            throw failure("job " + jobs.get(0).jid() + " was not acknowledged within " + limit
+                    + " (it may still arrive)", e);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new EnqueueException(Backend.KAFKA, "interrupted waiting for the ack of job " + jobs.get(0).jid()
@@ -151,10 +151,8 @@ public final class KafkaJobQueue implements AsyncJobQueue {
             jids.add(s.jid);
         }
         if (first != null) {
-            String message = failed + " of " + jobs.size() + " jobs were not acknowledged; first: "
-                    + first.getMessage();
-            throw first instanceof EnqueueTimeoutException ? new EnqueueTimeoutException(Backend.KAFKA, message,
-                    first.getCause()) : new EnqueueException(Backend.KAFKA, message, first.getCause());
+            throw failure(failed + " of " + jobs.size() + " jobs were not acknowledged; first: "
+                    + first.getMessage(), first.getCause());
         }
         return jids;
     }
@@ -175,8 +173,8 @@ public final class KafkaJobQueue implements AsyncJobQueue {
             try {
                 p.send(r, (meta, error) -> {
                     if (error != null) {
-                        all.completeExceptionally(new EnqueueException(Backend.KAFKA, "job " + jid
-                                + " was not acknowledged by topic " + r.topic() + ": " + error, error));
+                        all.completeExceptionally(failure("job " + jid + " was not acknowledged by topic "
+                                + r.topic() + ": " + error, error));
                     } else if (pending.decrementAndGet() == 0) {
                         all.complete(jids);
                     }
@@ -279,10 +277,7 @@ public final class KafkaJobQueue implements AsyncJobQueue {
             return producer.send(r);
         } catch (RuntimeException e) {
             // send() throws for a metadata or buffer timeout (max.block.ms) or a closed producer.
-            String message = "cannot send to topic " + r.topic() + ": " + e.getMessage();
-            throw e instanceof org.apache.kafka.common.errors.TimeoutException
-                    ? new EnqueueTimeoutException(Backend.KAFKA, message, e) : new EnqueueException(Backend.KAFKA,
-                    message, e);
+            throw failure("cannot send to topic " + r.topic() + ": " + e.getMessage(), e);
         }
     }
 
@@ -308,19 +303,26 @@ public final class KafkaJobQueue implements AsyncJobQueue {
         try {
             s.future.get(wait.toMillis(), TimeUnit.MILLISECONDS);
         } catch (ExecutionException e) {
-            String message = "job " + s.jid + " was not acknowledged by topic " + s.topic + ": " + e.getCause();
-            // The producer gave the record up at its delivery timeout.
-            throw e.getCause() instanceof org.apache.kafka.common.errors.TimeoutException
-                    ? new EnqueueTimeoutException(Backend.KAFKA, message, e.getCause())
-                    : new EnqueueException(Backend.KAFKA, message, e.getCause());
+            throw failure("job " + s.jid + " was not acknowledged by topic " + s.topic + ": " + e.getCause(),
+                    e.getCause());
         } catch (TimeoutException e) {
-            throw new EnqueueTimeoutException(Backend.KAFKA, "job " + s.jid + " was not acknowledged by topic "
-                    + s.topic + " within " + wait + " (it may still arrive)", e);
+            throw failure("job " + s.jid + " was not acknowledged by topic " + s.topic + " within " + wait
+                    + " (it may still arrive)", e);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new EnqueueException(Backend.KAFKA, "interrupted waiting for the ack of job " + s.jid + " on topic "
                     + s.topic + " (it may still arrive)", e);
         }
+    }
+
+    /**
+     * An {@link EnqueueTimeoutException} when {@code cause} is a timeout (ours, or the producer giving up at its
+     * {@code max.block.ms} or {@code delivery.timeout.ms}), else an {@link EnqueueException}.
+     */
+    private static EnqueueException failure(String message, Throwable cause) {
+        return cause instanceof TimeoutException || cause instanceof org.apache.kafka.common.errors.TimeoutException
+                ? new EnqueueTimeoutException(Backend.KAFKA, message, cause)
+                : new EnqueueException(Backend.KAFKA, message, cause);
     }
 
     private void checkOpen() {
