@@ -41,11 +41,12 @@ import java.util.function.Supplier;
  * The {@link JobQueue} an application enqueues into during a migration. Per job, {@link RoutingFlags} picks the
  * authoritative backend and whether a shadow copy goes to the other one.
  *
- * <p>Kafka enqueues run behind a resilience4j time limit and circuit breaker. When Kafka errs, times out, or the
- * breaker is open, the job goes to Redis and the caller sees success (counted in {@code crossfade.router.fallbacks}
- * and logged). When Redis is the one failing, Kafka is tried. An enqueue fails only when no backend accepted the job.
- * A job whose Kafka write timed out may still have landed there; the run-once guard ({@link RedisRunGuard}) keeps such
- * a job from running twice.
+ * <p>Kafka enqueues run behind a resilience4j circuit breaker and a time limit: resilience4j's time limiter, or, for a
+ * queue Kafka has lately accepted jobs for, {@link AsyncJobQueue#enqueueAllWithin} on the caller's thread. When Kafka
+ * errs, times out, or the breaker is open, the job goes to Redis and the caller sees success (counted in
+ * {@code crossfade.router.fallbacks} and logged). When Redis is the one failing, Kafka is tried. An enqueue fails only
+ * when no backend accepted the job. A job whose Kafka write timed out may still have landed there; the run-once guard
+ * ({@link RedisRunGuard}) keeps such a job from running twice.
  *
  * <p>Shadow copies are best effort: a failed shadow enqueue is counted and logged, never thrown.
  */
