@@ -17,8 +17,11 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.HashSet;
+import java.util.List;
 import java.util.Set;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 
 import static org.awaitility.Awaitility.await;
@@ -163,6 +166,48 @@ class RoutingFlagsTest {
 
             td.update(td.flag("crossfade-route").on(false));
             assertEquals(0, contextsFor(flags, contexts, Backend.REDIS), "an off flag serves its off variation");
+        }
+    }
+
+    /**
+     * A flag change applies to the very next decision even while other threads decide all along, each of them
+     * remembering what it read: an evaluation that read the old flag while the store was being written must not be
+     * remembered after the write (with the store's second forget removed, this failed within a few dozen flips).
+     */
+    @Test
+    void aChangeAppliesToTheNextDecisionWhileOtherThreadsDecide() throws Exception {
+        TestData td = TestData.dataSource();
+        td.update(td.flag("crossfade-kill-switch").booleanFlag().on(false));
+        td.update(td.flag("crossfade-shadow").booleanFlag().on(false));
+        td.update(td.flag("crossfade-route").variations(LDValue.of("redis"), LDValue.of("kafka")).offVariation(0)
+                .variationForAll(1));
+        try (RoutingFlags flags = RoutingFlags.start(FlagsConfig.custom().source(FlagSource.custom("test data", td))
+                .meterRegistry(meters).build())) {
+            AtomicBoolean running = new AtomicBoolean(true);
+            List<Thread> deciders = new ArrayList<>();
+            for (int t = 0; t < 3; t++) {
+                int n = t;
+                Thread d = new Thread(() -> {
+                    for (int i = 0; running.get(); i++) {
+                        flags.decide(job("background-" + n + "-" + i));
+                    }
+                });
+                d.start();
+                deciders.add(d);
+            }
+            try {
+                for (int flip = 0; flip < 300; flip++) {
+                    boolean kafka = flip % 2 == 1;
+                    td.update(td.flag("crossfade-route").on(kafka));
+                    assertEquals(kafka ? Backend.KAFKA : Backend.REDIS, flags.decide(job("flip-" + flip)).primary(),
+                            "decision right after flip " + flip);
+                }
+            } finally {
+                running.set(false);
+                for (Thread t : deciders) {
+                    t.join();
+                }
+            }
         }
     }
 
