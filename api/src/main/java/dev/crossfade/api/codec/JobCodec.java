@@ -25,6 +25,7 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.math.BigDecimal;
 import java.nio.charset.StandardCharsets;
+import java.time.DateTimeException;
 import java.time.Instant;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
@@ -200,17 +201,25 @@ public final class JobCodec {
         if (payload.length > maxPayloadBytes) {
             throw new PayloadTooLargeException("payload", payload.length, maxPayloadBytes);
         }
-        Envelope env;
-        try (JsonParser p = mapper.getFactory().createParser(payload)) {
-            env = read(p, payload);
+        try {
+            Envelope env;
+            try (JsonParser p = mapper.getFactory().createParser(payload)) {
+                env = read(p, payload);
+            }
+            // Checked only once the whole payload has parsed, so broken JSON is reported as such before any field fault.
+            return env.toJob();
+        } catch (InvalidPayloadException e) {
+            throw e;
         } catch (JsonProcessingException e) {
             throw new InvalidPayloadException("payload is not valid JSON (" + e.getOriginalMessage() + "): "
                     + preview(payload), e);
-        } catch (IOException e) {
-            throw new InvalidPayloadException("payload cannot be read: " + e.getMessage(), e);
+        } catch (DateTimeException e) {
+            throw new InvalidPayloadException("payload has a timestamp out of range (" + e.getMessage() + "): "
+                    + preview(payload), e);
+        } catch (IOException | RuntimeException | StackOverflowError e) {
+            // Whatever else a hostile payload provokes is still a fault of the payload, never of the worker thread.
+            throw new InvalidPayloadException("payload cannot be decoded (" + e + "): " + preview(payload), e);
         }
-        // Checked only once the whole payload has parsed, so broken JSON is reported as such before any field fault.
-        return env.toJob();
     }
 
     /*

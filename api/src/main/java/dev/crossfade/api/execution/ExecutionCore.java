@@ -79,7 +79,9 @@ public final class ExecutionCore {
         Job job;
         try {
             job = codec.decode(payload);
-        } catch (InvalidPayloadException e) {
+        } catch (RuntimeException | StackOverflowError decodeError) {
+            InvalidPayloadException e = decodeError instanceof InvalidPayloadException ipe ? ipe
+                    : new InvalidPayloadException("payload cannot be decoded: " + decodeError, decodeError);
             Job dead = invalidPayloadEnvelope(payload, queue, e);
             log.warn("{} payload on queue '{}' is malformed, sending jid {} to dead: {}", backend.id(), queue,
                     dead.jid(), e.getMessage());
@@ -123,11 +125,11 @@ public final class ExecutionCore {
             reg.worker().perform(JobArgs.of(job), ctx);
             outcome = new Outcome.Succeeded(job, ctx.result, true, Duration.ofNanos(System.nanoTime() - t0));
         } catch (Throwable t) {
-            if (t instanceof InterruptedException) {
-                Thread.currentThread().interrupt();
-            }
             outcome = failure(job, reg, t, start);
         }
+        // A job's interrupt (its own, or a shutdown's) ends with the job: the thread's next job must start clean.
+        // Runtimes learn of a shutdown from their own flag, never from this status.
+        Thread.interrupted();
         if (guarded) {
             releaseGuard(job, outcome instanceof Outcome.Succeeded);
         }
