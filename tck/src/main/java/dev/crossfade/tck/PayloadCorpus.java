@@ -18,7 +18,8 @@ import java.util.Random;
  *
  * <p>{@link Case#fate()} is the oracle a test checks against: a case runs when {@link JobCodec#defaults()} decodes it
  * to a job of the worker class, is acknowledged unrun when that job is marked shadow (the worker is not shadow-safe),
- * and is dead (with a reason) otherwise. Whatever the case, it must end in exactly one of those places.
+ * follows Sidekiq's retry rules when it decodes to another class, and is dead (with a reason) when it does not
+ * decode. Whatever the case, it must end in exactly one of those places.
  */
 public final class PayloadCorpus {
     /** Where a case must end. */
@@ -28,7 +29,11 @@ public final class PayloadCorpus {
         /** A shadow copy for a worker that is not shadow-safe: acknowledged without running. */
         SHADOW,
         /** Dead, with a reason naming the fault. */
-        DEAD
+        DEAD,
+        /** A well-formed job of a class no worker is registered for, with retries left: in the retry set. */
+        RETRIED,
+        /** A well-formed job of an unknown class with {@code retry: false}: discarded, as Sidekiq does. */
+        DISCARDED
     }
 
     /** One payload, named for reports. */
@@ -61,7 +66,8 @@ public final class PayloadCorpus {
         Map<String, String> good = new LinkedHashMap<>();
         good.put("class", quote(workerClass));
         good.put("args", "[1,\"two\",{\"three\":3.0}]");
-        good.put("retry", "true");
+        // retry: 0, so a mutation that leaves a well-formed job of an unknown class is dead at once, as in Sidekiq.
+        good.put("retry", "0");
         good.put("queue", quote(queue));
         good.put("jid", quote("0123456789abcdef01234567"));
         good.put("created_at", "1733400000.123456");
@@ -172,7 +178,13 @@ public final class PayloadCorpus {
     private static Fate fate(byte[] payload, String workerClass) {
         try {
             dev.crossfade.api.Job job = JobCodec.defaults().decode(payload);
-            return !workerClass.equals(job.className()) ? Fate.DEAD : job.shadow() ? Fate.SHADOW : Fate.RUNS;
+            if (workerClass.equals(job.className())) {
+                return job.shadow() ? Fate.SHADOW : Fate.RUNS;
+            }
+            if (job.shadow() || job.retry() != null && job.retry().isBoolean() && !job.retry().booleanValue()) {
+                return Fate.DISCARDED;
+            }
+            return job.maxRetries(25) == 0 ? Fate.DEAD : Fate.RETRIED;
         } catch (RuntimeException | StackOverflowError e) {
             return Fate.DEAD;
         }

@@ -37,6 +37,8 @@ class PayloadCorpusTest {
                 case SHADOW -> o instanceof Outcome.Succeeded s && !s.ran();
                 case DEAD -> o instanceof Outcome.Dead d && d.job().errorMessage() != null
                         && !d.job().errorMessage().isBlank();
+                case RETRIED -> o instanceof Outcome.Retry;
+                case DISCARDED -> o instanceof Outcome.Discarded;
             };
             if (!ok) {
                 wrong.add(c.name() + " -> " + o);

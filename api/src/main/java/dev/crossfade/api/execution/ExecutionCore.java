@@ -97,9 +97,11 @@ public final class ExecutionCore {
         Instant start = clock.instant();
         Optional<WorkerRegistry.Registration> found = registry.find(job.className());
         if (found.isEmpty()) {
+            // As Sidekiq treats a class it cannot load: an error under the job's own retry policy, so in a mixed fleet
+            // a job only Ruby knows goes to the retry set, where a Ruby process can pick it up.
             UnknownWorkerException e = new UnknownWorkerException(job.className(), registry.classNames());
             log.warn("{} job {} on queue '{}': {}", backend.id(), job.jid(), job.queue(), e.getMessage());
-            Outcome outcome = job.shadow() ? new Outcome.Discarded(job, e) : new Outcome.Dead(failed(job, e, start), e);
+            Outcome outcome = failure(job, null, e, start);
             notifyFinished(job, backend, outcome, start, Duration.ZERO);
             return outcome;
         }
@@ -167,23 +169,57 @@ public final class ExecutionCore {
         }
     }
 
+    /**
+     * Sidekiq's {@code JobRetry}: {@code retry: false} discards the job; otherwise it is retried until its limit
+     * ({@code retry} as a count, else the worker's, else the default) or its {@code retry_for} window is spent, then
+     * dead unless {@code dead: false}. A retry goes to {@code retry_queue} when the job names one.
+     *
+     * @param reg null for a class no worker is registered for
+     */
     private Outcome failure(Job job, WorkerRegistry.Registration reg, Throwable error, Instant now) {
         if (job.shadow()) {
             return new Outcome.Discarded(job, error);
         }
+        JsonNode retry = job.retry();
+        if (retry != null && retry.isBoolean() && !retry.booleanValue()) {
+            log.warn("job {} ({}) failed and has retry: false; discarded as Sidekiq does: {}", job.jid(),
+                    job.className(), message(error));
+            return new Outcome.Discarded(failed(job, error, now), error);
+        }
         Job failed = failed(job, error, now);
-        Integer workerMax = reg.options().maxRetries();
+        JsonNode retryQueue = job.extra().get("retry_queue");
+        if (retryQueue != null && retryQueue.isTextual() && !retryQueue.textValue().isBlank()) {
+            failed = failed.toBuilder().queue(retryQueue.textValue()).build();
+        }
+        Integer workerMax = reg == null ? null : reg.options().maxRetries();
         int max = job.maxRetries(workerMax != null ? workerMax : defaultMaxRetries);
         int count = failed.retryCount();
-        if (count < max) {
-            RetryPolicy policy = reg.options().retryPolicy() != null ? reg.options().retryPolicy() : retryPolicy;
+        if (count < max && !retryWindowSpent(failed, now)) {
+            RetryPolicy policy = reg != null && reg.options().retryPolicy() != null ? reg.options().retryPolicy()
+                    : retryPolicy;
             Duration delay = policy.delay(count, error);
             log.warn("job {} ({}) failed on attempt {}: {}; retry {} of {} in {} s", job.jid(), job.className(),
                     job.attempt(), message(error), count + 1, max, delay.toSeconds());
             return new Outcome.Retry(failed, now.plus(delay), error);
         }
+        JsonNode dead = job.extra().get("dead");
+        if (dead != null && dead.isBoolean() && !dead.booleanValue()) {
+            log.warn("job {} ({}) failed after {} attempts and has dead: false; discarded as Sidekiq does: {}",
+                    job.jid(), job.className(), count + 1, message(error));
+            return new Outcome.Discarded(failed, error);
+        }
         log.warn("job {} ({}) is dead after {} attempts: {}", job.jid(), job.className(), count + 1, message(error));
         return new Outcome.Dead(failed, error);
+    }
+
+    /** Sidekiq's {@code retry_for} (seconds since the first failure): once past it, no further retry. */
+    private static boolean retryWindowSpent(Job failed, Instant now) {
+        JsonNode retryFor = failed.extra().get("retry_for");
+        if (retryFor == null || !retryFor.isNumber() || failed.failedAt() == null) {
+            return false;
+        }
+        long millis = (long) (retryFor.doubleValue() * 1000);
+        return failed.failedAt().plusMillis(millis).isBefore(now);
     }
 
     /** Sidekiq's bookkeeping: the first failure sets failed_at and retry_count 0; later ones set retried_at and +1. */

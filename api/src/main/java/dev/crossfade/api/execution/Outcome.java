@@ -24,14 +24,15 @@ public sealed interface Outcome permits Outcome.Succeeded, Outcome.Retry, Outcom
 
     /**
      * The job will not run again by itself: store {@link #job()} in the dead set / DLQ (its error fields say why), then
-     * ack. Used when retries are spent, the worker is unknown, or the payload is malformed.
+     * ack. Used when retries are spent or the payload is malformed.
      */
     record Dead(Job job, Throwable error) implements Outcome {
     }
 
     /**
-     * A shadow copy failed. It is not retried and not dead-lettered, because the authoritative copy is the one that
-     * counts; the failure is reported to listeners (and so to the shadow comparison).
+     * The job failed and is neither retried nor kept: a failed shadow copy (the authoritative copy is the one that
+     * counts), or a job whose own policy says so, as Sidekiq does ({@code retry: false}, or {@code dead: false} once its
+     * retries are spent). Acknowledge it; listeners still see the failure.
      */
     record Discarded(Job job, Throwable error) implements Outcome {
     }

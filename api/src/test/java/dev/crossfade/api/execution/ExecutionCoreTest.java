@@ -1,5 +1,8 @@
 package dev.crossfade.api.execution;
 
+import com.fasterxml.jackson.databind.node.BooleanNode;
+import com.fasterxml.jackson.databind.node.IntNode;
+import com.fasterxml.jackson.databind.node.TextNode;
 import dev.crossfade.api.Backend;
 import dev.crossfade.api.Job;
 import dev.crossfade.api.worker.RetryPolicy;
@@ -91,8 +94,10 @@ class ExecutionCoreTest {
         assertInstanceOf(Outcome.Retry.class, core.execute(at24, Backend.REDIS));
         Job at25 = Job.builder("Boom").retryCount(24).build();
         assertInstanceOf(Outcome.Dead.class, core.execute(at25, Backend.REDIS));
-        // retry: false goes straight to dead (never silently dropped).
-        assertInstanceOf(Outcome.Dead.class, core.execute(Job.builder("Boom").retry(false).build(), Backend.REDIS));
+        // Sidekiq: retry: false discards the job, retry: 0 sends it straight to dead.
+        assertInstanceOf(Outcome.Discarded.class,
+                core.execute(Job.builder("Boom").retry(false).build(), Backend.REDIS));
+        assertInstanceOf(Outcome.Dead.class, core.execute(Job.builder("Boom").retry(0).build(), Backend.REDIS));
         // Worker option: one retry, fixed delay.
         Outcome.Retry r = assertInstanceOf(Outcome.Retry.class, core.execute(Job.of("Limited"), Backend.REDIS));
         assertEquals(NOW.plusSeconds(2), r.dueAt());
@@ -103,10 +108,35 @@ class ExecutionCoreTest {
     }
 
     @Test
-    void unknownWorkerIsDeadAndNothingIsLoaded() {
-        Outcome.Dead d = assertInstanceOf(Outcome.Dead.class,
-                core(WorkerRegistry.builder().build()).execute(Job.of("java.lang.Runtime"), Backend.REDIS));
-        assertTrue(d.job().errorMessage().contains("no worker registered for class 'java.lang.Runtime'"));
+    void unknownWorkerFollowsTheJobsRetryPolicyAndNothingIsLoaded() {
+        ExecutionCore core = core(WorkerRegistry.builder().build());
+        Outcome.Retry r = assertInstanceOf(Outcome.Retry.class, core.execute(Job.of("java.lang.Runtime"), Backend.REDIS));
+        assertTrue(r.job().errorMessage().contains("no worker registered for class 'java.lang.Runtime'"));
+        assertEquals(0, r.job().retryCount());
+        assertInstanceOf(Outcome.Dead.class, core.execute(Job.builder("RubyOnly").retry(0).build(), Backend.REDIS));
+        assertInstanceOf(Outcome.Discarded.class,
+                core.execute(Job.builder("RubyOnly").retry(false).build(), Backend.REDIS));
+    }
+
+    @Test
+    void sidekiqRetryOptionsDeadFalseRetryQueueAndRetryFor() {
+        WorkerRegistry reg = WorkerRegistry.builder().register("Boom", (a, c) -> {
+            throw new IllegalStateException("x");
+        }).build();
+        ExecutionCore core = core(reg);
+        // dead: false discards a job whose retries are spent instead of keeping it in the dead set.
+        Job spent = Job.builder("Boom").retry(2).retryCount(1).extra("dead", BooleanNode.FALSE).build();
+        assertInstanceOf(Outcome.Discarded.class, core.execute(spent, Backend.REDIS));
+        // retry_queue: the retry runs on that queue.
+        Job routed = Job.builder("Boom").queue("default").extra("retry_queue", TextNode.valueOf("slow")).build();
+        assertEquals("slow", assertInstanceOf(Outcome.Retry.class, core.execute(routed, Backend.REDIS)).job().queue());
+        // retry_for: once the window since the first failure is spent, the job is dead whatever its count.
+        Job old = Job.builder("Boom").retryCount(0).failedAt(NOW.minusSeconds(3_600))
+                .extra("retry_for", IntNode.valueOf(600)).build();
+        assertInstanceOf(Outcome.Dead.class, core.execute(old, Backend.REDIS));
+        Job fresh = Job.builder("Boom").retryCount(0).failedAt(NOW.minusSeconds(60))
+                .extra("retry_for", IntNode.valueOf(600)).build();
+        assertInstanceOf(Outcome.Retry.class, core.execute(fresh, Backend.REDIS));
     }
 
     @Test
@@ -166,7 +196,7 @@ class ExecutionCoreTest {
                 .listener(ExecutionListener.all(recording, broken)).build();
         assertInstanceOf(Outcome.Succeeded.class, core.execute(Job.of("Ok"), Backend.REDIS));
         core.execute(Job.of("Missing"), Backend.REDIS);
-        assertEquals(List.of("start Ok", "Succeeded Ok", "Dead Missing"), events);
+        assertEquals(List.of("start Ok", "Succeeded Ok", "Retry Missing"), events);
     }
 
     @Test

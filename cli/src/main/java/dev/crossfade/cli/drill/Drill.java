@@ -198,7 +198,7 @@ public final class Drill {
 
     /** One job on Kafka before the clock starts, so the topics exist before the workers subscribe. */
     private void warmUp() {
-        Job probe = Job.builder("drill.NoSuchWorker").build();
+        Job probe = Job.builder("drill.NoSuchWorker").retry(0).build();
         node.kafka().queue().enqueue(probe);
         expectedDead.put(probe.jid(), "unknown class (warm-up, creates the topics)");
     }
@@ -507,7 +507,8 @@ public final class Drill {
             }
             case POISON_JOB -> {
                 Job poison = Job.builder(DrillWorkers.POISON).args(index).build();
-                Job unknown = Job.builder("drill.NoSuchWorker").args(index).build();
+                // retry: 0 sends an unknown class straight to dead, as in Sidekiq; it would otherwise be retried.
+                Job unknown = Job.builder("drill.NoSuchWorker").args(index).retry(0).build();
                 enqueueUntilAccepted(poison);
                 enqueueUntilAccepted(unknown);
                 expectedDead.put(poison.jid(), "always throws");
