@@ -113,8 +113,8 @@ class DashboardEndToEndTest {
         workers.start();
         http = new HttpEndpoints("127.0.0.1", 0, meters, new NodeStatus(node), TOKEN);
         // One failing job per backend, so the failure panel, the dead set and the DLQ have something in them.
-        node.redis().queue().enqueue(Job.builder("DashFails").queue(Q).retry(false).build());
-        node.kafka().queue().enqueue(Job.builder("DashFails").queue(Q).retry(false).build());
+        node.redis().queue().enqueue(Job.builder("DashFails").queue(Q).retry(0).build());
+        node.kafka().queue().enqueue(Job.builder("DashFails").queue(Q).retry(0).build());
         node.redis().queue().enqueue(Job.builder("DashRetries").queue(Q).build());
         // One fallback: the flags pick Kafka, whose topic names cannot hold this queue's name, so Redis takes it.
         for (int i = 0; ; i++) {

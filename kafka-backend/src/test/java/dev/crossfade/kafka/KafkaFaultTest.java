@@ -302,7 +302,7 @@ class KafkaFaultTest {
             WorkerRegistry registry = WorkerRegistry.builder().register("DoomedWorker", (a, ctx) -> {
                 throw new IllegalStateException("boom: no retry");
             }).build();
-            String jid = backend.queue().enqueue(Job.builder("DoomedWorker").args(1).retry(false).build());
+            String jid = backend.queue().enqueue(Job.builder("DoomedWorker").args(1).retry(0).build());
             WorkerRuntime w = backend.workers(ExecutionCore.builder(registry).build(), Set.of("default"), 1);
             w.start();
             try {

@@ -243,7 +243,7 @@ public final class ExecutionCore {
                 .jid(salvageJid(payload))
                 .queue(queue == null || queue.isBlank() ? Job.DEFAULT_QUEUE : queue)
                 .createdAt(now)
-                .retry(false)
+                .retry(0)
                 .errorClass(error.getClass().getName())
                 .errorMessage(message(error))
                 .failedAt(now)
