@@ -9,6 +9,7 @@ import redis.clients.jedis.DefaultJedisClientConfig;
 import redis.clients.jedis.RedisClient;
 import redis.clients.jedis.UnifiedJedis;
 
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.List;
@@ -37,6 +38,7 @@ public final class RedisBackend implements AutoCloseable {
     private final RedisMetrics metrics;
     private final RedisJobQueue queue;
     private final RedisAdmin admin;
+    private final List<RedisRunGuard> guards = new java.util.concurrent.CopyOnWriteArrayList<>();
 
     private RedisBackend(RedisBackendConfig config) {
         this.config = config;
@@ -101,6 +103,20 @@ public final class RedisBackend implements AutoCloseable {
         return new RedisWorkerRuntime(redis, config, keys, metrics, core, new ArrayList<>(queues), concurrency);
     }
 
+    /**
+     * A run-once guard for an {@link ExecutionCore} that consumes both backends during a migration, keeping its claims
+     * in this Redis under this backend's namespace. Close it (or this backend) to stop its lease renewal.
+     *
+     * @param lease  how long a running copy holds its claim without renewal; longer than a stalled process may pause
+     * @param memory how long a finished jid is remembered; longer than the worst queue lag
+     * @throws IllegalArgumentException when the lease is not positive or the memory is shorter than the lease
+     */
+    public RedisRunGuard runGuard(Duration lease, Duration memory) {
+        RedisRunGuard guard = new RedisRunGuard(redis, keys.prefix(), lease, memory);
+        guards.add(guard);
+        return guard;
+    }
+
     /** Small reads and repairs for operators and the CLI: sizes, the dead set. */
     public RedisAdmin admin() {
         return admin;
@@ -126,6 +142,7 @@ public final class RedisBackend implements AutoCloseable {
 
     @Override
     public void close() {
+        guards.forEach(RedisRunGuard::close);
         redis.close();
     }
 }

@@ -8,7 +8,7 @@ import java.util.List;
 /**
  * Consumes from Redis and Kafka at once with one worker registry, so jobs already queued on one side drain after
  * traffic moves to the other. Build each backend's runtime from the same
- * {@link dev.crossfade.api.execution.ExecutionCore} (with a {@link RedisRunGuard} and, for shadow runs, a
+ * {@link dev.crossfade.api.execution.ExecutionCore} (with {@code RedisBackend.runGuard} and, for shadow runs, a
  * {@link dev.crossfade.router.shadow.ShadowComparator} as listener) and combine them here.
  */
 public final class MigrationWorkerRuntime implements WorkerRuntime {

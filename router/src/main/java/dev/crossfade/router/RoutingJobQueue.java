@@ -46,7 +46,7 @@ import java.util.function.Supplier;
  * errs, times out, or the breaker is open, the job goes to Redis and the caller sees success (counted in
  * {@code crossfade.router.fallbacks} and logged). When Redis is the one failing, Kafka is tried. An enqueue fails only
  * when no backend accepted the job. A job whose Kafka write timed out may still have landed there; the run-once guard
- * ({@link RedisRunGuard}) keeps such a job from running twice.
+ * ({@code RedisBackend.runGuard}) keeps such a job from running twice.
  *
  * <p>Shadow copies are best effort: a failed shadow enqueue is counted and logged, never thrown.
  */

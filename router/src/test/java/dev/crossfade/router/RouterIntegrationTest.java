@@ -180,8 +180,7 @@ class RouterIntegrationTest {
                         .build())
                 .build());
         ExecutionCore core = ExecutionCore.builder(countingRegistry())
-                .guard(new RedisRunGuard(redis.redis(), ns.value() + ":", Duration.ofSeconds(5),
-                        Duration.ofMinutes(5)))
+                .guard(redis.runGuard(Duration.ofSeconds(5), Duration.ofMinutes(5)))
                 .build();
         workers(redis, kafka, core);
 

@@ -151,7 +151,7 @@ public final class ExecutionCore {
         return switch (claim) {
             case RUN -> null;
             case ALREADY_DONE -> {
-                log.info("job {} ({}) attempt {} already ran on another backend; acknowledging this copy",
+                log.info("job {} ({}) attempt {} already ran as another copy; acknowledging this one",
                         job.jid(), job.className(), job.attempt());
                 yield new Outcome.Succeeded(job, null, false, Duration.ZERO);
             }

@@ -8,9 +8,9 @@ import java.time.Duration;
  * Keeps a job from running twice when it may have reached two backends (a Kafka enqueue that timed out but landed,
  * then the router's fallback to Redis). The execution core asks before each real (non-shadow) run.
  *
- * <p>A guard must never lose a job: a copy is skipped only when another copy of the same attempt has
- * <em>finished</em>; while another copy is merely running, this one is deferred and checked again later, so a runner
- * that died mid-job does not take the job with it.
+ * <p>A guard must never lose a job: a copy is skipped only when another copy has <em>finished</em> (succeeded, or
+ * failed and been handed to its retry policy); while another copy is merely running, this one is deferred and checked
+ * again later, so a runner that died mid-job does not take the job with it.
  */
 public interface RunGuard {
     /** A guard that lets everything run. */
@@ -29,16 +29,19 @@ public interface RunGuard {
     enum Claim {
         /** Run it: this copy holds the claim. */
         RUN,
-        /** Another copy of this attempt already finished: acknowledge this one without running it. */
+        /**
+         * Another copy already ran: it succeeded, or it failed and its retry policy now owns the job. Acknowledge this
+         * copy without running it.
+         */
         ALREADY_DONE,
-        /** Another copy of this attempt is running now: try again after {@link #deferFor()}. */
+        /** Another copy is running now: try again after {@link #deferFor()}. */
         IN_PROGRESS
     }
 
-    /** Claims the job's current attempt. */
+    /** Claims the job for this run; called on the thread that then runs it and calls {@link #finished}. */
     Claim claim(Job job);
 
-    /** Releases a claim: success marks the attempt done; failure frees it for the retry. */
+    /** Releases a claim: success marks the job done; failure hands it to the retry of the copy that failed. */
     void finished(Job job, boolean succeeded);
 
     /** How long an {@link Claim#IN_PROGRESS} copy waits before it is tried again. */

@@ -17,7 +17,6 @@ import dev.crossfade.kafka.KafkaBackendConfig;
 import dev.crossfade.redis.RedisBackend;
 import dev.crossfade.redis.RedisBackendConfig;
 import dev.crossfade.router.MigrationWorkerRuntime;
-import dev.crossfade.router.RedisRunGuard;
 import dev.crossfade.router.RouterConfig;
 import dev.crossfade.router.RoutingJobQueue;
 import dev.crossfade.router.shadow.ShadowComparator;
@@ -115,8 +114,8 @@ public final class Node implements AutoCloseable {
             namedProvider(loader, provider).register(registry);
         }
         ExecutionCore core = ExecutionCore.builder(registry.build())
-                .guard(new RedisRunGuard(redis.redis(), config.string("redis.namespace"),
-                        config.duration("workers.run-once-lease"), config.duration("workers.run-once-memory")))
+                .guard(redis.runGuard(config.duration("workers.run-once-lease"),
+                        config.duration("workers.run-once-memory")))
                 .listener(ExecutionListener.all(jobMetrics, comparator,
                         listener == null ? ExecutionListener.NONE : listener))
                 .build();
