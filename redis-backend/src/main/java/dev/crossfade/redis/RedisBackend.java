@@ -1,6 +1,7 @@
 package dev.crossfade.redis;
 
 import dev.crossfade.api.execution.ExecutionCore;
+import dev.crossfade.api.execution.TwinMarks;
 import dev.crossfade.redis.internal.Keys;
 import dev.crossfade.redis.internal.RedisMetrics;
 import dev.crossfade.redis.internal.ServerCheck;
@@ -38,6 +39,9 @@ public final class RedisBackend implements AutoCloseable {
     private final RedisMetrics metrics;
     private final RedisJobQueue queue;
     private final RedisAdmin admin;
+    /** How long unclaimed runs are remembered: well past the router's time limit plus its fence. */
+    private static final Duration TWIN_WINDOW = Duration.ofSeconds(60);
+
     private final List<RedisRunGuard> guards = new java.util.concurrent.CopyOnWriteArrayList<>();
 
     private RedisBackend(RedisBackendConfig config) {
@@ -105,16 +109,27 @@ public final class RedisBackend implements AutoCloseable {
 
     /**
      * A run-once guard for an {@link ExecutionCore} that consumes both backends during a migration, keeping its claims
-     * in this Redis under this backend's namespace. Close it (or this backend) to stop its lease renewal.
+     * in this Redis under this backend's namespace. It claims only jobs marked through {@link #twinMarks}; pass those
+     * to the router. Close it (or this backend) to stop its background thread.
      *
      * @param lease  how long a running copy holds its claim without renewal; longer than a stalled process may pause
-     * @param memory how long a finished jid is remembered; longer than the worst queue lag
+     * @param memory how long a finished jid and a mark are remembered; longer than the worst queue lag
      * @throws IllegalArgumentException when the lease is not positive or the memory is shorter than the lease
      */
     public RedisRunGuard runGuard(Duration lease, Duration memory) {
-        RedisRunGuard guard = new RedisRunGuard(redis, keys.prefix(), lease, memory);
+        RedisRunGuard guard = new RedisRunGuard(redis, keys.prefix(), lease, memory, TWIN_WINDOW);
         guards.add(guard);
         return guard;
+    }
+
+    /**
+     * Where the router marks jobs that may have a copy on both backends ({@code RouterConfig.twinMarks}), for the
+     * run-once guards of every worker process.
+     *
+     * @param memory how long marks are kept: the guards' run-once memory
+     */
+    public TwinMarks twinMarks(Duration memory) {
+        return new RedisTwinMarks(redis, RedisRunGuard.twinStream(keys.prefix()), memory);
     }
 
     /** Small reads and repairs for operators and the CLI: sizes, the dead set. */

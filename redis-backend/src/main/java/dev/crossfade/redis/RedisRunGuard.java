@@ -8,6 +8,7 @@ import org.slf4j.LoggerFactory;
 import redis.clients.jedis.AbstractPipeline;
 import redis.clients.jedis.Response;
 import redis.clients.jedis.UnifiedJedis;
+import redis.clients.jedis.resps.StreamEntry;
 
 import java.nio.charset.StandardCharsets;
 import java.security.SecureRandom;
@@ -27,10 +28,17 @@ import java.util.concurrent.TimeUnit;
  * ({@code <namespace>crossfade:once:<jid>}), so at most one copy of a jid runs at a time across every process and
  * backend, and a jid that succeeded never runs again while it is remembered.
  *
+ * <p><b>Only marked jobs are claimed.</b> A job gets a second copy only when the router falls back to Redis after a
+ * Kafka write of unknown fate; the router marks such jobs first ({@link RedisBackend#twinMarks}) and holds their Redis
+ * copy back by a fence. This guard follows the marks (about every 250 ms, one read per process) and claims only marked
+ * jobs: every other job runs with no Redis round trip and leaves no key behind. A copy that started before its mark
+ * was seen is claimed on its behalf when the mark arrives; one that already finished has its outcome written then
+ * (finished runs are remembered in memory for {@code twinWindow}), so the fenced copy finds it.
+ *
  * <p>The claim's value says where the jid stands:
  * <ul>
  *   <li>{@code run:<token>:<attempt>}: a copy is running. The token is unique to that run, so only its holder can
- *   release it (compare-and-delete in a script). While the job runs, the claim is renewed every third of the lease;
+ *   release it (compare-and-set in a script). While the job runs, the claim is renewed every third of the lease;
  *   a claim whose process died expires after the lease, and the next copy then runs (never lost).</li>
  *   <li>{@code done}: a copy succeeded. Every later copy is acknowledged without running.</li>
  *   <li>{@code failed:<attempt>}: a copy failed and its retry policy owns the job now. A copy of that attempt or an
@@ -40,7 +48,8 @@ import java.util.concurrent.TimeUnit;
  * wait in a queue. When Redis cannot be reached the job runs (at-least-once) and the guard logs it: refusing to run
  * would stop every worker for as long as Redis is down.
  *
- * <p>Obtain one from {@link RedisBackend#runGuard(Duration, Duration)}. Thread-safe; {@link #close()} stops renewal.
+ * <p>Obtain one from {@link RedisBackend#runGuard(Duration, Duration)}. Thread-safe; {@link #close()} stops its
+ * background thread.
  */
 public final class RedisRunGuard implements RunGuard, AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(RedisRunGuard.class);
@@ -63,10 +72,15 @@ public final class RedisRunGuard implements RunGuard, AutoCloseable {
             end
             return 'BUSY'
             """);
-    // KEYS[1] claim; ARGV: value held, outcome value, memory ms. Writes the outcome only over our own claim, except
-    // 'done', which is the truth whoever holds the claim (our lease may have lapsed while we ran).
+    // KEYS[1] claim; ARGV: value held ('' for a run that held none), outcome value, memory ms. Writes the outcome only
+    // over our own claim or none, except 'done', which is the truth whoever holds the claim (our lease may have lapsed
+    // while we ran).
     private static final LuaScript FINISH = new LuaScript("run-once-finish", """
             local v = redis.call('GET', KEYS[1])
+            if ARGV[1] == '' and not v then
+              redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
+              return 1
+            end
             if ARGV[2] == 'done' then
               redis.call('SET', KEYS[1], 'done', 'PX', ARGV[3])
               return 1
@@ -85,19 +99,41 @@ public final class RedisRunGuard implements RunGuard, AutoCloseable {
             return 0
             """);
 
+    /** How often marks are read; the router's fence must be well above it. */
+    static final long FOLLOW_EVERY_MS = 250;
+
     private final UnifiedJedis redis;
     private final String prefix;
     private final Duration lease;
     private final Duration memory;
     private final Duration deferFor;
-    /** Claims this process holds, by jid and thread (the core claims and finishes on one thread). */
-    private final Map<String, Held> held = new ConcurrentHashMap<>();
-    private final ScheduledExecutorService renewer;
+    private final String stream;
+    /** Runs in progress in this process, by jid and thread (the core claims and finishes on one thread). */
+    private final Map<String, Slot> running = new ConcurrentHashMap<>();
+    /** Marked jids and when they were marked (epoch ms), for {@code memory}. */
+    private final Map<String, Long> twins = new ConcurrentHashMap<>();
+    private final RecentRuns recent;
+    private final ScheduledExecutorService background;
+    private String lastMark;
+    private long lastRenewal = System.nanoTime();
+    private volatile boolean followFailing;
 
-    private record Held(String key, String value) {
+    /** A run in progress; its claim value is null while it runs unclaimed. Guarded by its own monitor. */
+    private static final class Slot {
+        final String jid;
+        final String key;
+        final int attempt;
+        String value;
+
+        Slot(String jid, String key, int attempt, String value) {
+            this.jid = jid;
+            this.key = key;
+            this.attempt = attempt;
+            this.value = value;
+        }
     }
 
-    RedisRunGuard(UnifiedJedis redis, String namespace, Duration lease, Duration memory) {
+    RedisRunGuard(UnifiedJedis redis, String namespace, Duration lease, Duration memory, Duration twinWindow) {
         this.redis = Objects.requireNonNull(redis, "redis");
         Objects.requireNonNull(lease, "lease");
         Objects.requireNonNull(memory, "memory");
@@ -109,39 +145,68 @@ public final class RedisRunGuard implements RunGuard, AutoCloseable {
             throw new IllegalArgumentException("run-once memory (" + memory + ") must be at least the lease ("
                     + lease + "); set it longer than the worst queue lag (default 1h)");
         }
-        this.prefix = (namespace == null ? "" : namespace) + "crossfade:once:";
+        String ns = namespace == null ? "" : namespace;
+        this.prefix = ns + "crossfade:once:";
+        this.stream = twinStream(ns);
         this.lease = lease;
         this.memory = memory;
         this.deferFor = lease.dividedBy(4).toMillis() < 1 ? lease : lease.dividedBy(4);
-        this.renewer = Executors.newSingleThreadScheduledExecutor(r -> {
-            Thread t = new Thread(r, "crossfade-run-once-renewal");
+        this.recent = new RecentRuns(twinWindow);
+        this.background = Executors.newSingleThreadScheduledExecutor(r -> {
+            Thread t = new Thread(r, "crossfade-run-once");
             t.setDaemon(true);
             return t;
         });
-        long every = Math.max(1, lease.toMillis() / 3);
-        renewer.scheduleWithFixedDelay(this::renewAll, every, every, TimeUnit.MILLISECONDS);
+        background.scheduleWithFixedDelay(this::tick, 0, FOLLOW_EVERY_MS, TimeUnit.MILLISECONDS);
+    }
+
+    static String twinStream(String namespace) {
+        return namespace + "crossfade:twins";
     }
 
     private String key(Job job) {
         return prefix + job.jid();
     }
 
-    private static String heldKey(Job job) {
+    private static String slotKey(Job job) {
         return job.jid() + '\0' + Thread.currentThread().getId();
+    }
+
+    /** Whether this guard has read a mark for {@code jid}. */
+    boolean knowsTwin(String jid) {
+        return twins.containsKey(jid);
+    }
+
+    /** Whether the job must be claimed: it was marked, or it is a marked job's retry. */
+    private boolean marked(Job job) {
+        return twins.containsKey(job.jid());
     }
 
     @Override
     public Claim claim(Job job) {
+        if (!marked(job)) {
+            running.put(slotKey(job), new Slot(job.jid(), key(job), job.attempt(), null));
+            return Claim.RUN;
+        }
+        Slot slot = new Slot(job.jid(), key(job), job.attempt(), null);
+        Claim c = take(slot);
+        if (c == Claim.RUN) {
+            running.put(slotKey(job), slot);
+        }
+        return c;
+    }
+
+    /** Claims a slot's jid in Redis; on success the slot holds the claim's value. */
+    private Claim take(Slot slot) {
         byte[] t = new byte[12];
         RANDOM.nextBytes(t);
         String token = HexFormat.of().formatHex(t);
-        String key = key(job);
-        Object answer = CLAIM.eval(redis, List.of(bytes(key)), List.of(bytes(token),
-                bytes(Integer.toString(job.attempt())), bytes(Long.toString(lease.toMillis()))));
+        Object answer = CLAIM.eval(redis, List.of(bytes(slot.key)), List.of(bytes(token),
+                bytes(Integer.toString(slot.attempt)), bytes(Long.toString(lease.toMillis()))));
         String a = answer instanceof byte[] b ? new String(b, StandardCharsets.UTF_8) : String.valueOf(answer);
         return switch (a) {
             case "RUN" -> {
-                held.put(heldKey(job), new Held(key, "run:" + token + ":" + job.attempt()));
+                slot.value = "run:" + token + ":" + slot.attempt;
                 yield Claim.RUN;
             }
             case "DONE" -> Claim.ALREADY_DONE;
@@ -151,42 +216,133 @@ public final class RedisRunGuard implements RunGuard, AutoCloseable {
 
     @Override
     public void finished(Job job, boolean succeeded) {
-        Held h = held.remove(heldKey(job));
-        String value = h == null ? "" : h.value();
-        String outcome = succeeded ? "done" : "failed:" + job.attempt();
-        Object wrote = FINISH.eval(redis, List.of(bytes(key(job))), List.of(bytes(value), bytes(outcome),
+        Slot slot = running.remove(slotKey(job));
+        String claimed;
+        synchronized (slot == null ? this : slot) {
+            claimed = slot == null ? null : slot.value;
+            if (slot != null && claimed == null) {
+                // Unclaimed: remember the outcome in memory only, in case a mark for this jid is still on its way.
+                recent.record(job.jid(), job.attempt(), succeeded);
+                return;
+            }
+        }
+        write(key(job), claimed == null ? "" : claimed, succeeded, job.attempt(), job.jid());
+    }
+
+    private void write(String key, String held, boolean succeeded, int attempt, String jid) {
+        String outcome = succeeded ? "done" : "failed:" + attempt;
+        Object wrote = FINISH.eval(redis, List.of(bytes(key)), List.of(bytes(held), bytes(outcome),
                 bytes(Long.toString(memory.toMillis()))));
         if (!succeeded && Long.valueOf(0).equals(wrote)) {
             log.warn("run-once claim of job {} attempt {} was no longer ours when it failed (its lease of {} lapsed); "
-                    + "another copy may have run it", job.jid(), job.attempt(), lease);
+                    + "another copy may have run it", jid, attempt, lease);
+        }
+    }
+
+    /** The background thread: follow marks often, renew claims every third of the lease. */
+    private void tick() {
+        try {
+            follow();
+            if (followFailing) {
+                log.info("run-once guard reads twin marks again");
+                followFailing = false;
+            }
+        } catch (Throwable e) {
+            if (!followFailing) {
+                log.warn("run-once guard cannot read twin marks ({}); jobs marked meanwhile run unclaimed until it can",
+                        e.toString());
+                followFailing = true;
+            }
+        }
+        if (System.nanoTime() - lastRenewal >= lease.toNanos() / 3) {
+            lastRenewal = System.nanoTime();
+            renewAll();
+        }
+    }
+
+    /** Reads marks added since the last read, and settles this process's runs of newly marked jids. */
+    private void follow() {
+        if (lastMark == null) {
+            // Start at the oldest mark still remembered, by the server's clock.
+            List<?> time = (List<?>) redis.eval("return redis.call('TIME')");
+            long nowMs = Long.parseLong(text(time.get(0))) * 1000 + Long.parseLong(text(time.get(1))) / 1000;
+            lastMark = Math.max(0, nowMs - memory.toMillis()) + "-0";
+        }
+        long expireBefore = System.currentTimeMillis() - memory.toMillis();
+        twins.values().removeIf(at -> at < expireBefore);
+        for (;;) {
+            List<StreamEntry> batch = redis.xrange(stream, "(" + lastMark, "+", 1_000);
+            for (StreamEntry e : batch) {
+                long at = e.getID().getTime();
+                for (String jid : e.getFields().keySet()) {
+                    if (twins.put(jid, at) == null) {
+                        settle(jid);
+                    }
+                }
+                lastMark = e.getID().toString();
+            }
+            if (batch.size() < 1_000) {
+                return;
+            }
+        }
+    }
+
+    /** A jid was just marked: claim its run here if one is in progress, or write the outcome of one that finished. */
+    private void settle(String jid) {
+        for (Slot slot : running.values()) {
+            if (!slot.jid.equals(jid)) {
+                continue;
+            }
+            synchronized (slot) {
+                if (slot.value == null && running.containsValue(slot)) {
+                    Claim c = take(slot);
+                    if (c != Claim.RUN) {
+                        log.warn("job {} was marked as having a second copy while it ran unclaimed here, and the "
+                                + "other copy holds the claim ({}); it may run twice", jid, c);
+                    }
+                }
+            }
+        }
+        RecentRuns.Run run = recent.find(jid);
+        if (run != null) {
+            write(prefix + jid, "", run.succeeded(), run.attempt(), jid);
         }
     }
 
     private void renewAll() {
         try {
-            if (held.isEmpty()) {
+            List<Slot> now = new ArrayList<>();
+            for (Slot s : running.values()) {
+                if (s.value != null) {
+                    now.add(s);
+                }
+            }
+            if (now.isEmpty()) {
                 return;
             }
-            List<Held> now = new ArrayList<>(held.values());
-            List<Response<Object>> replies = new ArrayList<>(now.size());
             RENEW.load(redis);
             byte[] ms = bytes(Long.toString(lease.toMillis()));
+            List<Response<Object>> replies = new ArrayList<>(now.size());
             try (AbstractPipeline p = redis.pipelined()) {
-                for (Held h : now) {
-                    replies.add(RENEW.eval(p, List.of(bytes(h.key())), List.of(bytes(h.value()), ms)));
+                for (Slot s : now) {
+                    replies.add(RENEW.eval(p, List.of(bytes(s.key)), List.of(bytes(s.value), ms)));
                 }
                 p.sync();
             }
             for (int i = 0; i < now.size(); i++) {
-                if (Long.valueOf(0).equals(replies.get(i).get()) && held.containsValue(now.get(i))) {
+                if (Long.valueOf(0).equals(replies.get(i).get()) && running.containsValue(now.get(i))) {
                     log.warn("run-once claim {} was lost while its job ran (lease {}); another copy may run it",
-                            now.get(i).key(), lease);
+                            now.get(i).key, lease);
                 }
             }
         } catch (Throwable e) {
             // The next tick tries again; a lease survives two missed renewals.
             log.warn("cannot renew run-once claims: {}", e.toString());
         }
+    }
+
+    private static String text(Object reply) {
+        return reply instanceof byte[] b ? new String(b, StandardCharsets.UTF_8) : String.valueOf(reply);
     }
 
     private static byte[] bytes(String s) {
@@ -210,6 +366,6 @@ public final class RedisRunGuard implements RunGuard, AutoCloseable {
 
     @Override
     public void close() {
-        renewer.shutdownNow();
+        background.shutdownNow();
     }
 }

@@ -11,16 +11,22 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 
 import java.time.Duration;
+import java.util.List;
+import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 
+import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-/** The run-once guard against a real Redis: one running copy per jid, tokens, renewal, and what a failure hands on. */
+/**
+ * The run-once guard against a real Redis: unmarked jobs cost nothing; marked ones run one copy at a time, with tokens,
+ * renewal, and what a failure hands on; a mark that arrives late still finds the copy that ran first.
+ */
 @ExtendWith(CrossfadeServices.class)
 class RedisRunGuardTest {
     private RedisBackend backend;
@@ -51,10 +57,73 @@ class RedisRunGuardTest {
         }, copy).get(10, TimeUnit.SECONDS);
     }
 
+    /** Marks the job as the router does, and waits until the guard has read the mark. */
+    private Job marked(RedisRunGuard guard, Job job) {
+        backend.twinMarks(Duration.ofMinutes(5)).mark(List.of(job.jid()));
+        await().atMost(Duration.ofSeconds(10)).until(() -> guard.knowsTwin(job.jid()));
+        return job;
+    }
+
+    private String claimKey(Job job) {
+        return backend.key("crossfade:once:" + job.jid());
+    }
+
+    @Test
+    void unmarkedJobsRunWithoutAClaimAndLeaveNoKey() throws Exception {
+        RedisRunGuard guard = backend.runGuard(Duration.ofSeconds(30), Duration.ofMinutes(5));
+        for (int i = 0; i < 500; i++) {
+            Job job = Job.of("W");
+            assertEquals(Claim.RUN, on(copyA, () -> guard.claim(job)));
+            boolean ok = i % 2 == 0;
+            on(copyA, () -> {
+                guard.finished(job, ok);
+                return null;
+            });
+        }
+        assertEquals(Set.of(), backend.redis().keys(backend.key("crossfade:once:*")));
+    }
+
+    @Test
+    void aMarkForARunThatAlreadyFinishedHereSettlesIt() throws Exception {
+        RedisRunGuard guard = backend.runGuard(Duration.ofSeconds(30), Duration.ofMinutes(5));
+        Job done = Job.of("W");
+        Job failed = Job.of("W");
+        for (Job j : List.of(done, failed)) {
+            assertEquals(Claim.RUN, on(copyA, () -> guard.claim(j)));
+            on(copyA, () -> {
+                guard.finished(j, j == done);
+                return null;
+            });
+        }
+        // The router's mark arrives after this process ran both unclaimed (the Kafka copy ran before the fallback).
+        marked(guard, done);
+        marked(guard, failed);
+        await().atMost(Duration.ofSeconds(10)).until(() -> backend.redis().get(claimKey(failed)) != null);
+        assertEquals("done", backend.redis().get(claimKey(done)));
+        assertEquals(Claim.ALREADY_DONE, on(copyB, () -> guard.claim(done)));
+        assertEquals(Claim.ALREADY_DONE, on(copyB, () -> guard.claim(failed)), "the failed run's retry owns it");
+        assertEquals(Claim.RUN, on(copyB, () -> guard.claim(failed.toBuilder().retryCount(0).build())));
+    }
+
+    @Test
+    void aMarkForARunInProgressHereClaimsItOnItsBehalf() throws Exception {
+        RedisRunGuard guard = backend.runGuard(Duration.ofSeconds(30), Duration.ofMinutes(5));
+        Job job = Job.of("W");
+        assertEquals(Claim.RUN, on(copyA, () -> guard.claim(job)));
+        marked(guard, job);
+        await().atMost(Duration.ofSeconds(10)).until(() -> backend.redis().get(claimKey(job)) != null);
+        assertEquals(Claim.IN_PROGRESS, on(copyB, () -> guard.claim(job)), "the copy running here holds the claim");
+        on(copyA, () -> {
+            guard.finished(job, true);
+            return null;
+        });
+        assertEquals(Claim.ALREADY_DONE, on(copyB, () -> guard.claim(job)));
+    }
+
     @Test
     void oneCopyRunsAtATimeAndASuccessIsFinalForEveryAttempt() throws Exception {
         RedisRunGuard guard = backend.runGuard(Duration.ofSeconds(30), Duration.ofMinutes(5));
-        Job job = Job.of("W");
+        Job job = marked(guard, Job.of("W"));
         assertEquals(Claim.RUN, on(copyA, () -> guard.claim(job)));
         assertEquals(Claim.IN_PROGRESS, on(copyB, () -> guard.claim(job)));
         on(copyA, () -> {
@@ -69,7 +138,7 @@ class RedisRunGuardTest {
     @Test
     void aFailedCopyHandsTheJobToItsRetryNotToTheOtherCopy() throws Exception {
         RedisRunGuard guard = backend.runGuard(Duration.ofSeconds(30), Duration.ofMinutes(5));
-        Job first = Job.of("W");
+        Job first = marked(guard, Job.of("W"));
         assertEquals(Claim.RUN, on(copyA, () -> guard.claim(first)));
         on(copyA, () -> {
             guard.finished(first, false);
@@ -84,8 +153,8 @@ class RedisRunGuardTest {
     @Test
     void aCopyWhoseClaimWasTakenCannotReleaseTheNewHolders() throws Exception {
         RedisRunGuard guard = backend.runGuard(Duration.ofSeconds(30), Duration.ofMinutes(5));
-        Job job = Job.of("W");
-        String key = backend.key("crossfade:once:" + job.jid());
+        Job job = marked(guard, Job.of("W"));
+        String key = claimKey(job);
         assertEquals(Claim.RUN, on(copyA, () -> guard.claim(job)));
         // A's claim lapses and B takes it (as after a long GC pause past the lease).
         backend.redis().del(key);
@@ -101,11 +170,11 @@ class RedisRunGuardTest {
     @Test
     void aRunningCopyKeepsItsClaimPastTheLease() throws Exception {
         RedisRunGuard guard = backend.runGuard(Duration.ofMillis(600), Duration.ofMinutes(5));
-        Job job = Job.of("W");
+        Job job = marked(guard, Job.of("W"));
         assertEquals(Claim.RUN, on(copyA, () -> guard.claim(job)));
         Thread.sleep(2_000);
         assertEquals(Claim.IN_PROGRESS, on(copyB, () -> guard.claim(job)), "renewal keeps the claim of a long job");
-        assertTrue(backend.redis().pttl(backend.key("crossfade:once:" + job.jid())) > 0);
+        assertTrue(backend.redis().pttl(claimKey(job)) > 0);
     }
 
     @Test

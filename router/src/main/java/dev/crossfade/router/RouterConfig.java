@@ -1,5 +1,6 @@
 package dev.crossfade.router;
 
+import dev.crossfade.api.execution.TwinMarks;
 import io.github.resilience4j.circuitbreaker.CircuitBreakerConfig;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Metrics;
@@ -20,14 +21,23 @@ import java.util.Objects;
  *   open 10 s, 5 trial calls half-open</td><td>resilience4j config for the breaker around Kafka enqueues; while open,
  *   Kafka-bound jobs go straight to Redis</td></tr>
  *   <tr><td>meterRegistry</td><td>Micrometer's global registry</td><td>enqueue, fallback and breaker meters</td></tr>
+ *   <tr><td>twinMarks</td><td>{@link TwinMarks#NONE}</td><td>where a job is marked before it falls back to Redis after
+ *   a Kafka write of unknown fate (a timeout or an error after sending), so run-once guards claim it; set it to
+ *   {@code RedisBackend.twinMarks(memory)} whenever workers run with a run-once guard</td></tr>
+ *   <tr><td>twinFence</td><td>2 s</td><td>how long such a fallback copy waits on Redis before it may run, so every
+ *   worker process has seen its mark first (guards read marks about every 250 ms)</td></tr>
  * </table>
  */
 public final class RouterConfig {
     private final Duration kafkaTimeout;
     private final CircuitBreakerConfig circuitBreaker;
     private final MeterRegistry meterRegistry;
+    private final TwinMarks twinMarks;
+    private final Duration twinFence;
 
     private RouterConfig(Builder b) {
+        this.twinMarks = b.twinMarks;
+        this.twinFence = b.twinFence;
         this.kafkaTimeout = b.kafkaTimeout;
         this.circuitBreaker = b.circuitBreaker != null ? b.circuitBreaker : defaultBreaker(b.kafkaTimeout);
         this.meterRegistry = b.meterRegistry;
@@ -68,11 +78,21 @@ public final class RouterConfig {
         return meterRegistry;
     }
 
+    public TwinMarks twinMarks() {
+        return twinMarks;
+    }
+
+    public Duration twinFence() {
+        return twinFence;
+    }
+
     /** Builder for {@link RouterConfig}. */
     public static final class Builder {
         private Duration kafkaTimeout = Duration.ofSeconds(2);
         private CircuitBreakerConfig circuitBreaker;
         private MeterRegistry meterRegistry = Metrics.globalRegistry;
+        private TwinMarks twinMarks = TwinMarks.NONE;
+        private Duration twinFence = Duration.ofSeconds(2);
 
         private Builder() {
         }
@@ -92,6 +112,19 @@ public final class RouterConfig {
 
         public Builder meterRegistry(MeterRegistry registry) {
             this.meterRegistry = Objects.requireNonNull(registry, "registry");
+            return this;
+        }
+
+        public Builder twinMarks(TwinMarks marks) {
+            this.twinMarks = Objects.requireNonNull(marks, "marks");
+            return this;
+        }
+
+        public Builder twinFence(Duration fence) {
+            if (fence == null || fence.isNegative()) {
+                throw new IllegalArgumentException("twinFence must be zero or positive, got " + fence);
+            }
+            this.twinFence = fence;
             return this;
         }
 

@@ -8,6 +8,7 @@ import dev.crossfade.api.EnqueueTimeoutException;
 import dev.crossfade.api.Job;
 import dev.crossfade.api.JobQueue;
 import dev.crossfade.api.codec.InvalidPayloadException;
+import dev.crossfade.api.execution.TwinMarks;
 import dev.crossfade.flags.RouteDecision;
 import dev.crossfade.flags.RoutingFlags;
 import io.github.resilience4j.circuitbreaker.CallNotPermittedException;
@@ -45,8 +46,9 @@ import java.util.function.Supplier;
  * queue Kafka has lately accepted jobs for, {@link AsyncJobQueue#enqueueAllWithin} on the caller's thread. When Kafka
  * errs, times out, or the breaker is open, the job goes to Redis and the caller sees success (counted in
  * {@code crossfade.router.fallbacks} and logged). When Redis is the one failing, Kafka is tried. An enqueue fails only
- * when no backend accepted the job. A job whose Kafka write timed out may still have landed there; the run-once guard
- * ({@code RedisBackend.runGuard}) keeps such a job from running twice.
+ * when no backend accepted the job. A job whose Kafka write timed out may still have landed there: before its Redis
+ * copy is written it is marked ({@link RouterConfig#twinMarks()}) and that copy waits {@link RouterConfig#twinFence()},
+ * so the run-once guard ({@code RedisBackend.runGuard}) claims both copies and runs one.
  *
  * <p>Shadow copies are best effort: a failed shadow enqueue is counted and logged, never thrown.
  */
@@ -71,6 +73,8 @@ public final class RoutingJobQueue implements JobQueue {
     private final Counter shadows;
     private final Counter shadowFailures;
     private final MeterRegistry meters;
+    private final TwinMarks twinMarks;
+    private final Duration twinFence;
     /** Per queue, when Kafka last accepted its jobs (System.nanoTime); see {@link #warm}. */
     private final Map<String, Long> warmQueues = new ConcurrentHashMap<>();
     private final Map<String, AtomicLong> lastFallbackLog =
@@ -98,6 +102,8 @@ public final class RoutingJobQueue implements JobQueue {
             return t;
         });
         this.meters = config.meterRegistry();
+        this.twinMarks = config.twinMarks();
+        this.twinFence = config.twinFence();
         TaggedCircuitBreakerMetrics.ofCircuitBreakerRegistry(breakers).bindTo(meters);
         this.toRedis = enqueued(Backend.REDIS);
         this.toKafka = enqueued(Backend.KAFKA);
@@ -184,8 +190,12 @@ public final class RoutingJobQueue implements JobQueue {
             String cause = causeOf(first);
             fallback(chosen.id(), cause).increment(jobs.size());
             logFallback(chosen, other, jobs.size(), cause, first);
+            Instant otherAt = at;
+            if (chosen == Backend.KAFKA && mayHaveLanded(first)) {
+                otherAt = markTwins(jobs, at);
+            }
             try {
-                write(other, jobs, at);
+                write(other, jobs, otherAt);
                 count(other, jobs.size());
                 return other;
             } catch (RuntimeException second) {
@@ -196,6 +206,37 @@ public final class RoutingJobQueue implements JobQueue {
                 throw e;
             }
         }
+    }
+
+    /**
+     * Whether a failed Kafka write may still have landed: a timeout, or an error after the records were handed to the
+     * producer. Only an open breaker (nothing was sent) and a refused payload are certain not to have.
+     */
+    private static boolean mayHaveLanded(Throwable t) {
+        return !(t instanceof CallNotPermittedException) && !(t instanceof InvalidPayloadException);
+    }
+
+    /**
+     * Marks jobs whose Kafka copy may exist before their Redis copy is written, and holds that copy back by the fence
+     * so every worker process has read the mark before it can run. @return when the Redis copy may run
+     */
+    private Instant markTwins(List<Job> jobs, Instant at) {
+        List<String> jids = new ArrayList<>(jobs.size());
+        for (Job j : jobs) {
+            jids.add(j.jid());
+        }
+        try {
+            twinMarks.mark(jids);
+        } catch (RuntimeException e) {
+            log.warn("cannot mark {} job(s) that may have landed on Kafka too ({}); they go to Redis and may run "
+                    + "twice", jobs.size(), rootMessage(e));
+            return at;
+        }
+        if (twinFence.isZero() || twinMarks == TwinMarks.NONE) {
+            return at;
+        }
+        Instant fenced = Instant.now().plus(twinFence);
+        return at != null && at.isAfter(fenced) ? at : fenced;
     }
 
     /** One line per cause and second at most: an outage must not turn into a log flood. */

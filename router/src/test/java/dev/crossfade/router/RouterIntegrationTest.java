@@ -173,7 +173,7 @@ class RouterIntegrationTest {
         RedisBackend redis = redis(redisServer, ns);
         KafkaBackend kafka = kafka(broker.bootstrapServers(), ns, Duration.ofSeconds(60));
         RoutingJobQueue router = router(redis, kafka, flags(file), RouterConfig.custom().meterRegistry(meters)
-                .kafkaTimeout(Duration.ofMillis(500))
+                .kafkaTimeout(Duration.ofMillis(500)).twinMarks(redis.twinMarks(Duration.ofMinutes(5)))
                 .circuitBreaker(CircuitBreakerConfig.custom().slidingWindowSize(10).minimumNumberOfCalls(5)
                         .failureRateThreshold(50).waitDurationInOpenState(Duration.ofSeconds(1))
                         .permittedNumberOfCallsInHalfOpenState(2).automaticTransitionFromOpenToHalfOpenEnabled(true)

@@ -91,7 +91,8 @@ public final class Node implements AutoCloseable {
         }
         this.flags = RoutingFlags.start(fc.build());
         this.router = new RoutingJobQueue(redis.queue(), kafka.queue(), flags, RouterConfig.custom()
-                .kafkaTimeout(config.duration("router.kafka-timeout")).meterRegistry(meters).build());
+                .kafkaTimeout(config.duration("router.kafka-timeout")).meterRegistry(meters)
+                .twinMarks(redis.twinMarks(config.duration("workers.run-once-memory"))).build());
         this.comparator = new ShadowComparator(Duration.ofSeconds(30), meters);
         this.jobMetrics = new JobMetrics(meters);
     }
