@@ -195,7 +195,7 @@ public final class RoutingJobQueue implements JobQueue {
                 otherAt = markTwins(jobs, at);
             }
             try {
-                write(other, jobs, otherAt);
+                write(other, unshadowed(jobs), otherAt);
                 count(other, jobs.size());
                 return other;
             } catch (RuntimeException second) {
@@ -206,6 +206,26 @@ public final class RoutingJobQueue implements JobQueue {
                 throw e;
             }
         }
+    }
+
+    /**
+     * The jobs without their {@value #SHADOWED_TO} key: a part that falls back lands where its shadows were going, so
+     * those are dropped, and a comparison must not wait for them.
+     */
+    private static List<Job> unshadowed(List<Job> jobs) {
+        List<Job> out = null;
+        for (int i = 0; i < jobs.size(); i++) {
+            Job j = jobs.get(i);
+            if (j.extra().containsKey(SHADOWED_TO)) {
+                if (out == null) {
+                    out = new ArrayList<>(jobs);
+                }
+                Job.Builder b = j.toBuilder();
+                b.removeExtra(SHADOWED_TO);
+                out.set(i, b.build());
+            }
+        }
+        return out == null ? jobs : out;
     }
 
     /**

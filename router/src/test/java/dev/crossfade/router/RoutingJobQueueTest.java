@@ -282,6 +282,36 @@ class RoutingJobQueueTest {
     }
 
     @Test
+    void aFallenBackJobNoLongerNamesTheShadowThatWasDropped() {
+        router(100, 100);
+        kafkaDown.set(true);
+        router.enqueue(Job.of("W", 1));
+        router.enqueueAll(List.of(Job.of("W", 2), Job.of("W", 3)));
+        assertEquals(3, total(redis));
+        assertTrue(redis.jobs(Job.DEFAULT_QUEUE).stream().noneMatch(j -> j.shadow()
+                || j.extra().containsKey(RoutingJobQueue.SHADOWED_TO)), "no shadow, and none expected by comparisons");
+    }
+
+    @Test
+    void aKafkaWriteOfUnknownFateIsMarkedAndItsRedisCopyFenced() {
+        List<String> marked = new CopyOnWriteArrayList<>();
+        FlagsFile file = FlagsFile.at(dir.resolve("flags.json"));
+        file.write(new FlagsFile.Settings(100, false, 0));
+        flags = RoutingFlags.start(FlagsConfig.custom().source(FlagSource.file(file.path())).meterRegistry(meters)
+                .build());
+        router = new RoutingJobQueue(redis.queue(), kafka, flags, RouterConfig.custom()
+                .kafkaTimeout(Duration.ofMillis(300)).meterRegistry(meters).twinMarks(marked::addAll)
+                .twinFence(Duration.ofSeconds(5)).build());
+        kafkaHangs.set(true);
+        Instant before = Instant.now();
+        String jid = router.enqueue(Job.of("W", 1));
+        assertEquals(List.of(jid), marked, "a timed-out write may have landed: marked before the fallback");
+        assertEquals(0, total(redis), "the Redis copy waits out the fence");
+        Instant due = redis.scheduled().get(0).at();
+        assertTrue(!due.isBefore(before.plusSeconds(5)), "due " + due);
+    }
+
+    @Test
     void failsOnlyWhenNoBackendAccepts() {
         router(100, 0);
         kafkaDown.set(true);
