@@ -1,6 +1,7 @@
 package dev.crossfade.redis;
 
 import dev.crossfade.api.execution.ExecutionCore;
+import dev.crossfade.api.execution.ShadowStore;
 import dev.crossfade.api.execution.TwinMarks;
 import dev.crossfade.redis.internal.Keys;
 import dev.crossfade.redis.internal.RedisMetrics;
@@ -130,6 +131,16 @@ public final class RedisBackend implements AutoCloseable {
      */
     public TwinMarks twinMarks(Duration memory) {
         return new RedisTwinMarks(redis, RedisRunGuard.twinStream(keys.prefix()), memory);
+    }
+
+    /**
+     * The shadow comparison's shared store in this Redis, so comparisons pair copies run by different processes and
+     * {@code shadow-report} reads them all.
+     *
+     * @param memory how long a paired jid is remembered, to tell a duplicate run from a new side
+     */
+    public ShadowStore shadowStore(Duration memory) {
+        return new RedisShadowStore(redis, keys.prefix(), memory);
     }
 
     /** Small reads and repairs for operators and the CLI: sizes, the dead set. */

@@ -1,6 +1,10 @@
 package dev.crossfade.cli.command;
 
+import dev.crossfade.cli.Options;
+import dev.crossfade.cli.runtime.Node;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 import picocli.CommandLine.Model.CommandSpec;
@@ -13,15 +17,18 @@ import java.time.Duration;
 import java.util.concurrent.Callable;
 
 /**
- * {@code crossfade shadow-report}: the shadow comparison of a running worker process, read from its HTTP endpoint
- * (comparisons live where both copies run).
+ * {@code crossfade shadow-report}: the shadow comparison of every worker process, read from the store they share in
+ * Redis; or, with {@code --url}, one process's report from its HTTP endpoint.
  */
 @Command(name = "shadow-report", mixinStandardHelpOptions = true,
-        description = "Print the shadow comparison (matched, mismatched with examples, missing, duplicates, error "
-                + "rate and latency per backend) of a running `crossfade work` process, as JSON.")
+        description = "Print the shadow comparison (matched, mismatched with examples, missing, duplicates) of every "
+                + "`crossfade work` process, read from Redis, as JSON. With --url, a running process's report, with "
+                + "its own error rate and latency per backend.")
 public final class ShadowReportCommand implements Callable<Integer> {
-    @Option(names = "--url", defaultValue = "http://127.0.0.1:9400",
-            description = "the worker's http.bind:http.port (default: ${DEFAULT-VALUE})")
+    @Mixin
+    Options options;
+
+    @Option(names = "--url", description = "read a running worker's report at its http.bind:http.port instead")
     URI url;
 
     @Spec
@@ -29,6 +36,20 @@ public final class ShadowReportCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
+        String json;
+        if (url == null) {
+            try (Node node = Node.start(options.load(), new SimpleMeterRegistry())) {
+                json = node.comparator().report().toJson();
+            }
+        } else {
+            json = fetch();
+        }
+        spec.commandLine().getOut().println(json);
+        spec.commandLine().getOut().flush();
+        return 0;
+    }
+
+    private String fetch() throws InterruptedException {
         HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(3)).build();
         HttpResponse<String> res;
         try {
@@ -36,13 +57,11 @@ public final class ShadowReportCommand implements Callable<Integer> {
                     .build(), HttpResponse.BodyHandlers.ofString());
         } catch (java.io.IOException e) {
             throw new IllegalStateException("no crossfade worker answers at " + url + ": start `crossfade work`, or "
-                    + "pass --url", e);
+                    + "leave out --url to read the shared comparison from Redis", e);
         }
         if (res.statusCode() != 200) {
             throw new IllegalStateException(url + " answered " + res.statusCode());
         }
-        spec.commandLine().getOut().println(res.body());
-        spec.commandLine().getOut().flush();
-        return 0;
+        return res.body();
     }
 }

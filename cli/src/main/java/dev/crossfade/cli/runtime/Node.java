@@ -93,7 +93,9 @@ public final class Node implements AutoCloseable {
         this.router = new RoutingJobQueue(redis.queue(), kafka.queue(), flags, RouterConfig.custom()
                 .kafkaTimeout(config.duration("router.kafka-timeout")).meterRegistry(meters)
                 .twinMarks(redis.twinMarks(config.duration("workers.run-once-memory"))).build());
-        this.comparator = new ShadowComparator(Duration.ofSeconds(30), meters);
+        // Shared through Redis, so copies run by different worker processes are still paired.
+        this.comparator = new ShadowComparator(Duration.ofSeconds(30), meters,
+                redis.shadowStore(config.duration("workers.run-once-memory")));
         this.jobMetrics = new JobMetrics(meters);
     }
 

@@ -2,8 +2,11 @@ package dev.crossfade.router.shadow;
 
 import dev.crossfade.api.Backend;
 import dev.crossfade.api.Job;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.crossfade.api.execution.ExecutionListener;
 import dev.crossfade.api.execution.Outcome;
+import dev.crossfade.api.execution.ShadowStore;
 import dev.crossfade.api.internal.Json;
 import dev.crossfade.router.RoutingJobQueue;
 import io.micrometer.core.instrument.Counter;
@@ -18,67 +21,72 @@ import java.security.NoSuchAlgorithmException;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
-import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.Deque;
-import java.util.HashMap;
-import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.TreeMap;
+import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * Joins the authoritative and shadow runs of each shadowed job by jid and reports whether they agree.
  *
  * <p>Install it as the {@link ExecutionListener} of the execution core that runs both backends (the migration
- * runtime). Each finished run becomes an {@link Observation}; when both sides of a jid are in, they are compared on
- * outcome and on a digest of the worker's recorded result. A side that does not arrive within the grace period is
- * reported missing. Results go to Micrometer ({@code crossfade.shadow.*}), to the log (one line per mismatch) and to
+ * runtime). Each finished run becomes an {@link Observation}, offered to a {@link ShadowStore}; when both sides of a
+ * jid are in, whichever process brought the second compares them on outcome and on a digest of the worker's recorded
+ * result. With a shared store ({@code RedisBackend.shadowStore}) the copies may run in different processes, and every
+ * process's {@link #report()} reads the same counts; without one, only copies run by this process are paired. A side
+ * whose partner does not arrive within the grace period is reported missing. Results go to Micrometer
+ * ({@code crossfade.shadow.*}, counted by the process that decided them), to the log (one line per mismatch) and to
  * {@link #report()}.
  */
 public final class ShadowComparator implements ExecutionListener {
     private static final Logger log = LoggerFactory.getLogger(ShadowComparator.class);
     private static final int MAX_EXAMPLES = 20;
     private static final int MAX_SAMPLES = 50_000;
+    private static final String PRIMARY = "primary";
+    private static final String SHADOW = "shadow";
 
     private final Duration grace;
     private final Clock clock;
     private final MeterRegistry meters;
-    private final Map<String, Pair> pending = new HashMap<>();
+    private final ShadowStore store;
     private final Map<String, Samples> samples = new TreeMap<>();
-    private final Deque<ShadowReport.Mismatch> examples = new ArrayDeque<>();
-    private final Map<String, Boolean> seen = new LinkedHashMap<>(16, 0.75f, false) {
-        @Override
-        protected boolean removeEldestEntry(Map.Entry<String, Boolean> e) {
-            return size() > 200_000;
-        }
-    };
-    private long matched;
-    private long mismatched;
-    private long deliveredOnly;
-    private long missingShadow;
-    private long missingPrimary;
-    private long duplicates;
     private final Counter matchedCounter;
     private final Counter mismatchedCounter;
     private final Counter missingCounter;
     private final Counter duplicateCounter;
+    private final Counter unrecorded;
+    private final AtomicLong lastSweep = new AtomicLong();
+    private final AtomicLong lastStoreWarning = new AtomicLong();
 
+    /** A comparator of the copies this process runs, kept in memory. */
     public ShadowComparator(Duration grace, MeterRegistry meters) {
-        this(grace, meters, Clock.systemUTC());
+        this(grace, meters, new LocalShadowStore(), Clock.systemUTC());
+    }
+
+    /** A comparator over a shared store, pairing copies whichever process ran them. */
+    public ShadowComparator(Duration grace, MeterRegistry meters, ShadowStore store) {
+        this(grace, meters, store, Clock.systemUTC());
     }
 
     ShadowComparator(Duration grace, MeterRegistry meters, Clock clock) {
+        this(grace, meters, new LocalShadowStore(), clock);
+    }
+
+    ShadowComparator(Duration grace, MeterRegistry meters, ShadowStore store, Clock clock) {
         this.grace = Objects.requireNonNull(grace, "grace");
         this.meters = Objects.requireNonNull(meters, "meters");
+        this.store = Objects.requireNonNull(store, "store");
         this.clock = clock;
         this.matchedCounter = Counter.builder("crossfade.shadow.matched").register(meters);
         this.mismatchedCounter = Counter.builder("crossfade.shadow.mismatched").register(meters);
         this.missingCounter = Counter.builder("crossfade.shadow.missing").register(meters);
         this.duplicateCounter = Counter.builder("crossfade.shadow.duplicates").register(meters);
+        this.unrecorded = Counter.builder("crossfade.shadow.unrecorded")
+                .description("observations the shadow store could not take").register(meters);
     }
 
     @Override
@@ -102,49 +110,60 @@ public final class ShadowComparator implements ExecutionListener {
                 ran, digest, startedAt);
     }
 
-    /** Adds one observation (public for processes that ship observations from elsewhere). */
-    public synchronized void record(Observation o) {
-        String dupKey = o.jid() + '/' + o.role() + '/' + o.attempt();
-        if (seen.put(dupKey, Boolean.TRUE) != null) {
-            duplicates++;
-            duplicateCounter.increment();
-            return;
-        }
+    /** Adds one observation (public for processes that ship observations from elsewhere). Never throws. */
+    public void record(Observation o) {
         sample(o);
         if (o.role() == Observation.Role.PRIMARY && o.attempt() > 1) {
             return; // Retries of the authoritative copy are not compared; its first attempt is.
         }
-        Pair p = pending.computeIfAbsent(o.jid(), k -> new Pair(clock.instant()));
-        if (o.role() == Observation.Role.PRIMARY) {
-            p.primary = o;
-        } else {
-            p.shadow = o;
-        }
-        if (p.primary != null && p.shadow != null) {
-            pending.remove(o.jid());
-            compare(p.primary, p.shadow);
+        boolean primary = o.role() == Observation.Role.PRIMARY;
+        try {
+            ShadowStore.Paired p = store.pair(o.jid(), primary ? PRIMARY : SHADOW, primary ? SHADOW : PRIMARY,
+                    toJson(o), clock.instant());
+            switch (p.kind()) {
+                case DUPLICATE -> {
+                    store.count("duplicates", 1);
+                    duplicateCounter.increment();
+                }
+                case PAIRED -> {
+                    Observation other = fromJson(p.other());
+                    compare(primary ? o : other, primary ? other : o);
+                }
+                case WAITING -> {
+                }
+            }
+            sweepAtMostEverySecond();
+        } catch (RuntimeException e) {
+            unrecorded.increment();
+            long now = System.nanoTime();
+            long last = lastStoreWarning.get();
+            if (now - last > 60_000_000_000L && lastStoreWarning.compareAndSet(last, now)) {
+                log.warn("shadow store unavailable ({}); observations are not compared meanwhile "
+                        + "(crossfade.shadow.unrecorded counts them)", e.toString());
+            }
         }
     }
 
     private void compare(Observation primary, Observation shadow) {
         if (!shadow.ran()) {
-            deliveredOnly++;
+            store.count("deliveredOnly", 1);
             matchedCounter.increment();
             return;
         }
         if (primary.outcome() == shadow.outcome() && Objects.equals(primary.digest(), shadow.digest())) {
-            matched++;
+            store.count("matched", 1);
             matchedCounter.increment();
             return;
         }
-        mismatched++;
+        store.count("mismatched", 1);
         mismatchedCounter.increment();
         ShadowReport.Mismatch m = new ShadowReport.Mismatch(primary.jid(), primary.className(),
                 primary.backend().id(), primary.outcome().name(), primary.digest(), shadow.backend().id(),
                 shadow.outcome().name(), shadow.digest());
-        examples.addLast(m);
-        if (examples.size() > MAX_EXAMPLES) {
-            examples.removeFirst();
+        try {
+            store.example(Json.mapper().writeValueAsString(m), MAX_EXAMPLES);
+        } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+            throw new IllegalStateException(e);
         }
         log.warn("shadow mismatch for job {} ({}): {} on {} with result {}, {} on {} with result {}", m.jid(),
                 m.className(), m.primaryOutcome(), m.primaryBackend(), m.primaryDigest(), m.shadowOutcome(),
@@ -152,7 +171,10 @@ public final class ShadowComparator implements ExecutionListener {
     }
 
     private void sample(Observation o) {
-        samples.computeIfAbsent(o.backend().id() + "/" + o.role().name().toLowerCase(), k -> new Samples()).add(o);
+        synchronized (samples) {
+            samples.computeIfAbsent(o.backend().id() + "/" + o.role().name().toLowerCase(), k -> new Samples())
+                    .add(o);
+        }
         String tagBackend = o.backend().id();
         String tagRole = o.role().name().toLowerCase();
         if (o.latency() != null) {
@@ -161,30 +183,86 @@ public final class ShadowComparator implements ExecutionListener {
         }
     }
 
-    /** Declares sides missing whose partner is older than the grace period. */
-    private void sweep() {
-        Instant cutoff = clock.instant().minus(grace);
-        for (Iterator<Pair> it = pending.values().iterator(); it.hasNext(); ) {
-            Pair p = it.next();
-            if (p.since.isBefore(cutoff)) {
-                it.remove();
-                if (p.shadow == null) {
-                    missingShadow++;
-                } else {
-                    missingPrimary++;
-                }
-                missingCounter.increment();
-            }
+    private void sweepAtMostEverySecond() {
+        long now = System.nanoTime();
+        long last = lastSweep.get();
+        if (now - last >= 1_000_000_000L && lastSweep.compareAndSet(last, now)) {
+            sweep();
         }
     }
 
-    /** The comparison so far; also declares overdue sides missing. */
-    public synchronized ShadowReport report() {
+    /** Declares sides missing whose partner is older than the grace period. */
+    private void sweep() {
+        Map<String, String> overdue = store.takeOverdue(clock.instant().minus(grace));
+        long shadowMissing = overdue.values().stream().filter(PRIMARY::equals).count();
+        long primaryMissing = overdue.size() - shadowMissing;
+        if (shadowMissing > 0) {
+            store.count("missingShadow", shadowMissing);
+        }
+        if (primaryMissing > 0) {
+            store.count("missingPrimary", primaryMissing);
+        }
+        missingCounter.increment(overdue.size());
+    }
+
+    /**
+     * The comparison so far, from the store (so with a shared store, every process's); also declares overdue sides
+     * missing. Latency and duration figures are this process's.
+     */
+    public ShadowReport report() {
         sweep();
+        Map<String, Long> c = store.counters();
+        List<ShadowReport.Mismatch> examples = new ArrayList<>();
+        for (String json : store.examples()) {
+            try {
+                examples.add(Json.mapper().readValue(json, ShadowReport.Mismatch.class));
+            } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+                log.debug("unreadable mismatch example: {}", e.toString());
+            }
+        }
         Map<String, ShadowReport.BackendStats> stats = new LinkedHashMap<>();
-        samples.forEach((k, s) -> stats.put(k, s.stats()));
-        return new ShadowReport(matched, mismatched, deliveredOnly, missingShadow, missingPrimary, duplicates,
-                pending.size(), new ArrayList<>(examples), stats);
+        synchronized (samples) {
+            samples.forEach((k, s) -> stats.put(k, s.stats()));
+        }
+        return new ShadowReport(c.getOrDefault("matched", 0L), c.getOrDefault("mismatched", 0L),
+                c.getOrDefault("deliveredOnly", 0L), c.getOrDefault("missingShadow", 0L),
+                c.getOrDefault("missingPrimary", 0L), c.getOrDefault("duplicates", 0L), store.pending(), examples,
+                stats);
+    }
+
+    private static String toJson(Observation o) {
+        ObjectNode n = Json.mapper().createObjectNode();
+        n.put("jid", o.jid());
+        n.put("class", o.className());
+        n.put("backend", o.backend().id());
+        n.put("role", o.role().name());
+        n.put("attempt", o.attempt());
+        if (o.latency() != null) {
+            n.put("latencyNanos", o.latency().toNanos());
+        }
+        n.put("durationNanos", o.duration().toNanos());
+        n.put("outcome", o.outcome().name());
+        n.put("ran", o.ran());
+        if (o.digest() != null) {
+            n.put("digest", o.digest());
+        }
+        n.put("at", o.at().toEpochMilli());
+        return n.toString();
+    }
+
+    private static Observation fromJson(String json) {
+        try {
+            JsonNode n = Json.mapper().readTree(json);
+            return new Observation(n.get("jid").asText(), n.get("class").asText(),
+                    Backend.parse(n.get("backend").asText()), Observation.Role.valueOf(n.get("role").asText()),
+                    n.get("attempt").asInt(),
+                    n.has("latencyNanos") ? Duration.ofNanos(n.get("latencyNanos").asLong()) : null,
+                    Duration.ofNanos(n.get("durationNanos").asLong()),
+                    Observation.OutcomeKind.valueOf(n.get("outcome").asText()), n.get("ran").asBoolean(),
+                    n.has("digest") ? n.get("digest").asText() : null, Instant.ofEpochMilli(n.get("at").asLong()));
+        } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+            throw new IllegalStateException("unreadable shadow observation: " + json, e);
+        }
     }
 
     /** A short, stable digest of a result's JSON form, so results are compared without being kept. */
@@ -200,16 +278,6 @@ public final class ShadowComparator implements ExecutionListener {
             return sb.toString();
         } catch (NoSuchAlgorithmException | com.fasterxml.jackson.core.JsonProcessingException e) {
             return "unserializable:" + result.getClass().getName();
-        }
-    }
-
-    private static final class Pair {
-        final Instant since;
-        Observation primary;
-        Observation shadow;
-
-        Pair(Instant since) {
-            this.since = since;
         }
     }
 

@@ -15,7 +15,7 @@ import java.util.Map;
  * @param deliveredOnly  pairs whose shadow copy was delivered but not run (worker not shadow-safe)
  * @param missingShadow  authoritative copies whose shadow did not arrive within the grace period
  * @param missingPrimary shadow copies whose authoritative copy did not run within the grace period
- * @param duplicates     copies observed more than once for the same role and attempt
+ * @param duplicates     copies observed more than once for the same role, or after their pair was settled
  * @param pending        pairs still waiting for their other side
  * @param mismatchExamples up to 20 mismatches, newest last
  * @param backends       per backend and role: count, error rate, latency and duration percentiles (ms)
