@@ -35,7 +35,8 @@ public final class FlagCommands {
                 throw new CommandLine.ExecutionException(spec.commandLine(), "flags come from LaunchDarkly, not a "
                         + "local file: " + change + " in the LaunchDarkly dashboard (flag '" + flagFor(config) + "')");
             }
-            FlagsFile f = FlagsFile.at(config.path("flags.file"));
+            FlagsFile f = FlagsFile.at(config.path("flags.file"), config.string("flags.route-flag"),
+                    config.string("flags.kill-switch-flag"), config.string("flags.shadow-flag"));
             f.createIfMissing();
             return f;
         }

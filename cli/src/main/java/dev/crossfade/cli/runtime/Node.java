@@ -76,7 +76,8 @@ public final class Node implements AutoCloseable {
                     : FlagSource.launchDarkly(config.string("flags.sdk-key"));
             this.flagsFile = null;
         } else {
-            this.flagsFile = FlagsFile.at(config.path("flags.file"));
+            this.flagsFile = FlagsFile.at(config.path("flags.file"), config.string("flags.route-flag"),
+                    config.string("flags.kill-switch-flag"), config.string("flags.shadow-flag"));
             flagsFile.createIfMissing();
             source = FlagSource.file(config.path("flags.file"));
         }

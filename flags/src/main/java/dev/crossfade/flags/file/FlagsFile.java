@@ -52,6 +52,11 @@ public final class FlagsFile {
         return new FlagsFile(path, config.routeFlag(), config.killSwitchFlag(), config.shadowFlag());
     }
 
+    /** A flags file using the given flag keys (those the router reads: {@code flags.route-flag} and the others). */
+    public static FlagsFile at(Path path, String routeFlag, String killSwitchFlag, String shadowFlag) {
+        return new FlagsFile(path, routeFlag, killSwitchFlag, shadowFlag);
+    }
+
     public Path path() {
         return path;
     }
