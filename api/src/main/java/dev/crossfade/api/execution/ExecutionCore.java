@@ -2,6 +2,7 @@ package dev.crossfade.api.execution;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.TextNode;
 import dev.crossfade.api.Backend;
 import dev.crossfade.api.Jid;
 import dev.crossfade.api.Job;
@@ -35,7 +36,8 @@ public final class ExecutionCore {
     public static final int DEFAULT_MAX_RETRIES = 25;
 
     private static final Logger log = LoggerFactory.getLogger(ExecutionCore.class);
-    private static final int MAX_ERROR_MESSAGE = 4_000;
+    /** Sidekiq keeps the first 10,000 characters of an error message. */
+    private static final int MAX_ERROR_MESSAGE = 10_000;
     private static final int MAX_KEPT_PAYLOAD = 64 * 1024;
 
     private final WorkerRegistry registry;
@@ -194,7 +196,10 @@ public final class ExecutionCore {
         Integer workerMax = reg == null ? null : reg.options().maxRetries();
         int max = job.maxRetries(workerMax != null ? workerMax : defaultMaxRetries);
         int count = failed.retryCount();
-        if (count < max && !retryWindowSpent(failed, now)) {
+        // As in Sidekiq, retry_for and a retry count exclude each other: with retry_for only the window counts.
+        JsonNode retryFor = failed.extra().get("retry_for");
+        boolean exhausted = retryFor != null && retryFor.isNumber() ? retryWindowSpent(failed, now) : count >= max;
+        if (!exhausted) {
             RetryPolicy policy = reg != null && reg.options().retryPolicy() != null ? reg.options().retryPolicy()
                     : retryPolicy;
             Duration delay = policy.delay(count, error);
@@ -222,13 +227,21 @@ public final class ExecutionCore {
         return failed.failedAt().plusMillis(millis).isBefore(now);
     }
 
-    /** Sidekiq's bookkeeping: the first failure sets failed_at and retry_count 0; later ones set retried_at and +1. */
+    /**
+     * Sidekiq's bookkeeping: the first failure sets failed_at and retry_count 0; later ones set retried_at and +1. A job
+     * with {@code backtrace} (true, or a line count) gets {@code error_backtrace} as Sidekiq stores it.
+     */
     private static Job failed(Job job, Throwable error, Instant now) {
         Job.Builder b = job.toBuilder().errorMessage(message(error)).errorClass(error.getClass().getName());
         if (job.retryCount() == null) {
             b.failedAt(now).retryCount(0);
         } else {
             b.retriedAt(now).retryCount(job.retryCount() + 1);
+        }
+        JsonNode wanted = job.extra().get("backtrace");
+        if (wanted != null && (wanted.isBoolean() && wanted.booleanValue() || wanted.isIntegralNumber())) {
+            int lines = wanted.isBoolean() ? Integer.MAX_VALUE : Math.max(0, wanted.intValue());
+            b.extra("error_backtrace", TextNode.valueOf(Backtraces.compress(error, lines)));
         }
         return b.build();
     }

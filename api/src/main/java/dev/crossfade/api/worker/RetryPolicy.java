@@ -17,11 +17,11 @@ public interface RetryPolicy {
      */
     Duration delay(int retryCount, Throwable error);
 
-    /** Sidekiq's backoff: {@code count^4 + 15 + rand(10) * (count + 1)} seconds. */
+    /** Sidekiq's backoff as Sidekiq 7 and 8 compute it: {@code count^4 + 15 + rand(10 * (count + 1))} seconds. */
     static RetryPolicy sidekiq() {
         return (count, error) -> {
             long c = count;
-            long seconds = c * c * c * c + 15 + ThreadLocalRandom.current().nextInt(10) * (c + 1);
+            long seconds = c * c * c * c + 15 + ThreadLocalRandom.current().nextLong(10 * (c + 1));
             return Duration.ofSeconds(seconds);
         };
     }
