@@ -34,8 +34,9 @@ import java.util.Map;
 /**
  * Reads and writes the Sidekiq job JSON, with validation.
  *
- * <p>Timestamps are written as epoch seconds in a JSON float (what Sidekiq 6 and 7 write and Sidekiq 8 reads); on read,
- * a float is seconds and an integer is milliseconds (what Sidekiq 8 writes). Keys the envelope does not model are kept
+ * <p>Timestamps are written as epoch seconds in a JSON float (what Sidekiq 6 and 7 write and Sidekiq 8 reads) or, with
+ * {@link Timestamps#MILLISECONDS}, as integer milliseconds (what Sidekiq 8 writes); on read, a float is seconds and an
+ * integer is milliseconds. Keys the envelope does not model are kept
  * in order and written back unchanged. Thread-safe and immutable.
  */
 public final class JobCodec {
@@ -56,7 +57,19 @@ public final class JobCodec {
     private static final SerializableString FAILED_AT = new SerializedString("failed_at");
     private static final SerializableString RETRIED_AT = new SerializedString("retried_at");
 
+    /**
+     * How a job's timestamps ({@code created_at}, {@code enqueued_at}, {@code failed_at}, {@code retried_at}) are
+     * written. Both are always read: a JSON float is seconds, an integer is milliseconds.
+     */
+    public enum Timestamps {
+        /** Epoch seconds as a float with microseconds, as Sidekiq 6 and 7 write them. */
+        FLOAT_SECONDS,
+        /** Epoch milliseconds as an integer, as Sidekiq 8 writes them. */
+        MILLISECONDS
+    }
+
     private final int maxPayloadBytes;
+    private final Timestamps timestamps;
     private final ObjectMapper mapper = Json.mapper();
     // Reads one value in the middle of a payload; the mapper's trailing-token check would reject the rest of the job.
     private final ObjectReader subtree = mapper.reader().without(DeserializationFeature.FAIL_ON_TRAILING_TOKENS);
@@ -64,6 +77,7 @@ public final class JobCodec {
 
     private JobCodec(Builder b) {
         this.maxPayloadBytes = b.maxPayloadBytes;
+        this.timestamps = b.timestamps;
     }
 
     /** The codec with default settings (1 MiB limit). */
@@ -77,6 +91,10 @@ public final class JobCodec {
 
     public int maxPayloadBytes() {
         return maxPayloadBytes;
+    }
+
+    public Timestamps timestamps() {
+        return timestamps;
     }
 
     /**
@@ -119,8 +137,8 @@ public final class JobCodec {
             g.writeString(job.queue());
             g.writeFieldName(JID);
             g.writeString(job.jid());
-            writeTime(g, CREATED_AT, job.createdAt());
-            writeTime(g, ENQUEUED_AT, enqueuedAt);
+            writeStamp(g, CREATED_AT, job.createdAt());
+            writeStamp(g, ENQUEUED_AT, enqueuedAt);
             writeTime(g, AT, at);
             if (job.retryCount() != null) {
                 g.writeNumberField("retry_count", job.retryCount());
@@ -131,8 +149,8 @@ public final class JobCodec {
             if (job.errorClass() != null) {
                 g.writeStringField("error_class", job.errorClass());
             }
-            writeTime(g, FAILED_AT, job.failedAt());
-            writeTime(g, RETRIED_AT, job.retriedAt());
+            writeStamp(g, FAILED_AT, job.failedAt());
+            writeStamp(g, RETRIED_AT, job.retriedAt());
             if (job.routingKey() != null) {
                 g.writeStringField("routing_key", job.routingKey());
             }
@@ -473,6 +491,16 @@ public final class JobCodec {
         }
     }
 
+    /** A job's own timestamps, in the generation's format; {@code at} stays float seconds in every generation. */
+    private void writeStamp(JsonGenerator g, SerializableString field, Instant t) throws IOException {
+        if (t != null && timestamps == Timestamps.MILLISECONDS) {
+            g.writeFieldName(field);
+            g.writeNumber(t.toEpochMilli());
+            return;
+        }
+        writeTime(g, field, t);
+    }
+
     private static void writeTime(JsonGenerator g, SerializableString field, Instant t) throws IOException {
         if (t != null) {
             // Microsecond precision as a float, like Ruby's Time#to_f.
@@ -508,8 +536,15 @@ public final class JobCodec {
     /** Builder for {@link JobCodec}. */
     public static final class Builder {
         private int maxPayloadBytes = DEFAULT_MAX_PAYLOAD_BYTES;
+        private Timestamps timestamps = Timestamps.FLOAT_SECONDS;
 
         private Builder() {
+        }
+
+        /** How timestamps are written: as the fleet's Sidekiq writes them. Default float seconds (Sidekiq 6, 7). */
+        public Builder timestamps(Timestamps timestamps) {
+            this.timestamps = java.util.Objects.requireNonNull(timestamps, "timestamps");
+            return this;
         }
 
         /** Largest encoded job accepted at enqueue and at fetch. Default 1 MiB. */

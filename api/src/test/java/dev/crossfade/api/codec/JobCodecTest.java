@@ -192,4 +192,19 @@ class JobCodecTest {
         String json = new String(codec.encode(Job.of("W")), StandardCharsets.UTF_8);
         assertTrue(json.startsWith("{\"class\":\"W\",\"args\":[]"), json);
     }
+
+    @Test
+    void sidekiq8TimestampsAreIntegerMillisecondsExceptAt() throws Exception {
+        JobCodec eight = JobCodec.builder().timestamps(JobCodec.Timestamps.MILLISECONDS).build();
+        Instant t = Instant.parse("2026-12-05T10:00:00.123456Z");
+        Job job = Job.builder("W").createdAt(t).failedAt(t).retriedAt(t).retryCount(1).at(t).build();
+        JsonNode n = new ObjectMapper().readTree(eight.encode(job));
+        for (String field : new String[]{"created_at", "failed_at", "retried_at"}) {
+            assertTrue(n.get(field).isIntegralNumber(), field + ": " + n.get(field));
+            assertEquals(t.toEpochMilli(), n.get(field).longValue(), field);
+        }
+        assertTrue(n.get("at").isFloatingPointNumber(), "the schedule time stays float seconds: " + n.get("at"));
+        assertEquals(Instant.ofEpochMilli(t.toEpochMilli()), codec.decode(eight.encode(job)).createdAt());
+        assertTrue(new ObjectMapper().readTree(codec.encode(job)).get("created_at").isFloatingPointNumber());
+    }
 }
