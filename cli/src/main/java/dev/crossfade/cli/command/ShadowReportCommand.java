@@ -1,5 +1,6 @@
 package dev.crossfade.cli.command;
 
+import dev.crossfade.cli.config.Redaction;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
@@ -35,11 +36,11 @@ public final class ShadowReportCommand implements Callable<Integer> {
             res = http.send(HttpRequest.newBuilder(url.resolve("/api/shadow-report")).timeout(Duration.ofSeconds(5))
                     .build(), HttpResponse.BodyHandlers.ofString());
         } catch (java.io.IOException e) {
-            throw new IllegalStateException("no crossfade worker answers at " + url + ": start `crossfade work`, or "
-                    + "pass --url", e);
+            throw new IllegalStateException("no crossfade worker answers at " + Redaction.redact(url.toString())
+                    + ": start `crossfade work`, or pass --url", e);
         }
         if (res.statusCode() != 200) {
-            throw new IllegalStateException(url + " answered " + res.statusCode());
+            throw new IllegalStateException(Redaction.redact(url.toString()) + " answered " + res.statusCode());
         }
         spec.commandLine().getOut().println(res.body());
         spec.commandLine().getOut().flush();
