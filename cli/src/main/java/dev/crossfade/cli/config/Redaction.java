@@ -177,7 +177,7 @@ public final class Redaction {
                 out.write(bytes, 0, bytes.length);
                 line.reset();
             }
-        }, true, StandardCharsets.UTF_8);
+        }, false, StandardCharsets.UTF_8); // not auto-flushing: that would flush half a line at every write
     }
 
     /** Buffers a line, so a secret written in pieces is still masked whole. */

@@ -33,7 +33,8 @@ public record Setting(String key, Type type, String defaultValue, String descrip
     /** Every key Crossfade reads. */
     public static final List<Setting> ALL = List.of(
             new Setting("redis.url", Type.URL, "redis://127.0.0.1:6379/0",
-                    "Redis URL; `rediss://` for TLS, `redis://user:password@host:port/db` for ACL users"),
+                    "Redis URL, `redis://host:port/db`; `rediss://` for TLS; an ACL user and password go before the "
+                            + "host as `user:password@`"),
             new Setting("redis.namespace", Type.STRING, "", "key prefix for every Redis key (Sidekiq's namespace)"),
             new Setting("redis.strict-maxmemory", Type.BOOLEAN, "false",
                     "refuse to start when Redis `maxmemory-policy` is not `noeviction` (otherwise: a loud warning)"),

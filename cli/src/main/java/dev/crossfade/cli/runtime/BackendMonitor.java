@@ -212,8 +212,8 @@ public final class BackendMonitor implements AutoCloseable {
 
         synchronized void begin(long now) {
             startedAt = now;
-            running = CompletableFuture.supplyAsync(check::read, executor);
-            running.whenComplete((facts, error) -> {
+            // The future waited on is the one after the verdict, so whoever sees it done sees the verdict.
+            running = CompletableFuture.supplyAsync(check::read, executor).whenComplete((facts, error) -> {
                 long at = System.nanoTime();
                 if (error == null) {
                     decide(Status.UP, null, facts, at);
