@@ -2,6 +2,7 @@ package dev.crossfade.cli;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.crossfade.cli.runtime.BuiltInWorkers;
 import dev.crossfade.devservices.LocalKafka;
 import dev.crossfade.devservices.RedisService;
 import dev.crossfade.devservices.TestNamespace;
@@ -11,6 +12,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
 import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.io.TempDir;
+import redis.clients.jedis.Jedis;
 
 import java.io.IOException;
 import java.net.ServerSocket;
@@ -177,6 +179,28 @@ class BackendFaultsTest {
             String out = work.output();
             List<String> kafkaLines = out.lines().filter(l -> l.toLowerCase(Locale.ROOT).contains("kafka")).toList();
             assertEquals(List.of(), kafkaLines, out);
+        }
+    }
+
+    @Test
+    void aWorkerOnBothBackendsWorksRedisWhileTheBrokerIsAbsent(RedisService redis, TestNamespace ns) throws Exception {
+        int port = freePort();
+        Path c = config(redis, ns, "127.0.0.1:" + freePort(), port);
+        try (CliProcess work = CliProcess.start(dir, Map.of(), "work", "-c", c.toString())) {
+            work.awaitLine(l -> l.contains("working queues"), Duration.ofSeconds(60));
+            CliTestSupport.Result r = CliTestSupport.run("enqueue", BuiltInWorkers.LEDGER, "1", "--backend", "redis",
+                    "-c", c.toString());
+            assertEquals(0, r.exit(), r.err());
+            String jid = r.out().strip();
+            try (Jedis j = new Jedis(redis.uri())) {
+                await().atMost(Duration.ofSeconds(30))
+                        .until(() -> "1".equals(j.hget(BuiltInWorkers.ledgerKey(ns.value() + ":"), jid)));
+            }
+            JsonNode h = health(port);
+            assertEquals(200, get(port, "/health/live").statusCode(), h.toString());
+            assertEquals(503, get(port, "/health/ready").statusCode(), h.toString());
+            assertEquals("STARTING", h.path("backends").path("kafka").path("workers").asText(), h.toString());
+            assertEquals(200, get(port, "/health/redis").statusCode(), h.toString());
         }
     }
 

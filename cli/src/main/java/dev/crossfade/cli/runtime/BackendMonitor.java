@@ -201,7 +201,8 @@ public final class BackendMonitor implements AutoCloseable {
         synchronized void tick(long now) {
             if (running == null || running.isDone()) {
                 begin(now);
-            } else if (now - startedAt > timeout.toNanos()) {
+            } else if (now - startedAt > timeout.plus(INTERVAL).toNanos()) {
+                // A check gets one more interval than its own timeouts, so its own (more telling) error usually wins.
                 decide(Status.DOWN, "no answer within " + timeout.toMillis() + " ms", null, now);
             } else {
                 // Still within its time: the previous verdict holds, and is current.

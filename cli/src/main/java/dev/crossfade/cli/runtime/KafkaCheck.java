@@ -99,16 +99,19 @@ final class KafkaCheck implements BackendCheck {
      */
     private String diagnose() {
         List<String> found = new ArrayList<>();
-        for (String server : bootstrap.split(",")) {
+        String[] servers = bootstrap.split(",");
+        for (String server : servers) {
             String s = server.trim();
             int colon = s.lastIndexOf(':');
             String host = s.substring(0, colon).replace("[", "").replace("]", "");
             int port = Integer.parseInt(s.substring(colon + 1));
             try (Socket socket = new Socket()) {
                 socket.connect(new InetSocketAddress(host, port), (int) Math.min(1000, timeout.toMillis()));
-                found.add(s + " accepts connections but does not answer within " + timeout.toMillis() + " ms");
+                found.add((servers.length > 1 ? s + " " : "") + "accepts connections but does not answer within "
+                        + timeout.toMillis() + " ms");
             } catch (IOException e) {
-                found.add(s + ": " + (e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage()));
+                found.add((servers.length > 1 ? s + ": " : "")
+                        + (e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage()));
             }
         }
         return String.join("; ", found);

@@ -50,8 +50,12 @@ public final class Node implements AutoCloseable {
     private final FlagsFile flagsFile;
     private RoutingJobQueue router;
     private BackendMonitor monitor;
+    private volatile PatientStart kafkaWorkers;
     private final ShadowComparator comparator;
     private final JobMetrics jobMetrics;
+
+    /** How long starting the workers waits for Kafka's before leaving it to the background. */
+    private static final Duration KAFKA_FIRST_START = Duration.ofSeconds(10);
 
     private Node(CrossfadeConfig config, MeterRegistry meters, Set<Backend> backends) {
         this.config = config;
@@ -152,7 +156,10 @@ public final class Node implements AutoCloseable {
             runtimes.add(redis.workers(core, queues, concurrency));
         }
         if (backends.contains(Backend.KAFKA)) {
-            runtimes.add(kafka().workers(core, queues, concurrency));
+            // Kafka's start needs the broker; a broker that is down must not keep the Redis workers from running.
+            kafkaWorkers = new PatientStart("kafka", kafka().workers(core, queues, concurrency), KAFKA_FIRST_START,
+                    config.duration("workers.shutdown-timeout"));
+            runtimes.add(kafkaWorkers);
         }
         return MigrationWorkerRuntime.of(runtimes.toArray(WorkerRuntime[]::new));
     }
@@ -286,6 +293,11 @@ public final class Node implements AutoCloseable {
                     config.string("kafka.topic-prefix"), Map.of(), queues, config.duration("health.timeout")));
         }
         return checks;
+    }
+
+    /** The Kafka workers' start, or null when this node has none. */
+    PatientStart kafkaWorkers() {
+        return kafkaWorkers;
     }
 
     /** The router if something has used it, else null: status reports it without creating one. */

@@ -121,15 +121,29 @@ public final class NodeStatus implements StatusSource {
         List<BackendMonitor.State> states = monitor.states();
         Map<String, Object> h = new LinkedHashMap<>();
         boolean ready = true;
+        boolean live = monitor.live();
         Map<String, Object> backends = new LinkedHashMap<>();
+        PatientStart kafkaWorkers = node.kafkaWorkers();
         for (BackendMonitor.State st : states) {
             ready &= st.up();
             h.put(st.backend().id(), st.up() ? "UP" : st.status() + ": " + st.error());
-            backends.put(st.backend().id(), BackendMonitor.describe(st));
+            Map<String, Object> b = BackendMonitor.describe(st);
+            if (st.backend() == Backend.KAFKA && kafkaWorkers != null) {
+                // Workers that cannot start without a person's help make the process dead, not just unready.
+                boolean failed = kafkaWorkers.phase() == PatientStart.Phase.FAILED;
+                b.put("workers", kafkaWorkers.phase().name() + (kafkaWorkers.problem() == null ? ""
+                        : ": " + kafkaWorkers.problem()));
+                b.put("live", !failed && Boolean.TRUE.equals(b.get("live")));
+                boolean running = kafkaWorkers.phase() == PatientStart.Phase.RUNNING;
+                b.put("ready", running && Boolean.TRUE.equals(b.get("ready")));
+                live &= !failed;
+                ready &= running;
+            }
+            backends.put(st.backend().id(), b);
         }
         h.put("flags", node.flags().healthy() ? "UP" : "DEGRADED: routing to Redis");
         h.put("status", ready ? "UP" : "DOWN");
-        h.put("live", monitor.live());
+        h.put("live", live);
         h.put("ready", ready);
         h.put("checkedMsAgo", monitor.tickAgeMs());
         h.put("backends", backends);
