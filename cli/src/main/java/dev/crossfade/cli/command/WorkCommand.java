@@ -82,7 +82,7 @@ public final class WorkCommand implements Callable<Integer> {
                 // Redis still holds the run-once guard; the Redis runtime checks its settings itself when it runs.
                 checkRedis(node);
             }
-            Set<String> qs = queues == null ? node.configuredQueues() : new LinkedHashSet<>(queues);
+            Set<String> qs = queues == null ? node.configuredQueues() : checkQueues(queues);
             int n = concurrency == null ? config.integer("workers.concurrency") : concurrency;
             WorkerRuntime workers = node.workers(loader, null, null, qs, bs, n);
             node.monitor();
@@ -115,6 +115,17 @@ public final class WorkCommand implements Callable<Integer> {
         }
         if (out.isEmpty()) {
             throw new ConfigException(key, "must name redis, kafka or both");
+        }
+        return out;
+    }
+
+    private static Set<String> checkQueues(List<String> names) {
+        Set<String> out = new LinkedHashSet<>();
+        for (String q : names) {
+            if (!CrossfadeConfig.isQueueName(q)) {
+                throw new ConfigException("--queues", CrossfadeConfig.QUEUE_RULE + ", got '" + q + "'");
+            }
+            out.add(q);
         }
         return out;
     }

@@ -12,7 +12,6 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -31,6 +30,10 @@ public final class CrossfadeConfig {
     private static final Pattern NAME = Pattern.compile("[A-Za-z0-9._-]+");
     private static final Pattern HOST_PORT = Pattern.compile("(\\[[0-9A-Fa-f:.]+]|[A-Za-z0-9._-]+):(\\d{1,5})");
     private static final Pattern CLASS_NAME = Pattern.compile("[\\p{L}_$][\\p{L}\\p{N}_$]*(\\.[\\p{L}_$][\\p{L}\\p{N}_$]*)*");
+    /** What {@link #isQueueName} checks, for messages. */
+    public static final String QUEUE_RULE = "queue names may use only letters, digits, '.', '_' and '-' (and must "
+            + "not end in .dlq or contain .delay.)";
+
     /** Durations that may be zero ("do not wait"); every other one must be positive. */
     private static final List<String> ZERO_DURATION = List.of("flags.start-wait", "workers.shutdown-timeout");
     /** The longest duration any setting takes: longer ones are typos, and overflow the clients' millisecond ints. */
@@ -148,8 +151,7 @@ public final class CrossfadeConfig {
     }
 
     private static void flatten(String prefix, JsonNode node, Map<String, JsonNode> leaves, String file) {
-        for (Iterator<Map.Entry<String, JsonNode>> it = node.fields(); it.hasNext(); ) {
-            Map.Entry<String, JsonNode> e = it.next();
+        for (Map.Entry<String, JsonNode> e : node.properties()) {
             String key = prefix.isEmpty() ? e.getKey() : prefix + "." + e.getKey();
             JsonNode v = e.getValue();
             Setting s = Setting.find(key);
@@ -245,9 +247,8 @@ public final class CrossfadeConfig {
             throw fail("workers.queues", "must name at least one queue, e.g. 'default'");
         }
         for (String q : queues) {
-            if (!NAME.matcher(q).matches() || q.endsWith(".dlq") || q.contains(".delay.")) {
-                throw fail("workers.queues", "queue names may use only letters, digits, '.', '_' and '-' (and must "
-                        + "not end in .dlq or contain .delay.), got '" + q + "'");
+            if (!isQueueName(q)) {
+                throw fail("workers.queues", QUEUE_RULE + ", got '" + q + "'");
             }
         }
         for (String p : list("workers.providers")) {
@@ -289,6 +290,11 @@ public final class CrossfadeConfig {
         if (isSet("kafka.session-timeout") && duration("kafka.session-timeout").toMillis() > Integer.MAX_VALUE) {
             throw fail("kafka.session-timeout", "must be at most " + Integer.MAX_VALUE + "ms");
         }
+    }
+
+    /** Whether a queue name is usable on both backends (it becomes part of Kafka topic names). */
+    public static boolean isQueueName(String q) {
+        return NAME.matcher(q).matches() && !q.endsWith(".dlq") && !q.contains(".delay.");
     }
 
     private void redisUrl() {
