@@ -158,9 +158,15 @@ public final class Redaction {
 
             @Override
             public synchronized void write(byte[] b, int off, int len) {
+                int start = off;
                 for (int i = off; i < off + len; i++) {
-                    write(b[i]);
+                    if (b[i] == '\n') {
+                        line.write(b, start, i + 1 - start);
+                        emit();
+                        start = i + 1;
+                    }
                 }
+                line.write(b, start, off + len - start);
             }
 
             @Override

@@ -3,6 +3,7 @@ package dev.crossfade.cli.http;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.sun.net.httpserver.HttpExchange;
+import dev.crossfade.cli.config.Redaction;
 import com.sun.net.httpserver.HttpServer;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import org.slf4j.Logger;
@@ -145,7 +146,7 @@ public final class HttpEndpoints implements AutoCloseable {
             log.info("flags changed from the dashboard: kafka={} kill switch={} shadow={}", kafka, kill, shadow);
             send(ex, 200, "application/json", "{\"ok\":true}");
         } catch (IllegalArgumentException | IllegalStateException | IOException e) {
-            send(ex, 400, "text/plain", dev.crossfade.cli.config.Redaction.redact(String.valueOf(e.getMessage())));
+            send(ex, 400, "text/plain", Redaction.redact(String.valueOf(e.getMessage())));
         }
     }
 
