@@ -10,6 +10,7 @@ import dev.crossfade.cli.command.TransferCommand;
 import dev.crossfade.cli.command.WorkCommand;
 import dev.crossfade.cli.command.FlagCommands;
 import dev.crossfade.cli.config.ConfigException;
+import dev.crossfade.cli.config.Redaction;
 import dev.crossfade.cli.drill.DrillCommand;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -17,6 +18,7 @@ import picocli.CommandLine.Command;
 /**
  * The {@code crossfade} command. Subcommands share {@link Options} (the config file); errors the user can fix (bad
  * configuration, an unreachable server, a garbage flags file) print one line and exit non-zero, never a stack trace.
+ * Everything it prints, log lines included, passes through {@link Redaction}.
  */
 @Command(name = "crossfade", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
         description = "Move background jobs from Redis (Sidekiq) to Kafka behind LaunchDarkly flags, and back.",
@@ -45,6 +47,9 @@ public final class Main implements Runnable {
     CommandLine.Model.CommandSpec spec;
 
     public static void main(String[] args) {
+        // Log lines go to System.err (slf4j-simple looks it up for every line), so this masks them too.
+        System.setOut(Redaction.stream(System.out));
+        System.setErr(Redaction.stream(System.err));
         System.exit(run(args));
     }
 
@@ -55,7 +60,7 @@ public final class Main implements Runnable {
 
     /** Runs a command line on the given streams and returns its exit code. */
     public static int run(java.io.PrintWriter out, java.io.PrintWriter err, String... args) {
-        CommandLine cli = new CommandLine(new Main()).setOut(out).setErr(err);
+        CommandLine cli = new CommandLine(new Main()).setOut(Redaction.writer(out)).setErr(Redaction.writer(err));
         // picocli prints the whole usage after a parameter error; one line naming the problem and the help is enough.
         cli.setParameterExceptionHandler((e, a) -> {
             CommandLine cmd = e.getCommandLine();
@@ -65,12 +70,12 @@ public final class Main implements Runnable {
         });
         cli.setExecutionExceptionHandler((e, cmd, parsed) -> {
             Throwable root = e;
-            if (e instanceof ConfigException) {
-                cmd.getErr().println(e.getMessage());
-                return CONFIG_ERROR;
-            }
-            while (root.getCause() != null && root.getCause() != root) {
-                root = root.getCause();
+            for (Throwable c = e; c != null; c = c.getCause() == c ? null : c.getCause()) {
+                if (c instanceof ConfigException) {
+                    cmd.getErr().println(c.getMessage());
+                    return CONFIG_ERROR;
+                }
+                root = c;
             }
             String cause = root != e && !oneLine(e).contains(oneLine(root)) ? " (" + oneLine(root) + ")" : "";
             cmd.getErr().println("crossfade " + cmd.getCommandName() + ": " + oneLine(e) + cause);
@@ -90,7 +95,7 @@ public final class Main implements Runnable {
 
     private static String oneLine(Throwable t) {
         String m = t.getMessage() == null ? t.getClass().getSimpleName() : t.getMessage();
-        return m.lines().findFirst().orElse(m);
+        return Redaction.redact(m.lines().findFirst().orElse(m));
     }
 
     @Override

@@ -24,7 +24,7 @@ class CommandsIntegrationTest {
     Path dir;
 
     private Path config(RedisService redis, KafkaService kafka, TestNamespace ns, String redisUrl) throws IOException {
-        return CliTestSupport.config(dir, redisUrl == null ? redis.uri().toString() : redisUrl, kafka, ns, "");
+        return CliTestSupport.config(dir, redisUrl == null ? CliTestSupport.securedUrl(redis) : redisUrl, kafka, ns, "");
     }
 
     @Test
@@ -53,7 +53,7 @@ class CommandsIntegrationTest {
     @Test
     void anUnreachableRedisIsOneLineNotAStackTrace(RedisService redis, KafkaService kafka, TestNamespace ns)
             throws IOException {
-        String c = config(redis, kafka, ns, "redis://127.0.0.1:1/0").toString();
+        String c = config(redis, kafka, ns, CliTestSupport.withPassword("redis://127.0.0.1:1/0")).toString();
         CliTestSupport.Result r = CliTestSupport.run("status", "-c", c);
         assertEquals(1, r.exit());
         assertEquals(1, r.err().strip().lines().count(), r.err());

@@ -93,7 +93,7 @@ class DashboardEndToEndTest {
     void startNode(RedisService redis, KafkaService kafka, TestNamespace ns) throws Exception {
         this.ns = ns;
         dir = Files.createTempDirectory("crossfade-dashboard");
-        Path config = CliTestSupport.config(dir, redis.uri().toString(), kafka, ns,
+        Path config = CliTestSupport.config(dir, CliTestSupport.securedUrl(redis), kafka, ns,
                 "workers:\n  queues: [" + Q + "]\n  concurrency: 2\n");
         flags = FlagsFile.at(dir.resolve("flags.json"));
         flags.write(new FlagsFile.Settings(50, false, 20));
@@ -231,9 +231,13 @@ class DashboardEndToEndTest {
     @Test
     void healthAndMetricsAnswer() throws Exception {
         HttpClient client = HttpClient.newHttpClient();
-        HttpResponse<String> health = client.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:"
-                + http.port() + "/health")).build(), HttpResponse.BodyHandlers.ofString());
+        // Health comes from background checks: UP once each backend answered its first.
+        await().atMost(Duration.ofSeconds(30)).until(() -> get(client, "/health").statusCode() == 200);
+        HttpResponse<String> health = get(client, "/health");
         assertEquals(200, health.statusCode(), health.body());
+        assertEquals(200, get(client, "/health/live").statusCode());
+        assertEquals(200, get(client, "/health/ready").statusCode());
+        assertEquals(200, get(client, "/health/kafka").statusCode());
         JsonNode h = JSON.readTree(health.body());
         assertEquals("UP", h.path("status").asText(), health.body());
         assertEquals("UP", h.path("redis").asText());
@@ -287,6 +291,11 @@ class DashboardEndToEndTest {
         assertTrue(unknown.isEmpty(), "the Grafana dashboard queries metrics the process does not expose: " + unknown
                 + "\nexposed: " + exposed);
         assertTrue(queried.size() >= 10, "queries the main metrics: " + queried);
+    }
+
+    private HttpResponse<String> get(HttpClient client, String path) throws Exception {
+        return client.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + http.port() + path))
+                .timeout(Duration.ofSeconds(5)).build(), HttpResponse.BodyHandlers.ofString());
     }
 
     private String metrics(HttpClient client) throws Exception {

@@ -63,6 +63,25 @@ class HelpAndBadInputTest {
         assertEquals(List.of(), incomplete);
     }
 
+    @Test
+    void helpPrintsNoWarning() {
+        List<CommandSpec> all = new ArrayList<>();
+        collect(new CommandLine(new Main()).getCommandSpec(), all);
+        List<String> warned = new ArrayList<>();
+        for (CommandSpec spec : all) {
+            String path = spec.qualifiedName(" ");
+            String args = path.substring(path.indexOf(' ') + 1) + " --help";
+            for (String[] a : new String[][]{args.split(" "), {"help", spec.name()}, {"--help"}}) {
+                CliTestSupport.Result r = CliTestSupport.run(a);
+                // picocli warns on System.err, not on the command's writer: the log is where it shows.
+                if (!r.err().isEmpty() || r.log().contains("WARN")) {
+                    warned.add(String.join(" ", a) + ": " + r.err() + r.log());
+                }
+            }
+        }
+        assertEquals(List.of(), warned);
+    }
+
     private static void collect(CommandSpec spec, List<CommandSpec> into) {
         for (CommandLine sub : spec.subcommands().values()) {
             if (!into.contains(sub.getCommandSpec())) {

@@ -56,7 +56,8 @@ class TransferIntegrationTest {
     Path dir;
 
     private Path config(RedisService redis, KafkaService kafka, TestNamespace ns) throws IOException {
-        return CliTestSupport.config(dir, redis.uri().toString(), kafka, ns, "workers:\n  queues: [" + Q + "]\n");
+        return CliTestSupport.config(dir, CliTestSupport.securedUrl(redis), kafka, ns,
+                "workers:\n  queues: [" + Q + "]\n");
     }
 
     @Test

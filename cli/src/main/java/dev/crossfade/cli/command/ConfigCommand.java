@@ -15,7 +15,8 @@ import java.io.PrintWriter;
 @Command(name = "config", mixinStandardHelpOptions = true,
         description = {"Show configuration keys (with environment variables and defaults) or the values in effect.",
                 "  keys  every key, its environment variable, default and meaning (a Markdown table)",
-                "  show  the values in effect after the file and environment are applied (secrets masked)"})
+                "  show  the values in effect after the file and environment are applied (secrets and URL passwords "
+                        + "masked)"})
 public final class ConfigCommand implements Runnable {
     @Mixin
     Options options;
@@ -41,9 +42,8 @@ public final class ConfigCommand implements Runnable {
             CrossfadeConfig c = options.load();
             out.println("# from " + c.origin() + " and the environment");
             for (Setting s : Setting.ALL) {
-                String v = c.string(s.key());
-                boolean secret = s.key().endsWith("sdk-key") || s.key().endsWith("token");
-                out.printf("%s: %s%n", s.key(), v == null ? "(unset)" : secret ? "****" : v);
+                String v = c.shown(s.key());
+                out.printf("%s: %s%n", s.key(), v == null ? "(unset)" : v);
             }
         } else {
             throw new picocli.CommandLine.ParameterException(spec.commandLine(),

@@ -1,5 +1,6 @@
 package dev.crossfade.cli.command;
 
+import dev.crossfade.api.Backend;
 import dev.crossfade.api.Job;
 import dev.crossfade.cli.Options;
 import dev.crossfade.cli.config.ConfigException;
@@ -14,6 +15,8 @@ import picocli.CommandLine.Spec;
 import picocli.CommandLine.Model.CommandSpec;
 
 import java.io.PrintWriter;
+import java.util.EnumSet;
+import java.util.Set;
 import java.util.concurrent.Callable;
 
 /** {@code crossfade dead list|retry|delete}: the Redis dead set and the Kafka DLQ. */
@@ -57,7 +60,17 @@ public final class DeadCommand implements Callable<Integer> {
         }
         validate(redis);
         PrintWriter out = spec.commandLine().getOut();
-        try (Node node = Node.start(options.load(), new SimpleMeterRegistry())) {
+        if (limit < 1) {
+            throw new ConfigException("--limit", "must be at least 1, got " + limit);
+        }
+        Set<Backend> backends = EnumSet.noneOf(Backend.class);
+        if (redis || action.equals("delete")) {
+            backends.add(Backend.REDIS);
+        }
+        if (kafka) {
+            backends.add(Backend.KAFKA);
+        }
+        try (Node node = Node.start(options.load(), new SimpleMeterRegistry(), backends)) {
             switch (action) {
                 case "list" -> {
                     if (redis) {

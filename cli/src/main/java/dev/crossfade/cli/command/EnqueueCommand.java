@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.TextNode;
+import dev.crossfade.api.Backend;
 import dev.crossfade.api.Job;
 import dev.crossfade.api.JobQueue;
 import dev.crossfade.cli.Options;
@@ -21,6 +22,7 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Set;
 import java.util.concurrent.Callable;
 
 /** {@code crossfade enqueue CLASS [ARGS...]}: one or more jobs through the router (or straight to a backend). */
@@ -65,13 +67,20 @@ public final class EnqueueCommand implements Callable<Integer> {
             argNodes.add(parse(a));
         }
         Duration delay = in == null ? null : parseDelay(in);
-        try (Node node = Node.start(options.load(), new SimpleMeterRegistry())) {
+        if (count < 1) {
+            throw new ConfigException("--count", "must be at least 1, got " + count);
+        }
+        Set<Backend> backends = switch (backend) {
+            case "routed" -> Set.of(Backend.REDIS, Backend.KAFKA);
+            case "redis" -> Set.of(Backend.REDIS);
+            case "kafka" -> Set.of(Backend.KAFKA);
+            default -> throw new ConfigException("--backend", "must be routed, redis or kafka, got '" + backend + "'");
+        };
+        try (Node node = Node.start(options.load(), new SimpleMeterRegistry(), backends)) {
             JobQueue target = switch (backend) {
                 case "routed" -> node.router();
                 case "redis" -> node.redis().queue();
-                case "kafka" -> node.kafka().queue();
-                default -> throw new ConfigException("--backend", "must be routed, redis or kafka, got '" + backend
-                        + "'");
+                default -> node.kafka().queue();
             };
             List<Job> jobs = new ArrayList<>();
             for (int i = 0; i < count; i++) {

@@ -1,6 +1,7 @@
 package dev.crossfade.cli.command;
 
 import dev.crossfade.cli.Options;
+import dev.crossfade.cli.config.Redaction;
 import dev.crossfade.cli.runtime.Node;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import picocli.CommandLine.Command;
@@ -56,11 +57,11 @@ public final class ShadowReportCommand implements Callable<Integer> {
             res = http.send(HttpRequest.newBuilder(url.resolve("/api/shadow-report")).timeout(Duration.ofSeconds(5))
                     .build(), HttpResponse.BodyHandlers.ofString());
         } catch (java.io.IOException e) {
-            throw new IllegalStateException("no crossfade worker answers at " + url + ": start `crossfade work`, or "
-                    + "leave out --url to read the shared comparison from Redis", e);
+            throw new IllegalStateException("no crossfade worker answers at " + Redaction.redact(url.toString())
+                    + ": start `crossfade work`, or leave out --url to read the shared comparison from Redis", e);
         }
         if (res.statusCode() != 200) {
-            throw new IllegalStateException(url + " answered " + res.statusCode());
+            throw new IllegalStateException(Redaction.redact(url.toString()) + " answered " + res.statusCode());
         }
         return res.body();
     }

@@ -1,5 +1,6 @@
 package dev.crossfade.cli.command;
 
+import dev.crossfade.api.Backend;
 import dev.crossfade.cli.Options;
 import dev.crossfade.cli.config.ConfigException;
 import dev.crossfade.cli.runtime.Node;
@@ -13,6 +14,7 @@ import picocli.CommandLine.Spec;
 import picocli.CommandLine.Model.CommandSpec;
 
 import java.io.PrintWriter;
+import java.util.Set;
 import java.util.concurrent.Callable;
 
 /**
@@ -49,7 +51,7 @@ public final class TransferCommand implements Callable<Integer> {
                     + " --to " + to);
         }
         PrintWriter out = spec.commandLine().getOut();
-        try (Node node = Node.start(options.load(), new SimpleMeterRegistry())) {
+        try (Node node = Node.start(options.load(), new SimpleMeterRegistry(), Set.of(Backend.REDIS, Backend.KAFKA))) {
             if (from.equals("redis")) {
                 RedisAdmin.Transferred t = node.redis().admin().transfer(queue, node.kafka().queue());
                 out.printf("moved %d jobs of queue %s from redis to kafka: %d pending, %d scheduled, %d retries%s%n",

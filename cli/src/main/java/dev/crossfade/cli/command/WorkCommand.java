@@ -5,6 +5,7 @@ import dev.crossfade.api.WorkerRuntime;
 import dev.crossfade.cli.Options;
 import dev.crossfade.cli.config.ConfigException;
 import dev.crossfade.cli.config.CrossfadeConfig;
+import dev.crossfade.cli.config.Redaction;
 import dev.crossfade.cli.http.HttpEndpoints;
 import dev.crossfade.cli.runtime.Node;
 import dev.crossfade.cli.runtime.NodeStatus;
@@ -67,15 +68,26 @@ public final class WorkCommand implements Callable<Integer> {
         CrossfadeConfig config = options.load();
         PrometheusMeterRegistry meters = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
         ClassLoader loader = loader(config);
-        try (Node node = Node.start(config, meters)) {
-            node.redis().checkServer().forEach(w -> log.warn("{}", w));
-            Set<String> qs = queues == null ? node.configuredQueues() : new LinkedHashSet<>(queues);
-            Set<Backend> bs = backends == null ? node.configuredBackends() : parse(backends);
+        Set<Backend> bs = backends == null ? parse(config.list("workers.backends"), "workers.backends")
+                : parse(backends, "--backends");
+        if (concurrency != null && concurrency < 1) {
+            throw new ConfigException("--concurrency", "must be at least 1, got " + concurrency);
+        }
+        if (httpPort != null && (httpPort < 0 || httpPort > 65535)) {
+            throw new ConfigException("--http-port", "must be 0..65535, got " + httpPort);
+        }
+        // Only the backends asked for: a Redis-only worker creates no Kafka client at all.
+        try (Node node = Node.start(config, meters, bs)) {
+            if (!bs.contains(Backend.REDIS)) {
+                // Redis still holds the run-once guard; the Redis runtime checks its settings itself when it runs.
+                checkRedis(node);
+            }
+            Set<String> qs = queues == null ? node.configuredQueues() : checkQueues(queues);
             int n = concurrency == null ? config.integer("workers.concurrency") : concurrency;
             WorkerRuntime workers = node.workers(loader, null, null, qs, bs, n);
+            node.monitor();
             int port = httpPort == null ? config.integer("http.port") : httpPort;
-            HttpEndpoints http = port == 0 ? null : new HttpEndpoints(config.string("http.bind"), port, meters,
-                    new NodeStatus(node), config.string("http.token"));
+            HttpEndpoints http = port == 0 ? null : http(config, port, meters, node);
             CountDownLatch stopped = new CountDownLatch(1);
             Runtime.getRuntime().addShutdownHook(new Thread(() -> {
                 log.info("stopping: waiting up to {} for running jobs", config.duration("workers.shutdown-timeout"));
@@ -93,16 +105,48 @@ public final class WorkCommand implements Callable<Integer> {
         return 0;
     }
 
-    private static Set<Backend> parse(List<String> names) {
+    private static Set<Backend> parse(List<String> names, String key) {
         Set<Backend> out = new LinkedHashSet<>();
         for (String b : names) {
-            Backend backend = Backend.parse(b);
-            if (backend == Backend.MEMORY) {
-                throw new ConfigException("--backends", "must be redis and/or kafka, got '" + b + "'");
+            if (!b.trim().equals("redis") && !b.trim().equals("kafka")) {
+                throw new ConfigException(key, "must be redis and/or kafka, got '" + b + "'");
             }
-            out.add(backend);
+            out.add(Backend.parse(b));
+        }
+        if (out.isEmpty()) {
+            throw new ConfigException(key, "must name redis, kafka or both");
         }
         return out;
+    }
+
+    private static Set<String> checkQueues(List<String> names) {
+        Set<String> out = new LinkedHashSet<>();
+        for (String q : names) {
+            if (!CrossfadeConfig.isQueueName(q)) {
+                throw new ConfigException("--queues", CrossfadeConfig.QUEUE_RULE + ", got '" + q + "'");
+            }
+            out.add(q);
+        }
+        return out;
+    }
+
+    private static void checkRedis(Node node) {
+        try {
+            node.redis().checkServer().forEach(w -> log.warn("{}", w));
+        } catch (RuntimeException e) {
+            log.warn("cannot check the Redis server's settings now: {}", Redaction.redact(String.valueOf(
+                    e.getMessage())));
+        }
+    }
+
+    private static HttpEndpoints http(CrossfadeConfig config, int port, PrometheusMeterRegistry meters, Node node) {
+        String bind = config.string("http.bind");
+        try {
+            return new HttpEndpoints(bind, port, meters, new NodeStatus(node), config.string("http.token"));
+        } catch (java.io.IOException | RuntimeException e) {
+            throw new ConfigException("http.port", "cannot listen on " + bind + ":" + port + " (" + e.getMessage()
+                    + "); pick a free port or address (http.bind, http.port or --http-port)");
+        }
     }
 
     private ClassLoader loader(CrossfadeConfig config) throws MalformedURLException {

@@ -7,11 +7,11 @@ import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
 import java.io.IOException;
 import java.net.URI;
 import java.nio.file.Files;
+import java.nio.file.InvalidPathException;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -21,16 +21,31 @@ import java.util.regex.Pattern;
 
 /**
  * Crossfade's configuration: one YAML file plus environment variables (which win), every key listed in
- * {@link Setting#ALL}. Immutable. Loading validates every value and fails with a {@link ConfigException} naming the
- * key and the fix.
+ * {@link Setting#ALL}. Immutable. Loading validates every value and fails with a {@link ConfigException}: one line
+ * naming the key, the fix and where the bad value was set (the file or the environment variable). Values of secret
+ * settings, and the passwords in URLs, are handed to {@link Redaction} before anything can echo them.
  */
 public final class CrossfadeConfig {
-    private static final Pattern DURATION = Pattern.compile("(\\d+)(ms|s|m|h)");
+    private static final Pattern DURATION = Pattern.compile("(\\d{1,12})(ms|s|m|h)");
+    private static final Pattern NAME = Pattern.compile("[A-Za-z0-9._-]+");
+    private static final Pattern HOST_PORT = Pattern.compile("(\\[[0-9A-Fa-f:.]+]|[A-Za-z0-9._-]+):(\\d{1,5})");
+    private static final Pattern CLASS_NAME = Pattern.compile("[\\p{L}_$][\\p{L}\\p{N}_$]*(\\.[\\p{L}_$][\\p{L}\\p{N}_$]*)*");
+    /** What {@link #isQueueName} checks, for messages. */
+    public static final String QUEUE_RULE = "queue names may use only letters, digits, '.', '_' and '-' (and must "
+            + "not end in .dlq or contain .delay.)";
+
+    /** Durations that may be zero ("do not wait"); every other one must be positive. */
+    private static final List<String> ZERO_DURATION = List.of("flags.start-wait", "workers.shutdown-timeout");
+    /** The longest duration any setting takes: longer ones are typos, and overflow the clients' millisecond ints. */
+    private static final Duration MAX_DURATION = Duration.ofDays(24);
+
     private final Map<String, String> values;
+    private final Map<String, String> sources;
     private final String origin;
 
-    private CrossfadeConfig(Map<String, String> values, String origin) {
+    private CrossfadeConfig(Map<String, String> values, Map<String, String> sources, String origin) {
         this.values = values;
+        this.sources = sources;
         this.origin = origin;
     }
 
@@ -46,38 +61,54 @@ public final class CrossfadeConfig {
      */
     public static CrossfadeConfig load(Path file, Map<String, String> env) {
         Map<String, String> values = new LinkedHashMap<>();
+        Map<String, String> sources = new LinkedHashMap<>();
         for (Setting s : Setting.ALL) {
             values.put(s.key(), s.defaultValue());
         }
         String origin = "defaults";
+        // Secrets first, so that no message below, however it fails, can echo one.
+        for (Setting s : Setting.ALL) {
+            remember(s, env.get(s.env()));
+        }
+        Redaction.remember(env.get("LD_SDK_KEY"));
         if (file != null) {
             if (!Files.isRegularFile(file)) {
                 throw new ConfigException("--config", "file " + file + " does not exist; create it or drop --config");
             }
-            readYaml(file, values);
+            readYaml(file, values, sources);
             origin = file.toString();
         }
         for (Setting s : Setting.ALL) {
             String v = env.get(s.env());
             if (v != null) {
                 values.put(s.key(), v);
+                sources.put(s.key(), s.env());
             }
         }
         if (env.get("LD_SDK_KEY") != null && env.get(Setting.find("flags.sdk-key").env()) == null) {
             values.put("flags.sdk-key", env.get("LD_SDK_KEY"));
+            sources.put("flags.sdk-key", "LD_SDK_KEY");
         }
-        CrossfadeConfig c = new CrossfadeConfig(values, origin);
+        CrossfadeConfig c = new CrossfadeConfig(values, sources, origin);
         c.validate();
         return c;
     }
 
-    private static void readYaml(Path file, Map<String, String> values) {
+    private static void remember(Setting s, String value) {
+        if (s.secret()) {
+            Redaction.remember(value);
+        } else if (s.type() == Setting.Type.URL) {
+            Redaction.rememberUrl(value);
+        }
+    }
+
+    private static void readYaml(Path file, Map<String, String> values, Map<String, String> sources) {
         JsonNode root;
         try {
             root = new ObjectMapper(new YAMLFactory()).readTree(file.toFile());
         } catch (IOException e) {
             String msg = e.getMessage() == null ? e.toString() : e.getMessage().lines().findFirst().orElse("");
-            throw new ConfigException(file.toString(), "not valid YAML (" + msg + "); fix the syntax");
+            throw new ConfigException(file.toString(), "not valid YAML (" + Redaction.redact(msg) + "); fix the syntax");
         }
         if (root == null || root.isMissingNode() || root.isNull()) {
             return;
@@ -85,29 +116,60 @@ public final class CrossfadeConfig {
         if (!root.isObject()) {
             throw new ConfigException(file.toString(), "must be a YAML mapping of sections (redis, kafka, flags, ...)");
         }
-        flatten("", root, values);
+        Map<String, JsonNode> leaves = new LinkedHashMap<>();
+        flatten("", root, leaves, file.getFileName().toString());
+        // Remember every secret of the file before any value is checked.
+        leaves.forEach((key, v) -> remember(Setting.find(key), v.isValueNode() ? v.asText() : null));
+        leaves.forEach((key, v) -> {
+            Setting s = Setting.find(key);
+            String where = "in " + file.getFileName();
+            if (v.isArray()) {
+                if (s.type() != Setting.Type.LIST) {
+                    throw new ConfigException(key, "takes one value, not a list" + (s.secret() ? "" : ", got " + v)
+                            + " (" + where + ")");
+                }
+                List<String> items = new ArrayList<>();
+                for (JsonNode i : v) {
+                    if (!i.isValueNode() || i.isNull()) {
+                        throw new ConfigException(key, "list items must be plain values, got " + i + " (" + where
+                                + ")");
+                    }
+                    items.add(i.asText());
+                }
+                values.put(key, String.join(",", items));
+            } else if (v.isNull()) {
+                if (s.defaultValue() != null) {
+                    throw new ConfigException(key, "has no value; give one or remove the line to use the default '"
+                            + s.defaultValue() + "' (" + where + ")");
+                }
+                values.put(key, null);
+            } else {
+                values.put(key, v.asText());
+            }
+            sources.put(key, where);
+        });
     }
 
-    private static void flatten(String prefix, JsonNode node, Map<String, String> values) {
-        for (Iterator<Map.Entry<String, JsonNode>> it = node.fields(); it.hasNext(); ) {
-            Map.Entry<String, JsonNode> e = it.next();
+    private static void flatten(String prefix, JsonNode node, Map<String, JsonNode> leaves, String file) {
+        for (Map.Entry<String, JsonNode> e : node.properties()) {
             String key = prefix.isEmpty() ? e.getKey() : prefix + "." + e.getKey();
             JsonNode v = e.getValue();
-            if (v.isObject()) {
-                flatten(key, v, values);
+            Setting s = Setting.find(key);
+            if (v.isObject() && s == null) {
+                flatten(key, v, leaves, file);
                 continue;
             }
-            Setting s = Setting.find(key);
             if (s == null) {
-                throw new ConfigException(key, "unknown key" + suggestion(key) + "; see `crossfade config keys`");
+                boolean section = Setting.ALL.stream().anyMatch(x -> x.key().startsWith(key + "."));
+                throw new ConfigException(key, section ? "is a section: put its keys under it, e.g. '"
+                        + Setting.ALL.stream().filter(x -> x.key().startsWith(key + ".")).findFirst().get().key()
+                        + "' (in " + file + ")" : "unknown key" + suggestion(key) + "; see `crossfade config keys` (in "
+                        + file + ")");
             }
-            if (v.isArray()) {
-                List<String> items = new ArrayList<>();
-                v.forEach(i -> items.add(i.asText()));
-                values.put(key, String.join(",", items));
-            } else {
-                values.put(key, v.isNull() ? null : v.asText());
+            if (v.isObject()) {
+                throw new ConfigException(key, "takes a value, not a mapping (in " + file + ")");
             }
+            leaves.put(key, v);
         }
     }
 
@@ -143,6 +205,7 @@ public final class CrossfadeConfig {
         return prev[b.length()];
     }
 
+    /** Checks every value: its type, then what each key needs beyond it. */
     private void validate() {
         for (Setting s : Setting.ALL) {
             String v = values.get(s.key());
@@ -151,43 +214,152 @@ public final class CrossfadeConfig {
             }
             switch (s.type()) {
                 case INT -> integer(s.key());
-                case DURATION -> duration(s.key());
+                case DURATION -> {
+                    Duration d = duration(s.key());
+                    if (d.isZero() && !ZERO_DURATION.contains(s.key())) {
+                        throw fail(s.key(), "must be more than 0, e.g. " + s.defaultValue() + ", got '" + v + "'");
+                    }
+                }
                 case BOOLEAN -> bool(s.key());
                 case URL -> uri(s.key());
+                case PATH -> {
+                    if (v.isBlank()) {
+                        throw fail(s.key(), "must be a file path, e.g. " + s.defaultValue());
+                    }
+                    path(s.key());
+                }
                 default -> {
                 }
             }
         }
-        String mode = string("kafka.mode");
-        if (!mode.equals("group") && !mode.equals("share")) {
-            throw new ConfigException("kafka.mode", "must be 'group' or 'share', got '" + mode + "'");
+        choice("kafka.mode", List.of("group", "share"));
+        List<String> backends = list("workers.backends");
+        if (backends.isEmpty()) {
+            throw fail("workers.backends", "must list redis, kafka or both");
         }
-        for (String b : list("workers.backends")) {
+        for (String b : backends) {
             if (!b.equals("redis") && !b.equals("kafka")) {
-                throw new ConfigException("workers.backends", "must list 'redis' and/or 'kafka', got '" + b + "'");
+                throw fail("workers.backends", "must list 'redis' and/or 'kafka', got '" + b + "'");
             }
         }
-        if (list("workers.queues").isEmpty()) {
-            throw new ConfigException("workers.queues", "must name at least one queue, e.g. 'default'");
+        List<String> queues = list("workers.queues");
+        if (queues.isEmpty()) {
+            throw fail("workers.queues", "must name at least one queue, e.g. 'default'");
         }
-        positive("kafka.partitions");
-        positive("kafka.replication");
-        positive("workers.concurrency");
-        int port = integer("http.port");
-        if (port < 0 || port > 65535) {
-            throw new ConfigException("http.port", "must be 0..65535, got " + port);
+        for (String q : queues) {
+            if (!isQueueName(q)) {
+                throw fail("workers.queues", QUEUE_RULE + ", got '" + q + "'");
+            }
         }
-        String scheme = uri("redis.url").getScheme();
-        if (!"redis".equals(scheme) && !"rediss".equals(scheme)) {
-            throw new ConfigException("redis.url", "must start with redis:// or rediss://, got '"
-                    + string("redis.url") + "'");
+        for (String p : list("workers.providers")) {
+            if (!CLASS_NAME.matcher(p).matches()) {
+                throw fail("workers.providers", "must list class names such as com.example.MyWorkers, got '" + p + "'");
+            }
+        }
+        for (String j : list("workers.jars")) {
+            try {
+                Path.of(j);
+            } catch (InvalidPathException e) {
+                throw fail("workers.jars", "'" + j + "' is not a path (" + e.getReason() + ")");
+            }
+        }
+        range("kafka.partitions", 1, 100_000);
+        range("kafka.replication", 1, Short.MAX_VALUE);
+        range("workers.concurrency", 1, 10_000);
+        range("http.port", 0, 65535);
+        bootstrap();
+        name("kafka.topic-prefix", "a topic name prefix");
+        for (String flag : List.of("flags.route-flag", "flags.kill-switch-flag", "flags.shadow-flag",
+                "flags.migration-flag")) {
+            if (values.get(flag) != null) {
+                name(flag, "a flag key");
+            }
+        }
+        if (!isSet("http.bind") || string("http.bind").trim().contains(" ")) {
+            throw fail("http.bind", "must be an address to listen on, e.g. 127.0.0.1 or 0.0.0.0, got '"
+                    + string("http.bind") + "'");
+        }
+        redisUrl();
+        if (isSet("flags.relay-uri")) {
+            String scheme = uri("flags.relay-uri").getScheme();
+            if (!scheme.equals("http") && !scheme.equals("https")) {
+                throw fail("flags.relay-uri", "must start with http:// or https://, got '" + shown("flags.relay-uri")
+                        + "'");
+            }
+        }
+        if (isSet("kafka.session-timeout") && duration("kafka.session-timeout").toMillis() > Integer.MAX_VALUE) {
+            throw fail("kafka.session-timeout", "must be at most " + Integer.MAX_VALUE + "ms");
         }
     }
 
-    private void positive(String key) {
-        if (integer(key) < 1) {
-            throw new ConfigException(key, "must be at least 1, got " + integer(key));
+    /** Whether a queue name is usable on both backends (it becomes part of Kafka topic names). */
+    public static boolean isQueueName(String q) {
+        return NAME.matcher(q).matches() && !q.endsWith(".dlq") && !q.contains(".delay.");
+    }
+
+    private void redisUrl() {
+        URI u = uri("redis.url");
+        String scheme = u.getScheme();
+        if (!"redis".equals(scheme) && !"rediss".equals(scheme)) {
+            throw fail("redis.url", "must start with redis:// or rediss://, got '" + shown("redis.url") + "'");
         }
+        String path = u.getPath() == null ? "" : u.getPath();
+        if (!path.isEmpty() && !path.equals("/") && !path.matches("/\\d{1,5}")) {
+            throw fail("redis.url", "the path must be a database number such as /0, got '" + shown("redis.url") + "'");
+        }
+    }
+
+    private void bootstrap() {
+        String v = string("kafka.bootstrap");
+        List<String> servers = list("kafka.bootstrap");
+        if (servers.isEmpty()) {
+            throw fail("kafka.bootstrap", "must name at least one broker as host:port, e.g. 127.0.0.1:9092");
+        }
+        for (String server : servers) {
+            Matcher m = HOST_PORT.matcher(server);
+            if (!m.matches() || Integer.parseInt(m.group(2)) < 1 || Integer.parseInt(m.group(2)) > 65535) {
+                throw fail("kafka.bootstrap", "must list brokers as host:port (port 1..65535), comma-separated, got '"
+                        + Redaction.redact(v) + "'");
+            }
+        }
+    }
+
+    private void choice(String key, List<String> choices) {
+        String v = string(key).trim();
+        if (!choices.contains(v)) {
+            throw fail(key, "must be " + choices.stream().map(c -> "'" + c + "'")
+                    .reduce((a, b) -> a + " or " + b).orElse("") + ", got '" + v + "'");
+        }
+    }
+
+    private void range(String key, int min, int max) {
+        int v = integer(key);
+        if (v < min || v > max) {
+            throw fail(key, "must be " + min + ".." + max + ", got " + v);
+        }
+    }
+
+    private void name(String key, String what) {
+        String v = string(key);
+        if (v == null || !NAME.matcher(v.trim()).matches() || v.trim().length() > 200) {
+            throw fail(key, "must be " + what + " of letters, digits, '.', '_' and '-', got '" + v + "'");
+        }
+    }
+
+    /** A failure of a key's value, saying where the value was set. */
+    private ConfigException fail(String key, String problem) {
+        String source = sources.get(key);
+        return new ConfigException(key, problem + (source == null ? "" : " (" + (source.startsWith("in ") ? source
+                : "from " + source) + ")"));
+    }
+
+    /** The value as it may be printed: masked when secret, without a password when a URL. */
+    public String shown(String key) {
+        String v = string(key);
+        if (v == null) {
+            return null;
+        }
+        return Setting.find(key).secret() ? Redaction.MASK : Redaction.redact(v);
     }
 
     /** Where the configuration came from: a file name or "defaults". */
@@ -207,44 +379,55 @@ public final class CrossfadeConfig {
         String v = string(key);
         try {
             return Integer.parseInt(v.trim());
-        } catch (NumberFormatException e) {
-            throw new ConfigException(key, "must be a whole number, got '" + v + "'");
+        } catch (NumberFormatException | NullPointerException e) {
+            throw fail(key, "must be a whole number" + (v != null && v.trim().matches("-?\\d+")
+                    ? " between " + Integer.MIN_VALUE + " and " + Integer.MAX_VALUE : "") + ", got '" + v + "'");
         }
     }
 
     public boolean bool(String key) {
-        String v = string(key).trim().toLowerCase(Locale.ROOT);
+        String raw = string(key);
+        String v = raw == null ? "" : raw.trim().toLowerCase(Locale.ROOT);
         if (!v.equals("true") && !v.equals("false")) {
-            throw new ConfigException(key, "must be true or false, got '" + string(key) + "'");
+            throw fail(key, "must be true or false, got '" + raw + "'");
         }
         return v.equals("true");
     }
 
     public Duration duration(String key) {
-        String v = string(key).trim();
+        String raw = string(key);
+        String v = raw == null ? "" : raw.trim();
         Matcher m = DURATION.matcher(v);
         if (!m.matches()) {
-            throw new ConfigException(key, "must be a duration such as 500ms, 5s, 2m or 1h, got '" + v + "'");
+            throw fail(key, "must be a duration such as 500ms, 5s, 2m or 1h, got '" + v + "'");
         }
         long n = Long.parseLong(m.group(1));
-        return switch (m.group(2)) {
+        Duration d = switch (m.group(2)) {
             case "ms" -> Duration.ofMillis(n);
             case "s" -> Duration.ofSeconds(n);
             case "m" -> Duration.ofMinutes(n);
             default -> Duration.ofHours(n);
         };
+        if (d.compareTo(MAX_DURATION) > 0) {
+            throw fail(key, "must be at most " + MAX_DURATION.toHours() + "h, got '" + v + "'");
+        }
+        return d;
     }
 
     public URI uri(String key) {
         String v = string(key);
+        String shown = Redaction.redact(v);
         try {
-            URI u = new URI(v.trim());
+            URI u = new URI(v == null ? "" : v.trim());
             if (u.getScheme() == null || u.getHost() == null) {
-                throw new ConfigException(key, "must be a URL with a scheme and a host, got '" + v + "'");
+                throw fail(key, "must be a URL with a scheme and a host, got '" + shown + "'");
+            }
+            if (u.getPort() > 65535) {
+                throw fail(key, "the port must be 1..65535, got '" + shown + "'");
             }
             return u;
         } catch (java.net.URISyntaxException e) {
-            throw new ConfigException(key, "is not a valid URL ('" + v + "': " + e.getReason() + ")");
+            throw fail(key, "is not a valid URL ('" + shown + "': " + Redaction.redact(e.getReason()) + ")");
         }
     }
 
@@ -257,7 +440,12 @@ public final class CrossfadeConfig {
     }
 
     public Path path(String key) {
-        return Path.of(string(key));
+        String v = string(key);
+        try {
+            return Path.of(v == null ? "" : v);
+        } catch (InvalidPathException e) {
+            throw fail(key, "is not a valid path (" + e.getReason() + ")");
+        }
     }
 
     /** Whether a key has a value. */

@@ -15,9 +15,9 @@ import java.util.Locale;
  */
 public record Setting(String key, Type type, String defaultValue, String description) {
 
-    /** Value types. */
+    /** Value types. A SECRET is never printed; a URL is printed without its password. */
     public enum Type {
-        STRING, URL, INT, DURATION, BOOLEAN, LIST, PATH
+        STRING, SECRET, URL, INT, DURATION, BOOLEAN, ENUM, LIST, PATH
     }
 
     /** The environment variable that overrides this key: {@code CROSSFADE_} + the key in upper snake case. */
@@ -25,16 +25,23 @@ public record Setting(String key, Type type, String defaultValue, String descrip
         return "CROSSFADE_" + key.replace('.', '_').replace('-', '_').toUpperCase(Locale.ROOT);
     }
 
+    /** Whether the value is never printed. */
+    public boolean secret() {
+        return type == Type.SECRET;
+    }
+
     /** Every key Crossfade reads. */
     public static final List<Setting> ALL = List.of(
             new Setting("redis.url", Type.URL, "redis://127.0.0.1:6379/0",
-                    "Redis URL; `rediss://` for TLS, `redis://user:password@host:port/db` for ACL users"),
+                    "Redis URL, `redis://host:port/db`; `rediss://` for TLS; an ACL user and password go before the "
+                            + "host as `user:password@`"),
             new Setting("redis.namespace", Type.STRING, "", "key prefix for every Redis key (Sidekiq's namespace)"),
             new Setting("redis.strict-maxmemory", Type.BOOLEAN, "false",
                     "refuse to start when Redis `maxmemory-policy` is not `noeviction` (otherwise: a loud warning)"),
-            new Setting("kafka.bootstrap", Type.STRING, "127.0.0.1:9092", "Kafka bootstrap servers"),
+            new Setting("kafka.bootstrap", Type.STRING, "127.0.0.1:9092",
+                    "Kafka bootstrap servers, `host:port` comma-separated"),
             new Setting("kafka.topic-prefix", Type.STRING, "crossfade", "topic per queue: `<prefix>.<queue>`"),
-            new Setting("kafka.mode", Type.STRING, "group",
+            new Setting("kafka.mode", Type.ENUM, "group",
                     "`group` (consumer group, ordered per partition) or `share` (share group, KIP-932 queues)"),
             new Setting("kafka.partitions", Type.INT, "6",
                     "partitions of topics created on demand (at least the consumers you expect)"),
@@ -46,7 +53,7 @@ public record Setting(String key, Type type, String defaultValue, String descrip
                             + "3 times the heartbeat interval (5s by default)"),
             new Setting("flags.file", Type.PATH, ".crossfade/flags.json",
                     "local flags file (LaunchDarkly file-data format), used when no SDK key is set"),
-            new Setting("flags.sdk-key", Type.STRING, null,
+            new Setting("flags.sdk-key", Type.SECRET, null,
                     "LaunchDarkly server SDK key; also read from `LD_SDK_KEY`. When set, flags come from LaunchDarkly"),
             new Setting("flags.relay-uri", Type.URL, null, "LaunchDarkly Relay Proxy URL"),
             new Setting("flags.route-flag", Type.STRING, "crossfade-route", "string flag: `redis` or `kafka`"),
@@ -75,8 +82,11 @@ public record Setting(String key, Type type, String defaultValue, String descrip
                     "how long a stopping worker waits for running jobs before returning them to their queue"),
             new Setting("http.bind", Type.STRING, "127.0.0.1", "address of /metrics, /health and the dashboard"),
             new Setting("http.port", Type.INT, "9400", "port of /metrics, /health and the dashboard (0: none)"),
-            new Setting("http.token", Type.STRING, null,
-                    "token required to change flags from the dashboard (unset: read-only dashboard)"));
+            new Setting("http.token", Type.SECRET, null,
+                    "token required to change flags from the dashboard (unset: read-only dashboard)"),
+            new Setting("health.timeout", Type.DURATION, "2s",
+                    "longest a check of Redis or Kafka may take before that backend counts as down; `/health`, "
+                            + "`/metrics` and `crossfade status` answer within about this even when a server hangs"));
 
     /** The setting for a key, or null. */
     public static Setting find(String key) {

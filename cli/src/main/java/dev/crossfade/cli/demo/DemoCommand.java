@@ -46,7 +46,7 @@ import java.util.concurrent.atomic.AtomicBoolean;
 @Command(name = "demo", mixinStandardHelpOptions = true,
         description = {"Run the migration drill on a local Redis and a local Kafka broker (started for the demo and "
                 + "removed after): a producer enqueues through the router at a steady rate while the flags move "
-                + "0% -> 10% -> 50% -> 100% Kafka, shadow, kill switch back to Redis, back to Kafka.",
+                + "0%% -> 10%% -> 50%% -> 100%% Kafka, shadow, kill switch back to Redis, back to Kafka.",
                 "Ends with a table per phase and `lost: N` counted from a ledger of jids (exit code 1 if N > 0).",
                 "Needs redis-server (apt-get install redis-server), or Docker for Testcontainers."})
 public final class DemoCommand implements Callable<Integer> {

@@ -3,6 +3,7 @@ package dev.crossfade.cli.http;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.sun.net.httpserver.HttpExchange;
+import dev.crossfade.cli.config.Redaction;
 import com.sun.net.httpserver.HttpServer;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import org.slf4j.Logger;
@@ -18,16 +19,20 @@ import java.util.Map;
 import java.util.concurrent.Executors;
 
 /**
- * The HTTP side of a {@code crossfade work} process: {@code /metrics} (Prometheus), {@code /health}, the dashboard at
- * {@code /} and its JSON API. Bound to localhost by default; changing flags needs the configured token, and without
- * one the dashboard is read-only. Uses the JDK's built-in server: four small endpoints do not justify a web framework.
+ * The HTTP side of a {@code crossfade work} process: {@code /metrics} (Prometheus), {@code /health} (with
+ * {@code /health/live}, {@code /health/ready} and {@code /health/<backend>}), the dashboard at {@code /} and its JSON
+ * API. Bound to localhost by default; changing flags needs the configured token, and without one the dashboard is
+ * read-only. Uses the JDK's built-in server: a few small endpoints do not justify a web framework.
+ *
+ * <p>Every answer comes from memory: health from the node's background checks, metrics from a scrape taken on a
+ * thread of its own ({@link ScrapeCache}), so a hung server can never hold up the two request threads.
  */
 public final class HttpEndpoints implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(HttpEndpoints.class);
     private static final ObjectMapper JSON = new ObjectMapper();
 
     private final HttpServer server;
-    private final PrometheusMeterRegistry prometheus;
+    private final ScrapeCache metrics;
     private final StatusSource status;
     private final String token;
 
@@ -38,7 +43,7 @@ public final class HttpEndpoints implements AutoCloseable {
      */
     public HttpEndpoints(String bind, int port, PrometheusMeterRegistry prometheus, StatusSource status, String token)
             throws IOException {
-        this.prometheus = prometheus;
+        this.metrics = new ScrapeCache(prometheus::scrape);
         this.status = status;
         this.token = token == null || token.isBlank() ? null : token;
         this.server = HttpServer.create(new InetSocketAddress(bind, port), 0);
@@ -64,12 +69,51 @@ public final class HttpEndpoints implements AutoCloseable {
     }
 
     private void metrics(HttpExchange ex) throws IOException {
-        send(ex, 200, "text/plain; version=0.0.4; charset=utf-8", prometheus.scrape());
+        ScrapeCache.Scrape last = metrics.last();
+        if (last == null) {
+            send(ex, 503, "text/plain", "metrics not scraped yet");
+        } else if (last.ageMs() > ScrapeCache.STALE_AFTER.toMillis()) {
+            // Prometheus should see a failed scrape, not old numbers presented as current.
+            send(ex, 503, "text/plain", "metrics snapshot is " + last.ageMs() + " ms old: the scraper is stuck");
+        } else {
+            send(ex, 200, "text/plain; version=0.0.4; charset=utf-8", last.text());
+        }
     }
 
+    /**
+     * {@code /health}: everything, 200 when ready. {@code /health/live}: 200 while the process's own checks run (a
+     * server being down does not make the process dead). {@code /health/ready}: 200 when every backend answers.
+     * {@code /health/redis}, {@code /health/kafka}: that backend alone.
+     */
+    @SuppressWarnings("unchecked")
     private void health(HttpExchange ex) throws IOException {
         Map<String, Object> h = status.health();
-        send(ex, "UP".equals(h.get("status")) ? 200 : 503, "application/json", JSON.writeValueAsString(h));
+        String path = ex.getRequestURI().getPath().replaceAll("/+$", "");
+        Map<String, Object> backends = (Map<String, Object>) h.getOrDefault("backends", Map.of());
+        switch (path) {
+            case "/health" -> send(ex, "UP".equals(h.get("status")) ? 200 : 503, "application/json",
+                    JSON.writeValueAsString(h));
+            case "/health/live" -> probe(ex, Boolean.TRUE.equals(h.get("live")), h);
+            case "/health/ready" -> probe(ex, Boolean.TRUE.equals(h.get("ready")), h);
+            default -> {
+                Object one = backends.get(path.substring("/health/".length()));
+                if (!path.startsWith("/health/") || one == null) {
+                    send(ex, 404, "text/plain", "not found: use /health, /health/live, /health/ready or /health/"
+                            + String.join("|", backends.keySet()));
+                    return;
+                }
+                Map<String, Object> b = (Map<String, Object>) one;
+                send(ex, Boolean.TRUE.equals(b.get("ready")) ? 200 : 503, "application/json",
+                        JSON.writeValueAsString(b));
+            }
+        }
+    }
+
+    private static void probe(HttpExchange ex, boolean ok, Map<String, Object> h) throws IOException {
+        Map<String, Object> body = new java.util.LinkedHashMap<>();
+        body.put("status", ok ? "UP" : "DOWN");
+        body.put("backends", h.get("backends"));
+        send(ex, ok ? 200 : 503, "application/json", JSON.writeValueAsString(body));
     }
 
     private void apiStatus(HttpExchange ex) throws IOException {
@@ -102,7 +146,7 @@ public final class HttpEndpoints implements AutoCloseable {
             log.info("flags changed from the dashboard: kafka={} kill switch={} shadow={}", kafka, kill, shadow);
             send(ex, 200, "application/json", "{\"ok\":true}");
         } catch (IllegalArgumentException | IllegalStateException | IOException e) {
-            send(ex, 400, "text/plain", e.getMessage());
+            send(ex, 400, "text/plain", Redaction.redact(String.valueOf(e.getMessage())));
         }
     }
 
@@ -129,5 +173,6 @@ public final class HttpEndpoints implements AutoCloseable {
     @Override
     public void close() {
         server.stop(0);
+        metrics.close();
     }
 }

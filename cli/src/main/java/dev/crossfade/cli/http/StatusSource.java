@@ -11,7 +11,11 @@ public interface StatusSource {
     /** A snapshot for {@code /api/status}; must be cheap (called every second per open dashboard). */
     Map<String, Object> snapshot();
 
-    /** Health for {@code /health}: {@code status} is UP or DOWN, plus one entry per dependency. */
+    /**
+     * Health for {@code /health}, from memory (never waits for a server): {@code status} UP or DOWN (every backend
+     * ready or not), {@code live} (the process's own checks keep running), {@code ready}, one entry per backend, and
+     * the per-backend detail under {@code backends} (each with {@code status}, {@code live} and {@code ready}).
+     */
     Map<String, Object> health();
 
     /** The shadow comparison report as JSON, for {@code /api/shadow-report} and {@code crossfade shadow-report}. */

@@ -8,6 +8,7 @@ import dev.crossfade.api.worker.WorkerProvider;
 import dev.crossfade.api.worker.WorkerRegistry;
 import dev.crossfade.cli.config.ConfigException;
 import dev.crossfade.cli.config.CrossfadeConfig;
+import dev.crossfade.cli.config.Redaction;
 import dev.crossfade.flags.FlagSource;
 import dev.crossfade.flags.FlagsConfig;
 import dev.crossfade.flags.RoutingFlags;
@@ -26,46 +27,44 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 
 /**
- * Everything one Crossfade process runs, built from configuration: both backends, the flags, the router, and on
- * demand the workers (one execution core over both backends, with the run-once guard, shadow comparison and job
+ * Everything one Crossfade process runs, built from configuration: the backends it uses, the flags, the router, and
+ * on demand the workers (one execution core over the backends, with the run-once guard, shadow comparison and job
  * meters). The CLI commands and the demo all start from here, so they wire things the same way.
+ *
+ * <p>A backend the node was not given is never created: a Redis-only process opens no Kafka client at all, so it
+ * neither connects to a broker nor logs about one. Kafka clients are created on first use, since even an idle one
+ * connects and keeps reconnecting.
  */
 public final class Node implements AutoCloseable {
     private final CrossfadeConfig config;
     private final MeterRegistry meters;
+    private final Set<Backend> backends;
     private final RedisBackend redis;
-    private final KafkaBackend kafka;
+    private KafkaBackend kafka;
     private final RoutingFlags flags;
     private final FlagsFile flagsFile;
-    private final RoutingJobQueue router;
+    private RoutingJobQueue router;
+    private BackendMonitor monitor;
+    private volatile PatientStart kafkaWorkers;
     private final ShadowComparator comparator;
     private final JobMetrics jobMetrics;
 
-    private Node(CrossfadeConfig config, MeterRegistry meters) {
+    /** How long starting the workers waits for Kafka's before leaving it to the background. */
+    private static final Duration KAFKA_FIRST_START = Duration.ofSeconds(10);
+
+    private Node(CrossfadeConfig config, MeterRegistry meters, Set<Backend> backends) {
         this.config = config;
         this.meters = meters;
+        this.backends = Set.copyOf(backends);
+        // Redis also holds the run-once guard and the ledger, so every node has it (it connects lazily).
         this.redis = RedisBackend.create(RedisBackendConfig.custom()
                 .url(config.string("redis.url"))
                 .namespace(config.string("redis.namespace"))
                 .strictEvictionPolicy(config.bool("redis.strict-maxmemory"))
-                .shutdownTimeout(config.duration("workers.shutdown-timeout"))
-                .meterRegistry(meters)
-                .build());
-        KafkaBackendConfig.Builder kafkaConfig = KafkaBackendConfig.custom();
-        if (config.isSet("kafka.session-timeout")) {
-            kafkaConfig.groupConfig("consumer.session.timeout.ms",
-                    Long.toString(config.duration("kafka.session-timeout").toMillis()));
-        }
-        this.kafka = KafkaBackend.create(kafkaConfig
-                .bootstrapServers(config.string("kafka.bootstrap"))
-                .topicPrefix(config.string("kafka.topic-prefix"))
-                .partitions(config.integer("kafka.partitions"))
-                .replicationFactor(config.integer("kafka.replication"))
-                .mode(config.string("kafka.mode").equals("share") ? KafkaBackendConfig.Mode.SHARE
-                        : KafkaBackendConfig.Mode.GROUP)
                 .shutdownTimeout(config.duration("workers.shutdown-timeout"))
                 .meterRegistry(meters)
                 .build());
@@ -78,7 +77,12 @@ public final class Node implements AutoCloseable {
         } else {
             this.flagsFile = FlagsFile.at(config.path("flags.file"), config.string("flags.route-flag"),
                     config.string("flags.kill-switch-flag"), config.string("flags.shadow-flag"));
-            flagsFile.createIfMissing();
+            try {
+                flagsFile.createIfMissing();
+            } catch (RuntimeException e) {
+                throw new ConfigException("flags.file", "cannot create " + config.path("flags.file") + " ("
+                        + (e.getCause() == null ? e.getMessage() : e.getCause()) + "); fix the path or its directory");
+            }
             source = FlagSource.file(config.path("flags.file"));
         }
         FlagsConfig.Builder fc = FlagsConfig.custom().source(source)
@@ -91,18 +95,41 @@ public final class Node implements AutoCloseable {
             fc.migrationFlag(config.string("flags.migration-flag"));
         }
         this.flags = RoutingFlags.start(fc.build());
-        this.router = new RoutingJobQueue(redis.queue(), kafka.queue(), flags, RouterConfig.custom()
-                .kafkaTimeout(config.duration("router.kafka-timeout")).meterRegistry(meters)
-                .twinMarks(redis.twinMarks(config.duration("workers.run-once-memory"))).build());
         // Shared through Redis, so copies run by different worker processes are still paired.
         this.comparator = new ShadowComparator(Duration.ofSeconds(30), meters,
                 redis.shadowStore(config.duration("workers.run-once-memory")));
         this.jobMetrics = new JobMetrics(meters);
     }
 
-    /** Connects to what the configuration names (lazily: nothing is contacted before first use). */
+    /** A node on the backends the configuration's {@code workers.backends} names. */
     public static Node start(CrossfadeConfig config, MeterRegistry meters) {
-        return new Node(config, meters);
+        return start(config, meters, configuredBackends(config));
+    }
+
+    /** A node on {@code backends} (lazily: nothing is contacted before first use). */
+    public static Node start(CrossfadeConfig config, MeterRegistry meters, Set<Backend> backends) {
+        if (backends.isEmpty() || backends.contains(Backend.MEMORY)) {
+            throw new IllegalArgumentException("a node runs on redis and/or kafka, got " + backends);
+        }
+        return new Node(config, meters, backends);
+    }
+
+    private KafkaBackend createKafka() {
+        KafkaBackendConfig.Builder kafkaConfig = KafkaBackendConfig.custom();
+        if (config.isSet("kafka.session-timeout")) {
+            kafkaConfig.groupConfig("consumer.session.timeout.ms",
+                    Long.toString(config.duration("kafka.session-timeout").toMillis()));
+        }
+        return KafkaBackend.create(kafkaConfig
+                .bootstrapServers(config.string("kafka.bootstrap"))
+                .topicPrefix(config.string("kafka.topic-prefix"))
+                .partitions(config.integer("kafka.partitions"))
+                .replicationFactor(config.integer("kafka.replication"))
+                .mode(config.string("kafka.mode").equals("share") ? KafkaBackendConfig.Mode.SHARE
+                        : KafkaBackendConfig.Mode.GROUP)
+                .shutdownTimeout(config.duration("workers.shutdown-timeout"))
+                .meterRegistry(meters)
+                .build());
     }
 
     /**
@@ -124,11 +151,17 @@ public final class Node implements AutoCloseable {
                         listener == null ? ExecutionListener.NONE : listener))
                 .build();
         List<WorkerRuntime> runtimes = new ArrayList<>();
+        if (!this.backends.containsAll(backends)) {
+            throw new IllegalArgumentException("this node runs on " + this.backends + ", not " + backends);
+        }
         if (backends.contains(Backend.REDIS)) {
             runtimes.add(redis.workers(core, queues, concurrency));
         }
         if (backends.contains(Backend.KAFKA)) {
-            runtimes.add(kafka.workers(core, queues, concurrency));
+            // Kafka's start needs the broker; a broker that is down must not keep the Redis workers from running.
+            kafkaWorkers = new PatientStart("kafka", kafka().workers(core, queues, concurrency), KAFKA_FIRST_START,
+                    config.duration("workers.shutdown-timeout"));
+            runtimes.add(kafkaWorkers);
         }
         return MigrationWorkerRuntime.of(runtimes.toArray(WorkerRuntime[]::new));
     }
@@ -158,9 +191,23 @@ public final class Node implements AutoCloseable {
 
     /** Backends from configuration. */
     public Set<Backend> configuredBackends() {
+        return configuredBackends(config);
+    }
+
+    private static Set<Backend> configuredBackends(CrossfadeConfig config) {
         Set<Backend> out = new LinkedHashSet<>();
         config.list("workers.backends").forEach(b -> out.add(Backend.parse(b)));
         return out;
+    }
+
+    /** The backends this node runs on. */
+    public Set<Backend> backends() {
+        return backends;
+    }
+
+    /** Whether this node runs on {@code backend}. */
+    public boolean uses(Backend backend) {
+        return backends.contains(backend);
     }
 
     public CrossfadeConfig config() {
@@ -175,7 +222,18 @@ public final class Node implements AutoCloseable {
         return redis;
     }
 
-    public KafkaBackend kafka() {
+    /**
+     * The Kafka backend, created on first use.
+     *
+     * @throws IllegalStateException when this node does not run on Kafka
+     */
+    public synchronized KafkaBackend kafka() {
+        if (!uses(Backend.KAFKA)) {
+            throw new IllegalStateException("this process does not use Kafka (backends: " + backends + ")");
+        }
+        if (kafka == null) {
+            kafka = createKafka();
+        }
         return kafka;
     }
 
@@ -188,8 +246,65 @@ public final class Node implements AutoCloseable {
         return flagsFile;
     }
 
-    /** Where applications enqueue: the router. */
-    public RoutingJobQueue router() {
+    /**
+     * Where applications enqueue: the router, created on first use.
+     *
+     * @throws IllegalStateException when this node does not run on both backends
+     */
+    public synchronized RoutingJobQueue router() {
+        if (router == null) {
+            router = new RoutingJobQueue(redis.queue(), kafka().queue(), flags, RouterConfig.custom()
+                    .kafkaTimeout(config.duration("router.kafka-timeout")).meterRegistry(meters)
+                    .twinMarks(redis.twinMarks(config.duration("workers.run-once-memory"))).build());
+        }
+        return router;
+    }
+
+    /**
+     * The background checks of this node's backends, started on first use and stopped by {@link #close()}: what
+     * {@code /health}, the dashboard and the unreachable/reachable log lines come from.
+     */
+    public synchronized BackendMonitor monitor() {
+        if (monitor == null) {
+            monitor = new BackendMonitor(checks(), config.duration("health.timeout"), meters);
+            monitor.start();
+        }
+        return monitor;
+    }
+
+    /**
+     * Checks every backend of this node once, each on its own thread, waiting up to {@code wait} in all: for a
+     * command that prints what it can reach and exits.
+     */
+    public List<BackendMonitor.State> checkOnce(Duration wait) {
+        List<BackendCheck> checks = checks();
+        try {
+            return BackendMonitor.checkOnce(checks, wait);
+        } finally {
+            checks.forEach(BackendCheck::close);
+        }
+    }
+
+    private List<BackendCheck> checks() {
+        List<BackendCheck> checks = new ArrayList<>();
+        Set<String> queues = configuredQueues();
+        if (uses(Backend.REDIS)) {
+            checks.add(new RedisCheck(redis.admin(), Redaction.redact(config.string("redis.url")), queues));
+        }
+        if (uses(Backend.KAFKA)) {
+            checks.add(new KafkaCheck(this::kafka, config.string("kafka.bootstrap"),
+                    config.string("kafka.topic-prefix"), Map.of(), queues, config.duration("health.timeout")));
+        }
+        return checks;
+    }
+
+    /** The Kafka workers' start, or null when this node has none. */
+    PatientStart kafkaWorkers() {
+        return kafkaWorkers;
+    }
+
+    /** The router if something has used it, else null: status reports it without creating one. */
+    public synchronized RoutingJobQueue routerIfStarted() {
         return router;
     }
 
@@ -203,9 +318,24 @@ public final class Node implements AutoCloseable {
 
     @Override
     public void close() {
-        router.close();
+        RoutingJobQueue r;
+        KafkaBackend k;
+        BackendMonitor m;
+        synchronized (this) {
+            r = router;
+            k = kafka;
+            m = monitor;
+        }
+        if (m != null) {
+            m.close();
+        }
+        if (r != null) {
+            r.close();
+        }
         flags.close();
-        kafka.close();
+        if (k != null) {
+            k.close();
+        }
         redis.close();
     }
 }

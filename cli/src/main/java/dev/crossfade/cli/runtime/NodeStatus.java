@@ -1,21 +1,21 @@
 package dev.crossfade.cli.runtime;
 
 import dev.crossfade.api.Backend;
+import dev.crossfade.cli.config.Redaction;
 import dev.crossfade.cli.http.StatusSource;
 import dev.crossfade.flags.file.FlagsFile;
-import dev.crossfade.kafka.PartitionLag;
-import dev.crossfade.redis.RedisAdmin;
+import dev.crossfade.router.RoutingJobQueue;
 import dev.crossfade.router.shadow.ShadowReport;
 import io.micrometer.core.instrument.search.Search;
 
-import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
 /**
- * The status of one {@link Node}, shaped for {@code crossfade status}, {@code /health} and the dashboard. Reads that
- * touch Redis or Kafka are cached for a second so open dashboards cost the servers nothing noticeable.
+ * The status of one {@link Node}, shaped for {@code crossfade status}, {@code /health} and the dashboard. Never
+ * touches a server on the caller's thread: what Redis and Kafka hold comes from the node's {@link BackendMonitor}
+ * (or, for a command, from one round of checks), the rest from memory. Only the backends the node runs on appear.
  */
 public final class NodeStatus implements StatusSource {
     private final Node node;
@@ -26,20 +26,35 @@ public final class NodeStatus implements StatusSource {
         this.node = node;
     }
 
+    /** The dashboard's snapshot from the node's background checks; rebuilt at most once a second. */
     @Override
     public synchronized Map<String, Object> snapshot() {
         if (cached == null || System.currentTimeMillis() - cachedAt > 1000) {
-            cached = build();
+            cached = snapshot(node.monitor().states());
             cachedAt = System.currentTimeMillis();
         }
         return cached;
     }
 
-    private Map<String, Object> build() {
+    /** A snapshot from the given backend states. */
+    @SuppressWarnings("unchecked")
+    public Map<String, Object> snapshot(List<BackendMonitor.State> states) {
+        Map<String, Object> redis = Map.of();
+        Map<String, Object> kafka = Map.of();
+        Map<String, Object> backends = new LinkedHashMap<>();
+        for (BackendMonitor.State st : states) {
+            backends.put(st.backend().id(), BackendMonitor.describe(st));
+            if (st.backend() == Backend.REDIS) {
+                redis = st.facts();
+            } else if (st.backend() == Backend.KAFKA) {
+                kafka = st.facts();
+            }
+        }
         Map<String, Object> s = new LinkedHashMap<>();
         s.put("split", split());
         Map<String, Object> router = new LinkedHashMap<>();
-        router.put("breaker", node.router().kafkaBreakerState().name());
+        RoutingJobQueue r = node.routerIfStarted();
+        router.put("breaker", r == null ? "unused" : r.kafkaBreakerState().name());
         router.put("fallbacks", (long) Search.in(node.meters()).name("crossfade.router.fallbacks").counters().stream()
                 .mapToDouble(c -> c.count()).sum());
         s.put("router", router);
@@ -47,13 +62,23 @@ public final class NodeStatus implements StatusSource {
                 "kafka", (long) node.jobMetrics().processed(Backend.KAFKA)));
         s.put("latencyP99Ms", Map.of("redis", node.jobMetrics().latencyMs(Backend.REDIS, 0.99),
                 "kafka", node.jobMetrics().latencyMs(Backend.KAFKA, 0.99)));
-        s.put("queues", queues());
-        s.put("failures", failures());
-        s.put("lag", lag());
-        ShadowReport r = node.comparator().report();
-        s.put("shadow", Map.of("matched", r.matched(), "mismatched", r.mismatched(),
-                "missing", r.missingShadow() + r.missingPrimary(), "duplicates", r.duplicates(),
-                "deliveredOnly", r.deliveredOnly(), "pending", r.pending()));
+        Map<String, Object> queues = new LinkedHashMap<>();
+        queues.put("redis", redis.getOrDefault("queues", Map.of()));
+        queues.put("redisScheduled", redis.get("scheduled"));
+        s.put("queues", queues);
+        Map<String, Object> failures = new LinkedHashMap<>();
+        failures.put("redisRetry", redis.get("retry"));
+        failures.put("redisDead", redis.get("dead"));
+        failures.put("kafkaDlq", kafka.get("dlq"));
+        failures.put("failed", (long) (node.jobMetrics().failed(Backend.REDIS)
+                + node.jobMetrics().failed(Backend.KAFKA)));
+        s.put("failures", failures);
+        s.put("lag", kafka.getOrDefault("lag", List.of()));
+        ShadowReport report = node.comparator().report();
+        s.put("shadow", Map.of("matched", report.matched(), "mismatched", report.mismatched(),
+                "missing", report.missingShadow() + report.missingPrimary(), "duplicates", report.duplicates(),
+                "deliveredOnly", report.deliveredOnly(), "pending", report.pending()));
+        s.put("backends", backends);
         return s;
     }
 
@@ -66,7 +91,7 @@ public final class NodeStatus implements StatusSource {
             try {
                 set = file.read();
             } catch (IllegalStateException unreadable) {
-                split.put("fileError", unreadable.getMessage());
+                split.put("fileError", Redaction.redact(unreadable.getMessage()));
             }
         }
         if (set != null && node.flags().healthy()) {
@@ -80,81 +105,48 @@ public final class NodeStatus implements StatusSource {
             split.put("killSwitch", false);
             split.put("shadowPercent", 0.0);
         }
-        split.put("source", node.flags().sourceDescription());
+        split.put("source", Redaction.redact(node.flags().sourceDescription()));
         split.put("flagsHealthy", node.flags().healthy());
         return split;
     }
 
-    private Map<String, Object> queues() {
-        Map<String, Object> q = new LinkedHashMap<>();
-        RedisAdmin admin = node.redis().admin();
-        Map<String, Long> sizes = admin.queueSizes();
-        for (String name : node.configuredQueues()) {
-            q.put(name, sizes.getOrDefault(name, 0L));
-        }
-        sizes.forEach(q::putIfAbsent);
-        return Map.of("redis", q, "redisScheduled", admin.scheduledSize());
-    }
-
-    private Map<String, Object> failures() {
-        RedisAdmin admin = node.redis().admin();
-        long dlq = 0;
-        for (String q : node.configuredQueues()) {
-            dlq += node.kafka().deadLetters(q, 10_000).size();
-        }
-        return Map.of("redisRetry", admin.retrySize(), "redisDead", admin.deadSize(), "kafkaDlq", dlq,
-                "failed", (long) (node.jobMetrics().failed(Backend.REDIS) + node.jobMetrics().failed(Backend.KAFKA)));
-    }
-
-    private List<Map<String, Object>> lag() {
-        List<Map<String, Object>> out = new ArrayList<>();
-        for (String q : node.configuredQueues()) {
-            for (PartitionLag p : lagOf(q)) {
-                Map<String, Object> m = new LinkedHashMap<>();
-                m.put("topic", p.topic());
-                m.put("partition", p.partition());
-                m.put("lag", p.offsetLag());
-                m.put("timeLagMs", p.timeLag() == null ? 0 : p.timeLag().toMillis());
-                out.add(m);
-            }
-        }
-        return out;
-    }
-
-    /** Lag of a queue's topic; a queue never used on Kafka has no topic yet, and so no lag. */
-    private List<PartitionLag> lagOf(String queue) {
-        try {
-            return node.kafka().lag(queue);
-        } catch (RuntimeException e) {
-            for (Throwable c = e; c != null; c = c.getCause()) {
-                if (c instanceof org.apache.kafka.common.errors.UnknownTopicOrPartitionException) {
-                    return List.of();
-                }
-            }
-            throw e;
-        }
-    }
-
+    /**
+     * Health from memory: {@code status} UP when every backend of the node answered its last check in time (ready),
+     * {@code live} while the checks themselves keep running; one entry per backend, and its detail under
+     * {@code backends}.
+     */
     @Override
     public Map<String, Object> health() {
+        BackendMonitor monitor = node.monitor();
+        List<BackendMonitor.State> states = monitor.states();
         Map<String, Object> h = new LinkedHashMap<>();
-        boolean up = true;
-        try {
-            node.redis().admin().retrySize();
-            h.put("redis", "UP");
-        } catch (RuntimeException e) {
-            h.put("redis", "DOWN: " + e.getMessage());
-            up = false;
-        }
-        try {
-            lagOf(node.configuredQueues().iterator().next());
-            h.put("kafka", "UP");
-        } catch (RuntimeException e) {
-            h.put("kafka", "DOWN: " + e.getMessage());
-            up = false;
+        boolean ready = true;
+        boolean live = monitor.live();
+        Map<String, Object> backends = new LinkedHashMap<>();
+        PatientStart kafkaWorkers = node.kafkaWorkers();
+        for (BackendMonitor.State st : states) {
+            ready &= st.up();
+            h.put(st.backend().id(), st.up() ? "UP" : st.status() + ": " + st.error());
+            Map<String, Object> b = BackendMonitor.describe(st);
+            if (st.backend() == Backend.KAFKA && kafkaWorkers != null) {
+                // Workers that cannot start without a person's help make the process dead, not just unready.
+                boolean failed = kafkaWorkers.phase() == PatientStart.Phase.FAILED;
+                b.put("workers", kafkaWorkers.phase().name() + (kafkaWorkers.problem() == null ? ""
+                        : ": " + kafkaWorkers.problem()));
+                b.put("live", !failed && Boolean.TRUE.equals(b.get("live")));
+                boolean running = kafkaWorkers.phase() == PatientStart.Phase.RUNNING;
+                b.put("ready", running && Boolean.TRUE.equals(b.get("ready")));
+                live &= !failed;
+                ready &= running;
+            }
+            backends.put(st.backend().id(), b);
         }
         h.put("flags", node.flags().healthy() ? "UP" : "DEGRADED: routing to Redis");
-        h.put("status", up ? "UP" : "DOWN");
+        h.put("status", ready ? "UP" : "DOWN");
+        h.put("live", live);
+        h.put("ready", ready);
+        h.put("checkedMsAgo", monitor.tickAgeMs());
+        h.put("backends", backends);
         return h;
     }
 
