@@ -7,6 +7,7 @@ import dev.crossfade.cli.config.CrossfadeConfig;
 import dev.crossfade.cli.runtime.BackendMonitor;
 import dev.crossfade.cli.runtime.Node;
 import dev.crossfade.cli.runtime.NodeStatus;
+import dev.crossfade.cli.runtime.UnknownClasses;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -93,6 +94,9 @@ public final class StatusCommand implements Callable<Integer> {
                     }
                 }
             }
+            Map<String, Map<String, Long>> unknown = (Map<String, Map<String, Long>>) s.getOrDefault(
+                    "unknownClasses", Map.of());
+            unknown.forEach((q, byClass) -> out.println("warning:  " + UnknownClasses.warning(q, byClass)));
             out.flush();
             err.flush();
             return unreachable == 0 ? 0 : 1;

@@ -52,6 +52,7 @@ public final class Node implements AutoCloseable {
     private volatile PatientStart kafkaWorkers;
     private final ShadowComparator comparator;
     private final JobMetrics jobMetrics;
+    private final UnknownClasses unknownClasses;
 
     /** How long starting the workers waits for Kafka's before leaving it to the background. */
     private static final Duration KAFKA_FIRST_START = Duration.ofSeconds(10);
@@ -99,6 +100,7 @@ public final class Node implements AutoCloseable {
         this.comparator = new ShadowComparator(Duration.ofSeconds(30), meters,
                 redis.shadowStore(config.duration("workers.run-once-memory")));
         this.jobMetrics = new JobMetrics(meters);
+        this.unknownClasses = new UnknownClasses(redis.redis(), config.string("redis.namespace"));
     }
 
     /** A node on the backends the configuration's {@code workers.backends} names. */
@@ -147,7 +149,7 @@ public final class Node implements AutoCloseable {
         ExecutionCore core = ExecutionCore.builder(registry.build())
                 .guard(redis.runGuard(config.duration("workers.run-once-lease"),
                         config.duration("workers.run-once-memory")))
-                .listener(ExecutionListener.all(jobMetrics, comparator,
+                .listener(ExecutionListener.all(jobMetrics, comparator, unknownClasses,
                         listener == null ? ExecutionListener.NONE : listener))
                 .build();
         List<WorkerRuntime> runtimes = new ArrayList<>();
@@ -314,6 +316,11 @@ public final class Node implements AutoCloseable {
 
     public JobMetrics jobMetrics() {
         return jobMetrics;
+    }
+
+    /** Jobs of classes no Java worker knows, as every worker process counted them. */
+    public UnknownClasses unknownClasses() {
+        return unknownClasses;
     }
 
     @Override

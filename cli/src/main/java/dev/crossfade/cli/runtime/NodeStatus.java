@@ -75,6 +75,11 @@ public final class NodeStatus implements StatusSource {
         s.put("failures", failures);
         s.put("lag", kafka.getOrDefault("lag", List.of()));
         try {
+            s.put("unknownClasses", node.unknownClasses().read(node.configuredQueues()));
+        } catch (RuntimeException e) {
+            s.put("unknownClasses", Map.of());
+        }
+        try {
             // The comparison is shared through Redis: with Redis down there is none to show, and the rest still is.
             ShadowReport report = node.comparator().report();
             s.put("shadow", Map.of("matched", report.matched(), "mismatched", report.mismatched(),

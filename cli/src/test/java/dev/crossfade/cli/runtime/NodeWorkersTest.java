@@ -23,6 +23,7 @@ import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 
 import static org.awaitility.Awaitility.await;
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -65,6 +66,30 @@ class NodeWorkersTest {
             } finally {
                 w.stop(Duration.ofSeconds(5));
             }
+        }
+    }
+
+    /** Jobs of a class only Ruby knows, fetched here, are counted for status and the dashboard of any process. */
+    @Test
+    void classesNoJavaWorkerKnowsAreReportedPerQueue(RedisService redis, KafkaService kafka, TestNamespace ns) {
+        CrossfadeConfig config = config(redis, kafka, ns, "");
+        try (Node node = Node.start(config, new SimpleMeterRegistry(), Set.of(Backend.REDIS))) {
+            WorkerRuntime w = node.workers(getClass().getClassLoader(), null, null, Set.of("default"),
+                    Set.of(Backend.REDIS), 2);
+            w.start();
+            try {
+                for (int i = 0; i < 3; i++) {
+                    node.redis().queue().enqueue(Job.of("RubyOnlyMailer", i));
+                }
+                await().atMost(Duration.ofSeconds(30)).until(() -> node.redis().admin().retrySize() == 3);
+            } finally {
+                w.stop(Duration.ofSeconds(5));
+            }
+        }
+        try (Node status = Node.start(config, new SimpleMeterRegistry(), Set.of(Backend.REDIS))) {
+            Map<String, Map<String, Long>> unknown = status.unknownClasses().read(Set.of("default"));
+            assertEquals(Map.of("default", Map.of("RubyOnlyMailer", 3L)), unknown);
+            assertTrue(UnknownClasses.warning("default", unknown.get("default")).contains("RubyOnlyMailer"));
         }
     }
 
