@@ -1,5 +1,6 @@
 package dev.crossfade.redis.internal;
 
+import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.crossfade.redis.RedisBackendConfig;
@@ -20,8 +21,6 @@ import java.time.format.DateTimeFormatter;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.Executors;
-import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -50,14 +49,17 @@ public final class Launcher {
     private final String info;
     private final Runnable onQuiet;
     private final Runnable onStop;
-    private final ScheduledExecutorService scheduler;
+    private final String threadName;
+    private final FailureLog failures;
+    private Supervisor supervisor;
+    private Supervisor.Slot thread;
+    private volatile boolean stopped;
     private volatile boolean registered;
     private volatile boolean quiet;
-    private int failures;
 
     public Launcher(UnifiedJedis redis, Keys keys, String identity, RedisBackendConfig config, ReliableFetch fetch,
                     Processor processor, JobRetry retry, RedisMetrics metrics, int concurrency, Runnable onQuiet,
-                    Runnable onStop) {
+                    Runnable onStop, String threadName) {
         this.redis = redis;
         this.keys = keys;
         this.identity = identity;
@@ -80,11 +82,8 @@ public final class Launcher {
         i.put("version", "crossfade");
         i.put("embedded", false);
         this.info = i.toString();
-        this.scheduler = Executors.newSingleThreadScheduledExecutor(r -> {
-            Thread t = new Thread(r, "crossfade-redis-heartbeat");
-            t.setDaemon(true);
-            return t;
-        });
+        this.threadName = threadName;
+        this.failures = new FailureLog(log, "heartbeat to Redis at " + config.redactedUrl());
     }
 
     /** Sidekiq's identity format: {@code hostname:pid:nonce}. */
@@ -107,36 +106,47 @@ public final class Launcher {
         this.quiet = quiet;
     }
 
-    /** Beats once now (so the process is registered before it fetches) and then every heartbeat interval. */
-    public void start() {
+    /**
+     * Beats once now (so the process is registered before it fetches) and then every heartbeat interval, on a thread
+     * the supervisor replaces if it dies. (A scheduled executor would silently stop beating after one thrown
+     * exception, leaving a fetching process invisible to its peers.)
+     */
+    public void start(Supervisor supervisor) {
+        this.supervisor = supervisor;
         try {
             beat();
-        } catch (JedisException e) {
-            log.warn("first heartbeat to Redis at {} failed ({}); fetching waits until a heartbeat succeeds",
-                    config.redactedUrl(), e.toString());
+        } catch (Throwable e) { // NOPMD: the loop goes on beating
+            failures.failed(e, "fetching waits until a heartbeat succeeds; retrying every "
+                    + config.heartbeatInterval().toMillis() + " ms");
         }
+        thread = supervisor.start(threadName, "heartbeat", this::loop);
+    }
+
+    private void loop() {
         long every = config.heartbeatInterval().toMillis();
-        scheduler.scheduleWithFixedDelay(this::tick, every, every, TimeUnit.MILLISECONDS);
+        while (!stopped) {
+            try {
+                Thread.sleep(every);
+            } catch (InterruptedException e) {
+                continue;
+            }
+            tick();
+        }
     }
 
     private void tick() {
         try {
+            supervisor.revive();
             beat();
             double now = nowSeconds();
             fetch.recoverDead(now);
             retry.drainPoison(redis, config.maxRecoveries());
             refreshQueueSizes();
-            if (failures > 0) {
-                log.info("heartbeat to Redis at {} works again", config.redactedUrl());
-            }
-            failures = 0;
-        } catch (JedisException | ClassCastException e) {
-            if (failures++ == 0) {
-                log.warn("heartbeat to Redis at {} failed: {}; retrying every {} ms", config.redactedUrl(),
-                        e.toString(), config.heartbeatInterval().toMillis());
-            }
-        } catch (RuntimeException e) {
-            log.error("heartbeat failed unexpectedly", e);
+            failures.ok();
+        } catch (ThreadDeath death) {
+            throw death;
+        } catch (Throwable e) { // NOPMD: one failed beat must not end the heartbeat
+            failures.failed(e, "retrying every " + config.heartbeatInterval().toMillis() + " ms");
         }
     }
 
@@ -180,7 +190,7 @@ public final class Launcher {
                 signal = p.rpop(Keys.bytes(keys.signals(identity)));
                 p.sync();
             }
-        } catch (JedisException e) {
+        } catch (RuntimeException | Error e) {
             processor.restoreCounts(procd, fails);
             throw e;
         }
@@ -232,7 +242,11 @@ public final class Launcher {
      * leftovers once our beat is old enough.
      */
     public void stop(boolean forgetRecovery) {
-        scheduler.shutdownNow();
+        stopped = true;
+        if (thread != null) {
+            thread.interrupt();
+            thread.join(System.nanoTime() + TimeUnit.SECONDS.toNanos(5));
+        }
         try {
             long procd = processor.takeProcessed();
             long fails = processor.takeFailed();
@@ -253,12 +267,18 @@ public final class Launcher {
         }
     }
 
+    /** One busy-jobs entry; a payload that cannot be written (it can be anything fetched) never fails the beat. */
     private static String workJson(Processor.Work w) {
         ObjectNode n = JSON.createObjectNode();
         n.put("queue", w.queue());
         n.put("payload", w.payload());
         n.put("run_at", w.runAt());
-        return n.toString();
+        try {
+            return JSON.writeValueAsString(n);
+        } catch (JsonProcessingException | RuntimeException e) {
+            n.put("payload", "{\"class\":\"crossfade.UnshownPayload\",\"args\":[]}");
+            return n.toString();
+        }
     }
 
     static double nowSeconds() {

@@ -59,9 +59,15 @@ public final class Scripts {
     /**
      * Acknowledges a failed attempt by scheduling its retry. KEYS[1]: retry set, KEYS[2]: in-progress list; ARGV: due
      * (epoch seconds), new payload, fetched payload. Writes the retry only if this process still owned the job: if it
-     * was recovered by another process meanwhile, that copy runs and this outcome is dropped (no double retry).
+     * was recovered by another process meanwhile, that copy runs and this outcome is dropped (no double retry). A
+     * retry set of the wrong type is refused before anything is written: a script that fails half-way keeps its
+     * earlier writes, and the job would be gone from the in-progress list without being anywhere else.
      */
     public static final LuaScript RETRY = new LuaScript("retry", """
+            local t = redis.call('TYPE', KEYS[1])['ok']
+            if t ~= 'zset' and t ~= 'none' then
+              return redis.error_reply('WRONGTYPE ' .. KEYS[1] .. ' is a ' .. t .. ', not a sorted set')
+            end
             if redis.call('LREM', KEYS[2], 1, ARGV[3]) == 1 then
               redis.call('ZADD', KEYS[1], ARGV[1], ARGV[2])
               return 1
@@ -72,9 +78,14 @@ public final class Scripts {
     /**
      * Acknowledges a job as dead. KEYS[1]: dead set, KEYS[2]: list the job is held in; ARGV: now, dead payload, held
      * payload, oldest score kept, max entries. Trims the dead set by age and size as Sidekiq's {@code DeadSet#kill}
-     * does (keeping exactly max entries, where Sidekiq keeps one fewer).
+     * does (keeping exactly max entries, where Sidekiq keeps one fewer). Like {@link #RETRY}, refuses a dead set of
+     * the wrong type before writing anything.
      */
     public static final LuaScript DEAD = new LuaScript("dead", """
+            local t = redis.call('TYPE', KEYS[1])['ok']
+            if t ~= 'zset' and t ~= 'none' then
+              return redis.error_reply('WRONGTYPE ' .. KEYS[1] .. ' is a ' .. t .. ', not a sorted set')
+            end
             if redis.call('LREM', KEYS[2], 1, ARGV[3]) == 1 then
               redis.call('ZADD', KEYS[1], ARGV[1], ARGV[2])
               redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[4])
