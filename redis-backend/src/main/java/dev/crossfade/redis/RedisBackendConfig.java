@@ -33,9 +33,15 @@ import java.util.Objects;
  *   <tr><td>pollInterval</td><td>5 s</td><td>average interval of the scheduled/retry poller; each wait is randomised
  *   to 0.5–1.5× as in Sidekiq so processes do not poll in lockstep</td></tr>
  *   <tr><td>heartbeatInterval</td><td>10 s</td><td>how often a worker process refreshes its Sidekiq process entry
- *   (which expires after 60 s), flushes stats and looks for dead processes to recover; below 60 s</td></tr>
- *   <tr><td>recoveryTimeout</td><td>60 s</td><td>a worker process whose last heartbeat is older than this is
- *   considered dead and its in-progress jobs are pushed back to their queues; above heartbeatInterval</td></tr>
+ *   (which expires after 60 s) and its liveness key, flushes stats and looks for dead processes to recover; below
+ *   60 s</td></tr>
+ *   <tr><td>recoveryTimeout</td><td>60 s (Sidekiq's process TTL)</td><td>the heartbeat TTL. Each beat sets a
+ *   liveness key expiring after this; a worker process whose key has expired and whose last beat (Redis server
+ *   time) is older than this is dead, and its in-progress jobs are pushed back to their queues. A process that could
+ *   not beat for three quarters of it fetches and starts no job until it beats again; after (re)connecting, a process
+ *   beats this long before it judges others, so an outage longer than the TTL does not make live peers look dead;
+ *   in-progress lists whose owner is gone from the registry are swept this often. At least twice
+ *   heartbeatInterval</td></tr>
  *   <tr><td>maxRecoveries</td><td>3</td><td>a job found in-progress in dead processes this many times is a poison
  *   pill and goes to the dead set instead of back to its queue</td></tr>
  *   <tr><td>shutdownTimeout</td><td>25 s</td><td>what {@code close()} of a worker runtime waits for running jobs</td></tr>

@@ -10,6 +10,7 @@ import dev.crossfade.redis.internal.JobRetry;
 import dev.crossfade.redis.internal.Keys;
 import dev.crossfade.redis.internal.Launcher;
 import dev.crossfade.redis.internal.Processor;
+import dev.crossfade.redis.internal.Recovery;
 import dev.crossfade.redis.internal.RedisMetrics;
 import dev.crossfade.redis.internal.ReliableFetch;
 import dev.crossfade.redis.internal.Scheduled;
@@ -87,9 +88,11 @@ public final class RedisWorkerRuntime implements WorkerRuntime {
         this.fetch = new ReliableFetch(redis, keys, identity, queues, config, metrics);
         JobRetry retry = new JobRetry(keys, config);
         this.acker = new Acknowledger(redis, retry, metrics, config, fetch::released, threadName("ack"));
-        this.processor = new Processor(core, concurrency, local, permits, acker, () -> true, threadName("worker"));
-        this.launcher = new Launcher(redis, keys, identity, config, fetch, processor, retry, metrics, concurrency,
-                () -> launcher().quiet(true), this::close, threadName("heartbeat"));
+        this.processor = new Processor(core, concurrency, local, permits, acker, () -> launcher().fresh(),
+                threadName("worker"));
+        this.launcher = new Launcher(redis, keys, identity, config, fetch,
+                new Recovery(redis, keys, identity, config, metrics), processor, retry, metrics, concurrency,
+                () -> launcher().quiet(true), this::close, this::dropPrefetched, threadName("heartbeat"));
         this.poller = new Scheduled(redis, keys, config);
     }
 
@@ -154,7 +157,7 @@ public final class RedisWorkerRuntime implements WorkerRuntime {
         while (!stopping) {
             int held = 0;
             try {
-                if (!launcher.registered() || launcher.quiet()) {
+                if (!launcher.mayFetch()) {
                     Thread.sleep(50);
                     continue;
                 }
@@ -185,6 +188,26 @@ public final class RedisWorkerRuntime implements WorkerRuntime {
                     throw death;
                 }
             }
+        }
+    }
+
+    /**
+     * Forgets the jobs fetched but not started, after a peer recovered this process's lists: they are back in their
+     * queues, and starting them here would run them twice.
+     */
+    private void dropPrefetched() {
+        List<Fetched> waiting = new ArrayList<>();
+        local.drainTo(waiting);
+        int dropped = 0;
+        for (Fetched f : waiting) {
+            if (f.abandonForShutdown()) {
+                fetch.released(f);
+                permits.release();
+                dropped++;
+            }
+        }
+        if (dropped > 0) {
+            log.warn("dropped {} fetched job(s) that a peer had already pushed back to their queues", dropped);
         }
     }
 

@@ -29,6 +29,18 @@ import java.util.concurrent.TimeUnit;
  * the busy-jobs hash under both the 6.x and the 7.x key), flushes the {@code stat:*} counters as Sidekiq does, records
  * the beat in Crossfade's own registry used for recovery, and then recovers processes that stopped beating.
  * Honours the Web UI's Quiet (TSTP) and Stop (TERM) buttons.
+ *
+ * <p>Liveness is judged by Redis, never by JVM clocks: each beat stamps the registry with the server's {@code TIME}
+ * and sets a liveness key that expires after the recovery timeout (the TTL). Three rules keep a live process from
+ * being recovered, and so its jobs from running twice:
+ * <ul>
+ *   <li>A process judges peers only after it has beaten without a break for one TTL. After an outage every liveness
+ *   key has expired; this gives every live peer the time to beat again before anyone looks.</li>
+ *   <li>A process whose last successful beat is older than three quarters of the TTL is stale: it fetches and starts
+ *   no job until it beats again, since peers may be about to judge it dead.</li>
+ *   <li>A beat that finds its own registration gone learns that a peer recovered its lists: the jobs it had fetched
+ *   but not started are queued again already, so it drops them.</li>
+ * </ul>
  */
 public final class Launcher {
     private static final Logger log = LoggerFactory.getLogger(Launcher.class);
@@ -43,28 +55,50 @@ public final class Launcher {
     private final String identity;
     private final RedisBackendConfig config;
     private final ReliableFetch fetch;
+    private final Recovery recovery;
     private final Processor processor;
     private final JobRetry retry;
     private final RedisMetrics metrics;
     private final String info;
     private final Runnable onQuiet;
     private final Runnable onStop;
+    private final Runnable onRecoveredByPeer;
     private final String threadName;
     private final FailureLog failures;
+    private final long ttlNanos;
+    private final long staleAfterNanos;
     private Supervisor supervisor;
     private Supervisor.Slot thread;
     private volatile boolean stopped;
     private volatile boolean registered;
     private volatile boolean quiet;
+    /** When the last successful beat started (System.nanoTime); meaningful once registered. */
+    private volatile long lastBeatNanos;
+    /** Whether every beat since connectedSinceNanos succeeded. */
+    private volatile boolean beating;
+    private volatile long connectedSinceNanos;
+    /** The Redis server's time as of the last beat, epoch seconds. */
+    private volatile double serverNow;
+    private boolean swept;
+    private long lastSweepNanos;
+    private boolean staleLogged;
 
+    /**
+     * @param onRecoveredByPeer called on the heartbeat thread when a beat finds that a peer recovered this process's
+     *                          lists while it could not beat
+     */
     public Launcher(UnifiedJedis redis, Keys keys, String identity, RedisBackendConfig config, ReliableFetch fetch,
-                    Processor processor, JobRetry retry, RedisMetrics metrics, int concurrency, Runnable onQuiet,
-                    Runnable onStop, String threadName) {
+                    Recovery recovery, Processor processor, JobRetry retry, RedisMetrics metrics, int concurrency,
+                    Runnable onQuiet, Runnable onStop, Runnable onRecoveredByPeer, String threadName) {
         this.redis = redis;
         this.keys = keys;
         this.identity = identity;
         this.config = config;
         this.fetch = fetch;
+        this.recovery = recovery;
+        this.onRecoveredByPeer = onRecoveredByPeer;
+        this.ttlNanos = config.recoveryTimeout().toNanos();
+        this.staleAfterNanos = ttlNanos / 4 * 3;
         this.processor = processor;
         this.retry = retry;
         this.metrics = metrics;
@@ -100,6 +134,19 @@ public final class Launcher {
 
     public boolean quiet() {
         return quiet;
+    }
+
+    /**
+     * Whether this process's last successful beat is recent enough that no peer can judge it dead yet: only then may
+     * it fetch or start jobs.
+     */
+    public boolean fresh() {
+        return registered && System.nanoTime() - lastBeatNanos < staleAfterNanos;
+    }
+
+    /** Whether jobs may be fetched now: registered, fresh and not quieted. */
+    public boolean mayFetch() {
+        return fresh() && !quiet;
     }
 
     public void quiet(boolean quiet) {
@@ -138,8 +185,19 @@ public final class Launcher {
         try {
             supervisor.revive();
             beat();
-            double now = nowSeconds();
-            fetch.recoverDead(now);
+            if (staleLogged) {
+                staleLogged = false;
+                log.info("worker process {} beats again: fetching and starting jobs again", identity);
+            }
+            long now = System.nanoTime();
+            if (beating && now - connectedSinceNanos >= ttlNanos) {
+                recovery.recoverDead(serverNow);
+                if (!swept || now - lastSweepNanos >= ttlNanos) {
+                    recovery.sweepOrphanedLists();
+                    swept = true;
+                    lastSweepNanos = now;
+                }
+            }
             retry.drainPoison(redis, config.maxRecoveries());
             refreshQueueSizes();
             failures.ok();
@@ -147,22 +205,38 @@ public final class Launcher {
             throw death;
         } catch (Throwable e) { // NOPMD: one failed beat must not end the heartbeat
             failures.failed(e, "retrying every " + config.heartbeatInterval().toMillis() + " ms");
+            if (registered && !fresh() && !staleLogged) {
+                staleLogged = true;
+                log.warn("worker process {} has not beaten for over {} s: it fetches and starts no job until a beat "
+                        + "succeeds, as peers judge it dead after {} s", identity,
+                        TimeUnit.NANOSECONDS.toSeconds(staleAfterNanos), config.recoveryTimeout().toSeconds());
+            }
         }
     }
 
-    /** One heartbeat: stats, Sidekiq process entry, busy jobs, recovery registry, signals. */
+    /** One heartbeat: recovery registration, stats, Sidekiq process entry, busy jobs, signals. */
     public void beat() {
         long procd = processor.takeProcessed();
         long fails = processor.takeFailed();
         Map<String, Processor.Work> busy = Map.copyOf(processor.busy());
         String day = DAY.format(Instant.now());
         Response<byte[]> signal;
-        long rtt;
+        long t0 = System.nanoTime();
         try {
-            long t0 = System.nanoTime();
-            redis.ping();
-            rtt = (System.nanoTime() - t0) / 1_000;
-            double now = nowSeconds();
+            // Crossfade's recovery registry first: it must exist before any job enters our in-progress lists.
+            List<?> reg = (List<?>) Scripts.BEAT.eval(redis,
+                    List.of(Keys.bytes(keys.beats()), Keys.bytes(keys.fetchQueues()), Keys.bytes(keys.alive(identity))),
+                    List.of(Keys.bytes(identity), Keys.bytes(fetch.queuesJson()),
+                            Keys.bytes(Long.toString(config.recoveryTimeout().toMillis()))));
+            long rtt = (System.nanoTime() - t0) / 1_000;
+            double now = Long.parseLong(text(reg.get(1))) + Long.parseLong(text(reg.get(2))) / 1e6;
+            if (registered && (Long) reg.get(0) == 0L) {
+                log.warn("worker process {} was judged dead by a peer while it could not beat, and its in-progress "
+                        + "jobs were queued again: dropping the jobs it had fetched but not started; jobs still "
+                        + "running may run twice", identity);
+                onRecoveredByPeer.run();
+            }
+            serverNow = now;
             try (AbstractPipeline p = redis.pipelined()) {
                 flushStats(p, procd, fails, day);
                 for (String workKey : List.of(keys.workers(identity), keys.work(identity))) {
@@ -174,9 +248,6 @@ public final class Launcher {
                         p.expire(workKey, PROCESS_TTL_SECONDS);
                     }
                 }
-                // Crossfade's recovery registry first: it must exist before any job enters our in-progress lists.
-                p.zadd(keys.beats(), now, identity);
-                p.hset(keys.fetchQueues(), identity, fetch.queuesJson());
                 p.sadd(keys.processes(), identity);
                 Map<String, String> fields = new LinkedHashMap<>();
                 fields.put("info", info);
@@ -191,14 +262,25 @@ public final class Launcher {
                 p.sync();
             }
         } catch (RuntimeException | Error e) {
+            beating = false;
             processor.restoreCounts(procd, fails);
             throw e;
+        }
+        lastBeatNanos = t0;
+        if (!beating) {
+            beating = true;
+            connectedSinceNanos = t0;
         }
         registered = true;
         byte[] sig = signal.get();
         if (sig != null) {
             handleSignal(new String(sig, java.nio.charset.StandardCharsets.UTF_8));
         }
+    }
+
+    private static String text(Object reply) {
+        return reply instanceof byte[] b ? new String(b, java.nio.charset.StandardCharsets.US_ASCII)
+                : String.valueOf(reply);
     }
 
     /** Sidekiq's counters, total and per day (the daily keys expire as Sidekiq's do). */
@@ -254,7 +336,7 @@ public final class Launcher {
             try (AbstractPipeline p = redis.pipelined()) {
                 flushStats(p, procd, fails, day);
                 p.srem(keys.processes(), identity);
-                p.unlink(keys.process(identity), keys.workers(identity), keys.work(identity));
+                p.unlink(keys.process(identity), keys.workers(identity), keys.work(identity), keys.alive(identity));
                 if (forgetRecovery) {
                     p.zrem(keys.beats(), identity);
                     p.hdel(keys.fetchQueues(), identity);
