@@ -21,7 +21,8 @@ import java.util.function.Consumer;
 
 /**
  * Writes outcomes to Redis from one thread, batching whatever accumulated into one pipeline: an {@code LREM} from the
- * in-progress list per finished job, a retry or dead script per failed one. Worker threads never wait for Redis, and
+ * in-progress list per finished job, a retry or dead script per failed one, and for each the reset of its recovery
+ * count (see {@link JobRetry#finished}). Worker threads never wait for Redis, and
  * at high throughput hundreds of acknowledgements share a round trip.
  *
  * <p>An acknowledgement is never dropped: while Redis is unreachable the batch is retried with backoff (every command
@@ -196,6 +197,10 @@ public final class Acknowledger {
                     // From the tail: the oldest fetched jobs sit there and usually finish first.
                     replies.add(p.lrem(f.inProgressKey, -1, f.payload));
                 }
+                String jid = jid(o);
+                if (jid != null) {
+                    retry.finished(p, jid);
+                }
             }
             p.sync();
         }
@@ -282,6 +287,14 @@ public final class Acknowledger {
             Job dead = JobRetry.deadEnvelope(a.job().payload, a.job().queue(), cause.getClass().getName(), message);
             return new Ack(a.job(), new Outcome.Dead(dead, cause), true);
         } catch (Throwable t) { // NOPMD: the caller logs that the job stays in progress
+            return null;
+        }
+    }
+
+    private static String jid(Outcome o) {
+        try {
+            return o == null || o.job() == null ? null : o.job().jid();
+        } catch (RuntimeException e) {
             return null;
         }
     }

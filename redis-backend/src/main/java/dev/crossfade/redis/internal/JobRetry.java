@@ -35,12 +35,14 @@ public final class JobRetry {
     private final Keys keys;
     private final byte[] retryKey;
     private final byte[] deadKey;
+    private final String recoveriesKey;
     private final RedisBackendConfig config;
 
     public JobRetry(Keys keys, RedisBackendConfig config) {
         this.keys = keys;
         this.retryKey = Keys.bytes(keys.retry());
         this.deadKey = Keys.bytes(keys.dead());
+        this.recoveriesKey = keys.recoveries();
         this.config = config;
     }
 
@@ -60,6 +62,15 @@ public final class JobRetry {
     /** Queues "add {@code body} (from {@link #encode}) to the dead set, releasing {@code held} from {@code list}". */
     public Response<Object> dead(AbstractPipeline p, byte[] list, byte[] held, byte[] body, Instant now) {
         return Scripts.DEAD.eval(p, List.of(deadKey, list), deadArgs(held, body, now));
+    }
+
+    /**
+     * Queues "forget how often {@code jid} was recovered from dead processes": the attempt ended without killing its
+     * process, so only consecutive crashes count towards {@code maxRecoveries}. A job that once died with its process
+     * and later succeeds must not be a poison pill at its next crash.
+     */
+    public void finished(AbstractPipeline p, String jid) {
+        p.hdel(recoveriesKey, jid);
     }
 
     private List<byte[]> deadArgs(byte[] held, byte[] body, Instant now) {

@@ -96,7 +96,7 @@ public final class Keys {
         return prefix + "crossfade:fetch-queues";
     }
 
-    /** HASH jid → how many times the job was recovered from a dead process. */
+    /** HASH jid → how many times in a row the job was recovered from a dead process (reset when an attempt ends). */
     public String recoveries() {
         return prefix + "crossfade:recoveries";
     }
