@@ -86,6 +86,11 @@ public final class Keys {
         return prefix + "crossfade:beats";
     }
 
+    /** Left by a peer that recovered a process's lists, so the process learns it at its next beat. */
+    public String recovered(String identity) {
+        return prefix + "crossfade:recovered:" + identity;
+    }
+
     /** A worker process's liveness key, set on every heartbeat to expire after the recovery timeout. */
     public String alive(String identity) {
         return prefix + "crossfade:alive:" + identity;

@@ -38,8 +38,8 @@ import java.util.concurrent.TimeUnit;
  *   key has expired; this gives every live peer the time to beat again before anyone looks.</li>
  *   <li>A process whose last successful beat is older than three quarters of the TTL is stale: it fetches and starts
  *   no job until it beats again, since peers may be about to judge it dead.</li>
- *   <li>A beat that finds its own registration gone learns that a peer recovered its lists: the jobs it had fetched
- *   but not started are queued again already, so it drops them.</li>
+ *   <li>A beat that finds its own registration gone, and the mark a recovering peer leaves, learns that its lists
+ *   were recovered: the jobs it had fetched but not started are queued again already, so it drops them.</li>
  * </ul>
  */
 public final class Launcher {
@@ -225,16 +225,25 @@ public final class Launcher {
         try {
             // Crossfade's recovery registry first: it must exist before any job enters our in-progress lists.
             List<?> reg = (List<?>) Scripts.BEAT.eval(redis,
-                    List.of(Keys.bytes(keys.beats()), Keys.bytes(keys.fetchQueues()), Keys.bytes(keys.alive(identity))),
+                    List.of(Keys.bytes(keys.beats()), Keys.bytes(keys.fetchQueues()), Keys.bytes(keys.alive(identity)),
+                            Keys.bytes(keys.recovered(identity))),
                     List.of(Keys.bytes(identity), Keys.bytes(fetch.queuesJson()),
                             Keys.bytes(Long.toString(config.recoveryTimeout().toMillis()))));
             long rtt = (System.nanoTime() - t0) / 1_000;
             double now = Long.parseLong(text(reg.get(1))) + Long.parseLong(text(reg.get(2))) / 1e6;
             if (registered && (Long) reg.get(0) == 0L) {
-                log.warn("worker process {} was judged dead by a peer while it could not beat, and its in-progress "
-                        + "jobs were queued again: dropping the jobs it had fetched but not started; jobs still "
-                        + "running may run twice", identity);
-                onRecoveredByPeer.run();
+                if ((Long) reg.get(3) == 1L) {
+                    log.warn("worker process {} was judged dead by a peer while it could not beat, and its "
+                            + "in-progress jobs were queued again: dropping the jobs it had fetched but not started; "
+                            + "jobs still running may run twice", identity);
+                    onRecoveredByPeer.run();
+                } else {
+                    // Nobody queued them again: dropping them would lose them. They run; their acknowledgements
+                    // find nothing to remove.
+                    log.warn("Redis at {} no longer had the registration of worker process {} (restarted without "
+                            + "its data, or flushed); the jobs it had fetched still run", config.redactedUrl(),
+                            identity);
+                }
             }
             serverNow = now;
             try (AbstractPipeline p = redis.pipelined()) {
@@ -336,7 +345,8 @@ public final class Launcher {
             try (AbstractPipeline p = redis.pipelined()) {
                 flushStats(p, procd, fails, day);
                 p.srem(keys.processes(), identity);
-                p.unlink(keys.process(identity), keys.workers(identity), keys.work(identity), keys.alive(identity));
+                p.unlink(keys.process(identity), keys.workers(identity), keys.work(identity), keys.alive(identity),
+                        keys.recovered(identity));
                 if (forgetRecovery) {
                     p.zrem(keys.beats(), identity);
                     p.hdel(keys.fetchQueues(), identity);

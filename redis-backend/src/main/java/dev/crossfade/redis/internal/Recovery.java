@@ -56,7 +56,8 @@ public final class Recovery {
             }
             List<?> reply = (List<?>) Scripts.RECOVER_PROCESS.eval(redis,
                     List.of(Keys.bytes(keys.beats()), Keys.bytes(keys.fetchQueues()), Keys.bytes(keys.alive(other)),
-                            Keys.bytes(keys.recoveries()), Keys.bytes(keys.poison())),
+                            Keys.bytes(keys.recoveries()), Keys.bytes(keys.poison()),
+                            Keys.bytes(keys.recovered(other))),
                     List.of(Keys.bytes(other), Keys.bytes(Keys.num(ttl)), Keys.bytes(keys.prefix()),
                             Keys.bytes(Integer.toString(config.maxRecoveries())),
                             Keys.bytes(Long.toString(RECOVERIES_TTL_SECONDS))));

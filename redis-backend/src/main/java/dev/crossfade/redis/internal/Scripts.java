@@ -143,26 +143,29 @@ public final class Scripts {
 
     /**
      * One heartbeat's registration, timed by the Redis server's clock so that no JVM clock decides who is dead.
-     * KEYS[1]: beats zset, KEYS[2]: fetch-queues hash, KEYS[3]: this process's liveness key; ARGV: identity, queues
-     * JSON, liveness TTL (ms). Returns {was registered (1/0), server seconds, server microseconds}; "was not registered"
-     * after having been means a peer judged this process dead and recovered its lists.
+     * KEYS[1]: beats zset, KEYS[2]: fetch-queues hash, KEYS[3]: this process's liveness key, KEYS[4]: its recovery
+     * mark; ARGV: identity, queues JSON, liveness TTL (ms). Returns {was registered (1/0), server seconds, server
+     * microseconds, recovered by a peer (1/0)}. Registered before but not now means either that a peer recovered this
+     * process's lists (the peer left the mark) or that Redis lost the registration (restarted without its data).
      */
     public static final LuaScript BEAT = new LuaScript("beat", """
             if redis.replicate_commands then pcall(redis.replicate_commands) end
             local t = redis.call('TIME')
             local was = redis.call('ZSCORE', KEYS[1], ARGV[1])
+            local recovered = redis.call('DEL', KEYS[4])
             redis.call('ZADD', KEYS[1], t[1] .. '.' .. string.format('%06d', tonumber(t[2])), ARGV[1])
             redis.call('HSET', KEYS[2], ARGV[1], ARGV[2])
             redis.call('SET', KEYS[3], t[1], 'PX', ARGV[3])
-            return {was and 1 or 0, t[1], t[2]}
+            return {was and 1 or 0, t[1], t[2], recovered}
             """);
 
     /**
      * Recovers a worker process if, and only if, it is dead: its liveness key has expired and its last beat (server
      * time) is older than the TTL. Judging and recovering in one script means two processes can never both recover
      * the same list, and a process that beats in between is never recovered. Pushes every job in its in-progress lists
-     * back (see {@link #RECOVER_LIST}) and forgets its registration. KEYS[1]: beats zset, KEYS[2]: fetch-queues hash,
-     * KEYS[3]: its liveness key, KEYS[4]: recoveries hash, KEYS[5]: poison list; ARGV: identity, TTL (seconds), key
+     * back (see {@link #RECOVER_LIST}), forgets its registration and leaves it a mark that says so, for {@link #BEAT}.
+     * KEYS[1]: beats zset, KEYS[2]: fetch-queues hash, KEYS[3]: its liveness key, KEYS[4]: recoveries hash, KEYS[5]:
+     * poison list, KEYS[6]: its recovery mark; ARGV: identity, TTL (seconds), key
      * prefix, max recoveries, recoveries TTL (seconds). Returns {0} if alive (or already recovered by another process),
      * else {1, queue, requeued, poisoned, ...}.
      * A queue list it cannot read is forgotten with the registration; the orphan sweep finds those lists.
@@ -192,6 +195,7 @@ public final class Scripts {
             end
             redis.call('ZREM', KEYS[1], ARGV[1])
             redis.call('HDEL', KEYS[2], ARGV[1])
+            redis.call('SET', KEYS[6], '1', 'EX', tonumber(ARGV[5]))
             return out
             """);
 
