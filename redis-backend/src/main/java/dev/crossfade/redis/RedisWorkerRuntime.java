@@ -4,6 +4,7 @@ import dev.crossfade.api.WorkerRuntime;
 import dev.crossfade.api.execution.ExecutionCore;
 import dev.crossfade.redis.internal.Acknowledger;
 import dev.crossfade.redis.internal.Backoff;
+import dev.crossfade.redis.internal.Connections;
 import dev.crossfade.redis.internal.FailureLog;
 import dev.crossfade.redis.internal.Fetched;
 import dev.crossfade.redis.internal.JobRetry;
@@ -49,6 +50,7 @@ public final class RedisWorkerRuntime implements WorkerRuntime {
     private static final Logger log = LoggerFactory.getLogger(RedisWorkerRuntime.class);
 
     private final UnifiedJedis redis;
+    private final Connections connections;
     private final RedisBackendConfig config;
     private final String identity;
     private final int concurrency;
@@ -69,8 +71,8 @@ public final class RedisWorkerRuntime implements WorkerRuntime {
     private boolean started;
     private Boolean stopResult;
 
-    RedisWorkerRuntime(UnifiedJedis redis, RedisBackendConfig config, Keys keys, RedisMetrics metrics,
-                       ExecutionCore core, List<String> queues, int concurrency) {
+    RedisWorkerRuntime(UnifiedJedis redis, Connections connections, RedisBackendConfig config, Keys keys,
+                       RedisMetrics metrics, ExecutionCore core, List<String> queues, int concurrency) {
         if (concurrency < 1) {
             throw new IllegalArgumentException("concurrency must be at least 1, got " + concurrency);
         }
@@ -78,6 +80,7 @@ public final class RedisWorkerRuntime implements WorkerRuntime {
             throw new IllegalArgumentException("a worker runtime needs at least one queue");
         }
         this.redis = redis;
+        this.connections = connections;
         this.config = config;
         this.concurrency = concurrency;
         this.identity = Launcher.newIdentity();
@@ -122,6 +125,7 @@ public final class RedisWorkerRuntime implements WorkerRuntime {
         }
         checkServer();
         started = true;
+        connections.reserve(concurrency);
         supervisor.start();
         launcher.start(supervisor);
         acker.start(supervisor);
@@ -262,6 +266,7 @@ public final class RedisWorkerRuntime implements WorkerRuntime {
             left = -1;
         }
         launcher.stop(written && left == 0);
+        connections.release(concurrency);
         if (left != 0) {
             log.warn("worker process {} stopped with {} job(s) left in its in-progress lists; another process will "
                     + "recover them after {} s", identity, left < 0 ? "an unknown number of" : left,
