@@ -127,11 +127,6 @@ public final class Launcher {
         return hostname() + ":" + ProcessHandle.current().pid() + ":" + java.util.HexFormat.of().formatHex(nonce);
     }
 
-    /** Whether this process is in the recovery registry, so jobs may be fetched into its in-progress lists. */
-    public boolean registered() {
-        return registered;
-    }
-
     public boolean quiet() {
         return quiet;
     }
