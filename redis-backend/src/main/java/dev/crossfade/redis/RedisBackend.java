@@ -3,11 +3,10 @@ package dev.crossfade.redis;
 import dev.crossfade.api.execution.ExecutionCore;
 import dev.crossfade.api.execution.ShadowStore;
 import dev.crossfade.api.execution.TwinMarks;
+import dev.crossfade.redis.internal.Connections;
 import dev.crossfade.redis.internal.Keys;
 import dev.crossfade.redis.internal.RedisMetrics;
 import dev.crossfade.redis.internal.ServerCheck;
-import redis.clients.jedis.ConnectionPoolConfig;
-import redis.clients.jedis.DefaultJedisClientConfig;
 import redis.clients.jedis.RedisClient;
 import redis.clients.jedis.UnifiedJedis;
 
@@ -35,6 +34,7 @@ import java.util.Objects;
  */
 public final class RedisBackend implements AutoCloseable {
     private final RedisBackendConfig config;
+    private final Connections connections;
     private final RedisClient redis;
     private final Keys keys;
     private final RedisMetrics metrics;
@@ -47,7 +47,8 @@ public final class RedisBackend implements AutoCloseable {
 
     private RedisBackend(RedisBackendConfig config) {
         this.config = config;
-        this.redis = connect(config);
+        this.connections = new Connections(config);
+        this.redis = connections.client();
         this.keys = new Keys(config.namespace());
         this.metrics = new RedisMetrics(config.meterRegistry());
         this.queue = new RedisJobQueue(redis, keys, config.codec(), config.redactedUrl());
@@ -62,29 +63,6 @@ public final class RedisBackend implements AutoCloseable {
     /** A backend with default settings at {@code url}. */
     public static RedisBackend create(String url) {
         return create(RedisBackendConfig.ofUrl(url));
-    }
-
-    /**
-     * The Jedis client, built from the URI with Jedis's own URI support (ACL user, password, database number,
-     * {@code rediss://} TLS) plus our timeouts and pool size.
-     */
-    private static RedisClient connect(RedisBackendConfig config) {
-        int socketMs = (int) config.socketTimeout().toMillis();
-        DefaultJedisClientConfig.Builder client = DefaultJedisClientConfig.builder()
-                .connectionTimeoutMillis((int) config.connectTimeout().toMillis())
-                .socketTimeoutMillis(socketMs)
-                // A blocking fetch waits fetchBlockTimeout for a job; socketTimeout beyond that means a hung server.
-                .blockingSocketTimeoutMillis(socketMs + (int) config.fetchBlockTimeout().toMillis())
-                .clientName("crossfade");
-        if (config.sslOptions() != null) {
-            client.sslOptions(config.sslOptions());
-        }
-        ConnectionPoolConfig pool = new ConnectionPoolConfig();
-        pool.setMaxTotal(config.maxConnections());
-        pool.setMaxIdle(config.maxConnections());
-        pool.setMinIdle(0);
-        pool.setMaxWait(config.connectTimeout().plus(config.socketTimeout()));
-        return RedisClient.builder().clientConfig(client.build()).fromURI(config.url()).poolConfig(pool).build();
     }
 
     public RedisBackendConfig config() {
@@ -105,7 +83,8 @@ public final class RedisBackend implements AutoCloseable {
      */
     public RedisWorkerRuntime workers(ExecutionCore core, Collection<String> queues, int concurrency) {
         Objects.requireNonNull(core, "core");
-        return new RedisWorkerRuntime(redis, config, keys, metrics, core, new ArrayList<>(queues), concurrency);
+        return new RedisWorkerRuntime(redis, connections, config, keys, metrics, core, new ArrayList<>(queues),
+                concurrency);
     }
 
     /**

@@ -25,17 +25,27 @@ import java.util.Objects;
  *   rejects oversized jobs before anything is sent</td></tr>
  *   <tr><td>connectTimeout</td><td>2 s</td><td>TCP connect timeout</td></tr>
  *   <tr><td>socketTimeout</td><td>3 s</td><td>read timeout of a command; must exceed fetchBlockTimeout</td></tr>
- *   <tr><td>maxConnections</td><td>32</td><td>connection pool size shared by the job queue and every worker runtime
- *   of the backend (a runtime holds at most four at once)</td></tr>
+ *   <tr><td>poolSize</td><td>automatic: 8, plus concurrency + 5 for each running worker runtime</td><td>connections
+ *   the pool shared by the job queue, admin reads and every worker runtime of the backend may open. Automatic sizing
+ *   grows the pool when a runtime starts and shrinks it when it stops: a runtime may hold one connection per worker
+ *   thread (the run-once guard, workers using {@link RedisBackend#redis()}) plus its fetcher, acknowledger, heartbeat,
+ *   poller and shutdown; the 8 serve producers, the router and admin reads. A fixed size (at least 4) is used as is;
+ *   a runtime that could need more logs a warning when it starts. 0 means automatic</td></tr>
  *   <tr><td>fetchBatchSize</td><td>100</td><td>most jobs one fetch call moves to the in-progress list</td></tr>
  *   <tr><td>fetchBlockTimeout</td><td>1 s</td><td>how long an idle fetcher blocks in {@code BLMOVE} waiting for a
  *   job; also bounds how long {@code stop} waits for the fetcher</td></tr>
  *   <tr><td>pollInterval</td><td>5 s</td><td>average interval of the scheduled/retry poller; each wait is randomised
  *   to 0.5–1.5× as in Sidekiq so processes do not poll in lockstep</td></tr>
  *   <tr><td>heartbeatInterval</td><td>10 s</td><td>how often a worker process refreshes its Sidekiq process entry
- *   (which expires after 60 s), flushes stats and looks for dead processes to recover; below 60 s</td></tr>
- *   <tr><td>recoveryTimeout</td><td>60 s</td><td>a worker process whose last heartbeat is older than this is
- *   considered dead and its in-progress jobs are pushed back to their queues; above heartbeatInterval</td></tr>
+ *   (which expires after 60 s) and its liveness key, flushes stats and looks for dead processes to recover; below
+ *   60 s</td></tr>
+ *   <tr><td>recoveryTimeout</td><td>60 s (Sidekiq's process TTL)</td><td>the heartbeat TTL. Each beat sets a
+ *   liveness key expiring after this; a worker process whose key has expired and whose last beat (Redis server
+ *   time) is older than this is dead, and its in-progress jobs are pushed back to their queues. A process that could
+ *   not beat for three quarters of it fetches and starts no job until it beats again; after (re)connecting, a process
+ *   beats this long before it judges others, so an outage longer than the TTL does not make live peers look dead;
+ *   in-progress lists whose owner is gone from the registry are swept this often. At least twice
+ *   heartbeatInterval</td></tr>
  *   <tr><td>maxRecoveries</td><td>3</td><td>a job found in-progress in dead processes this many times is a poison
  *   pill and goes to the dead set instead of back to its queue</td></tr>
  *   <tr><td>shutdownTimeout</td><td>25 s</td><td>what {@code close()} of a worker runtime waits for running jobs</td></tr>
@@ -59,7 +69,7 @@ public final class RedisBackendConfig {
     private final JobCodec codec;
     private final Duration connectTimeout;
     private final Duration socketTimeout;
-    private final int maxConnections;
+    private final int poolSize;
     private final int fetchBatchSize;
     private final Duration fetchBlockTimeout;
     private final Duration pollInterval;
@@ -81,7 +91,7 @@ public final class RedisBackendConfig {
         this.codec = b.codec;
         this.connectTimeout = b.connectTimeout;
         this.socketTimeout = b.socketTimeout;
-        this.maxConnections = b.maxConnections;
+        this.poolSize = b.poolSize;
         this.fetchBatchSize = b.fetchBatchSize;
         this.fetchBlockTimeout = b.fetchBlockTimeout;
         this.pollInterval = b.pollInterval;
@@ -116,7 +126,7 @@ public final class RedisBackendConfig {
         b.codec = codec;
         b.connectTimeout = connectTimeout;
         b.socketTimeout = socketTimeout;
-        b.maxConnections = maxConnections;
+        b.poolSize = poolSize;
         b.fetchBatchSize = fetchBatchSize;
         b.fetchBlockTimeout = fetchBlockTimeout;
         b.pollInterval = pollInterval;
@@ -170,8 +180,9 @@ public final class RedisBackendConfig {
         return socketTimeout;
     }
 
-    public int maxConnections() {
-        return maxConnections;
+    /** The fixed pool size, or 0 when it is sized automatically. */
+    public int poolSize() {
+        return poolSize;
     }
 
     public int fetchBatchSize() {
@@ -240,7 +251,7 @@ public final class RedisBackendConfig {
         private JobCodec codec = JobCodec.defaults();
         private Duration connectTimeout = Duration.ofSeconds(2);
         private Duration socketTimeout = Duration.ofSeconds(3);
-        private int maxConnections = 32;
+        private int poolSize;
         private int fetchBatchSize = 100;
         private Duration fetchBlockTimeout = Duration.ofSeconds(1);
         private Duration pollInterval = Duration.ofSeconds(5);
@@ -299,11 +310,11 @@ public final class RedisBackendConfig {
             return this;
         }
 
-        public Builder maxConnections(int maxConnections) {
-            if (maxConnections < 4) {
-                throw new IllegalArgumentException("maxConnections must be at least 4, got " + maxConnections);
+        public Builder poolSize(int poolSize) {
+            if (poolSize != 0 && poolSize < 4) {
+                throw new IllegalArgumentException("poolSize must be 0 (automatic) or at least 4, got " + poolSize);
             }
-            this.maxConnections = maxConnections;
+            this.poolSize = poolSize;
             return this;
         }
 

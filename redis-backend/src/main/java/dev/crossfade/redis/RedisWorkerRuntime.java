@@ -4,15 +4,19 @@ import dev.crossfade.api.WorkerRuntime;
 import dev.crossfade.api.execution.ExecutionCore;
 import dev.crossfade.redis.internal.Acknowledger;
 import dev.crossfade.redis.internal.Backoff;
+import dev.crossfade.redis.internal.Connections;
+import dev.crossfade.redis.internal.FailureLog;
 import dev.crossfade.redis.internal.Fetched;
 import dev.crossfade.redis.internal.JobRetry;
 import dev.crossfade.redis.internal.Keys;
 import dev.crossfade.redis.internal.Launcher;
 import dev.crossfade.redis.internal.Processor;
+import dev.crossfade.redis.internal.Recovery;
 import dev.crossfade.redis.internal.RedisMetrics;
 import dev.crossfade.redis.internal.ReliableFetch;
 import dev.crossfade.redis.internal.Scheduled;
 import dev.crossfade.redis.internal.ServerCheck;
+import dev.crossfade.redis.internal.Supervisor;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import redis.clients.jedis.UnifiedJedis;
@@ -37,11 +41,16 @@ import java.util.concurrent.TimeUnit;
  * unfinished and waiting ones back to the front (right end) of their queues, writes pending outcomes, and removes the
  * heartbeat. If Redis is unreachable meanwhile, whatever could not be written stays in the in-progress lists and the
  * recovery registration is kept, so another process recovers it: a job may run twice, but is never lost.
+ *
+ * <p>No input and no fault stops a thread: every loop catches everything and gives the job in hand an outcome, and a
+ * {@link Supervisor} replaces any thread that dies anyway. Thread names carry the nonce of the identity
+ * ({@code crossfade-redis-worker-<nonce>-0}), so a thread dump shows which process a thread belongs to.
  */
 public final class RedisWorkerRuntime implements WorkerRuntime {
     private static final Logger log = LoggerFactory.getLogger(RedisWorkerRuntime.class);
 
     private final UnifiedJedis redis;
+    private final Connections connections;
     private final RedisBackendConfig config;
     private final String identity;
     private final int concurrency;
@@ -50,15 +59,20 @@ public final class RedisWorkerRuntime implements WorkerRuntime {
     private final Acknowledger acker;
     private final Launcher launcher;
     private final Scheduled poller;
+    private final Supervisor supervisor;
+    private final String threadTag;
     private final LinkedBlockingQueue<Fetched> local = new LinkedBlockingQueue<>();
     private final Semaphore permits;
-    private final Thread fetcher;
+    private final FailureLog fetchFailures;
+    private Supervisor.Slot fetcher;
     private volatile boolean stopping;
+    /** After a failed fetch Redis may have moved jobs whose reply was lost: look for them once fetching works. */
+    private volatile boolean fetchUncertain;
     private boolean started;
     private Boolean stopResult;
 
-    RedisWorkerRuntime(UnifiedJedis redis, RedisBackendConfig config, Keys keys, RedisMetrics metrics,
-                       ExecutionCore core, List<String> queues, int concurrency) {
+    RedisWorkerRuntime(UnifiedJedis redis, Connections connections, RedisBackendConfig config, Keys keys,
+                       RedisMetrics metrics, ExecutionCore core, List<String> queues, int concurrency) {
         if (concurrency < 1) {
             throw new IllegalArgumentException("concurrency must be at least 1, got " + concurrency);
         }
@@ -66,19 +80,27 @@ public final class RedisWorkerRuntime implements WorkerRuntime {
             throw new IllegalArgumentException("a worker runtime needs at least one queue");
         }
         this.redis = redis;
+        this.connections = connections;
         this.config = config;
         this.concurrency = concurrency;
         this.identity = Launcher.newIdentity();
+        this.threadTag = identity.substring(identity.lastIndexOf(':') + 1);
+        this.supervisor = new Supervisor(threadName("supervisor"), metrics);
+        this.fetchFailures = new FailureLog(log, "fetching from Redis at " + config.redactedUrl());
         this.permits = new Semaphore(concurrency + Math.max(concurrency, Math.min(config.fetchBatchSize(), 10 * concurrency)));
         this.fetch = new ReliableFetch(redis, keys, identity, queues, config, metrics);
         JobRetry retry = new JobRetry(keys, config);
-        this.acker = new Acknowledger(redis, retry, metrics, config, fetch::released, "crossfade-redis-ack");
-        this.processor = new Processor(core, concurrency, local, permits, acker, "crossfade-redis-worker");
-        this.launcher = new Launcher(redis, keys, identity, config, fetch, processor, retry, metrics, concurrency,
-                () -> launcher().quiet(true), this::close);
+        this.acker = new Acknowledger(redis, retry, metrics, config, fetch::released, threadName("ack"));
+        this.processor = new Processor(core, concurrency, local, permits, acker, () -> launcher().fresh(),
+                threadName("worker"));
+        this.launcher = new Launcher(redis, keys, identity, config, fetch,
+                new Recovery(redis, keys, identity, config, metrics), processor, retry, metrics, concurrency,
+                () -> launcher().quiet(true), this::close, this::dropPrefetched, threadName("heartbeat"));
         this.poller = new Scheduled(redis, keys, config);
-        this.fetcher = new Thread(this::fetchLoop, "crossfade-redis-fetch");
-        this.fetcher.setDaemon(true);
+    }
+
+    private String threadName(String role) {
+        return "crossfade-redis-" + role + "-" + threadTag;
     }
 
     private Launcher launcher() {
@@ -103,11 +125,13 @@ public final class RedisWorkerRuntime implements WorkerRuntime {
         }
         checkServer();
         started = true;
-        launcher.start();
-        acker.start();
-        processor.start();
-        fetcher.start();
-        poller.start();
+        connections.reserve(concurrency);
+        supervisor.start();
+        launcher.start(supervisor);
+        acker.start(supervisor);
+        processor.start(supervisor);
+        fetcher = supervisor.start(threadName("fetch"), "fetcher", this::fetchLoop);
+        poller.start(supervisor, threadName("poller"));
         log.info("Redis worker process {} started: queues {}, concurrency {}, Redis {}", identity, fetch.queues(),
                 concurrency, config.redactedUrl());
     }
@@ -134,46 +158,60 @@ public final class RedisWorkerRuntime implements WorkerRuntime {
 
     private void fetchLoop() {
         Backoff backoff = new Backoff(config.maxReconnectBackoff());
-        // After a failed fetch Redis may have moved jobs whose reply was lost: look for them once fetching works.
-        boolean uncertain = false;
         while (!stopping) {
-            if (!launcher.registered() || launcher.quiet()) {
-                sleepQuietly(50);
-                continue;
-            }
+            int held = 0;
             try {
+                if (!launcher.mayFetch()) {
+                    Thread.sleep(50);
+                    continue;
+                }
                 if (!permits.tryAcquire(100, TimeUnit.MILLISECONDS)) {
                     continue;
                 }
-            } catch (InterruptedException e) {
-                continue;
-            }
-            int extra = permits.drainPermits();
-            int more = Math.min(extra, config.fetchBatchSize() - 1);
-            permits.release(extra - more);
-            int want = 1 + more;
-            List<Fetched> got;
-            try {
-                got = fetch.fetch(want);
-                if (backoff.failures() > 0) {
-                    log.info("fetching from Redis at {} works again", config.redactedUrl());
-                }
+                int extra = permits.drainPermits();
+                int more = Math.min(extra, config.fetchBatchSize() - 1);
+                permits.release(extra - more);
+                held = 1 + more;
+                List<Fetched> got = fetch.fetch(held);
+                fetchFailures.ok();
                 backoff.reset();
-            } catch (JedisException | ClassCastException e) {
-                permits.release(want);
-                if (backoff.failures() == 0) {
-                    log.warn("cannot fetch from Redis at {} ({}); retrying with backoff, running jobs continue",
-                            config.redactedUrl(), e.toString());
+                permits.release(held - got.size());
+                held = 0;
+                local.addAll(got);
+                if (fetchUncertain) {
+                    fetchUncertain = !reclaimOrphans();
                 }
-                uncertain = true;
+            } catch (InterruptedException e) {
+                // stop() interrupts nothing here; the loop condition decides
+            } catch (Throwable e) { // NOPMD: a failed fetch must never end fetching
+                permits.release(held);
+                fetchUncertain = true;
+                fetchFailures.failed(e, "retrying with backoff; running jobs continue");
                 backoff.pause();
-                continue;
+                if (e instanceof ThreadDeath death) {
+                    throw death;
+                }
             }
-            permits.release(want - got.size());
-            local.addAll(got);
-            if (uncertain) {
-                uncertain = !reclaimOrphans();
+        }
+    }
+
+    /**
+     * Forgets the jobs fetched but not started, after a peer recovered this process's lists: they are back in their
+     * queues, and starting them here would run them twice.
+     */
+    private void dropPrefetched() {
+        List<Fetched> waiting = new ArrayList<>();
+        local.drainTo(waiting);
+        int dropped = 0;
+        for (Fetched f : waiting) {
+            if (f.abandonForShutdown()) {
+                fetch.released(f);
+                permits.release();
+                dropped++;
             }
+        }
+        if (dropped > 0) {
+            log.warn("dropped {} fetched job(s) that a peer had already pushed back to their queues", dropped);
         }
     }
 
@@ -186,7 +224,9 @@ public final class RedisWorkerRuntime implements WorkerRuntime {
                         + "list but its reply was lost with the connection", n);
             }
             return true;
-        } catch (JedisException | ClassCastException e) {
+        } catch (ThreadDeath death) {
+            throw death;
+        } catch (Throwable e) { // NOPMD: tried again after the next fetch
             return false;
         }
     }
@@ -202,13 +242,10 @@ public final class RedisWorkerRuntime implements WorkerRuntime {
         }
         long deadline = System.nanoTime() + timeout.toNanos();
         stopping = true;
+        supervisor.stop();
         processor.stopTaking();
         poller.stop();
-        try {
-            fetcher.join(config.fetchBlockTimeout().plus(config.socketTimeout()).toMillis());
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        }
+        fetcher.join(System.nanoTime() + config.fetchBlockTimeout().plus(config.socketTimeout()).toNanos());
         List<Fetched> back = new ArrayList<>();
         local.drainTo(back);
         back.removeIf(f -> !f.abandonForShutdown());
@@ -225,10 +262,11 @@ public final class RedisWorkerRuntime implements WorkerRuntime {
         long left;
         try {
             left = fetch.inProgress();
-        } catch (JedisException e) {
+        } catch (RuntimeException e) {
             left = -1;
         }
         launcher.stop(written && left == 0);
+        connections.release(concurrency);
         if (left != 0) {
             log.warn("worker process {} stopped with {} job(s) left in its in-progress lists; another process will "
                     + "recover them after {} s", identity, left < 0 ? "an unknown number of" : left,
@@ -250,7 +288,7 @@ public final class RedisWorkerRuntime implements WorkerRuntime {
                 int n = fetch.requeue(jobs);
                 log.info("pushed {} unfinished job(s) back to the front of their queues", n);
                 return;
-            } catch (JedisException e) {
+            } catch (RuntimeException e) {
                 if (System.nanoTime() - giveUpAt > 0 || !backoff.pause()) {
                     log.warn("cannot push {} unfinished job(s) back ({}); they stay in progress for recovery",
                             jobs.size(), e.toString());
@@ -265,11 +303,4 @@ public final class RedisWorkerRuntime implements WorkerRuntime {
         stop(config.shutdownTimeout());
     }
 
-    private static void sleepQuietly(long ms) {
-        try {
-            Thread.sleep(ms);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        }
-    }
 }

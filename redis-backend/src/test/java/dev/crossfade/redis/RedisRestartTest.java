@@ -111,4 +111,49 @@ class RedisRestartTest {
             }
         }
     }
+
+    /**
+     * Redis restarts without its data (no persistence, or a failover to a replica that had not caught up) while a
+     * process holds fetched jobs it has not started. Its next beat finds its registration gone, but no peer recovered
+     * it: nobody queued those jobs again, so it must run them rather than drop them.
+     */
+    @Test
+    void jobsFetchedBeforeRedisLostItsDataStillRun() throws Exception {
+        try (LocalRedis redis = LocalRedis.builder().build().start();
+             RedisBackend backend = RedisBackend.create(TestConfigs.fast(redis.uri(),
+                     TestNamespace.random("amnesia").value()).fetchBatchSize(10).build())) {
+            CountDownLatch blocked = new CountDownLatch(1);
+            CountDownLatch release = new CountDownLatch(1);
+            java.util.Map<String, AtomicInteger> runs = new java.util.concurrent.ConcurrentHashMap<>();
+            ExecutionCore core = ExecutionCore.builder(dev.crossfade.api.worker.WorkerRegistry.builder()
+                    .register("Blocker", (args, ctx) -> {
+                        blocked.countDown();
+                        release.await();
+                    })
+                    .register("Quick", (args, ctx) -> runs.computeIfAbsent(ctx.jid(), k -> new AtomicInteger())
+                            .incrementAndGet())
+                    .build()).build();
+            try (RedisWorkerRuntime workers = backend.workers(core, List.of("default"), 1)) {
+                workers.start();
+                backend.queue().enqueue(Job.of("Blocker"));
+                assertTrue(blocked.await(10, TimeUnit.SECONDS));
+                List<String> quick = new ArrayList<>();
+                for (int i = 0; i < 5; i++) {
+                    quick.add(backend.queue().enqueue(Job.of("Quick", i)));
+                }
+                String inProgress = backend.key("crossfade:inprogress:" + workers.identity() + "|default");
+                await().atMost(Duration.ofSeconds(10)).until(() -> backend.redis().llen(inProgress) == 6);
+
+                redis.kill();
+                redis.start(); // empty: no append-only file
+                String beats = backend.key("crossfade:beats");
+                await().atMost(Duration.ofSeconds(30)).ignoreExceptions()
+                        .until(() -> backend.redis().zscore(beats, workers.identity()) != null);
+                release.countDown();
+                await().atMost(Duration.ofSeconds(20)).until(() -> runs.keySet().containsAll(quick));
+                assertEquals(java.util.Set.of(1), java.util.Set.copyOf(runs.values().stream().map(AtomicInteger::get)
+                        .toList()), "each ran once");
+            }
+        }
+    }
 }

@@ -100,6 +100,40 @@ class WorkerCrashRecoveryTest {
         }
     }
 
+    /**
+     * The poison counter counts crashes in a row: a job recovered from a dead process that then succeeds starts from
+     * zero, so its next crash does not make it a poison pill. A crash is simulated by leaving the job in the list of a
+     * registered process that stopped beating long ago, which the running process recovers as it would a SIGKILLed one.
+     */
+    @Test
+    void aJobThatCrashedOnceAndThenSucceededIsNotAPoisonPillAtItsNextCrash(RedisService redis, TestNamespace ns)
+            throws Exception {
+        try (RedisBackend backend = RedisBackend.create(TestConfigs.fast(redis.uri(), ns.value()).maxRecoveries(2)
+                .build())) {
+            java.util.concurrent.atomic.AtomicInteger runs = new java.util.concurrent.atomic.AtomicInteger();
+            ExecutionCore core = ExecutionCore.builder(dev.crossfade.api.worker.WorkerRegistry.builder()
+                    .register("Survivor", (args, ctx) -> runs.incrementAndGet()).build()).build();
+            Job job = Job.of("Survivor");
+            byte[] payload = dev.crossfade.api.codec.JobCodec.defaults().encodeEnqueued(job, java.time.Instant.now());
+            String recoveries = backend.key("crossfade:recoveries");
+            try (RedisWorkerRuntime workers = backend.workers(core, List.of("default"), 1)) {
+                workers.start();
+                for (int crash = 1; crash <= 2; crash++) {
+                    String dead = "crashed-host:" + crash + ":00000000000" + crash;
+                    backend.redis().zadd(backend.key("crossfade:beats"), 1.0, dead);
+                    backend.redis().hset(backend.key("crossfade:fetch-queues"), dead, "[\"default\"]");
+                    backend.redis().lpush(backend.key("crossfade:inprogress:" + dead + "|default")
+                            .getBytes(java.nio.charset.StandardCharsets.UTF_8), payload);
+                    int expected = crash;
+                    await().atMost(Duration.ofSeconds(20)).until(() -> runs.get() == expected);
+                    await().atMost(Duration.ofSeconds(10)).until(() -> !backend.redis().hexists(recoveries, job.jid()));
+                }
+            }
+            assertEquals(2, runs.get(), "recovered and run after each crash");
+            assertEquals(0, backend.admin().deadSize(), "not a poison pill: it succeeded between its crashes");
+        }
+    }
+
     private static long inProgressOf(RedisBackend backend, String identity) {
         return backend.redis().llen(backend.key("crossfade:inprogress:" + identity + "|default"));
     }

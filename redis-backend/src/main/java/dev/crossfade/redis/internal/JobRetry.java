@@ -1,7 +1,6 @@
 package dev.crossfade.redis.internal;
 
 import dev.crossfade.api.Job;
-import dev.crossfade.api.codec.InvalidPayloadException;
 import dev.crossfade.api.codec.JobCodec;
 import dev.crossfade.api.execution.ExecutionCore;
 import dev.crossfade.redis.RedisBackendConfig;
@@ -30,33 +29,53 @@ public final class JobRetry {
      * limit must not become unstorable because of its error message, so no limit applies here.
      */
     private static final JobCodec UNLIMITED = JobCodec.builder().maxPayloadBytes(Integer.MAX_VALUE).build();
+    /** As much of an undecodable payload as a dead envelope keeps, as the execution core does. */
+    private static final int MAX_KEPT_PAYLOAD = 64 * 1024;
 
     private final Keys keys;
     private final byte[] retryKey;
     private final byte[] deadKey;
+    private final String recoveriesKey;
     private final RedisBackendConfig config;
 
     public JobRetry(Keys keys, RedisBackendConfig config) {
         this.keys = keys;
         this.retryKey = Keys.bytes(keys.retry());
         this.deadKey = Keys.bytes(keys.dead());
+        this.recoveriesKey = keys.recoveries();
         this.config = config;
     }
 
-    /** Queues "schedule a retry of {@code job} at {@code due}, releasing {@code held} from {@code list}". */
-    public Response<Object> retry(AbstractPipeline p, byte[] list, byte[] held, Job job, Instant due) {
-        return Scripts.RETRY.eval(p, List.of(retryKey, list),
-                List.of(score(due), UNLIMITED.encode(job), held));
+    /**
+     * The bytes stored for a job in the retry or dead set. Any job encodes unless it is broken in memory (a field that
+     * cannot be serialised); callers turn that failure into a dead entry of its own.
+     */
+    public byte[] encode(Job job) {
+        return UNLIMITED.encode(job);
     }
 
-    /** Queues "add {@code job} to the dead set, releasing {@code held} from {@code list}". */
-    public Response<Object> dead(AbstractPipeline p, byte[] list, byte[] held, Job job, Instant now) {
-        return Scripts.DEAD.eval(p, List.of(deadKey, list), deadArgs(held, job, now));
+    /** Queues "schedule a retry ({@code body}, from {@link #encode}) at {@code due}, releasing {@code held}". */
+    public Response<Object> retry(AbstractPipeline p, byte[] list, byte[] held, byte[] body, byte[] due) {
+        return Scripts.RETRY.eval(p, List.of(retryKey, list), List.of(due, body, held));
     }
 
-    private List<byte[]> deadArgs(byte[] held, Job job, Instant now) {
+    /** Queues "add {@code body} (from {@link #encode}) to the dead set, releasing {@code held} from {@code list}". */
+    public Response<Object> dead(AbstractPipeline p, byte[] list, byte[] held, byte[] body, Instant now) {
+        return Scripts.DEAD.eval(p, List.of(deadKey, list), deadArgs(held, body, now));
+    }
+
+    /**
+     * Queues "forget how often {@code jid} was recovered from dead processes": the attempt ended without killing its
+     * process, so only consecutive crashes count towards {@code maxRecoveries}. A job that once died with its process
+     * and later succeeds must not be a poison pill at its next crash.
+     */
+    public void finished(AbstractPipeline p, String jid) {
+        p.hdel(recoveriesKey, jid);
+    }
+
+    private List<byte[]> deadArgs(byte[] held, byte[] body, Instant now) {
         Instant oldest = now.minus(config.deadTimeout());
-        return List.of(score(now), UNLIMITED.encode(job), held, score(oldest),
+        return List.of(score(now), body, held, score(oldest),
                 Keys.bytes(Integer.toString(config.deadMaxJobs())));
     }
 
@@ -75,7 +94,8 @@ public final class JobRetry {
                 return moved;
             }
             Job dead = poisonEnvelope(payload, maxRecoveries);
-            Object r = Scripts.DEAD.eval(redis, List.of(deadKey, poisonKey), deadArgs(payload, dead, Instant.now()));
+            Object r = Scripts.DEAD.eval(redis, List.of(deadKey, poisonKey),
+                    deadArgs(payload, UNLIMITED.encode(dead), Instant.now()));
             if (((Long) r) == 1L) {
                 moved++;
                 log.error("job {} ({}) was in progress in {} worker processes that died without finishing it; sent "
@@ -88,6 +108,17 @@ public final class JobRetry {
         String why = "job was in progress in " + maxRecoveries + " worker processes that stopped heart-beating "
                 + "(crashed, killed or hung) before finishing it; sent to the dead set after " + maxRecoveries
                 + " recoveries so it cannot take down more workers (maxRecoveries = " + maxRecoveries + ")";
+        return deadEnvelope(payload, null, POISON_PILL_CLASS, why);
+    }
+
+    /**
+     * A dead-set entry for a fetched payload that did not get an ordinary outcome: the job itself with the error
+     * fields set when it decodes, else an envelope of class {@value ExecutionCore#INVALID_PAYLOAD_CLASS} carrying the
+     * raw payload (its first 64 KiB, as the execution core keeps them) as its only arg.
+     *
+     * @param queue where it was fetched from, for the envelope; null for the job's own or the default
+     */
+    public static Job deadEnvelope(byte[] payload, String queue, String errorClass, String why) {
         Instant now = Instant.now();
         Job.Builder b;
         try {
@@ -96,14 +127,18 @@ public final class JobRetry {
             if (job.failedAt() == null) {
                 b.failedAt(now);
             }
-        } catch (InvalidPayloadException e) {
-            b = Job.builder(ExecutionCore.INVALID_PAYLOAD_CLASS)
-                    .args(new String(payload, StandardCharsets.UTF_8)).retry(false).failedAt(now);
+        } catch (RuntimeException | StackOverflowError e) {
+            String raw = new String(payload, 0, Math.min(payload.length, MAX_KEPT_PAYLOAD), StandardCharsets.UTF_8);
+            b = Job.builder(ExecutionCore.INVALID_PAYLOAD_CLASS).args(raw).retry(false).failedAt(now);
+            if (queue != null && !queue.isBlank()) {
+                b.queue(queue);
+            }
         }
-        return b.errorClass(POISON_PILL_CLASS).errorMessage(why).build();
+        return b.errorClass(errorClass).errorMessage(why).build();
     }
 
-    static byte[] score(Instant t) {
+    /** A time as a sorted-set score (epoch seconds). */
+    public static byte[] score(Instant t) {
         return Keys.bytes(Keys.num(t.getEpochSecond() + t.getNano() / 1e9));
     }
 }

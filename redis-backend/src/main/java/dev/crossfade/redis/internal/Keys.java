@@ -70,12 +70,30 @@ public final class Keys {
 
     /** The in-progress list of one worker process for one queue (Sidekiq Pro calls these private queues). */
     public String inProgress(String identity, String queue) {
-        return prefix + "crossfade:inprogress:" + identity + "|" + queue;
+        return inProgressPrefix() + identity + "|" + queue;
     }
 
-    /** ZSET identity → epoch seconds of its last heartbeat; who may hold in-progress jobs, and since when. */
+    /** What every in-progress list's name starts with; the owner and queue follow, separated by {@code |}. */
+    public String inProgressPrefix() {
+        return prefix + "crossfade:inprogress:";
+    }
+
+    /**
+     * ZSET identity → Redis server time (epoch seconds) of its last heartbeat; who may hold in-progress jobs, and since
+     * when. Server time, so that a JVM with a wrong clock neither looks dead nor judges others dead.
+     */
     public String beats() {
         return prefix + "crossfade:beats";
+    }
+
+    /** Left by a peer that recovered a process's lists, so the process learns it at its next beat. */
+    public String recovered(String identity) {
+        return prefix + "crossfade:recovered:" + identity;
+    }
+
+    /** A worker process's liveness key, set on every heartbeat to expire after the recovery timeout. */
+    public String alive(String identity) {
+        return prefix + "crossfade:alive:" + identity;
     }
 
     /** HASH identity → JSON array of the queues it fetches, so a dead process's in-progress lists can be found. */
@@ -83,7 +101,7 @@ public final class Keys {
         return prefix + "crossfade:fetch-queues";
     }
 
-    /** HASH jid → how many times the job was recovered from a dead process. */
+    /** HASH jid → how many times in a row the job was recovered from a dead process (reset when an attempt ends). */
     public String recoveries() {
         return prefix + "crossfade:recoveries";
     }

@@ -1,5 +1,6 @@
 package dev.crossfade.redis.internal;
 
+import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.crossfade.redis.RedisBackendConfig;
@@ -20,8 +21,6 @@ import java.time.format.DateTimeFormatter;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.Executors;
-import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -30,6 +29,18 @@ import java.util.concurrent.TimeUnit;
  * the busy-jobs hash under both the 6.x and the 7.x key), flushes the {@code stat:*} counters as Sidekiq does, records
  * the beat in Crossfade's own registry used for recovery, and then recovers processes that stopped beating.
  * Honours the Web UI's Quiet (TSTP) and Stop (TERM) buttons.
+ *
+ * <p>Liveness is judged by Redis, never by JVM clocks: each beat stamps the registry with the server's {@code TIME}
+ * and sets a liveness key that expires after the recovery timeout (the TTL). Three rules keep a live process from
+ * being recovered, and so its jobs from running twice:
+ * <ul>
+ *   <li>A process judges peers only after it has beaten without a break for one TTL. After an outage every liveness
+ *   key has expired; this gives every live peer the time to beat again before anyone looks.</li>
+ *   <li>A process whose last successful beat is older than three quarters of the TTL is stale: it fetches and starts
+ *   no job until it beats again, since peers may be about to judge it dead.</li>
+ *   <li>A beat that finds its own registration gone, and the mark a recovering peer leaves, learns that its lists
+ *   were recovered: the jobs it had fetched but not started are queued again already, so it drops them.</li>
+ * </ul>
  */
 public final class Launcher {
     private static final Logger log = LoggerFactory.getLogger(Launcher.class);
@@ -44,25 +55,50 @@ public final class Launcher {
     private final String identity;
     private final RedisBackendConfig config;
     private final ReliableFetch fetch;
+    private final Recovery recovery;
     private final Processor processor;
     private final JobRetry retry;
     private final RedisMetrics metrics;
     private final String info;
     private final Runnable onQuiet;
     private final Runnable onStop;
-    private final ScheduledExecutorService scheduler;
+    private final Runnable onRecoveredByPeer;
+    private final String threadName;
+    private final FailureLog failures;
+    private final long ttlNanos;
+    private final long staleAfterNanos;
+    private Supervisor supervisor;
+    private Supervisor.Slot thread;
+    private volatile boolean stopped;
     private volatile boolean registered;
     private volatile boolean quiet;
-    private int failures;
+    /** When the last successful beat started (System.nanoTime); meaningful once registered. */
+    private volatile long lastBeatNanos;
+    /** Whether every beat since connectedSinceNanos succeeded. */
+    private volatile boolean beating;
+    private volatile long connectedSinceNanos;
+    /** The Redis server's time as of the last beat, epoch seconds. */
+    private volatile double serverNow;
+    private boolean swept;
+    private long lastSweepNanos;
+    private boolean staleLogged;
 
+    /**
+     * @param onRecoveredByPeer called on the heartbeat thread when a beat finds that a peer recovered this process's
+     *                          lists while it could not beat
+     */
     public Launcher(UnifiedJedis redis, Keys keys, String identity, RedisBackendConfig config, ReliableFetch fetch,
-                    Processor processor, JobRetry retry, RedisMetrics metrics, int concurrency, Runnable onQuiet,
-                    Runnable onStop) {
+                    Recovery recovery, Processor processor, JobRetry retry, RedisMetrics metrics, int concurrency,
+                    Runnable onQuiet, Runnable onStop, Runnable onRecoveredByPeer, String threadName) {
         this.redis = redis;
         this.keys = keys;
         this.identity = identity;
         this.config = config;
         this.fetch = fetch;
+        this.recovery = recovery;
+        this.onRecoveredByPeer = onRecoveredByPeer;
+        this.ttlNanos = config.recoveryTimeout().toNanos();
+        this.staleAfterNanos = ttlNanos / 4 * 3;
         this.processor = processor;
         this.retry = retry;
         this.metrics = metrics;
@@ -80,11 +116,8 @@ public final class Launcher {
         i.put("version", "crossfade");
         i.put("embedded", false);
         this.info = i.toString();
-        this.scheduler = Executors.newSingleThreadScheduledExecutor(r -> {
-            Thread t = new Thread(r, "crossfade-redis-heartbeat");
-            t.setDaemon(true);
-            return t;
-        });
+        this.threadName = threadName;
+        this.failures = new FailureLog(log, "heartbeat to Redis at " + config.redactedUrl());
     }
 
     /** Sidekiq's identity format: {@code hostname:pid:nonce}. */
@@ -94,65 +127,120 @@ public final class Launcher {
         return hostname() + ":" + ProcessHandle.current().pid() + ":" + java.util.HexFormat.of().formatHex(nonce);
     }
 
-    /** Whether this process is in the recovery registry, so jobs may be fetched into its in-progress lists. */
-    public boolean registered() {
-        return registered;
-    }
-
     public boolean quiet() {
         return quiet;
+    }
+
+    /**
+     * Whether this process's last successful beat is recent enough that no peer can judge it dead yet: only then may
+     * it fetch or start jobs.
+     */
+    public boolean fresh() {
+        return registered && System.nanoTime() - lastBeatNanos < staleAfterNanos;
+    }
+
+    /** Whether jobs may be fetched now: registered, fresh and not quieted. */
+    public boolean mayFetch() {
+        return fresh() && !quiet;
     }
 
     public void quiet(boolean quiet) {
         this.quiet = quiet;
     }
 
-    /** Beats once now (so the process is registered before it fetches) and then every heartbeat interval. */
-    public void start() {
+    /**
+     * Beats once now (so the process is registered before it fetches) and then every heartbeat interval, on a thread
+     * the supervisor replaces if it dies. (A scheduled executor would silently stop beating after one thrown
+     * exception, leaving a fetching process invisible to its peers.)
+     */
+    public void start(Supervisor supervisor) {
+        this.supervisor = supervisor;
         try {
             beat();
-        } catch (JedisException e) {
-            log.warn("first heartbeat to Redis at {} failed ({}); fetching waits until a heartbeat succeeds",
-                    config.redactedUrl(), e.toString());
+        } catch (Throwable e) { // NOPMD: the loop goes on beating
+            failures.failed(e, "fetching waits until a heartbeat succeeds; retrying every "
+                    + config.heartbeatInterval().toMillis() + " ms");
         }
+        thread = supervisor.start(threadName, "heartbeat", this::loop);
+    }
+
+    private void loop() {
         long every = config.heartbeatInterval().toMillis();
-        scheduler.scheduleWithFixedDelay(this::tick, every, every, TimeUnit.MILLISECONDS);
+        while (!stopped) {
+            try {
+                Thread.sleep(every);
+            } catch (InterruptedException e) {
+                continue;
+            }
+            tick();
+        }
     }
 
     private void tick() {
         try {
+            supervisor.revive();
             beat();
-            double now = nowSeconds();
-            fetch.recoverDead(now);
+            if (staleLogged) {
+                staleLogged = false;
+                log.info("worker process {} beats again: fetching and starting jobs again", identity);
+            }
+            long now = System.nanoTime();
+            if (beating && now - connectedSinceNanos >= ttlNanos) {
+                recovery.recoverDead(serverNow);
+                if (!swept || now - lastSweepNanos >= ttlNanos) {
+                    recovery.sweepOrphanedLists();
+                    swept = true;
+                    lastSweepNanos = now;
+                }
+            }
             retry.drainPoison(redis, config.maxRecoveries());
             refreshQueueSizes();
-            if (failures > 0) {
-                log.info("heartbeat to Redis at {} works again", config.redactedUrl());
+            failures.ok();
+        } catch (ThreadDeath death) {
+            throw death;
+        } catch (Throwable e) { // NOPMD: one failed beat must not end the heartbeat
+            failures.failed(e, "retrying every " + config.heartbeatInterval().toMillis() + " ms");
+            if (registered && !fresh() && !staleLogged) {
+                staleLogged = true;
+                log.warn("worker process {} has not beaten for over {} s: it fetches and starts no job until a beat "
+                        + "succeeds, as peers judge it dead after {} s", identity,
+                        TimeUnit.NANOSECONDS.toSeconds(staleAfterNanos), config.recoveryTimeout().toSeconds());
             }
-            failures = 0;
-        } catch (JedisException | ClassCastException e) {
-            if (failures++ == 0) {
-                log.warn("heartbeat to Redis at {} failed: {}; retrying every {} ms", config.redactedUrl(),
-                        e.toString(), config.heartbeatInterval().toMillis());
-            }
-        } catch (RuntimeException e) {
-            log.error("heartbeat failed unexpectedly", e);
         }
     }
 
-    /** One heartbeat: stats, Sidekiq process entry, busy jobs, recovery registry, signals. */
+    /** One heartbeat: recovery registration, stats, Sidekiq process entry, busy jobs, signals. */
     public void beat() {
         long procd = processor.takeProcessed();
         long fails = processor.takeFailed();
         Map<String, Processor.Work> busy = Map.copyOf(processor.busy());
         String day = DAY.format(Instant.now());
         Response<byte[]> signal;
-        long rtt;
+        long t0 = System.nanoTime();
         try {
-            long t0 = System.nanoTime();
-            redis.ping();
-            rtt = (System.nanoTime() - t0) / 1_000;
-            double now = nowSeconds();
+            // Crossfade's recovery registry first: it must exist before any job enters our in-progress lists.
+            List<?> reg = (List<?>) Scripts.BEAT.eval(redis,
+                    List.of(Keys.bytes(keys.beats()), Keys.bytes(keys.fetchQueues()), Keys.bytes(keys.alive(identity)),
+                            Keys.bytes(keys.recovered(identity))),
+                    List.of(Keys.bytes(identity), Keys.bytes(fetch.queuesJson()),
+                            Keys.bytes(Long.toString(config.recoveryTimeout().toMillis()))));
+            long rtt = (System.nanoTime() - t0) / 1_000;
+            double now = Long.parseLong(text(reg.get(1))) + Long.parseLong(text(reg.get(2))) / 1e6;
+            if (registered && (Long) reg.get(0) == 0L) {
+                if ((Long) reg.get(3) == 1L) {
+                    log.warn("worker process {} was judged dead by a peer while it could not beat, and its "
+                            + "in-progress jobs were queued again: dropping the jobs it had fetched but not started; "
+                            + "jobs still running may run twice", identity);
+                    onRecoveredByPeer.run();
+                } else {
+                    // Nobody queued them again: dropping them would lose them. They run; their acknowledgements
+                    // find nothing to remove.
+                    log.warn("Redis at {} no longer had the registration of worker process {} (restarted without "
+                            + "its data, or flushed); the jobs it had fetched still run", config.redactedUrl(),
+                            identity);
+                }
+            }
+            serverNow = now;
             try (AbstractPipeline p = redis.pipelined()) {
                 flushStats(p, procd, fails, day);
                 for (String workKey : List.of(keys.workers(identity), keys.work(identity))) {
@@ -164,9 +252,6 @@ public final class Launcher {
                         p.expire(workKey, PROCESS_TTL_SECONDS);
                     }
                 }
-                // Crossfade's recovery registry first: it must exist before any job enters our in-progress lists.
-                p.zadd(keys.beats(), now, identity);
-                p.hset(keys.fetchQueues(), identity, fetch.queuesJson());
                 p.sadd(keys.processes(), identity);
                 Map<String, String> fields = new LinkedHashMap<>();
                 fields.put("info", info);
@@ -180,15 +265,26 @@ public final class Launcher {
                 signal = p.rpop(Keys.bytes(keys.signals(identity)));
                 p.sync();
             }
-        } catch (JedisException e) {
+        } catch (RuntimeException | Error e) {
+            beating = false;
             processor.restoreCounts(procd, fails);
             throw e;
+        }
+        lastBeatNanos = t0;
+        if (!beating) {
+            beating = true;
+            connectedSinceNanos = t0;
         }
         registered = true;
         byte[] sig = signal.get();
         if (sig != null) {
             handleSignal(new String(sig, java.nio.charset.StandardCharsets.UTF_8));
         }
+    }
+
+    private static String text(Object reply) {
+        return reply instanceof byte[] b ? new String(b, java.nio.charset.StandardCharsets.US_ASCII)
+                : String.valueOf(reply);
     }
 
     /** Sidekiq's counters, total and per day (the daily keys expire as Sidekiq's do). */
@@ -232,7 +328,11 @@ public final class Launcher {
      * leftovers once our beat is old enough.
      */
     public void stop(boolean forgetRecovery) {
-        scheduler.shutdownNow();
+        stopped = true;
+        if (thread != null) {
+            thread.interrupt();
+            thread.join(System.nanoTime() + TimeUnit.SECONDS.toNanos(5));
+        }
         try {
             long procd = processor.takeProcessed();
             long fails = processor.takeFailed();
@@ -240,7 +340,8 @@ public final class Launcher {
             try (AbstractPipeline p = redis.pipelined()) {
                 flushStats(p, procd, fails, day);
                 p.srem(keys.processes(), identity);
-                p.unlink(keys.process(identity), keys.workers(identity), keys.work(identity));
+                p.unlink(keys.process(identity), keys.workers(identity), keys.work(identity), keys.alive(identity),
+                        keys.recovered(identity));
                 if (forgetRecovery) {
                     p.zrem(keys.beats(), identity);
                     p.hdel(keys.fetchQueues(), identity);
@@ -253,12 +354,18 @@ public final class Launcher {
         }
     }
 
+    /** One busy-jobs entry; a payload that cannot be written (it can be anything fetched) never fails the beat. */
     private static String workJson(Processor.Work w) {
         ObjectNode n = JSON.createObjectNode();
         n.put("queue", w.queue());
         n.put("payload", w.payload());
         n.put("run_at", w.runAt());
-        return n.toString();
+        try {
+            return JSON.writeValueAsString(n);
+        } catch (JsonProcessingException | RuntimeException e) {
+            n.put("payload", "{\"class\":\"crossfade.UnshownPayload\",\"args\":[]}");
+            return n.toString();
+        }
     }
 
     static double nowSeconds() {

@@ -1,8 +1,11 @@
 package dev.crossfade.redis.internal;
 
 import dev.crossfade.api.Backend;
+import dev.crossfade.api.Job;
 import dev.crossfade.api.execution.ExecutionCore;
 import dev.crossfade.api.execution.Outcome;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 import java.nio.charset.StandardCharsets;
 import java.time.Instant;
@@ -14,55 +17,71 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.BooleanSupplier;
 
 /**
  * The worker pool: {@code concurrency} threads take fetched jobs from the local hand-off queue, run them through the
  * shared {@link ExecutionCore}, and pass the outcome to the {@link Acknowledger}. Also keeps what Sidekiq's Web UI
  * shows: the busy jobs per thread and the processed/failed counts flushed by the heartbeat.
+ *
+ * <p>Every job a thread takes gets an outcome, whatever is thrown: the core turns a worker's failures into outcomes
+ * itself, and anything that escapes the core anyway (an {@link Error} from a listener, a run-once guard, or a throwable
+ * whose message cannot be read) makes the job dead with a reason naming it, rather than leaving it in progress until
+ * the process dies. Threads start no job while the heartbeat is stale: peers may be recovering this process's jobs.
  */
 public final class Processor {
+    private static final Logger log = LoggerFactory.getLogger(Processor.class);
+    /** Larger payloads are shown in the Web UI's busy list as a stub: the heartbeat rewrites that list on every beat. */
+    private static final int MAX_SHOWN_PAYLOAD = 64 * 1024;
+
     /** What a busy thread is doing, in the shape of Sidekiq's {@code <identity>:workers} hash values. */
     public record Work(String queue, String payload, long runAt) {
     }
 
     private final ExecutionCore core;
+    private final int concurrency;
     private final BlockingQueue<Fetched> local;
     private final Semaphore fetchPermits;
     private final Acknowledger acker;
-    private final List<Thread> threads = new ArrayList<>();
+    private final BooleanSupplier mayStart;
+    private final String threadPrefix;
+    private final List<Supervisor.Slot> threads = new ArrayList<>();
     private final Map<String, Work> busy = new ConcurrentHashMap<>();
     private final Map<Thread, Fetched> running = new ConcurrentHashMap<>();
     private final AtomicLong processed = new AtomicLong();
     private final AtomicLong failed = new AtomicLong();
     private volatile boolean stopping;
 
+    /**
+     * @param mayStart whether a thread may start its next job now (false while this process's heartbeat is stale)
+     */
     public Processor(ExecutionCore core, int concurrency, BlockingQueue<Fetched> local, Semaphore fetchPermits,
-                     Acknowledger acker, String threadPrefix) {
+                     Acknowledger acker, BooleanSupplier mayStart, String threadPrefix) {
         this.core = core;
+        this.concurrency = concurrency;
         this.local = local;
         this.fetchPermits = fetchPermits;
         this.acker = acker;
+        this.mayStart = mayStart;
+        this.threadPrefix = threadPrefix;
+    }
+
+    public void start(Supervisor supervisor) {
         for (int i = 0; i < concurrency; i++) {
-            Thread t = new Thread(this::run, threadPrefix + "-" + i);
-            t.setDaemon(true);
-            threads.add(t);
+            threads.add(supervisor.start(threadPrefix + "-" + i, "worker", this::run));
         }
     }
 
-    public void start() {
-        threads.forEach(Thread::start);
-    }
-
     private void run() {
-        String tid = Long.toString(Thread.currentThread().getId(), 36);
         while (!stopping) {
             Fetched f;
             try {
+                if (!mayStart.getAsBoolean()) {
+                    Thread.sleep(50);
+                    continue;
+                }
                 f = local.poll(100, TimeUnit.MILLISECONDS);
             } catch (InterruptedException e) {
-                if (stopping) {
-                    return;
-                }
                 continue;
             }
             if (f == null) {
@@ -70,7 +89,7 @@ public final class Processor {
             }
             try {
                 if (f.start()) {
-                    process(tid, f);
+                    process(f);
                 }
             } finally {
                 fetchPermits.release();
@@ -78,25 +97,67 @@ public final class Processor {
         }
     }
 
-    private void process(String tid, Fetched f) {
-        running.put(Thread.currentThread(), f);
-        busy.put(tid, new Work(f.queue, new String(f.payload, StandardCharsets.UTF_8), Instant.now().getEpochSecond()));
-        Outcome outcome;
+    private void process(Fetched f) {
+        String tid = Long.toString(Thread.currentThread().getId(), 36);
+        Outcome outcome = null;
+        Throwable escaped = null;
         try {
+            running.put(Thread.currentThread(), f);
+            busy.put(tid, new Work(f.queue, shown(f.payload), Instant.now().getEpochSecond()));
             outcome = core.execute(f.payload, Backend.REDIS, f.queue);
+        } catch (Throwable t) { // NOPMD: whatever escapes, the job must still get an outcome
+            escaped = t;
         } finally {
             busy.remove(tid);
             running.remove(Thread.currentThread());
+        }
+        if (outcome == null) {
+            outcome = escapedOutcome(f, escaped);
         }
         processed.incrementAndGet();
         if (!(outcome instanceof Outcome.Succeeded)) {
             failed.incrementAndGet();
         }
-        if (f.finish()) {
+        if (f.finish() && outcome != null) {
             acker.submit(f, outcome);
         }
         // Else a shutdown gave up waiting and already pushed the job back: this late outcome must not be written.
         Thread.interrupted(); // do not carry a shutdown interrupt into the next job
+        if (escaped instanceof ThreadDeath death) {
+            throw death; // an asynchronous stop: the thread goes, the supervisor starts another
+        }
+    }
+
+    /**
+     * The dead outcome of a job whose execution threw past the core. Dead rather than retried: the worker may have run
+     * and finished, so running it again is for an operator to decide. Null only if not even that could be built.
+     */
+    private static Outcome escapedOutcome(Fetched f, Throwable escaped) {
+        String why = FailureLog.describe(escaped) + " escaped the execution core while it ran this job; the job may "
+                + "or may not have run, so it is not retried automatically";
+        try {
+            log.error("job fetched from queue '{}': {}", f.queue, why);
+            Job dead = JobRetry.deadEnvelope(f.payload, f.queue, escaped.getClass().getName(), why);
+            return new Outcome.Dead(dead, escaped);
+        } catch (Throwable t) { // NOPMD: e.g. out of memory re-reading a huge payload
+            try {
+                Job dead = Job.builder(ExecutionCore.INVALID_PAYLOAD_CLASS).queue(f.queue).retry(false)
+                        .errorClass(escaped.getClass().getName()).errorMessage(why + " (payload not kept: "
+                                + t.getClass().getName() + ")").failedAt(Instant.now()).build();
+                return new Outcome.Dead(dead, escaped);
+            } catch (Throwable nothing) { // NOPMD
+                log.error("cannot record the outcome of a job on queue '{}'; it stays in progress until recovery",
+                        f.queue);
+                return null;
+            }
+        }
+    }
+
+    private static String shown(byte[] payload) {
+        if (payload.length <= MAX_SHOWN_PAYLOAD) {
+            return new String(payload, StandardCharsets.UTF_8);
+        }
+        return "{\"class\":\"crossfade.LargePayload\",\"args\":[\"" + payload.length + " bytes, not shown\"]}";
     }
 
     /** Tells threads to exit after their current job. */
@@ -106,18 +167,11 @@ public final class Processor {
 
     /** Waits for threads to finish their current job. @return true if all exited before the deadline */
     public boolean awaitIdle(long deadlineNanos) {
-        for (Thread t : threads) {
-            long left = deadlineNanos - System.nanoTime();
-            if (left > 0) {
-                try {
-                    t.join(Math.max(1, TimeUnit.NANOSECONDS.toMillis(left)));
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                    break;
-                }
-            }
+        boolean all = true;
+        for (Supervisor.Slot t : threads) {
+            all &= t.join(deadlineNanos);
         }
-        return threads.stream().noneMatch(Thread::isAlive);
+        return all;
     }
 
     /**

@@ -40,6 +40,16 @@ public final class RedisMetrics {
                 .tag("backend", "redis").tag("queue", queue).register(registry)).increment(n);
     }
 
+    /**
+     * Counts {@code crossfade.redis.threads.replaced} (tag {@code role}: worker, fetcher, acknowledger, heartbeat,
+     * poller, supervisor): threads that died and were replaced. Anything above zero is a bug worth a look.
+     */
+    public void threadReplaced(String role) {
+        counters.computeIfAbsent("threads.replaced\u0000" + role, k -> Counter.builder("crossfade.redis.threads.replaced")
+                .description("runtime threads that died and were replaced by the supervisor")
+                .tag("backend", "redis").tag("role", role).register(registry)).increment();
+    }
+
     public void fetchLatency(long nanos) {
         fetchLatency.record(nanos, TimeUnit.NANOSECONDS);
     }

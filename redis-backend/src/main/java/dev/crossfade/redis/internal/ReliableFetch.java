@@ -25,7 +25,7 @@ import java.util.concurrent.ThreadLocalRandom;
  * Reliable fetch, in the spirit of Sidekiq Pro's super_fetch: a job is never only in a worker's memory. Fetching moves
  * it atomically ({@code LMOVE}) from {@code queue:<q>} to this process's in-progress list for that queue; it leaves
  * that list only when its outcome is written (success, retry or dead) or when a shutdown pushes it back. If the
- * process dies, the list survives in Redis and {@link #recoverDead} in another process pushes the jobs back.
+ * process dies, the list survives in Redis and {@link Recovery} in another process pushes the jobs back.
  *
  * <p>Busy fetches move up to a batch of jobs in one Lua call; an idle fetcher blocks in {@code BLMOVE} on one queue
  * (a randomly chosen one, for a short while, when it serves several) so a new job starts within milliseconds without
@@ -36,8 +36,6 @@ public final class ReliableFetch {
     private static final ObjectMapper JSON = new ObjectMapper();
     /** Idle block per attempt when serving several queues, so the others are looked at again soon. */
     private static final double MULTI_QUEUE_BLOCK_SECONDS = 0.05;
-    /** Recovery counts are kept this long after a job's last recovery. */
-    private static final long RECOVERIES_TTL_SECONDS = 7 * 24 * 3600;
 
     private final UnifiedJedis redis;
     private final Keys keys;
@@ -198,64 +196,5 @@ public final class ReliableFetch {
             total += redis.llen(key);
         }
         return total;
-    }
-
-    /**
-     * Finds processes whose last heartbeat is older than the recovery timeout and pushes their in-progress jobs back
-     * to their queues (or, after too many recoveries, to the poison list). Safe to run in several processes at once:
-     * each list is emptied by one atomic script, so a job is moved by exactly one of them.
-     *
-     * @return jobs requeued
-     */
-    public long recoverDead(double nowSeconds) {
-        double cutoff = nowSeconds - config.recoveryTimeout().toMillis() / 1000.0;
-        List<String> dead = redis.zrangeByScore(keys.beats(), Double.NEGATIVE_INFINITY, cutoff);
-        long total = 0;
-        for (String other : dead) {
-            if (other.equals(identity)) {
-                continue;
-            }
-            List<String> theirQueues = queuesOf(other);
-            long requeued = 0;
-            long poisoned = 0;
-            for (String q : theirQueues) {
-                List<?> reply = (List<?>) Scripts.RECOVER.eval(redis,
-                        List.of(Keys.bytes(keys.inProgress(other, q)), Keys.bytes(keys.queue(q)),
-                                Keys.bytes(keys.recoveries()), Keys.bytes(keys.poison())),
-                        List.of(Keys.bytes(Integer.toString(config.maxRecoveries())),
-                                Keys.bytes(Long.toString(RECOVERIES_TTL_SECONDS))));
-                long rq = (Long) reply.get(0);
-                long pz = (Long) reply.get(1);
-                metrics.count("recovered", q, rq);
-                metrics.count("poisoned", q, pz);
-                requeued += rq;
-                poisoned += pz;
-            }
-            Scripts.FORGET.eval(redis, List.of(Keys.bytes(keys.beats()), Keys.bytes(keys.fetchQueues())),
-                    List.of(Keys.bytes(other), Keys.bytes(Keys.num(cutoff))));
-            if (requeued + poisoned > 0) {
-                log.warn("recovered worker process {} (no heartbeat for over {} s): {} in-progress job(s) pushed back "
-                                + "to their queues, {} sent to the dead set as poison pills", other,
-                        config.recoveryTimeout().toSeconds(), requeued, poisoned);
-            } else {
-                log.info("forgot dead worker process {}: it held no in-progress jobs", other);
-            }
-            total += requeued;
-        }
-        return total;
-    }
-
-    private List<String> queuesOf(String other) {
-        String json = redis.hget(keys.fetchQueues(), other);
-        if (json == null) {
-            return Collections.emptyList();
-        }
-        try {
-            return List.of(JSON.readValue(json, String[].class));
-        } catch (JsonProcessingException e) {
-            log.warn("cannot read the queue list of process {} ({}); its in-progress jobs stay where they are", other,
-                    json);
-            return Collections.emptyList();
-        }
     }
 }

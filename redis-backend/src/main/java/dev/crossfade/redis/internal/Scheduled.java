@@ -4,10 +4,10 @@ import dev.crossfade.redis.RedisBackendConfig;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import redis.clients.jedis.UnifiedJedis;
-import redis.clients.jedis.exceptions.JedisException;
 
 import java.util.List;
 import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
 
 /**
  * The scheduled-job poller: moves due entries of {@code schedule} and {@code retry} to their queues. Each move is the
@@ -23,29 +23,26 @@ public final class Scheduled {
     private final UnifiedJedis redis;
     private final Keys keys;
     private final RedisBackendConfig config;
-    private final Thread thread;
+    private final FailureLog failures;
+    private Supervisor.Slot thread;
     private volatile boolean running = true;
-    private int failures;
 
     public Scheduled(UnifiedJedis redis, Keys keys, RedisBackendConfig config) {
         this.redis = redis;
         this.keys = keys;
         this.config = config;
-        this.thread = new Thread(this::run, "crossfade-redis-poller");
-        this.thread.setDaemon(true);
+        this.failures = new FailureLog(log, "the scheduled-job poller's work with Redis at " + config.redactedUrl());
     }
 
-    public void start() {
-        thread.start();
+    public void start(Supervisor supervisor, String name) {
+        thread = supervisor.start(name, "poller", this::run);
     }
 
     public void stop() {
         running = false;
-        thread.interrupt();
-        try {
-            thread.join(5_000);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
+        if (thread != null) {
+            thread.interrupt();
+            thread.join(System.nanoTime() + TimeUnit.SECONDS.toNanos(5));
         }
     }
 
@@ -53,16 +50,11 @@ public final class Scheduled {
         while (running) {
             try {
                 promoteDue();
-                if (failures > 0) {
-                    log.info("scheduled-job poller reaches Redis at {} again", config.redactedUrl());
-                }
-                failures = 0;
-            } catch (JedisException e) {
-                if (failures++ == 0) {
-                    log.warn("scheduled-job poller cannot reach Redis at {}: {}", config.redactedUrl(), e.toString());
-                }
-            } catch (RuntimeException e) {
-                log.error("scheduled-job poller failed unexpectedly", e);
+                failures.ok();
+            } catch (ThreadDeath death) {
+                throw death;
+            } catch (Throwable e) { // NOPMD: one failed round must not end the poller
+                failures.failed(e, "trying again every poll interval");
             }
             long avg = config.pollInterval().toMillis();
             long wait = avg / 2 + ThreadLocalRandom.current().nextLong(avg + 1);
