@@ -69,10 +69,13 @@ public final class RedisJobQueue implements JobQueue {
         for (Job job : jobs) {
             Objects.requireNonNull(job, "job in list");
             if (job.at() != null && job.at().isAfter(now)) {
+                refuseScheduledShadow(job);
                 scheduled.put(codec.encode(scheduledCopy(job, job.at())), epochSeconds(job.at()));
             } else {
                 byte[] json = codec.encodeEnqueued(job, now);
-                byQueue.computeIfAbsent(job.queue(), q -> new ArrayList<>()).add(json);
+                // A shadow copy must never reach Ruby Sidekiq, which would run it for real.
+                String q = job.shadow() ? Keys.shadowQueue(job.queue()) : job.queue();
+                byQueue.computeIfAbsent(q, k -> new ArrayList<>()).add(json);
             }
             jids.add(job.jid());
         }
@@ -81,7 +84,9 @@ public final class RedisJobQueue implements JobQueue {
         List<Response<?>> replies = new ArrayList<>();
         try (AbstractPipeline p = redis.pipelined()) {
             for (Map.Entry<String, List<byte[]>> e : byQueue.entrySet()) {
-                replies.add(p.sadd(keys.queues(), e.getKey()));
+                if (!Keys.isShadowQueue(e.getKey())) {
+                    replies.add(p.sadd(keys.queues(), e.getKey()));
+                }
                 byte[] queueKey = Keys.bytes(keys.queue(e.getKey()));
                 List<byte[]> payloads = e.getValue();
                 for (int i = 0; i < payloads.size(); i += CHUNK) {
@@ -103,6 +108,17 @@ public final class RedisJobQueue implements JobQueue {
         return jids;
     }
 
+    /**
+     * Sidekiq's scheduler (Ruby's included) moves a due job to the queue its JSON names, where Ruby would run a shadow
+     * copy for real; so shadow copies are not scheduled on Redis.
+     */
+    private static void refuseScheduledShadow(Job job) {
+        if (job.shadow()) {
+            throw new IllegalArgumentException("job " + job.jid() + " is a shadow copy: shadow copies are not "
+                    + "scheduled on Redis, where Ruby Sidekiq's scheduler would run them for real");
+        }
+    }
+
     @Override
     public String enqueueAt(Job job, Instant at) {
         Objects.requireNonNull(job, "job");
@@ -110,6 +126,7 @@ public final class RedisJobQueue implements JobQueue {
         if (!at.isAfter(Instant.now())) {
             return enqueue(job.toBuilder().at(null).build());
         }
+        refuseScheduledShadow(job);
         byte[] json = codec.encode(scheduledCopy(job, at));
         try {
             redis.zadd(Keys.bytes(keys.schedule()), epochSeconds(at), json);

@@ -88,7 +88,10 @@ public final class RedisWorkerRuntime implements WorkerRuntime {
         this.supervisor = new Supervisor(threadName("supervisor"), metrics);
         this.fetchFailures = new FailureLog(log, "fetching from Redis at " + config.redactedUrl());
         this.permits = new Semaphore(concurrency + Math.max(concurrency, Math.min(config.fetchBatchSize(), 10 * concurrency)));
-        this.fetch = new ReliableFetch(redis, keys, identity, queues, config, metrics);
+        // Each queue's shadow copies wait in a queue of their own that only Crossfade fetches.
+        List<String> fetched = new ArrayList<>(queues);
+        queues.forEach(q -> fetched.add(Keys.shadowQueue(q)));
+        this.fetch = new ReliableFetch(redis, keys, identity, fetched, config, metrics);
         JobRetry retry = new JobRetry(keys, config);
         this.acker = new Acknowledger(redis, retry, metrics, config, fetch::released, threadName("ack"));
         this.processor = new Processor(core, concurrency, local, permits, acker, () -> launcher().fresh(),

@@ -82,4 +82,44 @@ class MixedFleetTest {
             assertTrue(discarded.stream().noneMatch(ran::contains), "retry: false jobs were discarded, as in Sidekiq");
         }
     }
+
+    @Test
+    void shadowCopiesOnRedisAreRunByCrossfadeAndNeverByRubySidekiq() throws Exception {
+        try (RedisBackend backend = RedisBackend.create(TestConfigs.fast(redis.uri(), "").build())) {
+            backend.redis().flushAll();
+            List<String> shadows = new ArrayList<>();
+            List<String> real = new ArrayList<>();
+            for (int i = 0; i < 20; i++) {
+                shadows.add(backend.queue().enqueue(Job.builder("JavaEnqueuedWorker").args(i).shadow(true).build()));
+                real.add(backend.queue().enqueue(Job.builder("JavaEnqueuedWorker").args(i).build()));
+            }
+            assertEquals(Set.of("default"), backend.redis().smembers("queues"), "Sidekiq Web lists no shadow queue");
+            Path log = Files.createTempFile("sidekiq-", ".log");
+            Process sidekiq = Ruby.sidekiq(redis.uri(), "default", log);
+            try {
+                await().atMost(Duration.ofSeconds(60)).until(() -> !sidekiq.isAlive()
+                        || backend.redis().smembers("test:ruby-ran").containsAll(real));
+                assertTrue(sidekiq.isAlive(), "sidekiq exited early:\n" + Files.readString(log));
+                // Ruby works "default": it drained the real jobs and must not have touched a shadow copy.
+                Thread.sleep(1_000);
+            } finally {
+                sidekiq.destroy();
+                if (!sidekiq.waitFor(30, TimeUnit.SECONDS)) {
+                    sidekiq.destroyForcibly();
+                }
+            }
+            Set<String> rubyRan = backend.redis().smembers("test:ruby-ran");
+            assertTrue(shadows.stream().noneMatch(rubyRan::contains), "Ruby ran a shadow copy");
+
+            java.util.Set<String> javaRan = java.util.concurrent.ConcurrentHashMap.newKeySet();
+            ExecutionCore core = ExecutionCore.builder(WorkerRegistry.builder().register("JavaEnqueuedWorker",
+                    (args, ctx) -> javaRan.add(ctx.jid()),
+                    dev.crossfade.api.worker.WorkerOptions.custom().shadowSafe(true).build()).build()).build();
+            try (RedisWorkerRuntime java = backend.workers(core, List.of("default"), 2)) {
+                java.start();
+                await().atMost(Duration.ofSeconds(30)).until(() -> javaRan.containsAll(shadows));
+                java.stop(Duration.ofSeconds(5));
+            }
+        }
+    }
 }

@@ -138,6 +138,10 @@ public final class RoutingJobQueue implements JobQueue {
 
     private String route(Job job, Instant at) {
         RouteDecision d = flags.decide(job);
+        if (d.shadowed() && at != null && d.shadowTo() == Backend.REDIS) {
+            // Sidekiq's scheduler, Ruby's included, would move a scheduled shadow copy to the real queue and run it.
+            d = new RouteDecision(d.primary(), null, d.reason());
+        }
         Job primary = d.shadowed() ? job.toBuilder().extra(SHADOWED_TO, TextNode.valueOf(d.shadowTo().id())).build()
                 : job;
         Backend landed = send(d.primary(), List.of(primary), at);

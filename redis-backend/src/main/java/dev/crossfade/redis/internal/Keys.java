@@ -25,6 +25,22 @@ public final class Keys {
         return prefix + "queues";
     }
 
+    /**
+     * The queue that holds the shadow copies of {@code queue}'s jobs. Ruby Sidekiq fetches only the queues it is told
+     * to, so it never runs them, and the name is kept out of the {@code queues} set so Sidekiq Web does not list it;
+     * Crossfade workers of {@code queue} fetch it too.
+     */
+    public static String shadowQueue(String queue) {
+        return queue + SHADOW_SUFFIX;
+    }
+
+    /** Whether {@code queue} holds shadow copies. */
+    public static boolean isShadowQueue(String queue) {
+        return queue.endsWith(SHADOW_SUFFIX);
+    }
+
+    private static final String SHADOW_SUFFIX = ".crossfade-shadow";
+
     public String queue(String queue) {
         return prefix + "queue:" + queue;
     }

@@ -110,7 +110,8 @@ public final class Launcher {
         i.put("pid", ProcessHandle.current().pid());
         i.put("tag", config.tag());
         i.put("concurrency", concurrency);
-        fetch.queues().forEach(i.putArray("queues")::add);
+        // Sidekiq Web lists the queues a process works; shadow queues are Crossfade's own.
+        fetch.queues().stream().filter(q -> !Keys.isShadowQueue(q)).forEach(i.putArray("queues")::add);
         i.putArray("labels").add("crossfade").add("java");
         i.put("identity", identity);
         i.put("version", "crossfade");

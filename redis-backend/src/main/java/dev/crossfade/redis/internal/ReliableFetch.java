@@ -68,7 +68,8 @@ public final class ReliableFetch {
             inProgressKeys[i] = Keys.bytes(keys.inProgress(identity, queues.get(i)));
         }
         double block = config.fetchBlockTimeout().toMillis() / 1000.0;
-        this.blockSeconds = queues.size() == 1 ? block : Math.min(block, MULTI_QUEUE_BLOCK_SECONDS);
+        long real = queues.stream().filter(q -> !Keys.isShadowQueue(q)).count();
+        this.blockSeconds = real <= 1 ? block : Math.min(block, MULTI_QUEUE_BLOCK_SECONDS);
     }
 
     public List<String> queues() {
@@ -115,7 +116,15 @@ public final class ReliableFetch {
             out.add(new Fetched(queues.get(idx), (byte[]) flat.get(k + 1), queueKeys[idx], inProgressKeys[idx]));
         }
         if (out.isEmpty()) {
+            // Idle: block on a real queue only. Shadow copies are picked up by the next round's script, so a queue's
+            // new jobs never wait behind a block on its shadow queue.
             int idx = order[0];
+            for (int i : order) {
+                if (!Keys.isShadowQueue(queues.get(i))) {
+                    idx = i;
+                    break;
+                }
+            }
             byte[] job = redis.blmove(queueKeys[idx], inProgressKeys[idx], ListDirection.RIGHT, ListDirection.LEFT,
                     blockSeconds);
             if (job != null) {
