@@ -66,7 +66,7 @@ final class KafkaFixture implements BackendFixture {
     @Override
     public void pushRaw(String queue, byte[] payload) {
         backend.topics().ensure(queue);
-        try (KafkaProducer<byte[], byte[]> p = new KafkaProducer<>(backend.producerProperties())) {
+        try (KafkaProducer<byte[], byte[]> p = new KafkaProducer<>(backend.clients().producer())) {
             p.send(new ProducerRecord<>(backend.topics().jobs(queue), payload)).get(20, TimeUnit.SECONDS);
         } catch (Exception e) {
             throw new AssertionError("cannot push raw bytes to queue " + queue, e);

@@ -101,7 +101,7 @@ class KafkaJobQueueTest {
     /** Reads at least {@code count} records of the default queue's topic from the start, or what arrives in 30 s. */
     private static List<ConsumerRecord<byte[], byte[]>> read(KafkaBackend backend, String prefix, int count) {
         List<ConsumerRecord<byte[], byte[]>> out = new ArrayList<>();
-        try (KafkaConsumer<byte[], byte[]> c = new KafkaConsumer<>(backend.consumerProperties(prefix + ".check",
+        try (KafkaConsumer<byte[], byte[]> c = new KafkaConsumer<>(backend.clients().consumer(prefix + ".check",
                 prefix + "-check"))) {
             String topic = backend.topics().jobs(Job.DEFAULT_QUEUE);
             List<TopicPartition> parts = c.partitionsFor(topic).stream()
