@@ -122,6 +122,13 @@ public final class ShareRunner extends KafkaRunner {
         KafkaShareConsumer<byte[], byte[]> consumer =
                 new KafkaShareConsumer<>(backend.clients().shareConsumer(clientId, concurrency));
         try {
+            // Acknowledgements committed asynchronously report failures only here.
+            consumer.setAcknowledgementCommitCallback((offsets, error) -> {
+                if (error != null) {
+                    log.warn("{}: acknowledgements of {} not committed: {} (those jobs are redelivered)", clientId,
+                            offsets, error.toString());
+                }
+            });
             consumer.subscribe(queues.stream().map(q -> backend.topics().jobs(q)).toList());
         } catch (RuntimeException e) {
             close(consumer);
