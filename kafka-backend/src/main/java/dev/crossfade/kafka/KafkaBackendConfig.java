@@ -69,8 +69,8 @@ import java.util.Optional;
  *   <tr><td>shareConsumers</td><td>1</td><td>share mode: share consumers (poll loops) per worker runtime; they
  *   share the worker pool</td></tr>
  *   <tr><td>shareDeliveryLimit</td><td>5</td><td>share mode: written to the group's
- *   {@code share.delivery.count.limit} (the broker accepts 2 to its {@code group.share.max.delivery.count.limit}, 10
- *   by default). A record delivered this many times without an outcome (its workers crashed or timed out each time)
+ *   {@code share.delivery.count.limit}, over the broker's {@code group.share.delivery.count.limit} (it accepts 2 to
+ *   its {@code group.share.max.delivery.count.limit}, 10 by default). A record delivered this many times without an outcome (its workers crashed or timed out each time)
  *   goes to the DLQ instead of running again, so the broker never silently archives it. The headroom, limit − 1, is
  *   shared by everything that hands a record back unfinished: a crash, a lock that ran out, and a stop that could not
  *   finish its acquired records within {@code shutdownTimeout} (each acquisition counts, released or not). A graceful

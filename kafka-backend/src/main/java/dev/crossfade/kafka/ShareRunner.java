@@ -41,9 +41,10 @@ import java.util.concurrent.atomic.AtomicInteger;
  * delivery count and could not wait Sidekiq's backoff.
  *
  * <p><b>Delivery count.</b> The broker counts every acquisition of a record, whether it is then acknowledged,
- * released or left to time out. The group's {@code share.delivery.count.limit} is set to {@code shareDeliveryLimit};
- * a record delivered that many times without an outcome (its workers crashed or timed out each time) is dead-lettered
- * instead of run, so the broker never silently archives a job we have not stored. The headroom is limit − 1
+ * released or left to time out. The group's {@code share.delivery.count.limit} is set to {@code shareDeliveryLimit}
+ * (over the broker's {@code group.share.delivery.count.limit}); a record delivered that many times without an outcome
+ * (its workers crashed or timed out each time) is dead-lettered instead of run, so the broker never silently archives
+ * a job we have not stored. The headroom is limit − 1
  * deliveries without an outcome, and everything that hands a record back unfinished spends it. So this runner never
  * gives a record back that it could finish: it acquires no more than a batch ({@code share.acquire.mode=record_limit}),
  * renews locks without acquiring, and a stop finishes its batch.
@@ -63,7 +64,9 @@ import java.util.concurrent.atomic.AtomicInteger;
  * <p><b>Stopping.</b> A stop polls no more and lets the acquired batch finish, renewing its locks, until the
  * {@code shutdownTimeout}; keep a batch's run time within it ({@code maxPollRecords}). Only what is unfinished at that
  * deadline is released, each record having spent a delivery; counter {@code crossfade.kafka.share.released} (tags
- * {@code group}, {@code started} = {@code yes} or {@code no}) counts them, and a warning names how many.
+ * {@code group}, {@code started} = {@code yes} or {@code no}) counts them, and a warning names how many. One case is
+ * beyond this runner: an idle share consumer keeps a fetch outstanding until records arrive, so records enqueued
+ * just as an idle runtime stops may be acquired by it and handed back by its close, each spending a delivery.
  *
  * <p>A poll-loop turn that fails (a refused fetch, a client in a bad state, a bug of ours) closes its share consumer,
  * whose unacknowledged records return to the group, and starts a new one after a backoff: the loop never stops
@@ -492,8 +495,9 @@ public final class ShareRunner extends KafkaRunner {
         }
 
         /**
-         * Ends the batch: chunks still running (a stop past its deadline) are closed, finished records acknowledged,
-         * and the rest released, so another consumer gets them now rather than when their locks run out.
+         * Ends the batch: chunks still running (a stop past its deadline, or a failed turn) are closed, finished
+         * records acknowledged, and the rest released, so another consumer gets them now rather than when their locks
+         * run out.
          */
         void finish() {
             boolean allDone = true;
@@ -521,9 +525,9 @@ public final class ShareRunner extends KafkaRunner {
             }
             if (started + unstarted > 0) {
                 allDone = false;
-                log.warn("{}: released {} unfinished jobs ({} never started) at the stop deadline; each has spent a "
-                        + "delivery attempt (shareDeliveryLimit {}). A batch should finish within shutdownTimeout: "
-                        + "lower maxPollRecords for jobs this slow", name, started + unstarted, unstarted,
+                log.warn("{}: released {} unfinished jobs ({} never started); each has spent a delivery attempt "
+                        + "(shareDeliveryLimit {}). At a stop, a batch should finish within shutdownTimeout: lower "
+                        + "maxPollRecords for jobs this slow", name, started + unstarted, unstarted,
                         config.shareDeliveryLimit());
                 if (releasedStarted != null) {
                     releasedStarted.increment(started);

@@ -13,7 +13,6 @@ import org.apache.kafka.clients.producer.ProducerRecord;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
 
@@ -78,7 +77,7 @@ final class KafkaFixture implements BackendFixture {
     public List<Job> dead() {
         String prefix = backend.config().topicPrefix() + ".";
         List<Job> out = new ArrayList<>();
-        try (Admin admin = Admin.create(Map.of("bootstrap.servers", backend.config().bootstrapServers()))) {
+        try (Admin admin = Admin.create(backend.clients().admin())) {
             for (String t : admin.listTopics().names().get(20, TimeUnit.SECONDS)) {
                 if (t.startsWith(prefix) && t.endsWith(".dlq")) {
                     String queue = t.substring(prefix.length(), t.length() - ".dlq".length());
