@@ -22,7 +22,11 @@ import java.util.ArrayList;
 import java.util.Collection;
 import java.util.HashMap;
 import java.util.List;
+import java.util.HashSet;
 import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 
@@ -35,7 +39,8 @@ import java.util.concurrent.TimeUnit;
  * is not ready is sought back to and its partition paused until its hop time (seek, pause, resume) while the poll loop
  * serves other partitions. A ready record is forwarded to the jobs topic when due, else re-sent to the tier for its
  * remaining delay; offsets are committed only after those sends are acknowledged, so a crash re-forwards (a duplicate)
- * but never loses a job.
+ * but never loses a job. A record the broker can never take (refused for good: too large for the jobs topic, not
+ * authorized) is dead-lettered to its queue's DLQ instead of holding back its tier.
  */
 final class DelayScheduler {
     private static final Logger log = LoggerFactory.getLogger(DelayScheduler.class);
@@ -135,8 +140,7 @@ final class DelayScheduler {
     }
 
     private void handle(ConsumerRecords<byte[], byte[]> records) {
-        List<Future<RecordMetadata>> sends = new ArrayList<>();
-        Map<TopicPartition, Long> next = new HashMap<>();
+        List<Forward> sends = new ArrayList<>();
         for (TopicPartition tp : records.partitions()) {
             for (ConsumerRecord<byte[], byte[]> r : records.records(tp)) {
                 long now = System.currentTimeMillis();
@@ -148,43 +152,81 @@ final class DelayScheduler {
                     resumeAt.put(tp, hop);
                     break;
                 }
-                sends.add(forward(r, now));
-                next.put(tp, r.offset() + 1);
+                Future<RecordMetadata> f;
+                try {
+                    f = forward(r, now);
+                } catch (RuntimeException e) {
+                    f = CompletableFuture.failedFuture(e);
+                }
+                sends.add(new Forward(tp, r, f));
             }
         }
-        // Commit only what the broker acknowledged; on a failed send, rewind so it is tried again.
-        try {
-            for (Future<RecordMetadata> f : sends) {
-                f.get(30, TimeUnit.SECONDS);
+        // Commit only what the broker acknowledged, or what it can never take once that is dead-lettered; on a failure
+        // that may pass, rewind the partition to the failed record so it is tried again (later ones are sent again).
+        Map<TopicPartition, Long> next = new HashMap<>();
+        Set<TopicPartition> rewound = new HashSet<>();
+        for (Forward s : sends) {
+            if (rewound.contains(s.tp())) {
+                continue;
             }
-        } catch (Exception e) {
-            log.warn("delay scheduler could not forward a batch ({}); it will be retried", e.toString());
-            for (TopicPartition tp : next.keySet()) {
-                consumer.seek(tp, firstOffset(records, tp));
+            Throwable failure = null;
+            try {
+                s.future().get(30, TimeUnit.SECONDS);
+            } catch (ExecutionException e) {
+                failure = e.getCause();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                failure = e;
+            } catch (Exception e) {
+                failure = e;
             }
-            return;
+            ConsumerRecord<byte[], byte[]> r = s.record();
+            if (failure != null && DurableSend.isFinal(failure)) {
+                // The same record would be refused forever, holding back every job behind it in its tier.
+                log.error("scheduled job at {}-{}@{} can never be forwarded ({}); dead-lettering it", r.topic(),
+                        r.partition(), r.offset(), DurableSend.describe(failure));
+                byte v = delays.deadLetterRaw(queueOf(r, null), r, new IllegalStateException("scheduled job could not "
+                        + "be forwarded: " + DurableSend.describe(failure), failure), () -> !running);
+                if (v == 0) {
+                    failure = new IllegalStateException("stopping");
+                } else {
+                    failure = null;
+                }
+            }
+            if (failure != null) {
+                log.warn("delay scheduler could not forward {}-{}@{} ({}); it will be retried", r.topic(),
+                        r.partition(), r.offset(), failure.toString());
+                consumer.seek(s.tp(), r.offset());
+                rewound.add(s.tp());
+                continue;
+            }
+            next.put(s.tp(), r.offset() + 1);
         }
         next.forEach((tp, o) -> pending.put(tp, new OffsetAndMetadata(o)));
         commit(false);
     }
 
-    private static long firstOffset(ConsumerRecords<byte[], byte[]> records, TopicPartition tp) {
-        return records.records(tp).get(0).offset();
+    private record Forward(TopicPartition tp, ConsumerRecord<byte[], byte[]> record, Future<RecordMetadata> future) {
+    }
+
+    /** The queue a tier record belongs to: its target header's, else its job's, else {@code default}. */
+    private String queueOf(ConsumerRecord<byte[], byte[]> r, Job job) {
+        String target = Hdr.text(r.headers(), Hdr.TARGET);
+        if (target != null) {
+            return topics.queueOf(target);
+        }
+        return job != null ? job.queue() : "default";
     }
 
     private Future<RecordMetadata> forward(ConsumerRecord<byte[], byte[]> r, long now) {
         long due = Hdr.number(r.headers(), Hdr.DUE, 0);
-        String target = Hdr.text(r.headers(), Hdr.TARGET);
-        String queue = target != null ? topics.queueOf(target) : null;
         Job job = null;
         try {
             job = delays.codec().decode(r.value());
         } catch (RuntimeException e) {
             // Not ours to judge: the worker dead-letters it with the parse error.
         }
-        if (queue == null) {
-            queue = job != null ? job.queue() : "default";
-        }
+        String queue = queueOf(r, job);
         if (due > now) {
             return delays.schedule(queue, r.key(), r.value(), job != null ? job : placeholder(r), due);
         }

@@ -3,6 +3,7 @@ package dev.crossfade.kafka;
 import dev.crossfade.api.execution.ExecutionCore;
 import dev.crossfade.kafka.internal.Chunk;
 import dev.crossfade.kafka.internal.Lane;
+import io.github.resilience4j.core.IntervalFunction;
 import org.apache.kafka.clients.consumer.CloseOptions;
 import org.apache.kafka.clients.consumer.ConsumerRebalanceListener;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
@@ -23,6 +24,7 @@ import java.util.HashMap;
 import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 
@@ -31,7 +33,9 @@ import java.util.concurrent.atomic.AtomicLong;
  * jobs. Obtain one from {@link KafkaBackend#workers}.
  *
  * <p><b>At least once.</b> Offsets are committed only past records that finished: ran, were scheduled for retry, or
- * were dead-lettered (both only after the broker acked the write). Each partition's records are split into chunks
+ * were dead-lettered (both only after the broker acked the write). Every record finishes, whatever it holds and
+ * whatever fails on the way ({@link RetryAndDlq}), so no record holds its partition's commit point; and the poll loop
+ * outlives any error, backing off and going on. Each partition's records are split into chunks
  * run in order, and the committable offset is the smallest first-unfinished offset of its chunks, so commits are exact
  * whatever the {@link KafkaBackendConfig.Ordering ordering}: per partition (one lane per partition), per key (one lane
  * per key bucket, so more threads than partitions), or none (round-robin chunks).
@@ -47,6 +51,9 @@ import java.util.concurrent.atomic.AtomicLong;
  */
 public final class GroupRunner extends KafkaRunner {
     private static final Logger log = LoggerFactory.getLogger(GroupRunner.class);
+    // After a failed poll-loop turn: 100 ms doubling to 10 s.
+    private static final IntervalFunction LOOP_BACKOFF =
+            IntervalFunction.ofExponentialBackoff(Duration.ofMillis(100), 2.0, Duration.ofSeconds(10));
 
     private final Map<TopicPartition, PartitionState> states = new HashMap<>();
     private KafkaConsumer<byte[], byte[]> consumer;
@@ -62,29 +69,39 @@ public final class GroupRunner extends KafkaRunner {
 
     @Override
     void startLoops() {
-        consumer = new KafkaConsumer<>(backend.consumerProperties(config.groupId(), name));
+        consumer = new KafkaConsumer<>(backend.clients().consumer(config.groupId(), name));
         startLoop(this::pollLoop, "-poll");
     }
 
     private void pollLoop() {
         try {
             consumer.subscribe(queues.stream().map(q -> backend.topics().jobs(q)).toList(), new Rebalance());
+            int failures = 0;
             while (running) {
-                ConsumerRecords<byte[], byte[]> records;
                 try {
                     // Short polls while a partition is paused, so it resumes soon after its workers drain it.
-                    records = consumer.poll(anyPaused() ? Duration.ofMillis(5) : Duration.ofMillis(50));
+                    ConsumerRecords<byte[], byte[]> records =
+                            consumer.poll(anyPaused() ? Duration.ofMillis(5) : Duration.ofMillis(50));
+                    if (!records.isEmpty()) {
+                        dispatch(records);
+                    }
+                    backpressure();
+                    commit(false);
+                    failures = 0;
                 } catch (WakeupException e) {
-                    continue;
+                    // stop(), or a stale wakeup: the loop condition decides.
+                } catch (Throwable t) {
+                    // A worker must outlive a broker outage, a refused request or a bug of ours: back off and go on.
+                    // Only `running` stops this loop, so a stray interrupt is dropped rather than failing every turn.
+                    Thread.interrupted();
+                    failures++;
+                    long wait = LOOP_BACKOFF.apply(failures);
+                    log.error("{}: poll loop turn failed ({} in a row); going on in {} ms", name, failures, wait, t);
+                    pause(wait);
                 }
-                if (!records.isEmpty()) {
-                    dispatch(records);
-                }
-                backpressure();
-                commit(false);
             }
         } catch (Throwable t) {
-            log.error("{}: poll loop failed; leaving the group, unfinished jobs stay uncommitted", name, t);
+            log.error("{}: cannot subscribe; leaving the group, unfinished jobs stay uncommitted", name, t);
         } finally {
             shutdown();
         }
@@ -159,10 +176,9 @@ public final class GroupRunner extends KafkaRunner {
                 }
                 byte verdict = 0;
                 try {
+                    // Never throws, and finishes every record it can (ran, retried or dead): 0 only when the
+                    // partition was taken away or the runtime stops, and the record must stay uncommitted.
                     verdict = backend.retryAndDlq().run(core, c.records().get(i), c);
-                } catch (Throwable t) {
-                    log.error("{}: job at {}@{} could not be settled; it stays uncommitted", name, st.tp,
-                            c.records().get(i).offset(), t);
                 } finally {
                     c.end(verdict != 0, verdict);
                 }
@@ -171,10 +187,29 @@ public final class GroupRunner extends KafkaRunner {
                 }
                 ran++;
             }
+        } catch (Throwable t) {
+            log.error("{}: chunk of {} stopped by an unexpected error; its unfinished jobs stay uncommitted", name,
+                    st.tp, t);
         } finally {
             st.settled(c);
-            backend.lagMonitor().batch(st.tp.topic(), c, ran, start);
+            try {
+                backend.lagMonitor().batch(st.tp.topic(), c, ran, start);
+            } catch (RuntimeException e) {
+                log.debug("{}: batch meters: {}", name, e.toString());
+            }
             c.release();
+        }
+    }
+
+    /** Sleeps up to {@code millis}, less once the runtime stops. */
+    private void pause(long millis) {
+        long until = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(millis);
+        try {
+            while (running && System.nanoTime() - until < 0) {
+                Thread.sleep(Math.min(50, millis));
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
         }
     }
 

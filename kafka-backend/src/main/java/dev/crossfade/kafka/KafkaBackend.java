@@ -8,26 +8,19 @@ import dev.crossfade.api.codec.JobCodec;
 import dev.crossfade.api.execution.ExecutionCore;
 import dev.crossfade.kafka.internal.Topics;
 import org.apache.kafka.clients.admin.Admin;
-import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.apache.kafka.clients.admin.AlterConfigOp;
 import org.apache.kafka.clients.admin.ConfigEntry;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.ConsumerRecords;
-import org.apache.kafka.clients.consumer.CooperativeStickyAssignor;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.consumer.OffsetAndMetadata;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.Producer;
-import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.common.PartitionInfo;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.config.ConfigResource;
 import org.apache.kafka.common.header.Header;
-import org.apache.kafka.common.serialization.ByteArrayDeserializer;
-import org.apache.kafka.common.serialization.ByteArraySerializer;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
@@ -69,17 +62,9 @@ import java.util.concurrent.atomic.AtomicLong;
  */
 public final class KafkaBackend implements AutoCloseable {
     static final AtomicLong SEQ = new AtomicLong();
-    private static final Logger log = LoggerFactory.getLogger(KafkaBackend.class);
-    private static final int BULK_LINGER_MS = 5;
-    // Rejected by KafkaShareConsumer; dropped from the pass-through with a log line instead of failing start.
-    private static final Set<String> NOT_FOR_SHARE = Set.of(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG,
-            ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, ConsumerConfig.GROUP_INSTANCE_ID_CONFIG,
-            ConsumerConfig.ISOLATION_LEVEL_CONFIG, ConsumerConfig.PARTITION_ASSIGNMENT_STRATEGY_CONFIG,
-            ConsumerConfig.INTERCEPTOR_CLASSES_CONFIG, ConsumerConfig.SESSION_TIMEOUT_MS_CONFIG,
-            ConsumerConfig.HEARTBEAT_INTERVAL_MS_CONFIG, ConsumerConfig.GROUP_PROTOCOL_CONFIG,
-            ConsumerConfig.GROUP_REMOTE_ASSIGNOR_CONFIG, ConsumerConfig.AUTO_COMMIT_INTERVAL_MS_CONFIG);
 
     private final KafkaBackendConfig config;
+    private final ClientProperties clients;
     private final Admin admin;
     private final Producer<byte[], byte[]> producer;
     private final Producer<byte[], byte[]> bulkProducer;
@@ -93,15 +78,19 @@ public final class KafkaBackend implements AutoCloseable {
 
     private KafkaBackend(KafkaBackendConfig config) {
         this.config = config;
-        this.admin = Admin.create(adminProperties());
-        this.producer = new KafkaProducer<>(producerProperties());
-        this.bulkProducer = new KafkaProducer<>(bulkProducerProperties());
-        this.topics = new Topics(admin, config.topicPrefix(), config.createTopics(), config.partitions(),
-                config.replicationFactor(), config.delayTiers(), config.enqueueTimeout());
-        this.retryAndDlq = new RetryAndDlq(producer, topics, config.enqueueTimeout());
-        this.lagMonitor = new LagMonitor(admin, topics, config, () -> new KafkaConsumer<>(plainConsumerProperties()));
+        this.clients = new ClientProperties(config);
+        RecordSize sizes = new RecordSize(clients.maxRequestSize());
+        this.admin = Admin.create(clients.admin());
+        this.producer = new KafkaProducer<>(clients.producer());
+        this.bulkProducer = new KafkaProducer<>(clients.bulkProducer());
+        this.topics = new Topics(admin, config.topicPrefix(), config.createTopics(), new Topics.Settings(
+                config.partitions(), config.replication(), config.dlqRetention(), config.delayRetention(),
+                sizes.maxRequestSize()), config.delayTiers(), config.enqueueTimeout());
+        this.retryAndDlq = new RetryAndDlq(producer, topics, sizes, config.enqueueTimeout(), config.meterRegistry());
+        this.lagMonitor = new LagMonitor(admin, topics, config, () -> new KafkaConsumer<>(clients.reader()));
+        // Enqueues are held to the size whose failure can still be stored (see RecordSize).
         this.queue = new KafkaJobQueue(producer, bulkProducer, this::boundedProducer, topics, retryAndDlq,
-                JobCodec.defaults(), config.enqueueTimeout());
+                JobCodec.builder().maxPayloadBytes(sizes.enqueueLimit()).build(), sizes, config.enqueueTimeout());
     }
 
     /** Connects (lazily: no network call happens before the first use). */
@@ -151,7 +140,7 @@ public final class KafkaBackend implements AutoCloseable {
     public List<DeadLetter> deadLetters(String queue, int max) {
         String topic = topics.dlq(Topics.checkQueue(queue));
         List<DeadLetter> out = new ArrayList<>();
-        try (KafkaConsumer<byte[], byte[]> c = new KafkaConsumer<>(plainConsumerProperties())) {
+        try (KafkaConsumer<byte[], byte[]> c = new KafkaConsumer<>(clients.reader())) {
             List<TopicPartition> tps = partitions(c, topic);
             if (tps.isEmpty()) {
                 return out;
@@ -169,13 +158,14 @@ public final class KafkaBackend implements AutoCloseable {
     /**
      * Re-enqueues the dead jobs of a queue that were not replayed before, with a fresh retry budget (error fields
      * kept for history). Progress is committed in the consumer group {@code <groupId>.dlq-replay}, so running it
-     * twice does not replay a job twice. Envelopes of undecodable payloads are skipped: there is nothing to run.
+     * twice does not replay a job twice. Envelopes of undecodable payloads and truncated envelopes
+     * ({@value DeadLetter#TRUNCATED_JOB_CLASS}) are skipped: they hold no job to run.
      *
      * @return how many jobs were re-enqueued
      */
     public int replayDeadLetters(String queue) {
         String topic = topics.dlq(Topics.checkQueue(queue));
-        Map<String, Object> props = plainConsumerProperties();
+        Map<String, Object> props = clients.reader();
         props.put(ConsumerConfig.GROUP_ID_CONFIG, config.groupId() + ".dlq-replay");
         AtomicInteger replayed = new AtomicInteger();
         try (KafkaConsumer<byte[], byte[]> c = new KafkaConsumer<>(props)) {
@@ -196,7 +186,8 @@ public final class KafkaBackend implements AutoCloseable {
             Map<TopicPartition, OffsetAndMetadata> done = new HashMap<>();
             readToEnd(c, tps, r -> {
                 DeadLetter d = deadLetter(r);
-                if (d.job() != null && !ExecutionCore.INVALID_PAYLOAD_CLASS.equals(d.job().className())) {
+                if (d.job() != null && !ExecutionCore.INVALID_PAYLOAD_CLASS.equals(d.job().className())
+                        && !DeadLetter.TRUNCATED_JOB_CLASS.equals(d.job().className())) {
                     this.queue.enqueue(d.job().toBuilder().retryCount(null).build());
                     replayed.incrementAndGet();
                 }
@@ -335,7 +326,7 @@ public final class KafkaBackend implements AutoCloseable {
             }
         });
         applyGroupConfigs(group, schedulerConfigs, false);
-        Map<String, Object> props = consumerProperties(group, name + "-scheduler");
+        Map<String, Object> props = clients.consumer(group, name + "-scheduler");
         return new DelayScheduler(new KafkaConsumer<>(props), producer, retryAndDlq, topics, queues,
                 config.schedulerPollInterval(), name + "-scheduler");
     }
@@ -377,22 +368,6 @@ public final class KafkaBackend implements AutoCloseable {
         });
     }
 
-    Map<String, Object> producerProperties() {
-        return producerProperties("", 0);
-    }
-
-    /**
-     * The producer of batches ({@link KafkaJobQueue#enqueueAll}, and {@code enqueueAllAsync} of more than one job): it
-     * lingers, and each call flushes it once its jobs are sent (an asynchronous call, from a flusher thread). So a
-     * batch leaves as one produce request per partition, not as the dozen small ones a producer that sends at once
-     * makes while the caller is still handing it records: a sixth to a third more jobs/s for batches of 100 and 1,000
-     * jobs in interleaved runs here, and fewer produce requests for the broker. The linger only bounds how long
-     * records wait when a flush never comes; a full batch leaves at once.
-     */
-    Map<String, Object> bulkProducerProperties() {
-        return producerProperties("-bulk", BULK_LINGER_MS);
-    }
-
     /**
      * The batch producer of {@link KafkaJobQueue#enqueueAllWithin} for {@code limit}: the bulk producer's settings,
      * with timeouts that split the limit, so that a call which flushes it on its own thread returns within the limit.
@@ -403,107 +378,13 @@ public final class KafkaBackend implements AutoCloseable {
             if (closed) {
                 throw new EnqueueException(Backend.KAFKA, "queue is closed");
             }
-            return new KafkaProducer<>(boundedProducerProperties(l));
+            return new KafkaProducer<>(clients.boundedProducer(l));
         });
     }
 
-    /**
-     * Half the limit for {@code send} to block ({@code max.block.ms}), half for a record to be acknowledged
-     * ({@code delivery.timeout.ms}, with the request timeout inside it, as the client requires). The application's
-     * producer properties apply, but for these three.
-     */
-    Map<String, Object> boundedProducerProperties(Duration limit) {
-        Map<String, Object> p = producerProperties("-bounded", BULK_LINGER_MS);
-        int linger = Integer.parseInt(String.valueOf(p.get(ProducerConfig.LINGER_MS_CONFIG)));
-        long half = Math.max(limit.toMillis() / 2, linger + 1L);
-        p.put(ProducerConfig.MAX_BLOCK_MS_CONFIG, half);
-        p.put(ProducerConfig.DELIVERY_TIMEOUT_MS_CONFIG, (int) half);
-        p.put(ProducerConfig.REQUEST_TIMEOUT_MS_CONFIG, (int) half - linger);
-        return p;
-    }
-
-    private Map<String, Object> producerProperties(String clientSuffix, int lingerMs) {
-        Map<String, Object> p = new HashMap<>();
-        long timeout = config.enqueueTimeout().toMillis();
-        p.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, config.bootstrapServers());
-        p.put(ProducerConfig.CLIENT_ID_CONFIG, "crossfade-producer-" + SEQ.incrementAndGet() + clientSuffix);
-        p.put(ProducerConfig.ACKS_CONFIG, "all");
-        p.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, true);
-        // A single enqueue has nothing to gain from lingering, which would add to every call (5 ms).
-        p.put(ProducerConfig.LINGER_MS_CONFIG, lingerMs);
-        // Jobs keyed by jid spread over every partition, so each partition's batch fills slowly; larger batches mean
-        // fewer produce requests per enqueueAll (measured in bench/).
-        p.put(ProducerConfig.BATCH_SIZE_CONFIG, 65_536);
-        // The ack wait of an enqueue and the producer's own give-up time are the same, so a failed future means the
-        // record was not written (no late arrival after we reported failure).
-        p.put(ProducerConfig.DELIVERY_TIMEOUT_MS_CONFIG, (int) timeout);
-        p.put(ProducerConfig.REQUEST_TIMEOUT_MS_CONFIG, (int) Math.min(30_000, timeout / 2));
-        p.put(ProducerConfig.MAX_BLOCK_MS_CONFIG, timeout);
-        p.put(ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class);
-        p.put(ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class);
-        p.putAll(config.producerProperties());
-        return p;
-    }
-
-    Map<String, Object> consumerProperties(String groupId, String clientId) {
-        Map<String, Object> p = new HashMap<>();
-        p.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, config.bootstrapServers());
-        p.put(ConsumerConfig.GROUP_ID_CONFIG, groupId);
-        p.put(ConsumerConfig.CLIENT_ID_CONFIG, clientId);
-        p.put(ConsumerConfig.GROUP_PROTOCOL_CONFIG, config.groupProtocol());
-        if (config.groupProtocol().equals("classic")) {
-            p.put(ConsumerConfig.PARTITION_ASSIGNMENT_STRATEGY_CONFIG, CooperativeStickyAssignor.class.getName());
-        }
-        p.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
-        // Jobs enqueued before the first worker joined must run.
-        p.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
-        p.put(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, config.maxPollRecords());
-        p.put(ConsumerConfig.FETCH_MAX_WAIT_MS_CONFIG, (int) config.fetchMaxWait().toMillis());
-        p.put(ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class);
-        p.put(ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class);
-        p.putAll(config.consumerProperties());
-        return p;
-    }
-
-    /** A share consumer's properties; {@code concurrency}: its runtime's worker threads, which size its batch. */
-    Map<String, Object> shareConsumerProperties(String clientId, int concurrency) {
-        Map<String, Object> p = new HashMap<>();
-        p.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, config.bootstrapServers());
-        p.put(ConsumerConfig.GROUP_ID_CONFIG, config.groupId());
-        p.put(ConsumerConfig.CLIENT_ID_CONFIG, clientId);
-        p.put("share.acknowledgement.mode", "explicit");
-        p.put(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, config.shareMaxPollRecords(concurrency));
-        p.put(ConsumerConfig.FETCH_MAX_WAIT_MS_CONFIG, (int) config.fetchMaxWait().toMillis());
-        p.put(ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class);
-        p.put(ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class);
-        config.consumerProperties().forEach((k, v) -> {
-            if (NOT_FOR_SHARE.contains(k)) {
-                log.debug("consumer property {} does not apply to share consumers; ignored", k);
-            } else {
-                p.put(k, v);
-            }
-        });
-        return p;
-    }
-
-    /** A group-less consumer for reads by offset (DLQ listing, lag probes). */
-    Map<String, Object> plainConsumerProperties() {
-        Map<String, Object> p = new HashMap<>();
-        p.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, config.bootstrapServers());
-        p.put(ConsumerConfig.CLIENT_ID_CONFIG, "crossfade-reader-" + SEQ.incrementAndGet());
-        p.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
-        p.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
-        p.put(ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class);
-        p.put(ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class);
-        return p;
-    }
-
-    Map<String, Object> adminProperties() {
-        Map<String, Object> p = new HashMap<>();
-        p.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, config.bootstrapServers());
-        p.put(AdminClientConfig.CLIENT_ID_CONFIG, "crossfade-admin-" + SEQ.incrementAndGet());
-        p.putAll(config.adminProperties());
-        return p;
+    /** The properties of every client the backend makes. */
+    ClientProperties clients() {
+        return clients;
     }
 
     /** Which backend this is, for symmetry with the other backends' factories. */

@@ -9,6 +9,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Optional;
 
 /**
  * Every setting of the Kafka backend, in one immutable object built with {@link #custom()}. This table is the one
@@ -24,7 +25,17 @@ import java.util.Objects;
  *   <tr><td>createTopics</td><td>true</td><td>create missing topics on first use (Admin); false = strict mode: a
  *   missing topic is an error naming it</td></tr>
  *   <tr><td>partitions</td><td>6</td><td>partitions of topics this backend creates</td></tr>
- *   <tr><td>replicationFactor</td><td>-1 (broker default)</td><td>replication of topics this backend creates</td></tr>
+ *   <tr><td>replication</td><td>empty (the broker's {@code default.replication.factor})</td><td>replication of
+ *   topics this backend creates. When set to 2 or more, the topics also get {@code min.insync.replicas} =
+ *   min(2, replication − 1): with the producers' {@code acks=all}, an acknowledged job is then on at least two brokers
+ *   (one at replication 2), and one broker may be down without stopping writes. With the broker default, the
+ *   broker's {@code min.insync.replicas} applies (whoever chose the cluster's replication chose that too). Existing
+ *   topics are never altered</td></tr>
+ *   <tr><td>dlqRetention</td><td>180 days</td><td>{@code retention.ms} of dead-letter topics this backend creates, as
+ *   long as Sidekiq keeps its dead set, so a dead job can still be replayed after months</td></tr>
+ *   <tr><td>delayRetention</td><td>longest delay tier + 7 days</td><td>{@code retention.ms} of delay topics this
+ *   backend creates; must be longer than the longest tier. A record waits in a tier at most that tier's delay while
+ *   a scheduler runs; the rest is how long the workers may be down before scheduled jobs and retries expire</td></tr>
  *   <tr><td>delayTiers</td><td>1s, 5s, 30s, 2m, 10m, 1h, 6h</td><td>delay topics for scheduled jobs and retries; a
  *   job waits in the largest tier not longer than its remaining delay and hops until due. A job never starts before
  *   its time; it may start late by up to the smallest tier (1 s) plus polling latency</td></tr>
@@ -40,8 +51,10 @@ import java.util.Objects;
  *   <tr><td>maxPollRecords</td><td>2000 (group); share: 100 per worker thread, 100 to 1000 per share consumer</td><td>{@code
  *   max.poll.records}: the batch size. Group mode polls in large batches because the KIP-848 consumer's cost per poll
  *   dominated no-op processing at 500 (see docs/benchmarks.md). A share consumer holds a lock on every record it
- *   fetched, which no other consumer can take meanwhile, so share mode sizes its batch by its threads; lower it when
- *   jobs are slow and several processes share a queue</td></tr>
+ *   fetched, which no other consumer can take meanwhile, so share mode sizes its batch by its threads (and acquires
+ *   no more than it, {@code share.acquire.mode=record_limit}). A stopping share runtime finishes the batch it
+ *   acquired, so keep a batch's run time (records × job time ÷ threads) within {@code shutdownTimeout}: lower it when
+ *   jobs are slow</td></tr>
  *   <tr><td>fetchMaxWait</td><td>100 ms</td><td>{@code fetch.max.wait.ms}: how long the broker may hold an empty
  *   fetch; bounds idle pick-up latency</td></tr>
  *   <tr><td>maxBufferedPerPartition</td><td>2 × maxPollRecords</td><td>group mode: fetched but unfinished jobs of a
@@ -56,8 +69,12 @@ import java.util.Objects;
  *   <tr><td>shareConsumers</td><td>1</td><td>share mode: share consumers (poll loops) per worker runtime; they
  *   share the worker pool</td></tr>
  *   <tr><td>shareDeliveryLimit</td><td>5</td><td>share mode: written to the group's
- *   {@code share.delivery.count.limit}. A record delivered this many times without an outcome (its workers crashed
- *   or timed out each time) goes to the DLQ instead of running again, so the broker never silently archives it</td></tr>
+ *   {@code share.delivery.count.limit}, over the broker's {@code group.share.delivery.count.limit} (it accepts 2 to
+ *   its {@code group.share.max.delivery.count.limit}, 10 by default). A record delivered this many times without an outcome (its workers crashed or timed out each time)
+ *   goes to the DLQ instead of running again, so the broker never silently archives it. The headroom, limit − 1, is
+ *   shared by everything that hands a record back unfinished: a crash, a lock that ran out, and a stop that could not
+ *   finish its acquired records within {@code shutdownTimeout} (each acquisition counts, released or not). A graceful
+ *   stop finishes what it acquired and costs none; see {@link ShareRunner}</td></tr>
  *   <tr><td>groupConfigs</td><td>none</td><td>group-level dynamic configs set with Admin before the workers join, e.g.
  *   {@code consumer.session.timeout.ms}, {@code share.record.lock.duration.ms} (share mode renews the locks of running
  *   jobs every half lock, so jobs may run longer than it). Share mode always sets
@@ -68,13 +85,21 @@ import java.util.Objects;
  *   <tr><td>schedulerPollInterval</td><td>100 ms</td><td>longest sleep of the delay scheduler's poll loop</td></tr>
  *   <tr><td>meterRegistry</td><td>none</td><td>Micrometer registry for batch and lag meters</td></tr>
  *   <tr><td>lagInterval</td><td>30 s</td><td>how often partition lag gauges are refreshed (with a registry)</td></tr>
+ *   <tr><td>clientProperties</td><td>none</td><td>raw properties for every client the backend makes: producers,
+ *   consumers, share consumers, the readers of DLQ listing, replay, transfer and lag, and the admin client. The place
+ *   for {@code security.protocol}, {@code sasl.*} and {@code ssl.*}. Applied after the backend's own, before the
+ *   per-kind properties below</td></tr>
  *   <tr><td>producerProperties</td><td>none</td><td>raw producer properties, applied last to each of the backend's
  *   producers (defaults: {@code acks=all}, idempotence on, {@code batch.size=65536}; {@code linger.ms=0} for single
  *   jobs, and {@code linger.ms=5} for batches, which each call flushes once its jobs are sent, so that a batch leaves
  *   together). The batch producer of calls with a time limit ({@code KafkaJobQueue.enqueueAllWithin}, the router's)
  *   sets its own {@code max.block.ms}, {@code delivery.timeout.ms} and {@code request.timeout.ms} from that
- *   limit</td></tr>
- *   <tr><td>consumerProperties</td><td>none</td><td>raw consumer / share consumer properties, applied last</td></tr>
+ *   limit. Their {@code max.request.size} (1 MiB by default) sets the payload limit: an enqueue whose record would
+ *   not leave 32 KiB for the error fields and headers a failed run adds is refused with a
+ *   {@code PayloadTooLargeException}, and topics this backend creates accept records of that size. Give the workers'
+ *   {@code ExecutionCore} a codec with at least that limit</td></tr>
+ *   <tr><td>consumerProperties</td><td>none</td><td>raw consumer / share consumer properties, applied last (to the
+ *   readers too, but for their group and offset settings)</td></tr>
  *   <tr><td>adminProperties</td><td>none</td><td>raw admin client properties, applied last</td></tr>
  * </table>
  */
@@ -97,11 +122,15 @@ public final class KafkaBackendConfig {
         NONE
     }
 
+    private static final Duration DELAY_RETENTION_MARGIN = Duration.ofDays(7);
+
     private final String bootstrapServers;
     private final String topicPrefix;
     private final boolean createTopics;
     private final int partitions;
-    private final short replicationFactor;
+    private final Optional<Short> replication;
+    private final Duration dlqRetention;
+    private final Duration delayRetention; // null: the longest tier + 7 days
     private final List<Duration> delayTiers;
     private final Mode mode;
     private final String groupId;
@@ -121,6 +150,7 @@ public final class KafkaBackendConfig {
     private final Duration schedulerPollInterval;
     private final MeterRegistry meterRegistry;
     private final Duration lagInterval;
+    private final Map<String, Object> clientProperties;
     private final Map<String, Object> producerProperties;
     private final Map<String, Object> consumerProperties;
     private final Map<String, Object> adminProperties;
@@ -130,7 +160,9 @@ public final class KafkaBackendConfig {
         this.topicPrefix = b.topicPrefix;
         this.createTopics = b.createTopics;
         this.partitions = b.partitions;
-        this.replicationFactor = b.replicationFactor;
+        this.replication = b.replication;
+        this.dlqRetention = b.dlqRetention;
+        this.delayRetention = b.delayRetention;
         this.delayTiers = List.copyOf(b.delayTiers);
         this.mode = b.mode;
         this.groupId = b.groupId != null ? b.groupId : b.topicPrefix + ".workers";
@@ -150,6 +182,7 @@ public final class KafkaBackendConfig {
         this.schedulerPollInterval = b.schedulerPollInterval;
         this.meterRegistry = b.meterRegistry;
         this.lagInterval = b.lagInterval;
+        this.clientProperties = Collections.unmodifiableMap(new LinkedHashMap<>(b.clientProperties));
         this.producerProperties = Collections.unmodifiableMap(new LinkedHashMap<>(b.producerProperties));
         this.consumerProperties = Collections.unmodifiableMap(new LinkedHashMap<>(b.consumerProperties));
         this.adminProperties = Collections.unmodifiableMap(new LinkedHashMap<>(b.adminProperties));
@@ -167,7 +200,9 @@ public final class KafkaBackendConfig {
         b.topicPrefix = topicPrefix;
         b.createTopics = createTopics;
         b.partitions = partitions;
-        b.replicationFactor = replicationFactor;
+        b.replication = replication;
+        b.dlqRetention = dlqRetention;
+        b.delayRetention = delayRetention;
         b.delayTiers = new ArrayList<>(delayTiers);
         b.mode = mode;
         b.groupId = groupId;
@@ -187,6 +222,7 @@ public final class KafkaBackendConfig {
         b.schedulerPollInterval = schedulerPollInterval;
         b.meterRegistry = meterRegistry;
         b.lagInterval = lagInterval;
+        b.clientProperties.putAll(clientProperties);
         b.producerProperties.putAll(producerProperties);
         b.consumerProperties.putAll(consumerProperties);
         b.adminProperties.putAll(adminProperties);
@@ -209,8 +245,19 @@ public final class KafkaBackendConfig {
         return partitions;
     }
 
-    public short replicationFactor() {
-        return replicationFactor;
+    /** The replication of created topics; empty: the broker's default. */
+    public Optional<Short> replication() {
+        return replication;
+    }
+
+    public Duration dlqRetention() {
+        return dlqRetention;
+    }
+
+    /** As set, else the longest delay tier plus 7 days. */
+    public Duration delayRetention() {
+        return delayRetention != null ? delayRetention
+                : delayTiers.get(delayTiers.size() - 1).plus(DELAY_RETENTION_MARGIN);
     }
 
     public List<Duration> delayTiers() {
@@ -302,6 +349,10 @@ public final class KafkaBackendConfig {
         return lagInterval;
     }
 
+    public Map<String, Object> clientProperties() {
+        return clientProperties;
+    }
+
     public Map<String, Object> producerProperties() {
         return producerProperties;
     }
@@ -326,7 +377,9 @@ public final class KafkaBackendConfig {
         private String topicPrefix = "crossfade";
         private boolean createTopics = true;
         private int partitions = 6;
-        private short replicationFactor = -1;
+        private Optional<Short> replication = Optional.empty();
+        private Duration dlqRetention = Duration.ofDays(180);
+        private Duration delayRetention;
         private List<Duration> delayTiers = new ArrayList<>(List.of(Duration.ofSeconds(1), Duration.ofSeconds(5),
                 Duration.ofSeconds(30), Duration.ofMinutes(2), Duration.ofMinutes(10), Duration.ofHours(1),
                 Duration.ofHours(6)));
@@ -348,6 +401,7 @@ public final class KafkaBackendConfig {
         private Duration schedulerPollInterval = Duration.ofMillis(100);
         private MeterRegistry meterRegistry;
         private Duration lagInterval = Duration.ofSeconds(30);
+        private final Map<String, Object> clientProperties = new LinkedHashMap<>();
         private final Map<String, Object> producerProperties = new LinkedHashMap<>();
         private final Map<String, Object> consumerProperties = new LinkedHashMap<>();
         private final Map<String, Object> adminProperties = new LinkedHashMap<>();
@@ -379,12 +433,43 @@ public final class KafkaBackendConfig {
             return this;
         }
 
-        public Builder replicationFactor(int replicationFactor) {
-            if (replicationFactor == 0 || replicationFactor < -1 || replicationFactor > Short.MAX_VALUE) {
-                throw new IllegalArgumentException("replicationFactor must be -1 (broker default) or >= 1, got "
-                        + replicationFactor);
+        /** The replication of created topics (at least 1); empty: the broker's default. */
+        public Builder replication(Optional<Short> replication) {
+            Objects.requireNonNull(replication, "replication");
+            if (replication.isPresent() && replication.get() < 1) {
+                throw new IllegalArgumentException("replication must be >= 1 (or empty for the broker's default), got "
+                        + replication.get());
             }
-            this.replicationFactor = (short) replicationFactor;
+            this.replication = replication;
+            return this;
+        }
+
+        /** The replication of created topics, at least 1. */
+        public Builder replication(int replication) {
+            if (replication < 1 || replication > Short.MAX_VALUE) {
+                throw new IllegalArgumentException("replication must be >= 1, got " + replication);
+            }
+            return replication(Optional.of((short) replication));
+        }
+
+        /**
+         * The replication of created topics, -1 for the broker's default.
+         *
+         * @deprecated use {@link #replication(int)}, or {@link #replication(Optional)} with an empty value
+         */
+        @Deprecated
+        public Builder replicationFactor(int replicationFactor) {
+            return replicationFactor == -1 ? replication(Optional.empty()) : replication(replicationFactor);
+        }
+
+        public Builder dlqRetention(Duration retention) {
+            this.dlqRetention = atLeastAMinute(retention, "dlqRetention");
+            return this;
+        }
+
+        /** Must be longer than the longest delay tier (checked by {@link #build()}). */
+        public Builder delayRetention(Duration retention) {
+            this.delayRetention = atLeastAMinute(retention, "delayRetention");
             return this;
         }
 
@@ -518,6 +603,15 @@ public final class KafkaBackendConfig {
             return this;
         }
 
+        /**
+         * A raw property for every client the backend makes ({@code security.protocol}, {@code sasl.*},
+         * {@code ssl.*}), applied after the backend's own and before the per-kind properties.
+         */
+        public Builder clientProperty(String key, Object value) {
+            clientProperties.put(requireText(key, "key"), Objects.requireNonNull(value, "value"));
+            return this;
+        }
+
         /** A raw producer property, applied after the backend's own (so it can override them). */
         public Builder producerProperty(String key, Object value) {
             producerProperties.put(requireText(key, "key"), Objects.requireNonNull(value, "value"));
@@ -543,6 +637,11 @@ public final class KafkaBackendConfig {
             if (bootstrapServers == null) {
                 throw new IllegalArgumentException("bootstrapServers is required");
             }
+            Duration longest = delayTiers.get(delayTiers.size() - 1);
+            if (delayRetention != null && delayRetention.compareTo(longest) <= 0) {
+                throw new IllegalArgumentException("delayRetention (" + delayRetention + ") must be longer than the "
+                        + "longest delay tier (" + longest + "), or a job waiting in it would expire");
+            }
             return new KafkaBackendConfig(this);
         }
 
@@ -558,6 +657,13 @@ public final class KafkaBackendConfig {
                 throw new IllegalArgumentException(name + " must be >= 1, got " + v);
             }
             return v;
+        }
+
+        private static Duration atLeastAMinute(Duration d, String name) {
+            if (d == null || d.compareTo(Duration.ofMinutes(1)) < 0) {
+                throw new IllegalArgumentException(name + " must be at least 1 minute, got " + d);
+            }
+            return d;
         }
 
         private static Duration nonNegative(Duration d, String name) {

@@ -43,6 +43,10 @@ import java.util.function.Function;
  * {@code attempt} let tools route and inspect without parsing JSON. Every method returns only after the broker's ack
  * (or, for {@link #enqueueAllAsync}, a future that completes on it): anything else is an {@link EnqueueException}
  * naming the topic. Scheduled jobs go to the delay tiers ({@link KafkaBackendConfig}).
+ *
+ * <p>A job whose record would not leave room, within the producers' {@code max.request.size}, for the error fields a
+ * failed run adds is refused before anything is sent, with a {@link dev.crossfade.api.codec.PayloadTooLargeException}
+ * (so its retry or dead letter can always be stored).
  */
 public final class KafkaJobQueue implements AsyncJobQueue {
     private final Producer<byte[], byte[]> producer;
@@ -52,6 +56,7 @@ public final class KafkaJobQueue implements AsyncJobQueue {
     private final Topics topics;
     private final RetryAndDlq delays;
     private final JobCodec codec;
+    private final RecordSize sizes;
     private final Duration timeout;
     /** Flushes the bulk producer for enqueueAllAsync, whose caller must not block; at most one flush waits to run. */
     private final ExecutorService flusher = KafkaBackend.pool("crossfade-kafka-flush", 1);
@@ -60,13 +65,14 @@ public final class KafkaJobQueue implements AsyncJobQueue {
 
     KafkaJobQueue(Producer<byte[], byte[]> producer, Producer<byte[], byte[]> bulkProducer,
                   Function<Duration, Producer<byte[], byte[]>> boundedProducers, Topics topics, RetryAndDlq delays,
-                  JobCodec codec, Duration timeout) {
+                  JobCodec codec, RecordSize sizes, Duration timeout) {
         this.producer = producer;
         this.bulkProducer = bulkProducer;
         this.boundedProducers = boundedProducers;
         this.topics = topics;
         this.delays = delays;
         this.codec = codec;
+        this.sizes = sizes;
         // The producer's delivery.timeout.ms equals the enqueue timeout, so the future always completes by then; the
         // margin only guards against a stuck client.
         this.timeout = timeout.plusSeconds(5);
@@ -203,9 +209,12 @@ public final class KafkaJobQueue implements AsyncJobQueue {
         String queue = ensure(job.queue());
         Job scheduled = job.toBuilder().at(at).build();
         byte[] value = codec.encode(scheduled);
+        ProducerRecord<byte[], byte[]> record = delays.scheduled(queue, key(scheduled), value, scheduled,
+                at.toEpochMilli());
+        sizes.checkEnqueue(job, record);
         Future<RecordMetadata> f;
         try {
-            f = delays.schedule(queue, key(scheduled), value, scheduled, at.toEpochMilli());
+            f = producer.send(record);
         } catch (RuntimeException e) {
             throw new EnqueueException(Backend.KAFKA, "cannot send scheduled job " + job.jid() + " to the delay "
                     + "topics of " + topics.jobs(queue) + ": " + e.getMessage(), e);
@@ -269,7 +278,10 @@ public final class KafkaJobQueue implements AsyncJobQueue {
         byte[] jid = Hdr.bytes(job.jid());
         // Without a routing key the key is the jid: the header and the key share one array (neither is written to).
         byte[] key = job.routingKey() == null ? jid : key(job);
-        return new ProducerRecord<>(topics.jobs(job.queue()), null, null, key, value, RetryAndDlq.jobHeaders(job, jid));
+        ProducerRecord<byte[], byte[]> r = new ProducerRecord<>(topics.jobs(job.queue()), null, null, key, value,
+                RetryAndDlq.jobHeaders(job, jid));
+        sizes.checkEnqueue(job, r);
+        return r;
     }
 
     private static Future<RecordMetadata> sendRaw(Producer<byte[], byte[]> producer, ProducerRecord<byte[], byte[]> r) {

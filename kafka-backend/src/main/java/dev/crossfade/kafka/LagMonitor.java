@@ -43,7 +43,9 @@ import java.util.function.Supplier;
  * tagged {@code topic}. Per partition of the watched queues, refreshed every {@code lagInterval} through Admin,
  * gauges {@code crossfade.kafka.partition.offset.lag} (log end offset minus the group's committed offset, or the
  * share-partition start offset) and {@code crossfade.kafka.partition.time.lag.seconds} (age of the record at the
- * committed offset, read with a one-record fetch), tagged {@code topic}, {@code partition}, {@code group}.
+ * committed offset, read with a one-record fetch), tagged {@code topic}, {@code partition}, {@code group}. In share
+ * mode the offset lag is the broker's count of records not yet acknowledged, where it reports one, since records past
+ * the share-partition start offset may be done already.
  * Without a {@code MeterRegistry} in the config, only {@link KafkaBackend#lag(String)} reads are available.
  */
 public final class LagMonitor implements AutoCloseable {
@@ -140,6 +142,7 @@ public final class LagMonitor implements AutoCloseable {
             desc.partitions().forEach(p -> specs.put(new TopicPartition(topic, p.partition()), OffsetSpec.latest()));
             var ends = admin.listOffsets(specs).all().get(30, TimeUnit.SECONDS);
             Map<TopicPartition, Long> committed = new HashMap<>();
+            Map<TopicPartition, Long> shareLag = new HashMap<>();
             if (config.mode() == KafkaBackendConfig.Mode.SHARE) {
                 var info = admin.listShareGroupOffsets(Map.of(config.groupId(),
                                 new ListShareGroupOffsetsSpec().topicPartitions(specs.keySet())))
@@ -147,6 +150,9 @@ public final class LagMonitor implements AutoCloseable {
                 info.forEach((tp, i) -> {
                     if (i != null) {
                         committed.put(tp, i.startOffset());
+                        // Records past the start offset may be done already (acknowledged out of order); the broker
+                        // counts what is not (KIP-1226).
+                        i.lag().ifPresent(l -> shareLag.put(tp, l));
                     }
                 });
             } else {
@@ -163,7 +169,7 @@ public final class LagMonitor implements AutoCloseable {
                 long end = ends.get(tp).offset();
                 long c = committed.getOrDefault(tp, -1L);
                 long from = c < 0 ? 0 : c;
-                long lag = Math.max(0, end - from);
+                long lag = Math.max(0, shareLag.getOrDefault(tp, end - from));
                 Duration time = lag == 0 ? Duration.ZERO : ageAt(tp, from);
                 out.add(new PartitionLag(topic, tp.partition(), end, c, lag, time));
             }

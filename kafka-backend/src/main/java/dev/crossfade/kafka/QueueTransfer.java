@@ -2,7 +2,6 @@ package dev.crossfade.kafka;
 
 import dev.crossfade.api.Job;
 import dev.crossfade.api.JobQueue;
-import dev.crossfade.api.execution.ExecutionCore;
 import dev.crossfade.kafka.internal.Hdr;
 import dev.crossfade.kafka.internal.Topics;
 import org.apache.kafka.clients.admin.Admin;
@@ -106,7 +105,7 @@ final class QueueTransfer {
     private long[] move(List<String> topicNames, String group, boolean delayed) {
         Map<TopicPartition, OffsetAndMetadata> committed = get(admin.listConsumerGroupOffsets(group)
                 .partitionsToOffsetAndMetadata());
-        Map<String, Object> props = backend.plainConsumerProperties();
+        Map<String, Object> props = backend.clients().reader();
         props.put(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, 500);
         long sent = 0;
         long invalid = 0;
@@ -188,10 +187,8 @@ final class QueueTransfer {
         try {
             job = backend.retryAndDlq().codec().decode(r.value());
         } catch (RuntimeException e) {
-            Job dead = Job.builder(ExecutionCore.INVALID_PAYLOAD_CLASS)
-                    .args(r.value() == null ? "" : new String(r.value(), java.nio.charset.StandardCharsets.UTF_8))
-                    .queue(queue).retry(false).errorClass(e.getClass().getName())
-                    .errorMessage(String.valueOf(e.getMessage())).failedAt(Instant.now()).retryCount(0).build();
+            // The payload's head only, as the workers keep it: a huge record would not fit the DLQ whole.
+            Job dead = RetryAndDlq.invalidPayload(r.value(), queue, e);
             get(backend.retryAndDlq().deadLetter(queue, r.key(), dead, e, r.topic(), r.partition(), r.offset()));
             return null;
         }

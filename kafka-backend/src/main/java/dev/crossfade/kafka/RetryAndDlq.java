@@ -1,13 +1,17 @@
 package dev.crossfade.kafka;
 
 import dev.crossfade.api.Backend;
+import dev.crossfade.api.Jid;
 import dev.crossfade.api.Job;
+import dev.crossfade.api.codec.InvalidPayloadException;
 import dev.crossfade.api.codec.JobCodec;
 import dev.crossfade.api.execution.ExecutionCore;
 import dev.crossfade.api.execution.Outcome;
 import dev.crossfade.kafka.internal.Chunk;
 import dev.crossfade.kafka.internal.Hdr;
 import dev.crossfade.kafka.internal.Topics;
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.MeterRegistry;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.producer.Producer;
 import org.apache.kafka.clients.producer.ProducerRecord;
@@ -18,17 +22,15 @@ import org.apache.kafka.common.header.internals.RecordHeaders;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.time.Instant;
-import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Future;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.TimeoutException;
-import java.util.function.Supplier;
+import java.util.function.BooleanSupplier;
 
 /**
  * The retry and dead-letter role: runs a fetched record through the execution core and durably stores what the
- * outcome asks for before the record may be committed or acknowledged.
+ * outcome asks for before the record may be committed or acknowledged. Every record ends somewhere.
  *
  * <ul>
  *   <li>{@link Outcome.Retry}: the updated job goes to the delay tiers, due at {@code dueAt}; the failing record is
@@ -36,9 +38,18 @@ import java.util.function.Supplier;
  *   <li>{@link Outcome.Dead} (retries spent, unknown worker, malformed payload): the dead job goes to
  *   {@code <topic>.dlq} with headers naming the source topic, partition, offset, attempts, error class and message.
  *   Only the failing record goes there, never its batch.</li>
+ *   <li>A write the broker can never take (the job grew past {@code max.request.size}, the topic refuses it, the
+ *   producer is not authorized, ...): a truncated envelope goes to the DLQ instead, of class
+ *   {@value DeadLetter#TRUNCATED_JOB_CLASS}, with the job's class, jid and queue, a preview of its args, its error
+ *   class, and a message naming the fault ({@code retry write refused: record too large (...)}). When even that is
+ *   refused, the record is finished as dead all the same, logged with the envelope and counted
+ *   ({@code crossfade.kafka.dead.unstored}); a partition never waits on a write that cannot succeed.</li>
+ *   <li>A fault anywhere else (the core, this code) dead-letters the record with that fault as the reason.</li>
  * </ul>
- * A write that fails is retried with backoff until the broker acknowledges it or the record's partition is taken
- * away; the record is finished only after the ack, so nothing is lost between the two. Thread-safe.
+ * A write that fails for a reason that may pass is retried with backoff until the broker acknowledges it or the
+ * record's partition is taken away; the record is finished only after the ack, so nothing is lost between the two.
+ * With a meter registry, counters {@code crossfade.kafka.dead.truncated} and {@code crossfade.kafka.dead.unstored}
+ * (tag {@code topic}, the source topic) count the two fallbacks. Thread-safe.
  */
 final class RetryAndDlq {
     /** Verdicts, as share mode acknowledges them. */
@@ -46,28 +57,45 @@ final class RetryAndDlq {
     static final byte REJECT = 2;
 
     private static final Logger log = LoggerFactory.getLogger(RetryAndDlq.class);
+    /** Of a malformed payload, the DLQ keeps this much, as the execution core does. */
+    private static final int KEPT_PAYLOAD_CHARS = 64 * 1024;
+    private static final int PREVIEW_CHARS = 2_000;
+    private static final int HEADER_MESSAGE_CHARS = 1_000;
 
     private final Producer<byte[], byte[]> producer;
     private final Topics topics;
-    // Internal re-writes may grow a job by its error fields; the consumer's codec still enforces its own limit.
-    private final JobCodec codec = JobCodec.builder().maxPayloadBytes(2 * JobCodec.DEFAULT_MAX_PAYLOAD_BYTES).build();
-    private final Duration ackTimeout;
+    private final RecordSize sizes;
+    private final DurableSend durable;
+    private final MeterRegistry registry;
+    // Decodes any record the workers may meet (and re-encodes it): the record-size check is what bounds writes.
+    private final JobCodec codec;
 
-    RetryAndDlq(Producer<byte[], byte[]> producer, Topics topics, Duration ackTimeout) {
+    RetryAndDlq(Producer<byte[], byte[]> producer, Topics topics, RecordSize sizes, Duration ackTimeout,
+                MeterRegistry registry) {
         this.producer = producer;
         this.topics = topics;
-        this.ackTimeout = ackTimeout;
+        this.sizes = sizes;
+        this.durable = new DurableSend(producer, ackTimeout);
+        this.registry = registry;
+        this.codec = JobCodec.builder()
+                .maxPayloadBytes(Math.max(sizes.maxRequestSize(), 2 * JobCodec.DEFAULT_MAX_PAYLOAD_BYTES)).build();
     }
 
     JobCodec codec() {
         return codec;
     }
 
-    /**
-     * Sends a job to the delay tier for its remaining delay. Used by {@code enqueueAt}, by retries and by the
-     * scheduler's hops.
-     */
+    RecordSize sizes() {
+        return sizes;
+    }
+
+    /** Sends a job to the delay tier for its remaining delay: the scheduler's hops. */
     Future<RecordMetadata> schedule(String queue, byte[] key, byte[] value, Job job, long dueMillis) {
+        return producer.send(scheduled(queue, key, value, job, dueMillis));
+    }
+
+    /** The delay-tier record of a job due at {@code dueMillis}. */
+    ProducerRecord<byte[], byte[]> scheduled(String queue, byte[] key, byte[] value, Job job, long dueMillis) {
         long now = System.currentTimeMillis();
         Duration tier = topics.tierFor(dueMillis - now);
         long hop = Math.min(now + tier.toMillis(), dueMillis);
@@ -75,12 +103,17 @@ final class RetryAndDlq {
         h.add(Hdr.DUE, Hdr.bytes(dueMillis));
         h.add(Hdr.HOP, Hdr.bytes(hop));
         h.add(Hdr.TARGET, Hdr.bytes(topics.jobs(queue)));
-        return producer.send(new ProducerRecord<>(topics.delay(queue, tier), null, null, key, value, h));
+        return new ProducerRecord<>(topics.delay(queue, tier), null, null, key, value, h);
     }
 
     /** Sends a dead job to the DLQ of {@code queue}, with headers naming where it failed and why. */
     Future<RecordMetadata> deadLetter(String queue, byte[] key, Job dead, Throwable error, String sourceTopic,
                                       int partition, long offset) {
+        return producer.send(deadRecord(queue, key, dead, error, sourceTopic, partition, offset));
+    }
+
+    private ProducerRecord<byte[], byte[]> deadRecord(String queue, byte[] key, Job dead, Throwable error,
+                                                      String sourceTopic, int partition, long offset) {
         RecordHeaders h = jobHeaders(dead);
         h.add(Hdr.SOURCE_TOPIC, Hdr.bytes(sourceTopic));
         h.add(Hdr.SOURCE_PARTITION, Hdr.bytes(partition));
@@ -92,8 +125,8 @@ final class RetryAndDlq {
                 : error != null ? String.valueOf(error.getMessage()) : "";
         h.add(Hdr.ERROR_CLASS, Hdr.bytes(errorClass));
         // Header values are for humans and tools; the full message is in the job JSON.
-        h.add(Hdr.ERROR_MESSAGE, Hdr.bytes(message.length() > 1000 ? message.substring(0, 1000) + "…" : message));
-        return producer.send(new ProducerRecord<>(topics.dlq(queue), null, null, key, codec.encode(dead), h));
+        h.add(Hdr.ERROR_MESSAGE, Hdr.bytes(shorten(message, HEADER_MESSAGE_CHARS)));
+        return new ProducerRecord<>(topics.dlq(queue), null, null, key, codec.encode(dead), h);
     }
 
     static RecordHeaders jobHeaders(Job job) {
@@ -108,94 +141,221 @@ final class RetryAndDlq {
     }
 
     /**
-     * Runs one fetched record and stores its outcome durably.
+     * Runs one fetched record and stores its outcome durably. Never throws.
      *
      * @return the verdict ({@link #ACCEPT} or {@link #REJECT}), or 0 when the record is not finished (its chunk was
-     *         closed while a write was pending): it must then stay uncommitted / be released
+     *         closed, or the thread interrupted, while a write was pending): it must then stay uncommitted / be
+     *         released
      */
     byte run(ExecutionCore core, ConsumerRecord<byte[], byte[]> r, Chunk chunk) {
+        BooleanSupplier gone = chunk::isClosed;
+        try {
+            return runAndStore(core, r, gone);
+        } catch (Throwable t) {
+            return failSafe(r, t, gone, "the record could not be settled");
+        }
+    }
+
+    private byte runAndStore(ExecutionCore core, ConsumerRecord<byte[], byte[]> r, BooleanSupplier gone) {
         String queue = topics.queueOf(r.topic());
-        Outcome outcome = core.execute(r.value(), Backend.KAFKA, queue);
+        Outcome outcome;
+        try {
+            outcome = core.execute(r.value(), Backend.KAFKA, queue);
+        } catch (Throwable t) {
+            // The core turns every failure into an outcome; should it ever throw, the record still ends somewhere.
+            return failSafe(r, t, gone, "the execution core failed");
+        }
         if (outcome instanceof Outcome.Succeeded || outcome instanceof Outcome.Discarded) {
             return ACCEPT;
         }
-        if (chunk.isClosed()) {
+        if (gone.getAsBoolean()) {
             // The partition is gone: another consumer runs this record again, so do not store a second copy.
             return 0;
         }
-        try {
-            if (outcome instanceof Outcome.Retry retry) {
-                Job next = retry.job();
-                byte[] value = codec.encode(next);
-                boolean ok = durably(() -> schedule(queue, r.key(), value, next, retry.dueAt().toEpochMilli()),
-                        chunk, "retry of job " + next.jid() + " from " + r.topic());
-                return ok ? ACCEPT : 0;
+        if (outcome instanceof Outcome.Retry retry) {
+            Job next = retry.job();
+            ProducerRecord<byte[], byte[]> record;
+            try {
+                record = scheduled(queue, r.key(), codec.encode(next), next, retry.dueAt().toEpochMilli());
+            } catch (RuntimeException e) {
+                return truncated(r, queue, next, "retry write refused: " + DurableSend.describe(e), gone);
             }
-            Outcome.Dead dead = (Outcome.Dead) outcome;
-            boolean ok = durably(() -> deadLetter(queue, r.key(), dead.job(), dead.error(), r.topic(), r.partition(),
-                    r.offset()), chunk, "dead letter of job " + dead.job().jid() + " from " + r.topic());
-            return ok ? REJECT : 0;
-        } catch (RuntimeException e) {
-            // Our own bug or an unencodable job: park it in the DLQ rather than block the partition forever.
-            log.error("cannot store the outcome of {}-{}@{}; dead-lettering it", r.topic(), r.partition(), r.offset(),
-                    e);
-            return deadLetterRaw(r, e, chunk) ? REJECT : 0;
+            return store(record, r, queue, next, "retry", ACCEPT, gone);
         }
-    }
-
-    /** Dead-letters a record as is (share mode's delivery limit, or when the outcome could not be stored). */
-    boolean deadLetterRaw(ConsumerRecord<byte[], byte[]> r, Throwable error, Chunk chunk) {
-        String queue = topics.queueOf(r.topic());
-        Job job;
-        try {
-            job = codec.decode(r.value());
-        } catch (RuntimeException e) {
-            job = Job.builder(ExecutionCore.INVALID_PAYLOAD_CLASS)
-                    .args(r.value() == null ? "" : new String(r.value(), java.nio.charset.StandardCharsets.UTF_8))
-                    .queue(queue).retry(false).build();
-        }
-        Job dead = job.toBuilder().errorClass(error.getClass().getName())
-                .errorMessage(String.valueOf(error.getMessage())).failedAt(Instant.now())
-                .retryCount(job.retryCount() == null ? 0 : job.retryCount()).build();
-        return durably(() -> deadLetter(queue, r.key(), dead, error, r.topic(), r.partition(), r.offset()), chunk,
-                "dead letter of job " + dead.jid() + " from " + r.topic());
+        Outcome.Dead dead = (Outcome.Dead) outcome;
+        return storeDead(r, queue, dead.job(), dead.error(), gone);
     }
 
     /**
-     * Sends until acknowledged, backing off between failures, unless the chunk is closed meanwhile.
+     * Dead-letters a record as is (share mode's delivery limit, or a fault while settling it), the fault as its
+     * error. Never throws.
      *
-     * @return whether the broker acknowledged the write
+     * @return {@link #REJECT}, or 0 when the chunk was closed or the thread interrupted first
      */
-    private boolean durably(Supplier<Future<RecordMetadata>> send, Chunk chunk, String what) {
-        long backoff = 100;
-        for (int attempt = 1; ; attempt++) {
+    byte deadLetterRaw(ConsumerRecord<byte[], byte[]> r, Throwable error, Chunk chunk) {
+        return deadLetterRaw(topics.queueOf(r.topic()), r, error, chunk::isClosed);
+    }
+
+    /**
+     * As {@link #deadLetterRaw(ConsumerRecord, Throwable, Chunk)}, to the DLQ of {@code queue} (the scheduler's
+     * records sit in delay topics), giving up a pending write once {@code gone} says so.
+     */
+    byte deadLetterRaw(String queue, ConsumerRecord<byte[], byte[]> r, Throwable error, BooleanSupplier gone) {
+        try {
+            Job job;
             try {
-                send.get().get(ackTimeout.toMillis(), TimeUnit.MILLISECONDS);
-                return true;
-            } catch (ExecutionException | TimeoutException e) {
-                Throwable cause = e instanceof ExecutionException ? e.getCause() : e;
-                log.warn("{} not acknowledged (attempt {}): {}; retrying in {} ms", what, attempt, cause.toString(),
-                        backoff);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                return false;
-            } catch (org.apache.kafka.common.KafkaException e) {
-                // send() itself failed (metadata timeout, producer closed).
-                log.warn("{} could not be sent (attempt {}): {}", what, attempt, e.toString());
-                if (e instanceof org.apache.kafka.common.errors.InterruptException) {
-                    return false;
-                }
+                job = codec.decode(r.value());
+            } catch (RuntimeException | StackOverflowError e) {
+                job = invalidPayload(r.value(), queue, e);
             }
-            if (chunk.isClosed()) {
-                return false;
-            }
-            try {
-                Thread.sleep(backoff);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                return false;
-            }
-            backoff = Math.min(backoff * 2, 5_000);
+            Job dead = job.toBuilder().errorClass(error.getClass().getName())
+                    .errorMessage(shorten(String.valueOf(error.getMessage()), 4_000)).failedAt(Instant.now())
+                    .retryCount(job.retryCount() == null ? 0 : job.retryCount()).build();
+            return storeDead(r, queue, dead, error, gone);
+        } catch (Throwable t) {
+            return unstored(r, null, "cannot dead-letter (" + error + "): " + t, t);
         }
+    }
+
+    /**
+     * The envelope of a payload that is not a job: class {@value ExecutionCore#INVALID_PAYLOAD_CLASS}, the payload
+     * (its first 64 Ki chars) as its one arg, the error as its error fields.
+     */
+    static Job invalidPayload(byte[] raw, String queue, Throwable error) {
+        String text = raw == null ? "" : new String(raw, 0, Math.min(raw.length, KEPT_PAYLOAD_CHARS),
+                StandardCharsets.UTF_8);
+        return Job.builder(ExecutionCore.INVALID_PAYLOAD_CLASS).args(text).queue(queue).retry(false)
+                .errorClass(error.getClass().getName()).errorMessage(shorten(String.valueOf(error.getMessage()), 4_000))
+                .failedAt(Instant.now()).retryCount(0).build();
+    }
+
+    private byte storeDead(ConsumerRecord<byte[], byte[]> r, String queue, Job dead, Throwable error,
+                           BooleanSupplier gone) {
+        ProducerRecord<byte[], byte[]> record;
+        try {
+            record = deadRecord(queue, r.key(), dead, error, r.topic(), r.partition(), r.offset());
+        } catch (RuntimeException e) {
+            return truncated(r, queue, dead, "dead-letter write refused: " + DurableSend.describe(e), gone);
+        }
+        return store(record, r, queue, dead, "dead letter", REJECT, gone);
+    }
+
+    /** Writes an outcome; a write that can never succeed dead-letters a truncated envelope instead. */
+    private byte store(ProducerRecord<byte[], byte[]> record, ConsumerRecord<byte[], byte[]> r, String queue, Job job,
+                       String kind, byte verdict, BooleanSupplier gone) {
+        String what = kind + " of job " + job.jid() + " from " + r.topic() + "-" + r.partition() + "@" + r.offset();
+        String tooLarge = sizes.tooLarge(record);
+        if (tooLarge != null) {
+            log.warn("{} refused: {}", what, tooLarge);
+            return truncated(r, queue, job, kind + " write refused: " + tooLarge, gone);
+        }
+        DurableSend.Result sent = durable.send(record, gone, what);
+        return switch (sent.status()) {
+            case ACKED -> verdict;
+            case ABANDONED -> 0;
+            case REFUSED -> truncated(r, queue, job, kind + " write refused: " + DurableSend.describe(sent.refusal()),
+                    gone);
+        };
+    }
+
+    /**
+     * Dead-letters a small stand-in for a job whose own record cannot be written, so the record still ends in the
+     * DLQ with the reason; when even that is refused, finishes it as dead without a copy ({@link #unstored}).
+     */
+    private byte truncated(ConsumerRecord<byte[], byte[]> r, String queue, Job job, String reason,
+                           BooleanSupplier gone) {
+        Job envelope;
+        ProducerRecord<byte[], byte[]> record;
+        try {
+            envelope = envelope(job, r.value(), queue, reason);
+            record = deadRecord(queue, Hdr.bytes(envelope.jid()), envelope, null, r.topic(), r.partition(),
+                    r.offset());
+            String cls = job != null ? job.className() : ExecutionCore.INVALID_PAYLOAD_CLASS;
+            record.headers().add(Hdr.ORIGINAL_CLASS, Hdr.bytes(shorten(cls, HEADER_MESSAGE_CHARS)));
+        } catch (RuntimeException e) {
+            return unstored(r, null, reason + "; no envelope could be made: " + e, e);
+        }
+        count("crossfade.kafka.dead.truncated", r.topic(), "dead letters written as a truncated envelope because "
+                + "the job's own record could not be written");
+        String tooLarge = sizes.tooLarge(record);
+        if (tooLarge != null) {
+            return unstored(r, envelope, reason + "; the envelope too: " + tooLarge, null);
+        }
+        DurableSend.Result sent = durable.send(record, gone, "truncated dead letter of job " + envelope.jid()
+                + " from " + r.topic() + "-" + r.partition() + "@" + r.offset());
+        return switch (sent.status()) {
+            case ACKED -> REJECT;
+            case ABANDONED -> 0;
+            case REFUSED -> unstored(r, envelope, reason + "; the envelope too: "
+                    + DurableSend.describe(sent.refusal()), sent.refusal());
+        };
+    }
+
+    /** The stand-in: the job's class, jid, queue and error class, a preview of its args, and the reason. */
+    private static Job envelope(Job job, byte[] raw, String queue, String reason) {
+        String args;
+        if (job != null) {
+            try {
+                args = job.args().toString();
+            } catch (RuntimeException e) {
+                args = "(args unreadable: " + e.getMessage() + ")";
+            }
+        } else {
+            args = raw == null ? "" : new String(raw, 0, Math.min(raw.length, 4 * PREVIEW_CHARS),
+                    StandardCharsets.UTF_8);
+        }
+        String jobError = job == null || job.errorMessage() == null ? ""
+                : "; the job's error: " + shorten(job.errorMessage(), HEADER_MESSAGE_CHARS);
+        return Job.builder(DeadLetter.TRUNCATED_JOB_CLASS)
+                .jid(job != null ? shorten(job.jid(), 100) : Jid.next())
+                .queue(queue)
+                .args(job != null ? shorten(job.className(), HEADER_MESSAGE_CHARS) : ExecutionCore.INVALID_PAYLOAD_CLASS,
+                        shorten(args, PREVIEW_CHARS), raw == null ? 0 : raw.length)
+                .createdAt(job != null ? job.createdAt() : Instant.now())
+                .retry(false)
+                .retryCount(job != null && job.retryCount() != null ? job.retryCount() : 0)
+                .errorClass(job != null && job.errorClass() != null ? shorten(job.errorClass(), 500)
+                        : InvalidPayloadException.class.getName())
+                .errorMessage(reason + jobError)
+                .failedAt(Instant.now())
+                .build();
+    }
+
+    /** The last resort: the record is finished as dead without a DLQ copy, logged (with the envelope) and counted. */
+    private byte unstored(ConsumerRecord<byte[], byte[]> r, Job envelope, String reason, Throwable cause) {
+        count("crossfade.kafka.dead.unstored", r.topic(), "records finished as dead although no DLQ write "
+                + "succeeded (the log has their envelope)");
+        String json;
+        try {
+            json = envelope == null ? "(none)" : new String(codec.encode(envelope), StandardCharsets.UTF_8);
+        } catch (RuntimeException e) {
+            json = "(unencodable: " + e + ")";
+        }
+        log.error("{}-{}@{} finished as dead WITHOUT a dead letter: {}. Envelope: {}", r.topic(), r.partition(),
+                r.offset(), reason, json, cause);
+        return REJECT;
+    }
+
+    /** For a fault outside the outcome writes: dead-letter the record with the fault as its reason. */
+    private byte failSafe(ConsumerRecord<byte[], byte[]> r, Throwable t, BooleanSupplier gone, String what) {
+        if (gone.getAsBoolean()) {
+            return 0;
+        }
+        log.error("{}-{}@{}: {}; dead-lettering it", r.topic(), r.partition(), r.offset(), what, t);
+        return deadLetterRaw(topics.queueOf(r.topic()), r, t, gone);
+    }
+
+    private void count(String name, String topic, String description) {
+        if (registry != null) {
+            try {
+                Counter.builder(name).tag("topic", topic).description(description).register(registry).increment();
+            } catch (RuntimeException e) {
+                log.debug("cannot count {}: {}", name, e.toString());
+            }
+        }
+    }
+
+    private static String shorten(String s, int max) {
+        return s == null || s.length() <= max ? s : s.substring(0, max) + "…";
     }
 }

@@ -45,4 +45,28 @@ class KafkaBackendConfigTest {
         e = assertThrows(IllegalArgumentException.class, () -> base().maxBufferedBytesPerPartition(0));
         assertTrue(e.getMessage().contains("maxBufferedBytesPerPartition"), e.getMessage());
     }
+
+    @Test
+    void topicsUseTheBrokersReplicationUnlessSet() {
+        assertEquals(java.util.Optional.empty(), base().build().replication());
+        assertEquals(java.util.Optional.of((short) 3), base().replication(3).build().toBuilder().build().replication());
+        assertEquals(java.util.Optional.empty(), base().replication(3).replication(java.util.Optional.empty()).build()
+                .replication());
+        assertThrows(IllegalArgumentException.class, () -> base().replication(0));
+    }
+
+    @Test
+    void deadLettersAndDelayedJobsOutliveTheirWait() {
+        KafkaBackendConfig c = base().build();
+        assertEquals(java.time.Duration.ofDays(180), c.dlqRetention());
+        assertEquals(java.time.Duration.ofHours(6).plusDays(7), c.delayRetention(), "longest tier + 7 days");
+        KafkaBackendConfig tiers = base().delayTiers(java.util.List.of(java.time.Duration.ofSeconds(1),
+                java.time.Duration.ofDays(2))).build();
+        assertEquals(java.time.Duration.ofDays(9), tiers.delayRetention());
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> base().delayRetention(java.time.Duration.ofHours(6)).build());
+        assertTrue(e.getMessage().contains("delayRetention"), e.getMessage());
+        assertEquals(java.time.Duration.ofDays(30), base().delayRetention(java.time.Duration.ofDays(30)).build()
+                .toBuilder().build().delayRetention());
+    }
 }

@@ -13,7 +13,6 @@ import org.apache.kafka.clients.producer.ProducerRecord;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
 
@@ -66,7 +65,7 @@ final class KafkaFixture implements BackendFixture {
     @Override
     public void pushRaw(String queue, byte[] payload) {
         backend.topics().ensure(queue);
-        try (KafkaProducer<byte[], byte[]> p = new KafkaProducer<>(backend.producerProperties())) {
+        try (KafkaProducer<byte[], byte[]> p = new KafkaProducer<>(backend.clients().producer())) {
             p.send(new ProducerRecord<>(backend.topics().jobs(queue), payload)).get(20, TimeUnit.SECONDS);
         } catch (Exception e) {
             throw new AssertionError("cannot push raw bytes to queue " + queue, e);
@@ -78,7 +77,7 @@ final class KafkaFixture implements BackendFixture {
     public List<Job> dead() {
         String prefix = backend.config().topicPrefix() + ".";
         List<Job> out = new ArrayList<>();
-        try (Admin admin = Admin.create(Map.of("bootstrap.servers", backend.config().bootstrapServers()))) {
+        try (Admin admin = Admin.create(backend.clients().admin())) {
             for (String t : admin.listTopics().names().get(20, TimeUnit.SECONDS)) {
                 if (t.startsWith(prefix) && t.endsWith(".dlq")) {
                     String queue = t.substring(prefix.length(), t.length() - ".dlq".length());

@@ -101,7 +101,7 @@ class KafkaJobQueueTest {
     /** Reads at least {@code count} records of the default queue's topic from the start, or what arrives in 30 s. */
     private static List<ConsumerRecord<byte[], byte[]>> read(KafkaBackend backend, String prefix, int count) {
         List<ConsumerRecord<byte[], byte[]>> out = new ArrayList<>();
-        try (KafkaConsumer<byte[], byte[]> c = new KafkaConsumer<>(backend.consumerProperties(prefix + ".check",
+        try (KafkaConsumer<byte[], byte[]> c = new KafkaConsumer<>(backend.clients().consumer(prefix + ".check",
                 prefix + "-check"))) {
             String topic = backend.topics().jobs(Job.DEFAULT_QUEUE);
             List<TopicPartition> parts = c.partitionsFor(topic).stream()
@@ -120,18 +120,36 @@ class KafkaJobQueueTest {
         return new String(b, StandardCharsets.UTF_8);
     }
 
-    /** A write the producer refuses (over max.request.size, within the codec's limit) fails the future, naming it. */
+    /**
+     * A write the broker refuses (over the topic's max.message.bytes, within the producers' limit) fails the future,
+     * naming it. One over the producers' own limit is refused at the call, before anything is sent.
+     */
     @Test
-    void aRefusedWriteCompletesTheFutureExceptionallyNamingTheTopic(KafkaService kafka, TestNamespace ns) {
+    void aRefusedWriteCompletesTheFutureExceptionallyNamingTheTopic(KafkaService kafka, TestNamespace ns)
+            throws Exception {
         String prefix = ns.value().replaceAll("[^a-zA-Z0-9._-]", "").toLowerCase();
         try (KafkaBackend backend = KafkaBackend.create(KafkaFixture.config(kafka.bootstrapServers(), prefix,
-                KafkaBackendConfig.Mode.GROUP).producerProperty("max.request.size", 10_000).build())) {
+                KafkaBackendConfig.Mode.GROUP).build())) {
+            backend.topics().ensure(Job.DEFAULT_QUEUE);
+            try (org.apache.kafka.clients.admin.Admin admin =
+                         org.apache.kafka.clients.admin.Admin.create(backend.clients().admin())) {
+                admin.incrementalAlterConfigs(java.util.Map.of(new org.apache.kafka.common.config.ConfigResource(
+                        org.apache.kafka.common.config.ConfigResource.Type.TOPIC, backend.topics().jobs(
+                        Job.DEFAULT_QUEUE)), List.of(new org.apache.kafka.clients.admin.AlterConfigOp(
+                        new org.apache.kafka.clients.admin.ConfigEntry("max.message.bytes", "10000"),
+                        org.apache.kafka.clients.admin.AlterConfigOp.OpType.SET)))).all().get(30, TimeUnit.SECONDS);
+            }
             Job big = Job.of("W", "x".repeat(20_000));
             CompletableFuture<List<String>> f = backend.queue().enqueueAllAsync(List.of(Job.of("W", 1), big));
             ExecutionException e = assertThrows(ExecutionException.class, () -> f.get(30, TimeUnit.SECONDS));
             EnqueueException cause = assertInstanceOf(EnqueueException.class, e.getCause());
             assertTrue(cause.getMessage().contains(big.jid()) && cause.getMessage().contains(prefix + ".default"),
                     cause.getMessage());
+        }
+        try (KafkaBackend backend = KafkaBackend.create(KafkaFixture.config(kafka.bootstrapServers(), prefix
+                + ".small", KafkaBackendConfig.Mode.GROUP).producerProperty("max.request.size", 10_000).build())) {
+            assertThrows(PayloadTooLargeException.class, () -> backend.queue().enqueueAllAsync(List.of(
+                    Job.of("W", 1), Job.of("W", "x".repeat(20_000)))));
         }
     }
 

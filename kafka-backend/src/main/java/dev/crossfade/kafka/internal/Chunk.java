@@ -28,6 +28,7 @@ public final class Chunk {
     private final long polledAtNanos;
     private final byte[] verdicts;
     private volatile int completed;
+    private volatile int begun;
     private volatile boolean running;
     private volatile boolean abandoned;
     private volatile boolean closed;
@@ -110,7 +111,13 @@ public final class Chunk {
             running = false;
             return false;
         }
+        begun = completed + 1;
         return true;
+    }
+
+    /** Records that started (finished, running, or left unfinished by a closed chunk), as a prefix. */
+    public int begun() {
+        return begun;
     }
 
     /** Called by the worker after a record: advances the prefix (when finished) before clearing running. */

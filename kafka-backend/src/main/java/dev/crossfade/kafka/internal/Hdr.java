@@ -30,6 +30,8 @@ public final class Hdr {
     public static final String ATTEMPTS = "attempts";
     public static final String ERROR_CLASS = "error-class";
     public static final String ERROR_MESSAGE = "error-message";
+    /** DLQ, on a truncated envelope: the class of the job it stands for. */
+    public static final String ORIGINAL_CLASS = "original-class";
 
     private Hdr() {
     }

@@ -42,7 +42,14 @@ public final class Lane implements Runnable {
                     return;
                 }
             }
-            body.accept(next);
+            try {
+                body.accept(next);
+            } catch (Throwable t) {
+                // The body handles its own failures; should one escape, the lane must still serve its next chunk
+                // (a lane that stopped here would stay marked active and never run again).
+                Thread current = Thread.currentThread();
+                current.getUncaughtExceptionHandler().uncaughtException(current, t);
+            }
         }
     }
 }

@@ -6,6 +6,7 @@ import org.apache.kafka.common.errors.TopicExistsException;
 
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -21,7 +22,8 @@ import java.util.regex.Pattern;
  *
  * <p>Queue {@code q} under prefix {@code p}: jobs in {@code p.q}, dead letters in {@code p.q.dlq}, scheduled jobs and
  * retries in the delay tiers {@code p.q.delay.<tier>}. All of a queue's topics are created together in one Admin call
- * (one controller round trip) and remembered, so the hot path never talks to Admin after the first job.
+ * (one controller round trip) and remembered, so the hot path never talks to Admin after the first job. Topics that
+ * exist already are used as they are.
  */
 public final class Topics {
     private static final Pattern QUEUE_NAME = Pattern.compile("[A-Za-z0-9._-]+");
@@ -30,22 +32,65 @@ public final class Topics {
     private final Map<String, String> queueNames = new ConcurrentHashMap<>();
     private final Map<String, String> jobTopics = new ConcurrentHashMap<>();
     private final boolean create;
-    private final int partitions;
-    private final short replication;
+    private final Settings settings;
     private final List<Duration> tiers;
     private final Duration timeout;
     // Queues whose topics are known to exist: the hot path checks this map only.
     private final Set<String> ready = ConcurrentHashMap.newKeySet();
 
-    public Topics(Admin admin, String prefix, boolean create, int partitions, short replication, List<Duration> tiers,
+    public Topics(Admin admin, String prefix, boolean create, Settings settings, List<Duration> tiers,
                   Duration timeout) {
         this.admin = admin;
         this.prefix = prefix;
         this.create = create;
-        this.partitions = partitions;
-        this.replication = replication;
+        this.settings = settings;
         this.tiers = List.copyOf(tiers);
         this.timeout = timeout;
+    }
+
+    /** What a queue's topic holds. */
+    public enum Kind {
+        JOBS, DLQ, DELAY
+    }
+
+    /** The kind of one of {@code queue}'s topics. */
+    public Kind kind(String queue, String topic) {
+        return topic.equals(dlq(queue)) ? Kind.DLQ : topic.equals(jobs(queue)) ? Kind.JOBS : Kind.DELAY;
+    }
+
+    /**
+     * How topics are created (see {@code KafkaBackendConfig} for each setting).
+     *
+     * @param replication    empty: the broker's default
+     * @param maxRecordBytes the producers' {@code max.request.size}: no record the backend writes is larger
+     */
+    public record Settings(int partitions, Optional<Short> replication, Duration dlqRetention,
+                           Duration delayRetention, int maxRecordBytes) {
+        /** Kafka's default {@code max.request.size}, which the brokers' default {@code message.max.bytes} admits. */
+        private static final int KAFKA_DEFAULT_REQUEST_SIZE = 1024 * 1024;
+
+        /**
+         * The configs a new topic gets: {@code min.insync.replicas} of min(2, replication − 1) when replication is set
+         * to 2 or more (so an acknowledged job has a second copy without one broker's outage stopping writes; at the
+         * broker's default replication the broker's setting stands), {@code retention.ms} on DLQ and delay topics,
+         * and {@code max.message.bytes} when the producers may send more than Kafka's default admits.
+         */
+        public Map<String, String> configs(Kind kind) {
+            Map<String, String> c = new LinkedHashMap<>();
+            replication.filter(r -> r >= 2).ifPresent(r -> c.put("min.insync.replicas",
+                    Integer.toString(Math.min(2, r - 1))));
+            switch (kind) {
+                case DLQ -> c.put("retention.ms", Long.toString(dlqRetention.toMillis()));
+                case DELAY -> c.put("retention.ms", Long.toString(delayRetention.toMillis()));
+                case JOBS -> {
+                    // The broker's retention: jobs are consumed long before it matters.
+                }
+            }
+            if (maxRecordBytes > KAFKA_DEFAULT_REQUEST_SIZE) {
+                c.put("max.message.bytes", Integer.toString(maxRecordBytes));
+            }
+            return c;
+        }
     }
 
     /**
@@ -163,8 +208,8 @@ public final class Topics {
                         throw new MissingTopicException(missing);
                     }
                     List<NewTopic> topics = missing.stream()
-                            .map(t -> new NewTopic(t, Optional.of(partitions),
-                                    replication < 0 ? Optional.<Short>empty() : Optional.of(replication)))
+                            .map(t -> new NewTopic(t, Optional.of(settings.partitions()), settings.replication())
+                                    .configs(settings.configs(kind(queue, t))))
                             .toList();
                     try {
                         admin.createTopics(topics).all().get(timeout.toMillis(), TimeUnit.MILLISECONDS);
