@@ -264,7 +264,9 @@ public final class CrossfadeConfig {
             }
         }
         range("kafka.partitions", 1, 100_000);
-        range("kafka.replication", 1, Short.MAX_VALUE);
+        if (isSet("kafka.replication")) {
+            range("kafka.replication", 1, Short.MAX_VALUE);
+        }
         range("workers.concurrency", 1, 10_000);
         range("http.port", 0, 65535);
         bootstrap();

@@ -45,7 +45,9 @@ public record Setting(String key, Type type, String defaultValue, String descrip
                     "`group` (consumer group, ordered per partition) or `share` (share group, KIP-932 queues)"),
             new Setting("kafka.partitions", Type.INT, "6",
                     "partitions of topics created on demand (at least the consumers you expect)"),
-            new Setting("kafka.replication", Type.INT, "1", "replication factor of topics created on demand"),
+            new Setting("kafka.replication", Type.INT, null,
+                    "replication factor of topics created on demand; unset: the broker's default.replication.factor "
+                            + "(min.insync.replicas is set to 2 when it is 3 or more)"),
             new Setting("kafka.session-timeout", Type.DURATION, null,
                     "consumer group session timeout (group config consumer.session.timeout.ms): how long the "
                             + "partitions of a worker that died wait before another takes them; unset: the broker's "

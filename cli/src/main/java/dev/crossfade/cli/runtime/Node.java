@@ -28,6 +28,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 
 /**
@@ -126,7 +127,8 @@ public final class Node implements AutoCloseable {
                 .bootstrapServers(config.string("kafka.bootstrap"))
                 .topicPrefix(config.string("kafka.topic-prefix"))
                 .partitions(config.integer("kafka.partitions"))
-                .replicationFactor(config.integer("kafka.replication"))
+                .replication(config.isSet("kafka.replication")
+                        ? Optional.of((short) config.integer("kafka.replication")) : Optional.empty())
                 .mode(config.string("kafka.mode").equals("share") ? KafkaBackendConfig.Mode.SHARE
                         : KafkaBackendConfig.Mode.GROUP)
                 .shutdownTimeout(config.duration("workers.shutdown-timeout"))
