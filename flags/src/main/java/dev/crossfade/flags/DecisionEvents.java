@@ -8,43 +8,50 @@ import com.launchdarkly.sdk.server.subsystems.ComponentConfigurer;
 import com.launchdarkly.sdk.server.subsystems.EventProcessor;
 
 import java.io.IOException;
+import java.time.Duration;
 import java.util.function.Supplier;
 
 /**
- * The SDK's event processor, kept to what LaunchDarkly can afford and use. The SDK sends an index event for each
- * context key it has not seen lately; a job without a routing key is evaluated as an anonymous context keyed by its jid
- * (so rollouts still split such jobs by jid), and a jid is never seen twice, so its events name one shared anonymous
- * context instead. Jobs with a routing key keep their own context, which the SDK's context-key cache deduplicates.
+ * The SDK's event processor, kept to what LaunchDarkly can afford and use, and counting every decision.
  *
- * <p>Evaluations that {@link FlagMemory} serves without the SDK are recorded here as the SDK would have recorded them,
- * so LaunchDarkly's evaluation counts include every routing decision. Evaluations made only to look at the flags
- * (share samples, the flip log) run {@link #quietly} and are not recorded: they are not decisions.
+ * <p>Counts: an evaluation that asks for nothing but a count (no full or debug event), whether the SDK made it or
+ * {@link FlagMemory} served it without the SDK, is counted in {@link DecisionCounts} on the deciding thread and sent as
+ * a summary event by {@link SummaryPoster}. The SDK would count it through its event queue, which drops events when
+ * deciding threads outrun its one event thread; and it never sees what the memory serves. Evaluations made only to look
+ * at the flags (share samples, the flip log) run {@link #quietly} and are not counted: they are not decisions.
+ *
+ * <p>Contexts: the SDK sends an index event for each context key it has not seen lately. A job with a routing key is
+ * passed on to the SDK for that alone (its count excluded there), so the SDK's context-key cache deduplicates it. A job
+ * without one is evaluated as an anonymous context keyed by its jid, so that rollouts still split such jobs by jid; a
+ * jid is never seen twice, so it is not indexed at all, and a full event for it names one shared anonymous context.
  */
 final class DecisionEvents {
-    /** What events of jobs without a routing key name: one context, indexed once per context-key flush. */
+    /** What a full event of a job without a routing key names instead of its jid. */
     static final LDContext UNKEYED = LDContext.builder(RoutingFlags.JOB_KIND, "crossfade-unkeyed-jobs")
             .anonymous(true).build();
     private static final ThreadLocal<Boolean> QUIET = new ThreadLocal<>();
 
-    /** The SDK's processor once the client has built it; a no-op before. */
-    private volatile EventProcessor processor = NONE;
+    private final DecisionCounts counts;
 
-    /** {@code events}, wrapped as the class comment says; for {@code LDConfig.Builder.events}. */
-    ComponentConfigurer<EventProcessor> around(ComponentConfigurer<EventProcessor> events) {
-        return context -> {
-            EventProcessor built = events.build(context);
-            processor = built;
-            return new Wrapped(built);
-        };
+    DecisionEvents(DecisionCounts counts) {
+        this.counts = counts;
     }
 
-    /** Records an evaluation {@link FlagMemory} served, as the SDK records one with no full event. */
-    void recordRemembered(String flag, FlagMemory.Remembered r) {
-        processor.recordEvaluationEvent(UNKEYED, flag, r.version(), r.detail().getVariationIndex(), r.value(),
-                r.detail().getReason(), r.defaultValue(), null, false, null, false, null);
+    /**
+     * {@code events}, wrapped as the class comment says, for {@code LDConfig.Builder.events}; counts are posted to the
+     * SDK's events endpoint every {@code flushInterval}, or never when {@code flushInterval} is null (no events).
+     */
+    ComponentConfigurer<EventProcessor> around(ComponentConfigurer<EventProcessor> events, Duration flushInterval) {
+        return context -> new Wrapped(events.build(context), counts,
+                flushInterval == null ? null : new SummaryPoster(counts, context, flushInterval));
     }
 
-    /** Runs {@code look} with the SDK's evaluation events on this thread left unrecorded. */
+    /** Counts an evaluation {@link FlagMemory} served. */
+    void recordRemembered(FlagMemory.Remembered r) {
+        r.counter().increment();
+    }
+
+    /** Runs {@code look} with the SDK's evaluations on this thread left uncounted. */
     static <T> T quietly(Supplier<T> look) {
         Boolean before = QUIET.get();
         QUIET.set(Boolean.TRUE);
@@ -59,9 +66,13 @@ final class DecisionEvents {
 
     private static final class Wrapped implements EventProcessor {
         private final EventProcessor events;
+        private final DecisionCounts counts;
+        private final SummaryPoster poster; // null: counts go nowhere
 
-        Wrapped(EventProcessor events) {
+        Wrapped(EventProcessor events, DecisionCounts counts, SummaryPoster poster) {
             this.events = events;
+            this.counts = counts;
+            this.poster = poster;
         }
 
         @Override
@@ -69,16 +80,23 @@ final class DecisionEvents {
                 LDValue value, EvaluationReason reason, LDValue defaultValue, String prerequisiteOfFlagKey,
                 boolean requireFullEvent, Long debugEventsUntilDate, boolean excludeFromSummaries,
                 Long samplingRatio) {
-            // Contexts with a routing key are not anonymous: the common case costs one field read.
-            if (context != null && context.isAnonymous()) {
-                if (QUIET.get() != null) {
-                    return;
-                }
-                context = UNKEYED;
+            boolean anonymous = context != null && context.isAnonymous();
+            if (anonymous && QUIET.get() != null) {
+                return;
             }
-            events.recordEvaluationEvent(context, flagKey, flagVersion, variation, value, reason, defaultValue,
-                    prerequisiteOfFlagKey, requireFullEvent, debugEventsUntilDate, excludeFromSummaries,
-                    samplingRatio);
+            if (requireFullEvent || debugEventsUntilDate != null || excludeFromSummaries) {
+                // More than a count: the SDK's own business, with a bounded context.
+                events.recordEvaluationEvent(anonymous ? UNKEYED : context, flagKey, flagVersion, variation, value,
+                        reason, defaultValue, prerequisiteOfFlagKey, requireFullEvent, debugEventsUntilDate,
+                        excludeFromSummaries, samplingRatio);
+                return;
+            }
+            counts.count(flagKey, flagVersion, variation, value, defaultValue);
+            if (!anonymous && context != null) {
+                // For the index event alone: counted above.
+                events.recordEvaluationEvent(context, flagKey, flagVersion, variation, value, reason, defaultValue,
+                        prerequisiteOfFlagKey, false, null, true, samplingRatio);
+            }
         }
 
         @Override
@@ -99,40 +117,17 @@ final class DecisionEvents {
         @Override
         public void flush() {
             events.flush();
+            if (poster != null) {
+                poster.flush();
+            }
         }
 
         @Override
         public void close() throws IOException {
+            if (poster != null) {
+                poster.close(Duration.ofSeconds(5));
+            }
             events.close();
         }
     }
-
-    private static final EventProcessor NONE = new EventProcessor() {
-        @Override
-        public void recordEvaluationEvent(LDContext context, String flagKey, int flagVersion, int variation,
-                LDValue value, EvaluationReason reason, LDValue defaultValue, String prerequisiteOfFlagKey,
-                boolean requireFullEvent, Long debugEventsUntilDate, boolean excludeFromSummaries,
-                Long samplingRatio) {
-        }
-
-        @Override
-        public void recordIdentifyEvent(LDContext context) {
-        }
-
-        @Override
-        public void recordCustomEvent(LDContext context, String eventKey, LDValue data, Double metricValue) {
-        }
-
-        @Override
-        public void recordMigrationEvent(MigrationOpTracker tracker) {
-        }
-
-        @Override
-        public void flush() {
-        }
-
-        @Override
-        public void close() {
-        }
-    };
 }

@@ -31,10 +31,10 @@ import java.util.concurrent.ConcurrentHashMap;
  * <p>The SDK's data store is {@linkplain #watching watched} to read each flag as it is stored: an evaluation's reason
  * tells an off flag, but not what the default rule could serve to other contexts, nor the flag's version.
  *
- * <p>LaunchDarkly still counts every decision: a remembered evaluation carries what the SDK puts in its evaluation
- * event (flag version, variation, value, default), and {@link DecisionEvents} records it for each decision it serves. A
- * flag that asks for more than counts (full events for every evaluation, or debugging) is never remembered, since those
- * events name each job's own context.
+ * <p>LaunchDarkly still counts every decision: a remembered evaluation comes with its counter in
+ * {@link DecisionCounts} (flag version, variation, value, default: what the SDK would have counted), incremented for
+ * each decision it serves. A flag that asks for more than counts (full events for every evaluation, or debugging) is
+ * never remembered, since those events name each job's own context.
  *
  * <p>Every write to the store, and every change the SDK reports, forgets what was remembered; a change counter keeps an
  * evaluation made before a change from being remembered after it.
@@ -42,19 +42,24 @@ import java.util.concurrent.ConcurrentHashMap;
 final class FlagMemory {
     private static final ObjectMapper JSON = new ObjectMapper();
 
-    /** A remembered evaluation, and what the SDK would record for it. */
-    record Remembered(EvaluationDetail<?> detail, int version, LDValue value, LDValue defaultValue) {
+    /** A remembered evaluation, and where each decision it serves is counted. */
+    record Remembered(EvaluationDetail<?> detail, DecisionCounts.Counter counter) {
     }
 
     /** What the store holds of a flag, as far as remembering goes. */
     private record Stored(int version, boolean uniform, boolean countsOnly) {
     }
 
+    private final DecisionCounts counts;
     private final Map<String, Remembered> remembered = new ConcurrentHashMap<>();
     /** Every flag as last stored. */
     private final Map<String, Stored> stored = new HashMap<>(); // guarded by lock
     private final Object lock = new Object();
     private volatile long changes; // written under lock
+
+    FlagMemory(DecisionCounts counts) {
+        this.counts = counts;
+    }
 
     /** The remembered evaluation of {@code flag}, or null. */
     Remembered get(String flag) {
@@ -82,7 +87,8 @@ final class FlagMemory {
         synchronized (lock) {
             Stored s = stored.get(flag);
             if (changesBefore == changes && s != null && s.countsOnly() && (off || s.uniform())) {
-                remembered.put(flag, new Remembered(detail, s.version(), valueOf(detail.getValue()), defaultValue));
+                remembered.put(flag, new Remembered(detail, counts.counter(flag, s.version(),
+                        detail.getVariationIndex(), valueOf(detail.getValue()), defaultValue)));
             }
         }
     }

@@ -10,6 +10,7 @@ import com.launchdarkly.sdk.server.Components;
 import com.launchdarkly.sdk.server.LDClient;
 import com.launchdarkly.sdk.server.LDConfig;
 import com.launchdarkly.sdk.server.MigrationStage;
+import com.launchdarkly.sdk.server.integrations.EventProcessorBuilder;
 import com.launchdarkly.sdk.server.integrations.FileData;
 import com.launchdarkly.sdk.server.interfaces.DataSourceStatusProvider;
 import dev.crossfade.api.Backend;
@@ -36,9 +37,9 @@ import java.util.function.Supplier;
  * and remembered until it changes, and LaunchDarkly's evaluation counts still include every decision
  * ({@link FlagMemory}, {@link DecisionEvents}).
  *
- * <p>Events sent to LaunchDarkly stay affordable: a job with a routing key is indexed as its own context (the SDK's
- * context-key cache sends it once per flush of that cache), and jobs without one are all indexed as one anonymous
- * context, never per jid. Evaluations made only to look at the flags (shares, the flip log) are not counted.
+ * <p>Events sent to LaunchDarkly stay affordable and true: every decision is counted, a job with a routing key is
+ * indexed as its own context (the SDK's context-key cache sends it once per flush of that cache), and jobs without one
+ * are not indexed, never per jid. Evaluations made only to look at the flags (shares, the flip log) are not counted.
  *
  * <p>Never fails an enqueue: when flags are missing, invalid or unavailable the decision is the safe default (Redis,
  * no shadow), said once in the log per cause and visible in the {@code crossfade.flags.healthy} gauge. Flag changes
@@ -122,8 +123,9 @@ public final class RoutingFlags implements AutoCloseable {
      * flags are not available; routing then uses the safe default until they are.
      */
     public static RoutingFlags start(FlagsConfig config) {
-        FlagMemory memory = new FlagMemory();
-        DecisionEvents events = new DecisionEvents();
+        DecisionCounts counts = new DecisionCounts();
+        FlagMemory memory = new FlagMemory(counts);
+        DecisionEvents events = new DecisionEvents(counts);
         LDConfig.Builder ld = new LDConfig.Builder().startWait(config.startWait())
                 .dataStore(memory.watching(Components.inMemoryDataStore()));
         String sdkKey;
@@ -135,15 +137,15 @@ public final class RoutingFlags implements AutoCloseable {
                     : Components.serviceEndpoints().streaming(at.streaming()).polling(at.polling())
                     .events(at.events()))
                     .dataSource(Components.streamingDataSource())
-                    .events(events.around(Components.sendEvents()));
+                    .events(events.around(Components.sendEvents(), EventProcessorBuilder.DEFAULT_FLUSH_INTERVAL));
         } else if (source instanceof FlagSource.File f) {
             sdkKey = "offline-flags-file";
             ld.dataSource(FileData.dataSource().filePaths(f.path()).autoUpdate(true))
-                    .events(events.around(Components.noEvents())).diagnosticOptOut(true);
+                    .events(events.around(Components.noEvents(), null)).diagnosticOptOut(true);
         } else {
             sdkKey = "custom-flag-source";
-            ld.dataSource(((FlagSource.Custom) source).dataSource()).events(events.around(Components.noEvents()))
-                    .diagnosticOptOut(true);
+            ld.dataSource(((FlagSource.Custom) source).dataSource())
+                    .events(events.around(Components.noEvents(), null)).diagnosticOptOut(true);
         }
         return new RoutingFlags(new LDClient(sdkKey, ld.build()), true, config, memory, events);
     }
@@ -272,7 +274,7 @@ public final class RoutingFlags implements AutoCloseable {
         FlagMemory.Remembered known = memory.get(flag);
         if (known != null) {
             if (ctx.job != null) {
-                events.recordRemembered(flag, known);
+                events.recordRemembered(known);
             }
             return (EvaluationDetail<T>) known.detail();
         }
