@@ -200,6 +200,27 @@ class LaunchDarklyRoutingTest {
         assertEquals(0, kinds(all, "feature"), "no full events: the flags do not ask for them");
     }
 
+    /** Counts whose post failed (LaunchDarkly unreachable) go with the next post, once. */
+    @Test
+    void countsThatCouldNotBePostedAreSentWithTheNextPost(LocalLaunchDarkly ld) throws InterruptedException {
+        flags(ld, 100, false);
+        try (RoutingFlags flags = start(ld, Duration.ofSeconds(10))) {
+            for (int i = 0; i < 1000; i++) {
+                flags.decide(Job.builder("NoopJob").build());
+            }
+            ld.pause();
+            flags.flushEvents();
+            Thread.sleep(2500); // the post, and its retry a second later, are refused
+            ld.resume();
+            for (int i = 0; i < 500; i++) {
+                flags.decide(Job.builder("NoopJob").build());
+            }
+            flags.flushEvents();
+            ld.awaitEvents(Duration.ofSeconds(10), e -> counted(e, ROUTE) >= 1500);
+        }
+        assertEquals(1500, counted(ld.events(), ROUTE));
+    }
+
     /** Jobs with routing keys are indexed by key, each once while the SDK's context-key cache holds it. */
     @Test
     void contextsWithARoutingKeyAreIndexedOncePerKey(LocalLaunchDarkly ld) {
