@@ -30,6 +30,8 @@ final class DecisionCounts {
         final LDValue value;
         final LDValue defaultValue;
         private final LongAdder count = new LongAdder();
+        /** Drains in a row that found nothing; read and written by the draining thread only. */
+        private int idleDrains;
 
         private Counter(String flag, int version, int variation, LDValue value, LDValue defaultValue) {
             this.flag = flag;
@@ -77,10 +79,11 @@ final class DecisionCounts {
                     return c;
                 }
             }
-            // Copied on write: readers scan without a lock. Old versions' counters stay; they are few.
-            List<Counter> next = new ArrayList<>(now);
+            // Copied on write: readers scan without a lock. Newest first, so the current version is found first.
+            List<Counter> next = new ArrayList<>(now.size() + 1);
             Counter c = new Counter(flag, version, variation, v, d);
             next.add(c);
+            next.addAll(now);
             byFlag.put(flag, List.copyOf(next));
             return c;
         }
@@ -88,9 +91,31 @@ final class DecisionCounts {
 
     /**
      * What was counted since the last drain, as a LaunchDarkly summary event, the counters lowered by as much (counts
-     * added meanwhile stay); null when nothing was counted.
+     * added meanwhile stay); null when nothing was counted. Called from one thread at a time.
      */
     ObjectNode drain() {
+        ObjectNode summary = summarize();
+        prune();
+        return summary;
+    }
+
+    /**
+     * Drops counters of a flag's older versions that counted nothing in two drains: a flag change makes its memory
+     * forget, so only a decision already under way can still count there, and none lasts that long. Keeps the scans in
+     * {@link #counter} short however often flags change.
+     */
+    private void prune() {
+        synchronized (byFlag) {
+            for (Map.Entry<String, List<Counter>> e : byFlag.entrySet()) {
+                int newest = e.getValue().stream().mapToInt(c -> c.version).max().orElse(-1);
+                if (e.getValue().stream().anyMatch(c -> c.version < newest && c.idleDrains >= 2)) {
+                    e.setValue(e.getValue().stream().filter(c -> c.version >= newest || c.idleDrains < 2).toList());
+                }
+            }
+        }
+    }
+
+    private ObjectNode summarize() {
         long start = since;
         long end = System.currentTimeMillis();
         since = end;
@@ -99,8 +124,10 @@ final class DecisionCounts {
             for (Counter c : counters) {
                 long n = c.count.sum();
                 if (n == 0) {
+                    c.idleDrains++;
                     continue;
                 }
+                c.idleDrains = 0;
                 c.count.add(-n);
                 ObjectNode flag = (ObjectNode) features.get(c.flag);
                 if (flag == null) {

@@ -10,6 +10,7 @@ import java.util.List;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotSame;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertSame;
 
@@ -34,8 +35,8 @@ class DecisionCountsTest {
         JsonNode route = summary.path("features").path("route");
         assertEquals("redis", route.path("default").asText());
         assertEquals("[\"job\"]", route.path("contextKinds").toString());
-        assertEquals(List.of("{\"variation\":1,\"version\":7,\"value\":\"kafka\",\"count\":3}",
-                "{\"variation\":0,\"version\":7,\"value\":\"redis\",\"count\":1}"), lines(route));
+        assertEquals(List.of("{\"variation\":0,\"version\":7,\"value\":\"redis\",\"count\":1}",
+                "{\"variation\":1,\"version\":7,\"value\":\"kafka\",\"count\":3}"), lines(route));
         assertEquals(List.of("{\"variation\":0,\"version\":2,\"value\":false,\"count\":1}"),
                 lines(summary.path("features").path("kill")));
         // An unknown flag, as the SDK writes it: no version or variation.
@@ -46,15 +47,32 @@ class DecisionCountsTest {
         counts.restore(summary);
         counts.count("route", 7, 1, LDValue.of("kafka"), LDValue.of("redis"));
         ObjectNode again = counts.drain();
-        assertEquals(List.of("{\"variation\":1,\"version\":7,\"value\":\"kafka\",\"count\":4}",
-                "{\"variation\":0,\"version\":7,\"value\":\"redis\",\"count\":1}"),
+        assertEquals(List.of("{\"variation\":0,\"version\":7,\"value\":\"redis\",\"count\":1}",
+                "{\"variation\":1,\"version\":7,\"value\":\"kafka\",\"count\":4}"),
                 lines(again.path("features").path("route")));
         assertEquals(summary.path("startDate").asLong(), again.path("startDate").asLong(), "covers the restored span");
     }
 
+    /** A flag's older versions stop being scanned once they count nothing; the newest stays, idle or not. */
+    @Test
+    void dropsIdleCountersOfOlderVersions() {
+        DecisionCounts counts = new DecisionCounts();
+        DecisionCounts.Counter old = counts.counter("route", 1, 1, LDValue.of("kafka"), LDValue.of("redis"));
+        DecisionCounts.Counter current = counts.counter("route", 2, 1, LDValue.of("kafka"), LDValue.of("redis"));
+        old.increment();
+        counts.drain();
+        assertSame(old, counts.counter("route", 1, 1, LDValue.of("kafka"), LDValue.of("redis")), "counted lately");
+        counts.drain();
+        counts.drain();
+        assertNotSame(old, counts.counter("route", 1, 1, LDValue.of("kafka"), LDValue.of("redis")), "dropped");
+        assertSame(current, counts.counter("route", 2, 1, LDValue.of("kafka"), LDValue.of("redis")), "kept");
+    }
+
+    /** The counter lines of a flag, sorted: their order in a summary is of no meaning. */
     private static List<String> lines(JsonNode flag) {
         List<String> out = new ArrayList<>();
         flag.path("counters").forEach(c -> out.add(c.toString()));
+        out.sort(null);
         return out;
     }
 }
