@@ -4,5 +4,7 @@
  * JVM. Both can be killed, restarted on the same port and data, and frozen, because the migration's promises (no job
  * lost, no job run twice when a backend fails) can only be checked against servers that really fail.
  * {@link dev.crossfade.devservices.DevServices} swaps in containers or external servers when asked.
+ * {@link dev.crossfade.devservices.LocalLaunchDarkly} stands in for LaunchDarkly's streaming, polling and events services,
+ * in this JVM, so the real LaunchDarkly SDK can be driven and its events read back.
  */
 package dev.crossfade.devservices;

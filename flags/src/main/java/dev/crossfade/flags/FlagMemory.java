@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.launchdarkly.sdk.EvaluationDetail;
 import com.launchdarkly.sdk.EvaluationReason;
+import com.launchdarkly.sdk.LDValue;
 import com.launchdarkly.sdk.server.DataModel;
 import com.launchdarkly.sdk.server.interfaces.DataStoreStatusProvider;
 import com.launchdarkly.sdk.server.subsystems.ComponentConfigurer;
@@ -14,6 +15,7 @@ import com.launchdarkly.sdk.server.subsystems.DataStoreTypes.ItemDescriptor;
 import com.launchdarkly.sdk.server.subsystems.DataStoreTypes.KeyedItems;
 
 import java.io.IOException;
+import java.util.HashMap;
 import java.util.HashSet;
 import java.util.Map;
 import java.util.Set;
@@ -26,25 +28,41 @@ import java.util.concurrent.ConcurrentHashMap;
  * at rest. Remembering them spares the SDK most of a routing decision, and the job's context altogether when every flag
  * is one of them.
  *
- * <p>An evaluation's reason tells an off flag, but not what the default rule could serve to other contexts. So when
- * {@link RoutingFlags} starts the SDK client itself, the SDK's data store is {@linkplain #watching watched} to read each
- * flag as it is stored; an application's own client ({@link RoutingFlags#wrap}) has only its off flags remembered.
+ * <p>The SDK's data store is {@linkplain #watching watched} to read each flag as it is stored: an evaluation's reason
+ * tells an off flag, but not what the default rule could serve to other contexts, nor the flag's version.
+ *
+ * <p>LaunchDarkly still counts every decision: a remembered evaluation comes with its counter in
+ * {@link DecisionCounts} (flag version, variation, value, default: what the SDK would have counted), incremented for
+ * each decision it serves. A flag that asks for more than counts (full events for every evaluation, or debugging) is
+ * never remembered, since those events name each job's own context.
  *
  * <p>Every write to the store, and every change the SDK reports, forgets what was remembered; a change counter keeps an
- * evaluation made before a change from being remembered after it. A remembered flag is not evaluated per job, so
- * LaunchDarkly's evaluation counts for it grow only when it changes.
+ * evaluation made before a change from being remembered after it.
  */
 final class FlagMemory {
     private static final ObjectMapper JSON = new ObjectMapper();
 
-    private final Map<String, EvaluationDetail<?>> remembered = new ConcurrentHashMap<>();
-    /** Flags that are on and serve one variation to every context, as last stored. */
-    private final Set<String> uniform = new HashSet<>(); // guarded by lock
+    /** A remembered evaluation, and where each decision it serves is counted. */
+    record Remembered(EvaluationDetail<?> detail, DecisionCounts.Counter counter) {
+    }
+
+    /** What the store holds of a flag, as far as remembering goes. */
+    private record Stored(int version, boolean uniform, boolean countsOnly) {
+    }
+
+    private final DecisionCounts counts;
+    private final Map<String, Remembered> remembered = new ConcurrentHashMap<>();
+    /** Every flag as last stored. */
+    private final Map<String, Stored> stored = new HashMap<>(); // guarded by lock
     private final Object lock = new Object();
     private volatile long changes; // written under lock
 
+    FlagMemory(DecisionCounts counts) {
+        this.counts = counts;
+    }
+
     /** The remembered evaluation of {@code flag}, or null. */
-    EvaluationDetail<?> get(String flag) {
+    Remembered get(String flag) {
         return remembered.get(flag);
     }
 
@@ -53,8 +71,11 @@ final class FlagMemory {
         return changes;
     }
 
-    /** Remembers {@code detail} if it holds for every job and {@code flag} has not changed since {@code changesBefore}. */
-    void offer(String flag, EvaluationDetail<?> detail, long changesBefore) {
+    /**
+     * Remembers {@code detail}, evaluated with {@code defaultValue}, if it holds for every job and {@code flag} has not
+     * changed since {@code changesBefore}.
+     */
+    void offer(String flag, EvaluationDetail<?> detail, LDValue defaultValue, long changesBefore) {
         EvaluationReason reason = detail.getReason();
         if (reason == null) {
             return;
@@ -64,8 +85,10 @@ final class FlagMemory {
             return;
         }
         synchronized (lock) {
-            if (changesBefore == changes && (off || uniform.contains(flag))) {
-                remembered.put(flag, detail);
+            Stored s = stored.get(flag);
+            if (changesBefore == changes && s != null && s.countsOnly() && (off || s.uniform())) {
+                remembered.put(flag, new Remembered(detail, counts.counter(flag, s.version(),
+                        detail.getVariationIndex(), valueOf(detail.getValue()), defaultValue)));
             }
         }
     }
@@ -75,7 +98,17 @@ final class FlagMemory {
         changed(() -> { });
     }
 
-    /** Applies {@code edit} to the uniform flags and forgets, in one step. */
+    private static LDValue valueOf(Object value) {
+        if (value instanceof Boolean b) {
+            return LDValue.of(b);
+        }
+        if (value instanceof String str) {
+            return LDValue.of(str);
+        }
+        return value instanceof LDValue v ? v : LDValue.ofNull();
+    }
+
+    /** Applies {@code edit} to the stored flags and forgets, in one step. */
     private void changed(Runnable edit) {
         synchronized (lock) {
             edit.run();
@@ -123,14 +156,27 @@ final class FlagMemory {
         return !n.isMissingNode() && !n.isNull() && !(n.isArray() && n.isEmpty());
     }
 
-    private static boolean servesOneVariation(DataKind kind, ItemDescriptor stored) {
-        if (stored == null || stored.getItem() == null) {
-            return false;
+    /**
+     * Whether a stored flag, in LaunchDarkly's flag JSON, asks the SDK for nothing but counts: no full event per
+     * evaluation (for all, or for the default rule's), no debugging under way and no opting out of the counts. Full and
+     * debug events name each job's own context, so such a flag is evaluated for each job.
+     */
+    static boolean countsOnly(JsonNode flag) {
+        return !flag.path("trackEvents").asBoolean(false) && !flag.path("trackEventsFallthrough").asBoolean(false)
+                && flag.path("debugEventsUntilDate").asLong(0) <= System.currentTimeMillis()
+                && !flag.path("excludeFromSummaries").asBoolean(false);
+    }
+
+    /** What {@code item}, as stored, means here; null for a deleted or unreadable flag. */
+    private static Stored read(ItemDescriptor item) {
+        if (item == null || item.getItem() == null) {
+            return null;
         }
         try {
-            return servesOneVariation(JSON.readTree(kind.serialize(stored)));
+            JsonNode flag = JSON.readTree(DataModel.FEATURES.serialize(item));
+            return new Stored(item.getVersion(), servesOneVariation(flag), countsOnly(flag));
         } catch (IOException | RuntimeException e) {
-            return false;
+            return null;
         }
     }
 
@@ -147,16 +193,17 @@ final class FlagMemory {
 
         @Override
         public void init(FullDataSet<ItemDescriptor> data) {
-            changed(uniform::clear);
+            changed(stored::clear);
             store.init(data);
             // Read back from the store: the data set given may be one the SDK can iterate only once.
-            Set<String> now = new HashSet<>();
+            Map<String, Stored> now = new HashMap<>();
             for (Map.Entry<String, ItemDescriptor> flag : store.getAll(DataModel.FEATURES).getItems()) {
-                if (servesOneVariation(DataModel.FEATURES, flag.getValue())) {
-                    now.add(flag.getKey());
+                Stored s = read(flag.getValue());
+                if (s != null) {
+                    now.put(flag.getKey(), s);
                 }
             }
-            changed(() -> uniform.addAll(now));
+            changed(() -> stored.putAll(now));
         }
 
         @Override
@@ -165,15 +212,15 @@ final class FlagMemory {
             boolean isFlag = DataModel.FEATURES.getName().equals(kind.getName());
             changed(() -> {
                 if (isFlag) {
-                    uniform.remove(key);
+                    stored.remove(key);
                 }
             });
             boolean updated = store.upsert(kind, key, item);
             // Judged on what the store holds now: an upsert older than the stored version is ignored.
-            boolean one = isFlag && servesOneVariation(kind, store.get(kind, key));
+            Stored now = isFlag ? read(store.get(kind, key)) : null;
             changed(() -> {
-                if (one) {
-                    uniform.add(key);
+                if (now != null) {
+                    stored.put(key, now);
                 }
             });
             return updated;

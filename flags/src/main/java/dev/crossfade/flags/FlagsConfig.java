@@ -12,11 +12,18 @@ import java.util.function.BiConsumer;
 /**
  * Flag keys, flag source and timing for {@link RoutingFlags}. Immutable; build with {@link #custom()}.
  *
+ * <p>With LaunchDarkly as the source, the SDK streams flag changes (each applies to the next decision) and sends
+ * LaunchDarkly events: every decision counted per flag and variation, and an index event for each routing key the
+ * SDK's context-key cache has not seen lately (jobs without a routing key are not indexed). Its endpoints are
+ * LaunchDarkly's own unless the source names others ({@link LaunchDarklyEndpoints}); the CLI settings are
+ * {@code flags.sdk-key}, {@code flags.relay-uri}, {@code flags.stream-uri}, {@code flags.base-uri} (polling) and
+ * {@code flags.events-uri}.
+ *
  * <table>
  *   <caption>Settings and defaults</caption>
  *   <tr><th>setting</th><th>default</th><th>meaning</th></tr>
- *   <tr><td>source</td><td>(required)</td><td>{@link FlagSource}: LaunchDarkly, a flags file, or a custom SDK data
- *   source</td></tr>
+ *   <tr><td>source</td><td>(required)</td><td>{@link FlagSource}: LaunchDarkly (directly, through a Relay Proxy,
+ *   or at given endpoints), a flags file, or a custom SDK data source</td></tr>
  *   <tr><td>routeFlag</td><td>{@code crossfade-route}</td><td>string flag, variations {@code redis} and
  *   {@code kafka}; off variation {@code redis}; percentage rollouts split enqueues</td></tr>
  *   <tr><td>killSwitchFlag</td><td>{@code crossfade-kill-switch}</td><td>boolean; true sends every enqueue to Redis

@@ -5,10 +5,12 @@ import com.launchdarkly.sdk.ContextKind;
 import com.launchdarkly.sdk.EvaluationDetail;
 import com.launchdarkly.sdk.EvaluationReason;
 import com.launchdarkly.sdk.LDContext;
+import com.launchdarkly.sdk.LDValue;
 import com.launchdarkly.sdk.server.Components;
 import com.launchdarkly.sdk.server.LDClient;
 import com.launchdarkly.sdk.server.LDConfig;
 import com.launchdarkly.sdk.server.MigrationStage;
+import com.launchdarkly.sdk.server.integrations.EventProcessorBuilder;
 import com.launchdarkly.sdk.server.integrations.FileData;
 import com.launchdarkly.sdk.server.interfaces.DataSourceStatusProvider;
 import dev.crossfade.api.Backend;
@@ -21,6 +23,7 @@ import org.slf4j.LoggerFactory;
 
 import java.io.IOException;
 import java.util.EnumMap;
+import java.util.HashMap;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
@@ -28,9 +31,15 @@ import java.util.function.Supplier;
 
 /**
  * The routing view over the LaunchDarkly SDK: for each job, evaluates a context of kind {@code job} (key: the job's
- * routing key, else its jid; attributes {@code queue} and {@code class}) against the route, kill-switch and shadow
- * flags, or a migration flag, and returns a {@link RouteDecision}. A flag that serves the same variation to every job
- * (off, or on with one variation for all) is evaluated once and remembered until it changes.
+ * routing key, else its jid in an anonymous context; attributes {@code queue} and {@code class}) against the route,
+ * kill-switch and shadow flags, or a migration flag, and returns a {@link RouteDecision}. When the SDK client is started
+ * here, a flag that serves the same variation to every job (off, or on with one variation for all) is evaluated once
+ * and remembered until it changes, and LaunchDarkly's evaluation counts still include every decision
+ * ({@link FlagMemory}, {@link DecisionEvents}).
+ *
+ * <p>Events sent to LaunchDarkly stay affordable and true: every decision is counted, a job with a routing key is
+ * indexed as its own context (the SDK's context-key cache sends it once per flush of that cache), and jobs without one
+ * are not indexed, never per jid. Evaluations made only to look at the flags (shares, the flip log) are not counted.
  *
  * <p>Never fails an enqueue: when flags are missing, invalid or unavailable the decision is the safe default (Redis,
  * no shadow), said once in the log per cause and visible in the {@code crossfade.flags.healthy} gauge. Flag changes
@@ -43,7 +52,7 @@ public final class RoutingFlags implements AutoCloseable {
     private static final int MAX_TEMPLATES = 1_000;
 
     private static final Logger log = LoggerFactory.getLogger(RoutingFlags.class);
-    /** A fixed context used only to log flips of non-rollout values (kill switch, migration default). */
+    /** A fixed context used only to log flips of non-rollout values (kill switch, migration default), quietly. */
     private static final LDContext PROBE = LDContext.builder(JOB_KIND, "crossfade-flag-probe").anonymous(true).build();
 
     private final LDClient client;
@@ -52,17 +61,26 @@ public final class RoutingFlags implements AutoCloseable {
     private final Set<String> warned = ConcurrentHashMap.newKeySet();
     /** Per queue and class, a context holding their attributes; see {@link #contextFor}. */
     private final Map<String, Map<String, LDContext>> templates = new ConcurrentHashMap<>();
-    /** Evaluations that hold for every job (off flags, flags serving one variation), until their flag changes. */
+    /**
+     * Evaluations that hold for every job (off flags, flags serving one variation), until their flag changes; null for
+     * an application's own client, whose events cannot count what the memory serves.
+     */
     private final FlagMemory memory;
+    /** Records what the memory serves; null with {@link #memory}. */
+    private final DecisionEvents events;
+    /** The last value the flip log saw of the kill switch and migration flag. */
+    private final Map<String, LDValue> probed = new HashMap<>(); // guarded by itself
     private final Map<RouteDecision.Reason, Map<Backend, Counter>> decisions = new EnumMap<>(RouteDecision.Reason.class);
     private final Counter errors;
     private volatile boolean healthy;
     /** Kafka and shadow shares at the last flag change, so each change is logged as old -> new. */
     private volatile double[] lastShares;
 
-    private RoutingFlags(LDClient client, boolean ownsClient, FlagsConfig config, FlagMemory memory) {
+    private RoutingFlags(LDClient client, boolean ownsClient, FlagsConfig config, FlagMemory memory,
+            DecisionEvents events) {
         this.client = client;
         this.memory = memory;
+        this.events = events;
         this.ownsClient = ownsClient;
         this.config = config;
         MeterRegistry meters = config.meterRegistry();
@@ -90,16 +108,14 @@ public final class RoutingFlags implements AutoCloseable {
         }
         this.lastShares = sample(1000);
         client.getDataSourceStatusProvider().addStatusListener(this::onStatus);
+        probeFlips(null);
         client.getFlagTracker().addFlagChangeListener(e -> {
-            memory.forget();
+            if (memory != null) {
+                memory.forget();
+            }
+            probeFlips(e.getKey());
             onFlagChange();
         });
-        for (String key : new String[]{config.killSwitchFlag(), config.migrationFlag()}) {
-            if (key != null) {
-                client.getFlagTracker().addFlagValueChangeListener(key, PROBE, e -> log.info(
-                        "flag '{}' flipped: {} -> {}", e.getKey(), e.getOldValue(), e.getNewValue()));
-            }
-        }
     }
 
     /**
@@ -107,43 +123,53 @@ public final class RoutingFlags implements AutoCloseable {
      * flags are not available; routing then uses the safe default until they are.
      */
     public static RoutingFlags start(FlagsConfig config) {
-        FlagMemory memory = new FlagMemory();
+        DecisionCounts counts = new DecisionCounts();
+        FlagMemory memory = new FlagMemory(counts);
+        DecisionEvents events = new DecisionEvents(counts);
         LDConfig.Builder ld = new LDConfig.Builder().startWait(config.startWait())
                 .dataStore(memory.watching(Components.inMemoryDataStore()));
         String sdkKey;
         FlagSource source = config.source();
         if (source instanceof FlagSource.LaunchDarkly l) {
             sdkKey = l.sdkKey();
-            if (l.relayUri() != null) {
-                ld.serviceEndpoints(Components.serviceEndpoints().relayProxy(l.relayUri()));
-            }
+            LaunchDarklyEndpoints at = l.endpoints();
+            ld.serviceEndpoints(at.isRelayProxy() ? Components.serviceEndpoints().relayProxy(at.streaming())
+                    : Components.serviceEndpoints().streaming(at.streaming()).polling(at.polling())
+                    .events(at.events()))
+                    .dataSource(Components.streamingDataSource())
+                    .events(events.around(Components.sendEvents(), EventProcessorBuilder.DEFAULT_FLUSH_INTERVAL));
         } else if (source instanceof FlagSource.File f) {
             sdkKey = "offline-flags-file";
-            ld.dataSource(FileData.dataSource().filePaths(f.path()).autoUpdate(true)).events(Components.noEvents())
-                    .diagnosticOptOut(true);
+            ld.dataSource(FileData.dataSource().filePaths(f.path()).autoUpdate(true))
+                    .events(events.around(Components.noEvents(), null)).diagnosticOptOut(true);
         } else {
             sdkKey = "custom-flag-source";
-            ld.dataSource(((FlagSource.Custom) source).dataSource()).events(Components.noEvents())
-                    .diagnosticOptOut(true);
+            ld.dataSource(((FlagSource.Custom) source).dataSource())
+                    .events(events.around(Components.noEvents(), null)).diagnosticOptOut(true);
         }
-        return new RoutingFlags(new LDClient(sdkKey, ld.build()), true, config, memory);
+        return new RoutingFlags(new LDClient(sdkKey, ld.build()), true, config, memory, events);
     }
 
     /**
-     * Wraps an SDK client the application already owns (it stays open on {@link #close()}). Its flags that are off are
-     * read once until they change, as with {@link #start}; a flag that is on is evaluated for each job, since only a
-     * client started here lets the router see which flags serve one variation to every job.
+     * Wraps an SDK client the application already owns (it stays open on {@link #close()}). Every flag is evaluated for
+     * each job, so that the client's own events count every decision; and they are as the client is configured: jobs
+     * without a routing key are anonymous contexts, which LaunchDarkly does not list, but that client's SDK still sends
+     * an index event per jid. Production routing should use {@link #start}.
      */
     public static RoutingFlags wrap(LDClient client, FlagsConfig config) {
-        return new RoutingFlags(client, false, config, new FlagMemory());
+        return new RoutingFlags(client, false, config, null, null);
     }
 
-    /** The evaluation context for a job: kind {@code job}, its routing key (else its jid), {@code queue}, {@code class}. */
+    /**
+     * The evaluation context for a job: kind {@code job}, its routing key, else its jid and anonymous (a rollout splits
+     * such jobs by jid; LaunchDarkly lists no anonymous context), with attributes {@code queue} and {@code class}.
+     */
     public LDContext contextFor(Job job) {
-        String key = job.routingKey() != null ? job.routingKey() : job.jid();
+        boolean keyed = job.routingKey() != null;
         // Built from a context per queue and class: it shares their attributes (the SDK copies them only if the
         // customizer adds one), where building them afresh made a map per job, half of a routing decision.
-        ContextBuilder b = LDContext.builderFromContext(template(job.queue(), job.className())).key(key);
+        ContextBuilder b = LDContext.builderFromContext(template(job.queue(), job.className()))
+                .key(keyed ? job.routingKey() : job.jid()).anonymous(!keyed);
         config.contextCustomizer().accept(job, b);
         return b.build();
     }
@@ -182,7 +208,7 @@ public final class RoutingFlags implements AutoCloseable {
             return unhealthy("not-initialized", "flags from " + config.source().describe()
                     + " are not initialised: routing to Redis with no shadow");
         }
-        EvaluationDetail<Boolean> kill = variation(config.killSwitchFlag(),
+        EvaluationDetail<Boolean> kill = variation(ctx, config.killSwitchFlag(), LDValue.of(false),
                 () -> client.boolVariationDetail(config.killSwitchFlag(), ctx.get(), false));
         // No kill-switch flag at all means it is off; any other error is a broken flag and fails safe.
         if (isError(kill) && kill.getReason().getErrorKind() != EvaluationReason.ErrorKind.FLAG_NOT_FOUND) {
@@ -194,7 +220,7 @@ public final class RoutingFlags implements AutoCloseable {
         }
         if (config.migrationFlag() != null) {
             // Evaluate as a string so an invalid stage is reported rather than silently mapped.
-            EvaluationDetail<String> stage = variation(config.migrationFlag(),
+            EvaluationDetail<String> stage = variation(ctx, config.migrationFlag(), LDValue.of("off"),
                     () -> client.stringVariationDetail(config.migrationFlag(), ctx.get(), "off"));
             if (isError(stage) || !MigrationStage.isStage(stage.getValue())) {
                 return unhealthy("migration:" + stage.getValue(), isError(stage)
@@ -205,7 +231,7 @@ public final class RoutingFlags implements AutoCloseable {
             markHealthy();
             return MigrationStageMapping.decide(MigrationStage.of(stage.getValue(), MigrationStage.OFF));
         }
-        EvaluationDetail<String> route = variation(config.routeFlag(),
+        EvaluationDetail<String> route = variation(ctx, config.routeFlag(), LDValue.of("redis"),
                 () -> client.stringVariationDetail(config.routeFlag(), ctx.get(), "redis"));
         if (isError(route)) {
             return unhealthy("route:" + route.getReason().getErrorKind(), describeError(config.routeFlag(), route));
@@ -219,7 +245,7 @@ public final class RoutingFlags implements AutoCloseable {
             return unhealthy("route-value:" + route.getValue(), "flag '" + config.routeFlag() + "' has value '"
                     + route.getValue() + "'; expected 'redis' or 'kafka'");
         }
-        EvaluationDetail<Boolean> shadow = variation(config.shadowFlag(),
+        EvaluationDetail<Boolean> shadow = variation(ctx, config.shadowFlag(), LDValue.of(false),
                 () -> client.boolVariationDetail(config.shadowFlag(), ctx.get(), false));
         // A missing shadow flag simply means no shadowing; a wrong type is worth a warning.
         if (isError(shadow) && shadow.getReason().getErrorKind() != EvaluationReason.ErrorKind.FLAG_NOT_FOUND) {
@@ -234,23 +260,31 @@ public final class RoutingFlags implements AutoCloseable {
     }
 
     /**
-     * One flag's evaluation, or the remembered one if the flag serves the same to every job ({@link FlagMemory}). A kill
-     * switch at rest, a shadow flag between comparison runs and a route flag at 0% or 100% are such flags: this spares
-     * the SDK most of a routing decision, and the job's context altogether when every flag is one of them.
+     * One flag's evaluation, or the remembered one if the flag serves the same to every job ({@link FlagMemory}),
+     * counted for LaunchDarkly as the SDK would have counted it. A kill switch at rest, a shadow flag between comparison
+     * runs and a route flag at 0% or 100% are such flags: this spares the SDK most of a routing decision, and the job's
+     * context altogether when every flag is one of them.
      */
     @SuppressWarnings("unchecked")
-    private <T> EvaluationDetail<T> variation(String flag, Supplier<EvaluationDetail<T>> evaluation) {
-        EvaluationDetail<?> known = memory.get(flag);
+    private <T> EvaluationDetail<T> variation(JobContext ctx, String flag, LDValue defaultValue,
+            Supplier<EvaluationDetail<T>> evaluation) {
+        if (memory == null) {
+            return evaluation.get();
+        }
+        FlagMemory.Remembered known = memory.get(flag);
         if (known != null) {
-            return (EvaluationDetail<T>) known;
+            if (ctx.job != null) {
+                events.recordRemembered(known);
+            }
+            return (EvaluationDetail<T>) known.detail();
         }
         long changes = memory.changes();
         EvaluationDetail<T> d = evaluation.get();
-        memory.offer(flag, d, changes);
+        memory.offer(flag, d, defaultValue, changes);
         return d;
     }
 
-    /** A job's evaluation context, built on first use. */
+    /** A job's evaluation context, built on first use; or a sample's, whose evaluations are not decisions. */
     private final class JobContext {
         private final Job job;
         private LDContext ctx;
@@ -348,8 +382,12 @@ public final class RoutingFlags implements AutoCloseable {
         return sample(samples)[0];
     }
 
-    /** Shares of sample keys routed to Kafka and given a shadow copy. */
+    /** Shares of sample keys routed to Kafka and given a shadow copy; not counted as decisions. */
     private double[] sample(int samples) {
+        return DecisionEvents.quietly(() -> sampleLoudly(samples));
+    }
+
+    private double[] sampleLoudly(int samples) {
         int kafka = 0;
         int shadowed = 0;
         for (int i = 0; i < samples; i++) {
@@ -368,6 +406,31 @@ public final class RoutingFlags implements AutoCloseable {
         } catch (RuntimeException e) {
             return RouteDecision.safeDefault();
         }
+    }
+
+    /**
+     * Logs a flip of the kill switch or migration flag ({@code changed}, or both when null) as seen by a fixed context.
+     * Quiet, as the SDK's own value-change listener would not be: its evaluations would be counted as decisions.
+     */
+    private void probeFlips(String changed) {
+        for (String key : new String[]{config.killSwitchFlag(), config.migrationFlag()}) {
+            if (key == null || (changed != null && !changed.equals(key))) {
+                continue;
+            }
+            LDValue now = DecisionEvents.quietly(() -> client.jsonValueVariation(key, PROBE, LDValue.ofNull()));
+            LDValue before;
+            synchronized (probed) {
+                before = probed.put(key, now);
+            }
+            if (changed != null && !now.equals(before)) {
+                log.info("flag '{}' flipped: {} -> {}", key, before, now);
+            }
+        }
+    }
+
+    /** Sends LaunchDarkly the events recorded so far without waiting for the flush interval; returns at once. */
+    void flushEvents() {
+        client.flush();
     }
 
     /** Whether the last evaluation used valid flags (false means routing on the safe default). */

@@ -38,4 +38,19 @@ class FlagMemoryTest {
                 + fields + "}");
         assertEquals(expected, FlagMemory.servesOneVariation(flag), name);
     }
+
+    /* Full and debug events name each job's own context, so a flag asking for them is evaluated per job. */
+    @ParameterizedTest(name = "{0}")
+    @CsvSource(delimiter = '|', textBlock = """
+            plain                        | true  | "version": 3
+            full events for all          | false | "trackEvents": true
+            full events for the default  | false | "trackEventsFallthrough": true
+            debugging under way          | false | "debugEventsUntilDate": 4102444800000
+            debugging ended              | true  | "debugEventsUntilDate": 946684800000
+            left out of counts           | false | "excludeFromSummaries": true
+            """)
+    void countsOnly(String name, boolean expected, String fields) throws Exception {
+        JsonNode flag = JSON.readTree("{\"key\": \"f\", \"on\": true, " + fields + "}");
+        assertEquals(expected, FlagMemory.countsOnly(flag), name);
+    }
 }

@@ -376,10 +376,11 @@ class RoutingFlagsTest {
             for (int round = 0; round < 2; round++) {
                 assertEquals(LDContext.builder(RoutingFlags.JOB_KIND, "acct-1").set("queue", "critical")
                         .set("class", "HardWorker").set("account", "acct-1").build(), flags.contextFor(keyed));
-                assertEquals(LDContext.builder(RoutingFlags.JOB_KIND, plain.jid()).set("queue", "critical")
-                        .set("class", "HardWorker").build(), flags.contextFor(plain));
-                assertEquals(LDContext.builder(RoutingFlags.JOB_KIND, other.jid()).set("queue", "default")
-                        .set("class", "Billing::Charge").build(), flags.contextFor(other));
+                // Without a routing key: anonymous, keyed by jid so that a rollout still splits such jobs.
+                assertEquals(LDContext.builder(RoutingFlags.JOB_KIND, plain.jid()).anonymous(true)
+                        .set("queue", "critical").set("class", "HardWorker").build(), flags.contextFor(plain));
+                assertEquals(LDContext.builder(RoutingFlags.JOB_KIND, other.jid()).anonymous(true)
+                        .set("queue", "default").set("class", "Billing::Charge").build(), flags.contextFor(other));
             }
         }
     }

@@ -3,6 +3,7 @@ package dev.crossfade.devservices.junit;
 import dev.crossfade.devservices.DevServices;
 import dev.crossfade.devservices.KafkaService;
 import dev.crossfade.devservices.LocalKafka;
+import dev.crossfade.devservices.LocalLaunchDarkly;
 import dev.crossfade.devservices.LocalRedis;
 import dev.crossfade.devservices.RedisService;
 import dev.crossfade.devservices.TestNamespace;
@@ -17,7 +18,8 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * JUnit Jupiter extension that hands tests a real Redis, a real Kafka and a private {@link TestNamespace} as parameters.
+ * JUnit Jupiter extension that hands tests a real Redis, a real Kafka, a private {@link TestNamespace} and a private
+ * {@link LocalLaunchDarkly} as parameters.
  * Starting a broker costs seconds, so there is at most one Redis and one Kafka per test JVM: each is started lazily the
  * first time a test asks for it, kept in the root extension context, and closed when the whole test run ends. Where
  * they come from (local process, Testcontainers, external server) is decided by {@link DevServices}.
@@ -42,6 +44,9 @@ import org.slf4j.LoggerFactory;
  *       explanation if an external or container server is in use. Do not kill, stop or close them: other tests use
  *       them too (if a test leaves one paused or dead anyway, the next resolution resumes or restarts it). Fault tests
  *       create their own {@code LocalRedis}/{@code LocalKafka} instead.</li>
+ *   <li>{@link LocalLaunchDarkly}: a started one with no flags and the default SDK key, of this test alone (flags
+ *       are per test): the same one in that test's constructor, {@code @BeforeEach}, test method and
+ *       {@code @AfterEach}, closed when the test ends. Per class in {@code @BeforeAll}.</li>
  *   <li>{@link TestNamespace}: unique per test method; the same value in that test's constructor, {@code @BeforeEach},
  *       test method and {@code @AfterEach}. In {@code @BeforeAll} (or with a per-class lifecycle) it is per class.</li>
  * </ul>
@@ -50,7 +55,8 @@ public final class CrossfadeServices implements ParameterResolver {
     private static final Logger LOG = LoggerFactory.getLogger(CrossfadeServices.class);
     private static final Namespace STORE = Namespace.create(CrossfadeServices.class);
     private static final Set<Class<?>> SUPPORTED =
-            Set.of(RedisService.class, KafkaService.class, LocalRedis.class, LocalKafka.class, TestNamespace.class);
+            Set.of(RedisService.class, KafkaService.class, LocalRedis.class, LocalKafka.class, TestNamespace.class,
+                    LocalLaunchDarkly.class);
 
     /** Instantiated by JUnit. */
     public CrossfadeServices() {
@@ -74,6 +80,11 @@ public final class CrossfadeServices implements ParameterResolver {
             // Stores see their parents' values, so the key names the context: a method must not inherit the class's.
             return context.getStore(STORE).computeIfAbsent("namespace:" + context.getUniqueId(),
                     k -> TestNamespace.random(hint(context)), TestNamespace.class);
+        }
+        if (type == LocalLaunchDarkly.class) {
+            // Tests change its flags, so each test gets its own; it starts in milliseconds, and closes with the test.
+            return context.getStore(STORE).computeIfAbsent("launchdarkly:" + context.getUniqueId(),
+                    k -> LocalLaunchDarkly.builder().build().start(), LocalLaunchDarkly.class);
         }
         if (type == RedisService.class || type == LocalRedis.class) {
             RedisService redis = sharedRedis(context);
