@@ -81,7 +81,7 @@ class ClientSettingsReachEveryClientTest {
             WorkerRegistry registry = WorkerRegistry.builder().register("Doomed", (a, ctx) -> {
                 throw new IllegalStateException("no");
             }).build();
-            backend.queue().enqueue(Job.builder("Doomed").retry(false).build());
+            backend.queue().enqueue(Job.builder("Doomed").retry(0).build());
             backend.queue().enqueueAllWithin(List.of(Job.of("Later", 1), Job.of("Later", 2)), Duration.ofSeconds(5));
             WorkerRuntime group = backend.workers(ExecutionCore.builder(registry).build(), Set.of("default"), 1);
             group.start();

@@ -63,7 +63,7 @@ class OutcomeSizeTest {
             String topic = backend.topics().jobs(QUEUE);
             int near = 1024 * 1024 - 2_000;
             Job retried = Job.builder("GrowingWorker").args("r".repeat(near - 200)).build();
-            Job dead = Job.builder("GrowingWorker").args("d".repeat(near - 200)).retry(false).build();
+            Job dead = Job.builder("GrowingWorker").args("d".repeat(near - 200)).retry(0).build();
             Job after = Job.of("FineWorker", "after");
             Map<String, Long> offsets = new HashMap<>();
             Map<String, Object> props = new HashMap<>();
