@@ -99,7 +99,13 @@ class ClientSettingsReachEveryClientTest {
                     .groupId(prefix + ".share").build())) {
                 WorkerRuntime w = share.workers(ExecutionCore.builder(registry).build(), Set.of("default"), 1);
                 w.start();
-                w.stop(Duration.ofSeconds(10));
+                try {
+                    // The share consumer is made on the runtime's own thread: wait for it before stopping.
+                    await().atMost(Duration.ofSeconds(30))
+                            .until(() -> SEEN.stream().anyMatch(id -> id.startsWith("crossfade-kafka-share-")));
+                } finally {
+                    w.stop(Duration.ofSeconds(10));
+                }
             }
 
             Set<String> kinds = new TreeSet<>();
