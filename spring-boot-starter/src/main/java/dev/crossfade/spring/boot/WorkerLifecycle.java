@@ -50,6 +50,10 @@ final class WorkerLifecycle implements SmartLifecycle {
         this.queues = new LinkedHashSet<>(w.getQueues());
         this.backends = new LinkedHashSet<>();
         w.getBackends().forEach(b -> backends.add(b.trim().toLowerCase(java.util.Locale.ROOT)));
+        // Also checked by bean validation; repeated here because an application may run without a validator.
+        if (!Set.of("redis", "kafka").containsAll(backends)) {
+            throw new IllegalStateException("crossfade.workers.backends must list redis and/or kafka, got " + backends);
+        }
         if (backends.contains("kafka") && kafka == null) {
             throw new IllegalStateException("crossfade.workers.backends names kafka, but there is no KafkaBackend");
         }

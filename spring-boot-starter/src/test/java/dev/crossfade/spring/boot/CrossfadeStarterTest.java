@@ -17,6 +17,7 @@ import dev.crossfade.redis.RedisJobQueue;
 import dev.crossfade.router.RoutingJobQueue;
 import dev.crossfade.spring.boot.testapp.Ledger;
 import dev.crossfade.spring.boot.testapp.TestApp;
+import io.micrometer.core.instrument.MeterRegistry;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -77,6 +78,10 @@ class CrossfadeStarterTest {
             assertThat(ledger.backend(jid)).isEqualTo(Backend.REDIS);
             sleep(500);
             assertThat(ledger.runs(jid)).isEqualTo(1);
+
+            MeterRegistry meters = app.getBean(MeterRegistry.class);
+            assertThat(meters.find("crossfade.router.enqueued").meters()).as("router meters").isNotEmpty();
+            assertThat(meters.find("crossfade.flags.decisions").meters()).as("flags meters").isNotEmpty();
 
             for (String name : List.of("crossfadeRedisHealthIndicator", "crossfadeKafkaHealthIndicator",
                     "crossfadeFlagsHealthIndicator")) {
