@@ -2,6 +2,7 @@ package dev.crossfade.spring.boot;
 
 import dev.crossfade.api.JobQueue;
 import dev.crossfade.api.execution.ExecutionListener;
+import dev.crossfade.api.testing.InMemoryBackend;
 import dev.crossfade.api.worker.WorkerRegistry;
 import dev.crossfade.flags.FlagSource;
 import dev.crossfade.flags.FlagsConfig;
@@ -30,11 +31,15 @@ import org.springframework.context.annotation.Conditional;
  * when both backends are there), the registry of {@link CrossfadeWorker} beans, and the workers in the application's
  * lifecycle unless {@code crossfade.workers.enabled=false}. Every bean backs off when the application defines its own.
  *
+ * <p>An application (or test) that defines an {@link InMemoryBackend} bean gets none of this: see
+ * {@link CrossfadeTest}.
+ *
  * <p>Meters go to the application's {@link MeterRegistry} when it has exactly one, else to Micrometer's global one.
  */
 @AutoConfiguration(afterName = {
         "org.springframework.boot.micrometer.metrics.autoconfigure.CompositeMeterRegistryAutoConfiguration",
         "org.springframework.boot.micrometer.metrics.autoconfigure.MetricsAutoConfiguration"})
+@ConditionalOnMissingBean(InMemoryBackend.class)
 @EnableConfigurationProperties(CrossfadeProperties.class)
 public class CrossfadeAutoConfiguration {
 

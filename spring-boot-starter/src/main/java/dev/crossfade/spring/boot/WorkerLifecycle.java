@@ -30,7 +30,7 @@ import org.springframework.context.SmartLifecycle;
 final class WorkerLifecycle implements SmartLifecycle {
     private static final Logger LOG = LoggerFactory.getLogger(WorkerLifecycle.class);
 
-    /** Just below the web server's graceful-shutdown phase: start after it, stop before it. */
+    /** Above the web server's phases (Boot's graceful shutdown is DEFAULT_PHASE - 1024): start after it, stop first. */
     static final int PHASE = SmartLifecycle.DEFAULT_PHASE - 512;
 
     private final RedisBackend redis;
