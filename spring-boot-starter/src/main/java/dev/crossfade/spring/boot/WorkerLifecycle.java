@@ -84,7 +84,7 @@ final class WorkerLifecycle implements SmartLifecycle {
             runtimes.add(redis.workers(core, queues, concurrency));
         }
         if (backends.contains("kafka")) {
-            runtimes.add(kafka.workers(core, queues, concurrency));
+            runtimes.add(new BackgroundStart("kafka", kafka.workers(core, queues, concurrency)));
         }
         WorkerRuntime r = MigrationWorkerRuntime.of(runtimes.toArray(WorkerRuntime[]::new));
         r.start();

@@ -106,6 +106,27 @@ class CrossfadeStarterTest {
         }
     }
 
+    /** Kafka down must not keep the application, or its Redis workers, from running; nor hold up its close. */
+    @Test
+    void kafkaDownStillStartsAndRunsRedisJobs(RedisService redis, TestNamespace ns) {
+        List<String> p = properties(redis, null, ns);
+        p.add("crossfade.kafka.bootstrap=127.0.0.1:1");
+        long started = System.nanoTime();
+        ConfigurableApplicationContext app = start(p);
+        try {
+            assertThat(Duration.ofNanos(System.nanoTime() - started)).isLessThan(Duration.ofSeconds(20));
+            Ledger ledger = app.getBean(Ledger.class);
+            String jid = app.getBean(JobQueue.class).enqueue(Job.builder("HardWorker").queue("starter").build());
+            await().atMost(Duration.ofSeconds(30)).until(() -> ledger.runs(jid) == 1);
+            assertThat(app.getBean("crossfadeKafkaHealthIndicator", HealthIndicator.class).health().getStatus())
+                    .isEqualTo(Status.DOWN);
+        } finally {
+            long closing = System.nanoTime();
+            app.close();
+            assertThat(Duration.ofNanos(System.nanoTime() - closing)).isLessThan(Duration.ofSeconds(30));
+        }
+    }
+
     @Test
     void redisOnlyApplicationOpensNoKafkaClient(RedisService redis, TestNamespace ns) {
         List<String> p = properties(redis, null, ns);
