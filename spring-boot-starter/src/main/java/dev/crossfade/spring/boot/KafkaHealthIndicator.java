@@ -1,0 +1,57 @@
+package dev.crossfade.spring.boot;
+
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.AdminClientConfig;
+import org.apache.kafka.clients.admin.DescribeClusterOptions;
+import org.springframework.boot.health.contributor.Health;
+import org.springframework.boot.health.contributor.HealthIndicator;
+
+/**
+ * Kafka is up when the cluster can be described within the health timeout. The admin client is this indicator's
+ * own, with timeouts as short as the check's, so a check fails quickly instead of waiting out the backend's longer
+ * ones; it connects on the first check, not before.
+ */
+final class KafkaHealthIndicator implements HealthIndicator, AutoCloseable {
+    private final String bootstrap;
+    private final BoundedCheck check;
+    private final Admin admin;
+
+    KafkaHealthIndicator(String bootstrap, Duration timeout) {
+        this.bootstrap = bootstrap;
+        this.check = new BoundedCheck("crossfade-health-kafka", timeout);
+        int ms = (int) Math.max(100, timeout.toMillis());
+        Map<String, Object> p = new HashMap<>();
+        p.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
+        p.put(AdminClientConfig.CLIENT_ID_CONFIG, "crossfade-health");
+        p.put(AdminClientConfig.REQUEST_TIMEOUT_MS_CONFIG, ms);
+        p.put(AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, ms);
+        p.put(AdminClientConfig.SOCKET_CONNECTION_SETUP_TIMEOUT_MS_CONFIG, Math.min(ms, 1000));
+        p.put(AdminClientConfig.SOCKET_CONNECTION_SETUP_TIMEOUT_MAX_MS_CONFIG, Math.min(ms, 1000));
+        p.put(AdminClientConfig.RECONNECT_BACKOFF_MAX_MS_CONFIG, 1000);
+        this.admin = Admin.create(p);
+    }
+
+    @Override
+    public Health health() {
+        Health.Builder health;
+        try {
+            int ms = (int) check.timeout().toMillis();
+            String clusterId = check.run(() -> admin.describeCluster(new DescribeClusterOptions().timeoutMs(ms))
+                    .clusterId().get(ms, TimeUnit.MILLISECONDS));
+            health = Health.up().withDetail("clusterId", clusterId);
+        } catch (Exception e) {
+            health = Health.down().withDetail("error", e.getClass().getSimpleName() + ": " + e.getMessage());
+        }
+        return health.withDetail("bootstrap", bootstrap).build();
+    }
+
+    @Override
+    public void close() {
+        check.close();
+        admin.close(Duration.ofSeconds(1));
+    }
+}
