@@ -118,12 +118,16 @@ public final class RedisRunGuard implements RunGuard, AutoCloseable {
     private long lastRenewal = System.nanoTime();
     private volatile boolean followFailing;
 
-    /** A run in progress; its claim value is null while it runs unclaimed. Guarded by its own monitor. */
+    /**
+     * A run in progress; its claim value is null while it runs unclaimed, and it is done once its run finished or it
+     * did not get to run. Guarded by its own monitor, so a mark arriving as the run starts or ends is settled once.
+     */
     private static final class Slot {
         final String jid;
         final String key;
         final int attempt;
         String value;
+        boolean done;
 
         Slot(String jid, String key, int attempt, String value) {
             this.jid = jid;
@@ -184,16 +188,24 @@ public final class RedisRunGuard implements RunGuard, AutoCloseable {
 
     @Override
     public Claim claim(Job job) {
+        // In the running set before the mark check: a mark read after the check then finds this run and claims it.
+        String k = slotKey(job);
+        Slot slot = new Slot(job.jid(), key(job), job.attempt(), null);
+        running.put(k, slot);
         if (!marked(job)) {
-            running.put(slotKey(job), new Slot(job.jid(), key(job), job.attempt(), null));
             return Claim.RUN;
         }
-        Slot slot = new Slot(job.jid(), key(job), job.attempt(), null);
-        Claim c = take(slot);
-        if (c == Claim.RUN) {
-            running.put(slotKey(job), slot);
+        synchronized (slot) {
+            if (slot.value != null) {
+                return Claim.RUN; // the mark's reader claimed it for this run already
+            }
+            Claim c = take(slot);
+            if (c != Claim.RUN) {
+                slot.done = true;
+                running.remove(k);
+            }
+            return c;
         }
-        return c;
     }
 
     /** Claims a slot's jid in Redis; on success the slot holds the claim's value. */
@@ -216,13 +228,21 @@ public final class RedisRunGuard implements RunGuard, AutoCloseable {
 
     @Override
     public void finished(Job job, boolean succeeded) {
-        Slot slot = running.remove(slotKey(job));
-        String claimed;
-        synchronized (slot == null ? this : slot) {
-            claimed = slot == null ? null : slot.value;
-            if (slot != null && claimed == null) {
-                // Unclaimed: remember the outcome in memory only, in case a mark for this jid is still on its way.
-                recent.record(job.jid(), job.attempt(), succeeded);
+        String k = slotKey(job);
+        Slot slot = running.get(k);
+        String claimed = null;
+        if (slot != null) {
+            synchronized (slot) {
+                slot.done = true;
+                claimed = slot.value;
+                if (claimed == null) {
+                    // Unclaimed: remember the outcome in memory only, in case a mark for this jid is on its way.
+                    // Recorded before the slot leaves the running set, so a mark's reader finds one or the other.
+                    recent.record(job.jid(), job.attempt(), succeeded);
+                }
+                running.remove(k);
+            }
+            if (claimed == null) {
                 return;
             }
         }
@@ -294,7 +314,7 @@ public final class RedisRunGuard implements RunGuard, AutoCloseable {
                 continue;
             }
             synchronized (slot) {
-                if (slot.value == null && running.containsValue(slot)) {
+                if (slot.value == null && !slot.done) {
                     Claim c = take(slot);
                     if (c != Claim.RUN) {
                         log.warn("job {} was marked as having a second copy while it ran unclaimed here, and the "

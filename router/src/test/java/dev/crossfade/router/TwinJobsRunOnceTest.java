@@ -143,7 +143,7 @@ class TwinJobsRunOnceTest {
 
     @Test
     void everyJidOnBothBackendsRunsOnceAcrossThreeProcesses(RedisService redisServer, KafkaService kafkaServer,
-                                                            TestNamespace ns) {
+                                                            TestNamespace ns) throws InterruptedException {
         FlagsFile file = FlagsFile.at(dir.resolve("flags.json"));
         file.write(new FlagsFile.Settings(100, false, 0));
         RedisBackend redis = redis(redisServer, ns);
@@ -156,6 +156,15 @@ class TwinJobsRunOnceTest {
         for (int p = 0; p < 3; p++) {
             process(redisServer, kafkaServer, ns);
         }
+
+        // Let the three consumers settle into the group first: a rebalance redelivers uncommitted records, which is
+        // Kafka's own at-least-once and not what this test is about.
+        List<String> warm = new ArrayList<>();
+        for (int i = 0; i < 30; i++) {
+            warm.add(kafka.queue().enqueue(Job.of("Twin", "warm-" + i)));
+        }
+        await().atMost(Duration.ofSeconds(60)).until(() -> runs.keySet().containsAll(warm));
+        Thread.sleep(3_000);
 
         List<String> twins = new ArrayList<>();
         for (int batch = 0; batch < 10; batch++) {
