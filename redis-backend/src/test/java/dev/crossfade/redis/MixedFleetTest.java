@@ -122,4 +122,35 @@ class MixedFleetTest {
             }
         }
     }
+
+    /** Malformed payloads a Java worker sent to the dead set read back through Sidekiq's own API, as Sidekiq Web does. */
+    @Test
+    void malformedPayloadsDeadInJavaAreReadableBySidekiqsDeadSet() throws Exception {
+        try (RedisBackend backend = RedisBackend.create(TestConfigs.fast(redis.uri(), "").build())) {
+            backend.redis().flushAll();
+            List<dev.crossfade.tck.PayloadCorpus.Case> bad = dev.crossfade.tck.PayloadCorpus.cases("Fine", "default",
+                    false).stream().filter(c -> c.fate() == dev.crossfade.tck.PayloadCorpus.Fate.DEAD).limit(60)
+                    .toList();
+            for (dev.crossfade.tck.PayloadCorpus.Case c : bad) {
+                backend.redis().lpush("queue:default".getBytes(java.nio.charset.StandardCharsets.UTF_8), c.payload());
+            }
+            ExecutionCore core = ExecutionCore.builder(WorkerRegistry.builder().register("Fine", (a, ctx) -> {
+            }).build()).build();
+            try (RedisWorkerRuntime java = backend.workers(core, List.of("default"), 2)) {
+                java.start();
+                await().atMost(Duration.ofSeconds(30)).until(() -> backend.admin().deadSize() == bad.size());
+                java.stop(Duration.ofSeconds(5));
+            }
+            com.fasterxml.jackson.databind.JsonNode seen = Ruby.run(redis.uri(), "inspect.rb");
+            com.fasterxml.jackson.databind.JsonNode dead = seen.get("dead");
+            assertEquals(bad.size(), dead.size(), "Sidekiq::DeadSet lists every dead payload");
+            for (com.fasterxml.jackson.databind.JsonNode e : dead) {
+                // Malformed payloads are dead as crossfade.InvalidPayload; well-formed ones of an unknown class with
+                // retry: 0 keep their class. Either way Sidekiq reads a class, a jid and the reason.
+                assertTrue(!e.get("class").asText().isBlank(), "a class for " + e);
+                assertTrue(!e.get("error_message").asText().isBlank(), "a reason for " + e);
+                assertTrue(!e.get("jid").asText().isBlank(), "a jid for " + e);
+            }
+        }
+    }
 }
