@@ -15,13 +15,10 @@ import dev.crossfade.flags.FlagsConfig;
 import dev.crossfade.flags.RoutingFlags;
 import dev.crossfade.flags.file.FlagsFile;
 import dev.crossfade.kafka.KafkaBackend;
-import dev.crossfade.kafka.KafkaBackendConfig;
 import dev.crossfade.redis.RedisBackend;
-import dev.crossfade.redis.RedisBackendConfig;
 import dev.crossfade.router.shadow.ShadowComparator;
 import dev.crossfade.router.shadow.ShadowReport;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.io.TempDir;
@@ -41,35 +38,12 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
  * {@code crossfade shadow-report} is), counts every comparison.
  */
 @ExtendWith(CrossfadeServices.class)
-class ShadowAcrossProcessesTest {
+class ShadowAcrossProcessesTest extends WorkerStacks {
     private static final String SEEDED = "00000000000000000000beef";
 
     @TempDir
     Path dir;
 
-    private final List<AutoCloseable> closing = new ArrayList<>();
-
-    private <T extends AutoCloseable> T closeLater(T c) {
-        closing.add(0, c);
-        return c;
-    }
-
-    @AfterEach
-    void closeAll() throws Exception {
-        for (AutoCloseable c : closing) {
-            c.close();
-        }
-    }
-
-    private RedisBackend redis(RedisService server, TestNamespace ns) {
-        return closeLater(RedisBackend.create(RedisBackendConfig.custom().url(server.uri().toString())
-                .namespace(ns.value() + ":").pollInterval(Duration.ofMillis(100)).build()));
-    }
-
-    private KafkaBackend kafka(KafkaService server, TestNamespace ns) {
-        return closeLater(KafkaBackend.create(KafkaBackendConfig.custom().bootstrapServers(server.bootstrapServers())
-                .topicPrefix(ns.value()).partitions(6).build()));
-    }
 
     private static WorkerRegistry registry() {
         return WorkerRegistry.builder().register("Price", (args, ctx) -> {

@@ -17,11 +17,8 @@ import dev.crossfade.flags.FlagsConfig;
 import dev.crossfade.flags.RoutingFlags;
 import dev.crossfade.flags.file.FlagsFile;
 import dev.crossfade.kafka.KafkaBackend;
-import dev.crossfade.kafka.KafkaBackendConfig;
 import dev.crossfade.redis.RedisBackend;
-import dev.crossfade.redis.RedisBackendConfig;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.io.TempDir;
@@ -48,27 +45,14 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * job that fails on one copy through its retry, never through the other copy.
  */
 @ExtendWith(CrossfadeServices.class)
-class TwinJobsRunOnceTest {
+class TwinJobsRunOnceTest extends WorkerStacks {
     private static final Duration LEASE = Duration.ofSeconds(2);
 
     @TempDir
     Path dir;
 
-    private final List<AutoCloseable> closing = new ArrayList<>();
     private final Map<String, List<Integer>> runs = new ConcurrentHashMap<>();
     private final Map<String, AtomicInteger> failuresLeft = new ConcurrentHashMap<>();
-
-    private <T extends AutoCloseable> T closeLater(T c) {
-        closing.add(0, c);
-        return c;
-    }
-
-    @AfterEach
-    void closeAll() throws Exception {
-        for (AutoCloseable c : closing) {
-            c.close();
-        }
-    }
 
     /** Kafka that writes, then reports a timeout: the write landed, the router cannot know. */
     private static JobQueue landedButTimedOut(JobQueue kafka) {
@@ -95,16 +79,6 @@ class TwinJobsRunOnceTest {
             public void close() {
             }
         };
-    }
-
-    private RedisBackend redis(RedisService server, TestNamespace ns) {
-        return closeLater(RedisBackend.create(RedisBackendConfig.custom().url(server.uri().toString())
-                .namespace(ns.value() + ":").pollInterval(Duration.ofMillis(100)).build()));
-    }
-
-    private KafkaBackend kafka(KafkaService server, TestNamespace ns) {
-        return closeLater(KafkaBackend.create(KafkaBackendConfig.custom().bootstrapServers(server.bootstrapServers())
-                .topicPrefix(ns.value()).partitions(6).build()));
     }
 
     private WorkerRegistry registry() {
