@@ -1,29 +1,28 @@
 package dev.crossfade.redis.internal;
 
+import io.github.resilience4j.core.IntervalFunction;
 import java.time.Duration;
-import java.util.concurrent.ThreadLocalRandom;
 
 /**
- * Exponential backoff with jitter for reconnecting loops: starts at 50 ms, doubles up to a cap. Jitter keeps a fleet
- * of workers from hammering a Redis that just came back in lockstep. Not thread-safe; one per loop.
+ * The pause of a reconnecting loop: resilience4j's exponential random backoff from 50 ms, doubling up to a cap, with
+ * ±50% jitter so a fleet of workers does not hammer a Redis that just came back in lockstep. Not thread-safe; one per
+ * loop.
  */
 public final class Backoff {
-    private static final long INITIAL_MS = 50;
-    private final long maxMs;
-    private long nextMs = INITIAL_MS;
+    private static final Duration INITIAL = Duration.ofMillis(50);
+    private final IntervalFunction intervals;
     private int failures;
 
     public Backoff(Duration max) {
-        this.maxMs = Math.max(INITIAL_MS, max.toMillis());
+        Duration cap = max.compareTo(INITIAL) < 0 ? INITIAL : max;
+        this.intervals = IntervalFunction.ofExponentialRandomBackoff(INITIAL, 2.0, 0.5, cap);
     }
 
     /** Sleeps for the next delay. @return false if interrupted (the caller should stop) */
     public boolean pause() {
         failures++;
-        long jittered = nextMs / 2 + ThreadLocalRandom.current().nextLong(nextMs / 2 + 1);
-        nextMs = Math.min(maxMs, nextMs * 2);
         try {
-            Thread.sleep(jittered);
+            Thread.sleep(intervals.apply(failures));
             return true;
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
@@ -37,7 +36,6 @@ public final class Backoff {
     }
 
     public void reset() {
-        nextMs = INITIAL_MS;
         failures = 0;
     }
 }
