@@ -1,6 +1,6 @@
 package dev.crossfade.bench;
 
-import java.util.Arrays;
+import org.HdrHistogram.Histogram;
 import java.util.List;
 
 /** Small statistics helpers: medians of repeated rounds and percentiles of latency samples. */
@@ -16,14 +16,15 @@ final class Stats {
         return v.length % 2 == 1 ? v[v.length / 2] : (v[v.length / 2 - 1] + v[v.length / 2]) / 2;
     }
 
-    /** The {@code p}-th percentile (0..100) of {@code samples}, nearest-rank; sorts a copy. */
+    /** The {@code p}-th percentile (0..100) of {@code samples} (HdrHistogram, three significant digits); -1 if none. */
     static long percentile(long[] samples, double p) {
         if (samples.length == 0) {
             return -1;
         }
-        long[] s = samples.clone();
-        Arrays.sort(s);
-        int rank = (int) Math.ceil(p / 100.0 * s.length);
-        return s[Math.max(0, Math.min(s.length - 1, rank - 1))];
+        Histogram h = new Histogram(3);
+        for (long v : samples) {
+            h.recordValue(Math.max(0, v));
+        }
+        return h.getValueAtPercentile(p);
     }
 }

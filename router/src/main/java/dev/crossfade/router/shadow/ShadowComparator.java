@@ -12,6 +12,7 @@ import dev.crossfade.router.RoutingJobQueue;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
+import org.HdrHistogram.Histogram;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -22,7 +23,6 @@ import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -45,7 +45,6 @@ import java.util.concurrent.atomic.AtomicLong;
 public final class ShadowComparator implements ExecutionListener {
     private static final Logger log = LoggerFactory.getLogger(ShadowComparator.class);
     private static final int MAX_EXAMPLES = 20;
-    private static final int MAX_SAMPLES = 50_000;
     private static final String PRIMARY = "primary";
     private static final String SHADOW = "shadow";
 
@@ -281,20 +280,17 @@ public final class ShadowComparator implements ExecutionListener {
         }
     }
 
-    /** Bounded latency and duration samples for percentile figures in the JSON report. */
+    /** Latency and duration histograms for the percentile figures in the JSON report; guarded by {@code samples}. */
     private static final class Samples {
-        private final long[] latencyMicros = new long[MAX_SAMPLES];
-        private final long[] durationMicros = new long[MAX_SAMPLES];
+        private final Histogram latencyMicros = new Histogram(3);
+        private final Histogram durationMicros = new Histogram(3);
         private long count;
         private long errors;
-        private int latencies;
 
         void add(Observation o) {
-            int i = (int) (count % MAX_SAMPLES);
-            durationMicros[i] = o.duration().toNanos() / 1000;
+            durationMicros.recordValue(Math.max(0, o.duration().toNanos() / 1000));
             if (o.latency() != null) {
-                latencyMicros[latencies % MAX_SAMPLES] = o.latency().toNanos() / 1000;
-                latencies++;
+                latencyMicros.recordValue(Math.max(0, o.latency().toNanos() / 1000));
             }
             count++;
             if (o.outcome() == Observation.OutcomeKind.FAILED) {
@@ -303,20 +299,17 @@ public final class ShadowComparator implements ExecutionListener {
         }
 
         ShadowReport.BackendStats stats() {
-            long[] lat = Arrays.copyOf(latencyMicros, Math.min(latencies, MAX_SAMPLES));
-            long[] dur = Arrays.copyOf(durationMicros, (int) Math.min(count, MAX_SAMPLES));
-            Arrays.sort(lat);
-            Arrays.sort(dur);
             return new ShadowReport.BackendStats(count, count == 0 ? 0 : (double) errors / count,
-                    pct(lat, 0.5), pct(lat, 0.99), pct(dur, 0.5), pct(dur, 0.99));
+                    millis(latencyMicros, 50), millis(latencyMicros, 99), millis(durationMicros, 50),
+                    millis(durationMicros, 99));
         }
 
-        private static double pct(long[] sorted, double p) {
-            if (sorted.length == 0) {
+        private static double millis(Histogram h, double percentile) {
+            if (h.getTotalCount() == 0) {
                 return 0;
             }
-            int idx = (int) Math.min(sorted.length - 1, Math.ceil(p * sorted.length) - 1);
-            return sorted[Math.max(0, idx)] / 1000.0;
+            // The bucket's lowest value: exact for samples under 2,048 µs, within 0.1% above.
+            return h.lowestEquivalentValue(h.getValueAtPercentile(percentile)) / 1000.0;
         }
     }
 }
