@@ -70,7 +70,7 @@ class ClientSettingsReachEveryClientTest {
     @Test
     void everyClientGetsTheConfiguredPropertiesAndTopicsTheirRetention(KafkaService kafka, TestNamespace ns)
             throws Exception {
-        String prefix = ns.value().replaceAll("[^a-zA-Z0-9._-]", "").toLowerCase();
+        String prefix = ns.value();
         SEEN.clear();
         KafkaBackendConfig.Builder config = KafkaFixture.config(kafka.bootstrapServers(), prefix,
                         KafkaBackendConfig.Mode.GROUP)

@@ -42,7 +42,7 @@ import static org.junit.jupiter.api.Assertions.fail;
 class KafkaFaultTest {
 
     private static String prefix(TestNamespace ns) {
-        return ns.value().replaceAll("[^a-zA-Z0-9._-]", "").toLowerCase();
+        return ns.value();
     }
 
     /**

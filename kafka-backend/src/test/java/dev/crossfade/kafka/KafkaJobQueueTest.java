@@ -35,7 +35,7 @@ class KafkaJobQueueTest {
 
     @Test
     void enqueueAllAsyncCompletesWhenEveryJobIsOnTheTopic(KafkaService kafka, TestNamespace ns) throws Exception {
-        String prefix = ns.value().replaceAll("[^a-zA-Z0-9._-]", "").toLowerCase();
+        String prefix = ns.value();
         try (KafkaBackend backend = KafkaBackend.create(KafkaFixture.config(kafka.bootstrapServers(), prefix,
                 KafkaBackendConfig.Mode.GROUP).build())) {
             List<Job> jobs = new ArrayList<>();
@@ -59,7 +59,7 @@ class KafkaJobQueueTest {
      */
     @Test
     void aBatchLeavesWithItsCallWhateverTheLinger(KafkaService kafka, TestNamespace ns) throws Exception {
-        String prefix = ns.value().replaceAll("[^a-zA-Z0-9._-]", "").toLowerCase();
+        String prefix = ns.value();
         try (KafkaBackend backend = KafkaBackend.create(KafkaFixture.config(kafka.bootstrapServers(), prefix,
                 KafkaBackendConfig.Mode.GROUP).enqueueTimeout(Duration.ofSeconds(60))
                 .producerProperty("linger.ms", 30_000).build())) {
@@ -77,7 +77,7 @@ class KafkaJobQueueTest {
     /** The record's key is the routing key, else the jid; its headers name the class, the jid and the attempt. */
     @Test
     void aRecordIsKeyedByRoutingKeyElseJidAndCarriesItsHeaders(KafkaService kafka, TestNamespace ns) {
-        String prefix = ns.value().replaceAll("[^a-zA-Z0-9._-]", "").toLowerCase();
+        String prefix = ns.value();
         try (KafkaBackend backend = KafkaBackend.create(KafkaFixture.config(kafka.bootstrapServers(), prefix,
                 KafkaBackendConfig.Mode.GROUP).build())) {
             Job plain = Job.of("PlainWorker", 1);
@@ -127,7 +127,7 @@ class KafkaJobQueueTest {
     @Test
     void aRefusedWriteCompletesTheFutureExceptionallyNamingTheTopic(KafkaService kafka, TestNamespace ns)
             throws Exception {
-        String prefix = ns.value().replaceAll("[^a-zA-Z0-9._-]", "").toLowerCase();
+        String prefix = ns.value();
         try (KafkaBackend backend = KafkaBackend.create(KafkaFixture.config(kafka.bootstrapServers(), prefix,
                 KafkaBackendConfig.Mode.GROUP).build())) {
             backend.topics().ensure(Job.DEFAULT_QUEUE);
@@ -155,7 +155,7 @@ class KafkaJobQueueTest {
 
     @Test
     void anInvalidJobOrAClosedQueueIsRejectedByThrowing(KafkaService kafka, TestNamespace ns) {
-        String prefix = ns.value().replaceAll("[^a-zA-Z0-9._-]", "").toLowerCase();
+        String prefix = ns.value();
         try (KafkaBackend backend = KafkaBackend.create(KafkaFixture.config(kafka.bootstrapServers(), prefix,
                 KafkaBackendConfig.Mode.GROUP).build())) {
             KafkaJobQueue q = backend.queue();

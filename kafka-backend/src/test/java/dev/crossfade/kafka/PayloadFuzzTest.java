@@ -68,7 +68,7 @@ class PayloadFuzzTest {
     @EnumSource(KafkaBackendConfig.Mode.class)
     void everyRecordEndsWhereItShouldAndTheWorkersGoOn(KafkaBackendConfig.Mode mode, KafkaService kafka,
                                                         TestNamespace ns) throws Exception {
-        String prefix = ns.value().replaceAll("[^a-zA-Z0-9._-]", "").toLowerCase();
+        String prefix = ns.value();
         List<Input> inputs = inputs();
         List<Throwable> uncaught = new CopyOnWriteArrayList<>();
         Thread.UncaughtExceptionHandler before = Thread.getDefaultUncaughtExceptionHandler();

@@ -33,7 +33,7 @@ class ShareLockRenewalTest {
     @Test
     void jobsOutlastingTheLockRunOnceWhileAnotherConsumerWaits(KafkaService kafka, TestNamespace ns)
             throws Exception {
-        String prefix = ns.value().replaceAll("[^a-zA-Z0-9._-]", "").toLowerCase();
+        String prefix = ns.value();
         SimpleMeterRegistry meters = new SimpleMeterRegistry();
         // One partition: the second consumer shares it, rather than taking it over. A renewal needs the partition to
         // stay with its consumer (the renewed records come back through that consumer's fetch).

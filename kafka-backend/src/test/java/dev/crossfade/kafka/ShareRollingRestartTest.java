@@ -32,7 +32,7 @@ class ShareRollingRestartTest {
 
     @Test
     void rollingRestartsUnderLoadRunEveryJobAndDeadLetterNone(KafkaService kafka, TestNamespace ns) throws Exception {
-        String prefix = ns.value().replaceAll("[^a-zA-Z0-9._-]", "").toLowerCase();
+        String prefix = ns.value();
         SimpleMeterRegistry meters = new SimpleMeterRegistry();
         try (KafkaBackend backend = KafkaBackend.create(KafkaFixture.config(kafka.bootstrapServers(), prefix,
                 KafkaBackendConfig.Mode.SHARE).shareDeliveryLimit(2).shutdownTimeout(Duration.ofSeconds(20))

@@ -37,7 +37,7 @@ class WorkerProcessKillTest {
     @EnumSource(KafkaBackendConfig.Mode.class)
     void killedWorkerProcessLosesNoJob(KafkaBackendConfig.Mode mode, KafkaService kafka, TestNamespace ns,
                                        @TempDir Path dir) throws Exception {
-        String prefix = ns.value().replaceAll("[^a-zA-Z0-9._-]", "").toLowerCase();
+        String prefix = ns.value();
         Path ledger = dir.resolve("child-runs.txt");
         try (KafkaBackend backend = KafkaBackend.create(FaultTestSupport.config(kafka.bootstrapServers(), prefix, mode)
                 .build())) {
