@@ -58,7 +58,6 @@ final class RetryAndDlq {
 
     private static final Logger log = LoggerFactory.getLogger(RetryAndDlq.class);
     /** Of a malformed payload, the DLQ keeps this much, as the execution core does. */
-    private static final int KEPT_PAYLOAD_CHARS = 64 * 1024;
     private static final int PREVIEW_CHARS = 2_000;
     private static final int HEADER_MESSAGE_CHARS = 1_000;
 
@@ -222,11 +221,7 @@ final class RetryAndDlq {
      * (its first 64 Ki chars) as its one arg, the error as its error fields.
      */
     static Job invalidPayload(byte[] raw, String queue, Throwable error) {
-        String text = raw == null ? "" : new String(raw, 0, Math.min(raw.length, KEPT_PAYLOAD_CHARS),
-                StandardCharsets.UTF_8);
-        return Job.builder(ExecutionCore.INVALID_PAYLOAD_CLASS).args(text).queue(queue).retry(false)
-                .errorClass(error.getClass().getName()).errorMessage(shorten(String.valueOf(error.getMessage()), 4_000))
-                .failedAt(Instant.now()).retryCount(0).build();
+        return ExecutionCore.invalidPayloadEnvelope(raw, queue, error, Instant.now());
     }
 
     private byte storeDead(ConsumerRecord<byte[], byte[]> r, String queue, Job dead, Throwable error,

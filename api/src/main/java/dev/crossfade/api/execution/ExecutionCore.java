@@ -84,7 +84,7 @@ public final class ExecutionCore {
         } catch (RuntimeException | StackOverflowError decodeError) {
             InvalidPayloadException e = decodeError instanceof InvalidPayloadException ipe ? ipe
                     : new InvalidPayloadException("payload cannot be decoded: " + decodeError, decodeError);
-            Job dead = invalidPayloadEnvelope(payload, queue, e);
+            Job dead = invalidPayloadEnvelope(payload, queue, e, clock.instant());
             log.warn("{} payload on queue '{}' is malformed, sending jid {} to dead: {}", backend.id(), queue,
                     dead.jid(), e.getMessage());
             Outcome outcome = new Outcome.Dead(dead, e);
@@ -246,20 +246,29 @@ public final class ExecutionCore {
         return b.build();
     }
 
-    private Job invalidPayloadEnvelope(byte[] payload, String queue, InvalidPayloadException error) {
+    /**
+     * The dead-set entry of a payload that is not a job, the same on every backend: class
+     * {@value #INVALID_PAYLOAD_CLASS}, the payload's first 64 KiB as its only arg, the jid salvaged from the payload when
+     * it has one, {@code retry: 0} so that retrying it from the dead set lands it there again rather than discarding it.
+     *
+     * @param payload  the bytes as fetched; null when they could not be kept
+     * @param queue    where it was fetched from; the default queue when null or blank
+     * @param error    what was wrong, as the entry's error class and message
+     * @param failedAt when it was found
+     */
+    public static Job invalidPayloadEnvelope(byte[] payload, String queue, Throwable error, Instant failedAt) {
         String raw = payload == null ? "" : new String(payload, 0, Math.min(payload.length, MAX_KEPT_PAYLOAD),
                 StandardCharsets.UTF_8);
         ArrayNode args = Json.mapper().createArrayNode().add(raw);
-        Instant now = clock.instant();
         return Job.builder(INVALID_PAYLOAD_CLASS)
                 .argsNode(args)
                 .jid(salvageJid(payload))
                 .queue(queue == null || queue.isBlank() ? Job.DEFAULT_QUEUE : queue)
-                .createdAt(now)
+                .createdAt(failedAt)
                 .retry(0)
                 .errorClass(error.getClass().getName())
                 .errorMessage(message(error))
-                .failedAt(now)
+                .failedAt(failedAt)
                 .retryCount(0)
                 .build();
     }

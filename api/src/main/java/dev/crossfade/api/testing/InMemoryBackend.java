@@ -164,8 +164,7 @@ public final class InMemoryBackend {
         try {
             return codec.decode(payload);
         } catch (RuntimeException e) {
-            return Job.builder(ExecutionCore.INVALID_PAYLOAD_CLASS).args(new String(payload,
-                    java.nio.charset.StandardCharsets.UTF_8)).build();
+            return ExecutionCore.invalidPayloadEnvelope(payload, null, e, clock.instant());
         }
     }
 

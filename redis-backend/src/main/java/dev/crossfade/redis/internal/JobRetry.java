@@ -10,7 +10,6 @@ import redis.clients.jedis.AbstractPipeline;
 import redis.clients.jedis.Response;
 import redis.clients.jedis.UnifiedJedis;
 
-import java.nio.charset.StandardCharsets;
 import java.time.Instant;
 import java.util.List;
 
@@ -30,7 +29,6 @@ public final class JobRetry {
      */
     private static final JobCodec UNLIMITED = JobCodec.builder().maxPayloadBytes(Integer.MAX_VALUE).build();
     /** As much of an undecodable payload as a dead envelope keeps, as the execution core does. */
-    private static final int MAX_KEPT_PAYLOAD = 64 * 1024;
 
     private final Keys keys;
     private final byte[] retryKey;
@@ -128,11 +126,7 @@ public final class JobRetry {
                 b.failedAt(now);
             }
         } catch (RuntimeException | StackOverflowError e) {
-            String raw = new String(payload, 0, Math.min(payload.length, MAX_KEPT_PAYLOAD), StandardCharsets.UTF_8);
-            b = Job.builder(ExecutionCore.INVALID_PAYLOAD_CLASS).args(raw).retry(false).failedAt(now);
-            if (queue != null && !queue.isBlank()) {
-                b.queue(queue);
-            }
+            b = ExecutionCore.invalidPayloadEnvelope(payload, queue, e, now).toBuilder();
         }
         return b.errorClass(errorClass).errorMessage(why).build();
     }

@@ -141,9 +141,8 @@ public final class Processor {
             return new Outcome.Dead(dead, escaped);
         } catch (Throwable t) { // NOPMD: e.g. out of memory re-reading a huge payload
             try {
-                Job dead = Job.builder(ExecutionCore.INVALID_PAYLOAD_CLASS).queue(f.queue).retry(false)
-                        .errorClass(escaped.getClass().getName()).errorMessage(why + " (payload not kept: "
-                                + t.getClass().getName() + ")").failedAt(Instant.now()).build();
+                Job dead = ExecutionCore.invalidPayloadEnvelope(null, f.queue, escaped, Instant.now()).toBuilder()
+                        .errorMessage(why + " (payload not kept: " + t.getClass().getName() + ")").build();
                 return new Outcome.Dead(dead, escaped);
             } catch (Throwable nothing) { // NOPMD
                 log.error("cannot record the outcome of a job on queue '{}'; it stays in progress until recovery",
