@@ -26,6 +26,7 @@ import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.Collection;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -113,13 +114,13 @@ public final class KafkaBackend implements AutoCloseable {
      *
      * @param concurrency worker threads
      */
-    public WorkerRuntime workers(ExecutionCore core, Set<String> queues, int concurrency) {
+    public WorkerRuntime workers(ExecutionCore core, Collection<String> queues, int concurrency) {
         Objects.requireNonNull(core, "core");
         if (concurrency < 1) {
             throw new IllegalArgumentException("concurrency must be >= 1, got " + concurrency);
         }
         List<String> qs = new ArrayList<>(new TreeSet<>(queues == null || queues.isEmpty()
-                ? Set.of(Job.DEFAULT_QUEUE) : queues));
+                ? List.of(Job.DEFAULT_QUEUE) : queues));
         qs.forEach(Topics::checkQueue);
         return config.mode() == KafkaBackendConfig.Mode.SHARE
                 ? new ShareRunner(this, core, List.copyOf(qs), concurrency)

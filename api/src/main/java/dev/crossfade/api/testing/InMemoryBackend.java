@@ -14,6 +14,7 @@ import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.Collection;
 import java.util.Comparator;
 import java.util.Deque;
 import java.util.List;
@@ -156,8 +157,8 @@ public final class InMemoryBackend {
     }
 
     /** Background workers over the given queues (all queues when empty), as a real backend's worker process would run. */
-    public WorkerRuntime workers(ExecutionCore core, Set<String> queues, int concurrency) {
-        return new Workers(core, queues, concurrency);
+    public WorkerRuntime workers(ExecutionCore core, Collection<String> queues, int concurrency) {
+        return new Workers(core, queues == null ? Set.of() : Set.copyOf(queues), concurrency);
     }
 
     private Job decodeQuietly(byte[] payload) {
