@@ -54,9 +54,9 @@ final class ClientProperties {
      * The producer of batches ({@link KafkaJobQueue#enqueueAll}, and {@code enqueueAllAsync} of more than one job): it
      * lingers, and each call flushes it once its jobs are sent (an asynchronous call, from a flusher thread). So a
      * batch leaves as one produce request per partition, not as the dozen small ones a producer that sends at once
-     * makes while the caller is still handing it records: a sixth to a third more jobs/s for batches of 100 and 1,000
-     * jobs in interleaved runs here, and fewer produce requests for the broker. The linger only bounds how long
-     * records wait when a flush never comes; a full batch leaves at once.
+     * makes while the caller is still handing it records (docs/benchmarks.md, "Producers"), and the broker sees fewer
+     * produce requests. The linger only bounds how long records wait when a flush never comes; a full batch leaves at
+     * once.
      */
     Map<String, Object> bulkProducer() {
         return producer("-bulk", BULK_LINGER_MS);
