@@ -382,7 +382,22 @@ public final class RoutingFlags implements AutoCloseable {
         return sample(samples)[0];
     }
 
-    /** Shares of sample keys routed to Kafka and given a shadow copy; not counted as decisions. */
+    /**
+     * The flags' state over {@code samples} anonymous sample contexts: the kill switch, and the shares routed to Kafka
+     * and shadowed. Under every source alike, so status reads the flags as routing does. Not for a hot path.
+     */
+    public FlagState state(int samples) {
+        double[] s = sample(samples);
+        String stage = null;
+        if (config.migrationFlag() != null) {
+            LDValue v = DecisionEvents.quietly(() -> client.jsonValueVariation(config.migrationFlag(), PROBE,
+                    LDValue.ofNull()));
+            stage = v.isString() ? v.stringValue() : v.toJsonString();
+        }
+        return new FlagState(s[2] > 0, s[0], s[1], stage);
+    }
+
+    /** Shares of sample keys routed to Kafka, given a shadow copy and stopped by the kill switch; not counted. */
     private double[] sample(int samples) {
         return DecisionEvents.quietly(() -> sampleLoudly(samples));
     }
@@ -390,14 +405,17 @@ public final class RoutingFlags implements AutoCloseable {
     private double[] sampleLoudly(int samples) {
         int kafka = 0;
         int shadowed = 0;
+        int killed = 0;
         for (int i = 0; i < samples; i++) {
             LDContext ctx = LDContext.builder(JOB_KIND, "crossfade-sample-" + i).anonymous(true).build();
             RouteDecision d = client.isInitialized() ? evaluateQuietly(new JobContext(ctx))
                     : RouteDecision.safeDefault();
             kafka += d.primary() == Backend.KAFKA ? 1 : 0;
             shadowed += d.shadowed() ? 1 : 0;
+            killed += d.reason() == RouteDecision.Reason.KILL_SWITCH ? 1 : 0;
         }
-        return samples == 0 ? new double[]{0, 0} : new double[]{(double) kafka / samples, (double) shadowed / samples};
+        return samples == 0 ? new double[]{0, 0, 0} : new double[]{(double) kafka / samples,
+                (double) shadowed / samples, (double) killed / samples};
     }
 
     private RouteDecision evaluateQuietly(JobContext ctx) {
