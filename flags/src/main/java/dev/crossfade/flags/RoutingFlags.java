@@ -9,7 +9,9 @@ import com.launchdarkly.sdk.LDValue;
 import com.launchdarkly.sdk.server.Components;
 import com.launchdarkly.sdk.server.LDClient;
 import com.launchdarkly.sdk.server.LDConfig;
+import com.launchdarkly.sdk.server.MigrationOp;
 import com.launchdarkly.sdk.server.MigrationStage;
+import com.launchdarkly.sdk.server.MigrationVariation;
 import com.launchdarkly.sdk.server.integrations.EventProcessorBuilder;
 import com.launchdarkly.sdk.server.integrations.FileData;
 import com.launchdarkly.sdk.server.interfaces.DataSourceStatusProvider;
@@ -73,6 +75,14 @@ public final class RoutingFlags implements AutoCloseable {
     private final Map<RouteDecision.Reason, Map<Backend, Counter>> decisions = new EnumMap<>(RouteDecision.Reason.class);
     private final Counter errors;
     private volatile boolean healthy;
+    /**
+     * Whether migration decisions go through {@code migrationVariation} with a tracker: with LaunchDarkly as the
+     * source, whose events reach its migration metrics; a file or custom source sends no events.
+     */
+    private final boolean trackMigrations;
+    /** Whether the migration flag's value, as the flip log's probe last read it, is a stage. */
+    private volatile boolean migrationStageValid = true;
+    private volatile LDValue probedMigrationValue = LDValue.ofNull();
     /** Kafka and shadow shares at the last flag change, so each change is logged as old -> new. */
     private volatile double[] lastShares;
 
@@ -83,6 +93,7 @@ public final class RoutingFlags implements AutoCloseable {
         this.events = events;
         this.ownsClient = ownsClient;
         this.config = config;
+        this.trackMigrations = config.migrationFlag() != null && config.source() instanceof FlagSource.LaunchDarkly;
         MeterRegistry meters = config.meterRegistry();
         for (RouteDecision.Reason r : RouteDecision.Reason.values()) {
             Map<Backend, Counter> byBackend = new EnumMap<>(Backend.class);
@@ -218,6 +229,9 @@ public final class RoutingFlags implements AutoCloseable {
             markHealthy();
             return KILL;
         }
+        if (trackMigrations && ctx.job != null) {
+            return migrationDecision(ctx);
+        }
         if (config.migrationFlag() != null) {
             // Evaluate as a string so an invalid stage is reported rather than silently mapped.
             EvaluationDetail<String> stage = variation(ctx, config.migrationFlag(), LDValue.of("off"),
@@ -257,6 +271,43 @@ public final class RoutingFlags implements AutoCloseable {
         boolean shadowed = Boolean.TRUE.equals(shadow.getValue()) && !isError(shadow);
         return shadowed ? new RouteDecision(primary, other, RouteDecision.Reason.ROUTE_FLAG)
                 : (primary == Backend.KAFKA ? KAFKA_ONLY : REDIS_ONLY);
+    }
+
+    /**
+     * The migration flag's decision the LaunchDarkly way: one {@code migrationVariation} (counted as the decision) whose
+     * tracker rides on the decision for the router to fill in and send. The SDK maps a value that is not a stage to
+     * {@code off} (Redis, no shadow: what the safe default routes too); the flip log's probe tells the two apart, so
+     * broken flags still read as unhealthy.
+     */
+    private RouteDecision migrationDecision(JobContext ctx) {
+        if (!migrationStageValid) {
+            return unhealthy("migration:" + probedMigrationValue, "flag '" + config.migrationFlag() + "' has value "
+                    + probedMigrationValue + ", not a migration stage (off, dualwrite, shadow, live, rampdown, "
+                    + "complete)");
+        }
+        MigrationVariation mv = client.migrationVariation(config.migrationFlag(), ctx.get(), MigrationStage.OFF);
+        markHealthy();
+        RouteDecision d = MigrationStageMapping.decide(mv.getStage());
+        return new RouteDecision(d.primary(), d.shadowTo(), d.reason(),
+                new MigrationOpTracking(client, mv.getTracker(), MigrationOp.WRITE));
+    }
+
+    /**
+     * A {@code read} operation of the migration flag for running {@code job}'s two copies (see
+     * {@link MigrationOpTracking}), or null when no LaunchDarkly migration flag routes. Evaluates the flag once for
+     * the job's context, as LaunchDarkly's own migration reads do.
+     */
+    public MigrationOpTracking migrationRead(Job job) {
+        if (config.migrationFlag() == null || !trackMigrations || !client.isInitialized()) {
+            return null;
+        }
+        try {
+            MigrationVariation mv = client.migrationVariation(config.migrationFlag(), contextFor(job),
+                    MigrationStage.OFF);
+            return new MigrationOpTracking(client, mv.getTracker(), MigrationOp.READ);
+        } catch (RuntimeException e) {
+            return null;
+        }
     }
 
     /**
@@ -442,6 +493,11 @@ public final class RoutingFlags implements AutoCloseable {
             }
             if (changed != null && !now.equals(before)) {
                 log.info("flag '{}' flipped: {} -> {}", key, before, now);
+            }
+            if (key.equals(config.migrationFlag())) {
+                probedMigrationValue = now;
+                migrationStageValid = !client.isInitialized()
+                        || (now.isString() && MigrationStage.isStage(now.stringValue()));
             }
         }
     }

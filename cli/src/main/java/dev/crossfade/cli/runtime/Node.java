@@ -21,6 +21,7 @@ import dev.crossfade.redis.RedisBackendConfig;
 import dev.crossfade.router.MigrationWorkerRuntime;
 import dev.crossfade.router.RouterConfig;
 import dev.crossfade.router.RoutingJobQueue;
+import dev.crossfade.router.shadow.MigrationReads;
 import dev.crossfade.router.shadow.ShadowComparator;
 import io.micrometer.core.instrument.MeterRegistry;
 
@@ -98,7 +99,7 @@ public final class Node implements AutoCloseable {
         this.flags = RoutingFlags.start(fc.build());
         // Shared through Redis, so copies run by different worker processes are still paired.
         this.comparator = new ShadowComparator(Duration.ofSeconds(30), meters,
-                redis.shadowStore(config.duration("workers.run-once-memory")));
+                redis.shadowStore(config.duration("workers.run-once-memory")), new MigrationReads(flags));
         this.jobMetrics = new JobMetrics(meters);
         this.unknownClasses = new UnknownClasses(redis.redis(), config.string("redis.namespace"));
     }
