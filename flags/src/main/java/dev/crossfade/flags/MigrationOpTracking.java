@@ -1,9 +1,9 @@
 package dev.crossfade.flags;
 
-import com.launchdarkly.sdk.server.LDClient;
 import com.launchdarkly.sdk.server.MigrationOp;
 import com.launchdarkly.sdk.server.MigrationOpTracker;
 import com.launchdarkly.sdk.server.MigrationOrigin;
+import com.launchdarkly.sdk.server.interfaces.LDClientInterface;
 import dev.crossfade.api.Backend;
 
 import java.time.Duration;
@@ -16,11 +16,11 @@ import java.time.Duration;
  * consistent). Not thread-safe: one thread fills it in and {@link #send}s it once.
  */
 public final class MigrationOpTracking {
-    private final LDClient client;
+    private final LDClientInterface client;
     private final MigrationOpTracker tracker;
     private boolean sent;
 
-    MigrationOpTracking(LDClient client, MigrationOpTracker tracker, MigrationOp op) {
+    MigrationOpTracking(LDClientInterface client, MigrationOpTracker tracker, MigrationOp op) {
         this.client = client;
         this.tracker = tracker;
         tracker.op(op);

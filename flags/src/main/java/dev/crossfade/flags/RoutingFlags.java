@@ -15,8 +15,10 @@ import com.launchdarkly.sdk.server.MigrationVariation;
 import com.launchdarkly.sdk.server.integrations.EventProcessorBuilder;
 import com.launchdarkly.sdk.server.integrations.FileData;
 import com.launchdarkly.sdk.server.interfaces.DataSourceStatusProvider;
+import com.launchdarkly.sdk.server.interfaces.LDClientInterface;
 import dev.crossfade.api.Backend;
 import dev.crossfade.api.Job;
+import dev.crossfade.flags.internal.OpenFeatureClient;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -24,8 +26,10 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.io.IOException;
+import java.util.ArrayList;
 import java.util.EnumMap;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
@@ -57,7 +61,8 @@ public final class RoutingFlags implements AutoCloseable {
     /** A fixed context used only to log flips of non-rollout values (kill switch, migration default), quietly. */
     private static final LDContext PROBE = LDContext.builder(JOB_KIND, "crossfade-flag-probe").anonymous(true).build();
 
-    private final LDClient client;
+    /** The LaunchDarkly SDK client, or an OpenFeature client seen through its interface. */
+    private final LDClientInterface client;
     private final boolean ownsClient;
     private final FlagsConfig config;
     private final Set<String> warned = ConcurrentHashMap.newKeySet();
@@ -86,7 +91,7 @@ public final class RoutingFlags implements AutoCloseable {
     /** Kafka and shadow shares at the last flag change, so each change is logged as old -> new. */
     private volatile double[] lastShares;
 
-    private RoutingFlags(LDClient client, boolean ownsClient, FlagsConfig config, FlagMemory memory,
+    private RoutingFlags(LDClientInterface client, boolean ownsClient, FlagsConfig config, FlagMemory memory,
             DecisionEvents events) {
         this.client = client;
         this.memory = memory;
@@ -134,6 +139,16 @@ public final class RoutingFlags implements AutoCloseable {
      * flags are not available; routing then uses the safe default until they are.
      */
     public static RoutingFlags start(FlagsConfig config) {
+        if (config.source() instanceof FlagSource.OpenFeature of) {
+            List<String> keys = new ArrayList<>(List.of(config.killSwitchFlag(), config.routeFlag(),
+                    config.shadowFlag()));
+            if (config.migrationFlag() != null) {
+                keys.add(config.migrationFlag());
+            }
+            // No memory and no events: nothing counts decisions outside the provider, so each flag is evaluated.
+            return new RoutingFlags(OpenFeatureClient.start(of.client(), keys, config.startWait()), true, config,
+                    null, null);
+        }
         DecisionCounts counts = new DecisionCounts();
         FlagMemory memory = new FlagMemory(counts);
         DecisionEvents events = new DecisionEvents(counts);
