@@ -135,6 +135,15 @@ class LaunchDarklyCliTest {
                 assertTrue(shadow > 10 && shadow < 30, "shadow share as the 20% rollout serves it: " + shadow);
                 assertTrue(work.output().contains("flags from LaunchDarkly via Relay Proxy " + ld.uri()), work.output());
             }
+
+            // With a migration flag, status shows its stage as LaunchDarkly serves it.
+            ld.setFlag("crossfade-migration", """
+                    {"on": true, "variations": ["off", "dualwrite", "shadow", "live", "rampdown", "complete"],
+                     "offVariation": 0, "fallthrough": {"variation": 3}}""");
+            r = CliTestSupport.run(Map.of("CROSSFADE_FLAGS_MIGRATION_FLAG", "crossfade-migration"), "status", "-c", c);
+            assertEquals(0, r.exit(), r.err());
+            assertTrue(r.out().contains("split:    100.0% Kafka, shadow 100.0%, kill switch off, migration stage live"),
+                    r.out());
             assertEquals(0, ld.unauthorizedRequests(), "the SDK key reached LaunchDarkly");
         }
     }
