@@ -127,6 +127,9 @@ class MigrationOpEventsTest {
                             .routingKey("acct-" + i).build());
                 }
                 router.enqueueAll(List.of(Job.builder("Quote").args("batch").routingKey("acct-b").build()));
+                for (int i = 0; i < 5; i++) {
+                    router.enqueue(Job.builder("Quote").args("unkeyed").build());
+                }
                 redis.drain(onRedis);
                 kafkaStore.drain(onKafka);
             }
@@ -136,6 +139,11 @@ class MigrationOpEventsTest {
                 .filter(e -> "migration_op".equals(e.path("kind").asText()))
                 .anyMatch(e -> "complete".equals(e.path("evaluation").path("value").asText())))
                 .stream().filter(e -> "migration_op".equals(e.path("kind").asText())).toList();
+
+        // Jobs without a routing key are never indexed, migration ops or not: only the 13 routing keys are.
+        List<JsonNode> index = ld.events().stream().filter(e -> "index".equals(e.path("kind").asText())).toList();
+        assertTrue(!index.isEmpty() && index.stream().allMatch(e -> e.path("context").path("key").asText().startsWith("acct-")),
+                index.toString());
 
         Map<String, Measured> byStage = new TreeMap<>();
         for (JsonNode op : ops) {
@@ -153,7 +161,7 @@ class MigrationOpEventsTest {
                 "complete writes Kafka (and Redis when Kafka fails)");
         for (String stage : STAGES) {
             Measured w = byStage.get(stage + "/write");
-            assertTrue(w != null && w.ops == 13, stage + ": one write op per enqueue, got " + w);
+            assertTrue(w != null && w.ops == 18, stage + ": one write op per enqueue, got " + w);
             assertTrue(w.latency.containsAll(w.invoked), stage + ": latency of each side written: " + w);
             if (!stage.equals("off")) {
                 assertTrue(w.errors.contains("new"), stage + ": Kafka's failed writes: " + w);
