@@ -59,6 +59,9 @@ class BadConfigTest {
             new Bad("redis.url", "redis://127.0.0.1:6379/zero", "database number"),
             new Bad("flags.relay-uri", "ftp://relay.example", "http://"),
             new Bad("flags.relay-uri", "relay", "scheme and a host"),
+            new Bad("flags.stream-uri", "ftp://stream.example", "http://"),
+            new Bad("flags.base-uri", "app", "scheme and a host"),
+            new Bad("flags.events-uri", "https://events.example:99999", "port"),
             // lists
             new Bad("workers.backends", "redis,mongo", "'redis' and/or 'kafka'"),
             new Bad("workers.backends", "", "redis, kafka or both"),

@@ -12,7 +12,8 @@ import java.util.Objects;
  * changes as they happen and sends LaunchDarkly its evaluation events (counts per flag and variation, and the contexts
  * that have routing keys), so flag insights show the routing traffic. Local runs and the demo read a flags file through
  * the SDK's own FileData source, so editing the file moves traffic without a restart; tests may plug any SDK data
- * source. Neither of those sends events.
+ * source. Neither of those sends events. Teams on another flag service give an OpenFeature client over their
+ * provider ({@link #openFeature}): the same flags, decisions and safe defaults, evaluated through OpenFeature.
  *
  * <table>
  *   <caption>CLI settings for LaunchDarkly</caption>
@@ -25,7 +26,8 @@ import java.util.Objects;
  * </table>
  * See {@link LaunchDarklyEndpoints}.
  */
-public sealed interface FlagSource permits FlagSource.LaunchDarkly, FlagSource.File, FlagSource.Custom {
+public sealed interface FlagSource permits FlagSource.LaunchDarkly, FlagSource.File, FlagSource.Custom,
+        FlagSource.OpenFeature {
 
     /** A short description for logs and {@code crossfade status}; never contains the SDK key. */
     String describe();
@@ -48,6 +50,17 @@ public sealed interface FlagSource permits FlagSource.LaunchDarkly, FlagSource.F
     /** A flags file in LaunchDarkly's file-data format, watched for changes. */
     static FlagSource file(Path path) {
         return new File(path);
+    }
+
+    /**
+     * An OpenFeature client, over whatever provider the application set for it (flagd, a vendor's, OpenFeature's
+     * in-memory provider in tests): the route, kill-switch and shadow flags are read through it, with a job's routing
+     * key (else its jid) as the targeting key and {@code kind} ({@code job}), {@code anonymous} (true without a routing
+     * key), {@code queue} and {@code class} as attributes; a percentage rollout should bucket by the targeting key.
+     * Nothing is sent to LaunchDarkly, and a LaunchDarkly migration flag is read as a plain stage string.
+     */
+    static FlagSource openFeature(dev.openfeature.sdk.Client client) {
+        return new OpenFeature(client);
     }
 
     /** Any SDK data source (for tests: {@code TestData}, or FileData over a resource). */
@@ -85,6 +98,19 @@ public sealed interface FlagSource permits FlagSource.LaunchDarkly, FlagSource.F
         @Override
         public String describe() {
             return "flags file " + path.toAbsolutePath();
+        }
+    }
+
+    /** An OpenFeature client. */
+    record OpenFeature(dev.openfeature.sdk.Client client) implements FlagSource {
+        public OpenFeature {
+            Objects.requireNonNull(client, "client");
+        }
+
+        @Override
+        public String describe() {
+            String domain = client.getMetadata() == null ? null : client.getMetadata().getDomain();
+            return "OpenFeature" + (domain == null || domain.isEmpty() ? "" : " (domain " + domain + ")");
         }
     }
 

@@ -31,7 +31,8 @@ import java.util.function.BiConsumer;
  *   <tr><td>shadowFlag</td><td>{@code crossfade-shadow}</td><td>boolean, usually a percentage rollout; true gives
  *   the job a shadow copy on the other backend</td></tr>
  *   <tr><td>migrationFlag</td><td>none</td><td>a LaunchDarkly migration flag; when set it replaces the route and
- *   shadow flags (see {@link MigrationStageMapping})</td></tr>
+ *   shadow flags (see {@link MigrationStageMapping}); with LaunchDarkly as the source, each enqueue is reported as a
+ *   migration {@code write} and each compared shadow pair as a {@code read} ({@link MigrationOpTracking})</td></tr>
  *   <tr><td>startWait</td><td>5 s</td><td>how long start-up waits for flags before routing on the safe default;
  *   enqueues never wait longer</td></tr>
  *   <tr><td>contextCustomizer</td><td>none</td><td>adds attributes to each job's evaluation context (beyond

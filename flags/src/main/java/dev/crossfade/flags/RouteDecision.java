@@ -5,11 +5,18 @@ import dev.crossfade.api.Backend;
 /**
  * Where one job goes: its authoritative backend, and the backend that gets a shadow copy (or none).
  *
- * @param primary  the backend whose copy runs for real
- * @param shadowTo the backend that gets a copy marked shadow, or null
- * @param reason   why, for metrics and logs
+ * @param primary   the backend whose copy runs for real
+ * @param shadowTo  the backend that gets a copy marked shadow, or null
+ * @param reason    why, for metrics and logs
+ * @param migration this enqueue's operation for LaunchDarkly's migration metrics, filled in and sent by the router;
+ *                  null unless a LaunchDarkly migration flag decided ({@link FlagsConfig.Builder#migrationFlag})
  */
-public record RouteDecision(Backend primary, Backend shadowTo, Reason reason) {
+public record RouteDecision(Backend primary, Backend shadowTo, Reason reason, MigrationOpTracking migration) {
+
+    /** A decision without a migration operation to report. */
+    public RouteDecision(Backend primary, Backend shadowTo, Reason reason) {
+        this(primary, shadowTo, reason, null);
+    }
 
     /** Why a decision came out as it did. */
     public enum Reason {

@@ -9,12 +9,16 @@ import com.launchdarkly.sdk.LDValue;
 import com.launchdarkly.sdk.server.Components;
 import com.launchdarkly.sdk.server.LDClient;
 import com.launchdarkly.sdk.server.LDConfig;
+import com.launchdarkly.sdk.server.MigrationOp;
 import com.launchdarkly.sdk.server.MigrationStage;
+import com.launchdarkly.sdk.server.MigrationVariation;
 import com.launchdarkly.sdk.server.integrations.EventProcessorBuilder;
 import com.launchdarkly.sdk.server.integrations.FileData;
 import com.launchdarkly.sdk.server.interfaces.DataSourceStatusProvider;
+import com.launchdarkly.sdk.server.interfaces.LDClientInterface;
 import dev.crossfade.api.Backend;
 import dev.crossfade.api.Job;
+import dev.crossfade.flags.internal.OpenFeatureClient;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -22,8 +26,10 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.io.IOException;
+import java.util.ArrayList;
 import java.util.EnumMap;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
@@ -55,7 +61,8 @@ public final class RoutingFlags implements AutoCloseable {
     /** A fixed context used only to log flips of non-rollout values (kill switch, migration default), quietly. */
     private static final LDContext PROBE = LDContext.builder(JOB_KIND, "crossfade-flag-probe").anonymous(true).build();
 
-    private final LDClient client;
+    /** The LaunchDarkly SDK client, or an OpenFeature client seen through its interface. */
+    private final LDClientInterface client;
     private final boolean ownsClient;
     private final FlagsConfig config;
     private final Set<String> warned = ConcurrentHashMap.newKeySet();
@@ -73,16 +80,25 @@ public final class RoutingFlags implements AutoCloseable {
     private final Map<RouteDecision.Reason, Map<Backend, Counter>> decisions = new EnumMap<>(RouteDecision.Reason.class);
     private final Counter errors;
     private volatile boolean healthy;
+    /**
+     * Whether migration decisions go through {@code migrationVariation} with a tracker: with LaunchDarkly as the
+     * source, whose events reach its migration metrics; a file or custom source sends no events.
+     */
+    private final boolean trackMigrations;
+    /** Whether the migration flag's value, as the flip log's probe last read it, is a stage. */
+    private volatile boolean migrationStageValid = true;
+    private volatile LDValue probedMigrationValue = LDValue.ofNull();
     /** Kafka and shadow shares at the last flag change, so each change is logged as old -> new. */
     private volatile double[] lastShares;
 
-    private RoutingFlags(LDClient client, boolean ownsClient, FlagsConfig config, FlagMemory memory,
+    private RoutingFlags(LDClientInterface client, boolean ownsClient, FlagsConfig config, FlagMemory memory,
             DecisionEvents events) {
         this.client = client;
         this.memory = memory;
         this.events = events;
         this.ownsClient = ownsClient;
         this.config = config;
+        this.trackMigrations = config.migrationFlag() != null && config.source() instanceof FlagSource.LaunchDarkly;
         MeterRegistry meters = config.meterRegistry();
         for (RouteDecision.Reason r : RouteDecision.Reason.values()) {
             Map<Backend, Counter> byBackend = new EnumMap<>(Backend.class);
@@ -123,6 +139,16 @@ public final class RoutingFlags implements AutoCloseable {
      * flags are not available; routing then uses the safe default until they are.
      */
     public static RoutingFlags start(FlagsConfig config) {
+        if (config.source() instanceof FlagSource.OpenFeature of) {
+            List<String> keys = new ArrayList<>(List.of(config.killSwitchFlag(), config.routeFlag(),
+                    config.shadowFlag()));
+            if (config.migrationFlag() != null) {
+                keys.add(config.migrationFlag());
+            }
+            // No memory and no events: nothing counts decisions outside the provider, so each flag is evaluated.
+            return new RoutingFlags(OpenFeatureClient.start(of.client(), keys, config.startWait()), true, config,
+                    null, null);
+        }
         DecisionCounts counts = new DecisionCounts();
         FlagMemory memory = new FlagMemory(counts);
         DecisionEvents events = new DecisionEvents(counts);
@@ -218,6 +244,9 @@ public final class RoutingFlags implements AutoCloseable {
             markHealthy();
             return KILL;
         }
+        if (trackMigrations && ctx.job != null) {
+            return migrationDecision(ctx);
+        }
         if (config.migrationFlag() != null) {
             // Evaluate as a string so an invalid stage is reported rather than silently mapped.
             EvaluationDetail<String> stage = variation(ctx, config.migrationFlag(), LDValue.of("off"),
@@ -257,6 +286,43 @@ public final class RoutingFlags implements AutoCloseable {
         boolean shadowed = Boolean.TRUE.equals(shadow.getValue()) && !isError(shadow);
         return shadowed ? new RouteDecision(primary, other, RouteDecision.Reason.ROUTE_FLAG)
                 : (primary == Backend.KAFKA ? KAFKA_ONLY : REDIS_ONLY);
+    }
+
+    /**
+     * The migration flag's decision the LaunchDarkly way: one {@code migrationVariation} (counted as the decision) whose
+     * tracker rides on the decision for the router to fill in and send. The SDK maps a value that is not a stage to
+     * {@code off} (Redis, no shadow: what the safe default routes too); the flip log's probe tells the two apart, so
+     * broken flags still read as unhealthy.
+     */
+    private RouteDecision migrationDecision(JobContext ctx) {
+        if (!migrationStageValid) {
+            return unhealthy("migration:" + probedMigrationValue, "flag '" + config.migrationFlag() + "' has value "
+                    + probedMigrationValue + ", not a migration stage (off, dualwrite, shadow, live, rampdown, "
+                    + "complete)");
+        }
+        MigrationVariation mv = client.migrationVariation(config.migrationFlag(), ctx.get(), MigrationStage.OFF);
+        markHealthy();
+        RouteDecision d = MigrationStageMapping.decide(mv.getStage());
+        return new RouteDecision(d.primary(), d.shadowTo(), d.reason(),
+                new MigrationOpTracking(client, mv.getTracker(), MigrationOp.WRITE));
+    }
+
+    /**
+     * A {@code read} operation of the migration flag for running {@code job}'s two copies (see
+     * {@link MigrationOpTracking}), or null when no LaunchDarkly migration flag routes. Evaluates the flag once for
+     * the job's context, as LaunchDarkly's own migration reads do.
+     */
+    public MigrationOpTracking migrationRead(Job job) {
+        if (config.migrationFlag() == null || !trackMigrations || !client.isInitialized()) {
+            return null;
+        }
+        try {
+            MigrationVariation mv = client.migrationVariation(config.migrationFlag(), contextFor(job),
+                    MigrationStage.OFF);
+            return new MigrationOpTracking(client, mv.getTracker(), MigrationOp.READ);
+        } catch (RuntimeException e) {
+            return null;
+        }
     }
 
     /**
@@ -382,7 +448,22 @@ public final class RoutingFlags implements AutoCloseable {
         return sample(samples)[0];
     }
 
-    /** Shares of sample keys routed to Kafka and given a shadow copy; not counted as decisions. */
+    /**
+     * The flags' state over {@code samples} anonymous sample contexts: the kill switch, and the shares routed to Kafka
+     * and shadowed. Under every source alike, so status reads the flags as routing does. Not for a hot path.
+     */
+    public FlagState state(int samples) {
+        double[] s = sample(samples);
+        String stage = null;
+        if (config.migrationFlag() != null) {
+            LDValue v = DecisionEvents.quietly(() -> client.jsonValueVariation(config.migrationFlag(), PROBE,
+                    LDValue.ofNull()));
+            stage = v.isString() ? v.stringValue() : v.toJsonString();
+        }
+        return new FlagState(s[2] > 0, s[0], s[1], stage);
+    }
+
+    /** Shares of sample keys routed to Kafka, given a shadow copy and stopped by the kill switch; not counted. */
     private double[] sample(int samples) {
         return DecisionEvents.quietly(() -> sampleLoudly(samples));
     }
@@ -390,14 +471,17 @@ public final class RoutingFlags implements AutoCloseable {
     private double[] sampleLoudly(int samples) {
         int kafka = 0;
         int shadowed = 0;
+        int killed = 0;
         for (int i = 0; i < samples; i++) {
             LDContext ctx = LDContext.builder(JOB_KIND, "crossfade-sample-" + i).anonymous(true).build();
             RouteDecision d = client.isInitialized() ? evaluateQuietly(new JobContext(ctx))
                     : RouteDecision.safeDefault();
             kafka += d.primary() == Backend.KAFKA ? 1 : 0;
             shadowed += d.shadowed() ? 1 : 0;
+            killed += d.reason() == RouteDecision.Reason.KILL_SWITCH ? 1 : 0;
         }
-        return samples == 0 ? new double[]{0, 0} : new double[]{(double) kafka / samples, (double) shadowed / samples};
+        return samples == 0 ? new double[]{0, 0, 0} : new double[]{(double) kafka / samples,
+                (double) shadowed / samples, (double) killed / samples};
     }
 
     private RouteDecision evaluateQuietly(JobContext ctx) {
@@ -424,6 +508,11 @@ public final class RoutingFlags implements AutoCloseable {
             }
             if (changed != null && !now.equals(before)) {
                 log.info("flag '{}' flipped: {} -> {}", key, before, now);
+            }
+            if (key.equals(config.migrationFlag())) {
+                probedMigrationValue = now;
+                migrationStageValid = !client.isInitialized()
+                        || (now.isString() && MigrationStage.isStage(now.stringValue()));
             }
         }
     }

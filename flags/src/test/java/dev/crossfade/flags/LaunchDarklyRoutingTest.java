@@ -154,6 +154,34 @@ class LaunchDarklyRoutingTest {
         }
     }
 
+    /**
+     * A migration flag read with {@code migrationVariation}, which maps a value that is no stage to its default: routing
+     * still reads that as broken flags (safe default, unhealthy), and recovers when the flag is fixed.
+     */
+    @Test
+    void aMigrationFlagServingNoStageRoutesOnTheSafeDefaultUntilFixed(LocalLaunchDarkly ld) {
+        flags(ld, 0, false);
+        ld.setFlag("migration", """
+                {"on": false, "variations": ["bogus", "live"], "offVariation": 0, "fallthrough": {"variation": 0}}""");
+        LaunchDarklyEndpoints at = LaunchDarklyEndpoints.relayProxy(ld.uri());
+        try (RoutingFlags flags = RoutingFlags.start(FlagsConfig.custom().source(FlagSource.launchDarkly(ld.sdkKey(),
+                at)).migrationFlag("migration").startWait(Duration.ofSeconds(10)).meterRegistry(meters).build())) {
+            RouteDecision d = flags.decide(job("a"));
+            assertEquals(RouteDecision.Reason.SAFE_DEFAULT, d.reason());
+            assertFalse(flags.healthy());
+            assertEquals("bogus", flags.state(1).migrationStage());
+
+            ld.setFlag("migration", """
+                    {"on": false, "variations": ["bogus", "live"], "offVariation": 1, "fallthrough": {"variation": 1}}""");
+            await().atMost(Duration.ofSeconds(10)).until(() -> flags.decide(job("b")).primary() == Backend.KAFKA);
+            d = flags.decide(job("c"));
+            assertEquals(RouteDecision.Reason.MIGRATION_STAGE, d.reason());
+            assertEquals(Backend.REDIS, d.shadowTo());
+            assertTrue(d.migration() != null, "a write op to report");
+            assertTrue(flags.healthy());
+        }
+    }
+
     private void neverConnected(RoutingFlags flags) {
         assertFalse(flags.healthy());
         for (int i = 0; i < 100; i++) {

@@ -9,6 +9,7 @@ import dev.crossfade.api.Job;
 import dev.crossfade.api.JobQueue;
 import dev.crossfade.api.codec.InvalidPayloadException;
 import dev.crossfade.api.execution.TwinMarks;
+import dev.crossfade.flags.MigrationOpTracking;
 import dev.crossfade.flags.RouteDecision;
 import dev.crossfade.flags.RoutingFlags;
 import io.github.resilience4j.circuitbreaker.CallNotPermittedException;
@@ -140,13 +141,20 @@ public final class RoutingJobQueue implements JobQueue {
         RouteDecision d = flags.decide(job);
         if (d.shadowed() && at != null && d.shadowTo() == Backend.REDIS) {
             // Sidekiq's scheduler, Ruby's included, would move a scheduled shadow copy to the real queue and run it.
-            d = new RouteDecision(d.primary(), null, d.reason());
+            d = new RouteDecision(d.primary(), null, d.reason(), d.migration());
         }
         Job primary = d.shadowed() ? job.toBuilder().extra(SHADOWED_TO, TextNode.valueOf(d.shadowTo().id())).build()
                 : job;
-        Backend landed = send(d.primary(), List.of(primary), at);
-        if (d.shadowed() && landed == d.primary()) {
-            shadow(d.shadowTo(), List.of(job.toBuilder().shadow(true).build()), at);
+        List<MigrationOpTracking> ops = d.migration() == null ? List.of() : List.of(d.migration());
+        try {
+            Backend landed = send(d.primary(), List.of(primary), at, ops);
+            if (d.shadowed() && landed == d.primary()) {
+                shadow(d.shadowTo(), List.of(job.toBuilder().shadow(true).build()), at, ops);
+            }
+        } finally {
+            if (d.migration() != null) {
+                d.migration().send();
+            }
         }
         return job.jid();
     }
@@ -159,37 +167,81 @@ public final class RoutingJobQueue implements JobQueue {
         List<Job> shadowRedis = new ArrayList<>();
         List<Job> shadowKafka = new ArrayList<>();
         List<String> jids = new ArrayList<>(jobs.size());
+        // Migration operations of the jobs in each part (only with a LaunchDarkly migration flag): a part's write
+        // is each of its jobs' write.
+        List<MigrationOpTracking> kafkaOps = List.of();
+        List<MigrationOpTracking> redisOps = List.of();
+        List<MigrationOpTracking> shadowKafkaOps = List.of();
+        List<MigrationOpTracking> shadowRedisOps = List.of();
+        List<MigrationOpTracking> allOps = List.of();
         for (Job job : jobs) {
             jids.add(job.jid());
             RouteDecision d = flags.decide(job);
             Job primary = job;
+            MigrationOpTracking op = d.migration();
+            if (op != null && allOps.isEmpty()) {
+                kafkaOps = new ArrayList<>();
+                redisOps = new ArrayList<>();
+                shadowKafkaOps = new ArrayList<>();
+                shadowRedisOps = new ArrayList<>();
+                allOps = new ArrayList<>();
+            }
             if (d.shadowed()) {
                 primary = job.toBuilder().extra(SHADOWED_TO, TextNode.valueOf(d.shadowTo().id())).build();
                 (d.shadowTo() == Backend.KAFKA ? shadowKafka : shadowRedis).add(job.toBuilder().shadow(true).build());
+                if (op != null) {
+                    (d.shadowTo() == Backend.KAFKA ? shadowKafkaOps : shadowRedisOps).add(op);
+                }
             }
             (d.primary() == Backend.KAFKA ? forKafka : forRedis).add(primary);
+            if (op != null) {
+                (d.primary() == Backend.KAFKA ? kafkaOps : redisOps).add(op);
+                allOps.add(op);
+            }
         }
-        // Each part goes in one round trip; a part that falls back takes its shadows' place, so those are dropped.
-        if (!forKafka.isEmpty() && send(Backend.KAFKA, forKafka, null) != Backend.KAFKA) {
-            shadowRedis.clear();
+        try {
+            // Each part goes in one round trip; a part that falls back takes its shadows' place, so those are dropped.
+            if (!forKafka.isEmpty() && send(Backend.KAFKA, forKafka, null, kafkaOps) != Backend.KAFKA) {
+                shadowRedis.clear();
+            }
+            if (!forRedis.isEmpty() && send(Backend.REDIS, forRedis, null, redisOps) != Backend.REDIS) {
+                shadowKafka.clear();
+            }
+            shadow(Backend.REDIS, shadowRedis, null, shadowRedisOps);
+            shadow(Backend.KAFKA, shadowKafka, null, shadowKafkaOps);
+        } finally {
+            allOps.forEach(MigrationOpTracking::send);
         }
-        if (!forRedis.isEmpty() && send(Backend.REDIS, forRedis, null) != Backend.REDIS) {
-            shadowKafka.clear();
-        }
-        shadow(Backend.REDIS, shadowRedis, null);
-        shadow(Backend.KAFKA, shadowKafka, null);
         return jids;
     }
 
+    /** Records a write to {@code backend} begun at {@code startNanos} in each of {@code ops}. */
+    private static void ran(List<MigrationOpTracking> ops, Backend backend, long startNanos, boolean failed) {
+        if (!ops.isEmpty()) {
+            Duration took = Duration.ofNanos(System.nanoTime() - startNanos);
+            for (MigrationOpTracking op : ops) {
+                op.ran(backend, took, failed);
+            }
+        }
+    }
+
+    /** Nanos now when there are migration operations to time; spares the fast path the clock read otherwise. */
+    private static long start(List<MigrationOpTracking> ops) {
+        return ops.isEmpty() ? 0 : System.nanoTime();
+    }
+
     /** Sends jobs to {@code chosen}, or to the other backend if it fails. Returns where they landed. */
-    private Backend send(Backend chosen, List<Job> jobs, Instant at) {
+    private Backend send(Backend chosen, List<Job> jobs, Instant at, List<MigrationOpTracking> ops) {
+        long started = start(ops);
         try {
             write(chosen, jobs, at);
+            ran(ops, chosen, started, false);
             count(chosen, jobs.size());
             return chosen;
         } catch (InvalidPayloadException e) {
             throw e;
         } catch (RuntimeException first) {
+            ran(ops, chosen, started, true);
             Backend other = chosen == Backend.KAFKA ? Backend.REDIS : Backend.KAFKA;
             String cause = causeOf(first);
             fallback(chosen.id(), cause).increment(jobs.size());
@@ -198,11 +250,14 @@ public final class RoutingJobQueue implements JobQueue {
             if (chosen == Backend.KAFKA && mayHaveLanded(first)) {
                 otherAt = markTwins(jobs, at);
             }
+            long otherStarted = start(ops);
             try {
                 write(other, unshadowed(jobs), otherAt);
+                ran(ops, other, otherStarted, false);
                 count(other, jobs.size());
                 return other;
             } catch (RuntimeException second) {
+                ran(ops, other, otherStarted, true);
                 EnqueueException e = new EnqueueException(other, "no backend accepted the job(s): " + chosen.id()
                         + " failed (" + rootMessage(first) + ") and " + other.id() + " failed (" + rootMessage(second)
                         + ")", second);
@@ -285,14 +340,17 @@ public final class RoutingJobQueue implements JobQueue {
         (b == Backend.KAFKA ? toKafka : toRedis).increment(n);
     }
 
-    private void shadow(Backend target, List<Job> copies, Instant at) {
+    private void shadow(Backend target, List<Job> copies, Instant at, List<MigrationOpTracking> ops) {
         if (copies.isEmpty()) {
             return;
         }
+        long started = start(ops);
         try {
             write(target, copies, at);
+            ran(ops, target, started, false);
             shadows.increment(copies.size());
         } catch (RuntimeException e) {
+            ran(ops, target, started, true);
             shadowFailures.increment(copies.size());
             log.warn("shadow copies of {} job(s) to {} not enqueued ({}); the authoritative copies are unaffected",
                     copies.size(), target.id(), rootMessage(e));

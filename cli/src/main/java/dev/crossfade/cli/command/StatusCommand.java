@@ -67,8 +67,9 @@ public final class StatusCommand implements Callable<Integer> {
             PrintWriter out = spec.commandLine().getOut();
             PrintWriter err = spec.commandLine().getErr();
             Map<String, Object> split = (Map<String, Object>) s.get("split");
-            out.printf("split:    %s%% Kafka, shadow %s%%, kill switch %s%n", split.get("kafkaPercent"),
-                    split.get("shadowPercent"), Boolean.TRUE.equals(split.get("killSwitch")) ? "ON" : "off");
+            out.printf("split:    %s%% Kafka, shadow %s%%, kill switch %s%s%n", split.get("kafkaPercent"),
+                    split.get("shadowPercent"), Boolean.TRUE.equals(split.get("killSwitch")) ? "ON" : "off",
+                    split.containsKey("migrationStage") ? ", migration stage " + split.get("migrationStage") : "");
             out.printf("flags:    %s (%s)%n", split.get("source"),
                     Boolean.TRUE.equals(split.get("flagsHealthy")) ? "healthy" : "UNAVAILABLE: routing to Redis");
             int unreachable = 0;

@@ -282,11 +282,12 @@ public final class CrossfadeConfig {
                     + string("http.bind") + "'");
         }
         redisUrl();
-        if (isSet("flags.relay-uri")) {
-            String scheme = uri("flags.relay-uri").getScheme();
-            if (!scheme.equals("http") && !scheme.equals("https")) {
-                throw fail("flags.relay-uri", "must start with http:// or https://, got '" + shown("flags.relay-uri")
-                        + "'");
+        for (String key : List.of("flags.relay-uri", "flags.stream-uri", "flags.base-uri", "flags.events-uri")) {
+            if (isSet(key)) {
+                String scheme = uri(key).getScheme();
+                if (!scheme.equals("http") && !scheme.equals("https")) {
+                    throw fail(key, "must start with http:// or https://, got '" + shown(key) + "'");
+                }
             }
         }
         if (isSet("kafka.session-timeout") && duration("kafka.session-timeout").toMillis() > Integer.MAX_VALUE) {

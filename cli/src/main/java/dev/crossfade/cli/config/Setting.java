@@ -57,7 +57,17 @@ public record Setting(String key, Type type, String defaultValue, String descrip
                     "local flags file (LaunchDarkly file-data format), used when no SDK key is set"),
             new Setting("flags.sdk-key", Type.SECRET, null,
                     "LaunchDarkly server SDK key; also read from `LD_SDK_KEY`. When set, flags come from LaunchDarkly"),
-            new Setting("flags.relay-uri", Type.URL, null, "LaunchDarkly Relay Proxy URL"),
+            new Setting("flags.relay-uri", Type.URL, null,
+                    "LaunchDarkly Relay Proxy URL: streaming, polling and events all go there"),
+            new Setting("flags.stream-uri", Type.URL, null,
+                    "LaunchDarkly streaming service (flag changes pushed to the SDK); unset: flags.relay-uri, else "
+                            + "LaunchDarkly's `https://stream.launchdarkly.com`"),
+            new Setting("flags.base-uri", Type.URL, null,
+                    "LaunchDarkly polling service (the SDK's base URI); unset: flags.relay-uri, else LaunchDarkly's "
+                            + "`https://app.launchdarkly.com`"),
+            new Setting("flags.events-uri", Type.URL, null,
+                    "LaunchDarkly events service (evaluation counts, contexts, migration ops); unset: "
+                            + "flags.relay-uri, else LaunchDarkly's `https://events.launchdarkly.com`"),
             new Setting("flags.route-flag", Type.STRING, "crossfade-route", "string flag: `redis` or `kafka`"),
             new Setting("flags.kill-switch-flag", Type.STRING, "crossfade-kill-switch",
                     "boolean flag: true sends everything to Redis"),

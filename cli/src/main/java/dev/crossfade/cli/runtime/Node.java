@@ -11,6 +11,7 @@ import dev.crossfade.cli.config.CrossfadeConfig;
 import dev.crossfade.cli.config.Redaction;
 import dev.crossfade.flags.FlagSource;
 import dev.crossfade.flags.FlagsConfig;
+import dev.crossfade.flags.LaunchDarklyEndpoints;
 import dev.crossfade.flags.RoutingFlags;
 import dev.crossfade.flags.file.FlagsFile;
 import dev.crossfade.kafka.KafkaBackend;
@@ -20,6 +21,7 @@ import dev.crossfade.redis.RedisBackendConfig;
 import dev.crossfade.router.MigrationWorkerRuntime;
 import dev.crossfade.router.RouterConfig;
 import dev.crossfade.router.RoutingJobQueue;
+import dev.crossfade.router.shadow.MigrationReads;
 import dev.crossfade.router.shadow.ShadowComparator;
 import io.micrometer.core.instrument.MeterRegistry;
 
@@ -72,9 +74,7 @@ public final class Node implements AutoCloseable {
                 .build());
         FlagSource source;
         if (config.isSet("flags.sdk-key")) {
-            source = config.isSet("flags.relay-uri")
-                    ? FlagSource.launchDarkly(config.string("flags.sdk-key"), config.uri("flags.relay-uri"))
-                    : FlagSource.launchDarkly(config.string("flags.sdk-key"));
+            source = FlagSource.launchDarkly(config.string("flags.sdk-key"), launchDarklyEndpoints(config));
             this.flagsFile = null;
         } else {
             this.flagsFile = FlagsFile.at(config.path("flags.file"), config.string("flags.route-flag"),
@@ -99,9 +99,25 @@ public final class Node implements AutoCloseable {
         this.flags = RoutingFlags.start(fc.build());
         // Shared through Redis, so copies run by different worker processes are still paired.
         this.comparator = new ShadowComparator(Duration.ofSeconds(30), meters,
-                redis.shadowStore(config.duration("workers.run-once-memory")));
+                redis.shadowStore(config.duration("workers.run-once-memory")), new MigrationReads(flags));
         this.jobMetrics = new JobMetrics(meters);
         this.unknownClasses = new UnknownClasses(redis.redis(), config.string("redis.namespace"));
+    }
+
+    /** Where the SDK reaches LaunchDarkly: a Relay Proxy for all three services, each overridden by its own key. */
+    static LaunchDarklyEndpoints launchDarklyEndpoints(CrossfadeConfig config) {
+        LaunchDarklyEndpoints at = config.isSet("flags.relay-uri")
+                ? LaunchDarklyEndpoints.relayProxy(config.uri("flags.relay-uri")) : LaunchDarklyEndpoints.defaults();
+        if (config.isSet("flags.stream-uri")) {
+            at = at.withStreaming(config.uri("flags.stream-uri"));
+        }
+        if (config.isSet("flags.base-uri")) {
+            at = at.withPolling(config.uri("flags.base-uri"));
+        }
+        if (config.isSet("flags.events-uri")) {
+            at = at.withEvents(config.uri("flags.events-uri"));
+        }
+        return at;
     }
 
     /** A node on the backends the configuration's {@code workers.backends} names. */

@@ -3,6 +3,7 @@ package dev.crossfade.cli.runtime;
 import dev.crossfade.api.Backend;
 import dev.crossfade.cli.config.Redaction;
 import dev.crossfade.cli.http.StatusSource;
+import dev.crossfade.flags.FlagState;
 import dev.crossfade.flags.file.FlagsFile;
 import dev.crossfade.router.RoutingJobQueue;
 import dev.crossfade.router.shadow.ShadowReport;
@@ -111,9 +112,13 @@ public final class NodeStatus implements StatusSource {
         } else {
             // LaunchDarkly, or a file the SDK cannot use: say what routing actually does.
             node.flags().decide(dev.crossfade.api.Job.of("crossfade.StatusProbe"));
-            split.put("kafkaPercent", Math.round(node.flags().kafkaShare(1000) * 1000) / 10.0);
-            split.put("killSwitch", false);
-            split.put("shadowPercent", 0.0);
+            FlagState state = node.flags().state(1000);
+            split.put("kafkaPercent", Math.round(state.kafkaShare() * 1000) / 10.0);
+            split.put("killSwitch", state.killSwitch());
+            split.put("shadowPercent", Math.round(state.shadowShare() * 1000) / 10.0);
+            if (state.migrationStage() != null) {
+                split.put("migrationStage", state.migrationStage());
+            }
         }
         split.put("source", Redaction.redact(node.flags().sourceDescription()));
         split.put("flagsHealthy", node.flags().healthy());

@@ -60,6 +60,7 @@ public final class ShadowComparator implements ExecutionListener {
     private final Counter unrecorded;
     private final AtomicLong lastSweep = new AtomicLong();
     private final AtomicLong lastStoreWarning = new AtomicLong();
+    private Compared compared = (primary, shadow, consistent) -> { };
 
     /** A comparator of the copies this process runs, kept in memory. */
     public ShadowComparator(Duration grace, MeterRegistry meters) {
@@ -69,6 +70,26 @@ public final class ShadowComparator implements ExecutionListener {
     /** A comparator over a shared store, pairing copies whichever process ran them. */
     public ShadowComparator(Duration grace, MeterRegistry meters, ShadowStore store) {
         this(grace, meters, store, Clock.systemUTC());
+    }
+
+    /**
+     * A comparator over a shared store that also tells {@code compared} of each pair it compares (for instance
+     * {@link MigrationReads}, which reports it to LaunchDarkly's migration metrics).
+     */
+    public ShadowComparator(Duration grace, MeterRegistry meters, ShadowStore store, Compared compared) {
+        this(grace, meters, store, Clock.systemUTC());
+        this.compared = Objects.requireNonNull(compared, "compared");
+    }
+
+    /** Told of each pair of copies compared, by the process that paired them. */
+    @FunctionalInterface
+    public interface Compared {
+        /**
+         * @param primary    the authoritative copy's run
+         * @param shadow     the shadow copy's run ({@code ran()} false: it only recorded delivery)
+         * @param consistent whether the two agree (outcome and result); meaningless when the shadow did not run
+         */
+        void compared(Observation primary, Observation shadow, boolean consistent);
     }
 
     ShadowComparator(Duration grace, MeterRegistry meters, Clock clock) {
@@ -144,12 +165,19 @@ public final class ShadowComparator implements ExecutionListener {
     }
 
     private void compare(Observation primary, Observation shadow) {
+        boolean consistent = !shadow.ran() || (primary.outcome() == shadow.outcome()
+                && Objects.equals(primary.digest(), shadow.digest()));
+        try {
+            compared.compared(primary, shadow, consistent);
+        } catch (RuntimeException e) {
+            log.debug("comparison listener failed: {}", e.toString());
+        }
         if (!shadow.ran()) {
             store.count("deliveredOnly", 1);
             matchedCounter.increment();
             return;
         }
-        if (primary.outcome() == shadow.outcome() && Objects.equals(primary.digest(), shadow.digest())) {
+        if (consistent) {
             store.count("matched", 1);
             matchedCounter.increment();
             return;
