@@ -51,6 +51,7 @@ class BadConfigTest {
             // enums
             new Bad("kafka.mode", "shard", "'group' or 'share'"),
             new Bad("kafka.mode", "", "'group' or 'share'"),
+            new Bad("kafka.ordering", "keys", "'key' or 'partition' or 'none'"),
             // URLs
             new Bad("redis.url", "http://localhost", "redis://"),
             new Bad("redis.url", "redis://", "URL"),

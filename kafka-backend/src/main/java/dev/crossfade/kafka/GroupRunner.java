@@ -15,13 +15,14 @@ import org.apache.kafka.common.errors.WakeupException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import java.nio.ByteBuffer;
 import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.Collection;
 import java.util.HashMap;
 import java.util.Iterator;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
@@ -37,8 +38,9 @@ import java.util.concurrent.atomic.AtomicLong;
  * whatever fails on the way ({@link RetryAndDlq}), so no record holds its partition's commit point; and the poll loop
  * outlives any error, backing off and going on. Each partition's records are split into chunks
  * run in order, and the committable offset is the smallest first-unfinished offset of its chunks, so commits are exact
- * whatever the {@link KafkaBackendConfig.Ordering ordering}: per partition (one lane per partition), per key (one lane
- * per key bucket, so more threads than partitions), or none (round-robin chunks).
+ * whatever the {@link KafkaBackendConfig.Ordering ordering}: per key (the default: one lane per record key in
+ * flight, so {@code concurrency} jobs run at once however few the partitions), per partition (one lane per partition),
+ * or none (round-robin chunks).
  *
  * <p><b>Rebalances</b> are incremental (KIP-848 {@code group.protocol=consumer} by default, or cooperative-sticky on
  * the classic protocol): only moved partitions stop. A revoked partition starts no further job, its running jobs get
@@ -125,16 +127,15 @@ public final class GroupRunner extends KafkaRunner {
                     st.lane(0).submit(st.track(list, now));
                 }
                 case KEY -> {
-                    // A fixed number of buckets (concurrency) so one key always lands in the same lane.
-                    List<ConsumerRecord<byte[], byte[]>>[] buckets = new List[concurrency];
+                    // One lane per key: jobs of one key run in offset order, jobs of different keys never wait for
+                    // each other (a shared bucket would make a slow job hold up unrelated keys).
+                    Map<ByteBuffer, List<ConsumerRecord<byte[], byte[]>>> byKey = new LinkedHashMap<>();
                     for (ConsumerRecord<byte[], byte[]> r : list) {
-                        int b = Math.floorMod(keyHash(r), concurrency);
-                        (buckets[b] == null ? buckets[b] = new ArrayList<>() : buckets[b]).add(r);
+                        byKey.computeIfAbsent(laneKey(r), k -> new ArrayList<>(1)).add(r);
                     }
-                    for (int b = 0; b < concurrency; b++) {
-                        if (buckets[b] != null) {
-                            st.lane(b).submit(st.track(buckets[b], now));
-                        }
+                    st.pruneIdleLanes();
+                    for (Map.Entry<ByteBuffer, List<ConsumerRecord<byte[], byte[]>>> e : byKey.entrySet()) {
+                        st.keyLane(e.getKey()).submit(st.track(e.getValue(), now));
                     }
                 }
                 case NONE -> {
@@ -152,8 +153,10 @@ public final class GroupRunner extends KafkaRunner {
         }
     }
 
-    private static int keyHash(ConsumerRecord<byte[], byte[]> r) {
-        return r.key() == null ? Long.hashCode(r.offset()) : Arrays.hashCode(r.key());
+    /** A record's ordering key; a record without a key is ordered with nothing (its offset stands in). */
+    private static ByteBuffer laneKey(ConsumerRecord<byte[], byte[]> r) {
+        return r.key() != null ? ByteBuffer.wrap(r.key())
+                : ByteBuffer.allocate(Long.BYTES + 1).put((byte) 0xff).putLong(r.offset()).flip();
     }
 
     private static List<List<ConsumerRecord<byte[], byte[]>>> split(int n) {
@@ -405,6 +408,7 @@ public final class GroupRunner extends KafkaRunner {
         final AtomicInteger outstanding = new AtomicInteger();
         final AtomicLong outstandingBytes = new AtomicLong();
         final Map<Integer, Lane> lanes = new HashMap<>();
+        final Map<ByteBuffer, Lane> keyLanes = new HashMap<>();
         long highest = -1;
         long committed = -1;
         boolean paused;
@@ -430,6 +434,20 @@ public final class GroupRunner extends KafkaRunner {
 
         Lane lane(int id) {
             return lanes.computeIfAbsent(id, i -> new Lane(pool, GroupRunner.this::process));
+        }
+
+        Lane keyLane(ByteBuffer key) {
+            return keyLanes.computeIfAbsent(key, k -> new Lane(pool, GroupRunner.this::process));
+        }
+
+        /**
+         * Forgets lanes with nothing queued or running, so the map holds at most the keys in flight. Only the poll
+         * thread submits, so an idle lane removed here can receive nothing more.
+         */
+        void pruneIdleLanes() {
+            if (keyLanes.size() > 4 * concurrency) {
+                keyLanes.values().removeIf(Lane::idle);
+            }
         }
 
         /** The offset to commit: the first unfinished one, or one past the last fetched; -1 when nothing fetched. */

@@ -45,9 +45,12 @@ import java.util.Optional;
  *   scheduler uses {@code <groupId>.scheduler}</td></tr>
  *   <tr><td>groupProtocol</td><td>{@code consumer}</td><td>group mode rebalance protocol: {@code consumer}
  *   (KIP-848, incremental) or {@code classic} (then with the cooperative-sticky assignor)</td></tr>
- *   <tr><td>ordering</td><td>{@link Ordering#PARTITION}</td><td>group mode: jobs of a partition run one after
- *   another ({@code PARTITION}), jobs of one record key do ({@code KEY}), or no order ({@code NONE}); KEY and NONE
- *   use more threads than there are partitions. Commits stay exact in every mode</td></tr>
+ *   <tr><td>ordering</td><td>{@link Ordering#KEY}</td><td>group mode: which jobs of a partition must not run at
+ *   the same time. {@code KEY}: jobs with the same record key (the routing key, else the jid) run one after another in
+ *   enqueue order, any others at once, so {@code concurrency} threads run that many jobs at once however few the
+ *   partitions (what a Sidekiq user expects of {@code concurrency}). {@code PARTITION}: jobs of a partition run one
+ *   after another, so a process runs at most as many jobs at once as it owns partitions. {@code NONE}: no order.
+ *   Commits stay exact in every mode</td></tr>
  *   <tr><td>maxPollRecords</td><td>2000 (group); share: 100 per worker thread, 100 to 1000 per share consumer</td><td>{@code
  *   max.poll.records}: the batch size. Group mode polls in large batches because the KIP-848 consumer's cost per poll
  *   dominated no-op processing at 500 (see docs/benchmarks.md). A share consumer holds a lock on every record it
@@ -116,7 +119,10 @@ public final class KafkaBackendConfig {
     public enum Ordering {
         /** Jobs of a partition run in offset order, one at a time. */
         PARTITION,
-        /** Jobs with the same record key (routing key, else jid) run in offset order, one at a time. */
+        /**
+         * Jobs with the same record key (routing key, else jid) run in offset order, one at a time; jobs of other keys
+         * run at the same time, up to the runtime's concurrency. The default.
+         */
         KEY,
         /** No order: any job may run on any thread. */
         NONE
@@ -386,7 +392,7 @@ public final class KafkaBackendConfig {
         private Mode mode = Mode.GROUP;
         private String groupId;
         private String groupProtocol = "consumer";
-        private Ordering ordering = Ordering.PARTITION;
+        private Ordering ordering = Ordering.KEY;
         private int maxPollRecords; // 0: the mode's default
         private Duration fetchMaxWait = Duration.ofMillis(100);
         private int maxBufferedPerPartition;

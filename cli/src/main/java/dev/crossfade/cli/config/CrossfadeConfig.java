@@ -233,6 +233,7 @@ public final class CrossfadeConfig {
             }
         }
         choice("kafka.mode", List.of("group", "share"));
+        choice("kafka.ordering", List.of("key", "partition", "none"));
         List<String> backends = list("workers.backends");
         if (backends.isEmpty()) {
             throw fail("workers.backends", "must list redis, kafka or both");
