@@ -2,6 +2,7 @@ package dev.crossfade.kafka;
 
 import dev.crossfade.api.execution.ExecutionCore;
 import dev.crossfade.kafka.internal.Chunk;
+import dev.crossfade.kafka.internal.CrashMark;
 import dev.crossfade.kafka.internal.Lane;
 import io.github.resilience4j.core.IntervalFunction;
 import org.apache.kafka.clients.consumer.CloseOptions;
@@ -25,6 +26,7 @@ import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
@@ -82,13 +84,15 @@ public final class GroupRunner extends KafkaRunner {
             while (running) {
                 try {
                     // Short polls while a partition is paused, so it resumes soon after its workers drain it.
+                    // Short polls also while fetched records wait for the commit that announces them.
                     ConsumerRecords<byte[], byte[]> records =
-                            consumer.poll(anyPaused() ? Duration.ofMillis(5) : Duration.ofMillis(50));
+                            consumer.poll(anyPaused() || anyHeld() ? Duration.ofMillis(5) : Duration.ofMillis(50));
                     if (!records.isEmpty()) {
                         dispatch(records);
                     }
                     backpressure();
                     commit(false);
+                    release();
                     failures = 0;
                 } catch (WakeupException e) {
                     // stop(), or a stale wakeup: the loop condition decides.
@@ -109,7 +113,11 @@ public final class GroupRunner extends KafkaRunner {
         }
     }
 
-    @SuppressWarnings("unchecked")
+    /**
+     * Tracks the fetched records of each partition as chunks (so commits account for them) and holds them until a
+     * commit announcing them is acknowledged ({@link #release()}): a later owner must be able to tell which records
+     * may have been running when this process died.
+     */
     private void dispatch(ConsumerRecords<byte[], byte[]> records) {
         long now = System.nanoTime();
         for (TopicPartition tp : records.partitions()) {
@@ -122,10 +130,20 @@ public final class GroupRunner extends KafkaRunner {
                 log.debug("{}: first fetch of {} starts at offset {}", name, tp, list.get(0).offset());
             }
             st.highest = list.get(list.size() - 1).offset();
-            switch (config.ordering()) {
-                case PARTITION -> {
-                    st.lane(0).submit(st.track(list, now));
+            if (st.recovery != null) {
+                // Records the crashed owner may have started run alone, each announced first (see release()).
+                int i = 0;
+                while (i < list.size() && list.get(i).offset() <= st.recovery.hi) {
+                    st.held.add(new Held(st.track(List.of(list.get(i)), now), null, true));
+                    i++;
                 }
+                list = list.subList(i, list.size());
+                if (list.isEmpty()) {
+                    continue;
+                }
+            }
+            switch (config.ordering()) {
+                case PARTITION -> st.held.add(new Held(st.track(list, now), null, false));
                 case KEY -> {
                     // One lane per key: jobs of one key run in offset order, jobs of different keys never wait for
                     // each other (a shared bucket would make a slow job hold up unrelated keys).
@@ -133,9 +151,8 @@ public final class GroupRunner extends KafkaRunner {
                     for (ConsumerRecord<byte[], byte[]> r : list) {
                         byKey.computeIfAbsent(laneKey(r), k -> new ArrayList<>(1)).add(r);
                     }
-                    st.pruneIdleLanes();
                     for (Map.Entry<ByteBuffer, List<ConsumerRecord<byte[], byte[]>>> e : byKey.entrySet()) {
-                        st.keyLane(e.getKey()).submit(st.track(e.getValue(), now));
+                        st.held.add(new Held(st.track(e.getValue(), now), e.getKey(), false));
                     }
                 }
                 case NONE -> {
@@ -145,11 +162,127 @@ public final class GroupRunner extends KafkaRunner {
                         split.get(i % n).add(list.get(i));
                     }
                     for (List<ConsumerRecord<byte[], byte[]>> part : split) {
-                        Chunk c = st.track(part, now);
-                        pool.execute(() -> process(c));
+                        st.held.add(new Held(st.track(part, now), null, false));
                     }
                 }
             }
+        }
+    }
+
+    /**
+     * Hands held chunks to the workers: normally those a commit has announced; in a partition recovering from an
+     * owner that died, the suspects one at a time, each after a synchronous commit naming it (or straight to the DLQ
+     * once it took down {@code maxRecoveries} owners, the last time running alone).
+     */
+    private void release() {
+        for (PartitionState st : states.values()) {
+            if (st.recovery != null) {
+                recover(st);
+            }
+            if (st.recovery != null) {
+                continue;
+            }
+            if (!st.held.isEmpty() && st.held.peekFirst().chunk.lastOffset() <= st.announced) {
+                st.pruneIdleLanes();
+                while (!st.held.isEmpty() && st.held.peekFirst().chunk.lastOffset() <= st.announced) {
+                    submit(st, st.held.pollFirst());
+                }
+            }
+        }
+    }
+
+    /** Hands a chunk to the lane its ordering gives it (resolved now: an idle lane may have been forgotten since). */
+    private void submit(PartitionState st, Held h) {
+        switch (config.ordering()) {
+            case KEY -> st.keyLane(h.key != null ? h.key : laneKey(h.chunk.records().get(0))).submit(h.chunk);
+            case PARTITION -> st.lane(0).submit(h.chunk);
+            case NONE -> pool.execute(() -> process(h.chunk));
+        }
+    }
+
+    private void recover(PartitionState st) {
+        Recovery rec = st.recovery;
+        if (st.commitPoint() > rec.hi) {
+            log.info("{}: {} recovered: every job its previous owner may have started has finished", name, st.tp);
+            st.recovery = null;
+            return;
+        }
+        if (rec.current != null && !rec.current.isDone()) {
+            return;
+        }
+        if (!rec.alone) {
+            // Too many suspects to run one by one at the first crash: run them as usual, the range marked, and only
+            // go one by one if this owner dies too.
+            if (!rec.wholeRangeReleased) {
+                if (!commitMark(st, st.commitPoint(), new CrashMark(false, rec.hi, rec.deaths + 1, -1, 0))) {
+                    return;
+                }
+                rec.wholeRangeReleased = true;
+            }
+            if (!st.held.isEmpty() && st.held.peekFirst().suspect) {
+                st.pruneIdleLanes();
+                while (!st.held.isEmpty() && st.held.peekFirst().suspect) {
+                    submit(st, st.held.pollFirst());
+                }
+            }
+            return;
+        }
+        Held next = st.held.peekFirst();
+        if (next == null || !next.suspect) {
+            return;
+        }
+        long offset = next.chunk.lastOffset();
+        boolean diedAlone = offset == rec.aloneOffset;
+        int deaths = diedAlone ? rec.aloneDeaths : rec.deaths;
+        if (diedAlone && deaths >= config.maxRecoveries()) {
+            st.held.pollFirst();
+            rec.current = next.chunk;
+            log.error("{}: job at {}@{} was in flight in {} worker processes that died (the last one running alone); "
+                    + "sending it to the DLQ", name, st.tp, offset, deaths);
+            int d = deaths;
+            pool.execute(() -> poison(next.chunk, d));
+            return;
+        }
+        if (!commitMark(st, offset, new CrashMark(false, rec.hi, rec.deaths, offset, deaths + 1))) {
+            return;
+        }
+        st.held.pollFirst();
+        rec.current = next.chunk;
+        pool.execute(() -> process(next.chunk));
+    }
+
+    /** Commits {@code offset} with {@code mark}, synchronously: the mark must be durable before the job starts. */
+    private boolean commitMark(PartitionState st, long offset, CrashMark mark) {
+        try {
+            consumer.commitSync(Map.of(st.tp, new OffsetAndMetadata(offset, mark.format())), Duration.ofSeconds(15));
+            st.committed = offset;
+            st.sentMark = mark.format();
+            return true;
+        } catch (RuntimeException e) {
+            log.warn("{}: cannot record the recovery of {} ({}); trying again", name, st.tp, e.toString());
+            return false;
+        }
+    }
+
+    /** Dead-letters a job that took down too many worker processes, instead of running it. */
+    private void poison(Chunk c, int deaths) {
+        PartitionState st = (PartitionState) c.owner();
+        try {
+            if (!c.begin()) {
+                return;
+            }
+            byte verdict = 0;
+            try {
+                verdict = backend.retryAndDlq().deadLetterPoison(c.records().get(0), deaths, config.maxRecoveries(),
+                        c);
+            } finally {
+                c.end(verdict != 0, verdict);
+            }
+        } catch (Throwable t) {
+            log.error("{}: cannot dead-letter the poison job of {}; it stays uncommitted", name, st.tp, t);
+        } finally {
+            st.settled(c);
+            c.release();
         }
     }
 
@@ -225,6 +358,15 @@ public final class GroupRunner extends KafkaRunner {
         return false;
     }
 
+    private boolean anyHeld() {
+        for (PartitionState st : states.values()) {
+            if (!st.held.isEmpty()) {
+                return true;
+            }
+        }
+        return false;
+    }
+
     private void backpressure() {
         int max = config.maxBufferedPerPartition();
         long maxBytes = config.maxBufferedBytesPerPartition();
@@ -253,22 +395,44 @@ public final class GroupRunner extends KafkaRunner {
 
     private void commit(boolean sync) {
         long now = System.nanoTime();
-        if (!sync && now - lastCommitNanos < config.commitInterval().toNanos()) {
+        if (!sync && now - lastCommitNanos < config.commitInterval().toNanos() && !anyToAnnounce()) {
             return;
         }
         lastCommitNanos = now;
-        commit(states.values(), sync);
+        commit(states.values(), sync, false);
     }
 
-    private void commit(Collection<PartitionState> which, boolean sync) {
+    /** Whether fetched records wait for a commit announcing them (they start only once it is acknowledged). */
+    private boolean anyToAnnounce() {
+        for (PartitionState st : states.values()) {
+            if (st.recovery == null && st.highest > st.announcing) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /**
+     * Commits each partition's first unfinished offset with its {@link CrashMark}.
+     *
+     * @param clean the partitions are let go with every started job finished (a revoke or stop that drained them)
+     */
+    private void commit(Collection<PartitionState> which, boolean sync, boolean clean) {
         Map<TopicPartition, OffsetAndMetadata> offsets = new HashMap<>();
+        Map<TopicPartition, Long> announced = new HashMap<>();
         for (PartitionState st : which) {
             long point = st.commitPoint();
+            String mark = st.mark(clean).format();
             // A synchronous commit (revoke, shutdown) is the last word on a partition: it repeats the offset even when
             // an async commit of the same one may still be in flight or may have failed.
-            if (point >= 0 && (point > st.committed || sync)) {
-                offsets.put(st.tp, new OffsetAndMetadata(point));
+            if (point >= 0 && (point > st.committed || !mark.equals(st.sentMark) || sync)) {
+                offsets.put(st.tp, new OffsetAndMetadata(point, mark));
                 st.committed = point;
+                st.sentMark = mark;
+                if (st.recovery == null) {
+                    st.announcing = Math.max(st.announcing, st.highest);
+                    announced.put(st.tp, st.highest);
+                }
             }
         }
         if (offsets.isEmpty()) {
@@ -288,17 +452,27 @@ public final class GroupRunner extends KafkaRunner {
             }
         } else {
             consumer.commitAsync(offsets, (o, e) -> {
-                if (e != null) {
-                    // Runs on the poll thread. Forget the offsets we sent (the callback's map is null on failure) so
-                    // the next turn commits them again.
-                    log.debug("{}: async commit failed (retried next turn): {}", name, e.toString());
-                    offsets.forEach((tp, om) -> {
+                // Runs on the poll thread.
+                if (e == null) {
+                    announced.forEach((tp, hi) -> {
                         PartitionState st = states.get(tp);
-                        if (st != null && st.committed == om.offset()) {
-                            st.committed = -1;
+                        if (st != null && hi > st.announced) {
+                            st.announced = hi;
                         }
                     });
+                    return;
                 }
+                // Forget the offsets we sent (the callback's map is null on failure) so the next turn commits them
+                // again.
+                log.debug("{}: async commit failed (retried next turn): {}", name, e.toString());
+                offsets.forEach((tp, om) -> {
+                    PartitionState st = states.get(tp);
+                    if (st != null && st.committed == om.offset()) {
+                        st.committed = -1;
+                        st.sentMark = null;
+                        st.announcing = st.announced;
+                    }
+                });
             });
         }
     }
@@ -344,7 +518,7 @@ public final class GroupRunner extends KafkaRunner {
             List<PartitionState> all = new ArrayList<>(states.values());
             long deadline = stopDeadlineNanos != 0 ? stopDeadlineNanos : System.nanoTime();
             clean = drain(all, deadline);
-            commit(all, true);
+            commit(all, true, clean);
             release(all);
             states.clear();
         } catch (RuntimeException e) {
@@ -363,8 +537,31 @@ public final class GroupRunner extends KafkaRunner {
     private final class Rebalance implements ConsumerRebalanceListener {
         @Override
         public void onPartitionsAssigned(Collection<TopicPartition> partitions) {
+            Map<TopicPartition, OffsetAndMetadata> committed = Map.of();
+            if (!partitions.isEmpty()) {
+                try {
+                    committed = consumer.committed(Set.copyOf(partitions), Duration.ofSeconds(15));
+                } catch (RuntimeException e) {
+                    // Without the marks a crash cannot be counted; the jobs still run (as after an upgrade).
+                    log.warn("{}: cannot read the committed offsets of {}: {}; jobs a crashed owner left unfinished "
+                            + "run without counting the crash", name, partitions, e.toString());
+                }
+            }
             for (TopicPartition tp : partitions) {
-                states.putIfAbsent(tp, new PartitionState(tp));
+                PartitionState st = new PartitionState(tp);
+                if (states.putIfAbsent(tp, st) != null) {
+                    continue;
+                }
+                OffsetAndMetadata om = committed.get(tp);
+                if (om != null) {
+                    CrashMark mark = CrashMark.parse(om.metadata());
+                    if (!mark.clean() && mark.hi() >= om.offset()) {
+                        st.recovery = new Recovery(mark, om.offset(), concurrency);
+                        log.warn("{}: the previous owner of {} stopped with jobs {}..{} in flight ({} such stop(s) in a "
+                                + "row); running them {}", name, tp, om.offset(), mark.hi(), mark.deaths(),
+                                st.recovery.alone ? "one at a time" : "with the range marked");
+                    }
+                }
             }
             log.debug("{}: assigned {}", name, partitions);
         }
@@ -376,7 +573,7 @@ public final class GroupRunner extends KafkaRunner {
                 return;
             }
             boolean finished = drain(revoked, System.nanoTime() + config.revokeTimeout().toNanos());
-            commit(revoked, true);
+            commit(revoked, true, finished);
             release(revoked);
             log.debug("{}: revoked {} (running jobs finished: {}), committed {}", name, partitions, finished,
                     revoked.stream().map(st -> st.tp + "=" + st.committed).toList());
@@ -401,6 +598,32 @@ public final class GroupRunner extends KafkaRunner {
         }
     }
 
+    /** A fetched chunk waiting to be handed to the workers; {@code key} names its lane in KEY ordering. */
+    private record Held(Chunk chunk, ByteBuffer key, boolean suspect) {
+    }
+
+    /** A partition whose previous owner died with jobs in flight (see {@link CrashMark}). */
+    private static final class Recovery {
+        final long hi;
+        final int deaths;
+        final long aloneOffset;
+        final int aloneDeaths;
+        /** One at a time (each marked first), or the whole range at once with the range marked. */
+        final boolean alone;
+        boolean wholeRangeReleased;
+        Chunk current;
+
+        Recovery(CrashMark mark, long committed, int concurrency) {
+            this.hi = mark.hi();
+            this.deaths = mark.deaths();
+            this.aloneOffset = mark.alone();
+            this.aloneDeaths = mark.aloneDeaths();
+            // One by one costs a synchronous commit per job: worth it when few jobs are suspect or the range already
+            // took down more than one owner.
+            this.alone = mark.alone() >= committed || mark.deaths() >= 2 || hi - committed + 1 <= concurrency;
+        }
+    }
+
     /** Per assigned partition; touched by the poll thread only, except the outstanding counts ({@link #settled}). */
     private final class PartitionState {
         final TopicPartition tp;
@@ -409,8 +632,18 @@ public final class GroupRunner extends KafkaRunner {
         final AtomicLong outstandingBytes = new AtomicLong();
         final Map<Integer, Lane> lanes = new HashMap<>();
         final Map<ByteBuffer, Lane> keyLanes = new HashMap<>();
+        /** Fetched chunks not yet handed to the workers, in offset order. */
+        final ArrayDeque<Held> held = new ArrayDeque<>();
         long highest = -1;
         long committed = -1;
+        /** The offset metadata of the last commit sent; null when it failed. */
+        String sentMark;
+        /** Records up to this were announced by an acknowledged commit and may start. */
+        long announced = -1;
+        /** Records up to this are announced by a commit sent (maybe not yet acknowledged). */
+        long announcing = -1;
+        /** Non-null while jobs the previous owner left in flight run. */
+        Recovery recovery;
         boolean paused;
 
         PartitionState(TopicPartition tp) {
@@ -448,6 +681,16 @@ public final class GroupRunner extends KafkaRunner {
             if (keyLanes.size() > 4 * concurrency) {
                 keyLanes.values().removeIf(Lane::idle);
             }
+        }
+
+        /** What the next commit of this partition says about jobs in flight. */
+        CrashMark mark(boolean clean) {
+            if (recovery == null) {
+                return clean ? CrashMark.CLEAN : CrashMark.running(Math.max(highest, announced));
+            }
+            // Keep the last recovery mark (it may name the job running alone), or the crashes counted so far.
+            CrashMark sent = sentMark == null ? null : CrashMark.parse(sentMark);
+            return sent != null && !sent.clean() ? sent : new CrashMark(false, recovery.hi, recovery.deaths, -1, 0);
         }
 
         /** The offset to commit: the first unfinished one, or one past the last fetched; -1 when nothing fetched. */

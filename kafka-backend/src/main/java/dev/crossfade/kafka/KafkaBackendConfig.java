@@ -71,6 +71,14 @@ import java.util.Optional;
  *   <tr><td>shutdownTimeout</td><td>25 s</td><td>{@code WorkerRuntime.close()}'s wait for running jobs</td></tr>
  *   <tr><td>shareConsumers</td><td>1</td><td>share mode: share consumers (poll loops) per worker runtime; they
  *   share the worker pool</td></tr>
+ *   <tr><td>maxRecoveries</td><td>3</td><td>group mode: the poison cap. A job in flight in this many worker
+ *   processes that died (crashed, SIGKILLed, or stuck past {@code revokeTimeout}), the last time running alone in its
+ *   partition, goes to the DLQ (error class {@code crossfade.PoisonPill}) instead of running again, and its partition
+ *   moves on; as {@code maxRecoveries} of the Redis backend. The count lives in the group's committed offset metadata,
+ *   so whichever process owns the partition next sees it. After a worker died, its partitions' new owners run the
+ *   jobs it may have started one at a time (or, when there were more than the runtime's threads, first together and
+ *   one at a time only after a second death), each after a synchronous commit naming it. At least 2: the first death
+ *   cannot tell which of the jobs in flight caused it</td></tr>
  *   <tr><td>shareDeliveryLimit</td><td>5</td><td>share mode: written to the group's
  *   {@code share.delivery.count.limit}, over the broker's {@code group.share.delivery.count.limit} (it accepts 2 to
  *   its {@code group.share.max.delivery.count.limit}, 10 by default). A record delivered this many times without an outcome (its workers crashed or timed out each time)
@@ -151,6 +159,7 @@ public final class KafkaBackendConfig {
     private final Duration shutdownTimeout;
     private final int shareConsumers;
     private final int shareDeliveryLimit;
+    private final int maxRecoveries;
     private final Map<String, String> groupConfigs;
     private final Duration enqueueTimeout;
     private final Duration schedulerPollInterval;
@@ -183,6 +192,7 @@ public final class KafkaBackendConfig {
         this.shutdownTimeout = b.shutdownTimeout;
         this.shareConsumers = b.shareConsumers;
         this.shareDeliveryLimit = b.shareDeliveryLimit;
+        this.maxRecoveries = b.maxRecoveries;
         this.groupConfigs = Collections.unmodifiableMap(new LinkedHashMap<>(b.groupConfigs));
         this.enqueueTimeout = b.enqueueTimeout;
         this.schedulerPollInterval = b.schedulerPollInterval;
@@ -223,6 +233,7 @@ public final class KafkaBackendConfig {
         b.shutdownTimeout = shutdownTimeout;
         b.shareConsumers = shareConsumers;
         b.shareDeliveryLimit = shareDeliveryLimit;
+        b.maxRecoveries = maxRecoveries;
         b.groupConfigs.putAll(groupConfigs);
         b.enqueueTimeout = enqueueTimeout;
         b.schedulerPollInterval = schedulerPollInterval;
@@ -334,6 +345,10 @@ public final class KafkaBackendConfig {
         return shareDeliveryLimit;
     }
 
+    public int maxRecoveries() {
+        return maxRecoveries;
+    }
+
     public Map<String, String> groupConfigs() {
         return groupConfigs;
     }
@@ -402,6 +417,7 @@ public final class KafkaBackendConfig {
         private Duration shutdownTimeout = Duration.ofSeconds(25);
         private int shareConsumers = 1;
         private int shareDeliveryLimit = 5;
+        private int maxRecoveries = 3;
         private final Map<String, String> groupConfigs = new LinkedHashMap<>();
         private Duration enqueueTimeout = Duration.ofSeconds(30);
         private Duration schedulerPollInterval = Duration.ofMillis(100);
@@ -562,6 +578,15 @@ public final class KafkaBackendConfig {
 
         public Builder shareConsumers(int shareConsumers) {
             this.shareConsumers = positive(shareConsumers, "shareConsumers");
+            return this;
+        }
+
+        public Builder maxRecoveries(int maxRecoveries) {
+            if (maxRecoveries < 2) {
+                throw new IllegalArgumentException("maxRecoveries must be at least 2 (the first death cannot tell which "
+                        + "of the jobs in flight caused it), got " + maxRecoveries);
+            }
+            this.maxRecoveries = maxRecoveries;
             return this;
         }
 

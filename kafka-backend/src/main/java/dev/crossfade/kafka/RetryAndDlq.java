@@ -208,12 +208,37 @@ final class RetryAndDlq {
             } catch (RuntimeException | StackOverflowError e) {
                 job = invalidPayload(r.value(), queue, e);
             }
-            Job dead = job.toBuilder().errorClass(error.getClass().getName())
+            Job dead = job.toBuilder().errorClass(error instanceof PoisonPill ? POISON_PILL_CLASS
+                            : error.getClass().getName())
                     .errorMessage(shorten(String.valueOf(error.getMessage()), 4_000)).failedAt(Instant.now())
                     .retryCount(job.retryCount() == null ? 0 : job.retryCount()).build();
             return storeDead(r, queue, dead, error, gone);
         } catch (Throwable t) {
             return unstored(r, null, "cannot dead-letter (" + error + "): " + t, t);
+        }
+    }
+
+    /**
+     * Dead-letters a job that was in flight in {@code deaths} worker processes that died (the last time running alone
+     * in its partition), instead of running it again: error class {@value #POISON_PILL_CLASS}, as on Redis. Never
+     * throws.
+     *
+     * @return {@link #REJECT}, or 0 when the chunk was closed or the thread interrupted first
+     */
+    byte deadLetterPoison(ConsumerRecord<byte[], byte[]> r, int deaths, int maxRecoveries, Chunk chunk) {
+        String why = "job was in flight in " + deaths + " worker processes that died (crashed, killed or stuck past "
+                + "revokeTimeout) before finishing it, the last time running alone in its partition; sent to the DLQ "
+                + "so it cannot take down more workers (maxRecoveries = " + maxRecoveries + ")";
+        return deadLetterRaw(topics.queueOf(r.topic()), r, new PoisonPill(why), chunk::isClosed);
+    }
+
+    /** error_class of jobs dead-lettered because they kept killing their worker processes, as on Redis. */
+    static final String POISON_PILL_CLASS = "crossfade.PoisonPill";
+
+    /** The error of a poison pill; its class name in the DLQ is {@value #POISON_PILL_CLASS}. */
+    private static final class PoisonPill extends RuntimeException {
+        PoisonPill(String message) {
+            super(message, null, false, false);
         }
     }
 

@@ -265,6 +265,7 @@ public final class CrossfadeConfig {
             }
         }
         range("kafka.partitions", 1, 100_000);
+        range("kafka.max-recoveries", 2, 1_000);
         if (isSet("kafka.replication")) {
             range("kafka.replication", 1, Short.MAX_VALUE);
         }

@@ -133,6 +133,7 @@ public final class Node implements AutoCloseable {
                         : KafkaBackendConfig.Mode.GROUP)
                 .ordering(KafkaBackendConfig.Ordering.valueOf(
                         config.string("kafka.ordering").trim().toUpperCase(java.util.Locale.ROOT)))
+                .maxRecoveries(config.integer("kafka.max-recoveries"))
                 .shutdownTimeout(config.duration("workers.shutdown-timeout"))
                 .meterRegistry(meters)
                 .build());
