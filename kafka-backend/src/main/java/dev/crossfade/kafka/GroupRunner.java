@@ -59,8 +59,6 @@ public final class GroupRunner extends KafkaRunner {
     private static final IntervalFunction LOOP_BACKOFF =
             IntervalFunction.ofExponentialBackoff(Duration.ofMillis(100), 2.0, Duration.ofSeconds(10));
 
-    private final Map<TopicPartition, PartitionState> states = new HashMap<>();
-    private KafkaConsumer<byte[], byte[]> consumer;
 
     GroupRunner(KafkaBackend backend, ExecutionCore core, List<String> queues, int concurrency) {
         super(backend, core, queues, concurrency, "");
@@ -72,196 +70,19 @@ public final class GroupRunner extends KafkaRunner {
     }
 
     @Override
+    List<String> groupIds() {
+        return List.of(config.groupId(), shadowGroup());
+    }
+
+    /** Each queue's shadow copies wait in a topic of their own that only Crossfade consumes, in a group of its own. */
+    private String shadowGroup() {
+        return config.groupId() + ".shadow";
+    }
+
+    @Override
     void startLoops() {
-        consumer = new KafkaConsumer<>(backend.clients().consumer(config.groupId(), name));
-        startLoop(this::pollLoop, "-poll");
-    }
-
-    private void pollLoop() {
-        try {
-            consumer.subscribe(queues.stream().map(q -> backend.topics().jobs(q)).toList(), new Rebalance());
-            int failures = 0;
-            while (running) {
-                try {
-                    // Short polls while a partition is paused, so it resumes soon after its workers drain it.
-                    // Short polls also while fetched records wait for the commit that announces them.
-                    ConsumerRecords<byte[], byte[]> records =
-                            consumer.poll(anyPaused() || anyHeld() ? Duration.ofMillis(5) : Duration.ofMillis(50));
-                    if (!records.isEmpty()) {
-                        dispatch(records);
-                    }
-                    backpressure();
-                    commit(false);
-                    release();
-                    failures = 0;
-                } catch (WakeupException e) {
-                    // stop(), or a stale wakeup: the loop condition decides.
-                } catch (Throwable t) {
-                    // A worker must outlive a broker outage, a refused request or a bug of ours: back off and go on.
-                    // Only `running` stops this loop, so a stray interrupt is dropped rather than failing every turn.
-                    Thread.interrupted();
-                    failures++;
-                    long wait = LOOP_BACKOFF.apply(failures);
-                    log.error("{}: poll loop turn failed ({} in a row); going on in {} ms", name, failures, wait, t);
-                    pause(wait);
-                }
-            }
-        } catch (Throwable t) {
-            log.error("{}: cannot subscribe; leaving the group, unfinished jobs stay uncommitted", name, t);
-        } finally {
-            shutdown();
-        }
-    }
-
-    /**
-     * Tracks the fetched records of each partition as chunks (so commits account for them) and holds them until a
-     * commit announcing them is acknowledged ({@link #release()}): a later owner must be able to tell which records
-     * may have been running when this process died.
-     */
-    private void dispatch(ConsumerRecords<byte[], byte[]> records) {
-        long now = System.nanoTime();
-        for (TopicPartition tp : records.partitions()) {
-            PartitionState st = states.get(tp);
-            if (st == null) {
-                continue;
-            }
-            List<ConsumerRecord<byte[], byte[]>> list = records.records(tp);
-            if (st.highest < 0) {
-                log.debug("{}: first fetch of {} starts at offset {}", name, tp, list.get(0).offset());
-            }
-            st.highest = list.get(list.size() - 1).offset();
-            if (st.recovery != null) {
-                // Records the crashed owner may have started run alone, each announced first (see release()).
-                int i = 0;
-                while (i < list.size() && list.get(i).offset() <= st.recovery.hi) {
-                    st.held.add(new Held(st.track(List.of(list.get(i)), now), null, true));
-                    i++;
-                }
-                list = list.subList(i, list.size());
-                if (list.isEmpty()) {
-                    continue;
-                }
-            }
-            switch (config.ordering()) {
-                case PARTITION -> st.held.add(new Held(st.track(list, now), null, false));
-                case KEY -> {
-                    // One lane per key: jobs of one key run in offset order, jobs of different keys never wait for
-                    // each other (a shared bucket would make a slow job hold up unrelated keys).
-                    Map<ByteBuffer, List<ConsumerRecord<byte[], byte[]>>> byKey = new LinkedHashMap<>();
-                    for (ConsumerRecord<byte[], byte[]> r : list) {
-                        byKey.computeIfAbsent(laneKey(r), k -> new ArrayList<>(1)).add(r);
-                    }
-                    for (Map.Entry<ByteBuffer, List<ConsumerRecord<byte[], byte[]>>> e : byKey.entrySet()) {
-                        st.held.add(new Held(st.track(e.getValue(), now), e.getKey(), false));
-                    }
-                }
-                case NONE -> {
-                    int n = Math.min(concurrency, list.size());
-                    List<List<ConsumerRecord<byte[], byte[]>>> split = split(n);
-                    for (int i = 0; i < list.size(); i++) {
-                        split.get(i % n).add(list.get(i));
-                    }
-                    for (List<ConsumerRecord<byte[], byte[]>> part : split) {
-                        st.held.add(new Held(st.track(part, now), null, false));
-                    }
-                }
-            }
-        }
-    }
-
-    /**
-     * Hands held chunks to the workers: normally those a commit has announced; in a partition recovering from an
-     * owner that died, the suspects one at a time, each after a synchronous commit naming it (or straight to the DLQ
-     * once it took down {@code maxRecoveries} owners, the last time running alone).
-     */
-    private void release() {
-        for (PartitionState st : states.values()) {
-            if (st.recovery != null) {
-                recover(st);
-            }
-            if (st.recovery != null) {
-                continue;
-            }
-            if (!st.held.isEmpty() && st.held.peekFirst().chunk.lastOffset() <= st.announced) {
-                st.pruneIdleLanes();
-                while (!st.held.isEmpty() && st.held.peekFirst().chunk.lastOffset() <= st.announced) {
-                    submit(st, st.held.pollFirst());
-                }
-            }
-        }
-    }
-
-    /** Hands a chunk to the lane its ordering gives it (resolved now: an idle lane may have been forgotten since). */
-    private void submit(PartitionState st, Held h) {
-        switch (config.ordering()) {
-            case KEY -> st.keyLane(h.key != null ? h.key : laneKey(h.chunk.records().get(0))).submit(h.chunk);
-            case PARTITION -> st.lane(0).submit(h.chunk);
-            case NONE -> pool.execute(() -> process(h.chunk));
-        }
-    }
-
-    private void recover(PartitionState st) {
-        Recovery rec = st.recovery;
-        if (st.commitPoint() > rec.hi) {
-            log.info("{}: {} recovered: every job its previous owner may have started has finished", name, st.tp);
-            st.recovery = null;
-            return;
-        }
-        if (rec.current != null && !rec.current.isDone()) {
-            return;
-        }
-        if (!rec.alone) {
-            // Too many suspects to run one by one at the first crash: run them as usual, the range marked, and only
-            // go one by one if this owner dies too.
-            if (!rec.wholeRangeReleased) {
-                if (!commitMark(st, st.commitPoint(), new CrashMark(false, rec.hi, rec.deaths + 1, -1, 0))) {
-                    return;
-                }
-                rec.wholeRangeReleased = true;
-            }
-            if (!st.held.isEmpty() && st.held.peekFirst().suspect) {
-                st.pruneIdleLanes();
-                while (!st.held.isEmpty() && st.held.peekFirst().suspect) {
-                    submit(st, st.held.pollFirst());
-                }
-            }
-            return;
-        }
-        Held next = st.held.peekFirst();
-        if (next == null || !next.suspect) {
-            return;
-        }
-        long offset = next.chunk.lastOffset();
-        boolean diedAlone = offset == rec.aloneOffset;
-        int deaths = diedAlone ? rec.aloneDeaths : rec.deaths;
-        if (diedAlone && deaths >= config.maxRecoveries()) {
-            st.held.pollFirst();
-            rec.current = next.chunk;
-            log.error("{}: job at {}@{} was in flight in {} worker processes that died (the last one running alone); "
-                    + "sending it to the DLQ", name, st.tp, offset, deaths);
-            int d = deaths;
-            pool.execute(() -> poison(next.chunk, d));
-            return;
-        }
-        if (!commitMark(st, offset, new CrashMark(false, rec.hi, rec.deaths, offset, deaths + 1))) {
-            return;
-        }
-        st.held.pollFirst();
-        rec.current = next.chunk;
-        pool.execute(() -> process(next.chunk));
-    }
-
-    /** Commits {@code offset} with {@code mark}, synchronously: the mark must be durable before the job starts. */
-    private boolean commitMark(PartitionState st, long offset, CrashMark mark) {
-        try {
-            consumer.commitSync(Map.of(st.tp, new OffsetAndMetadata(offset, mark.format())), Duration.ofSeconds(15));
-            st.committed = offset;
-            st.sentMark = mark.format();
-            return true;
-        } catch (RuntimeException e) {
-            log.warn("{}: cannot record the recovery of {} ({}); trying again", name, st.tp, e.toString());
-            return false;
-        }
+        new Member(config.groupId(), queues.stream().map(q -> backend.topics().jobs(q)).toList(), "").start();
+        new Member(shadowGroup(), queues.stream().map(q -> backend.topics().shadow(q)).toList(), "-shadow").start();
     }
 
     /** Dead-letters a job that took down too many worker processes, instead of running it. */
@@ -349,253 +170,468 @@ public final class GroupRunner extends KafkaRunner {
         }
     }
 
-    private boolean anyPaused() {
-        for (PartitionState st : states.values()) {
-            if (st.paused) {
-                return true;
-            }
-        }
-        return false;
-    }
-
-    private boolean anyHeld() {
-        for (PartitionState st : states.values()) {
-            if (!st.held.isEmpty()) {
-                return true;
-            }
-        }
-        return false;
-    }
-
-    private void backpressure() {
-        int max = config.maxBufferedPerPartition();
-        long maxBytes = config.maxBufferedBytesPerPartition();
-        List<TopicPartition> pause = null;
-        List<TopicPartition> resume = null;
-        for (PartitionState st : states.values()) {
-            int n = st.outstanding.get();
-            long bytes = st.outstandingBytes.get();
-            if (!st.paused && (n > max || bytes > maxBytes)) {
-                st.paused = true;
-                (pause == null ? pause = new ArrayList<>() : pause).add(st.tp);
-            } else if (st.paused && n <= max / 2 && bytes <= maxBytes / 2) {
-                st.paused = false;
-                (resume == null ? resume = new ArrayList<>() : resume).add(st.tp);
-            }
-        }
-        if (pause != null) {
-            consumer.pause(pause);
-        }
-        if (resume != null) {
-            consumer.resume(resume);
-        }
-    }
-
-    private long lastCommitNanos = System.nanoTime();
-
-    private void commit(boolean sync) {
-        long now = System.nanoTime();
-        if (!sync && now - lastCommitNanos < config.commitInterval().toNanos() && !anyToAnnounce()) {
-            return;
-        }
-        lastCommitNanos = now;
-        commit(states.values(), sync, false);
-    }
-
-    /** Whether fetched records wait for a commit announcing them (they start only once it is acknowledged). */
-    private boolean anyToAnnounce() {
-        for (PartitionState st : states.values()) {
-            if (st.recovery == null && st.highest > st.announcing) {
-                return true;
-            }
-        }
-        return false;
-    }
-
     /**
-     * Commits each partition's first unfinished offset with its {@link CrashMark}.
-     *
-     * @param clean the partitions are let go with every started job finished (a revoke or stop that drained them)
+     * One consumer and its poll loop over some topics in one group: the jobs topics, or (in a group of their own, so
+     * that they never take a member's share of job partitions) the shadow topics. Each member's partitions, commits
+     * and rebalances are its own; the worker pool is the runtime's.
      */
-    private void commit(Collection<PartitionState> which, boolean sync, boolean clean) {
-        Map<TopicPartition, OffsetAndMetadata> offsets = new HashMap<>();
-        Map<TopicPartition, Long> announced = new HashMap<>();
-        for (PartitionState st : which) {
-            long point = st.commitPoint();
-            String mark = st.mark(clean).format();
-            // A synchronous commit (revoke, shutdown) is the last word on a partition: it repeats the offset even when
-            // an async commit of the same one may still be in flight or may have failed.
-            if (point >= 0 && (point > st.committed || !mark.equals(st.sentMark) || sync)) {
-                offsets.put(st.tp, new OffsetAndMetadata(point, mark));
-                st.committed = point;
-                st.sentMark = mark;
-                if (st.recovery == null) {
-                    st.announcing = Math.max(st.announcing, st.highest);
-                    announced.put(st.tp, st.highest);
-                }
-            }
+    private final class Member {
+        private final String groupId;
+        private final List<String> topics;
+        private final String label;
+        private final Map<TopicPartition, PartitionState> states = new HashMap<>();
+        private KafkaConsumer<byte[], byte[]> consumer;
+
+        Member(String groupId, List<String> topics, String label) {
+            this.groupId = groupId;
+            this.topics = topics;
+            this.label = label;
         }
-        if (offsets.isEmpty()) {
-            return;
+
+        void start() {
+            consumer = new KafkaConsumer<>(backend.clients().consumer(groupId, name + label));
+            startLoop(this::pollLoop, label + "-poll");
         }
-        if (sync) {
-            for (int attempt = 1; attempt <= 2; attempt++) {
-                try {
-                    consumer.commitSync(offsets, Duration.ofSeconds(15));
-                    return;
-                } catch (WakeupException e) {
-                    // A stale wakeup: try once more.
-                } catch (RuntimeException e) {
-                    log.warn("{}: commit of {} failed: {} (those jobs will run again)", name, offsets, e.toString());
-                    return;
-                }
-            }
-        } else {
-            consumer.commitAsync(offsets, (o, e) -> {
-                // Runs on the poll thread.
-                if (e == null) {
-                    announced.forEach((tp, hi) -> {
-                        PartitionState st = states.get(tp);
-                        if (st != null && hi > st.announced) {
-                            st.announced = hi;
+
+        private void pollLoop() {
+            try {
+                consumer.subscribe(topics, new Rebalance());
+                int failures = 0;
+                while (running) {
+                    try {
+                        // Short polls while a partition is paused, so it resumes soon after its workers drain it.
+                        // Short polls also while fetched records wait for the commit that announces them.
+                        ConsumerRecords<byte[], byte[]> records =
+                                consumer.poll(anyPaused() || anyHeld() ? Duration.ofMillis(5) : Duration.ofMillis(50));
+                        if (!records.isEmpty()) {
+                            dispatch(records);
                         }
-                    });
-                    return;
-                }
-                // Forget the offsets we sent (the callback's map is null on failure) so the next turn commits them
-                // again.
-                log.debug("{}: async commit failed (retried next turn): {}", name, e.toString());
-                offsets.forEach((tp, om) -> {
-                    PartitionState st = states.get(tp);
-                    if (st != null && st.committed == om.offset()) {
-                        st.committed = -1;
-                        st.sentMark = null;
-                        st.announcing = st.announced;
-                    }
-                });
-            });
-        }
-    }
-
-    /** Stops starting jobs of the given partitions, waits for their running jobs until the deadline. */
-    private boolean drain(Collection<PartitionState> which, long deadlineNanos) {
-        for (PartitionState st : which) {
-            st.chunks.forEach(Chunk::abandon);
-        }
-        for (;;) {
-            boolean busy = false;
-            for (PartitionState st : which) {
-                for (Chunk c : st.chunks) {
-                    if (c.isRunning()) {
-                        busy = true;
-                        break;
+                        backpressure();
+                        commit(false);
+                        release();
+                        failures = 0;
+                    } catch (WakeupException e) {
+                        // stop(), or a stale wakeup: the loop condition decides.
+                    } catch (Throwable t) {
+                        // A worker must outlive a broker outage, a refused request or a bug of ours: back off and go on.
+                        // Only `running` stops this loop, so a stray interrupt is dropped rather than failing every turn.
+                        Thread.interrupted();
+                        failures++;
+                        long wait = LOOP_BACKOFF.apply(failures);
+                        log.error("{}: poll loop turn failed ({} in a row); going on in {} ms", name, failures, wait, t);
+                        pause(wait);
                     }
                 }
-            }
-            if (!busy) {
-                return true;
-            }
-            if (System.nanoTime() - deadlineNanos >= 0) {
-                return false;
-            }
-            try {
-                Thread.sleep(5);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                return false;
+            } catch (Throwable t) {
+                log.error("{}: cannot subscribe; leaving the group, unfinished jobs stay uncommitted", name, t);
+            } finally {
+                shutdown();
             }
         }
-    }
 
-    private void release(Collection<PartitionState> which) {
-        for (PartitionState st : which) {
-            st.chunks.forEach(Chunk::close);
-        }
-    }
-
-    private void shutdown() {
-        try {
-            List<PartitionState> all = new ArrayList<>(states.values());
-            long deadline = stopDeadlineNanos != 0 ? stopDeadlineNanos : System.nanoTime();
-            clean = drain(all, deadline);
-            commit(all, true, clean);
-            release(all);
-            states.clear();
-        } catch (RuntimeException e) {
-            log.warn("{}: final commit failed: {}", name, e.toString());
-        } finally {
-            try {
-                consumer.close(CloseOptions.timeout(Duration.ofSeconds(5)));
-            } catch (RuntimeException e) {
-                log.debug("{}: consumer close: {}", name, e.toString());
-            }
-            // Jobs still running past the deadline are interrupted; their records were not committed.
-            pool.shutdownNow();
-        }
-    }
-
-    private final class Rebalance implements ConsumerRebalanceListener {
-        @Override
-        public void onPartitionsAssigned(Collection<TopicPartition> partitions) {
-            Map<TopicPartition, OffsetAndMetadata> committed = Map.of();
-            if (!partitions.isEmpty()) {
-                try {
-                    committed = consumer.committed(Set.copyOf(partitions), Duration.ofSeconds(15));
-                } catch (RuntimeException e) {
-                    // Without the marks a crash cannot be counted; the jobs still run (as after an upgrade).
-                    log.warn("{}: cannot read the committed offsets of {}: {}; jobs a crashed owner left unfinished "
-                            + "run without counting the crash", name, partitions, e.toString());
-                }
-            }
-            for (TopicPartition tp : partitions) {
-                PartitionState st = new PartitionState(tp);
-                if (states.putIfAbsent(tp, st) != null) {
+        /**
+         * Tracks the fetched records of each partition as chunks (so commits account for them) and holds them until a
+         * commit announcing them is acknowledged ({@link #release()}): a later owner must be able to tell which records
+         * may have been running when this process died.
+         */
+        private void dispatch(ConsumerRecords<byte[], byte[]> records) {
+            long now = System.nanoTime();
+            for (TopicPartition tp : records.partitions()) {
+                PartitionState st = states.get(tp);
+                if (st == null) {
                     continue;
                 }
-                OffsetAndMetadata om = committed.get(tp);
-                if (om != null) {
-                    CrashMark mark = CrashMark.parse(om.metadata());
-                    if (!mark.clean() && mark.hi() >= om.offset()) {
-                        st.recovery = new Recovery(mark, om.offset(), concurrency);
-                        log.warn("{}: the previous owner of {} stopped with jobs {}..{} in flight ({} such stop(s) in a "
-                                + "row); running them {}", name, tp, om.offset(), mark.hi(), mark.deaths(),
-                                st.recovery.alone ? "one at a time" : "with the range marked");
+                List<ConsumerRecord<byte[], byte[]>> list = records.records(tp);
+                if (st.highest < 0) {
+                    log.debug("{}: first fetch of {} starts at offset {}", name, tp, list.get(0).offset());
+                }
+                st.highest = list.get(list.size() - 1).offset();
+                if (st.recovery != null) {
+                    // Records the crashed owner may have started run alone, each announced first (see release()).
+                    int i = 0;
+                    while (i < list.size() && list.get(i).offset() <= st.recovery.hi) {
+                        st.held.add(new Held(st.track(List.of(list.get(i)), now), null, true));
+                        i++;
+                    }
+                    list = list.subList(i, list.size());
+                    if (list.isEmpty()) {
+                        continue;
+                    }
+                }
+                switch (config.ordering()) {
+                    case PARTITION -> st.held.add(new Held(st.track(list, now), null, false));
+                    case KEY -> {
+                        // One lane per key: jobs of one key run in offset order, jobs of different keys never wait for
+                        // each other (a shared bucket would make a slow job hold up unrelated keys).
+                        Map<ByteBuffer, List<ConsumerRecord<byte[], byte[]>>> byKey = new LinkedHashMap<>();
+                        for (ConsumerRecord<byte[], byte[]> r : list) {
+                            byKey.computeIfAbsent(laneKey(r), k -> new ArrayList<>(1)).add(r);
+                        }
+                        for (Map.Entry<ByteBuffer, List<ConsumerRecord<byte[], byte[]>>> e : byKey.entrySet()) {
+                            st.held.add(new Held(st.track(e.getValue(), now), e.getKey(), false));
+                        }
+                    }
+                    case NONE -> {
+                        int n = Math.min(concurrency, list.size());
+                        List<List<ConsumerRecord<byte[], byte[]>>> split = split(n);
+                        for (int i = 0; i < list.size(); i++) {
+                            split.get(i % n).add(list.get(i));
+                        }
+                        for (List<ConsumerRecord<byte[], byte[]>> part : split) {
+                            st.held.add(new Held(st.track(part, now), null, false));
+                        }
                     }
                 }
             }
-            log.debug("{}: assigned {}", name, partitions);
         }
 
-        @Override
-        public void onPartitionsRevoked(Collection<TopicPartition> partitions) {
-            List<PartitionState> revoked = take(partitions);
-            if (revoked.isEmpty()) {
-                return;
-            }
-            boolean finished = drain(revoked, System.nanoTime() + config.revokeTimeout().toNanos());
-            commit(revoked, true, finished);
-            release(revoked);
-            log.debug("{}: revoked {} (running jobs finished: {}), committed {}", name, partitions, finished,
-                    revoked.stream().map(st -> st.tp + "=" + st.committed).toList());
-        }
-
-        @Override
-        public void onPartitionsLost(Collection<TopicPartition> partitions) {
-            // Not ours any more: commits would be fenced. Stop, and let the new owner run what is unfinished.
-            release(take(partitions));
-            log.warn("{}: lost {}", name, partitions);
-        }
-
-        private List<PartitionState> take(Collection<TopicPartition> partitions) {
-            List<PartitionState> out = new ArrayList<>();
-            for (TopicPartition tp : partitions) {
-                PartitionState st = states.remove(tp);
-                if (st != null) {
-                    out.add(st);
+        /**
+         * Hands held chunks to the workers: normally those a commit has announced; in a partition recovering from an
+         * owner that died, the suspects one at a time, each after a synchronous commit naming it (or straight to the DLQ
+         * once it took down {@code maxRecoveries} owners, the last time running alone).
+         */
+        private void release() {
+            for (PartitionState st : states.values()) {
+                if (st.recovery != null) {
+                    recover(st);
+                }
+                if (st.recovery != null) {
+                    continue;
+                }
+                if (!st.held.isEmpty() && st.held.peekFirst().chunk.lastOffset() <= st.announced) {
+                    st.pruneIdleLanes();
+                    while (!st.held.isEmpty() && st.held.peekFirst().chunk.lastOffset() <= st.announced) {
+                        submit(st, st.held.pollFirst());
+                    }
                 }
             }
-            return out;
         }
+
+        /** Hands a chunk to the lane its ordering gives it (resolved now: an idle lane may have been forgotten since). */
+        private void submit(PartitionState st, Held h) {
+            switch (config.ordering()) {
+                case KEY -> st.keyLane(h.key != null ? h.key : laneKey(h.chunk.records().get(0))).submit(h.chunk);
+                case PARTITION -> st.lane(0).submit(h.chunk);
+                case NONE -> pool.execute(() -> process(h.chunk));
+            }
+        }
+
+        private void recover(PartitionState st) {
+            Recovery rec = st.recovery;
+            if (st.commitPoint() > rec.hi) {
+                log.info("{}: {} recovered: every job its previous owner may have started has finished", name, st.tp);
+                st.recovery = null;
+                return;
+            }
+            if (rec.current != null && !rec.current.isDone()) {
+                return;
+            }
+            if (!rec.alone) {
+                // Too many suspects to run one by one at the first crash: run them as usual, the range marked, and only
+                // go one by one if this owner dies too.
+                if (!rec.wholeRangeReleased) {
+                    if (!commitMark(st, st.commitPoint(), new CrashMark(false, rec.hi, rec.deaths + 1, -1, 0))) {
+                        return;
+                    }
+                    rec.wholeRangeReleased = true;
+                }
+                if (!st.held.isEmpty() && st.held.peekFirst().suspect) {
+                    st.pruneIdleLanes();
+                    while (!st.held.isEmpty() && st.held.peekFirst().suspect) {
+                        submit(st, st.held.pollFirst());
+                    }
+                }
+                return;
+            }
+            Held next = st.held.peekFirst();
+            if (next == null || !next.suspect) {
+                return;
+            }
+            long offset = next.chunk.lastOffset();
+            boolean diedAlone = offset == rec.aloneOffset;
+            int deaths = diedAlone ? rec.aloneDeaths : rec.deaths;
+            if (diedAlone && deaths >= config.maxRecoveries()) {
+                st.held.pollFirst();
+                rec.current = next.chunk;
+                log.error("{}: job at {}@{} was in flight in {} worker processes that died (the last one running alone); "
+                        + "sending it to the DLQ", name, st.tp, offset, deaths);
+                int d = deaths;
+                pool.execute(() -> poison(next.chunk, d));
+                return;
+            }
+            if (!commitMark(st, offset, new CrashMark(false, rec.hi, rec.deaths, offset, deaths + 1))) {
+                return;
+            }
+            st.held.pollFirst();
+            rec.current = next.chunk;
+            pool.execute(() -> process(next.chunk));
+        }
+
+        /** Commits {@code offset} with {@code mark}, synchronously: the mark must be durable before the job starts. */
+        private boolean commitMark(PartitionState st, long offset, CrashMark mark) {
+            try {
+                consumer.commitSync(Map.of(st.tp, new OffsetAndMetadata(offset, mark.format())), Duration.ofSeconds(15));
+                st.committed = offset;
+                st.sentMark = mark.format();
+                return true;
+            } catch (RuntimeException e) {
+                log.warn("{}: cannot record the recovery of {} ({}); trying again", name, st.tp, e.toString());
+                return false;
+            }
+        }
+
+        private boolean anyPaused() {
+            for (PartitionState st : states.values()) {
+                if (st.paused) {
+                    return true;
+                }
+            }
+            return false;
+        }
+
+        private boolean anyHeld() {
+            for (PartitionState st : states.values()) {
+                if (!st.held.isEmpty()) {
+                    return true;
+                }
+            }
+            return false;
+        }
+
+        private void backpressure() {
+            int max = config.maxBufferedPerPartition();
+            long maxBytes = config.maxBufferedBytesPerPartition();
+            List<TopicPartition> pause = null;
+            List<TopicPartition> resume = null;
+            for (PartitionState st : states.values()) {
+                int n = st.outstanding.get();
+                long bytes = st.outstandingBytes.get();
+                if (!st.paused && (n > max || bytes > maxBytes)) {
+                    st.paused = true;
+                    (pause == null ? pause = new ArrayList<>() : pause).add(st.tp);
+                } else if (st.paused && n <= max / 2 && bytes <= maxBytes / 2) {
+                    st.paused = false;
+                    (resume == null ? resume = new ArrayList<>() : resume).add(st.tp);
+                }
+            }
+            if (pause != null) {
+                consumer.pause(pause);
+            }
+            if (resume != null) {
+                consumer.resume(resume);
+            }
+        }
+
+        private long lastCommitNanos = System.nanoTime();
+
+        private void commit(boolean sync) {
+            long now = System.nanoTime();
+            if (!sync && now - lastCommitNanos < config.commitInterval().toNanos() && !anyToAnnounce()) {
+                return;
+            }
+            lastCommitNanos = now;
+            commit(states.values(), sync, false);
+        }
+
+        /** Whether fetched records wait for a commit announcing them (they start only once it is acknowledged). */
+        private boolean anyToAnnounce() {
+            for (PartitionState st : states.values()) {
+                if (st.recovery == null && st.highest > st.announcing) {
+                    return true;
+                }
+            }
+            return false;
+        }
+
+        /**
+         * Commits each partition's first unfinished offset with its {@link CrashMark}.
+         *
+         * @param clean the partitions are let go with every started job finished (a revoke or stop that drained them)
+         */
+        private void commit(Collection<PartitionState> which, boolean sync, boolean clean) {
+            Map<TopicPartition, OffsetAndMetadata> offsets = new HashMap<>();
+            Map<TopicPartition, Long> announced = new HashMap<>();
+            for (PartitionState st : which) {
+                long point = st.commitPoint();
+                String mark = st.mark(clean).format();
+                // A synchronous commit (revoke, shutdown) is the last word on a partition: it repeats the offset even when
+                // an async commit of the same one may still be in flight or may have failed.
+                if (point >= 0 && (point > st.committed || !mark.equals(st.sentMark) || sync)) {
+                    offsets.put(st.tp, new OffsetAndMetadata(point, mark));
+                    st.committed = point;
+                    st.sentMark = mark;
+                    if (st.recovery == null) {
+                        st.announcing = Math.max(st.announcing, st.highest);
+                        announced.put(st.tp, st.highest);
+                    }
+                }
+            }
+            if (offsets.isEmpty()) {
+                return;
+            }
+            if (sync) {
+                for (int attempt = 1; attempt <= 2; attempt++) {
+                    try {
+                        consumer.commitSync(offsets, Duration.ofSeconds(15));
+                        return;
+                    } catch (WakeupException e) {
+                        // A stale wakeup: try once more.
+                    } catch (RuntimeException e) {
+                        log.warn("{}: commit of {} failed: {} (those jobs will run again)", name, offsets, e.toString());
+                        return;
+                    }
+                }
+            } else {
+                consumer.commitAsync(offsets, (o, e) -> {
+                    // Runs on the poll thread.
+                    if (e == null) {
+                        announced.forEach((tp, hi) -> {
+                            PartitionState st = states.get(tp);
+                            if (st != null && hi > st.announced) {
+                                st.announced = hi;
+                            }
+                        });
+                        return;
+                    }
+                    // Forget the offsets we sent (the callback's map is null on failure) so the next turn commits them
+                    // again.
+                    log.debug("{}: async commit failed (retried next turn): {}", name, e.toString());
+                    offsets.forEach((tp, om) -> {
+                        PartitionState st = states.get(tp);
+                        if (st != null && st.committed == om.offset()) {
+                            st.committed = -1;
+                            st.sentMark = null;
+                            st.announcing = st.announced;
+                        }
+                    });
+                });
+            }
+        }
+
+        /** Stops starting jobs of the given partitions, waits for their running jobs until the deadline. */
+        private boolean drain(Collection<PartitionState> which, long deadlineNanos) {
+            for (PartitionState st : which) {
+                st.chunks.forEach(Chunk::abandon);
+            }
+            for (;;) {
+                boolean busy = false;
+                for (PartitionState st : which) {
+                    for (Chunk c : st.chunks) {
+                        if (c.isRunning()) {
+                            busy = true;
+                            break;
+                        }
+                    }
+                }
+                if (!busy) {
+                    return true;
+                }
+                if (System.nanoTime() - deadlineNanos >= 0) {
+                    return false;
+                }
+                try {
+                    Thread.sleep(5);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    return false;
+                }
+            }
+        }
+
+        private void release(Collection<PartitionState> which) {
+            for (PartitionState st : which) {
+                st.chunks.forEach(Chunk::close);
+            }
+        }
+
+        private void shutdown() {
+            try {
+                List<PartitionState> all = new ArrayList<>(states.values());
+                long deadline = stopDeadlineNanos != 0 ? stopDeadlineNanos : System.nanoTime();
+                boolean drained = drain(all, deadline);
+                if (!drained) {
+                    clean = false;
+                }
+                commit(all, true, drained);
+                release(all);
+                states.clear();
+            } catch (RuntimeException e) {
+                log.warn("{}: final commit failed: {}", name, e.toString());
+            } finally {
+                try {
+                    consumer.close(CloseOptions.timeout(Duration.ofSeconds(5)));
+                } catch (RuntimeException e) {
+                    log.debug("{}: consumer close: {}", name, e.toString());
+                }
+                // The runtime's stop interrupts jobs still running past the deadline, once every member is done: their
+                // records were not committed.
+            }
+        }
+
+        private final class Rebalance implements ConsumerRebalanceListener {
+            @Override
+            public void onPartitionsAssigned(Collection<TopicPartition> partitions) {
+                Map<TopicPartition, OffsetAndMetadata> committed = Map.of();
+                if (!partitions.isEmpty()) {
+                    try {
+                        committed = consumer.committed(Set.copyOf(partitions), Duration.ofSeconds(15));
+                    } catch (RuntimeException e) {
+                        // Without the marks a crash cannot be counted; the jobs still run (as after an upgrade).
+                        log.warn("{}: cannot read the committed offsets of {}: {}; jobs a crashed owner left unfinished "
+                                + "run without counting the crash", name, partitions, e.toString());
+                    }
+                }
+                for (TopicPartition tp : partitions) {
+                    PartitionState st = new PartitionState(tp);
+                    if (states.putIfAbsent(tp, st) != null) {
+                        continue;
+                    }
+                    OffsetAndMetadata om = committed.get(tp);
+                    if (om != null) {
+                        CrashMark mark = CrashMark.parse(om.metadata());
+                        if (!mark.clean() && mark.hi() >= om.offset()) {
+                            st.recovery = new Recovery(mark, om.offset(), concurrency);
+                            log.warn("{}: the previous owner of {} stopped with jobs {}..{} in flight ({} such stop(s) in a "
+                                    + "row); running them {}", name, tp, om.offset(), mark.hi(), mark.deaths(),
+                                    st.recovery.alone ? "one at a time" : "with the range marked");
+                        }
+                    }
+                }
+                log.debug("{}: assigned {}", name, partitions);
+            }
+
+            @Override
+            public void onPartitionsRevoked(Collection<TopicPartition> partitions) {
+                List<PartitionState> revoked = take(partitions);
+                if (revoked.isEmpty()) {
+                    return;
+                }
+                boolean finished = drain(revoked, System.nanoTime() + config.revokeTimeout().toNanos());
+                commit(revoked, true, finished);
+                release(revoked);
+                log.debug("{}: revoked {} (running jobs finished: {}), committed {}", name, partitions, finished,
+                        revoked.stream().map(st -> st.tp + "=" + st.committed).toList());
+            }
+
+            @Override
+            public void onPartitionsLost(Collection<TopicPartition> partitions) {
+                // Not ours any more: commits would be fenced. Stop, and let the new owner run what is unfinished.
+                release(take(partitions));
+                log.warn("{}: lost {}", name, partitions);
+            }
+
+            private List<PartitionState> take(Collection<TopicPartition> partitions) {
+                List<PartitionState> out = new ArrayList<>();
+                for (TopicPartition tp : partitions) {
+                    PartitionState st = states.remove(tp);
+                    if (st != null) {
+                        out.add(st);
+                    }
+                }
+                return out;
+            }
+        }
+
     }
 
     /** A fetched chunk waiting to be handed to the workers; {@code key} names its lane in KEY ordering. */

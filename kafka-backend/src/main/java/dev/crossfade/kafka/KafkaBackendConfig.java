@@ -50,7 +50,9 @@ import java.util.Optional;
  *   enqueue order, any others at once, so {@code concurrency} threads run that many jobs at once however few the
  *   partitions (what a Sidekiq user expects of {@code concurrency}). {@code PARTITION}: jobs of a partition run one
  *   after another, so a process runs at most as many jobs at once as it owns partitions. {@code NONE}: no order.
- *   Commits stay exact in every mode</td></tr>
+ *   Commits stay exact in every mode; but a graceful rebalance or stop that leaves a queued job unstarted re-runs,
+ *   under {@code KEY} and {@code NONE}, the jobs of other keys that finished past it (at-least-once, as after a
+ *   crash), where {@code PARTITION} re-runs none</td></tr>
  *   <tr><td>maxPollRecords</td><td>2000 (group); share: 100 per worker thread, 100 to 1000 per share consumer</td><td>{@code
  *   max.poll.records}: the batch size. Group mode polls in large batches because the KIP-848 consumer's cost per poll
  *   dominated no-op processing at 500 (see docs/benchmarks.md). A share consumer holds a lock on every record it

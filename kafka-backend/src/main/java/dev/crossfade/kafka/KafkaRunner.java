@@ -43,6 +43,11 @@ abstract class KafkaRunner implements WorkerRuntime {
     /** Group configs this mode needs before anyone joins (the configured ones are applied over them). */
     abstract Map<String, String> groupDefaults();
 
+    /** The groups whose configs are set before anyone joins: {@code groupId} (and the runner's own). */
+    List<String> groupIds() {
+        return List.of(config.groupId());
+    }
+
     /** Creates the consumers and starts their poll loops with {@link #startLoop}. */
     abstract void startLoops();
 
@@ -61,7 +66,9 @@ abstract class KafkaRunner implements WorkerRuntime {
         for (String q : queues) {
             backend.topics().ensure(q);
         }
-        backend.applyGroupConfigs(config.groupId(), groupDefaults());
+        for (String group : groupIds()) {
+            backend.applyGroupConfigs(group, groupDefaults());
+        }
         pool = KafkaBackend.pool(name + "-worker", concurrency);
         scheduler = backend.scheduler(queues, name);
         running = true;

@@ -102,7 +102,7 @@ final class RetryAndDlq {
         RecordHeaders h = jobHeaders(job);
         h.add(Hdr.DUE, Hdr.bytes(dueMillis));
         h.add(Hdr.HOP, Hdr.bytes(hop));
-        h.add(Hdr.TARGET, Hdr.bytes(topics.jobs(queue)));
+        h.add(Hdr.TARGET, Hdr.bytes(job.shadow() ? topics.shadow(queue) : topics.jobs(queue)));
         return new ProducerRecord<>(topics.delay(queue, tier), null, null, key, value, h);
     }
 
