@@ -33,7 +33,8 @@ import java.util.function.BooleanSupplier;
  * outcome asks for before the record may be committed or acknowledged. Every record ends somewhere.
  *
  * <ul>
- *   <li>{@link Outcome.Retry}: the updated job goes to the delay tiers, due at {@code dueAt}; the failing record is
+ *   <li>{@link Outcome.Retry}: the updated job goes to the delay tiers of its queue (the one its {@code retry_queue}
+ *   names, as in Sidekiq, else its own), due at {@code dueAt}; the failing record is
  *   then finished, so a failing job never blocks its partition.</li>
  *   <li>{@link Outcome.Dead} (retries spent, unknown worker, malformed payload): the dead job goes to
  *   {@code <topic>.dlq} with headers naming the source topic, partition, offset, attempts, error class and message.
@@ -174,9 +175,10 @@ final class RetryAndDlq {
         }
         if (outcome instanceof Outcome.Retry retry) {
             Job next = retry.job();
+            String target = retryQueue(queue, next);
             ProducerRecord<byte[], byte[]> record;
             try {
-                record = scheduled(queue, r.key(), codec.encode(next), next, retry.dueAt().toEpochMilli());
+                record = scheduled(target, r.key(), codec.encode(next), next, retry.dueAt().toEpochMilli());
             } catch (RuntimeException e) {
                 return truncated(r, queue, next, "retry write refused: " + DurableSend.describe(e), gone);
             }
@@ -184,6 +186,26 @@ final class RetryAndDlq {
         }
         Outcome.Dead dead = (Outcome.Dead) outcome;
         return storeDead(r, queue, dead.job(), dead.error(), gone);
+    }
+
+    /**
+     * The queue a retry goes to: the one the retried job names (Sidekiq's {@code retry_queue}, which the execution
+     * core has written into it), its topics made ready; the source queue when that name cannot be a Kafka queue or its
+     * topics cannot be made (strict mode), so the retry is kept rather than lost.
+     */
+    private String retryQueue(String source, Job next) {
+        String wanted = next.queue();
+        if (wanted == null || wanted.equals(source) || next.extra().get("retry_queue") == null) {
+            return source;
+        }
+        try {
+            topics.ensure(Topics.checkQueue(wanted));
+            return wanted;
+        } catch (RuntimeException e) {
+            log.warn("job {}: retry_queue '{}' is not usable on Kafka ({}); retrying on {}", next.jid(), wanted,
+                    e.getMessage(), source);
+            return source;
+        }
     }
 
     /**
