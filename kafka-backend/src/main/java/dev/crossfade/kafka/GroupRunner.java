@@ -71,18 +71,26 @@ public final class GroupRunner extends KafkaRunner {
 
     @Override
     List<String> groupIds() {
-        return List.of(config.groupId(), shadowGroup());
+        List<String> groups = new ArrayList<>();
+        for (String q : queues) {
+            groups.add(config.workerGroup(q));
+            groups.add(shadowGroup(q));
+        }
+        return groups;
     }
 
     /** Each queue's shadow copies wait in a topic of their own that only Crossfade consumes, in a group of its own. */
-    private String shadowGroup() {
-        return config.groupId() + ".shadow";
+    private String shadowGroup(String queue) {
+        return config.workerGroup(queue) + ":shadow";
     }
 
+    /** A consumer per queue (its own group, so each queue's workers come and go alone), and one for its shadows. */
     @Override
     void startLoops() {
-        new Member(config.groupId(), queues.stream().map(q -> backend.topics().jobs(q)).toList(), "").start();
-        new Member(shadowGroup(), queues.stream().map(q -> backend.topics().shadow(q)).toList(), "-shadow").start();
+        for (String q : queues) {
+            new Member(config.workerGroup(q), List.of(backend.topics().jobs(q)), "-" + q).start();
+            new Member(shadowGroup(q), List.of(backend.topics().shadow(q)), "-" + q + "-shadow").start();
+        }
     }
 
     /** Dead-letters a job that took down too many worker processes, instead of running it. */

@@ -41,8 +41,13 @@ import java.util.Optional;
  *   its time; it may start late by up to the smallest tier (1 s) plus polling latency</td></tr>
  *   <tr><td>mode</td><td>{@link Mode#GROUP}</td><td>consumer group (ordered, offset commits) or share group
  *   (KIP-932, per-record acknowledgement, any number of consumers per partition)</td></tr>
- *   <tr><td>groupId</td><td>{@code <topicPrefix>.workers}</td><td>consumer/share group of the workers; the delay
- *   scheduler uses {@code <groupId>.scheduler}</td></tr>
+ *   <tr><td>groupId</td><td>{@code <topicPrefix>.workers}</td><td>the base of the workers' group names, one set per
+ *   queue so that one queue's workers can be stopped, moved or transferred while other queues' keep running. Group
+ *   mode: queue {@code q}'s workers form consumer group {@code <groupId>:q} ({@link #workerGroup}), its shadow copies
+ *   {@code <groupId>:q:shadow}. Share mode: the share group {@code <groupId>} (shadow copies {@code <groupId>.shadow}).
+ *   Either mode: {@code q}'s delay scheduler {@code <groupId>:q:scheduler} ({@link #schedulerGroup}). Workers of an
+ *   earlier version used {@code <groupId>} and {@code <groupId>.scheduler} for every queue; a queue's workers take
+ *   over its committed offsets from those groups at their first start (see migration-guide.md)</td></tr>
  *   <tr><td>groupProtocol</td><td>{@code consumer}</td><td>group mode rebalance protocol: {@code consumer}
  *   (KIP-848, incremental) or {@code classic} (then with the cooperative-sticky assignor)</td></tr>
  *   <tr><td>ordering</td><td>{@link Ordering#KEY}</td><td>group mode: which jobs of a partition must not run at
@@ -289,6 +294,19 @@ public final class KafkaBackendConfig {
 
     public String groupId() {
         return groupId;
+    }
+
+    /**
+     * The group of {@code queue}'s workers: consumer group {@code <groupId>:<queue>} in group mode (':' never occurs
+     * in a queue name, so no two queues' groups can meet), share group {@code <groupId>} in share mode.
+     */
+    public String workerGroup(String queue) {
+        return mode == Mode.SHARE ? groupId : groupId + ":" + queue;
+    }
+
+    /** The consumer group of {@code queue}'s delay scheduler: {@code <groupId>:<queue>:scheduler}. */
+    public String schedulerGroup(String queue) {
+        return groupId + ":" + queue + ":scheduler";
     }
 
     public String groupProtocol() {

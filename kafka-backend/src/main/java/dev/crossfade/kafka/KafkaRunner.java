@@ -23,7 +23,7 @@ abstract class KafkaRunner implements WorkerRuntime {
     final String name;
     private final List<Thread> loops = new ArrayList<>();
     ExecutorService pool;
-    private DelayScheduler scheduler;
+    private final List<DelayScheduler> schedulers = new ArrayList<>();
     volatile boolean running;
     private volatile boolean started;
     /** When a stop must be over; the loops drain until then. 0 while running. */
@@ -65,16 +65,19 @@ abstract class KafkaRunner implements WorkerRuntime {
         }
         for (String q : queues) {
             backend.topics().ensure(q);
+            backend.adoptLegacyOffsets(q);
         }
         for (String group : groupIds()) {
             backend.applyGroupConfigs(group, groupDefaults());
         }
         pool = KafkaBackend.pool(name + "-worker", concurrency);
-        scheduler = backend.scheduler(queues, name);
+        for (String q : queues) {
+            schedulers.add(backend.scheduler(q, name + "-" + q));
+        }
         running = true;
         started = true;
         startLoops();
-        scheduler.start();
+        schedulers.forEach(DelayScheduler::start);
         backend.lagMonitor().watch(queues);
     }
 
@@ -101,7 +104,7 @@ abstract class KafkaRunner implements WorkerRuntime {
         }
         // Jobs still running past the deadline are interrupted; their records were not acknowledged or committed.
         pool.shutdownNow();
-        scheduler.stop(Duration.ofSeconds(10));
+        schedulers.forEach(s -> s.stop(Duration.ofSeconds(10)));
         return clean && !alive;
     }
 
