@@ -30,24 +30,28 @@ class RetryQueueTest {
         String prefix = ns.value().replaceAll("[^a-zA-Z0-9._-]", "").toLowerCase();
         try (KafkaBackend backend = KafkaBackend.create(KafkaFixture.config(kafka.bootstrapServers(), prefix,
                 KafkaBackendConfig.Mode.GROUP).build())) {
+            // One runtime per queue: a retry that went back to its own queue would run in the first one.
             List<String> ranOn = new CopyOnWriteArrayList<>();
-            WorkerRegistry registry = WorkerRegistry.builder().register("Flaky", (a, ctx) -> {
-                ranOn.add(ctx.queue() + "#" + ctx.attempt());
-                if (ranOn.size() == 1) {
-                    throw new IllegalStateException("first attempt fails");
-                }
-            }, WorkerOptions.custom().retryPolicy(RetryPolicy.fixed(Duration.ofMillis(200))).build()).build();
-            WorkerRuntime workers = backend.workers(ExecutionCore.builder(registry).build(), Set.of("default", "slow"),
-                    2);
-            workers.start();
+            WorkerOptions fast = WorkerOptions.custom().retryPolicy(RetryPolicy.fixed(Duration.ofMillis(200))).build();
+            WorkerRegistry onDefault = WorkerRegistry.builder().register("Flaky", (a, ctx) -> {
+                ranOn.add("default#" + ctx.attempt());
+                throw new IllegalStateException("fails on queue default");
+            }, fast).build();
+            WorkerRegistry onSlow = WorkerRegistry.builder().register("Flaky",
+                    (a, ctx) -> ranOn.add("slow#" + ctx.attempt()), fast).build();
+            WorkerRuntime d = backend.workers(ExecutionCore.builder(onDefault).build(), Set.of("default"), 1);
+            WorkerRuntime s = backend.workers(ExecutionCore.builder(onSlow).build(), Set.of("slow"), 1);
+            d.start();
+            s.start();
             try {
                 backend.queue().enqueue(Job.builder("Flaky").queue("default")
                         .extra("retry_queue", TextNode.valueOf("slow")).build());
                 await().atMost(Duration.ofSeconds(30)).until(() -> ranOn.size() >= 2);
             } finally {
-                workers.stop(Duration.ofSeconds(10));
+                d.stop(Duration.ofSeconds(10));
+                s.stop(Duration.ofSeconds(10));
             }
-            assertEquals(List.of("default#1", "slow#2"), ranOn, "queue#attempt of each run");
+            assertEquals(List.of("default#1", "slow#2"), ranOn, "runtime#attempt of each run");
         }
     }
 }
