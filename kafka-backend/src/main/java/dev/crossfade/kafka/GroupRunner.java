@@ -35,6 +35,14 @@ import java.util.concurrent.atomic.AtomicLong;
  * Consumer-group mode: one poll thread owns a {@code KafkaConsumer}; a pool of {@code concurrency} threads runs the
  * jobs. Obtain one from {@link KafkaBackend#workers}.
  *
+ * <p><b>Groups.</b> Each queue has a consumer (a {@code Member}, with its own poll thread) in the queue's group, and
+ * one in a group of its own for the queue's shadow topic; all share the pool.
+ *
+ * <p><b>Poison cap.</b> Fetched records start only once a commit announcing them (its metadata, a {@link CrashMark})
+ * was acknowledged, so the next owner of a partition knows which jobs were in flight when its owner died; it runs
+ * those one at a time, each after a synchronous commit naming it, and dead-letters one that was in flight in
+ * {@code maxRecoveries} deaths, the last time alone.
+ *
  * <p><b>At least once.</b> Offsets are committed only past records that finished: ran, were scheduled for retry, or
  * were dead-lettered (both only after the broker acked the write). Every record finishes, whatever it holds and
  * whatever fails on the way ({@link RetryAndDlq}), so no record holds its partition's commit point; and the poll loop
@@ -221,12 +229,14 @@ public final class GroupRunner extends KafkaRunner {
                     } catch (WakeupException e) {
                         // stop(), or a stale wakeup: the loop condition decides.
                     } catch (Throwable t) {
-                        // A worker must outlive a broker outage, a refused request or a bug of ours: back off and go on.
-                        // Only `running` stops this loop, so a stray interrupt is dropped rather than failing every turn.
+                        // A worker must outlive a broker outage, a refused request or a bug of ours: back off and go
+                        // on. Only `running` stops this loop, so a stray interrupt is dropped rather than failing
+                        // every turn.
                         Thread.interrupted();
                         failures++;
                         long wait = LOOP_BACKOFF.apply(failures);
-                        log.error("{}: poll loop turn failed ({} in a row); going on in {} ms", name, failures, wait, t);
+                        log.error("{}: poll loop turn failed ({} in a row); going on in {} ms", name, failures, wait,
+                                t);
                         pause(wait);
                     }
                 }
@@ -295,8 +305,8 @@ public final class GroupRunner extends KafkaRunner {
 
         /**
          * Hands held chunks to the workers: normally those a commit has announced; in a partition recovering from an
-         * owner that died, the suspects one at a time, each after a synchronous commit naming it (or straight to the DLQ
-         * once it took down {@code maxRecoveries} owners, the last time running alone).
+         * owner that died, the suspects one at a time, each after a synchronous commit naming it (or straight to the
+         * DLQ once it took down {@code maxRecoveries} owners, the last time running alone).
          */
         private void release() {
             for (PartitionState st : states.values()) {
@@ -315,7 +325,7 @@ public final class GroupRunner extends KafkaRunner {
             }
         }
 
-        /** Hands a chunk to the lane its ordering gives it (resolved now: an idle lane may have been forgotten since). */
+        /** Hands a chunk to the lane its ordering gives (resolved now: an idle lane may have been forgotten since). */
         private void submit(PartitionState st, Held h) {
             switch (config.ordering()) {
                 case KEY -> st.keyLane(h.key != null ? h.key : laneKey(h.chunk.records().get(0))).submit(h.chunk);
@@ -361,8 +371,8 @@ public final class GroupRunner extends KafkaRunner {
             if (diedAlone && deaths >= config.maxRecoveries()) {
                 st.held.pollFirst();
                 rec.current = next.chunk;
-                log.error("{}: job at {}@{} was in flight in {} worker processes that died (the last one running alone); "
-                        + "sending it to the DLQ", name, st.tp, offset, deaths);
+                log.error("{}: job at {}@{} was in flight in {} worker processes that died (the last one running "
+                        + "alone); sending it to the DLQ", name, st.tp, offset, deaths);
                 int d = deaths;
                 pool.execute(() -> poison(next.chunk, d));
                 return;
@@ -378,7 +388,8 @@ public final class GroupRunner extends KafkaRunner {
         /** Commits {@code offset} with {@code mark}, synchronously: the mark must be durable before the job starts. */
         private boolean commitMark(PartitionState st, long offset, CrashMark mark) {
             try {
-                consumer.commitSync(Map.of(st.tp, new OffsetAndMetadata(offset, mark.format())), Duration.ofSeconds(15));
+                consumer.commitSync(Map.of(st.tp, new OffsetAndMetadata(offset, mark.format())),
+                        Duration.ofSeconds(15));
                 st.committed = offset;
                 st.sentMark = mark.format();
                 return true;
@@ -462,8 +473,8 @@ public final class GroupRunner extends KafkaRunner {
             for (PartitionState st : which) {
                 long point = st.commitPoint();
                 String mark = st.mark(clean).format();
-                // A synchronous commit (revoke, shutdown) is the last word on a partition: it repeats the offset even when
-                // an async commit of the same one may still be in flight or may have failed.
+                // A synchronous commit (revoke, shutdown) is the last word on a partition: it repeats the offset even
+                // when an async commit of the same one may still be in flight or may have failed.
                 if (point >= 0 && (point > st.committed || !mark.equals(st.sentMark) || sync)) {
                     offsets.put(st.tp, new OffsetAndMetadata(point, mark));
                     st.committed = point;
@@ -485,7 +496,8 @@ public final class GroupRunner extends KafkaRunner {
                     } catch (WakeupException e) {
                         // A stale wakeup: try once more.
                     } catch (RuntimeException e) {
-                        log.warn("{}: commit of {} failed: {} (those jobs will run again)", name, offsets, e.toString());
+                        log.warn("{}: commit of {} failed: {} (those jobs will run again)", name, offsets,
+                                e.toString());
                         return;
                     }
                 }
@@ -585,8 +597,8 @@ public final class GroupRunner extends KafkaRunner {
                         committed = consumer.committed(Set.copyOf(partitions), Duration.ofSeconds(15));
                     } catch (RuntimeException e) {
                         // Without the marks a crash cannot be counted; the jobs still run (as after an upgrade).
-                        log.warn("{}: cannot read the committed offsets of {}: {}; jobs a crashed owner left unfinished "
-                                + "run without counting the crash", name, partitions, e.toString());
+                        log.warn("{}: cannot read the committed offsets of {}: {}; jobs a crashed owner left "
+                                + "unfinished run without counting the crash", name, partitions, e.toString());
                     }
                 }
                 for (TopicPartition tp : partitions) {
@@ -599,8 +611,9 @@ public final class GroupRunner extends KafkaRunner {
                         CrashMark mark = CrashMark.parse(om.metadata());
                         if (!mark.clean() && mark.hi() >= om.offset()) {
                             st.recovery = new Recovery(mark, om.offset(), concurrency);
-                            log.warn("{}: the previous owner of {} stopped with jobs {}..{} in flight ({} such stop(s) in a "
-                                    + "row); running them {}", name, tp, om.offset(), mark.hi(), mark.deaths(),
+                            log.warn("{}: the previous owner of {} stopped with jobs {}..{} in flight ({} such "
+                                    + "stop(s) in a row); running them {}", name, tp, om.offset(), mark.hi(),
+                                    mark.deaths(),
                                     st.recovery.alone ? "one at a time" : "with the range marked");
                         }
                     }
