@@ -284,7 +284,9 @@ final class KafkaBench {
                 + "topic, after an untimed warm-up round of each side. "
                 + "Crossfade: `" + (mode == KafkaBackendConfig.Mode.GROUP ? "GroupRunner" : "ShareRunner")
                 + "` from `KafkaBackend.workers(core, {default}, " + THREADS + ")`, default settings (" +
-                (mode == KafkaBackendConfig.Mode.GROUP ? "ordering PARTITION, commit every 500 ms" :
+                (mode == KafkaBackendConfig.Mode.GROUP ? "ordering "
+                        + KafkaBackendConfig.custom().bootstrapServers(bootstrap).build().ordering()
+                        + ", commit every 500 ms" :
                         "1 share consumer, " + KafkaBackendConfig.custom().bootstrapServers(bootstrap)
                                 .mode(mode).build().shareMaxPollRecords(THREADS) + " records per poll, explicit "
                                 + "per-record acknowledgement") + "), time from the first job's start "

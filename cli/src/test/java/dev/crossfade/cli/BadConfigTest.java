@@ -32,6 +32,7 @@ class BadConfigTest {
             new Bad("http.port", "99999", "0..65535"),
             new Bad("http.port", "-1", "0..65535"),
             new Bad("kafka.partitions", "0", "1..100000"),
+            new Bad("kafka.max-recoveries", "1", "2..1000"),
             new Bad("kafka.replication", "40000", "1..32767"),
             // durations
             new Bad("router.kafka-timeout", "soon", "500ms, 5s"),
@@ -51,6 +52,7 @@ class BadConfigTest {
             // enums
             new Bad("kafka.mode", "shard", "'group' or 'share'"),
             new Bad("kafka.mode", "", "'group' or 'share'"),
+            new Bad("kafka.ordering", "keys", "'key' or 'partition' or 'none'"),
             // URLs
             new Bad("redis.url", "http://localhost", "redis://"),
             new Bad("redis.url", "redis://", "URL"),

@@ -125,7 +125,7 @@ class TransferIntegrationTest {
         Set<String> consumed = firstJids(kafka, p0, 100);
         try (Admin admin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG,
                 kafka.bootstrapServers()))) {
-            admin.alterConsumerGroupOffsets(ns.value() + ".workers", Map.of(p0, new OffsetAndMetadata(100)))
+            admin.alterConsumerGroupOffsets(ns.value() + ".workers:" + Q, Map.of(p0, new OffsetAndMetadata(100)))
                     .all().get(30, TimeUnit.SECONDS);
         }
         r = CliTestSupport.run("transfer", "--from", "kafka", "--to", "redis", "--queue", Q, "-c", c.toString());
@@ -171,8 +171,9 @@ class TransferIntegrationTest {
             workers.start();
             try (Admin admin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG,
                     kafka.bootstrapServers()))) {
+                String group = ns.value() + ".workers:" + Q;
                 await().atMost(Duration.ofSeconds(30)).ignoreExceptions().until(() -> !admin.describeConsumerGroups(
-                        List.of(ns.value() + ".workers")).all().get().get(ns.value() + ".workers").members().isEmpty());
+                        List.of(group)).all().get().get(group).members().isEmpty());
             }
             try {
                 CliTestSupport.Result r = CliTestSupport.run("transfer", "--from", "kafka", "--to", "redis",

@@ -150,9 +150,14 @@ final class ClientProperties {
      * would wait in the client, locked, and a stop would hand them back having spent a delivery attempt on each.
      */
     Map<String, Object> shareConsumer(String clientId, int concurrency) {
+        return shareConsumer(clientId, concurrency, config.groupId());
+    }
+
+    /** As {@link #shareConsumer(String, int)}, in share group {@code groupId}. */
+    Map<String, Object> shareConsumer(String clientId, int concurrency, String groupId) {
         Map<String, Object> p = new HashMap<>();
         p.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, config.bootstrapServers());
-        p.put(ConsumerConfig.GROUP_ID_CONFIG, config.groupId());
+        p.put(ConsumerConfig.GROUP_ID_CONFIG, groupId);
         p.put(ConsumerConfig.CLIENT_ID_CONFIG, clientId);
         p.put(ConsumerConfig.SHARE_ACKNOWLEDGEMENT_MODE_CONFIG, "explicit");
         p.put(ConsumerConfig.SHARE_ACQUIRE_MODE_CONFIG, "record_limit");

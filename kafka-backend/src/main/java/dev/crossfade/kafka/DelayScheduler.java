@@ -234,8 +234,8 @@ final class DelayScheduler {
         if (job != null) {
             job = job.toBuilder().at(null).enqueuedAt(Instant.ofEpochMilli(now)).build();
             value = delays.codec().encode(job);
-            return producer.send(new ProducerRecord<>(topics.jobs(queue), null, null, r.key(), value,
-                    RetryAndDlq.jobHeaders(job)));
+            return producer.send(new ProducerRecord<>(job.shadow() ? topics.shadow(queue) : topics.jobs(queue), null,
+                    null, r.key(), value, RetryAndDlq.jobHeaders(job)));
         }
         return producer.send(new ProducerRecord<>(topics.jobs(queue), null, null, r.key(), value));
     }

@@ -22,6 +22,8 @@ import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.config.ConfigResource;
 import org.apache.kafka.common.header.Header;
 
+import org.slf4j.LoggerFactory;
+
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.time.Instant;
@@ -209,8 +211,9 @@ public final class KafkaBackend implements AutoCloseable {
      * Offsets are committed only after the target acknowledged a batch, so a crash may send a batch twice (same jids)
      * but never loses one. The DLQ is not moved.
      *
-     * <p>The queue's Kafka workers must be stopped: the workers' and scheduler's groups must have no members (checked
-     * first, and again by the broker on every commit). Group mode only.
+     * <p>The queue's Kafka workers must be stopped; other queues' may keep running. The queue's workers' and
+     * scheduler's groups ({@link KafkaBackendConfig#workerGroup}, {@link KafkaBackendConfig#schedulerGroup}) must have
+     * no members (checked first, and again by the broker on every commit). Group mode only.
      *
      * @throws IllegalStateException when a group has active members, in share mode, or when the target refuses a job
      *     (batches before it are committed, the rest stays in Kafka)
@@ -317,8 +320,9 @@ public final class KafkaBackend implements AutoCloseable {
         return admin;
     }
 
-    DelayScheduler scheduler(List<String> queues, String name) {
-        String group = config.groupId() + ".scheduler";
+    /** The delay scheduler of one queue, in that queue's scheduler group. */
+    DelayScheduler scheduler(String queue, String name) {
+        String group = config.schedulerGroup(queue);
         Map<String, String> schedulerConfigs = new HashMap<>();
         // Only consumer-group settings apply to the scheduler's group (share.* would be rejected).
         config.groupConfigs().forEach((k, v) -> {
@@ -328,8 +332,61 @@ public final class KafkaBackend implements AutoCloseable {
         });
         applyGroupConfigs(group, schedulerConfigs, false);
         Map<String, Object> props = clients.consumer(group, name + "-scheduler");
-        return new DelayScheduler(new KafkaConsumer<>(props), producer, retryAndDlq, topics, queues,
+        return new DelayScheduler(new KafkaConsumer<>(props), producer, retryAndDlq, topics, List.of(queue),
                 config.schedulerPollInterval(), name + "-scheduler");
+    }
+
+    /**
+     * The upgrade from one group for every queue: when {@code queue}'s own groups have no committed offsets yet and
+     * the groups of an earlier version ({@code <groupId>}, group mode, and {@code <groupId>.scheduler}) have some for
+     * its topics, copies them over and deletes them there, so the queue's workers go on where the old ones stopped,
+     * once. Refuses while an old group still has members: both would run the same jobs.
+     */
+    void adoptLegacyOffsets(String queue) {
+        if (config.mode() == KafkaBackendConfig.Mode.GROUP) {
+            adopt(config.groupId(), config.workerGroup(queue), List.of(topics.jobs(queue)));
+        }
+        adopt(config.groupId() + ".scheduler", config.schedulerGroup(queue), topics.delayTopics(queue));
+    }
+
+    private void adopt(String legacy, String group, List<String> topicNames) {
+        try {
+            Map<TopicPartition, OffsetAndMetadata> mine = admin.listConsumerGroupOffsets(group)
+                    .partitionsToOffsetAndMetadata().get(30, TimeUnit.SECONDS);
+            if (mine.keySet().stream().anyMatch(tp -> topicNames.contains(tp.topic()))) {
+                return;
+            }
+            Map<TopicPartition, OffsetAndMetadata> old = new HashMap<>();
+            admin.listConsumerGroupOffsets(legacy).partitionsToOffsetAndMetadata().get(30, TimeUnit.SECONDS)
+                    .forEach((tp, o) -> {
+                        if (o != null && topicNames.contains(tp.topic())) {
+                            old.put(tp, new OffsetAndMetadata(o.offset()));
+                        }
+                    });
+            if (old.isEmpty()) {
+                return;
+            }
+            var members = admin.describeConsumerGroups(List.of(legacy)).describedGroups().get(legacy)
+                    .get(30, TimeUnit.SECONDS).members();
+            if (!members.isEmpty()) {
+                throw new IllegalStateException("consumer group " + legacy + " of an earlier Crossfade version still "
+                        + "has " + members.size() + " member(s): stop those workers first; these take over its "
+                        + "committed offsets of " + topicNames + " as group " + group);
+            }
+            admin.alterConsumerGroupOffsets(group, old).all().get(30, TimeUnit.SECONDS);
+            admin.deleteConsumerGroupOffsets(legacy, old.keySet()).all().get(30, TimeUnit.SECONDS);
+            LoggerFactory.getLogger(KafkaBackend.class).info("took over the committed offsets of {} from group {} "
+                    + "(an earlier version's) as group {}", topicNames, legacy, group);
+        } catch (IllegalStateException e) {
+            throw e;
+        } catch (Exception e) {
+            if (e instanceof InterruptedException) {
+                Thread.currentThread().interrupt();
+            }
+            Throwable cause = e instanceof java.util.concurrent.ExecutionException ? e.getCause() : e;
+            throw new IllegalStateException("cannot take over the committed offsets of " + topicNames + " from group "
+                    + legacy + " as group " + group + ": " + cause, cause);
+        }
     }
 
     /** Sets group-level dynamic configs: {@code defaults}, then the configured ones (which win). */

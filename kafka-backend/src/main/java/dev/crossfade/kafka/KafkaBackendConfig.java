@@ -41,13 +41,23 @@ import java.util.Optional;
  *   its time; it may start late by up to the smallest tier (1 s) plus polling latency</td></tr>
  *   <tr><td>mode</td><td>{@link Mode#GROUP}</td><td>consumer group (ordered, offset commits) or share group
  *   (KIP-932, per-record acknowledgement, any number of consumers per partition)</td></tr>
- *   <tr><td>groupId</td><td>{@code <topicPrefix>.workers}</td><td>consumer/share group of the workers; the delay
- *   scheduler uses {@code <groupId>.scheduler}</td></tr>
+ *   <tr><td>groupId</td><td>{@code <topicPrefix>.workers}</td><td>the base of the workers' group names, one set per
+ *   queue so that one queue's workers can be stopped, moved or transferred while other queues' keep running. Group
+ *   mode: queue {@code q}'s workers form consumer group {@code <groupId>:q} ({@link #workerGroup}), its shadow copies
+ *   {@code <groupId>:q:shadow}. Share mode: the share group {@code <groupId>} (shadow copies {@code <groupId>.shadow}).
+ *   Either mode: {@code q}'s delay scheduler {@code <groupId>:q:scheduler} ({@link #schedulerGroup}). Workers of an
+ *   earlier version used {@code <groupId>} and {@code <groupId>.scheduler} for every queue; a queue's workers take
+ *   over its committed offsets from those groups at their first start (see migration-guide.md)</td></tr>
  *   <tr><td>groupProtocol</td><td>{@code consumer}</td><td>group mode rebalance protocol: {@code consumer}
  *   (KIP-848, incremental) or {@code classic} (then with the cooperative-sticky assignor)</td></tr>
- *   <tr><td>ordering</td><td>{@link Ordering#PARTITION}</td><td>group mode: jobs of a partition run one after
- *   another ({@code PARTITION}), jobs of one record key do ({@code KEY}), or no order ({@code NONE}); KEY and NONE
- *   use more threads than there are partitions. Commits stay exact in every mode</td></tr>
+ *   <tr><td>ordering</td><td>{@link Ordering#KEY}</td><td>group mode: which jobs of a partition must not run at
+ *   the same time. {@code KEY}: jobs with the same record key (the routing key, else the jid) run one after another in
+ *   enqueue order, any others at once, so {@code concurrency} threads run that many jobs at once however few the
+ *   partitions (what a Sidekiq user expects of {@code concurrency}). {@code PARTITION}: jobs of a partition run one
+ *   after another, so a process runs at most as many jobs at once as it owns partitions. {@code NONE}: no order.
+ *   Commits stay exact in every mode; but a graceful rebalance or stop that leaves a queued job unstarted re-runs,
+ *   under {@code KEY} and {@code NONE}, the jobs of other keys that finished past it (at-least-once, as after a
+ *   crash), where {@code PARTITION} re-runs none</td></tr>
  *   <tr><td>maxPollRecords</td><td>2000 (group); share: 100 per worker thread, 100 to 1000 per share consumer</td><td>{@code
  *   max.poll.records}: the batch size. Group mode polls in large batches because the KIP-848 consumer's cost per poll
  *   dominated no-op processing at 500 (see docs/benchmarks.md). A share consumer holds a lock on every record it
@@ -68,6 +78,14 @@ import java.util.Optional;
  *   <tr><td>shutdownTimeout</td><td>25 s</td><td>{@code WorkerRuntime.close()}'s wait for running jobs</td></tr>
  *   <tr><td>shareConsumers</td><td>1</td><td>share mode: share consumers (poll loops) per worker runtime; they
  *   share the worker pool</td></tr>
+ *   <tr><td>maxRecoveries</td><td>3</td><td>group mode: the poison cap. A job in flight in this many worker
+ *   processes that died (crashed, SIGKILLed, or stuck past {@code revokeTimeout}), the last time running alone in its
+ *   partition, goes to the DLQ (error class {@code crossfade.PoisonPill}) instead of running again, and its partition
+ *   moves on; as {@code maxRecoveries} of the Redis backend. The count lives in the group's committed offset metadata,
+ *   so whichever process owns the partition next sees it. After a worker died, its partitions' new owners run the
+ *   jobs it may have started one at a time (or, when there were more than the runtime's threads, first together and
+ *   one at a time only after a second death), each after a synchronous commit naming it. At least 2: the first death
+ *   cannot tell which of the jobs in flight caused it</td></tr>
  *   <tr><td>shareDeliveryLimit</td><td>5</td><td>share mode: written to the group's
  *   {@code share.delivery.count.limit}, over the broker's {@code group.share.delivery.count.limit} (it accepts 2 to
  *   its {@code group.share.max.delivery.count.limit}, 10 by default). A record delivered this many times without an outcome (its workers crashed or timed out each time)
@@ -116,7 +134,10 @@ public final class KafkaBackendConfig {
     public enum Ordering {
         /** Jobs of a partition run in offset order, one at a time. */
         PARTITION,
-        /** Jobs with the same record key (routing key, else jid) run in offset order, one at a time. */
+        /**
+         * Jobs with the same record key (routing key, else jid) run in offset order, one at a time; jobs of other keys
+         * run at the same time, up to the runtime's concurrency. The default.
+         */
         KEY,
         /** No order: any job may run on any thread. */
         NONE
@@ -145,6 +166,7 @@ public final class KafkaBackendConfig {
     private final Duration shutdownTimeout;
     private final int shareConsumers;
     private final int shareDeliveryLimit;
+    private final int maxRecoveries;
     private final Map<String, String> groupConfigs;
     private final Duration enqueueTimeout;
     private final Duration schedulerPollInterval;
@@ -177,6 +199,7 @@ public final class KafkaBackendConfig {
         this.shutdownTimeout = b.shutdownTimeout;
         this.shareConsumers = b.shareConsumers;
         this.shareDeliveryLimit = b.shareDeliveryLimit;
+        this.maxRecoveries = b.maxRecoveries;
         this.groupConfigs = Collections.unmodifiableMap(new LinkedHashMap<>(b.groupConfigs));
         this.enqueueTimeout = b.enqueueTimeout;
         this.schedulerPollInterval = b.schedulerPollInterval;
@@ -217,6 +240,7 @@ public final class KafkaBackendConfig {
         b.shutdownTimeout = shutdownTimeout;
         b.shareConsumers = shareConsumers;
         b.shareDeliveryLimit = shareDeliveryLimit;
+        b.maxRecoveries = maxRecoveries;
         b.groupConfigs.putAll(groupConfigs);
         b.enqueueTimeout = enqueueTimeout;
         b.schedulerPollInterval = schedulerPollInterval;
@@ -270,6 +294,19 @@ public final class KafkaBackendConfig {
 
     public String groupId() {
         return groupId;
+    }
+
+    /**
+     * The group of {@code queue}'s workers: consumer group {@code <groupId>:<queue>} in group mode (':' never occurs
+     * in a queue name, so no two queues' groups can meet), share group {@code <groupId>} in share mode.
+     */
+    public String workerGroup(String queue) {
+        return mode == Mode.SHARE ? groupId : groupId + ":" + queue;
+    }
+
+    /** The consumer group of {@code queue}'s delay scheduler: {@code <groupId>:<queue>:scheduler}. */
+    public String schedulerGroup(String queue) {
+        return groupId + ":" + queue + ":scheduler";
     }
 
     public String groupProtocol() {
@@ -326,6 +363,10 @@ public final class KafkaBackendConfig {
 
     public int shareDeliveryLimit() {
         return shareDeliveryLimit;
+    }
+
+    public int maxRecoveries() {
+        return maxRecoveries;
     }
 
     public Map<String, String> groupConfigs() {
@@ -386,7 +427,7 @@ public final class KafkaBackendConfig {
         private Mode mode = Mode.GROUP;
         private String groupId;
         private String groupProtocol = "consumer";
-        private Ordering ordering = Ordering.PARTITION;
+        private Ordering ordering = Ordering.KEY;
         private int maxPollRecords; // 0: the mode's default
         private Duration fetchMaxWait = Duration.ofMillis(100);
         private int maxBufferedPerPartition;
@@ -396,6 +437,7 @@ public final class KafkaBackendConfig {
         private Duration shutdownTimeout = Duration.ofSeconds(25);
         private int shareConsumers = 1;
         private int shareDeliveryLimit = 5;
+        private int maxRecoveries = 3;
         private final Map<String, String> groupConfigs = new LinkedHashMap<>();
         private Duration enqueueTimeout = Duration.ofSeconds(30);
         private Duration schedulerPollInterval = Duration.ofMillis(100);
@@ -556,6 +598,15 @@ public final class KafkaBackendConfig {
 
         public Builder shareConsumers(int shareConsumers) {
             this.shareConsumers = positive(shareConsumers, "shareConsumers");
+            return this;
+        }
+
+        public Builder maxRecoveries(int maxRecoveries) {
+            if (maxRecoveries < 2) {
+                throw new IllegalArgumentException("maxRecoveries must be at least 2 (the first death cannot tell which "
+                        + "of the jobs in flight caused it), got " + maxRecoveries);
+            }
+            this.maxRecoveries = maxRecoveries;
             return this;
         }
 

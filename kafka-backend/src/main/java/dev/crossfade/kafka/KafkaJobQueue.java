@@ -278,7 +278,9 @@ public final class KafkaJobQueue implements AsyncJobQueue {
         byte[] jid = Hdr.bytes(job.jid());
         // Without a routing key the key is the jid: the header and the key share one array (neither is written to).
         byte[] key = job.routingKey() == null ? jid : key(job);
-        ProducerRecord<byte[], byte[]> r = new ProducerRecord<>(topics.jobs(job.queue()), null, null, key, value,
+        // A shadow copy never reaches a consumer of the jobs topic that is not Crossfade (it would run it for real).
+        String topic = job.shadow() ? topics.shadow(job.queue()) : topics.jobs(job.queue());
+        ProducerRecord<byte[], byte[]> r = new ProducerRecord<>(topic, null, null, key, value,
                 RetryAndDlq.jobHeaders(job, jid));
         sizes.checkEnqueue(job, r);
         return r;

@@ -23,7 +23,7 @@ abstract class KafkaRunner implements WorkerRuntime {
     final String name;
     private final List<Thread> loops = new ArrayList<>();
     ExecutorService pool;
-    private DelayScheduler scheduler;
+    private final List<DelayScheduler> schedulers = new ArrayList<>();
     volatile boolean running;
     private volatile boolean started;
     /** When a stop must be over; the loops drain until then. 0 while running. */
@@ -43,6 +43,11 @@ abstract class KafkaRunner implements WorkerRuntime {
     /** Group configs this mode needs before anyone joins (the configured ones are applied over them). */
     abstract Map<String, String> groupDefaults();
 
+    /** The groups whose configs are set before anyone joins: {@code groupId} (and the runner's own). */
+    List<String> groupIds() {
+        return List.of(config.groupId());
+    }
+
     /** Creates the consumers and starts their poll loops with {@link #startLoop}. */
     abstract void startLoops();
 
@@ -60,14 +65,19 @@ abstract class KafkaRunner implements WorkerRuntime {
         }
         for (String q : queues) {
             backend.topics().ensure(q);
+            backend.adoptLegacyOffsets(q);
         }
-        backend.applyGroupConfigs(config.groupId(), groupDefaults());
+        for (String group : groupIds()) {
+            backend.applyGroupConfigs(group, groupDefaults());
+        }
         pool = KafkaBackend.pool(name + "-worker", concurrency);
-        scheduler = backend.scheduler(queues, name);
+        for (String q : queues) {
+            schedulers.add(backend.scheduler(q, name + "-" + q));
+        }
         running = true;
         started = true;
         startLoops();
-        scheduler.start();
+        schedulers.forEach(DelayScheduler::start);
         backend.lagMonitor().watch(queues);
     }
 
@@ -94,7 +104,7 @@ abstract class KafkaRunner implements WorkerRuntime {
         }
         // Jobs still running past the deadline are interrupted; their records were not acknowledged or committed.
         pool.shutdownNow();
-        scheduler.stop(Duration.ofSeconds(10));
+        schedulers.forEach(s -> s.stop(Duration.ofSeconds(10)));
         return clean && !alive;
     }
 

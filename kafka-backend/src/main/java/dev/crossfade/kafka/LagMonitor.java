@@ -123,7 +123,7 @@ public final class LagMonitor implements AutoCloseable {
     private AtomicLong[] register(TopicPartition tp) {
         AtomicLong[] g = {new AtomicLong(), new AtomicLong()};
         Tags tags = Tags.of("topic", tp.topic(), "partition", Integer.toString(tp.partition()), "group",
-                config.groupId());
+                config.workerGroup(topics.queueOf(tp.topic())));
         Gauge.builder("crossfade.kafka.partition.offset.lag", g[0], AtomicLong::get).tags(tags).register(registry);
         Gauge.builder("crossfade.kafka.partition.time.lag.seconds", g[1], AtomicLong::get).tags(tags)
                 .register(registry);
@@ -144,9 +144,9 @@ public final class LagMonitor implements AutoCloseable {
             Map<TopicPartition, Long> committed = new HashMap<>();
             Map<TopicPartition, Long> shareLag = new HashMap<>();
             if (config.mode() == KafkaBackendConfig.Mode.SHARE) {
-                var info = admin.listShareGroupOffsets(Map.of(config.groupId(),
+                var info = admin.listShareGroupOffsets(Map.of(config.workerGroup(queue),
                                 new ListShareGroupOffsetsSpec().topicPartitions(specs.keySet())))
-                        .partitionsToOffsetInfo(config.groupId()).get(30, TimeUnit.SECONDS);
+                        .partitionsToOffsetInfo(config.workerGroup(queue)).get(30, TimeUnit.SECONDS);
                 info.forEach((tp, i) -> {
                     if (i != null) {
                         committed.put(tp, i.startOffset());
@@ -156,8 +156,9 @@ public final class LagMonitor implements AutoCloseable {
                     }
                 });
             } else {
-                Map<TopicPartition, OffsetAndMetadata> offsets = admin.listConsumerGroupOffsets(config.groupId())
-                        .partitionsToOffsetAndMetadata().get(30, TimeUnit.SECONDS);
+                Map<TopicPartition, OffsetAndMetadata> offsets = admin
+                        .listConsumerGroupOffsets(config.workerGroup(queue)).partitionsToOffsetAndMetadata()
+                        .get(30, TimeUnit.SECONDS);
                 offsets.forEach((tp, o) -> {
                     if (o != null && tp.topic().equals(topic)) {
                         committed.put(tp, o.offset());
@@ -179,7 +180,7 @@ public final class LagMonitor implements AutoCloseable {
                 Thread.currentThread().interrupt();
             }
             throw new IllegalStateException("cannot read the lag of topic " + topic + " for group "
-                    + config.groupId() + ": " + e, e);
+                    + config.workerGroup(queue) + ": " + e, e);
         }
     }
 

@@ -65,8 +65,9 @@ final class QueueTransfer {
             throw new IllegalStateException("transfer out of Kafka needs group mode: a share group's progress is per "
                     + "record, not an offset, so the not-yet-run jobs of queue '" + queue + "' cannot be told apart");
         }
-        String workers = config.groupId();
-        String scheduler = config.groupId() + ".scheduler";
+        // The queue's own groups: other queues' workers may keep running.
+        String workers = config.workerGroup(queue);
+        String scheduler = config.schedulerGroup(queue);
         requireNoMembers(List.of(workers, scheduler));
         Set<String> existing = get(admin.listTopics().names());
         long[] pending = new long[2];

@@ -33,7 +33,8 @@ import java.util.function.BooleanSupplier;
  * outcome asks for before the record may be committed or acknowledged. Every record ends somewhere.
  *
  * <ul>
- *   <li>{@link Outcome.Retry}: the updated job goes to the delay tiers, due at {@code dueAt}; the failing record is
+ *   <li>{@link Outcome.Retry}: the updated job goes to the delay tiers of its queue (the one its {@code retry_queue}
+ *   names, as in Sidekiq, else its own), due at {@code dueAt}; the failing record is
  *   then finished, so a failing job never blocks its partition.</li>
  *   <li>{@link Outcome.Dead} (retries spent, unknown worker, malformed payload): the dead job goes to
  *   {@code <topic>.dlq} with headers naming the source topic, partition, offset, attempts, error class and message.
@@ -101,7 +102,7 @@ final class RetryAndDlq {
         RecordHeaders h = jobHeaders(job);
         h.add(Hdr.DUE, Hdr.bytes(dueMillis));
         h.add(Hdr.HOP, Hdr.bytes(hop));
-        h.add(Hdr.TARGET, Hdr.bytes(topics.jobs(queue)));
+        h.add(Hdr.TARGET, Hdr.bytes(job.shadow() ? topics.shadow(queue) : topics.jobs(queue)));
         return new ProducerRecord<>(topics.delay(queue, tier), null, null, key, value, h);
     }
 
@@ -173,9 +174,10 @@ final class RetryAndDlq {
         }
         if (outcome instanceof Outcome.Retry retry) {
             Job next = retry.job();
+            String target = retryQueue(queue, next);
             ProducerRecord<byte[], byte[]> record;
             try {
-                record = scheduled(queue, r.key(), codec.encode(next), next, retry.dueAt().toEpochMilli());
+                record = scheduled(target, r.key(), codec.encode(next), next, retry.dueAt().toEpochMilli());
             } catch (RuntimeException e) {
                 return truncated(r, queue, next, "retry write refused: " + DurableSend.describe(e), gone);
             }
@@ -183,6 +185,26 @@ final class RetryAndDlq {
         }
         Outcome.Dead dead = (Outcome.Dead) outcome;
         return storeDead(r, queue, dead.job(), dead.error(), gone);
+    }
+
+    /**
+     * The queue a retry goes to: the one the retried job names (Sidekiq's {@code retry_queue}, which the execution
+     * core has written into it), its topics made ready; the source queue when that name cannot be a Kafka queue or its
+     * topics cannot be made (strict mode), so the retry is kept rather than lost.
+     */
+    private String retryQueue(String source, Job next) {
+        String wanted = next.queue();
+        if (wanted == null || wanted.equals(source) || next.extra().get("retry_queue") == null) {
+            return source;
+        }
+        try {
+            topics.ensure(Topics.checkQueue(wanted));
+            return wanted;
+        } catch (RuntimeException e) {
+            log.warn("job {}: retry_queue '{}' is not usable on Kafka ({}); retrying on {}", next.jid(), wanted,
+                    e.getMessage(), source);
+            return source;
+        }
     }
 
     /**
@@ -207,12 +229,37 @@ final class RetryAndDlq {
             } catch (RuntimeException | StackOverflowError e) {
                 job = invalidPayload(r.value(), queue, e);
             }
-            Job dead = job.toBuilder().errorClass(error.getClass().getName())
+            Job dead = job.toBuilder().errorClass(error instanceof PoisonPill ? POISON_PILL_CLASS
+                            : error.getClass().getName())
                     .errorMessage(shorten(String.valueOf(error.getMessage()), 4_000)).failedAt(Instant.now())
                     .retryCount(job.retryCount() == null ? 0 : job.retryCount()).build();
             return storeDead(r, queue, dead, error, gone);
         } catch (Throwable t) {
             return unstored(r, null, "cannot dead-letter (" + error + "): " + t, t);
+        }
+    }
+
+    /**
+     * Dead-letters a job that was in flight in {@code deaths} worker processes that died (the last time running alone
+     * in its partition), instead of running it again: error class {@value #POISON_PILL_CLASS}, as on Redis. Never
+     * throws.
+     *
+     * @return {@link #REJECT}, or 0 when the chunk was closed or the thread interrupted first
+     */
+    byte deadLetterPoison(ConsumerRecord<byte[], byte[]> r, int deaths, int maxRecoveries, Chunk chunk) {
+        String why = "job was in flight in " + deaths + " worker processes that died (crashed, killed or stuck past "
+                + "revokeTimeout) before finishing it, the last time running alone in its partition; sent to the DLQ "
+                + "so it cannot take down more workers (maxRecoveries = " + maxRecoveries + ")";
+        return deadLetterRaw(topics.queueOf(r.topic()), r, new PoisonPill(why), chunk::isClosed);
+    }
+
+    /** error_class of jobs dead-lettered because they kept killing their worker processes, as on Redis. */
+    static final String POISON_PILL_CLASS = "crossfade.PoisonPill";
+
+    /** The error of a poison pill; its class name in the DLQ is {@value #POISON_PILL_CLASS}. */
+    private static final class PoisonPill extends RuntimeException {
+        PoisonPill(String message) {
+            super(message, null, false, false);
         }
     }
 

@@ -114,16 +114,32 @@ public final class ShareRunner extends KafkaRunner {
     }
 
     @Override
-    void startLoops() {
-        for (int i = 0; i < config.shareConsumers(); i++) {
-            String clientId = name + "-" + i;
-            startLoop(() -> pollLoop(clientId), "-poll-" + i);
-        }
+    List<String> groupIds() {
+        return List.of(config.groupId(), shadowGroup());
     }
 
-    private KafkaShareConsumer<byte[], byte[]> newConsumer(String clientId) {
+    /**
+     * Shadow copies wait in topics of their own, consumed in a share group of their own: in the workers' group they
+     * would take a member's share of the partitions, leaving it none of the real jobs.
+     */
+    private String shadowGroup() {
+        return config.groupId() + ".shadow";
+    }
+
+    @Override
+    void startLoops() {
+        List<String> jobs = queues.stream().map(q -> backend.topics().jobs(q)).toList();
+        for (int i = 0; i < config.shareConsumers(); i++) {
+            String clientId = name + "-" + i;
+            startLoop(() -> pollLoop(clientId, config.groupId(), jobs), "-poll-" + i);
+        }
+        List<String> shadows = queues.stream().map(q -> backend.topics().shadow(q)).toList();
+        startLoop(() -> pollLoop(name + "-shadow", shadowGroup(), shadows), "-poll-shadow");
+    }
+
+    private KafkaShareConsumer<byte[], byte[]> newConsumer(String clientId, String groupId, List<String> topics) {
         KafkaShareConsumer<byte[], byte[]> consumer =
-                new KafkaShareConsumer<>(backend.clients().shareConsumer(clientId, concurrency));
+                new KafkaShareConsumer<>(backend.clients().shareConsumer(clientId, concurrency, groupId));
         try {
             // Acknowledgements committed asynchronously report failures only here.
             consumer.setAcknowledgementCommitCallback((offsets, error) -> {
@@ -132,7 +148,7 @@ public final class ShareRunner extends KafkaRunner {
                             offsets, error.toString());
                 }
             });
-            consumer.subscribe(queues.stream().map(q -> backend.topics().jobs(q)).toList());
+            consumer.subscribe(topics);
         } catch (RuntimeException e) {
             close(consumer);
             throw e;
@@ -140,7 +156,7 @@ public final class ShareRunner extends KafkaRunner {
         return consumer;
     }
 
-    private void pollLoop(String clientId) {
+    private void pollLoop(String clientId, String groupId, List<String> topics) {
         Owed owed = new Owed();
         KafkaShareConsumer<byte[], byte[]> consumer = null;
         int failures = 0;
@@ -148,7 +164,7 @@ public final class ShareRunner extends KafkaRunner {
             while (running) {
                 try {
                     if (consumer == null) {
-                        consumer = newConsumer(clientId);
+                        consumer = newConsumer(clientId, groupId, topics);
                     }
                     ConsumerRecords<byte[], byte[]> records = consumer.poll(Duration.ofMillis(100));
                     if (!records.isEmpty()) {

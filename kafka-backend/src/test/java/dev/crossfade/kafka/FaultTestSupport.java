@@ -34,13 +34,18 @@ final class FaultTestSupport {
 
     /** Starts 4 workers of class {@code CountingWorker} that count their runs, each taking {@code sleepMillis}. */
     static WorkerRuntime countingWorkers(KafkaBackend backend, Runs runs, long sleepMillis) {
+        return countingWorkers(backend, runs, sleepMillis, Set.of("default"));
+    }
+
+    /** As {@link #countingWorkers(KafkaBackend, Runs, long)}, over {@code queues}. */
+    static WorkerRuntime countingWorkers(KafkaBackend backend, Runs runs, long sleepMillis, Set<String> queues) {
         WorkerRegistry registry = WorkerRegistry.builder().register("CountingWorker", (a, ctx) -> {
             if (sleepMillis > 0) {
                 Thread.sleep(sleepMillis);
             }
             runs.add(ctx.jid());
         }).build();
-        WorkerRuntime r = backend.workers(ExecutionCore.builder(registry).build(), Set.of("default"), 4);
+        WorkerRuntime r = backend.workers(ExecutionCore.builder(registry).build(), queues, 4);
         r.start();
         return r;
     }

@@ -149,7 +149,10 @@ class KafkaFaultTest {
     @EnumSource(KafkaBackendConfig.Mode.class)
     void membersJoiningAndLeavingLoseNothing(KafkaBackendConfig.Mode mode, KafkaService kafka, TestNamespace ns) {
         try (KafkaBackend backend = KafkaBackend.create(FaultTestSupport.config(kafka.bootstrapServers(), prefix(ns),
-                mode).commitInterval(Duration.ZERO).maxPollRecords(100).build())) {
+                mode).commitInterval(Duration.ZERO).maxPollRecords(100)
+                // No rerun after a graceful change holds for one lane per partition: with KEY (the default) or NONE,
+                // jobs finished past a queued one that the revoke left unstarted run again (at-least-once).
+                .ordering(KafkaBackendConfig.Ordering.PARTITION).build())) {
             Membership log = new Membership();
             List<String> jids = new ArrayList<>();
             Map<String, WorkerRuntime> members = new LinkedHashMap<>();

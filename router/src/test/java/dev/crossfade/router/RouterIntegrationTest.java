@@ -25,11 +25,16 @@ import io.github.resilience4j.circuitbreaker.CircuitBreaker;
 import io.github.resilience4j.circuitbreaker.CircuitBreakerConfig;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.io.TempDir;
 
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -262,6 +267,33 @@ class RouterIntegrationTest {
         assertEquals(seeded, report.mismatchExamples().get(0).jid());
         assertEquals(jobs.size() - 1, report.matched());
         assertEquals(0, report.duplicates());
+        // A consumer of the jobs topic that is not Crossfade (another team's service, a connector) would run a shadow
+        // copy for real: the copies wait in a topic of their own.
+        List<String> plain = readAll(kafkaServer.bootstrapServers(), ns.value() + ".default");
+        assertEquals(List.of(), plain.stream().filter(v -> v.contains("\"shadow\":true")).toList());
+        assertEquals(0, plain.size(), "records in the jobs topic (the route sends nothing to Kafka)");
+        List<String> shadows = readAll(kafkaServer.bootstrapServers(), ns.value() + ".default.shadow");
+        assertEquals(jobs.size(), shadows.size(), "shadow copies in " + ns.value() + ".default.shadow");
+    }
+
+    /** Every record value of a topic, read as a plain consumer with no group would. */
+    private static List<String> readAll(String bootstrap, String topic) {
+        List<String> out = new ArrayList<>();
+        try (KafkaConsumer<byte[], byte[]> c = new KafkaConsumer<>(Map.of(
+                ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap,
+                ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class.getName(),
+                ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class.getName()))) {
+            List<TopicPartition> tps = c.partitionsFor(topic, Duration.ofSeconds(10)).stream()
+                    .map(p -> new TopicPartition(topic, p.partition())).toList();
+            c.assign(tps);
+            c.seekToBeginning(tps);
+            Map<TopicPartition, Long> end = c.endOffsets(tps, Duration.ofSeconds(10));
+            await().atMost(Duration.ofSeconds(30)).until(() -> {
+                c.poll(Duration.ofMillis(100)).forEach(r -> out.add(new String(r.value(), StandardCharsets.UTF_8)));
+                return tps.stream().allMatch(tp -> c.position(tp) >= end.get(tp));
+            });
+        }
+        return out;
     }
 
     @Test

@@ -32,7 +32,7 @@ public final class CrossfadeConfig {
     private static final Pattern CLASS_NAME = Pattern.compile("[\\p{L}_$][\\p{L}\\p{N}_$]*(\\.[\\p{L}_$][\\p{L}\\p{N}_$]*)*");
     /** What {@link #isQueueName} checks, for messages. */
     public static final String QUEUE_RULE = "queue names may use only letters, digits, '.', '_' and '-' (and must "
-            + "not end in .dlq or contain .delay.)";
+            + "not end in .dlq or .shadow, or contain .delay.)";
 
     /** Durations that may be zero ("do not wait"); every other one must be positive. */
     private static final List<String> ZERO_DURATION = List.of("flags.start-wait", "workers.shutdown-timeout");
@@ -233,6 +233,7 @@ public final class CrossfadeConfig {
             }
         }
         choice("kafka.mode", List.of("group", "share"));
+        choice("kafka.ordering", List.of("key", "partition", "none"));
         List<String> backends = list("workers.backends");
         if (backends.isEmpty()) {
             throw fail("workers.backends", "must list redis, kafka or both");
@@ -264,6 +265,7 @@ public final class CrossfadeConfig {
             }
         }
         range("kafka.partitions", 1, 100_000);
+        range("kafka.max-recoveries", 2, 1_000);
         if (isSet("kafka.replication")) {
             range("kafka.replication", 1, Short.MAX_VALUE);
         }
@@ -297,7 +299,8 @@ public final class CrossfadeConfig {
 
     /** Whether a queue name is usable on both backends (it becomes part of Kafka topic names). */
     public static boolean isQueueName(String q) {
-        return NAME.matcher(q).matches() && !q.endsWith(".dlq") && !q.contains(".delay.");
+        return NAME.matcher(q).matches() && !q.endsWith(".dlq") && !q.endsWith(".shadow")
+                && !q.contains(".delay.");
     }
 
     private void redisUrl() {

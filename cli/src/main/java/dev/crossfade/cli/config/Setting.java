@@ -42,7 +42,14 @@ public record Setting(String key, Type type, String defaultValue, String descrip
                     "Kafka bootstrap servers, `host:port` comma-separated"),
             new Setting("kafka.topic-prefix", Type.STRING, "crossfade", "topic per queue: `<prefix>.<queue>`"),
             new Setting("kafka.mode", Type.ENUM, "group",
-                    "`group` (consumer group, ordered per partition) or `share` (share group, KIP-932 queues)"),
+                    "`group` (consumer group, ordered as `kafka.ordering` says) or `share` (share group, KIP-932 queues)"),
+            new Setting("kafka.ordering", Type.ENUM, "key",
+                    "group mode: `key` (jobs sharing a routing key, else a jid, run in enqueue order; "
+                            + "`workers.concurrency` jobs run at once), `partition` (one job at a time per partition) "
+                            + "or `none` (no order)"),
+            new Setting("kafka.max-recoveries", Type.INT, "3",
+                    "group mode: a job in flight in this many worker processes that died (the last time running "
+                            + "alone) goes to the DLQ as a poison pill (at least 2)"),
             new Setting("kafka.partitions", Type.INT, "6",
                     "partitions of topics created on demand (at least the consumers you expect)"),
             new Setting("kafka.replication", Type.INT, null,

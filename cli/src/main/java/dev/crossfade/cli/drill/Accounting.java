@@ -321,12 +321,13 @@ final class Accounting {
         Map<String, Object> props = new HashMap<>();
         props.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
         String jobsTopic = prefix + "." + queue;
-        String group = prefix + ".workers";
+        // The queue's own groups (KafkaBackendConfig.workerGroup, schedulerGroup), and the shadow copies' group.
+        String group = prefix + ".workers:" + queue;
         try (Admin admin = Admin.create(props);
              KafkaConsumer<byte[], byte[]> c = new KafkaConsumer<>(consumerProps(bootstrap),
                      new ByteArrayDeserializer(), new ByteArrayDeserializer())) {
             Map<TopicPartition, OffsetAndMetadata> committed = new HashMap<>();
-            for (String g : List.of(group, group + ".scheduler")) {
+            for (String g : List.of(group, group + ":scheduler", group + ":shadow")) {
                 committed.putAll(admin.listConsumerGroupOffsets(g).partitionsToOffsetAndMetadata()
                         .get(10, TimeUnit.SECONDS));
             }

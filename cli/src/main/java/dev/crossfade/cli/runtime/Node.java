@@ -147,6 +147,9 @@ public final class Node implements AutoCloseable {
                         ? Optional.of((short) config.integer("kafka.replication")) : Optional.empty())
                 .mode(config.string("kafka.mode").equals("share") ? KafkaBackendConfig.Mode.SHARE
                         : KafkaBackendConfig.Mode.GROUP)
+                .ordering(KafkaBackendConfig.Ordering.valueOf(
+                        config.string("kafka.ordering").trim().toUpperCase(java.util.Locale.ROOT)))
+                .maxRecoveries(config.integer("kafka.max-recoveries"))
                 .shutdownTimeout(config.duration("workers.shutdown-timeout"))
                 .meterRegistry(meters)
                 .build());

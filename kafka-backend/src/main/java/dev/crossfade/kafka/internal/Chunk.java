@@ -24,6 +24,7 @@ public final class Chunk {
     private final int size;
     private final long bytes;
     private final long firstTimestamp;
+    private final long lastOffset;
     private final Object owner;
     private final long polledAtNanos;
     private final byte[] verdicts;
@@ -46,6 +47,7 @@ public final class Chunk {
         }
         this.bytes = b;
         this.firstTimestamp = records.isEmpty() ? -1 : records.get(0).timestamp();
+        this.lastOffset = records.isEmpty() ? -1 : records.get(records.size() - 1).offset();
         this.owner = owner;
         this.polledAtNanos = polledAtNanos;
         this.verdicts = verdicts ? new byte[records.size()] : null;
@@ -68,6 +70,11 @@ public final class Chunk {
     /** The timestamp of the first record (-1 when empty), kept after {@link #release()}. */
     public long firstTimestamp() {
         return firstTimestamp;
+    }
+
+    /** The offset of the last record (-1 when empty), kept after {@link #release()}. */
+    public long lastOffset() {
+        return lastOffset;
     }
 
     /** Drops the records of a finished chunk; its offsets are no longer needed for commits. */

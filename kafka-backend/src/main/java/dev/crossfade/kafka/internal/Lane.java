@@ -5,7 +5,7 @@ import java.util.concurrent.Executor;
 import java.util.function.Consumer;
 
 /**
- * Runs chunks one after another on a shared pool: the unit of ordering (a partition, or a key bucket of a
+ * Runs chunks one after another on a shared pool: the unit of ordering (a partition, or one record key of a
  * partition). A lane occupies at most one pool thread and never blocks one while it has nothing to do. Internal.
  */
 public final class Lane implements Runnable {
@@ -29,6 +29,11 @@ public final class Lane implements Runnable {
             active = true;
         }
         executor.execute(this);
+    }
+
+    /** Nothing queued and not running: a lane the runner may forget. */
+    public synchronized boolean idle() {
+        return !active && pending.isEmpty();
     }
 
     @Override

@@ -20,13 +20,15 @@ import java.util.regex.Pattern;
 /**
  * Topic names and on-demand topic creation. Internal: not part of the API.
  *
- * <p>Queue {@code q} under prefix {@code p}: jobs in {@code p.q}, dead letters in {@code p.q.dlq}, scheduled jobs and
- * retries in the delay tiers {@code p.q.delay.<tier>}. All of a queue's topics are created together in one Admin call
+ * <p>Queue {@code q} under prefix {@code p}: jobs in {@code p.q}, shadow copies in {@code p.q.shadow} (which only
+ * Crossfade workers consume, so no other consumer of {@code p.q} ever sees one), dead letters in {@code p.q.dlq},
+ * scheduled jobs and retries in the delay tiers {@code p.q.delay.<tier>}. All of a queue's topics are created together in one Admin call
  * (one controller round trip) and remembered, so the hot path never talks to Admin after the first job. Topics that
  * exist already are used as they are.
  */
 public final class Topics {
     private static final Pattern QUEUE_NAME = Pattern.compile("[A-Za-z0-9._-]+");
+    private static final String SHADOW_SUFFIX = ".shadow";
     private final Admin admin;
     private final String prefix;
     private final Map<String, String> queueNames = new ConcurrentHashMap<>();
@@ -55,7 +57,8 @@ public final class Topics {
 
     /** The kind of one of {@code queue}'s topics. */
     public Kind kind(String queue, String topic) {
-        return topic.equals(dlq(queue)) ? Kind.DLQ : topic.equals(jobs(queue)) ? Kind.JOBS : Kind.DELAY;
+        return topic.equals(dlq(queue)) ? Kind.DLQ
+                : topic.equals(jobs(queue)) || topic.equals(shadow(queue)) ? Kind.JOBS : Kind.DELAY;
     }
 
     /**
@@ -102,9 +105,9 @@ public final class Topics {
             throw new IllegalArgumentException("queue name '" + queue + "' is not usable in a Kafka topic name: only "
                     + "[A-Za-z0-9._-] are allowed");
         }
-        if (queue.endsWith(".dlq") || queue.contains(".delay.")) {
-            throw new IllegalArgumentException("queue name '" + queue + "' would clash with dead-letter or delay "
-                    + "topics (it ends in .dlq or contains .delay.)");
+        if (queue.endsWith(".dlq") || queue.endsWith(SHADOW_SUFFIX) || queue.contains(".delay.")) {
+            throw new IllegalArgumentException("queue name '" + queue + "' would clash with dead-letter, shadow or "
+                    + "delay topics (it ends in .dlq or .shadow, or contains .delay.)");
         }
         return queue;
     }
@@ -122,6 +125,16 @@ public final class Topics {
         return jobTopics.computeIfAbsent(queue, q -> prefix + "." + q);
     }
 
+    /** Shadow copies of the queue's jobs: a topic of their own, consumed by Crossfade workers only. */
+    public String shadow(String queue) {
+        return jobs(queue) + SHADOW_SUFFIX;
+    }
+
+    /** Whether a topic holds shadow copies. */
+    public static boolean isShadow(String topic) {
+        return topic.endsWith(SHADOW_SUFFIX);
+    }
+
     public String dlq(String queue) {
         return jobs(queue) + ".dlq";
     }
@@ -130,17 +143,20 @@ public final class Topics {
         return jobs(queue) + ".delay." + tierName(tier);
     }
 
-    /** The queue of a jobs topic name, or the topic itself if it does not carry the prefix. */
+    /** The queue of a jobs (or shadow) topic name, or the topic itself if it does not carry the prefix. */
     public String queueOf(String jobsTopic) {
         // Asked for every fetched record; topics are few, so remember the answer rather than cut a new string.
-        return queueNames.computeIfAbsent(jobsTopic,
-                t -> t.startsWith(prefix + ".") ? t.substring(prefix.length() + 1) : t);
+        return queueNames.computeIfAbsent(jobsTopic, t -> {
+            String q = t.startsWith(prefix + ".") ? t.substring(prefix.length() + 1) : t;
+            return isShadow(q) ? q.substring(0, q.length() - SHADOW_SUFFIX.length()) : q;
+        });
     }
 
     /** Every topic of a queue. */
     public List<String> all(String queue) {
         List<String> names = new ArrayList<>();
         names.add(jobs(queue));
+        names.add(shadow(queue));
         names.add(dlq(queue));
         for (Duration t : tiers) {
             names.add(delay(queue, t));
