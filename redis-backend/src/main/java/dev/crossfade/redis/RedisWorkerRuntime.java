@@ -4,6 +4,7 @@ import dev.crossfade.api.WorkerRuntime;
 import dev.crossfade.api.execution.ExecutionCore;
 import dev.crossfade.redis.internal.Acknowledger;
 import dev.crossfade.redis.internal.Backoff;
+import dev.crossfade.redis.internal.ExecutionMetrics;
 import dev.crossfade.redis.internal.Connections;
 import dev.crossfade.redis.internal.FailureLog;
 import dev.crossfade.redis.internal.Fetched;
@@ -96,10 +97,12 @@ public final class RedisWorkerRuntime implements WorkerRuntime {
         this.fetch = new ReliableFetch(redis, keys, identity, fetched, config, metrics);
         JobRetry retry = new JobRetry(keys, config, wire);
         this.acker = new Acknowledger(redis, retry, metrics, config, fetch::released, threadName("ack"));
+        ExecutionMetrics executions = new ExecutionMetrics(keys.prefix());
         this.processor = new Processor(core, concurrency, local, permits, acker, () -> launcher().fresh(),
-                threadName("worker"));
+                executions, threadName("worker"));
         this.launcher = new Launcher(redis, keys, identity, config, fetch,
-                new Recovery(redis, keys, identity, config, metrics), processor, retry, metrics, concurrency,
+                new Recovery(redis, keys, identity, config, metrics), processor, retry, metrics, executions, wire,
+                concurrency,
                 () -> launcher().quiet(true), this::close, this::dropPrefetched, threadName("heartbeat"));
         this.poller = new Scheduled(redis, keys, config);
     }
