@@ -89,6 +89,8 @@ class SidekiqVersionTest {
         }
         // A Crossfade process does not count; a Sidekiq 8 one does.
         register(redis, p, "java:1:a", "crossfade");
+        assertEquals(SidekiqVersion.DETECT, RedisBackend.create(TestConfigs.fast(redis.uri(), p).build())
+                .sidekiqVersion(), "Crossfade's own processes do not count");
         register(redis, p, "ruby:2:b", "8.1.7");
         try (RedisBackend eight = RedisBackend.create(TestConfigs.fast(redis.uri(), p).build())) {
             assertStamp(true, enqueued(eight, p), "enqueued_at");

@@ -133,13 +133,19 @@ public final class WireFormat {
         return oldest == Integer.MAX_VALUE ? null : SidekiqVersion.ofMajor(oldest);
     }
 
-    /** The major version in a process's {@code info} JSON; 0 when it is not a Ruby Sidekiq's (Crossfade's own). */
+    /**
+     * The major version in a process's {@code info} JSON; 0 when it is not a Ruby Sidekiq's (Crossfade's own). Sidekiq
+     * 6 writes no version: a process without one is taken for Sidekiq 6.
+     */
     static int major(String info) {
         if (info == null) {
             return 0;
         }
         try {
             JsonNode version = JSON.readTree(info).path("version");
+            if (version.isMissingNode()) {
+                return 6;
+            }
             String v = version.isTextual() ? version.textValue() : "";
             int end = 0;
             while (end < v.length() && end < 4 && Character.isDigit(v.charAt(end))) {
