@@ -4,6 +4,7 @@
 #   {"cmd": "fail_in_ruby", "class": ..., "arg": ...} | {"cmd": "web", "path": "/busy"} | {"cmd": "quiet", "identity": ...}
 #   {"cmd": "retry_all"} | {"cmd": "dead_retry_all"} | {"cmd": "metrics"}
 require_relative "lib"
+require "securerandom"
 require "sidekiq/web"
 require "rack/mock" rescue require "rack/mock_request"
 
@@ -27,6 +28,22 @@ def handle(c)
   when "push_nasty"
     jid = Sidekiq::Client.push("class" => c["class"], "args" => NASTY)
     {"jid" => jid, "args" => Sidekiq.dump_json(NASTY)}
+  when "push_active_job"
+    # What Active Job's Sidekiq adapter pushes for WelcomeJob.perform_later(user, "hi", {"plan" => "pro"}, locale: :fr)
+    # (Rails 7.2/8: ActiveJob::Core#serialize, ActiveJob::Arguments), built here since the kits carry no Rails.
+    data = {"job_class" => "WelcomeJob", "job_id" => SecureRandom.uuid, "provider_job_id" => nil,
+            "queue_name" => "default", "priority" => nil,
+            "arguments" => [{"_aj_globalid" => "gid://shop/User/42"}, "hi", {"plan" => "pro", "_aj_symbol_keys" => []},
+              {"locale" => {"_aj_serialized" => "ActiveJob::Serializers::SymbolSerializer", "value" => "fr"},
+               "_aj_ruby2_keywords" => ["locale"]}],
+            "executions" => 0, "exception_executions" => {}, "locale" => "en", "timezone" => "UTC",
+            "enqueued_at" => Time.now.utc.strftime("%Y-%m-%dT%H:%M:%S.%9NZ"), "scheduled_at" => nil}
+    Sidekiq::Client.push("class" => c["wrapper"], "wrapped" => "WelcomeJob", "queue" => "default", "args" => [data])
+  when "queued_view"
+    Sidekiq::Queue.new(c["queue"] || "default").map { |j|
+      {"jid" => j.jid, "klass" => j.klass, "display_class" => j.display_class, "display_args" => j.display_args,
+       "item" => j.item}
+    }
   when "fail_in_ruby" then Interop.fail_in_ruby(c["class"], c["arg"])
   when "web" then web(c["path"])
   when "quiet"

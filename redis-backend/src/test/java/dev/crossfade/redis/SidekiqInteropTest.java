@@ -293,6 +293,37 @@ abstract class SidekiqInteropTest {
         }
     }
 
+    @Test
+    void activeJobJobsRunOnJavaWorkersAndJavaWritesThemAsRailsDoes() throws Exception {
+        List<String> jids = new ArrayList<>();
+        for (String wrapper : List.of(dev.crossfade.api.activejob.ActiveJob.WRAPPER,
+                dev.crossfade.api.activejob.ActiveJob.LEGACY_WRAPPER)) {
+            jids.add(ruby.call("push_active_job", "wrapper", wrapper).asText());
+        }
+        Map<String, String> got = new ConcurrentHashMap<>();
+        try (RedisWorkerRuntime workers = javaWorkers(WorkerRegistry.builder()
+                .register("WelcomeJob", (args, ctx) -> got.put(ctx.jid(), args.raw().toString())).build())) {
+            await().atMost(Duration.ofSeconds(30)).until(() -> got.keySet().containsAll(jids));
+        }
+        for (String jid : jids) {
+            assertEquals("[\"gid://shop/User/42\",\"hi\",{\"plan\":\"pro\"},{\"locale\":\"fr\"}]", got.get(jid));
+        }
+        // A Java-written Active Job job is one to Sidekiq's own API: it shows the job class and its arguments.
+        // Sidekiq 6 knows only the wrapper name of its time.
+        String wrapper = kit() == Ruby.Kit.SIDEKIQ6 ? dev.crossfade.api.activejob.ActiveJob.LEGACY_WRAPPER
+                : dev.crossfade.api.activejob.ActiveJob.WRAPPER;
+        String jid = backend.queue().enqueue(dev.crossfade.api.activejob.ActiveJob.job("WelcomeJob").wrapper(wrapper)
+                .args("gid://shop/User/42", "hi", Map.of("plan", "pro")).build());
+        JsonNode seen = ruby.call("queued_view").get(0);
+        assertEquals(jid, seen.get("jid").asText());
+        assertEquals(wrapper, seen.get("klass").asText());
+        assertEquals("WelcomeJob", seen.get("display_class").asText());
+        // Sidekiq 6.4's display drops only GlobalID markers; 8's drops the hash markers too.
+        assertEquals(kit() == Ruby.Kit.SIDEKIQ6 ? "[\"gid://shop/User/42\",\"hi\",{\"plan\":\"pro\",\"_aj_symbol_keys\":[]}]"
+                : "[\"gid://shop/User/42\",\"hi\",{\"plan\":\"pro\"}]", seen.get("display_args").toString());
+        assertEquals("WelcomeJob", seen.get("item").get("wrapped").asText());
+    }
+
     private String web(String path) throws Exception {
         JsonNode page = ruby.call("web", "path", path);
         assertEquals(200, page.get("status").asInt(), path + ": " + page);
