@@ -53,6 +53,8 @@ class BadConfigTest {
             new Bad("kafka.mode", "shard", "'group' or 'share'"),
             new Bad("kafka.mode", "", "'group' or 'share'"),
             new Bad("kafka.ordering", "keys", "'key' or 'partition' or 'none'"),
+            new Bad("redis.sidekiq-version", "9", "'detect' or '6' or '7' or '8'"),
+            new Bad("redis.sidekiq-version", "8.1", "'detect' or '6' or '7' or '8'"),
             // URLs
             new Bad("redis.url", "http://localhost", "redis://"),
             new Bad("redis.url", "redis://", "URL"),

@@ -38,6 +38,8 @@ class ConfigTest {
                   queues: [default, critical]
                 router:
                   kafka-timeout: 750ms
+                redis:
+                  sidekiq-version: 8
                 """);
         CrossfadeConfig c = CrossfadeConfig.load(f, Map.of("CROSSFADE_KAFKA_BOOTSTRAP", "other:9093",
                 "LD_SDK_KEY", "sdk-123"));
@@ -47,6 +49,9 @@ class ConfigTest {
         assertEquals(Duration.ofMillis(750), c.duration("router.kafka-timeout"));
         assertEquals("sdk-123", c.string("flags.sdk-key"));
         assertEquals("redis://127.0.0.1:6379/0", c.string("redis.url"), "default");
+        assertEquals(dev.crossfade.redis.SidekiqVersion.V8,
+                dev.crossfade.redis.SidekiqVersion.parse(c.string("redis.sidekiq-version")));
+        assertEquals("detect", CrossfadeConfig.defaults().string("redis.sidekiq-version"));
     }
 
     @Test

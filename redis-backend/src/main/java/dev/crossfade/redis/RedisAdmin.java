@@ -7,6 +7,7 @@ import dev.crossfade.api.codec.InvalidPayloadException;
 import dev.crossfade.api.codec.JobCodec;
 import dev.crossfade.redis.internal.Keys;
 import dev.crossfade.redis.internal.LuaScript;
+import dev.crossfade.redis.internal.WireFormat;
 import redis.clients.jedis.AbstractPipeline;
 import redis.clients.jedis.Response;
 import redis.clients.jedis.UnifiedJedis;
@@ -40,10 +41,12 @@ public final class RedisAdmin {
 
     private final UnifiedJedis redis;
     private final Keys keys;
+    private final WireFormat wire;
 
-    RedisAdmin(UnifiedJedis redis, Keys keys) {
+    RedisAdmin(UnifiedJedis redis, Keys keys, WireFormat wire) {
         this.redis = redis;
         this.keys = keys;
+        this.wire = wire;
     }
 
     /** Length of every queue listed in the {@code queues} set, by name. */
@@ -102,7 +105,7 @@ public final class RedisAdmin {
                 .enqueuedAt(java.time.Instant.now()).build();
         Object r = MOVE_TO_QUEUE.eval(redis,
                 List.of(Keys.bytes(keys.dead()), Keys.bytes(keys.queues()), Keys.bytes(keys.queue(again.queue()))),
-                List.of(member.get(), CODEC.encode(again), Keys.bytes(again.queue())));
+                List.of(member.get(), wire.unlimited().encode(again), Keys.bytes(again.queue())));
         return ((Long) r) == 1L;
     }
 

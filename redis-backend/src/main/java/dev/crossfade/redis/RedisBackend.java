@@ -7,6 +7,7 @@ import dev.crossfade.redis.internal.Connections;
 import dev.crossfade.redis.internal.Keys;
 import dev.crossfade.redis.internal.RedisMetrics;
 import dev.crossfade.redis.internal.ServerCheck;
+import dev.crossfade.redis.internal.WireFormat;
 import redis.clients.jedis.RedisClient;
 import redis.clients.jedis.UnifiedJedis;
 
@@ -40,6 +41,7 @@ public final class RedisBackend implements AutoCloseable {
     private final RedisMetrics metrics;
     private final RedisJobQueue queue;
     private final RedisAdmin admin;
+    private final WireFormat wire;
     /** How long unclaimed runs are remembered: well past the router's time limit plus its fence. */
     private static final Duration TWIN_WINDOW = Duration.ofSeconds(60);
 
@@ -51,8 +53,9 @@ public final class RedisBackend implements AutoCloseable {
         this.redis = connections.client();
         this.keys = new Keys(config.namespace());
         this.metrics = new RedisMetrics(config.meterRegistry());
-        this.queue = new RedisJobQueue(redis, keys, config.codec(), config.redactedUrl());
-        this.admin = new RedisAdmin(redis, keys);
+        this.wire = new WireFormat(redis, keys, config);
+        this.queue = new RedisJobQueue(redis, keys, wire, config.redactedUrl());
+        this.admin = new RedisAdmin(redis, keys, wire);
     }
 
     /** A backend with {@code config}. Connections are opened lazily, so this succeeds while Redis is down. */
@@ -83,7 +86,7 @@ public final class RedisBackend implements AutoCloseable {
      */
     public RedisWorkerRuntime workers(ExecutionCore core, Collection<String> queues, int concurrency) {
         Objects.requireNonNull(core, "core");
-        return new RedisWorkerRuntime(redis, connections, config, keys, metrics, core, new ArrayList<>(queues),
+        return new RedisWorkerRuntime(redis, connections, config, keys, metrics, wire, core, new ArrayList<>(queues),
                 concurrency);
     }
 
@@ -120,6 +123,14 @@ public final class RedisBackend implements AutoCloseable {
      */
     public ShadowStore shadowStore(Duration memory) {
         return new RedisShadowStore(redis, keys.prefix(), memory);
+    }
+
+    /**
+     * The Sidekiq generation this backend writes for: the configured one, or the one detected from the Ruby processes
+     * registered in Redis ({@link SidekiqVersion#DETECT} while none is).
+     */
+    public SidekiqVersion sidekiqVersion() {
+        return wire.version();
     }
 
     /** Small reads and repairs for operators and the CLI: sizes, the dead set. */

@@ -22,7 +22,14 @@ import java.util.Objects;
  *   <tr><td>namespace</td><td>empty (Sidekiq's plain key names)</td><td>key prefix, as the redis-namespace gem does:
  *   {@code "myapp"} makes {@code myapp:queue:default}; a trailing {@code :} is added when missing</td></tr>
  *   <tr><td>codec</td><td>{@link JobCodec#defaults()} (1 MiB limit)</td><td>encodes jobs at enqueue; its payload limit
- *   rejects oversized jobs before anything is sent</td></tr>
+ *   rejects oversized jobs before anything is sent. Its timestamp format applies only while sidekiqVersion is
+ *   {@code DETECT} and no Ruby process is registered</td></tr>
+ *   <tr><td>sidekiqVersion</td><td>{@link SidekiqVersion#DETECT}</td><td>the Ruby Sidekiq generation Crossfade writes
+ *   for: 8 writes {@code created_at}, {@code enqueued_at}, {@code failed_at} and {@code retried_at} as integer
+ *   milliseconds, 6 and 7 as float seconds (scores stay float seconds). DETECT looks at the Ruby processes registered
+ *   in {@code processes} (the oldest generation among them wins, so every one reads what Java writes), logs what it
+ *   found once, and looks again every minute while none is registered. 6 also skips Sidekiq 7/8's execution metrics
+ *   ({@code j|…}, {@code h|…} keys), which Sidekiq 6 never reads</td></tr>
  *   <tr><td>connectTimeout</td><td>2 s</td><td>TCP connect timeout</td></tr>
  *   <tr><td>socketTimeout</td><td>3 s</td><td>read timeout of a command; must exceed fetchBlockTimeout</td></tr>
  *   <tr><td>poolSize</td><td>automatic: 8, plus concurrency + 5 for each running worker runtime</td><td>connections
@@ -67,6 +74,7 @@ public final class RedisBackendConfig {
     private final SslOptions sslOptions;
     private final String namespace;
     private final JobCodec codec;
+    private final SidekiqVersion sidekiqVersion;
     private final Duration connectTimeout;
     private final Duration socketTimeout;
     private final int poolSize;
@@ -89,6 +97,7 @@ public final class RedisBackendConfig {
         this.sslOptions = b.sslOptions;
         this.namespace = b.namespace;
         this.codec = b.codec;
+        this.sidekiqVersion = b.sidekiqVersion;
         this.connectTimeout = b.connectTimeout;
         this.socketTimeout = b.socketTimeout;
         this.poolSize = b.poolSize;
@@ -124,6 +133,7 @@ public final class RedisBackendConfig {
         b.sslOptions = sslOptions;
         b.namespace = namespace;
         b.codec = codec;
+        b.sidekiqVersion = sidekiqVersion;
         b.connectTimeout = connectTimeout;
         b.socketTimeout = socketTimeout;
         b.poolSize = poolSize;
@@ -170,6 +180,11 @@ public final class RedisBackendConfig {
 
     public JobCodec codec() {
         return codec;
+    }
+
+    /** The Sidekiq generation written for; {@link SidekiqVersion#DETECT} to follow the Ruby processes. */
+    public SidekiqVersion sidekiqVersion() {
+        return sidekiqVersion;
     }
 
     public Duration connectTimeout() {
@@ -240,7 +255,8 @@ public final class RedisBackendConfig {
 
     @Override
     public String toString() {
-        return "RedisBackendConfig{url=" + redactedUrl() + ", namespace='" + namespace + "'}";
+        return "RedisBackendConfig{url=" + redactedUrl() + ", namespace='" + namespace + "', sidekiqVersion="
+                + sidekiqVersion + "}";
     }
 
     /** Builder for {@link RedisBackendConfig}; see the class javadoc for what each setting means. */
@@ -249,6 +265,7 @@ public final class RedisBackendConfig {
         private SslOptions sslOptions;
         private String namespace = "";
         private JobCodec codec = JobCodec.defaults();
+        private SidekiqVersion sidekiqVersion = SidekiqVersion.DETECT;
         private Duration connectTimeout = Duration.ofSeconds(2);
         private Duration socketTimeout = Duration.ofSeconds(3);
         private int poolSize;
@@ -297,6 +314,11 @@ public final class RedisBackendConfig {
 
         public Builder codec(JobCodec codec) {
             this.codec = Objects.requireNonNull(codec, "codec");
+            return this;
+        }
+
+        public Builder sidekiqVersion(SidekiqVersion sidekiqVersion) {
+            this.sidekiqVersion = Objects.requireNonNull(sidekiqVersion, "sidekiqVersion");
             return this;
         }
 

@@ -6,6 +6,7 @@ import dev.crossfade.api.Job;
 import dev.crossfade.api.JobQueue;
 import dev.crossfade.api.codec.JobCodec;
 import dev.crossfade.redis.internal.Keys;
+import dev.crossfade.redis.internal.WireFormat;
 import redis.clients.jedis.AbstractPipeline;
 import redis.clients.jedis.Response;
 import redis.clients.jedis.UnifiedJedis;
@@ -33,13 +34,13 @@ public final class RedisJobQueue implements JobQueue {
 
     private final UnifiedJedis redis;
     private final Keys keys;
-    private final JobCodec codec;
+    private final WireFormat wire;
     private final String where;
 
-    RedisJobQueue(UnifiedJedis redis, Keys keys, JobCodec codec, String redactedUrl) {
+    RedisJobQueue(UnifiedJedis redis, Keys keys, WireFormat wire, String redactedUrl) {
         this.redis = redis;
         this.keys = keys;
-        this.codec = codec;
+        this.wire = wire;
         this.where = redactedUrl;
     }
 
@@ -63,6 +64,7 @@ public final class RedisJobQueue implements JobQueue {
             return List.of();
         }
         Instant now = Instant.now();
+        JobCodec codec = wire.codec();
         Map<String, List<byte[]>> byQueue = new LinkedHashMap<>();
         Map<byte[], Double> scheduled = new LinkedHashMap<>();
         List<String> jids = new ArrayList<>(jobs.size());
@@ -127,7 +129,7 @@ public final class RedisJobQueue implements JobQueue {
             return enqueue(job.toBuilder().at(null).build());
         }
         refuseScheduledShadow(job);
-        byte[] json = codec.encode(scheduledCopy(job, at));
+        byte[] json = wire.codec().encode(scheduledCopy(job, at));
         try {
             redis.zadd(Keys.bytes(keys.schedule()), epochSeconds(at), json);
         } catch (JedisException e) {

@@ -4,6 +4,7 @@ import dev.crossfade.api.WorkerRuntime;
 import dev.crossfade.api.execution.ExecutionCore;
 import dev.crossfade.redis.internal.Acknowledger;
 import dev.crossfade.redis.internal.Backoff;
+import dev.crossfade.redis.internal.ExecutionMetrics;
 import dev.crossfade.redis.internal.Connections;
 import dev.crossfade.redis.internal.FailureLog;
 import dev.crossfade.redis.internal.Fetched;
@@ -17,6 +18,7 @@ import dev.crossfade.redis.internal.ReliableFetch;
 import dev.crossfade.redis.internal.Scheduled;
 import dev.crossfade.redis.internal.ServerCheck;
 import dev.crossfade.redis.internal.Supervisor;
+import dev.crossfade.redis.internal.WireFormat;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import redis.clients.jedis.UnifiedJedis;
@@ -72,7 +74,8 @@ public final class RedisWorkerRuntime implements WorkerRuntime {
     private Boolean stopResult;
 
     RedisWorkerRuntime(UnifiedJedis redis, Connections connections, RedisBackendConfig config, Keys keys,
-                       RedisMetrics metrics, ExecutionCore core, List<String> queues, int concurrency) {
+                       RedisMetrics metrics, WireFormat wire, ExecutionCore core, List<String> queues,
+                       int concurrency) {
         if (concurrency < 1) {
             throw new IllegalArgumentException("concurrency must be at least 1, got " + concurrency);
         }
@@ -92,12 +95,14 @@ public final class RedisWorkerRuntime implements WorkerRuntime {
         List<String> fetched = new ArrayList<>(queues);
         queues.forEach(q -> fetched.add(Keys.shadowQueue(q)));
         this.fetch = new ReliableFetch(redis, keys, identity, fetched, config, metrics);
-        JobRetry retry = new JobRetry(keys, config);
+        JobRetry retry = new JobRetry(keys, config, wire);
         this.acker = new Acknowledger(redis, retry, metrics, config, fetch::released, threadName("ack"));
+        ExecutionMetrics executions = new ExecutionMetrics(keys.prefix());
         this.processor = new Processor(core, concurrency, local, permits, acker, () -> launcher().fresh(),
-                threadName("worker"));
+                executions, threadName("worker"));
         this.launcher = new Launcher(redis, keys, identity, config, fetch,
-                new Recovery(redis, keys, identity, config, metrics), processor, retry, metrics, concurrency,
+                new Recovery(redis, keys, identity, config, metrics), processor, retry, metrics, executions, wire,
+                concurrency,
                 () -> launcher().quiet(true), this::close, this::dropPrefetched, threadName("heartbeat"));
         this.poller = new Scheduled(redis, keys, config);
     }

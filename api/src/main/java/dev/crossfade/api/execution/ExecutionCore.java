@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.TextNode;
 import dev.crossfade.api.Backend;
 import dev.crossfade.api.Jid;
+import dev.crossfade.api.activejob.ActiveJob;
 import dev.crossfade.api.Job;
 import dev.crossfade.api.codec.InvalidPayloadException;
 import dev.crossfade.api.codec.JobCodec;
@@ -98,10 +99,23 @@ public final class ExecutionCore {
     public Outcome execute(Job job, Backend backend) {
         Instant start = clock.instant();
         Optional<WorkerRegistry.Registration> found = registry.find(job.className());
+        JobArgs args = null;
+        String wanted = job.className();
+        if (found.isEmpty() && ActiveJob.isWrapper(job.className())) {
+            // Rails' Active Job: the worker registered under the job_class runs the Active Job arguments.
+            Optional<String> activeJobClass = ActiveJob.jobClass(job);
+            if (activeJobClass.isPresent()) {
+                wanted = activeJobClass.get();
+                found = registry.find(wanted);
+                if (found.isPresent()) {
+                    args = new JobArgs(ActiveJob.arguments(job));
+                }
+            }
+        }
         if (found.isEmpty()) {
             // As Sidekiq treats a class it cannot load: an error under the job's own retry policy, so in a mixed fleet
             // a job only Ruby knows goes to the retry set, where a Ruby process can pick it up.
-            UnknownWorkerException e = new UnknownWorkerException(job.className(), registry.classNames());
+            UnknownWorkerException e = new UnknownWorkerException(wanted, registry.classNames());
             log.warn("{} job {} on queue '{}': {}", backend.id(), job.jid(), job.queue(), e.getMessage());
             Outcome outcome = failure(job, null, e, start);
             notifyFinished(job, backend, outcome, start, Duration.ZERO);
@@ -126,7 +140,7 @@ public final class ExecutionCore {
         long t0 = System.nanoTime();
         Outcome outcome;
         try {
-            reg.worker().perform(JobArgs.of(job), ctx);
+            reg.worker().perform(args != null ? args : JobArgs.of(job), ctx);
             outcome = new Outcome.Succeeded(job, ctx.result, true, Duration.ofNanos(System.nanoTime() - t0));
         } catch (Throwable t) {
             outcome = failure(job, reg, t, start);

@@ -234,6 +234,7 @@ public final class CrossfadeConfig {
         }
         choice("kafka.mode", List.of("group", "share"));
         choice("kafka.ordering", List.of("key", "partition", "none"));
+        choice("redis.sidekiq-version", List.of("detect", "6", "7", "8"));
         List<String> backends = list("workers.backends");
         if (backends.isEmpty()) {
             throw fail("workers.backends", "must list redis, kafka or both");

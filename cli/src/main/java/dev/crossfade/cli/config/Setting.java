@@ -38,6 +38,10 @@ public record Setting(String key, Type type, String defaultValue, String descrip
             new Setting("redis.namespace", Type.STRING, "", "key prefix for every Redis key (Sidekiq's namespace)"),
             new Setting("redis.strict-maxmemory", Type.BOOLEAN, "false",
                     "refuse to start when Redis `maxmemory-policy` is not `noeviction` (otherwise: a loud warning)"),
+            new Setting("redis.sidekiq-version", Type.ENUM, "detect",
+                    "the Ruby Sidekiq Crossfade writes for: `8` writes job timestamps as integer milliseconds, `6` "
+                            + "and `7` as float seconds; `detect` follows the oldest Ruby Sidekiq registered in Redis "
+                            + "(float seconds while none is)"),
             new Setting("kafka.bootstrap", Type.STRING, "127.0.0.1:9092",
                     "Kafka bootstrap servers, `host:port` comma-separated"),
             new Setting("kafka.topic-prefix", Type.STRING, "crossfade", "topic per queue: `<prefix>.<queue>`"),

@@ -18,6 +18,7 @@ import dev.crossfade.kafka.KafkaBackend;
 import dev.crossfade.kafka.KafkaBackendConfig;
 import dev.crossfade.redis.RedisBackend;
 import dev.crossfade.redis.RedisBackendConfig;
+import dev.crossfade.redis.SidekiqVersion;
 import dev.crossfade.router.MigrationWorkerRuntime;
 import dev.crossfade.router.RouterConfig;
 import dev.crossfade.router.RoutingJobQueue;
@@ -69,6 +70,7 @@ public final class Node implements AutoCloseable {
                 .url(config.string("redis.url"))
                 .namespace(config.string("redis.namespace"))
                 .strictEvictionPolicy(config.bool("redis.strict-maxmemory"))
+                .sidekiqVersion(SidekiqVersion.parse(config.string("redis.sidekiq-version")))
                 .shutdownTimeout(config.duration("workers.shutdown-timeout"))
                 .meterRegistry(meters)
                 .build());

@@ -35,8 +35,10 @@ public final class JobRetry {
     private final byte[] deadKey;
     private final String recoveriesKey;
     private final RedisBackendConfig config;
+    private final WireFormat wire;
 
-    public JobRetry(Keys keys, RedisBackendConfig config) {
+    public JobRetry(Keys keys, RedisBackendConfig config, WireFormat wire) {
+        this.wire = wire;
         this.keys = keys;
         this.retryKey = Keys.bytes(keys.retry());
         this.deadKey = Keys.bytes(keys.dead());
@@ -49,7 +51,7 @@ public final class JobRetry {
      * cannot be serialised); callers turn that failure into a dead entry of its own.
      */
     public byte[] encode(Job job) {
-        return UNLIMITED.encode(job);
+        return wire.unlimited().encode(job);
     }
 
     /** Queues "schedule a retry ({@code body}, from {@link #encode}) at {@code due}, releasing {@code held}". */
@@ -93,7 +95,7 @@ public final class JobRetry {
             }
             Job dead = poisonEnvelope(payload, maxRecoveries);
             Object r = Scripts.DEAD.eval(redis, List.of(deadKey, poisonKey),
-                    deadArgs(payload, UNLIMITED.encode(dead), Instant.now()));
+                    deadArgs(payload, encode(dead), Instant.now()));
             if (((Long) r) == 1L) {
                 moved++;
                 log.error("job {} ({}) was in progress in {} worker processes that died without finishing it; sent "

@@ -25,7 +25,8 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * The heartbeat. Makes this JVM look like a Sidekiq process to Sidekiq's Web UI and {@code Sidekiq::ProcessSet}
- * ({@code SADD processes <identity>}, {@code HSET <identity> info/busy/beat/rtt_us/quiet/rss} expiring after 60 s, and
+ * ({@code SADD processes <identity>}, {@code HSET <identity> info/concurrency/busy/beat/rtt_us/quiet/rss} expiring after
+ * 60 s, {@code info} with Sidekiq 8's capsules, and
  * the busy-jobs hash under both the 6.x and the 7.x key), flushes the {@code stat:*} counters as Sidekiq does, records
  * the beat in Crossfade's own registry used for recovery, and then recovers processes that stopped beating.
  * Honours the Web UI's Quiet (TSTP) and Stop (TERM) buttons.
@@ -64,6 +65,9 @@ public final class Launcher {
     private final Runnable onStop;
     private final Runnable onRecoveredByPeer;
     private final String threadName;
+    private final int concurrency;
+    private final ExecutionMetrics executions;
+    private final WireFormat wire;
     private final FailureLog failures;
     private final long ttlNanos;
     private final long staleAfterNanos;
@@ -88,7 +92,8 @@ public final class Launcher {
      *                          lists while it could not beat
      */
     public Launcher(UnifiedJedis redis, Keys keys, String identity, RedisBackendConfig config, ReliableFetch fetch,
-                    Recovery recovery, Processor processor, JobRetry retry, RedisMetrics metrics, int concurrency,
+                    Recovery recovery, Processor processor, JobRetry retry, RedisMetrics metrics,
+                    ExecutionMetrics executions, WireFormat wire, int concurrency,
                     Runnable onQuiet, Runnable onStop, Runnable onRecoveredByPeer, String threadName) {
         this.redis = redis;
         this.keys = keys;
@@ -110,14 +115,27 @@ public final class Launcher {
         i.put("pid", ProcessHandle.current().pid());
         i.put("tag", config.tag());
         i.put("concurrency", concurrency);
-        // Sidekiq Web lists the queues a process works; shadow queues are Crossfade's own.
-        fetch.queues().stream().filter(q -> !Keys.isShadowQueue(q)).forEach(i.putArray("queues")::add);
+        // Sidekiq Web lists the queues a process works; shadow queues are Crossfade's own. Sidekiq 8 reads them from
+        // the capsules (one here: every thread works every queue), older ones from queues and weights. The fetcher
+        // tries the queues in a random order each time: Sidekiq's random mode, every weight 1.
+        List<String> shown = fetch.queues().stream().filter(q -> !Keys.isShadowQueue(q)).toList();
+        ObjectNode weights = JSON.createObjectNode();
+        shown.forEach(q -> weights.put(q, 1));
+        ObjectNode capsule = i.putObject("capsules").putObject("default");
+        capsule.put("concurrency", concurrency);
+        capsule.put("mode", "random");
+        capsule.set("weights", weights);
+        shown.forEach(i.putArray("queues")::add);
+        i.putArray("weights").add(weights.deepCopy());
         i.putArray("labels").add("crossfade").add("java");
         i.put("identity", identity);
         i.put("version", "crossfade");
         i.put("embedded", false);
         this.info = i.toString();
         this.threadName = threadName;
+        this.concurrency = concurrency;
+        this.executions = executions;
+        this.wire = wire;
         this.failures = new FailureLog(log, "heartbeat to Redis at " + config.redactedUrl());
     }
 
@@ -215,7 +233,9 @@ public final class Launcher {
         long procd = processor.takeProcessed();
         long fails = processor.takeFailed();
         Map<String, Processor.Work> busy = Map.copyOf(processor.busy());
-        String day = DAY.format(Instant.now());
+        Map<String, ExecutionMetrics.Counts> runs = executions.take();
+        Instant wallNow = Instant.now();
+        String day = DAY.format(wallNow);
         Response<byte[]> signal;
         long t0 = System.nanoTime();
         try {
@@ -244,6 +264,7 @@ public final class Launcher {
             serverNow = now;
             try (AbstractPipeline p = redis.pipelined()) {
                 flushStats(p, procd, fails, day);
+                flushRuns(p, runs, wallNow);
                 for (String workKey : List.of(keys.workers(identity), keys.work(identity))) {
                     p.unlink(workKey);
                     if (!busy.isEmpty()) {
@@ -256,6 +277,7 @@ public final class Launcher {
                 p.sadd(keys.processes(), identity);
                 Map<String, String> fields = new LinkedHashMap<>();
                 fields.put("info", info);
+                fields.put("concurrency", Integer.toString(concurrency));
                 fields.put("busy", Integer.toString(busy.size()));
                 fields.put("beat", Keys.num(now));
                 fields.put("rtt_us", Long.toString(rtt));
@@ -269,6 +291,7 @@ public final class Launcher {
         } catch (RuntimeException | Error e) {
             beating = false;
             processor.restoreCounts(procd, fails);
+            executions.restore(runs);
             throw e;
         }
         lastBeatNanos = t0;
@@ -299,6 +322,13 @@ public final class Launcher {
         p.incrBy(keys.stat("failed"), fails);
         p.incrBy(keys.stat("failed:" + day), fails);
         p.expire(keys.stat("failed:" + day), STATS_TTL_SECONDS);
+    }
+
+    /** Sidekiq 7/8's execution metrics; Sidekiq 6 has no Metrics page, so a Sidekiq 6 fleet gets none. */
+    private void flushRuns(AbstractPipeline p, Map<String, ExecutionMetrics.Counts> runs, Instant now) {
+        if (wire.version() != dev.crossfade.redis.SidekiqVersion.V6) {
+            executions.flush(p, runs, now);
+        }
     }
 
     private void handleSignal(String sig) {
@@ -337,9 +367,12 @@ public final class Launcher {
         try {
             long procd = processor.takeProcessed();
             long fails = processor.takeFailed();
-            String day = DAY.format(Instant.now());
+            Map<String, ExecutionMetrics.Counts> runs = executions.take();
+            Instant wallNow = Instant.now();
+            String day = DAY.format(wallNow);
             try (AbstractPipeline p = redis.pipelined()) {
                 flushStats(p, procd, fails, day);
+                flushRuns(p, runs, wallNow);
                 p.srem(keys.processes(), identity);
                 p.unlink(keys.process(identity), keys.workers(identity), keys.work(identity), keys.alive(identity),
                         keys.recovered(identity));

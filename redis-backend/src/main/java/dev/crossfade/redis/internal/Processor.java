@@ -45,6 +45,7 @@ public final class Processor {
     private final Acknowledger acker;
     private final BooleanSupplier mayStart;
     private final String threadPrefix;
+    private final ExecutionMetrics executions;
     private final List<Supervisor.Slot> threads = new ArrayList<>();
     private final Map<String, Work> busy = new ConcurrentHashMap<>();
     private final Map<Thread, Fetched> running = new ConcurrentHashMap<>();
@@ -56,7 +57,8 @@ public final class Processor {
      * @param mayStart whether a thread may start its next job now (false while this process's heartbeat is stale)
      */
     public Processor(ExecutionCore core, int concurrency, BlockingQueue<Fetched> local, Semaphore fetchPermits,
-                     Acknowledger acker, BooleanSupplier mayStart, String threadPrefix) {
+                     Acknowledger acker, BooleanSupplier mayStart, ExecutionMetrics executions, String threadPrefix) {
+        this.executions = executions;
         this.core = core;
         this.concurrency = concurrency;
         this.local = local;
@@ -101,6 +103,7 @@ public final class Processor {
         String tid = Long.toString(Thread.currentThread().getId(), 36);
         Outcome outcome = null;
         Throwable escaped = null;
+        long t0 = System.nanoTime();
         try {
             running.put(Thread.currentThread(), f);
             busy.put(tid, new Work(f.queue, shown(f.payload), Instant.now().getEpochSecond()));
@@ -118,6 +121,7 @@ public final class Processor {
         if (!(outcome instanceof Outcome.Succeeded)) {
             failed.incrementAndGet();
         }
+        record(outcome, (System.nanoTime() - t0) / 1_000_000);
         if (f.finish() && outcome != null) {
             acker.submit(f, outcome);
         }
@@ -149,6 +153,22 @@ public final class Processor {
                         f.queue);
                 return null;
             }
+        }
+    }
+
+    /** Counts the job for Sidekiq's Metrics page, under its wrapped class when it has one (Active Job). */
+    private void record(Outcome outcome, long millis) {
+        try {
+            Job job = outcome == null ? null : outcome.job();
+            if (job == null) {
+                return;
+            }
+            com.fasterxml.jackson.databind.JsonNode wrapped = job.extra().get("wrapped");
+            String cls = wrapped != null && wrapped.isTextual() && !wrapped.textValue().isEmpty() ? wrapped.textValue()
+                    : job.className();
+            executions.record(cls, !(outcome instanceof Outcome.Succeeded), millis);
+        } catch (RuntimeException e) {
+            log.debug("job not counted in the execution metrics: {}", e.toString());
         }
     }
 

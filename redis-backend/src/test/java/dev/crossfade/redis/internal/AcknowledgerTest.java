@@ -47,7 +47,7 @@ class AcknowledgerTest {
             RedisMetrics metrics = new RedisMetrics(null);
             Set<Fetched> written = ConcurrentHashMap.newKeySet();
             Supervisor supervisor = new Supervisor("test-supervisor", metrics);
-            Acknowledger acker = new Acknowledger(redis, new JobRetry(keys, config), metrics, config, written::add,
+            Acknowledger acker = new Acknowledger(redis, new JobRetry(keys, config, new WireFormat(redis, keys, config)), metrics, config, written::add,
                     "test-ack");
             supervisor.start();
             acker.start(supervisor);
