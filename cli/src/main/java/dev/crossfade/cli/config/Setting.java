@@ -38,6 +38,10 @@ public record Setting(String key, Type type, String defaultValue, String descrip
             new Setting("redis.namespace", Type.STRING, "", "key prefix for every Redis key (Sidekiq's namespace)"),
             new Setting("redis.strict-maxmemory", Type.BOOLEAN, "false",
                     "refuse to start when Redis `maxmemory-policy` is not `noeviction` (otherwise: a loud warning)"),
+            new Setting("redis.heartbeat-ttl", Type.DURATION, "60s",
+                    "how long a worker process may go without a heartbeat before its peers recover its in-progress "
+                            + "jobs (Sidekiq's process TTL); it beats every sixth of this, at most every 10s; at least "
+                            + "2s"),
             new Setting("kafka.bootstrap", Type.STRING, "127.0.0.1:9092",
                     "Kafka bootstrap servers, `host:port` comma-separated"),
             new Setting("kafka.topic-prefix", Type.STRING, "crossfade", "topic per queue: `<prefix>.<queue>`"),
