@@ -1,4 +1,4 @@
-package dev.crossfade.cli.drill;
+package dev.crossfade.tools.drill;
 
 import dev.crossfade.api.Job;
 import dev.crossfade.cli.config.CrossfadeConfig;
