@@ -34,6 +34,8 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ExecutorService;
@@ -628,7 +630,16 @@ public final class Drill {
                 }
             }
         }
-        WorkerProcess replacement = replaceWorker(slot);
+        // The replacement starts while the peers recover the victim: both take seconds.
+        int freed = slot;
+        CompletableFuture<WorkerProcess> replacing = CompletableFuture.supplyAsync(() -> {
+            try {
+                return replaceWorker(freed);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new CompletionException(e);
+            }
+        });
         // Peers beat for a TTL after reconnecting before they judge anyone; then the sweep recovers the victim.
         long deadline = resumedAt + HEARTBEAT_TTL.multipliedBy(4).plusSeconds(30).toNanos();
         boolean recovered = victimIdentity == null;
@@ -638,6 +649,8 @@ public final class Drill {
                 sleep(200);
             }
         }
+        String took = String.format("%.1f", (System.nanoTime() - resumedAt) / 1e9);
+        WorkerProcess replacement = replacing.get();
         for (WorkerProcess peer : peers) {
             peer.sigterm(Duration.ofSeconds(30));
         }
@@ -646,7 +659,7 @@ public final class Drill {
                 HEARTBEAT_TTL.toSeconds(), slow.size(), pool.size() + peers.size(),
                 peers.isEmpty() ? "" : " (with " + peers.size() + " extra for the fault)", victim, orphaned,
                 victimIdentity == null ? "not registered (nothing to recover)" : recovered
-                        ? String.format("recovered %.1f s after Redis was back", (System.nanoTime() - resumedAt) / 1e9)
+                        ? "recovered " + took + " s after Redis was back"
                         : "NOT recovered within " + TimeUnit.NANOSECONDS.toSeconds(deadline - resumedAt) + " s",
                 replacement);
     }
