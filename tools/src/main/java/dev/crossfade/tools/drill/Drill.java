@@ -644,7 +644,9 @@ public final class Drill {
         long deadline = resumedAt + HEARTBEAT_TTL.multipliedBy(4).plusSeconds(30).toNanos();
         boolean recovered = victimIdentity == null;
         while (!recovered && System.nanoTime() < deadline) {
-            recovered = inProgressKeys(victimIdentity).isEmpty();
+            // Recovery empties its lists and forgets its registration.
+            recovered = inProgressKeys(victimIdentity).isEmpty()
+                    && node.redis().redis().zscore(node.redis().key("crossfade:beats"), victimIdentity) == null;
             if (!recovered) {
                 sleep(200);
             }
