@@ -1,7 +1,6 @@
 package dev.crossfade.cli;
 
 import dev.crossfade.cli.command.ConfigCommand;
-import dev.crossfade.cli.demo.DemoCommand;
 import dev.crossfade.cli.command.DeadCommand;
 import dev.crossfade.cli.command.EnqueueCommand;
 import dev.crossfade.cli.command.ShadowReportCommand;
@@ -11,20 +10,22 @@ import dev.crossfade.cli.command.WorkCommand;
 import dev.crossfade.cli.command.FlagCommands;
 import dev.crossfade.cli.config.ConfigException;
 import dev.crossfade.cli.config.Redaction;
-import dev.crossfade.cli.drill.DrillCommand;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
+
+import java.io.PrintWriter;
+import java.util.List;
 
 /**
  * The {@code crossfade} command. Subcommands share {@link Options} (the config file); errors the user can fix (bad
  * configuration, an unreachable server, a garbage flags file) print one line and exit non-zero, never a stack trace.
- * Everything it prints, log lines included, passes through {@link Redaction}.
+ * Everything it prints, log lines included, passes through {@link Redaction}. The demo and the fault drill, which
+ * start servers of their own, are added by crossfade-tools ({@code dev.crossfade.tools.Tools}), so this module's
+ * classpath holds no broker.
  */
 @Command(name = "crossfade", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
         description = "Move background jobs from Redis (Sidekiq) to Kafka behind LaunchDarkly flags, and back.",
         subcommands = {
-                DemoCommand.class,
-                DrillCommand.class,
                 WorkCommand.class,
                 EnqueueCommand.class,
                 StatusCommand.class,
@@ -34,8 +35,7 @@ import picocli.CommandLine.Command;
                 DeadCommand.class,
                 ShadowReportCommand.class,
                 TransferCommand.class,
-                ConfigCommand.class,
-                CommandLine.HelpCommand.class
+                ConfigCommand.class
         })
 public final class Main implements Runnable {
     /** Exit code for configuration errors. */
@@ -47,20 +47,41 @@ public final class Main implements Runnable {
     CommandLine.Model.CommandSpec spec;
 
     public static void main(String[] args) {
+        launch(List.of(), args);
+    }
+
+    /**
+     * Runs a command line on the standard streams, with {@code extraCommands} added to the subcommands, and exits with
+     * its code.
+     */
+    public static void launch(List<Object> extraCommands, String[] args) {
         // Log lines go to System.err (slf4j-simple looks it up for every line), so this masks them too.
         System.setOut(Redaction.stream(System.out));
         System.setErr(Redaction.stream(System.err));
-        System.exit(run(args));
+        System.exit(run(new PrintWriter(System.out, true), new PrintWriter(System.err, true), extraCommands, args));
     }
 
     /** Runs a command line on the standard streams and returns its exit code. */
     public static int run(String... args) {
-        return run(new java.io.PrintWriter(System.out, true), new java.io.PrintWriter(System.err, true), args);
+        return run(new PrintWriter(System.out, true), new PrintWriter(System.err, true), args);
     }
 
     /** Runs a command line on the given streams and returns its exit code. */
-    public static int run(java.io.PrintWriter out, java.io.PrintWriter err, String... args) {
-        CommandLine cli = new CommandLine(new Main()).setOut(Redaction.writer(out)).setErr(Redaction.writer(err));
+    public static int run(PrintWriter out, PrintWriter err, String... args) {
+        return run(out, err, List.of(), args);
+    }
+
+    /** The command line with every subcommand: this module's, then {@code extraCommands}, then {@code help}. */
+    public static CommandLine commandLine(List<Object> extraCommands) {
+        CommandLine cli = new CommandLine(new Main());
+        extraCommands.forEach(cli::addSubcommand);
+        // Added last so that it is listed last, after any extra command.
+        return cli.addSubcommand(new CommandLine.HelpCommand());
+    }
+
+    /** Runs a command line on the given streams, with {@code extraCommands} added, and returns its exit code. */
+    public static int run(PrintWriter out, PrintWriter err, List<Object> extraCommands, String... args) {
+        CommandLine cli = commandLine(extraCommands).setOut(Redaction.writer(out)).setErr(Redaction.writer(err));
         // picocli prints the whole usage after a parameter error; one line naming the problem and the help is enough.
         cli.setParameterExceptionHandler((e, a) -> {
             CommandLine cmd = e.getCommandLine();

@@ -1,17 +1,20 @@
 package dev.crossfade.cli;
 
 import dev.crossfade.cli.config.Setting;
+import dev.crossfade.cli.runtime.Node;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * Every kind of bad value, for every type of setting, from the YAML file and from the environment: each stops the
@@ -46,6 +49,10 @@ class BadConfigTest {
             new Bad("kafka.session-timeout", "2d", "500ms, 5s"),
             new Bad("health.timeout", "0ms", "more than 0"),
             new Bad("workers.shutdown-timeout", "", "500ms, 5s"),
+            new Bad("redis.heartbeat-ttl", "1s", "at least 2s"),
+            new Bad("redis.heartbeat-ttl", "1999ms", "at least 2s"),
+            new Bad("redis.heartbeat-ttl", "0s", "more than 0"),
+            new Bad("redis.heartbeat-ttl", "a minute", "500ms, 5s"),
             // booleans
             new Bad("redis.strict-maxmemory", "maybe", "true or false"),
             new Bad("redis.strict-maxmemory", "1", "true or false"),
@@ -107,6 +114,20 @@ class BadConfigTest {
             check(wrong, b, CliTestSupport.run(Map.of(env, b.value()), "config", "show"), "from " + env);
         }
         assertEquals(List.of(), wrong);
+    }
+
+    @Test
+    void aShortHeartbeatTtlIsAcceptedAndSetsTheBeat() throws IOException {
+        Path c = Files.writeString(dir.resolve("ttl.yml"), "redis:\n  heartbeat-ttl: 6s\n");
+        CliTestSupport.Result r = CliTestSupport.run(Map.of(), "config", "show", "-c", c.toString());
+        assertEquals(0, r.exit(), r.err());
+        assertTrue(r.out().lines().anyMatch(l -> l.contains("redis.heartbeat-ttl") && l.contains("6s")), r.out());
+        // Sidekiq's ratio: a beat every sixth of the TTL, never rarer than every 10 s.
+        assertEquals(Duration.ofSeconds(1), Node.heartbeatInterval(Duration.ofSeconds(6)));
+        assertEquals(Duration.ofMillis(333), Node.heartbeatInterval(Duration.ofSeconds(2)).truncatedTo(
+                java.time.temporal.ChronoUnit.MILLIS));
+        assertEquals(Duration.ofSeconds(10), Node.heartbeatInterval(Duration.ofSeconds(60)));
+        assertEquals(Duration.ofSeconds(10), Node.heartbeatInterval(Duration.ofMinutes(10)));
     }
 
     @Test

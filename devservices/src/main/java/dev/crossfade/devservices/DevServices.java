@@ -18,7 +18,8 @@ import org.slf4j.LoggerFactory;
  * </ol>
  *
  * <p>The caller owns what it gets and must {@link AutoCloseable#close() close} it. Tests should rather use the JUnit
- * extension {@code dev.crossfade.devservices.junit.CrossfadeServices}, which shares one of each per JVM.
+ * extension {@code dev.crossfade.devservices.junit.CrossfadeServices} (in crossfade-tck), which shares one of each per
+ * JVM.
  */
 public final class DevServices {
     private static final Logger LOG = LoggerFactory.getLogger(DevServices.class);

@@ -7,7 +7,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import dev.crossfade.devservices.junit.CrossfadeServices;
 import java.io.BufferedReader;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
@@ -23,10 +22,8 @@ import java.time.Duration;
 import java.util.List;
 import java.util.zip.GZIPOutputStream;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.extension.ExtendWith;
 
 /** The wire protocol the LaunchDarkly SDK speaks, checked by hand; the flags module drives it with the real SDK. */
-@ExtendWith(CrossfadeServices.class)
 class LocalLaunchDarklyTest {
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final String KILL = """
@@ -88,9 +85,14 @@ class LocalLaunchDarklyTest {
         }
     }
 
-    /** Injected by CrossfadeServices: started, with the default key, and this test's own. */
     @Test
-    void recordsPostedEventsPlainAndGzipped(LocalLaunchDarkly ld) throws Exception {
+    void recordsPostedEventsPlainAndGzipped() throws Exception {
+        try (LocalLaunchDarkly ld = LocalLaunchDarkly.builder().build().start()) {
+            recordsEvents(ld);
+        }
+    }
+
+    private void recordsEvents(LocalLaunchDarkly ld) throws Exception {
         assertEquals(LocalLaunchDarkly.DEFAULT_SDK_KEY, ld.sdkKey());
         assertEquals(202, post(ld, "/bulk", "[{\"kind\": \"index\"}, {\"kind\": \"summary\"}]", false));
         assertEquals(202, post(ld, "/bulk", "[{\"kind\": \"custom\"}]", true));

@@ -38,6 +38,8 @@ public final class CrossfadeConfig {
     private static final List<String> ZERO_DURATION = List.of("flags.start-wait", "workers.shutdown-timeout");
     /** The longest duration any setting takes: longer ones are typos, and overflow the clients' millisecond ints. */
     private static final Duration MAX_DURATION = Duration.ofDays(24);
+    /** Below this a heartbeat TTL is shorter than a GC pause or a busy host's scheduling hiccup. */
+    private static final Duration MIN_HEARTBEAT_TTL = Duration.ofSeconds(2);
 
     private final Map<String, String> values;
     private final Map<String, String> sources;
@@ -292,6 +294,10 @@ public final class CrossfadeConfig {
                     throw fail(key, "must start with http:// or https://, got '" + shown(key) + "'");
                 }
             }
+        }
+        if (duration("redis.heartbeat-ttl").compareTo(MIN_HEARTBEAT_TTL) < 0) {
+            throw fail("redis.heartbeat-ttl", "must be at least 2s (peers judge a process dead after it), got '"
+                    + string("redis.heartbeat-ttl") + "'");
         }
         if (isSet("kafka.session-timeout") && duration("kafka.session-timeout").toMillis() > Integer.MAX_VALUE) {
             throw fail("kafka.session-timeout", "must be at most " + Integer.MAX_VALUE + "ms");

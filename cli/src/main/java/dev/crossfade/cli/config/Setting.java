@@ -42,6 +42,10 @@ public record Setting(String key, Type type, String defaultValue, String descrip
                     "the Ruby Sidekiq Crossfade writes for: `8` writes job timestamps as integer milliseconds, `6` "
                             + "and `7` as float seconds; `detect` follows the oldest Ruby Sidekiq registered in Redis "
                             + "(float seconds while none is)"),
+            new Setting("redis.heartbeat-ttl", Type.DURATION, "60s",
+                    "how long a worker process may go without a heartbeat before its peers recover its in-progress "
+                            + "jobs (Sidekiq's process TTL); it beats every sixth of this, at most every 10s; at least "
+                            + "2s"),
             new Setting("kafka.bootstrap", Type.STRING, "127.0.0.1:9092",
                     "Kafka bootstrap servers, `host:port` comma-separated"),
             new Setting("kafka.topic-prefix", Type.STRING, "crossfade", "topic per queue: `<prefix>.<queue>`"),

@@ -1,4 +1,4 @@
-package dev.crossfade.cli.drill;
+package dev.crossfade.tools.drill;
 
 import dev.crossfade.api.worker.WorkerOptions;
 import dev.crossfade.api.worker.WorkerProvider;
@@ -18,6 +18,8 @@ import java.util.List;
  *   <li>{@value #LEDGER}: what {@code crossfade.Ledger} does (HINCRBY of the jid in {@code <ns>crossfade:ledger}) plus,
  *   in the same Lua call, one line per run in {@code <ns>crossfade:drill:runs} (jid, backend, pid, attempt, time), so
  *   each duplicate run can be traced to the process and the moment that caused it;</li>
+ *   <li>{@value #SLOW}: sleeps, then records its run as {@value #LEDGER} does (so a run cut short by a kill leaves no
+ *   trace and a second, complete run is a duplicate);</li>
  *   <li>{@value #POISON}: always throws;</li>
  *   <li>{@value #HALT}: halts its JVM, as an OOM kill or a native crash in a job would.</li>
  * </ul>
@@ -28,6 +30,8 @@ public final class DrillWorkers implements WorkerProvider {
     public static final String LEDGER = "drill.Ledger";
     /** Always fails. */
     public static final String POISON = "drill.Poison";
+    /** Sleeps {@code args[0]} ms, then does what {@value #LEDGER} does: a job still in flight after a fault. */
+    public static final String SLOW = "drill.Slow";
     /** Kills the worker process running it. */
     public static final String HALT = "drill.Halt";
     static final String REDIS_URL_ENV = "CROSSFADE_DRILL_REDIS_URL";
@@ -55,6 +59,11 @@ public final class DrillWorkers implements WorkerProvider {
         registry.register(LEDGER, (args, ctx) -> redis.eval(RECORD, keys, List.of(ctx.jid(),
                         ctx.jid() + " " + ctx.backend().id() + " " + pid + " " + ctx.attempt() + " "
                                 + System.currentTimeMillis())))
+                .register(SLOW, (args, ctx) -> {
+                    Thread.sleep(args.get(0, Long.class));
+                    redis.eval(RECORD, keys, List.of(ctx.jid(), ctx.jid() + " " + ctx.backend().id() + " " + pid + " "
+                            + ctx.attempt() + " " + System.currentTimeMillis()));
+                })
                 .register(POISON, (args, ctx) -> {
                     throw new IllegalStateException("drill poison job " + ctx.jid() + " always fails");
                 }, WorkerOptions.custom().maxRetries(1).build())

@@ -1,4 +1,4 @@
-package dev.crossfade.cli.drill;
+package dev.crossfade.tools.drill;
 
 import java.io.PrintWriter;
 import java.util.ArrayList;
@@ -67,6 +67,30 @@ public final class DrillReport {
     /** Jids the producer got an OK for that are nowhere: not run, not dead, not queued. Must be 0. */
     public int lost() {
         return b.lost.size();
+    }
+
+    /** Extra runs of jobs whose process was judged dead while it was alive (a peer recovered them). Must be 0. */
+    public int liveReruns() {
+        return b.liveReruns;
+    }
+
+    /** Slow jobs put in flight before Redis outages, and how many of them ran exactly once. */
+    public int[] outageJobsRunOnce() {
+        return new int[]{b.drill.outageJobs.size(), b.outageJobsOnce};
+    }
+
+    /** In-progress jobs left by workers killed during Redis outages, and how many of them ran or died since. */
+    public int[] orphansEnded() {
+        return new int[]{b.drill.orphans.size(), b.orphansEnded};
+    }
+
+    /**
+     * Whether the drill kept its promises: nothing lost, no live process's job rerun by a peer, and every job in flight
+     * across a Redis outage or left by a worker killed during one accounted for.
+     */
+    public boolean passed() {
+        return b.lost.isEmpty() && b.liveReruns == 0 && b.orphansEnded == b.drill.orphans.size()
+                && b.outageJobsRun == b.drill.outageJobs.size();
     }
 
     /** The lost jids (at most the first 20 in the table). */
@@ -149,6 +173,16 @@ public final class DrillReport {
         out.printf("%-44s %,d%n", "rejected enqueue calls (retried)", rejectedCalls);
         out.printf("%-44s %,d%n", "route flag changes", flagChanges);
         out.printf("%-44s %,d%n", "workers that died on their own (replaced)", diedOnTheirOwn);
+        if (!b.drill.outageJobs.isEmpty() || injected.containsKey(FaultKind.REDIS_OUTAGE)) {
+            out.printf("%n%s (heartbeat TTL %d s, %d injected)%n", FaultKind.REDIS_OUTAGE.label(),
+                    Drill.HEARTBEAT_TTL.toSeconds(), injected.getOrDefault(FaultKind.REDIS_OUTAGE, 0));
+            out.printf("%-44s %,d / %,d (ran exactly once / in flight)%n", "  slow jobs in flight across it",
+                    b.outageJobsOnce, b.drill.outageJobs.size());
+            out.printf("%-44s %,d / %,d (ran or dead / left)%n", "  in-progress jobs of workers killed in it",
+                    b.orphansEnded, b.drill.orphans.size());
+            out.printf("%-44s %,d (must be 0)%n", "  live processes' jobs rerun by a peer", b.liveReruns);
+            out.printf("%-44s %,d%n", "  all extra runs around it", b.outageExtraRuns);
+        }
         out.printf("%n%-44s p50 %.1f ms, p99 %.1f ms%n", "enqueue latency, no fault open", calmP50, calmP99);
         out.printf("%-44s p50 %.1f ms, p99 %.1f ms%n", "enqueue latency, fault window open", faultP50, faultP99);
         out.printf("%n%-44s%n", "duplicates by cause (extra runs)");
@@ -220,6 +254,11 @@ public final class DrillReport {
         int doubleWritesCaught;
         int redeliveriesCaught;
         int guardUnavailable;
+        int outageJobsRun;
+        int outageJobsOnce;
+        int orphansEnded;
+        int liveReruns;
+        int outageExtraRuns;
         final Map<String, Integer> duplicateCauses = new LinkedHashMap<>();
         final Map<String, String> unexpectedDead = new LinkedHashMap<>();
         final Map<String, String> expectedDeadFound = new LinkedHashMap<>();

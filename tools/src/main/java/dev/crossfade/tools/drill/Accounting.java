@@ -1,4 +1,4 @@
-package dev.crossfade.cli.drill;
+package dev.crossfade.tools.drill;
 
 import dev.crossfade.api.Backend;
 import dev.crossfade.api.Job;
@@ -26,6 +26,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Comparator;
 import java.util.HashMap;
 import java.util.HashSet;
@@ -48,6 +49,8 @@ final class Accounting {
     private static final Pattern MARKER = Pattern.compile("drill-malformed-(redis|kafka)-\\d+");
     private static final Pattern SKIP = Pattern.compile("\\[([^\\]]+)\\].*job ([0-9a-f]+) \\(.*already ran on another");
     private static final String GUARD_DOWN = "run-once guard unavailable";
+    /** The cause of a duplicate that must never happen: a live process judged dead and its job run again. */
+    static final String LIVE_RERUN = "rerun on redis by a peer while the process that ran it was alive";
 
     private Accounting() {
     }
@@ -112,19 +115,31 @@ final class Accounting {
 
         Set<String> ok = new HashSet<>();
         List<String> missing = new ArrayList<>();
-        for (String jid : drill.okJids) {
-            if (jid == null) {
+        List<String> mustRun = new ArrayList<>(Arrays.asList(drill.okJids));
+        mustRun.addAll(drill.outageJobs.keySet());
+        for (String jid : mustRun) {
+            if (jid == null || !ok.add(jid)) {
                 continue;
             }
-            ok.add(jid);
             int n = ledger.containsKey(jid) ? Integer.parseInt(ledger.get(jid)) : 0;
             if (n > 0) {
-                report.processed++;
+                if (drill.outageJobs.containsKey(jid)) {
+                    report.outageJobsRun++;
+                    report.outageJobsOnce += n == 1 ? 1 : 0;
+                } else {
+                    report.processed++;
+                }
                 if (n > 1) {
                     report.duplicateJobs++;
                     report.extraRuns += n - 1;
-                    report.duplicateCauses.merge(cause(drill, runs.getOrDefault(jid, List.of()), n), n - 1,
-                            Integer::sum);
+                    String cause = cause(drill, runs.getOrDefault(jid, List.of()), n);
+                    report.duplicateCauses.merge(cause, n - 1, Integer::sum);
+                    if (cause.startsWith(LIVE_RERUN)) {
+                        report.liveReruns += n - 1;
+                    }
+                    if (cause.contains(FaultKind.REDIS_OUTAGE.label())) {
+                        report.outageExtraRuns += n - 1;
+                    }
                 }
             } else if (dead.reasons().containsKey(jid)) {
                 report.unexpectedDead.put(jid, dead.reasons().get(jid));
@@ -140,6 +155,13 @@ final class Accounting {
                 report.unexpectedRuns.add(e.getKey());
             } else {
                 missing.add(e.getKey());
+            }
+        }
+        for (String jid : drill.orphans.keySet()) {
+            if (ledger.containsKey(jid) || dead.reasons().containsKey(jid)) {
+                report.orphansEnded++;
+            } else if (!ok.contains(jid)) {
+                missing.add(jid);
             }
         }
         for (Map.Entry<String, String> e : drill.malformed.entrySet()) {
@@ -177,7 +199,7 @@ final class Accounting {
      * guard did not stop; otherwise a redelivery on one backend, attributed to the process killed after running it
      * or to the fault open at the time of its first run.
      */
-    private static String cause(Drill drill, List<Run> runs, int count) {
+    static String cause(Drill drill, List<Run> runs, int count) {
         if (runs.size() < count) {
             return "unknown (run log shorter than the ledger count)";
         }
@@ -196,6 +218,10 @@ final class Accounting {
         }
         if (newAttempt) {
             return "retried on " + first.backend() + " after a run whose ledger write had landed" + near;
+        }
+        // Same attempt, another process, and the first one was not killed: it was judged dead while alive.
+        if (first.backend().equals(Backend.REDIS.id()) && sorted.stream().anyMatch(r -> r.pid() != first.pid())) {
+            return LIVE_RERUN + near;
         }
         return "redelivery on " + first.backend() + near;
     }

@@ -1,4 +1,4 @@
-package dev.crossfade.cli.drill;
+package dev.crossfade.tools.drill;
 
 import java.util.Locale;
 
@@ -20,6 +20,9 @@ public enum FaultKind {
     POISON_JOB("poison job"),
     /** The flags file replaced by garbage, then restored. */
     FLAGS_GARBAGE("flags file garbage"),
+    /** Redis frozen (SIGSTOP) for longer than the workers' heartbeat TTL, a worker SIGKILLed meanwhile, then SIGCONT:
+     * no live process may be judged dead, and the killed one's in-progress jobs must be recovered. */
+    REDIS_OUTAGE("Redis outage > TTL"),
     /** A job that halts its worker's JVM (Runtime.halt), put on the Redis queue: it takes down workers until the
      * backend's poison-pill limit sends it to the dead set. */
     HALT_POISON("JVM-halting job");

@@ -1,4 +1,4 @@
-package dev.crossfade.cli.drill;
+package dev.crossfade.tools.drill;
 
 import dev.crossfade.api.Job;
 import dev.crossfade.cli.config.CrossfadeConfig;
@@ -17,6 +17,8 @@ import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import redis.clients.jedis.params.ScanParams;
+import redis.clients.jedis.resps.ScanResult;
 
 import java.io.IOException;
 import java.io.PrintWriter;
@@ -32,6 +34,8 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ExecutorService;
@@ -42,6 +46,8 @@ import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.locks.ReentrantLock;
 import java.util.jar.JarEntry;
 import java.util.jar.JarOutputStream;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 
 /**
  * The fault drill: its own Redis (append-only, fsync always) and Kafka broker, worker processes running
@@ -54,6 +60,11 @@ public final class Drill {
     private static final String QUEUE = Job.DEFAULT_QUEUE;
     private static final double[] ROUTE_PERCENTS = {10, 25, 50, 75, 100};
     private static final Duration WORKER_START = Duration.ofSeconds(90);
+    /** The workers' heartbeat TTL ({@code redis.heartbeat-ttl}): short, so an outage longer than it fits in a drill. */
+    static final Duration HEARTBEAT_TTL = Duration.ofSeconds(6);
+    /** How much longer than the TTL Redis stays frozen: every liveness key has expired by the time it is back. */
+    private static final Duration OUTAGE_MARGIN = Duration.ofSeconds(4);
+    private static final Pattern JID = Pattern.compile("\"jid\":\"([^\"]+)\"");
 
     private final DrillSettings settings;
     private final PrintWriter out;
@@ -95,6 +106,10 @@ public final class Drill {
     final Map<String, String> expectedDead = new ConcurrentHashMap<>();
     /** Markers inside malformed payloads, with where they were written. */
     final Map<String, String> malformed = new ConcurrentHashMap<>();
+    /** Slow jobs put in flight right before a Redis outage, by jid: each must run exactly once. */
+    final Map<String, String> outageJobs = new ConcurrentHashMap<>();
+    /** Jobs a worker killed during a Redis outage left in its in-progress lists, by jid: each must run. */
+    final Map<String, String> orphans = new ConcurrentHashMap<>();
 
     final List<FaultEvent> faults = new CopyOnWriteArrayList<>();
     private volatile FaultEvent current;
@@ -163,6 +178,8 @@ public final class Drill {
                 redis:
                   url: %s
                   namespace: "%s"
+                  # Short, so the Redis outage fault can outlast it; beats every 1 s.
+                  heartbeat-ttl: %ds
                 kafka:
                   bootstrap: %s
                   topic-prefix: %s
@@ -183,7 +200,7 @@ public final class Drill {
                   run-once-lease: 15s
                 http:
                   port: 0
-                """.formatted(redisServer.uri(), namespace, kafkaServer.bootstrapServers(), topicPrefix,
+                """.formatted(redisServer.uri(), namespace, HEARTBEAT_TTL.toSeconds(), kafkaServer.bootstrapServers(), topicPrefix,
                 settings.partitions(), dir.resolve("flags.json"), QUEUE, settings.concurrency()));
         workerJar = dir.resolve("drill-workers.jar");
         try (JarOutputStream jar = new JarOutputStream(Files.newOutputStream(workerJar))) {
@@ -526,6 +543,7 @@ public final class Drill {
                 }
                 f.detail = "garbage for 2 s, then restored";
             }
+            case REDIS_OUTAGE -> redisOutage(f);
             case HALT_POISON -> {
                 Job halt = Job.builder(DrillWorkers.HALT).args(index).build();
                 node.redis().queue().enqueue(halt);
@@ -534,6 +552,165 @@ public final class Drill {
             }
             default -> throw new IllegalStateException("unknown fault " + f.kind);
         }
+    }
+
+    /**
+     * Redis frozen for longer than the heartbeat TTL while slow jobs are in flight on every worker process, and one
+     * worker SIGKILLed while the others are cut off. Afterwards the live processes must keep their jobs (each slow job
+     * runs once) and the killed one's in-progress jobs must be recovered by a peer.
+     */
+    private void redisOutage(FaultEvent f) throws Exception {
+        Duration outage = HEARTBEAT_TTL.plus(OUTAGE_MARGIN);
+        // Two live processes besides the one killed, or no live process would be left to misjudge another.
+        List<WorkerProcess> peers = new ArrayList<>();
+        while (pool.size() + peers.size() < 3) {
+            peers.add(spawnChecked("peer-" + workerSeq.incrementAndGet()));
+        }
+        // Jobs that outlast the outage: the live processes hold them, running, the whole time.
+        List<String> slow = new ArrayList<>();
+        for (int i = 0; i < (pool.size() + peers.size()) * 3; i++) {
+            Job job = Job.builder(DrillWorkers.SLOW).args(outage.toMillis() + 3000).build();
+            node.redis().queue().enqueue(job);
+            slow.add(job.jid());
+            outageJobs.put(job.jid(), "in flight across the Redis outage");
+            sleep(20); // one at a time, so the fetchers of different processes take them
+        }
+        Map<String, String> holders = Map.of();
+        long wait = System.nanoTime() + TimeUnit.SECONDS.toNanos(15);
+        while (System.nanoTime() < wait && (holders = inProgressHolders(slow)).size() < slow.size()) {
+            sleep(100);
+        }
+        WorkerProcess victim;
+        int slot;
+        String victimIdentity;
+        poolLock.lock();
+        try {
+            // The pool worker holding the most slow jobs, so the recovery has something to recover.
+            Map<String, Long> held = new HashMap<>();
+            holders.values().forEach(id -> held.merge(id, 1L, Long::sum));
+            slot = random.nextInt(pool.size());
+            long most = -1;
+            for (int i = 0; i < pool.size(); i++) {
+                long n = held.getOrDefault(identityOf(pool.get(i).pid(), held.keySet()), 0L);
+                if (n > most) {
+                    most = n;
+                    slot = i;
+                }
+            }
+            victim = pool.get(slot);
+            victimIdentity = beatingIdentity(victim.pid());
+        } finally {
+            poolLock.unlock();
+        }
+        long stoppedAt = System.nanoTime();
+        redisServer.pause();
+        try {
+            sleep(1000);
+            poolLock.lock();
+            try {
+                killedPids.put(victim.pid(), System.nanoTime());
+                victim.sigkill();
+            } finally {
+                poolLock.unlock();
+            }
+            sleepUntil(stoppedAt + outage.toNanos());
+        } finally {
+            redisServer.resume();
+        }
+        long resumedAt = System.nanoTime();
+        // What the victim left: its in-progress lists, untouched since the freeze.
+        List<String> left = victimIdentity == null ? List.of() : inProgressKeys(victimIdentity);
+        int orphaned = 0;
+        for (String key : left) {
+            for (String payload : node.redis().redis().lrange(key, 0, -1)) {
+                Matcher m = JID.matcher(payload);
+                if (m.find()) {
+                    orphans.put(m.group(1), victim.toString());
+                    orphaned++;
+                }
+            }
+        }
+        // The replacement starts while the peers recover the victim: both take seconds.
+        int freed = slot;
+        CompletableFuture<WorkerProcess> replacing = CompletableFuture.supplyAsync(() -> {
+            try {
+                return replaceWorker(freed);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new CompletionException(e);
+            }
+        });
+        // Peers beat for a TTL after reconnecting before they judge anyone; then the sweep recovers the victim.
+        long deadline = resumedAt + HEARTBEAT_TTL.multipliedBy(4).plusSeconds(30).toNanos();
+        boolean recovered = victimIdentity == null;
+        while (!recovered && System.nanoTime() < deadline) {
+            // Recovery empties its lists and forgets its registration.
+            recovered = inProgressKeys(victimIdentity).isEmpty()
+                    && node.redis().redis().zscore(node.redis().key("crossfade:beats"), victimIdentity) == null;
+            if (!recovered) {
+                sleep(200);
+            }
+        }
+        String took = String.format("%.1f", (System.nanoTime() - resumedAt) / 1e9);
+        WorkerProcess replacement = replacing.get();
+        for (WorkerProcess peer : peers) {
+            peer.sigterm(Duration.ofSeconds(30));
+        }
+        f.detail = String.format("Redis frozen %d s (heartbeat TTL %d s), %d slow jobs in flight on %d processes%s; "
+                        + "%s SIGKILLed meanwhile holding %d in-progress jobs, %s; replaced by %s", outage.toSeconds(),
+                HEARTBEAT_TTL.toSeconds(), slow.size(), pool.size() + peers.size(),
+                peers.isEmpty() ? "" : " (with " + peers.size() + " extra for the fault)", victim, orphaned,
+                victimIdentity == null ? "not registered (nothing to recover)" : recovered
+                        ? "recovered " + took + " s after Redis was back"
+                        : "NOT recovered within " + TimeUnit.NANOSECONDS.toSeconds(deadline - resumedAt) + " s",
+                replacement);
+    }
+
+    /** For each jid found in an in-progress list, the identity of the process whose list it is. */
+    private Map<String, String> inProgressHolders(List<String> jids) {
+        Map<String, String> found = new HashMap<>();
+        for (String key : inProgressKeys("*")) {
+            String identity = key.substring(inProgressPrefix().length(), key.lastIndexOf('|'));
+            for (String payload : node.redis().redis().lrange(key, 0, -1)) {
+                Matcher m = JID.matcher(payload);
+                if (m.find() && jids.contains(m.group(1))) {
+                    found.put(m.group(1), identity);
+                }
+            }
+        }
+        return found;
+    }
+
+    private String inProgressPrefix() {
+        return node.redis().key("crossfade:inprogress:");
+    }
+
+    /** In-progress list keys of a process identity ({@code *}: every process). */
+    private List<String> inProgressKeys(String identity) {
+        List<String> keys = new ArrayList<>();
+        ScanParams params = new ScanParams().match(inProgressPrefix() + identity + "|*").count(500);
+        String cursor = ScanParams.SCAN_POINTER_START;
+        do {
+            ScanResult<String> page = node.redis().redis().scan(cursor, params);
+            keys.addAll(page.getResult());
+            cursor = page.getCursor();
+        } while (!cursor.equals(ScanParams.SCAN_POINTER_START));
+        return keys;
+    }
+
+    /** The registered identity ({@code host:pid:nonce}) of a worker process, or null. */
+    private String beatingIdentity(long pid) {
+        return identityOf(pid, node.redis().redis().zrange(node.redis().key("crossfade:beats"), 0, -1));
+    }
+
+    private static String identityOf(long pid, java.util.Collection<String> identities) {
+        for (String id : identities) {
+            String[] parts = id.split(":");
+            if (parts.length >= 3 && parts[parts.length - 2].equals(Long.toString(pid))) {
+                return id;
+            }
+        }
+        return null;
     }
 
     /** Bytes that are no job: an invalid UTF-8 prefix, the marker, and broken JSON. */
@@ -563,7 +740,9 @@ public final class Drill {
             long unprocessed;
             try {
                 Map<String, String> ledger = node.redis().redis().hgetAll(ledgerKey);
-                unprocessed = Arrays.stream(okJids).filter(j -> !ledger.containsKey(j)).count();
+                unprocessed = java.util.stream.Stream.of(Arrays.stream(okJids), outageJobs.keySet().stream(),
+                        orphans.keySet().stream()).flatMap(x -> x).filter(j -> j != null && !ledger.containsKey(j))
+                        .count();
             } catch (RuntimeException e) {
                 unprocessed = -1;
             }

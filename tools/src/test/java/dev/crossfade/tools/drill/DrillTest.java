@@ -1,4 +1,4 @@
-package dev.crossfade.cli.drill;
+package dev.crossfade.tools.drill;
 
 import org.junit.jupiter.api.Test;
 
@@ -13,18 +13,19 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
- * The CI variant of the fault drill: 10,000 jobs through the router into worker processes while eight kinds of fault
+ * The CI variant of the fault drill: 10,000 jobs through the router into worker processes while nine kinds of fault
  * hit, on the drill's own Redis and Kafka (it must own them to kill them). No job may be lost; every fault kind must
- * really have happened; the poison jobs and malformed payloads must be dead with a reason. Duplicates are expected on
+ * really have happened; the poison jobs and malformed payloads must be dead with a reason; the Redis outage longer
+ * than the heartbeat TTL must rerun no live process's job and recover the killed one's. Duplicates are expected on
  * an at-least-once backend and are reported by cause, not asserted away.
  */
 class DrillTest {
     private static final List<FaultKind> KINDS = List.of(FaultKind.WORKER_SIGKILL, FaultKind.BROKER_PAUSE,
             FaultKind.REDIS_RESTART, FaultKind.POISON_JOB, FaultKind.MALFORMED_PAYLOAD, FaultKind.CONSUMER_JOIN_LEAVE,
-            FaultKind.FLAGS_GARBAGE, FaultKind.BROKER_RESTART);
+            FaultKind.FLAGS_GARBAGE, FaultKind.BROKER_RESTART, FaultKind.REDIS_OUTAGE);
 
     @Test
-    void tenThousandJobsThroughEightKindsOfFaultLoseNothing() throws Exception {
+    void tenThousandJobsThroughNineKindsOfFaultLoseNothing() throws Exception {
         StringWriter text = new StringWriter();
         PrintWriter out = new PrintWriter(text, true);
         DrillReport report = new Drill(DrillSettings.custom()
@@ -35,6 +36,10 @@ class DrillTest {
         System.out.println(table);
 
         assertEquals(0, report.lost(), table);
+        assertEquals(0, report.liveReruns(), "no live process's job rerun by a peer:\n" + table);
+        assertTrue(report.orphansEnded()[0] >= 0 && report.orphansEnded()[1] == report.orphansEnded()[0], table);
+        assertTrue(report.outageJobsRunOnce()[0] > 0, table);
+        assertTrue(report.passed(), table);
         assertEquals(Set.copyOf(KINDS), report.injected().keySet(), "every fault kind happened:\n" + table);
         assertEquals(KINDS.size(), report.injected().values().stream().mapToInt(Integer::intValue).sum(), table);
         assertTrue(report.processed() >= 10_000 - report.stillQueued().size(), table);

@@ -1,4 +1,4 @@
-package dev.crossfade.cli.drill;
+package dev.crossfade.tools.drill;
 
 import java.time.Duration;
 import java.util.ArrayList;

@@ -1,4 +1,4 @@
-package dev.crossfade.cli.demo;
+package dev.crossfade.tools.demo;
 
 import dev.crossfade.api.Backend;
 import dev.crossfade.api.Job;
