@@ -1,4 +1,4 @@
-package dev.crossfade.cli.config;
+package dev.crossfade.config;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
