@@ -2,6 +2,7 @@ package dev.crossfade.spring.boot;
 
 import dev.crossfade.config.CrossfadeConfig;
 import dev.crossfade.config.Setting;
+import dev.crossfade.spring.boot.internal.ConfigurationMetadata;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -30,9 +31,6 @@ final class CrossfadeSettings {
 
     /** The starter's own key: false makes an enqueue-only application. */
     static final String WORKERS_ENABLED = "workers.enabled";
-
-    /** The command's keys that mean nothing in an application: it serves HTTP itself, its workers are beans. */
-    private static final List<String> COMMAND_ONLY = List.of("http.", "workers.jars", "workers.providers");
 
     private CrossfadeSettings() {
     }
@@ -71,7 +69,7 @@ final class CrossfadeSettings {
     }
 
     private static boolean commandOnly(String key) {
-        return COMMAND_ONLY.stream().anyMatch(key::startsWith);
+        return ConfigurationMetadata.commandOnly(key);
     }
 
     /**

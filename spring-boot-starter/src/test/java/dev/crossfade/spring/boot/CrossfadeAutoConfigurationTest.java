@@ -148,6 +148,30 @@ class CrossfadeAutoConfigurationTest {
                 });
     }
 
+    /** The IDE metadata in the jar lists the settings the starter reads, with the command's defaults. */
+    @Test
+    void configurationMetadataComesFromTheSettingsTable() throws Exception {
+        com.fasterxml.jackson.databind.JsonNode metadata;
+        try (java.io.InputStream in = getClass().getClassLoader()
+                .getResourceAsStream("META-INF/spring-configuration-metadata.json")) {
+            assertThat(in).as("generated at process-classes").isNotNull();
+            metadata = new com.fasterxml.jackson.databind.ObjectMapper().readTree(in);
+        }
+        Map<String, com.fasterxml.jackson.databind.JsonNode> byName = new java.util.HashMap<>();
+        metadata.get("properties").forEach(p -> byName.put(p.get("name").asText(), p));
+        for (Setting s : Setting.ALL) {
+            com.fasterxml.jackson.databind.JsonNode p = byName.get("crossfade." + s.key());
+            if (dev.crossfade.spring.boot.internal.ConfigurationMetadata.commandOnly(s.key())) {
+                assertThat(p).as(s.key()).isNull();
+            } else {
+                assertThat(p).as(s.key()).isNotNull();
+                assertThat(p.path("defaultValue").isMissingNode() ? null : p.get("defaultValue").asText())
+                        .as(s.key()).isEqualTo(s.secret() ? null : s.defaultValue());
+            }
+        }
+        assertThat(byName).containsKey("crossfade.workers.enabled");
+    }
+
     private static String commandError(String key, String value) {
         String env = Setting.find(key).env();
         try {
