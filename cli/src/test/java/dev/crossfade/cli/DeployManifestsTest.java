@@ -96,10 +96,10 @@ class DeployManifestsTest {
         config.fields().forEachRemaining(e -> env.put(e.getKey(), e.getValue().asText()));
         CrossfadeConfig settings = CrossfadeConfig.load(null, env);
 
-        // The grace period outlasts the workers' shutdown timeout, with room to close the pools after it.
+        // The grace period outlasts the shutdown timeout and closing the clients (Kafka: up to 20 s with its broker down).
         long grace = pod.path("terminationGracePeriodSeconds").asLong();
         long shutdown = settings.duration("workers.shutdown-timeout").toSeconds();
-        assertTrue(grace >= shutdown + 10, "terminationGracePeriodSeconds " + grace + " vs shutdown " + shutdown);
+        assertTrue(grace >= shutdown + 20, "terminationGracePeriodSeconds " + grace + " vs shutdown " + shutdown);
 
         // The probes' named port is the port crossfade listens on, and a probe outlasts a health check.
         JsonNode http = null;
