@@ -8,8 +8,8 @@ import dev.crossfade.cli.command.StatusCommand;
 import dev.crossfade.cli.command.TransferCommand;
 import dev.crossfade.cli.command.WorkCommand;
 import dev.crossfade.cli.command.FlagCommands;
-import dev.crossfade.cli.config.ConfigException;
-import dev.crossfade.cli.config.Redaction;
+import dev.crossfade.config.ConfigException;
+import dev.crossfade.config.Redaction;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 

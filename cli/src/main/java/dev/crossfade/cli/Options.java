@@ -1,9 +1,9 @@
 package dev.crossfade.cli;
 
-import dev.crossfade.cli.config.CrossfadeConfig;
+import dev.crossfade.config.CrossfadeConfig;
 import picocli.CommandLine.Option;
 
-import dev.crossfade.cli.config.ConfigException;
+import dev.crossfade.config.ConfigException;
 
 import java.nio.file.Files;
 import java.nio.file.InvalidPathException;

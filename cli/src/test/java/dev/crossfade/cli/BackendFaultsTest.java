@@ -109,6 +109,11 @@ class BackendFaultsTest {
             work.awaitLine(l -> l.contains("working queues"), Duration.ofSeconds(60));
             await().atMost(Duration.ofSeconds(60)).ignoreExceptions()
                     .until(() -> "UP".equals(health(port).path("status").asText()));
+            // Every probe path the Kubernetes manifests in deploy/ name answers 200 on a healthy worker.
+            for (String path : DeployManifests.probePaths()) {
+                HttpResponse<String> r = get(port, path);
+                assertEquals(200, r.statusCode(), "deploy/ probe " + path + ": " + r.body());
+            }
             broker.pause();
             try {
                 List<Long> slow = new ArrayList<>();

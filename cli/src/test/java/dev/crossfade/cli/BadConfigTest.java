@@ -1,6 +1,6 @@
 package dev.crossfade.cli;
 
-import dev.crossfade.cli.config.Setting;
+import dev.crossfade.config.Setting;
 import dev.crossfade.cli.runtime.Node;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;

@@ -1,6 +1,6 @@
 package dev.crossfade.cli;
 
-import dev.crossfade.cli.config.Redaction;
+import dev.crossfade.config.Redaction;
 import dev.crossfade.devservices.KafkaService;
 import dev.crossfade.devservices.RedisService;
 import dev.crossfade.devservices.TestNamespace;

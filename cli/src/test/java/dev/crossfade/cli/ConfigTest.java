@@ -1,8 +1,8 @@
 package dev.crossfade.cli;
 
-import dev.crossfade.cli.config.ConfigException;
-import dev.crossfade.cli.config.CrossfadeConfig;
-import dev.crossfade.cli.config.Setting;
+import dev.crossfade.config.ConfigException;
+import dev.crossfade.config.CrossfadeConfig;
+import dev.crossfade.config.Setting;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 

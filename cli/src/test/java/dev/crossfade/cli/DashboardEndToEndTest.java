@@ -7,7 +7,7 @@ import dev.crossfade.api.Job;
 import dev.crossfade.api.WorkerRuntime;
 import dev.crossfade.api.worker.WorkerOptions;
 import dev.crossfade.api.worker.WorkerRegistry;
-import dev.crossfade.cli.config.CrossfadeConfig;
+import dev.crossfade.config.CrossfadeConfig;
 import dev.crossfade.cli.http.HttpEndpoints;
 import dev.crossfade.cli.runtime.Node;
 import dev.crossfade.cli.runtime.NodeStatus;

@@ -4,7 +4,7 @@ import dev.crossfade.api.Backend;
 import dev.crossfade.api.Job;
 import dev.crossfade.api.WorkerRuntime;
 import dev.crossfade.api.codec.JobCodec;
-import dev.crossfade.cli.config.CrossfadeConfig;
+import dev.crossfade.config.CrossfadeConfig;
 import dev.crossfade.cli.runtime.Node;
 import dev.crossfade.devservices.KafkaService;
 import dev.crossfade.devservices.RedisService;

@@ -1,8 +1,8 @@
 package dev.crossfade.cli.command;
 
 import dev.crossfade.cli.Options;
-import dev.crossfade.cli.config.CrossfadeConfig;
-import dev.crossfade.cli.config.Setting;
+import dev.crossfade.config.CrossfadeConfig;
+import dev.crossfade.config.Setting;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Parameters;

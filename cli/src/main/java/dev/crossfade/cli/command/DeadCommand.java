@@ -3,7 +3,7 @@ package dev.crossfade.cli.command;
 import dev.crossfade.api.Backend;
 import dev.crossfade.api.Job;
 import dev.crossfade.cli.Options;
-import dev.crossfade.cli.config.ConfigException;
+import dev.crossfade.config.ConfigException;
 import dev.crossfade.cli.runtime.Node;
 import dev.crossfade.kafka.DeadLetter;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;

@@ -8,7 +8,7 @@ import dev.crossfade.api.Backend;
 import dev.crossfade.api.Job;
 import dev.crossfade.api.JobQueue;
 import dev.crossfade.cli.Options;
-import dev.crossfade.cli.config.ConfigException;
+import dev.crossfade.config.ConfigException;
 import dev.crossfade.cli.runtime.Node;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import picocli.CommandLine.Command;

@@ -1,7 +1,7 @@
 package dev.crossfade.cli.command;
 
 import dev.crossfade.cli.Options;
-import dev.crossfade.cli.config.CrossfadeConfig;
+import dev.crossfade.config.CrossfadeConfig;
 import dev.crossfade.flags.file.FlagsFile;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;

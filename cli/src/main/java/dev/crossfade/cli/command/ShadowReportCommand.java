@@ -1,7 +1,7 @@
 package dev.crossfade.cli.command;
 
 import dev.crossfade.cli.Options;
-import dev.crossfade.cli.config.Redaction;
+import dev.crossfade.config.Redaction;
 import dev.crossfade.cli.runtime.Node;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import picocli.CommandLine.Command;

@@ -2,8 +2,8 @@ package dev.crossfade.cli.command;
 
 import dev.crossfade.api.Backend;
 import dev.crossfade.cli.Options;
-import dev.crossfade.cli.config.ConfigException;
-import dev.crossfade.cli.config.CrossfadeConfig;
+import dev.crossfade.config.ConfigException;
+import dev.crossfade.config.CrossfadeConfig;
 import dev.crossfade.cli.runtime.BackendMonitor;
 import dev.crossfade.cli.runtime.Node;
 import dev.crossfade.cli.runtime.NodeStatus;

@@ -2,7 +2,7 @@ package dev.crossfade.cli.command;
 
 import dev.crossfade.api.Backend;
 import dev.crossfade.cli.Options;
-import dev.crossfade.cli.config.ConfigException;
+import dev.crossfade.config.ConfigException;
 import dev.crossfade.cli.runtime.Node;
 import dev.crossfade.kafka.KafkaBackend;
 import dev.crossfade.redis.RedisAdmin;

@@ -1,7 +1,7 @@
 package dev.crossfade.cli.runtime;
 
 import dev.crossfade.api.Backend;
-import dev.crossfade.cli.config.Redaction;
+import dev.crossfade.config.Redaction;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import org.slf4j.Logger;

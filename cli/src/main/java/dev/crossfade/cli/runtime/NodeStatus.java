@@ -1,7 +1,7 @@
 package dev.crossfade.cli.runtime;
 
 import dev.crossfade.api.Backend;
-import dev.crossfade.cli.config.Redaction;
+import dev.crossfade.config.Redaction;
 import dev.crossfade.cli.http.StatusSource;
 import dev.crossfade.flags.FlagState;
 import dev.crossfade.flags.file.FlagsFile;

@@ -1,7 +1,7 @@
 package dev.crossfade.cli.runtime;
 
 import dev.crossfade.api.WorkerRuntime;
-import dev.crossfade.cli.config.Redaction;
+import dev.crossfade.config.Redaction;
 import org.apache.kafka.common.errors.RetriableException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;

@@ -4,6 +4,7 @@ import dev.crossfade.api.JobQueue;
 import dev.crossfade.api.execution.ExecutionListener;
 import dev.crossfade.api.testing.InMemoryBackend;
 import dev.crossfade.api.worker.WorkerRegistry;
+import dev.crossfade.config.CrossfadeConfig;
 import dev.crossfade.flags.FlagSource;
 import dev.crossfade.flags.FlagsConfig;
 import dev.crossfade.flags.RoutingFlags;
@@ -16,17 +17,18 @@ import dev.crossfade.router.RouterConfig;
 import dev.crossfade.router.RoutingJobQueue;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Metrics;
+import java.util.Optional;
 import org.springframework.beans.factory.ListableBeanFactory;
 import org.springframework.beans.factory.ObjectProvider;
 import org.springframework.boot.autoconfigure.AutoConfiguration;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnBooleanProperty;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnMissingBean;
-import org.springframework.boot.context.properties.EnableConfigurationProperties;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Conditional;
+import org.springframework.core.env.Environment;
 
 /**
- * Crossfade from {@code crossfade.*} properties: the Redis backend (always: it also holds the migration state), the
+ * Crossfade from {@code crossfade.*} properties (the command's settings, see {@link CrossfadeSettings}): the Redis backend (always: it also holds the migration state), the
  * Kafka backend when the application uses Kafka, the routing flags, the {@link JobQueue} to enqueue with (the router
  * when both backends are there), the registry of {@link CrossfadeWorker} beans, and the workers in the application's
  * lifecycle unless {@code crossfade.workers.enabled=false}. Every bean backs off when the application defines its own.
@@ -40,22 +42,30 @@ import org.springframework.context.annotation.Conditional;
         "org.springframework.boot.micrometer.metrics.autoconfigure.CompositeMeterRegistryAutoConfiguration",
         "org.springframework.boot.micrometer.metrics.autoconfigure.MetricsAutoConfiguration"})
 @ConditionalOnMissingBean(InMemoryBackend.class)
-@EnableConfigurationProperties(CrossfadeProperties.class)
 public class CrossfadeAutoConfiguration {
 
     private static MeterRegistry meters(ObjectProvider<MeterRegistry> meters) {
         return meters.getIfUnique(() -> Metrics.globalRegistry);
     }
 
+    /**
+     * The {@code crossfade.*} properties, read and checked like the command's configuration: same keys, defaults and
+     * one-line errors.
+     */
     @Bean
     @ConditionalOnMissingBean
-    RedisBackend crossfadeRedisBackend(CrossfadeProperties properties, ObjectProvider<MeterRegistry> meters) {
-        CrossfadeProperties.Redis redis = properties.getRedis();
+    CrossfadeConfig crossfadeConfig(Environment environment) {
+        return CrossfadeSettings.bind(environment);
+    }
+
+    @Bean
+    @ConditionalOnMissingBean
+    RedisBackend crossfadeRedisBackend(CrossfadeConfig config, ObjectProvider<MeterRegistry> meters) {
         return RedisBackend.create(RedisBackendConfig.custom()
-                .url(redis.getUrl())
-                .namespace(redis.getNamespace())
-                .strictEvictionPolicy(redis.isStrictMaxmemory())
-                .shutdownTimeout(properties.getWorkers().getShutdownTimeout())
+                .url(config.string("redis.url"))
+                .namespace(config.string("redis.namespace"))
+                .strictEvictionPolicy(config.bool("redis.strict-maxmemory"))
+                .shutdownTimeout(config.duration("workers.shutdown-timeout"))
                 .meterRegistry(meters(meters))
                 .build());
     }
@@ -63,47 +73,49 @@ public class CrossfadeAutoConfiguration {
     @Bean
     @ConditionalOnMissingBean
     @Conditional(KafkaConfiguredCondition.class)
-    KafkaBackend crossfadeKafkaBackend(CrossfadeProperties properties, ObjectProvider<MeterRegistry> meters) {
-        CrossfadeProperties.Kafka kafka = properties.getKafka();
-        KafkaBackendConfig.Builder config = KafkaBackendConfig.custom();
-        if (kafka.getSessionTimeout() != null) {
-            config.groupConfig("consumer.session.timeout.ms", Long.toString(kafka.getSessionTimeout().toMillis()));
+    KafkaBackend crossfadeKafkaBackend(CrossfadeConfig config, ObjectProvider<MeterRegistry> meters) {
+        KafkaBackendConfig.Builder kafka = KafkaBackendConfig.custom();
+        if (config.isSet("kafka.session-timeout")) {
+            kafka.groupConfig("consumer.session.timeout.ms",
+                    Long.toString(config.duration("kafka.session-timeout").toMillis()));
         }
-        return KafkaBackend.create(config
-                .bootstrapServers(kafka.getBootstrap())
-                .topicPrefix(kafka.getTopicPrefix())
-                .partitions(kafka.getPartitions())
-                .replicationFactor(kafka.getReplication())
-                .mode(kafka.getMode())
-                .shutdownTimeout(properties.getWorkers().getShutdownTimeout())
+        return KafkaBackend.create(kafka
+                .bootstrapServers(config.string("kafka.bootstrap"))
+                .topicPrefix(config.string("kafka.topic-prefix"))
+                .partitions(config.integer("kafka.partitions"))
+                .replication(config.isSet("kafka.replication")
+                        ? Optional.of((short) config.integer("kafka.replication")) : Optional.empty())
+                .mode(config.string("kafka.mode").trim().equals("share") ? KafkaBackendConfig.Mode.SHARE
+                        : KafkaBackendConfig.Mode.GROUP)
+                .shutdownTimeout(config.duration("workers.shutdown-timeout"))
                 .meterRegistry(meters(meters))
                 .build());
     }
 
     @Bean
     @ConditionalOnMissingBean
-    RoutingFlags crossfadeRoutingFlags(CrossfadeProperties properties, ObjectProvider<MeterRegistry> meters) {
-        CrossfadeProperties.Flags flags = properties.getFlags();
+    RoutingFlags crossfadeRoutingFlags(CrossfadeConfig config, ObjectProvider<MeterRegistry> meters) {
         FlagSource source;
-        if (flags.getSdkKey() != null && !flags.getSdkKey().isBlank()) {
-            source = flags.getRelayUri() == null ? FlagSource.launchDarkly(flags.getSdkKey())
-                    : FlagSource.launchDarkly(flags.getSdkKey(), flags.getRelayUri());
+        if (config.isSet("flags.sdk-key")) {
+            source = config.isSet("flags.relay-uri")
+                    ? FlagSource.launchDarkly(config.string("flags.sdk-key"), config.uri("flags.relay-uri"))
+                    : FlagSource.launchDarkly(config.string("flags.sdk-key"));
         } else {
             // Like the command: a missing file starts as "everything on Redis", so a new app runs unchanged.
-            FlagsFile.at(flags.getFile(), flags.getRouteFlag(), flags.getKillSwitchFlag(), flags.getShadowFlag())
-                    .createIfMissing();
-            source = FlagSource.file(flags.getFile());
+            FlagsFile.at(config.path("flags.file"), config.string("flags.route-flag"),
+                    config.string("flags.kill-switch-flag"), config.string("flags.shadow-flag")).createIfMissing();
+            source = FlagSource.file(config.path("flags.file"));
         }
-        FlagsConfig.Builder config = FlagsConfig.custom().source(source)
-                .routeFlag(flags.getRouteFlag())
-                .killSwitchFlag(flags.getKillSwitchFlag())
-                .shadowFlag(flags.getShadowFlag())
-                .startWait(flags.getStartWait())
+        FlagsConfig.Builder flags = FlagsConfig.custom().source(source)
+                .routeFlag(config.string("flags.route-flag"))
+                .killSwitchFlag(config.string("flags.kill-switch-flag"))
+                .shadowFlag(config.string("flags.shadow-flag"))
+                .startWait(config.duration("flags.start-wait"))
                 .meterRegistry(meters(meters));
-        if (flags.getMigrationFlag() != null) {
-            config.migrationFlag(flags.getMigrationFlag());
+        if (config.isSet("flags.migration-flag")) {
+            flags.migrationFlag(config.string("flags.migration-flag"));
         }
-        return RoutingFlags.start(config.build());
+        return RoutingFlags.start(flags.build());
     }
 
     /**
@@ -112,16 +124,16 @@ public class CrossfadeAutoConfiguration {
      */
     @Bean
     @ConditionalOnMissingBean
-    JobQueue crossfadeJobQueue(CrossfadeProperties properties, RedisBackend redis, ObjectProvider<KafkaBackend> kafka,
+    JobQueue crossfadeJobQueue(CrossfadeConfig config, RedisBackend redis, ObjectProvider<KafkaBackend> kafka,
                                ObjectProvider<RoutingFlags> flags, ObjectProvider<MeterRegistry> meters) {
         KafkaBackend k = kafka.getIfUnique();
         if (k == null) {
             return redis.queue();
         }
         return new RoutingJobQueue(redis.queue(), k.queue(), flags.getObject(), RouterConfig.custom()
-                .kafkaTimeout(properties.getRouter().getKafkaTimeout())
+                .kafkaTimeout(config.duration("router.kafka-timeout"))
                 .meterRegistry(meters(meters))
-                .twinMarks(redis.twinMarks(properties.getWorkers().getRunOnceMemory()))
+                .twinMarks(redis.twinMarks(config.duration("workers.run-once-memory")))
                 .build());
     }
 
@@ -133,11 +145,11 @@ public class CrossfadeAutoConfiguration {
 
     @Bean
     @ConditionalOnBooleanProperty(name = "crossfade.workers.enabled", matchIfMissing = true)
-    WorkerLifecycle crossfadeWorkers(CrossfadeProperties properties, RedisBackend redis,
+    WorkerLifecycle crossfadeWorkers(CrossfadeConfig config, RedisBackend redis,
                                      ObjectProvider<KafkaBackend> kafka, WorkerRegistry registry,
                                      ObjectProvider<MeterRegistry> meters,
                                      ObjectProvider<ExecutionListener> listeners) {
-        return new WorkerLifecycle(redis, kafka.getIfUnique(), registry, properties, meters(meters),
+        return new WorkerLifecycle(redis, kafka.getIfUnique(), registry, config, meters(meters),
                 listeners.orderedStream().toList());
     }
 }

@@ -1,5 +1,6 @@
 package dev.crossfade.spring.boot;
 
+import dev.crossfade.config.CrossfadeConfig;
 import dev.crossfade.flags.RoutingFlags;
 import dev.crossfade.kafka.KafkaBackend;
 import dev.crossfade.redis.RedisBackend;
@@ -24,15 +25,15 @@ public class CrossfadeHealthAutoConfiguration {
     @Bean
     @ConditionalOnBean(RedisBackend.class)
     @ConditionalOnMissingBean(name = "crossfadeRedisHealthIndicator")
-    HealthIndicator crossfadeRedisHealthIndicator(RedisBackend redis, CrossfadeProperties properties) {
-        return new RedisHealthIndicator(redis, properties.getHealth().getTimeout());
+    HealthIndicator crossfadeRedisHealthIndicator(RedisBackend redis, CrossfadeConfig config) {
+        return new RedisHealthIndicator(redis, config.duration("health.timeout"));
     }
 
     @Bean
     @ConditionalOnBean(KafkaBackend.class)
     @ConditionalOnMissingBean(name = "crossfadeKafkaHealthIndicator")
-    HealthIndicator crossfadeKafkaHealthIndicator(KafkaBackend kafka, CrossfadeProperties properties) {
-        return new KafkaHealthIndicator(kafka.config().bootstrapServers(), properties.getHealth().getTimeout());
+    HealthIndicator crossfadeKafkaHealthIndicator(KafkaBackend kafka, CrossfadeConfig config) {
+        return new KafkaHealthIndicator(kafka.config().bootstrapServers(), config.duration("health.timeout"));
     }
 
     @Bean

@@ -1,5 +1,6 @@
 package dev.crossfade.spring.boot;
 
+import dev.crossfade.config.Setting;
 import java.util.List;
 import org.springframework.boot.autoconfigure.condition.ConditionOutcome;
 import org.springframework.boot.autoconfigure.condition.SpringBootCondition;
@@ -22,7 +23,7 @@ final class KafkaConfiguredCondition extends SpringBootCondition {
             return ConditionOutcome.match("crossfade.kafka.bootstrap is set");
         }
         List<String> backends = binder.bind("crossfade.workers.backends", Bindable.listOf(String.class))
-                .orElse(List.of("redis", "kafka"));
+                .orElse(List.of(Setting.find("workers.backends").defaultValue().split(",")));
         return backends.stream().anyMatch(b -> b.trim().equalsIgnoreCase("kafka"))
                 ? ConditionOutcome.match("crossfade.workers.backends names kafka")
                 : ConditionOutcome.noMatch("crossfade.workers.backends does not name kafka and "

@@ -4,6 +4,7 @@ import dev.crossfade.api.WorkerRuntime;
 import dev.crossfade.api.execution.ExecutionCore;
 import dev.crossfade.api.execution.ExecutionListener;
 import dev.crossfade.api.worker.WorkerRegistry;
+import dev.crossfade.config.CrossfadeConfig;
 import dev.crossfade.kafka.KafkaBackend;
 import dev.crossfade.redis.RedisBackend;
 import dev.crossfade.router.MigrationWorkerRuntime;
@@ -42,30 +43,26 @@ final class WorkerLifecycle implements SmartLifecycle {
     private final ExecutionCore core;
     private WorkerRuntime runtime;
 
-    WorkerLifecycle(RedisBackend redis, KafkaBackend kafka, WorkerRegistry registry, CrossfadeProperties properties,
+    WorkerLifecycle(RedisBackend redis, KafkaBackend kafka, WorkerRegistry registry, CrossfadeConfig config,
                     MeterRegistry meters, List<ExecutionListener> listeners) {
-        CrossfadeProperties.Workers w = properties.getWorkers();
         this.redis = redis;
         this.kafka = kafka;
-        this.queues = new LinkedHashSet<>(w.getQueues());
-        this.backends = new LinkedHashSet<>();
-        w.getBackends().forEach(b -> backends.add(b.trim().toLowerCase(java.util.Locale.ROOT)));
-        // Also checked by bean validation; repeated here because an application may run without a validator.
-        if (!Set.of("redis", "kafka").containsAll(backends)) {
-            throw new IllegalStateException("crossfade.workers.backends must list redis and/or kafka, got " + backends);
-        }
+        // Checked by CrossfadeConfig: queue names usable on both backends, backends among redis and kafka.
+        this.queues = new LinkedHashSet<>(config.list("workers.queues"));
+        this.backends = new LinkedHashSet<>(config.list("workers.backends"));
         if (backends.contains("kafka") && kafka == null) {
             throw new IllegalStateException("crossfade.workers.backends names kafka, but there is no KafkaBackend");
         }
-        this.concurrency = w.getConcurrency();
-        this.shutdownTimeout = w.getShutdownTimeout();
+        this.concurrency = config.integer("workers.concurrency");
+        this.shutdownTimeout = config.duration("workers.shutdown-timeout");
+        Duration runOnceMemory = config.duration("workers.run-once-memory");
         // Shared through Redis, so copies run by different worker processes are still paired.
         ShadowComparator comparator = new ShadowComparator(Duration.ofSeconds(30), meters,
-                redis.shadowStore(w.getRunOnceMemory()));
+                redis.shadowStore(runOnceMemory));
         List<ExecutionListener> all = new ArrayList<>(listeners);
         all.add(0, comparator);
         this.core = ExecutionCore.builder(registry)
-                .guard(redis.runGuard(w.getRunOnceLease(), w.getRunOnceMemory()))
+                .guard(redis.runGuard(config.duration("workers.run-once-lease"), runOnceMemory))
                 .listener(ExecutionListener.all(all.toArray(ExecutionListener[]::new)))
                 .build();
         if (registry.classNames().isEmpty()) {

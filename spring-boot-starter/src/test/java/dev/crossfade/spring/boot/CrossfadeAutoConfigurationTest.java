@@ -10,7 +10,12 @@ import dev.crossfade.api.worker.WorkerRegistry;
 import dev.crossfade.kafka.KafkaBackend;
 import dev.crossfade.redis.RedisBackend;
 import dev.crossfade.redis.RedisBackendConfig;
+import dev.crossfade.config.ConfigException;
+import dev.crossfade.config.CrossfadeConfig;
+import dev.crossfade.config.Setting;
 import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.springframework.boot.autoconfigure.AutoConfigurations;
@@ -91,17 +96,90 @@ class CrossfadeAutoConfigurationTest {
                         .getFailure().hasStackTraceContaining("has two workers"));
     }
 
+    /** The command's errors, word for word: the key under crossfade., the source Spring's. */
     @Test
-    void invalidSettingsFailTheStart() {
-        runner().withPropertyValues("crossfade.workers.queues=bad queue")
-                .run(context -> assertThat(context).hasFailed()
-                        .getFailure().hasStackTraceContaining("crossfade.workers.queues"));
-        runner().withPropertyValues("crossfade.workers.backends=redis,sqs")
-                .run(context -> assertThat(context).hasFailed()
-                        .getFailure().hasStackTraceContaining("crossfade.workers.backends"));
-        runner().withPropertyValues("crossfade.workers.concurrency=0")
-                .run(context -> assertThat(context).hasFailed()
-                        .getFailure().hasStackTraceContaining("crossfade.workers.concurrency"));
+    void badSettingsFailTheStartWithTheCommandsOneLineError() {
+        Map<String, String> bad = Map.of(
+                "workers.queues", "bad queue",
+                "workers.backends", "redis,sqs",
+                "workers.concurrency", "0",
+                "kafka.mode", "queue",
+                "router.kafka-timeout", "2 seconds",
+                "redis.url", "http://127.0.0.1:6379",
+                "kafka.bootstrap", "broker-without-port");
+        bad.forEach((key, value) -> {
+            String command = commandError(key, value);
+            runner().withPropertyValues("crossfade." + key + "=" + value)
+                    .run(context -> {
+                        assertThat(context).hasFailed();
+                        assertThat(context.getStartupFailure()).rootCause().isInstanceOf(ConfigException.class)
+                                .hasMessage(command.replace("config error: " + key + ":",
+                                        "config error: crossfade." + key + ":") + " (in \"crossfade." + key
+                                        + "\" from property source \"test\")");
+                    });
+        });
+    }
+
+    @Test
+    void unknownKeyFailsTheStartNamingTheNearestSetting() {
+        runner().withPropertyValues("crossfade.kafka.bootstrp=127.0.0.1:9092")
+                .run(context -> assertThat(context.getStartupFailure()).rootCause()
+                        .hasMessage("config error: crossfade.kafka.bootstrp: unknown key (did you mean "
+                                + "'crossfade.kafka.bootstrap'?); see `crossfade config keys`"));
+    }
+
+    /** Every setting the starter reads has the command's default, and relaxed forms bind to the same key. */
+    @Test
+    void defaultsAreTheCommandsAndRelaxedNamesBind() {
+        runner().withPropertyValues("crossfade.workers.backends=redis", "crossfade.kafka.topicPrefix=shop",
+                        "crossfade.workers.queues[0]=mail", "crossfade.workers.queues[1]=default")
+                .run(context -> {
+                    CrossfadeConfig config = context.getBean(CrossfadeConfig.class);
+                    CrossfadeConfig command = CrossfadeConfig.defaults();
+                    for (Setting s : Setting.ALL) {
+                        if (!List.of("workers.backends", "kafka.topic-prefix", "workers.queues", "flags.file")
+                                .contains(s.key())) {
+                            assertThat(config.string(s.key())).as(s.key()).isEqualTo(command.string(s.key()));
+                        }
+                    }
+                    assertThat(config.string("kafka.topic-prefix")).isEqualTo("shop");
+                    assertThat(config.list("workers.queues")).containsExactly("mail", "default");
+                    assertThat(config.isSet("kafka.replication")).as("broker's default").isFalse();
+                });
+    }
+
+    /** The IDE metadata in the jar lists the settings the starter reads, with the command's defaults. */
+    @Test
+    void configurationMetadataComesFromTheSettingsTable() throws Exception {
+        com.fasterxml.jackson.databind.JsonNode metadata;
+        try (java.io.InputStream in = getClass().getClassLoader()
+                .getResourceAsStream("META-INF/spring-configuration-metadata.json")) {
+            assertThat(in).as("generated at process-classes").isNotNull();
+            metadata = new com.fasterxml.jackson.databind.ObjectMapper().readTree(in);
+        }
+        Map<String, com.fasterxml.jackson.databind.JsonNode> byName = new java.util.HashMap<>();
+        metadata.get("properties").forEach(p -> byName.put(p.get("name").asText(), p));
+        for (Setting s : Setting.ALL) {
+            com.fasterxml.jackson.databind.JsonNode p = byName.get("crossfade." + s.key());
+            if (dev.crossfade.spring.boot.internal.ConfigurationMetadata.commandOnly(s.key())) {
+                assertThat(p).as(s.key()).isNull();
+            } else {
+                assertThat(p).as(s.key()).isNotNull();
+                assertThat(p.path("defaultValue").isMissingNode() ? null : p.get("defaultValue").asText())
+                        .as(s.key()).isEqualTo(s.secret() ? null : s.defaultValue());
+            }
+        }
+        assertThat(byName).containsKey("crossfade.workers.enabled");
+    }
+
+    private static String commandError(String key, String value) {
+        String env = Setting.find(key).env();
+        try {
+            CrossfadeConfig.load(null, Map.of(env, value));
+        } catch (ConfigException e) {
+            return e.getMessage().replace(" (from " + env + ")", "");
+        }
+        throw new AssertionError(key + "=" + value + " is accepted by the command");
     }
 
     @Configuration(proxyBeanMethods = false)

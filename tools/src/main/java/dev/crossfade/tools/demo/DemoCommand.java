@@ -6,7 +6,7 @@ import dev.crossfade.api.WorkerRuntime;
 import dev.crossfade.api.worker.WorkerOptions;
 import dev.crossfade.api.worker.WorkerRegistry;
 import dev.crossfade.cli.Main;
-import dev.crossfade.cli.config.CrossfadeConfig;
+import dev.crossfade.config.CrossfadeConfig;
 import dev.crossfade.cli.runtime.Node;
 import dev.crossfade.devservices.DevServices;
 import dev.crossfade.devservices.KafkaService;

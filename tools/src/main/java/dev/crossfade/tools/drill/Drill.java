@@ -1,7 +1,7 @@
 package dev.crossfade.tools.drill;
 
 import dev.crossfade.api.Job;
-import dev.crossfade.cli.config.CrossfadeConfig;
+import dev.crossfade.config.CrossfadeConfig;
 import dev.crossfade.cli.runtime.BuiltInWorkers;
 import dev.crossfade.cli.runtime.Node;
 import dev.crossfade.devservices.LocalKafka;

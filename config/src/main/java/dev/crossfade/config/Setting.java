@@ -1,4 +1,4 @@
-package dev.crossfade.cli.config;
+package dev.crossfade.config;
 
 import java.util.List;
 import java.util.Locale;

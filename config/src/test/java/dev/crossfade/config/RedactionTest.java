@@ -1,4 +1,4 @@
-package dev.crossfade.cli.config;
+package dev.crossfade.config;
 
 import org.junit.jupiter.api.Test;
 

@@ -1,4 +1,4 @@
-package dev.crossfade.cli.config;
+package dev.crossfade.config;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -44,11 +44,14 @@ public final class CrossfadeConfig {
     private final Map<String, String> values;
     private final Map<String, String> sources;
     private final String origin;
+    /** Put before a key in messages: "" for the command, "crossfade." for Spring properties. */
+    private final String prefix;
 
-    private CrossfadeConfig(Map<String, String> values, Map<String, String> sources, String origin) {
+    private CrossfadeConfig(Map<String, String> values, Map<String, String> sources, String origin, String prefix) {
         this.values = values;
         this.sources = sources;
         this.origin = origin;
+        this.prefix = prefix;
     }
 
     /** Defaults only. */
@@ -91,9 +94,45 @@ public final class CrossfadeConfig {
             values.put("flags.sdk-key", env.get("LD_SDK_KEY"));
             sources.put("flags.sdk-key", "LD_SDK_KEY");
         }
-        CrossfadeConfig c = new CrossfadeConfig(values, sources, origin);
+        CrossfadeConfig c = new CrossfadeConfig(values, sources, origin, "");
         c.validate();
         return c;
+    }
+
+    /**
+     * Values read elsewhere, such as the Spring Boot starter's {@code crossfade.*} properties: the same defaults and
+     * the same checks as {@link #load}. A key that is not a setting fails like one in the YAML file.
+     *
+     * @param set     values by key (as in {@link Setting#ALL}); unset keys take their defaults
+     * @param sources where each value was set, for messages (may lack keys)
+     * @param prefix  put before every key in messages, e.g. {@code "crossfade."}
+     * @param origin  what {@link #origin()} says
+     * @throws ConfigException naming the key (with {@code prefix}) and the fix
+     */
+    public static CrossfadeConfig of(Map<String, String> set, Map<String, String> sources, String prefix,
+                                     String origin) {
+        for (String key : set.keySet()) {
+            Setting s = Setting.find(key);
+            if (s == null) {
+                throw unknownKey(prefix, key, sources.get(key));
+            }
+            remember(s, set.get(key));
+        }
+        Map<String, String> values = new LinkedHashMap<>();
+        for (Setting s : Setting.ALL) {
+            values.put(s.key(), set.containsKey(s.key()) ? set.get(s.key()) : s.defaultValue());
+        }
+        Map<String, String> where = new LinkedHashMap<>(sources);
+        where.keySet().retainAll(set.keySet());
+        CrossfadeConfig c = new CrossfadeConfig(values, where, origin, prefix);
+        c.validate();
+        return c;
+    }
+
+    /** The error for a key that is no setting, with the nearest one when it looks like a typo. */
+    public static ConfigException unknownKey(String prefix, String key, String source) {
+        return new ConfigException(prefix + key, "unknown key" + suggestion(key, prefix) + "; see `crossfade config "
+                + "keys`" + (source == null ? "" : " (" + source + ")"));
     }
 
     private static void remember(Setting s, String value) {
@@ -165,7 +204,7 @@ public final class CrossfadeConfig {
                 boolean section = Setting.ALL.stream().anyMatch(x -> x.key().startsWith(key + "."));
                 throw new ConfigException(key, section ? "is a section: put its keys under it, e.g. '"
                         + Setting.ALL.stream().filter(x -> x.key().startsWith(key + ".")).findFirst().get().key()
-                        + "' (in " + file + ")" : "unknown key" + suggestion(key) + "; see `crossfade config keys` (in "
+                        + "' (in " + file + ")" : "unknown key" + suggestion(key, "") + "; see `crossfade config keys` (in "
                         + file + ")");
             }
             if (v.isObject()) {
@@ -175,7 +214,7 @@ public final class CrossfadeConfig {
         }
     }
 
-    private static String suggestion(String key) {
+    private static String suggestion(String key, String prefix) {
         String best = null;
         int bestDistance = 4;
         for (Setting s : Setting.ALL) {
@@ -185,7 +224,7 @@ public final class CrossfadeConfig {
                 best = s.key();
             }
         }
-        return best == null ? "" : " (did you mean '" + best + "'?)";
+        return best == null ? "" : " (did you mean '" + prefix + best + "'?)";
     }
 
     private static int distance(String a, String b) {
@@ -362,8 +401,8 @@ public final class CrossfadeConfig {
     /** A failure of a key's value, saying where the value was set. */
     private ConfigException fail(String key, String problem) {
         String source = sources.get(key);
-        return new ConfigException(key, problem + (source == null ? "" : " (" + (source.startsWith("in ") ? source
-                : "from " + source) + ")"));
+        return new ConfigException(prefix + key, problem + (source == null ? "" : " (" + (source.startsWith("in ")
+                ? source : "from " + source) + ")"));
     }
 
     /** The value as it may be printed: masked when secret, without a password when a URL. */

@@ -1,4 +1,4 @@
-package dev.crossfade.cli.config;
+package dev.crossfade.config;
 
 /**
  * Bad configuration. The message is one line naming the key and the fix, with any secret masked; the command prints
