@@ -116,6 +116,11 @@ class ExampleApplicationTest {
         for (String component : List.of("crossfadeRedis", "crossfadeKafka", "crossfadeFlags")) {
             assertThat(health.at("/components/" + component + "/status").asText()).as(component).isEqualTo("UP");
         }
+        // The info endpoint says where the flags come from and how they split traffic.
+        JsonNode info = health("/actuator/info", 200).at("/crossfade");
+        assertThat(info.at("/flagSource").asText()).contains(flags.getFileName().toString());
+        assertThat(info.at("/kafkaShare").asDouble()).isEqualTo(1.0);
+        assertThat(info.at("/killSwitch").asBoolean()).isFalse();
 
         kafka.stop();
 
