@@ -138,9 +138,11 @@ class PayloadFuzzTest {
                 assertEquals(dead, dlq.size(), "dead letters beyond the dead cases");
 
                 assertEquals(List.of(), uncaught, "worker or poll threads died");
-                String poll = ((KafkaRunner) workers).name + "-poll";
+                // Poll threads are named <runner>[-<queue>]-poll...: one per queue's group in group mode.
+                String runner = ((KafkaRunner) workers).name;
                 assertTrue(Thread.getAllStackTraces().keySet().stream()
-                        .anyMatch(t -> t.getName().startsWith(poll) && t.isAlive()), "the poll loop runs");
+                        .anyMatch(t -> t.getName().startsWith(runner) && t.getName().contains("-poll")
+                                && t.isAlive()), "the poll loop runs");
 
                 List<Job> after = new ArrayList<>();
                 for (int i = 0; i < 20; i++) {
