@@ -29,6 +29,8 @@ final class RedisBench {
 
     private final BenchContext ctx;
     private final RedisBackend backend;
+    /** Sidekiq 8.1.7 on JRuby (the shared kit), or null when it is not installed. */
+    private final Path kit8 = Sidekiq8Kit.find();
 
     RedisBench(BenchContext ctx) {
         this.ctx = ctx;
@@ -59,9 +61,14 @@ final class RedisBench {
         List<Double> cf = new ArrayList<>();
         List<Double> rb = new ArrayList<>();
         List<Double> raw = new ArrayList<>();
+        List<Double> rb8 = new ArrayList<>();
         for (int round = 0; round < ctx.rounds(); round++) {
+            if (kit8 != null) {
+                flush();
+                rb8.add(n / pushBulk(kit8.resolve("bin/ruby").toString(), n));
+            }
             flush();
-            rb.add(n / pushBulk(n));
+            rb.add(n / pushBulk("ruby", n));
             flush();
             long t0 = System.nanoTime();
             enqueueAll(queue, 0, n);
@@ -75,6 +82,11 @@ final class RedisBench {
         double b = Stats.median(raw);
         s.row(new Report.Row("enqueue " + n + " jobs in batches of " + BATCH, Report.rate(c),
                 "Ruby Sidekiq `push_bulk`", Report.rate(r), Report.ratio(c / r), "≥ 2×", c / r >= 2));
+        if (kit8 != null) {
+            double r8 = Stats.median(rb8);
+            s.row(new Report.Row("enqueue " + n + " jobs in batches of " + BATCH, Report.rate(c),
+                    "Sidekiq 8.1.7 on JRuby `push_bulk`", Report.rate(r8), Report.ratio(c / r8), "(report)", null));
+        }
         s.row(new Report.Row("enqueue (raw client ceiling)", Report.rate(c), "`redis-benchmark -t lpush -P " + BATCH
                 + "`", String.format(java.util.Locale.ROOT, "%,.0f LPUSH/s", b), Report.percent(c / b), "(context)",
                 null));
@@ -92,10 +104,10 @@ final class RedisBench {
         }
     }
 
-    /** Runs push_bulk.rb and returns its elapsed seconds. */
-    private double pushBulk(int n) {
+    /** Runs push_bulk.rb with {@code ruby} and returns its elapsed seconds. */
+    private double pushBulk(String ruby, int n) {
         Path script = ctx.resource("ruby/push_bulk.rb");
-        String out = Child.run(List.of("ruby", script.toString(), Integer.toString(n), ctx.payloads().filler(),
+        String out = Child.run(List.of(ruby, script.toString(), Integer.toString(n), ctx.payloads().filler(),
                 Integer.toString(BATCH)), Map.of("REDIS_URL", ctx.redis().uri().toString()), ctx.work(),
                 Duration.ofMinutes(3));
         Matcher m = Pattern.compile("elapsed_s=([0-9.eE+-]+)").matcher(out);
@@ -129,17 +141,28 @@ final class RedisBench {
         // Rounds alternate Crossfade and Sidekiq on the same Redis; the medians are compared.
         List<Double> ours = new ArrayList<>();
         List<Double> theirs = new ArrayList<>();
+        List<Double> theirs8 = new ArrayList<>();
         for (int round = 0; round < ctx.rounds(); round++) {
             flush();
             ours.add(process(n, false));
             flush();
-            theirs.add(sidekiq(n));
+            theirs.add(sidekiq(List.of("sidekiq"), n));
+            if (kit8 != null) {
+                flush();
+                theirs8.add(sidekiq(List.of(kit8.resolve("bin/sidekiq").toString()), n));
+            }
         }
         double cf = Stats.median(ours);
         double sk = Stats.median(theirs);
         s.row(new Report.Row("process " + n + " no-op jobs, " + THREADS + " threads", Report.rate(cf),
                 "Ruby Sidekiq 6.4 `-c " + THREADS + "`", Report.rate(sk), Report.ratio(cf / sk), "≥ 10× (aim 20×)",
                 cf / sk >= 10));
+        if (kit8 != null) {
+            double sk8 = Stats.median(theirs8);
+            s.row(new Report.Row("process " + n + " no-op jobs, " + THREADS + " threads", Report.rate(cf),
+                    "Sidekiq 8.1.7 on JRuby `-c " + THREADS + "`", Report.rate(sk8), Report.ratio(cf / sk8),
+                    "(report)", null));
+        }
         s.note("Processing: median of " + ctx.rounds() + " rounds; in each, " + n + " jobs enqueued first, then one "
                 + "worker process started. Crossfade: "
                 + "`RedisWorkerRuntime` with reliable fetch (LMOVE into a per-process in-progress list, acknowledged "
@@ -162,12 +185,13 @@ final class RedisBench {
         return rate;
     }
 
-    private double sidekiq(int n) {
+    private double sidekiq(List<String> command, int n) {
         enqueueAll(backend.queue(), 0, n);
         String queueKey = backend.key("queue:default");
         Path log = ctx.work().resolve("sidekiq.log");
-        Process p = Child.start(List.of("sidekiq", "-r", ctx.resource("ruby/noop.rb").toString(), "-c",
-                Integer.toString(THREADS), "-q", "default"), Map.of("REDIS_URL", ctx.redis().uri().toString(),
+        List<String> cmd = new ArrayList<>(command);
+        cmd.addAll(List.of("-r", ctx.resource("ruby/noop.rb").toString(), "-c", Integer.toString(THREADS), "-q", "default"));
+        Process p = Child.start(cmd, Map.of("REDIS_URL", ctx.redis().uri().toString(),
                 "RAILS_ENV", "production"), ctx.work(), log);
         try {
             long deadline = System.nanoTime() + Duration.ofMinutes(4).toNanos();
