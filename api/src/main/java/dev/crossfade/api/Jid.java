@@ -12,8 +12,7 @@ public final class Jid {
     // Seeded once from the OS; per-call SecureRandom would dominate enqueue cost.
     private static final long SALT = new SecureRandom().nextLong();
 
-    private Jid() {
-    }
+    private Jid() {}
 
     /** A fresh random jid. */
     public static String next() {

@@ -8,7 +8,6 @@ import com.fasterxml.jackson.databind.node.LongNode;
 import com.fasterxml.jackson.databind.node.NullNode;
 import com.fasterxml.jackson.databind.node.TextNode;
 import dev.crossfade.api.internal.Json;
-
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.time.Instant;
@@ -71,7 +70,8 @@ public final class Job {
         this.retriedAt = micros(b.retriedAt);
         this.routingKey = b.routingKey;
         this.shadow = b.shadow;
-        this.extra = b.extra == null || b.extra.isEmpty() ? Map.of()
+        this.extra = b.extra == null || b.extra.isEmpty()
+                ? Map.of()
                 : Collections.unmodifiableMap(new LinkedHashMap<>(b.extra));
     }
 
@@ -251,13 +251,22 @@ public final class Job {
             return false;
         }
         Job j = (Job) o;
-        return shadow == j.shadow && className.equals(j.className) && args().equals(j.args()) && jid.equals(j.jid)
-                && queue.equals(j.queue) && Objects.equals(createdAt, j.createdAt)
-                && Objects.equals(enqueuedAt, j.enqueuedAt) && Objects.equals(at, j.at)
-                && Objects.equals(retry, j.retry) && Objects.equals(retryCount, j.retryCount)
-                && Objects.equals(errorMessage, j.errorMessage) && Objects.equals(errorClass, j.errorClass)
-                && Objects.equals(failedAt, j.failedAt) && Objects.equals(retriedAt, j.retriedAt)
-                && Objects.equals(routingKey, j.routingKey) && extra.equals(j.extra);
+        return shadow == j.shadow
+                && className.equals(j.className)
+                && args().equals(j.args())
+                && jid.equals(j.jid)
+                && queue.equals(j.queue)
+                && Objects.equals(createdAt, j.createdAt)
+                && Objects.equals(enqueuedAt, j.enqueuedAt)
+                && Objects.equals(at, j.at)
+                && Objects.equals(retry, j.retry)
+                && Objects.equals(retryCount, j.retryCount)
+                && Objects.equals(errorMessage, j.errorMessage)
+                && Objects.equals(errorClass, j.errorClass)
+                && Objects.equals(failedAt, j.failedAt)
+                && Objects.equals(retriedAt, j.retriedAt)
+                && Objects.equals(routingKey, j.routingKey)
+                && extra.equals(j.extra);
     }
 
     @Override
@@ -291,8 +300,7 @@ public final class Job {
         private boolean shadow;
         private Map<String, JsonNode> extra; // made on first use: most jobs have no unknown keys
 
-        private Builder() {
-        }
+        private Builder() {}
 
         public Builder className(String className) {
             this.className = className;

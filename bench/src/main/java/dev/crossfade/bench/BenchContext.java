@@ -2,7 +2,6 @@ package dev.crossfade.bench;
 
 import dev.crossfade.devservices.LocalKafka;
 import dev.crossfade.devservices.LocalRedis;
-
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;

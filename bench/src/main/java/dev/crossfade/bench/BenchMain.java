@@ -35,8 +35,7 @@ public final class BenchMain {
     static final String BEGIN = "<!-- BEGIN GENERATED: ./bench/run rewrites from here to the END marker -->";
     static final String END = "<!-- END GENERATED -->";
 
-    private BenchMain() {
-    }
+    private BenchMain() {}
 
     public static void main(String[] args) throws IOException {
         int jobs = 100_000;
@@ -103,9 +102,14 @@ public final class BenchMain {
     }
 
     private static String redisVersion(BenchContext ctx) {
-        try (redis.clients.jedis.RedisClient c = redis.clients.jedis.RedisClient.create(ctx.redis().uri())) {
-            return c.info("server").lines().filter(l -> l.startsWith("redis_version:")).findFirst()
-                    .map(l -> l.substring("redis_version:".length()).trim()).orElse("unknown");
+        try (redis.clients.jedis.RedisClient c =
+                redis.clients.jedis.RedisClient.create(ctx.redis().uri())) {
+            return c.info("server")
+                    .lines()
+                    .filter(l -> l.startsWith("redis_version:"))
+                    .findFirst()
+                    .map(l -> l.substring("redis_version:".length()).trim())
+                    .orElse("unknown");
         }
     }
 
@@ -120,18 +124,32 @@ public final class BenchMain {
         }
     }
 
-    private static String render(Report report, Map<String, String> machine, List<String> errors, String args,
-                                 Duration took, int jobs, int rounds, int latencySeconds) {
+    private static String render(
+            Report report,
+            Map<String, String> machine,
+            List<String> errors,
+            String args,
+            Duration took,
+            int jobs,
+            int rounds,
+            int latencySeconds) {
         StringBuilder md = new StringBuilder();
         md.append(BEGIN).append("\n\n");
         md.append("## Results of the last run\n\n");
-        md.append(String.format(Locale.ROOT, "Run at %s with `./bench/run%s` (%,d jobs per throughput figure, "
+        md.append(String.format(
+                Locale.ROOT,
+                "Run at %s with `./bench/run%s` (%,d jobs per throughput figure, "
                         + KafkaBench.SCALE + " times that for Kafka's, %d round(s) each, %d s per latency figure); it "
                         + "took %s.%n%n",
-                Instant.now().truncatedTo(ChronoUnit.SECONDS), args.isEmpty() ? "" : " " + args, jobs, rounds,
-                latencySeconds, took.toString().substring(2).toLowerCase(Locale.ROOT)));
+                Instant.now().truncatedTo(ChronoUnit.SECONDS),
+                args.isEmpty() ? "" : " " + args,
+                jobs,
+                rounds,
+                latencySeconds,
+                took.toString().substring(2).toLowerCase(Locale.ROOT)));
         md.append("### Machine\n\n| | |\n| --- | --- |\n");
-        machine.forEach((k, v) -> md.append("| ").append(k).append(" | ").append(v).append(" |\n"));
+        machine.forEach(
+                (k, v) -> md.append("| ").append(k).append(" | ").append(v).append(" |\n"));
         md.append("\nThe machine may have been shared with other processes during the run (see the load averages); "
                 + "every ratio compares figures taken minutes apart in the same run, under the same conditions.\n\n");
         md.append(report.markdown());
@@ -151,7 +169,9 @@ public final class BenchMain {
         int e = text.indexOf(END);
         String updated;
         if (b >= 0 && e > b) {
-            updated = text.substring(0, b) + generated + text.substring(e + END.length()).replaceFirst("^\n", "");
+            updated = text.substring(0, b)
+                    + generated
+                    + text.substring(e + END.length()).replaceFirst("^\n", "");
         } else {
             updated = text + (text.isEmpty() ? "" : "\n") + generated;
         }

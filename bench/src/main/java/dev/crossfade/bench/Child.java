@@ -14,12 +14,13 @@ import java.util.concurrent.TimeUnit;
  * file, and gives up after a time limit, so a stuck reference cannot hang the run.
  */
 final class Child {
-    private Child() {
-    }
+    private Child() {}
 
     /** Starts {@code command}; stdout and stderr go to {@code log}. */
     static Process start(List<String> command, Map<String, String> env, Path dir, Path log) {
-        ProcessBuilder pb = new ProcessBuilder(command).directory(dir.toFile()).redirectErrorStream(true)
+        ProcessBuilder pb = new ProcessBuilder(command)
+                .directory(dir.toFile())
+                .redirectErrorStream(true)
                 .redirectOutput(log.toFile());
         pb.environment().putAll(env);
         try {
@@ -41,8 +42,7 @@ final class Child {
         try {
             if (!p.waitFor(limit.toMillis(), TimeUnit.MILLISECONDS)) {
                 stop(p);
-                throw new IllegalStateException(command.get(0) + " did not finish within " + limit + ": "
-                        + read(log));
+                throw new IllegalStateException(command.get(0) + " did not finish within " + limit + ": " + read(log));
             }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();

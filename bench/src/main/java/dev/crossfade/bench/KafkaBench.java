@@ -9,23 +9,6 @@ import dev.crossfade.kafka.KafkaBackend;
 import dev.crossfade.kafka.KafkaBackendConfig;
 import dev.crossfade.kafka.KafkaJobQueue;
 import dev.crossfade.kafka.internal.Hdr;
-import org.apache.kafka.clients.admin.Admin;
-import org.apache.kafka.clients.admin.AdminClientConfig;
-import org.apache.kafka.clients.admin.AlterConfigOp;
-import org.apache.kafka.clients.admin.ConfigEntry;
-import org.apache.kafka.clients.producer.Callback;
-import org.apache.kafka.clients.producer.KafkaProducer;
-import org.apache.kafka.clients.producer.ProducerConfig;
-import org.apache.kafka.clients.producer.ProducerRecord;
-import org.apache.kafka.common.config.ConfigResource;
-import org.apache.kafka.common.header.Header;
-import org.apache.kafka.common.header.internals.RecordHeader;
-import org.apache.kafka.common.header.internals.RecordHeaders;
-import org.apache.kafka.common.serialization.ByteArraySerializer;
-import org.apache.kafka.tools.ConsumerPerformance;
-import org.apache.kafka.tools.ProducerPerformance;
-import org.apache.kafka.tools.ShareConsumerPerformance;
-
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
@@ -42,6 +25,22 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.LongAdder;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.AdminClientConfig;
+import org.apache.kafka.clients.admin.AlterConfigOp;
+import org.apache.kafka.clients.admin.ConfigEntry;
+import org.apache.kafka.clients.producer.Callback;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.config.ConfigResource;
+import org.apache.kafka.common.header.Header;
+import org.apache.kafka.common.header.internals.RecordHeader;
+import org.apache.kafka.common.header.internals.RecordHeaders;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
+import org.apache.kafka.tools.ConsumerPerformance;
+import org.apache.kafka.tools.ProducerPerformance;
+import org.apache.kafka.tools.ShareConsumerPerformance;
 
 /**
  * The Kafka figures, each beside Kafka's own perf tool on the same fresh broker and, where it reads, the same topic:
@@ -60,6 +59,7 @@ final class KafkaBench {
     static final int SCALE = 5;
     /** Partitions of every bench topic (the broker's default, set by {@code LocalKafka}). */
     static final int PARTITIONS = 6;
+
     static final String SPRING_KAFKA = "4.1.2";
 
     private final BenchContext ctx;
@@ -76,15 +76,19 @@ final class KafkaBench {
         processing(s, KafkaBackendConfig.Mode.GROUP);
         processing(s, KafkaBackendConfig.Mode.SHARE);
         latency(s);
-        s.note("Broker: one KRaft node (`LocalKafka`, child JVM, " + String.join(" ",
-                dev.crossfade.devservices.LocalKafka.DEFAULT_JVM_OPTIONS) + "), 6 partitions per topic, replication 1; "
+        s.note("Broker: one KRaft node (`LocalKafka`, child JVM, "
+                + String.join(" ", dev.crossfade.devservices.LocalKafka.DEFAULT_JVM_OPTIONS)
+                + "), 6 partitions per topic, replication 1; "
                 + "Crossfade record value " + ctx.payloads().encodedSize() + " bytes of Sidekiq JSON plus a 24-byte "
                 + "key (the jid) and `class`/`jid`/`attempt` headers.");
     }
 
     private KafkaBackend backend(String prefix, KafkaBackendConfig.Mode mode) {
-        return KafkaBackend.create(KafkaBackendConfig.custom().bootstrapServers(bootstrap).topicPrefix(prefix)
-                .mode(mode).build());
+        return KafkaBackend.create(KafkaBackendConfig.custom()
+                .bootstrapServers(bootstrap)
+                .topicPrefix(prefix)
+                .mode(mode)
+                .build());
     }
 
     // ---- 4. enqueue ----
@@ -93,8 +97,8 @@ final class KafkaBench {
         int n = ctx.jobs() * SCALE;
         String topic = "bench-produce.default";
         try (KafkaBackend kafka = backend("bench-produce", KafkaBackendConfig.Mode.GROUP);
-             SameRecords same = new SameRecords(topic);
-             SpringKafkaPeer.Sender spring = peer().sender(topic)) {
+                SameRecords same = new SameRecords(topic);
+                SpringKafkaPeer.Sender spring = peer().sender(topic)) {
             KafkaJobQueue q = kafka.queue();
             enqueueAll(q, Math.min(n, WARMUP));
             producerPerf(topic, Math.min(n, WARMUP));
@@ -123,20 +127,41 @@ final class KafkaBench {
             double w = Stats.median(raw);
             double a = Stats.median(async);
             double sp = Stats.median(peer);
-            s.row(new Report.Row("enqueue " + n + " jobs in batches of " + BATCH + ", acks=all, idempotent",
-                    Report.rate(c), "Spring Kafka `KafkaTemplate`, same jobs and batches", Report.rate(sp),
-                    Report.ratio(c / sp), "≥ 1.2×", c / sp >= 1.2));
-            s.row(new Report.Row("enqueue " + n + " jobs in batches of " + BATCH + ", against the same records",
-                    Report.rate(c), "plain `KafkaProducer`, same records", Report.rate(w), Report.percent(c / w),
-                    "≥ 85%", c / w >= 0.85));
-            s.row(new Report.Row("enqueue " + n + " jobs in batches of " + BATCH + " (the limit)", Report.rate(c),
-                    "`ProducerPerformance --record-size " + Payloads.TARGET_BYTES + "`", Report.rate(r),
-                    Report.percent(c / r), "(report)", null));
-            s.row(new Report.Row("enqueue " + n + " jobs with `enqueueAllAsync`, 2 batches of " + BATCH
-                    + " in flight", Report.rate(a), "`ProducerPerformance --record-size " + Payloads.TARGET_BYTES + "`",
-                    Report.rate(r), Report.percent(a / r), "(report)", null));
+            s.row(new Report.Row(
+                    "enqueue " + n + " jobs in batches of " + BATCH + ", acks=all, idempotent",
+                    Report.rate(c),
+                    "Spring Kafka `KafkaTemplate`, same jobs and batches",
+                    Report.rate(sp),
+                    Report.ratio(c / sp),
+                    "≥ 1.2×",
+                    c / sp >= 1.2));
+            s.row(new Report.Row(
+                    "enqueue " + n + " jobs in batches of " + BATCH + ", against the same records",
+                    Report.rate(c),
+                    "plain `KafkaProducer`, same records",
+                    Report.rate(w),
+                    Report.percent(c / w),
+                    "≥ 85%",
+                    c / w >= 0.85));
+            s.row(new Report.Row(
+                    "enqueue " + n + " jobs in batches of " + BATCH + " (the limit)",
+                    Report.rate(c),
+                    "`ProducerPerformance --record-size " + Payloads.TARGET_BYTES + "`",
+                    Report.rate(r),
+                    Report.percent(c / r),
+                    "(report)",
+                    null));
+            s.row(new Report.Row(
+                    "enqueue " + n + " jobs with `enqueueAllAsync`, 2 batches of " + BATCH + " in flight",
+                    Report.rate(a),
+                    "`ProducerPerformance --record-size " + Payloads.TARGET_BYTES + "`",
+                    Report.rate(r),
+                    Report.percent(a / r),
+                    "(report)",
+                    null));
             s.note("Enqueue: median of " + ctx.rounds() + " rounds, rotating the four sides (and which goes first), "
-                    + "after a " + Math.min(n, WARMUP) + "-record warm-up of each. Crossfade: `KafkaJobQueue.enqueueAll` "
+                    + "after a " + Math.min(n, WARMUP)
+                    + "-record warm-up of each. Crossfade: `KafkaJobQueue.enqueueAll` "
                     + "of " + BATCH + " jobs per call on one thread (each call returns after every ack), producer "
                     + "defaults acks=all, idempotence on, batch.size=65536, linger.ms=5 with a flush once a call's "
                     + "jobs are sent (the backend's bulk producer), timed including building the jobs. Reference: "
@@ -150,7 +175,8 @@ final class KafkaBench {
                     + "the same jobs and calls on one thread, each call's future awaited only after the next call has "
                     + "sent, so that one batch is acknowledged while the next is built (how a bulk producer overlaps "
                     + "its waits); its batches go through the same bulk producer, flushed from the backend's flusher "
-                    + "thread so that the call does not block. Spring Kafka " + SPRING_KAFKA + ": a `KafkaTemplate` over a "
+                    + "thread so that the call does not block. Spring Kafka " + SPRING_KAFKA
+                    + ": a `KafkaTemplate` over a "
                     + "`DefaultKafkaProducerFactory` with the same producer settings, `JacksonJsonSerializer` writing "
                     + "a record of the same Sidekiq fields (no type headers), the jid as key; per call of " + BATCH
                     + " jobs, `sendDefault` each, `flush()`, then every future awaited, so each call returns after "
@@ -171,9 +197,11 @@ final class KafkaBench {
             Instant now = Instant.now();
             for (Job job : ctx.payloads().batch(0, BATCH)) {
                 byte[] jid = Hdr.bytes(job.jid());
-                RecordHeaders h = new RecordHeaders(new Header[]{
-                        new RecordHeader(Hdr.CLASS, Hdr.bytes(job.className())), new RecordHeader(Hdr.JID, jid),
-                        new RecordHeader(Hdr.ATTEMPT, Hdr.bytes(job.attempt()))});
+                RecordHeaders h = new RecordHeaders(new Header[] {
+                    new RecordHeader(Hdr.CLASS, Hdr.bytes(job.className())),
+                    new RecordHeader(Hdr.JID, jid),
+                    new RecordHeader(Hdr.ATTEMPT, Hdr.bytes(job.attempt()))
+                });
                 records.add(new ProducerRecord<>(topic, null, null, jid, codec.encodeEnqueued(job, now), h));
             }
             Map<String, Object> p = new HashMap<>();
@@ -223,7 +251,8 @@ final class KafkaBench {
         long t0 = System.nanoTime();
         CompletableFuture<List<String>> previous = null;
         for (int i = 0; i < n; i += BATCH) {
-            CompletableFuture<List<String>> sent = q.enqueueAllAsync(ctx.payloads().batch(i, Math.min(BATCH, n - i)));
+            CompletableFuture<List<String>> sent =
+                    q.enqueueAllAsync(ctx.payloads().batch(i, Math.min(BATCH, n - i)));
             if (previous != null) {
                 previous.join();
             }
@@ -242,11 +271,24 @@ final class KafkaBench {
     }
 
     private double producerPerf(String topic, int n) {
-        String out = captureStdout(() -> ProducerPerformance.main(new String[]{"--bootstrap-server", bootstrap,
-                "--topic", topic, "--num-records", Integer.toString(n), "--record-size",
-                Integer.toString(Payloads.TARGET_BYTES), "--throughput", "-1", "--command-property", "acks=all",
-                "enable.idempotence=true", "linger.ms=5"}));
-        Matcher m = Pattern.compile("(\\d+) records sent, ([0-9.]+) records/sec").matcher(out);
+        String out = captureStdout(() -> ProducerPerformance.main(new String[] {
+            "--bootstrap-server",
+            bootstrap,
+            "--topic",
+            topic,
+            "--num-records",
+            Integer.toString(n),
+            "--record-size",
+            Integer.toString(Payloads.TARGET_BYTES),
+            "--throughput",
+            "-1",
+            "--command-property",
+            "acks=all",
+            "enable.idempotence=true",
+            "linger.ms=5"
+        }));
+        Matcher m =
+                Pattern.compile("(\\d+) records sent, ([0-9.]+) records/sec").matcher(out);
         double rate = -1;
         while (m.find()) {
             rate = Double.parseDouble(m.group(2));
@@ -306,51 +348,99 @@ final class KafkaBench {
         double sp = Stats.median(peers);
         boolean group = mode == KafkaBackendConfig.Mode.GROUP;
         String m = group ? "consumer group" : "share group";
-        s.row(new Report.Row("process " + n + " no-op jobs, " + m + ", " + THREADS + " threads", Report.rate(c),
-                group ? "Spring Kafka `ConcurrentMessageListenerContainer`" : "Spring Kafka "
-                        + "`ShareKafkaMessageListenerContainer`", Report.rate(sp), Report.ratio(c / sp), "≥ 1.2×",
+        s.row(new Report.Row(
+                "process " + n + " no-op jobs, " + m + ", " + THREADS + " threads",
+                Report.rate(c),
+                group
+                        ? "Spring Kafka `ConcurrentMessageListenerContainer`"
+                        : "Spring Kafka " + "`ShareKafkaMessageListenerContainer`",
+                Report.rate(sp),
+                Report.ratio(c / sp),
+                "≥ 1.2×",
                 c / sp >= 1.2));
-        s.row(new Report.Row("process " + n + " no-op jobs, " + m + " (the limit)", Report.rate(c), refName,
-                Report.rate(r), Report.percent(c / r), group ? "(report; aim 50%)" : "≥ 80%",
+        s.row(new Report.Row(
+                "process " + n + " no-op jobs, " + m + " (the limit)",
+                Report.rate(c),
+                refName,
+                Report.rate(r),
+                Report.percent(c / r),
+                group ? "(report; aim 50%)" : "≥ 80%",
                 group ? null : c / r >= 0.8));
         s.note("Processing (" + m + "): median of " + ctx.rounds() + " rounds; in each, " + n + " jobs already in the "
                 + "topic, after an untimed warm-up round of each side. "
                 + "Crossfade: `" + (mode == KafkaBackendConfig.Mode.GROUP ? "GroupRunner" : "ShareRunner")
-                + "` from `KafkaBackend.workers(core, {default}, " + THREADS + ")`, default settings (" +
-                (mode == KafkaBackendConfig.Mode.GROUP ? "ordering "
-                        + KafkaBackendConfig.custom().bootstrapServers(bootstrap).build().ordering()
-                        + ", commit every 500 ms" :
-                        "1 share consumer, " + KafkaBackendConfig.custom().bootstrapServers(bootstrap)
-                                .mode(mode).build().shareMaxPollRecords(THREADS) + " records per poll, explicit "
-                                + "per-record acknowledgement") + "), time from the first job's start "
+                + "` from `KafkaBackend.workers(core, {default}, " + THREADS + ")`, default settings ("
+                + (mode == KafkaBackendConfig.Mode.GROUP
+                        ? "ordering "
+                                + KafkaBackendConfig.custom()
+                                        .bootstrapServers(bootstrap)
+                                        .build()
+                                        .ordering()
+                                + ", commit every 500 ms"
+                        : "1 share consumer, "
+                                + KafkaBackendConfig.custom()
+                                        .bootstrapServers(bootstrap)
+                                        .mode(mode)
+                                        .build()
+                                        .shareMaxPollRecords(THREADS)
+                                + " records per poll, explicit "
+                                + "per-record acknowledgement")
+                + "), time from the first job's start "
                 + "to the last job's finish. Reference, after each round: " + refName + " reading the first " + (2 * n)
-                + " records of the same topic with a fresh group; its `" + refKey + "`" + (refKey.startsWith("fetch")
-                ? " (excludes the group join, as Crossfade's time does)" : " (includes its group join)") + ". "
+                + " records of the same topic with a fresh group; its `" + refKey + "`"
+                + (refKey.startsWith("fetch")
+                        ? " (excludes the group join, as Crossfade's time does)"
+                        : " (includes its group join)")
+                + ". "
                 + "Spring Kafka " + SPRING_KAFKA + ", in each round beside Crossfade (who goes first alternates), "
                 + "reading the same round's records in a group of its own, time from the first record's start to the "
-                + "last one's finish: " + (group ? "a `ConcurrentMessageListenerContainer` of " + PARTITIONS
-                + " consumers (concurrency = partitions), batch acknowledgement" : "a "
-                + "`ShareKafkaMessageListenerContainer` of " + THREADS + " share consumers (concurrency = Crossfade's "
-                + "threads), implicit acknowledgement") + ", `JacksonJsonDeserializer` into the record of Sidekiq's "
+                + "last one's finish: "
+                + (group
+                        ? "a `ConcurrentMessageListenerContainer` of " + PARTITIONS
+                                + " consumers (concurrency = partitions), batch acknowledgement"
+                        : "a "
+                                + "`ShareKafkaMessageListenerContainer` of " + THREADS
+                                + " share consumers (concurrency = Crossfade's "
+                                + "threads), implicit acknowledgement")
+                + ", `JacksonJsonDeserializer` into the record of Sidekiq's "
                 + "fields, a no-op record listener.");
     }
 
     /** One run of Kafka's own consumer tool over the first {@code records} records of the topic, with a fresh group. */
     private Map<String, String> reference(KafkaBackendConfig.Mode mode, String topic, long records, String suffix) {
         if (mode == KafkaBackendConfig.Mode.GROUP) {
-            return table(captureStdout(() -> ConsumerPerformance.main(new String[]{
-                    "--bootstrap-server", bootstrap, "--topic", topic, "--num-records", Long.toString(records),
-                    "--group", "bench-perf-consumer-" + suffix, "--timeout", "30000"})));
+            return table(captureStdout(() -> ConsumerPerformance.main(new String[] {
+                "--bootstrap-server",
+                bootstrap,
+                "--topic",
+                topic,
+                "--num-records",
+                Long.toString(records),
+                "--group",
+                "bench-perf-consumer-" + suffix,
+                "--timeout",
+                "30000"
+            })));
         }
         String group = "bench-perf-share-" + suffix;
         earliest(group);
-        return table(captureStdout(() -> ShareConsumerPerformance.main(new String[]{
-                "--bootstrap-server", bootstrap, "--topic", topic, "--num-records", Long.toString(records),
-                "--group", group, "--timeout", "30000"})));
+        return table(captureStdout(() -> ShareConsumerPerformance.main(new String[] {
+            "--bootstrap-server",
+            bootstrap,
+            "--topic",
+            topic,
+            "--num-records",
+            Long.toString(records),
+            "--group",
+            group,
+            "--timeout",
+            "30000"
+        })));
     }
 
     private double processPeer(KafkaBackendConfig.Mode mode, String topic, String group, int n) {
-        return mode == KafkaBackendConfig.Mode.GROUP ? peer().processGroup(topic, group, PARTITIONS, n)
+        return mode == KafkaBackendConfig.Mode.GROUP
+                ? peer().processGroup(topic, group, PARTITIONS, n)
                 : peer().processShare(topic, group, THREADS, n);
     }
 
@@ -367,9 +457,12 @@ final class KafkaBench {
         Map<String, Object> props = new HashMap<>();
         props.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
         try (Admin admin = Admin.create(props)) {
-            admin.incrementalAlterConfigs(Map.of(new ConfigResource(ConfigResource.Type.GROUP, group), List.of(
-                    new AlterConfigOp(new ConfigEntry("share.auto.offset.reset", "earliest"),
-                            AlterConfigOp.OpType.SET)))).all().get(30, TimeUnit.SECONDS);
+            admin.incrementalAlterConfigs(Map.of(
+                            new ConfigResource(ConfigResource.Type.GROUP, group),
+                            List.of(new AlterConfigOp(
+                                    new ConfigEntry("share.auto.offset.reset", "earliest"), AlterConfigOp.OpType.SET))))
+                    .all()
+                    .get(30, TimeUnit.SECONDS);
         } catch (Exception e) {
             throw new IllegalStateException("cannot configure share group " + group + ": " + e, e);
         }
@@ -388,7 +481,10 @@ final class KafkaBench {
             rt.start();
             try {
                 // One job first: the runtime has joined and owns the partitions before the clock matters.
-                kafka.queue().enqueue(Job.builder(Payloads.CLASS).args(System.nanoTime(), "").build());
+                kafka.queue()
+                        .enqueue(Job.builder(Payloads.CLASS)
+                                .args(System.nanoTime(), "")
+                                .build());
                 probe.awaitFinished(1, Duration.ofSeconds(60));
                 failures = Paced.run(kafka.queue(), ctx.payloads(), rate, count, 32);
                 probe.awaitFinished(count + 1 - failures, Duration.ofSeconds(30));
@@ -397,22 +493,44 @@ final class KafkaBench {
             }
         }
         long[] l = probe.latencies(1 + warm);
-        s.row(new Report.Row("enqueue-to-start p50 at " + rate + " jobs/s (group)", Report.micros(
-                Stats.percentile(l, 50)), "—", "—", "—", "(report)", null));
+        s.row(new Report.Row(
+                "enqueue-to-start p50 at " + rate + " jobs/s (group)",
+                Report.micros(Stats.percentile(l, 50)),
+                "—",
+                "—",
+                "—",
+                "(report)",
+                null));
         long p99 = Stats.percentile(l, 99);
-        s.row(new Report.Row("enqueue-to-start p99 at " + rate + " jobs/s (group)", Report.micros(p99), "goal", "10 ms",
-                Report.ratio(p99 / 10_000_000.0), "p99 < 10 ms", p99 < 10_000_000L));
-        s.note(String.format(Locale.ROOT, "Latency: single `enqueue` calls (each waits for its ack) at a steady %d "
+        s.row(new Report.Row(
+                "enqueue-to-start p99 at " + rate + " jobs/s (group)",
+                Report.micros(p99),
+                "goal",
+                "10 ms",
+                Report.ratio(p99 / 10_000_000.0),
+                "p99 < 10 ms",
+                p99 < 10_000_000L));
+        s.note(String.format(
+                Locale.ROOT,
+                "Latency: single `enqueue` calls (each waits for its ack) at a steady %d "
                         + "jobs/s for %d s after a 2 s warm-up, from 32 producer threads, to a running GroupRunner (%d "
                         + "threads); from the time each job was due to its worker's start; %d samples, %d failures; "
-                        + "p99.9 %s, max %s.", rate,
-                ctx.latencySeconds(), THREADS, l.length, failures, Report.micros(Stats.percentile(l, 99.9)),
+                        + "p99.9 %s, max %s.",
+                rate,
+                ctx.latencySeconds(),
+                THREADS,
+                l.length,
+                failures,
+                Report.micros(Stats.percentile(l, 99.9)),
                 Report.micros(Stats.percentile(l, 100))));
     }
 
     private static ExecutionCore core(Probe probe) {
-        return ExecutionCore.builder(WorkerRegistry.builder().register(Payloads.CLASS, (args, c) -> {
-        }).build()).listener(probe).build();
+        return ExecutionCore.builder(WorkerRegistry.builder()
+                        .register(Payloads.CLASS, (args, c) -> {})
+                        .build())
+                .listener(probe)
+                .build();
     }
 
     /** Runs a perf tool in this JVM and returns what it printed on stdout. */
@@ -439,7 +557,8 @@ final class KafkaBench {
 
     /** Parses the perf tools' "header, header\nvalue, value" summary into a map. */
     static Map<String, String> table(String out) {
-        List<String> lines = out.lines().map(String::strip).filter(l -> !l.isEmpty()).toList();
+        List<String> lines =
+                out.lines().map(String::strip).filter(l -> !l.isEmpty()).toList();
         for (int i = 0; i < lines.size() - 1; i++) {
             if (lines.get(i).contains("nMsg.sec")) {
                 String[] h = lines.get(i).split(",\\s*");

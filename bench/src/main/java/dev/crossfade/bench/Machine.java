@@ -1,7 +1,5 @@
 package dev.crossfade.bench;
 
-import org.apache.kafka.common.utils.internals.AppInfoParser;
-
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -9,19 +7,21 @@ import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import org.apache.kafka.common.utils.internals.AppInfoParser;
 
 /**
  * What the figures were measured on: CPU, memory, JDK and the versions of every server and reference, plus the load
  * average when the run started (the machine may be shared, and the figures say so).
  */
 final class Machine {
-    private Machine() {
-    }
+    private Machine() {}
 
     static Map<String, String> describe(String redisVersion, Path work) {
         Map<String, String> m = new LinkedHashMap<>();
-        m.put("CPU", cpuModel() + " (" + Runtime.getRuntime().availableProcessors() + " cores visible, nproc "
-                + firstLine(List.of("nproc"), work) + ")");
+        m.put(
+                "CPU",
+                cpuModel() + " (" + Runtime.getRuntime().availableProcessors() + " cores visible, nproc "
+                        + firstLine(List.of("nproc"), work) + ")");
         m.put("memory", memTotal());
         m.put("OS", System.getProperty("os.name") + " " + System.getProperty("os.version"));
         m.put("JDK", System.getProperty("java.vm.name") + " " + System.getProperty("java.runtime.version"));
@@ -77,7 +77,10 @@ final class Machine {
 
     private static String firstLine(List<String> cmd, Path work) {
         try {
-            return Child.run(cmd, Map.of(), work, Duration.ofSeconds(30)).strip().lines().reduce((a, b) -> b)
+            return Child.run(cmd, Map.of(), work, Duration.ofSeconds(30))
+                    .strip()
+                    .lines()
+                    .reduce((a, b) -> b)
                     .orElse("unknown");
         } catch (RuntimeException e) {
             return "unavailable (" + e.getMessage().lines().findFirst().orElse("") + ")";

@@ -2,7 +2,6 @@ package dev.crossfade.bench;
 
 import dev.crossfade.api.Job;
 import dev.crossfade.api.JobQueue;
-
 import java.time.Duration;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -16,8 +15,7 @@ import java.util.concurrent.locks.LockSupport;
  * small pool because a Kafka enqueue blocks until the broker's ack, which takes longer than the gap between jobs.
  */
 final class Paced {
-    private Paced() {
-    }
+    private Paced() {}
 
     /** Enqueues {@code count} jobs at {@code perSecond}; returns the number of enqueue failures. */
     static long run(JobQueue queue, Payloads payloads, int perSecond, int count, int threads) {
@@ -37,7 +35,9 @@ final class Paced {
             }
             pool.execute(() -> {
                 try {
-                    Job job = Job.builder(Payloads.CLASS).args(due, payloads.filler()).build();
+                    Job job = Job.builder(Payloads.CLASS)
+                            .args(due, payloads.filler())
+                            .build();
                     queue.enqueue(job);
                 } catch (RuntimeException e) {
                     failures.incrementAndGet();

@@ -2,7 +2,6 @@ package dev.crossfade.bench;
 
 import dev.crossfade.api.Job;
 import dev.crossfade.api.codec.JobCodec;
-
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
@@ -20,7 +19,10 @@ final class Payloads {
 
     Payloads() {
         JobCodec codec = JobCodec.defaults();
-        Job sample = Job.builder(CLASS).args(1_000_000L, "").enqueuedAt(Instant.now()).build();
+        Job sample = Job.builder(CLASS)
+                .args(1_000_000L, "")
+                .enqueuedAt(Instant.now())
+                .build();
         int size = codec.encode(sample).length;
         this.filler = "x".repeat(Math.max(0, TARGET_BYTES - size));
     }
@@ -43,6 +45,8 @@ final class Payloads {
 
     /** The encoded size of a job as enqueued, for the notes. */
     int encodedSize() {
-        return JobCodec.defaults().encode(job(1_000_000L).toBuilder().enqueuedAt(Instant.now()).build()).length;
+        return JobCodec.defaults()
+                .encode(job(1_000_000L).toBuilder().enqueuedAt(Instant.now()).build())
+                .length;
     }
 }

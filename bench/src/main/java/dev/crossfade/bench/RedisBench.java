@@ -7,7 +7,6 @@ import dev.crossfade.redis.RedisBackend;
 import dev.crossfade.redis.RedisBackendConfig;
 import dev.crossfade.redis.RedisJobQueue;
 import dev.crossfade.redis.RedisWorkerRuntime;
-
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -34,7 +33,8 @@ final class RedisBench {
 
     RedisBench(BenchContext ctx) {
         this.ctx = ctx;
-        this.backend = RedisBackend.create(RedisBackendConfig.custom().url(ctx.redis().uri()).build());
+        this.backend = RedisBackend.create(
+                RedisBackendConfig.custom().url(ctx.redis().uri()).build());
     }
 
     void run(Report report) {
@@ -43,7 +43,8 @@ final class RedisBench {
             enqueueMany(s);
             processing(s);
             latency(s);
-            s.note("Payload: class `NoopJob`, args `[n, \"x…\"]`, " + ctx.payloads().encodedSize()
+            s.note("Payload: class `NoopJob`, args `[n, \"x…\"]`, "
+                    + ctx.payloads().encodedSize()
                     + " bytes of Sidekiq JSON per job; the same jobs (same JSON) for Crossfade and Sidekiq.");
         } finally {
             backend.close();
@@ -80,15 +81,32 @@ final class RedisBench {
         double c = Stats.median(cf);
         double r = Stats.median(rb);
         double b = Stats.median(raw);
-        s.row(new Report.Row("enqueue " + n + " jobs in batches of " + BATCH, Report.rate(c),
-                "Ruby Sidekiq `push_bulk`", Report.rate(r), Report.ratio(c / r), "≥ 2×", c / r >= 2));
+        s.row(new Report.Row(
+                "enqueue " + n + " jobs in batches of " + BATCH,
+                Report.rate(c),
+                "Ruby Sidekiq `push_bulk`",
+                Report.rate(r),
+                Report.ratio(c / r),
+                "≥ 2×",
+                c / r >= 2));
         if (kit8 != null) {
             double r8 = Stats.median(rb8);
-            s.row(new Report.Row("enqueue " + n + " jobs in batches of " + BATCH, Report.rate(c),
-                    "Sidekiq 8.1.7 on JRuby `push_bulk`", Report.rate(r8), Report.ratio(c / r8), "(report)", null));
+            s.row(new Report.Row(
+                    "enqueue " + n + " jobs in batches of " + BATCH,
+                    Report.rate(c),
+                    "Sidekiq 8.1.7 on JRuby `push_bulk`",
+                    Report.rate(r8),
+                    Report.ratio(c / r8),
+                    "(report)",
+                    null));
         }
-        s.row(new Report.Row("enqueue (raw client ceiling)", Report.rate(c), "`redis-benchmark -t lpush -P " + BATCH
-                + "`", String.format(java.util.Locale.ROOT, "%,.0f LPUSH/s", b), Report.percent(c / b), "(context)",
+        s.row(new Report.Row(
+                "enqueue (raw client ceiling)",
+                Report.rate(c),
+                "`redis-benchmark -t lpush -P " + BATCH + "`",
+                String.format(java.util.Locale.ROOT, "%,.0f LPUSH/s", b),
+                Report.percent(c / b),
+                "(context)",
                 null));
         s.note("Enqueue: median of " + ctx.rounds() + " rounds each, alternating; Crossfade `RedisJobQueue.enqueueAll` "
                 + "on one thread, timed including building the `Job` objects (as `push_bulk`'s time includes building "
@@ -107,8 +125,15 @@ final class RedisBench {
     /** Runs push_bulk.rb with {@code ruby} and returns its elapsed seconds. */
     private double pushBulk(String ruby, int n) {
         Path script = ctx.resource("ruby/push_bulk.rb");
-        String out = Child.run(List.of(ruby, script.toString(), Integer.toString(n), ctx.payloads().filler(),
-                Integer.toString(BATCH)), Map.of("REDIS_URL", ctx.redis().uri().toString()), ctx.work(),
+        String out = Child.run(
+                List.of(
+                        ruby,
+                        script.toString(),
+                        Integer.toString(n),
+                        ctx.payloads().filler(),
+                        Integer.toString(BATCH)),
+                Map.of("REDIS_URL", ctx.redis().uri().toString()),
+                ctx.work(),
                 Duration.ofMinutes(3));
         Matcher m = Pattern.compile("elapsed_s=([0-9.eE+-]+)").matcher(out);
         if (!m.find()) {
@@ -119,10 +144,28 @@ final class RedisBench {
     }
 
     private double redisBenchmark(int n) {
-        String out = Child.run(List.of("redis-benchmark", "-h", ctx.redis().host(), "-p",
-                Integer.toString(ctx.redis().port()), "-t", "lpush", "-n", Integer.toString(n), "-d",
-                Integer.toString(Payloads.TARGET_BYTES), "-c", "1", "-P", Integer.toString(BATCH), "-q", "--csv"),
-                Map.of(), ctx.work(), Duration.ofMinutes(2));
+        String out = Child.run(
+                List.of(
+                        "redis-benchmark",
+                        "-h",
+                        ctx.redis().host(),
+                        "-p",
+                        Integer.toString(ctx.redis().port()),
+                        "-t",
+                        "lpush",
+                        "-n",
+                        Integer.toString(n),
+                        "-d",
+                        Integer.toString(Payloads.TARGET_BYTES),
+                        "-c",
+                        "1",
+                        "-P",
+                        Integer.toString(BATCH),
+                        "-q",
+                        "--csv"),
+                Map.of(),
+                ctx.work(),
+                Duration.ofMinutes(2));
         // "LPUSH","123456.79",... (CSV header first in Redis 7)
         Matcher m = Pattern.compile("\"LPUSH\",\"([0-9.]+)\"").matcher(out);
         if (!m.find()) {
@@ -154,14 +197,24 @@ final class RedisBench {
         }
         double cf = Stats.median(ours);
         double sk = Stats.median(theirs);
-        s.row(new Report.Row("process " + n + " no-op jobs, " + THREADS + " threads", Report.rate(cf),
-                "Ruby Sidekiq 6.4 `-c " + THREADS + "`", Report.rate(sk), Report.ratio(cf / sk), "≥ 10× (aim 20×)",
+        s.row(new Report.Row(
+                "process " + n + " no-op jobs, " + THREADS + " threads",
+                Report.rate(cf),
+                "Ruby Sidekiq 6.4 `-c " + THREADS + "`",
+                Report.rate(sk),
+                Report.ratio(cf / sk),
+                "≥ 10× (aim 20×)",
                 cf / sk >= 10));
         if (kit8 != null) {
             double sk8 = Stats.median(theirs8);
-            s.row(new Report.Row("process " + n + " no-op jobs, " + THREADS + " threads", Report.rate(cf),
-                    "Sidekiq 8.1.7 on JRuby `-c " + THREADS + "`", Report.rate(sk8), Report.ratio(cf / sk8),
-                    "(report)", null));
+            s.row(new Report.Row(
+                    "process " + n + " no-op jobs, " + THREADS + " threads",
+                    Report.rate(cf),
+                    "Sidekiq 8.1.7 on JRuby `-c " + THREADS + "`",
+                    Report.rate(sk8),
+                    Report.ratio(cf / sk8),
+                    "(report)",
+                    null));
         }
         s.note("Processing: median of " + ctx.rounds() + " rounds; in each, " + n + " jobs enqueued first, then one "
                 + "worker process started. Crossfade: "
@@ -170,7 +223,8 @@ final class RedisBench {
                 + "job's finish, after a 20,000-job warm-up in an earlier runtime. Sidekiq: `sidekiq -r noop.rb -c "
                 + THREADS + " -q default` (OSS 6.4: basic BRPOP fetch, no reliable fetch, so it does less Redis work "
                 + "per job), logger at WARN; time from the first job leaving the queue to the queue being empty "
-                + "(polled every ms; favours Sidekiq by up to " + THREADS + " jobs still running), with `stat:processed` "
+                + "(polled every ms; favours Sidekiq by up to " + THREADS
+                + " jobs still running), with `stat:processed` "
                 + "checked to reach " + n + " afterwards.");
     }
 
@@ -190,9 +244,10 @@ final class RedisBench {
         String queueKey = backend.key("queue:default");
         Path log = ctx.work().resolve("sidekiq.log");
         List<String> cmd = new ArrayList<>(command);
-        cmd.addAll(List.of("-r", ctx.resource("ruby/noop.rb").toString(), "-c", Integer.toString(THREADS), "-q", "default"));
-        Process p = Child.start(cmd, Map.of("REDIS_URL", ctx.redis().uri().toString(),
-                "RAILS_ENV", "production"), ctx.work(), log);
+        cmd.addAll(List.of(
+                "-r", ctx.resource("ruby/noop.rb").toString(), "-c", Integer.toString(THREADS), "-q", "default"));
+        Process p = Child.start(
+                cmd, Map.of("REDIS_URL", ctx.redis().uri().toString(), "RAILS_ENV", "production"), ctx.work(), log);
         try {
             long deadline = System.nanoTime() + Duration.ofMinutes(4).toNanos();
             long t0 = 0;
@@ -208,8 +263,8 @@ final class RedisBench {
                     break;
                 }
                 if (now > deadline || !p.isAlive()) {
-                    throw new IllegalStateException("Sidekiq did not drain the queue (" + len + " left): "
-                            + Child.read(log));
+                    throw new IllegalStateException(
+                            "Sidekiq did not drain the queue (" + len + " left): " + Child.read(log));
                 }
                 LockSupport.parkNanos(1_000_000);
             }
@@ -254,21 +309,37 @@ final class RedisBench {
         long[] l = probe.latencies(warm);
         long p50 = Stats.percentile(l, 50);
         long p99 = Stats.percentile(l, 99);
-        s.row(new Report.Row("enqueue-to-start p50 at " + rate + " jobs/s", Report.micros(p50), "goal", "—", "—", "—",
-                null));
-        s.row(new Report.Row("enqueue-to-start p99 at " + rate + " jobs/s", Report.micros(p99), "goal", "5 ms",
-                Report.ratio(p99 / 5e6), "p99 < 5 ms", p99 < 5_000_000 && failures == 0));
-        s.note(String.format(java.util.Locale.ROOT, "Latency: single `enqueue` calls at a steady %d jobs/s for %d s "
+        s.row(new Report.Row(
+                "enqueue-to-start p50 at " + rate + " jobs/s", Report.micros(p50), "goal", "—", "—", "—", null));
+        s.row(new Report.Row(
+                "enqueue-to-start p99 at " + rate + " jobs/s",
+                Report.micros(p99),
+                "goal",
+                "5 ms",
+                Report.ratio(p99 / 5e6),
+                "p99 < 5 ms",
+                p99 < 5_000_000 && failures == 0));
+        s.note(String.format(
+                java.util.Locale.ROOT,
+                "Latency: single `enqueue` calls at a steady %d jobs/s for %d s "
                         + "(after a 2 s warm-up that is not counted; %d samples, %d enqueue failures) from 4 producer "
                         + "threads, to a running `RedisWorkerRuntime` (%d threads); from the time each job was due to "
-                        + "be enqueued to its worker's start, in one JVM; p99.9 %s, max %s.", rate,
-                ctx.latencySeconds(), l.length, failures, THREADS, Report.micros(Stats.percentile(l, 99.9)),
+                        + "be enqueued to its worker's start, in one JVM; p99.9 %s, max %s.",
+                rate,
+                ctx.latencySeconds(),
+                l.length,
+                failures,
+                THREADS,
+                Report.micros(Stats.percentile(l, 99.9)),
                 Report.micros(Stats.percentile(l, 100))));
     }
 
     private static ExecutionCore core(Probe probe) {
-        return ExecutionCore.builder(WorkerRegistry.builder().register(Payloads.CLASS, (args, c) -> {
-        }).build()).listener(probe).build();
+        return ExecutionCore.builder(WorkerRegistry.builder()
+                        .register(Payloads.CLASS, (args, c) -> {})
+                        .build())
+                .listener(probe)
+                .build();
     }
 
     private void check(long n) {

@@ -10,8 +10,14 @@ import java.util.Locale;
  */
 final class Report {
     /** One figure: what Crossfade did, what the reference did, and whether the ratio meets the target. */
-    record Row(String figure, String crossfade, String reference, String referenceValue, String ratio, String target,
-               Boolean pass) {
+    record Row(
+            String figure,
+            String crossfade,
+            String reference,
+            String referenceValue,
+            String ratio,
+            String target,
+            Boolean pass) {
         String verdict() {
             return pass == null ? "—" : pass ? "**pass**" : "**FAIL**";
         }
@@ -29,8 +35,16 @@ final class Report {
 
         Section row(Row r) {
             rows.add(r);
-            System.out.printf(Locale.ROOT, "[bench] %-48s crossfade %-22s %s %-22s ratio %-8s target %-10s %s%n",
-                    r.figure(), r.crossfade(), r.reference(), r.referenceValue(), r.ratio(), r.target(), r.verdict());
+            System.out.printf(
+                    Locale.ROOT,
+                    "[bench] %-48s crossfade %-22s %s %-22s ratio %-8s target %-10s %s%n",
+                    r.figure(),
+                    r.crossfade(),
+                    r.reference(),
+                    r.referenceValue(),
+                    r.ratio(),
+                    r.target(),
+                    r.verdict());
             return this;
         }
 
@@ -60,9 +74,20 @@ final class Report {
                 md.append("| figure | Crossfade | reference | reference value | ratio | target | result |\n");
                 md.append("| --- | --- | --- | --- | --- | --- | --- |\n");
                 for (Row r : s.rows) {
-                    md.append("| ").append(r.figure()).append(" | ").append(r.crossfade()).append(" | ")
-                            .append(r.reference()).append(" | ").append(r.referenceValue()).append(" | ")
-                            .append(r.ratio()).append(" | ").append(r.target()).append(" | ").append(r.verdict())
+                    md.append("| ")
+                            .append(r.figure())
+                            .append(" | ")
+                            .append(r.crossfade())
+                            .append(" | ")
+                            .append(r.reference())
+                            .append(" | ")
+                            .append(r.referenceValue())
+                            .append(" | ")
+                            .append(r.ratio())
+                            .append(" | ")
+                            .append(r.target())
+                            .append(" | ")
+                            .append(r.verdict())
                             .append(" |\n");
                 }
                 md.append('\n');
@@ -92,7 +117,8 @@ final class Report {
     }
 
     static String micros(double nanos) {
-        return nanos >= 1_000_000 ? String.format(Locale.ROOT, "%.2f ms", nanos / 1e6)
+        return nanos >= 1_000_000
+                ? String.format(Locale.ROOT, "%.2f ms", nanos / 1e6)
                 : String.format(Locale.ROOT, "%.1f µs", nanos / 1e3);
     }
 }

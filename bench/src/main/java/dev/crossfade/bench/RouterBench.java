@@ -12,12 +12,6 @@ import dev.crossfade.redis.RedisBackendConfig;
 import dev.crossfade.router.RouterConfig;
 import dev.crossfade.router.RoutingJobQueue;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
-import org.openjdk.jmh.results.RunResult;
-import org.openjdk.jmh.runner.Runner;
-import org.openjdk.jmh.runner.RunnerException;
-import org.openjdk.jmh.runner.options.OptionsBuilder;
-import org.openjdk.jmh.runner.options.TimeValue;
-
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
@@ -28,6 +22,11 @@ import java.util.Collection;
 import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.locks.LockSupport;
+import org.openjdk.jmh.results.RunResult;
+import org.openjdk.jmh.runner.Runner;
+import org.openjdk.jmh.runner.RunnerException;
+import org.openjdk.jmh.runner.options.OptionsBuilder;
+import org.openjdk.jmh.runner.options.TimeValue;
 
 /**
  * The router figures: the cost of one routing decision (JMH), and enqueue through {@link RoutingJobQueue} against
@@ -52,7 +51,8 @@ final class RouterBench {
     private void decision(Report.Section s) {
         boolean quick = ctx.rounds() == 1 && ctx.jobs() <= 10_000;
         OptionsBuilder o = new OptionsBuilder();
-        o.include(RoutingDecisionBenchmark.class.getName()).forks(1)
+        o.include(RoutingDecisionBenchmark.class.getName())
+                .forks(1)
                 // Replaces the harness JVM's own -Xms1g, which a smaller -Xmx alone contradicts.
                 .jvmArgs("-Xms512m", "-Xmx512m", "-Dorg.slf4j.simpleLogger.defaultLogLevel=warn")
                 .shouldFailOnError(true);
@@ -69,13 +69,19 @@ final class RouterBench {
         var stats = r.getPrimaryResult().getStatistics();
         double p50 = stats.getPercentile(50);
         double p99 = stats.getPercentile(99);
-        s.row(new Report.Row("routing decision, 25% rollout (JMH, median)", Report.micros(p50), "target", "1 µs",
-                Report.ratio(p50 / 1000), "median < 1 µs", p50 < 1000));
-        s.note(String.format(Locale.ROOT, "Decision: JMH 1.37 `RoutingDecisionBenchmark`, SampleTime, 1 fork, %s; "
+        s.row(new Report.Row(
+                "routing decision, 25% rollout (JMH, median)",
+                Report.micros(p50), "target", "1 µs", Report.ratio(p50 / 1000), "median < 1 µs", p50 < 1000));
+        s.note(String.format(
+                Locale.ROOT,
+                "Decision: JMH 1.37 `RoutingDecisionBenchmark`, SampleTime, 1 fork, %s; "
                         + "`RoutingFlags.decide` over a file-data flags file (route flag: 25%% Kafka rollout, kill "
                         + "switch and shadow flags present) with the LaunchDarkly SDK 7.13 and a SimpleMeterRegistry; "
-                        + "mean %s, p99 %s, %,d samples.", quick ? "1 warm-up + 2 × 1 s" : "3 warm-up + 5 measured × 1 s",
-                Report.micros(stats.getMean()), Report.micros(p99), stats.getN()));
+                        + "mean %s, p99 %s, %,d samples.",
+                quick ? "1 warm-up + 2 × 1 s" : "3 warm-up + 5 measured × 1 s",
+                Report.micros(stats.getMean()),
+                Report.micros(p99),
+                stats.getN()));
     }
 
     // ---- 7b. enqueue through the router ----
@@ -90,13 +96,23 @@ final class RouterBench {
         FlagsFile file = FlagsFile.at(dir.resolve("flags.json"));
         file.createIfMissing();
         file.setKafkaPercent(100);
-        try (RedisBackend redis = RedisBackend.create(RedisBackendConfig.custom().url(ctx.redis().uri()).build());
-             KafkaBackend kafka = KafkaBackend.create(KafkaBackendConfig.custom()
-                     .bootstrapServers(ctx.kafka().bootstrapServers()).topicPrefix("bench-router").build());
-             RoutingFlags flags = RoutingFlags.start(FlagsConfig.custom().source(FlagSource.file(file.path()))
-                     .meterRegistry(new SimpleMeterRegistry()).build());
-             RoutingJobQueue router = new RoutingJobQueue(redis.queue(), kafka.queue(), flags,
-                     RouterConfig.custom().meterRegistry(new SimpleMeterRegistry()).build())) {
+        try (RedisBackend redis = RedisBackend.create(
+                        RedisBackendConfig.custom().url(ctx.redis().uri()).build());
+                KafkaBackend kafka = KafkaBackend.create(KafkaBackendConfig.custom()
+                        .bootstrapServers(ctx.kafka().bootstrapServers())
+                        .topicPrefix("bench-router")
+                        .build());
+                RoutingFlags flags = RoutingFlags.start(FlagsConfig.custom()
+                        .source(FlagSource.file(file.path()))
+                        .meterRegistry(new SimpleMeterRegistry())
+                        .build());
+                RoutingJobQueue router = new RoutingJobQueue(
+                        redis.queue(),
+                        kafka.queue(),
+                        flags,
+                        RouterConfig.custom()
+                                .meterRegistry(new SimpleMeterRegistry())
+                                .build())) {
             awaitShare(flags, 1.0);
             compare(s, "100% Kafka", router, kafka.queue(), "`KafkaJobQueue`", 100, ctx.jobs());
             compare(s, "100% Kafka", router, kafka.queue(), "`KafkaJobQueue`", 1, Math.max(200, ctx.jobs() / 50));
@@ -118,8 +134,8 @@ final class RouterBench {
                 + "caller's thread, as a direct `enqueueAll` is.");
     }
 
-    private void compare(Report.Section s, String route, JobQueue router, JobQueue direct, String directName,
-                         int batch, int jobs) {
+    private void compare(
+            Report.Section s, String route, JobQueue router, JobQueue direct, String directName, int batch, int jobs) {
         int n = Math.max(batch, jobs / batch * batch);
         List<Double> viaRouter = new ArrayList<>();
         List<Double> viaDirect = new ArrayList<>();
@@ -133,9 +149,14 @@ final class RouterBench {
         }
         double a = Stats.median(viaRouter);
         double b = Stats.median(viaDirect);
-        s.row(new Report.Row(String.format(Locale.ROOT, "enqueue via router, %s, batch %d (%,d jobs/round)", route,
-                batch, n), Report.rate(a), directName + " directly", Report.rate(b), Report.percent(a / b),
-                "≥ 90%", a / b >= 0.9));
+        s.row(new Report.Row(
+                String.format(Locale.ROOT, "enqueue via router, %s, batch %d (%,d jobs/round)", route, batch, n),
+                Report.rate(a),
+                directName + " directly",
+                Report.rate(b),
+                Report.percent(a / b),
+                "≥ 90%",
+                a / b >= 0.9));
     }
 
     /**

@@ -7,6 +7,11 @@ import dev.crossfade.flags.RouteDecision;
 import dev.crossfade.flags.RoutingFlags;
 import dev.crossfade.flags.file.FlagsFile;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.concurrent.TimeUnit;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
 import org.openjdk.jmh.annotations.Fork;
@@ -19,12 +24,6 @@ import org.openjdk.jmh.annotations.Setup;
 import org.openjdk.jmh.annotations.State;
 import org.openjdk.jmh.annotations.TearDown;
 import org.openjdk.jmh.annotations.Warmup;
-
-import java.io.IOException;
-import java.nio.file.Files;
-import java.nio.file.Path;
-import java.time.Duration;
-import java.util.concurrent.TimeUnit;
 
 /**
  * One routing decision: {@link RoutingFlags#decide(Job)} over a LaunchDarkly file-data flags file with the route flag
@@ -50,8 +49,11 @@ public class RoutingDecisionBenchmark {
         FlagsFile file = FlagsFile.at(dir.resolve("flags.json"));
         file.createIfMissing();
         file.setKafkaPercent(25);
-        flags = RoutingFlags.start(FlagsConfig.custom().source(FlagSource.file(file.path()))
-                .startWait(Duration.ofSeconds(10)).meterRegistry(new SimpleMeterRegistry()).build());
+        flags = RoutingFlags.start(FlagsConfig.custom()
+                .source(FlagSource.file(file.path()))
+                .startWait(Duration.ofSeconds(10))
+                .meterRegistry(new SimpleMeterRegistry())
+                .build());
         if (!flags.healthy()) {
             throw new IllegalStateException("flags file not loaded");
         }
@@ -65,7 +67,8 @@ public class RoutingDecisionBenchmark {
     public void tearDown() throws IOException {
         flags.close();
         try (var files = Files.walk(dir)) {
-            files.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+            files.sorted(java.util.Comparator.reverseOrder())
+                    .forEach(p -> p.toFile().delete());
         }
     }
 

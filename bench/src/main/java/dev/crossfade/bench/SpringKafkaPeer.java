@@ -2,6 +2,17 @@ package dev.crossfade.bench;
 
 import com.fasterxml.jackson.annotation.JsonProperty;
 import dev.crossfade.api.Jid;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.LongAccumulator;
+import java.util.concurrent.atomic.LongAdder;
+import java.util.concurrent.locks.LockSupport;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.producer.ProducerConfig;
@@ -20,18 +31,6 @@ import org.springframework.kafka.support.SendResult;
 import org.springframework.kafka.support.serializer.JacksonJsonDeserializer;
 import org.springframework.kafka.support.serializer.JacksonJsonSerializer;
 
-import java.time.Duration;
-import java.util.ArrayList;
-import java.util.HashMap;
-import java.util.List;
-import java.util.Map;
-import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicLong;
-import java.util.concurrent.atomic.LongAccumulator;
-import java.util.concurrent.atomic.LongAdder;
-import java.util.concurrent.locks.LockSupport;
-
 /**
  * The peer a Java team would otherwise pick for the same jobs: Spring for Apache Kafka, set up as its reference
  * documentation shows, with the producer settings Crossfade uses. Jobs are a record of Sidekiq's fields, written and read
@@ -39,10 +38,14 @@ import java.util.concurrent.locks.LockSupport;
  */
 final class SpringKafkaPeer {
     /** The job envelope as a Spring application would model it: Sidekiq's fields, the same JSON Crossfade writes. */
-    record JobMessage(@JsonProperty("class") String jobClass, List<Object> args, String jid, String queue,
-                      @JsonProperty("created_at") double createdAt, @JsonProperty("enqueued_at") double enqueuedAt,
-                      boolean retry) {
-    }
+    record JobMessage(
+            @JsonProperty("class") String jobClass,
+            List<Object> args,
+            String jid,
+            String queue,
+            @JsonProperty("created_at") double createdAt,
+            @JsonProperty("enqueued_at") double enqueuedAt,
+            boolean retry) {}
 
     private final String bootstrap;
     private final String filler;
@@ -86,12 +89,13 @@ final class SpringKafkaPeer {
                 int count = Math.min(batch, n - i);
                 double now = System.currentTimeMillis() / 1000.0;
                 for (int k = 0; k < count; k++) {
-                    JobMessage m = new JobMessage(Payloads.CLASS, List.of((long) i + k, filler), Jid.next(), "default",
-                            now, now, true);
+                    JobMessage m = new JobMessage(
+                            Payloads.CLASS, List.of((long) i + k, filler), Jid.next(), "default", now, now, true);
                     pending.add(template.sendDefault(m.jid(), m));
                 }
                 template.flush();
-                CompletableFuture.allOf(pending.toArray(CompletableFuture[]::new)).join();
+                CompletableFuture.allOf(pending.toArray(CompletableFuture[]::new))
+                        .join();
                 pending.clear();
             }
             return n / ((System.nanoTime() - t0) / 1e9);
@@ -112,8 +116,8 @@ final class SpringKafkaPeer {
         Map<String, Object> c = new HashMap<>();
         c.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
         c.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
-        DefaultKafkaConsumerFactory<String, JobMessage> factory = new DefaultKafkaConsumerFactory<>(c,
-                new StringDeserializer(), new JacksonJsonDeserializer<>(JobMessage.class, false));
+        DefaultKafkaConsumerFactory<String, JobMessage> factory = new DefaultKafkaConsumerFactory<>(
+                c, new StringDeserializer(), new JacksonJsonDeserializer<>(JobMessage.class, false));
         ContainerProperties props = new ContainerProperties(topic);
         props.setGroupId(group);
         props.setAckMode(ContainerProperties.AckMode.BATCH);
@@ -133,8 +137,8 @@ final class SpringKafkaPeer {
         Map<String, Object> c = new HashMap<>();
         c.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
         c.put(ConsumerConfig.GROUP_ID_CONFIG, group);
-        DefaultShareConsumerFactory<String, JobMessage> factory = new DefaultShareConsumerFactory<>(c,
-                new StringDeserializer(), new JacksonJsonDeserializer<>(JobMessage.class, false), true);
+        DefaultShareConsumerFactory<String, JobMessage> factory = new DefaultShareConsumerFactory<>(
+                c, new StringDeserializer(), new JacksonJsonDeserializer<>(JobMessage.class, false), true);
         ContainerProperties props = new ContainerProperties(topic);
         props.setGroupId(group);
         Counter counter = new Counter();

@@ -1,12 +1,11 @@
 package dev.crossfade.bench;
 
-import org.HdrHistogram.Histogram;
 import java.util.List;
+import org.HdrHistogram.Histogram;
 
 /** Small statistics helpers: medians of repeated rounds and percentiles of latency samples. */
 final class Stats {
-    private Stats() {
-    }
+    private Stats() {}
 
     static double median(List<Double> values) {
         double[] v = values.stream().mapToDouble(Double::doubleValue).sorted().toArray();

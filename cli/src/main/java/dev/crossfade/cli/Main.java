@@ -3,18 +3,17 @@ package dev.crossfade.cli;
 import dev.crossfade.cli.command.ConfigCommand;
 import dev.crossfade.cli.command.DeadCommand;
 import dev.crossfade.cli.command.EnqueueCommand;
+import dev.crossfade.cli.command.FlagCommands;
 import dev.crossfade.cli.command.ShadowReportCommand;
 import dev.crossfade.cli.command.StatusCommand;
 import dev.crossfade.cli.command.TransferCommand;
 import dev.crossfade.cli.command.WorkCommand;
-import dev.crossfade.cli.command.FlagCommands;
 import dev.crossfade.config.ConfigException;
 import dev.crossfade.config.Redaction;
-import picocli.CommandLine;
-import picocli.CommandLine.Command;
-
 import java.io.PrintWriter;
 import java.util.List;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
 
 /**
  * The {@code crossfade} command. Subcommands share {@link Options} (the config file); errors the user can fix (bad
@@ -23,19 +22,22 @@ import java.util.List;
  * start servers of their own, are added by crossfade-tools ({@code dev.crossfade.tools.Tools}), so this module's
  * classpath holds no broker.
  */
-@Command(name = "crossfade", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
+@Command(
+        name = "crossfade",
+        mixinStandardHelpOptions = true,
+        versionProvider = Main.Version.class,
         description = "Move background jobs from Redis (Sidekiq) to Kafka behind LaunchDarkly flags, and back.",
         subcommands = {
-                WorkCommand.class,
-                EnqueueCommand.class,
-                StatusCommand.class,
-                FlagCommands.Rollout.class,
-                FlagCommands.KillSwitch.class,
-                FlagCommands.Shadow.class,
-                DeadCommand.class,
-                ShadowReportCommand.class,
-                TransferCommand.class,
-                ConfigCommand.class
+            WorkCommand.class,
+            EnqueueCommand.class,
+            StatusCommand.class,
+            FlagCommands.Rollout.class,
+            FlagCommands.KillSwitch.class,
+            FlagCommands.Shadow.class,
+            DeadCommand.class,
+            ShadowReportCommand.class,
+            TransferCommand.class,
+            ConfigCommand.class
         })
 public final class Main implements Runnable {
     /** Exit code for configuration errors. */
@@ -81,7 +83,8 @@ public final class Main implements Runnable {
 
     /** Runs a command line on the given streams, with {@code extraCommands} added, and returns its exit code. */
     public static int run(PrintWriter out, PrintWriter err, List<Object> extraCommands, String... args) {
-        CommandLine cli = commandLine(extraCommands).setOut(Redaction.writer(out)).setErr(Redaction.writer(err));
+        CommandLine cli =
+                commandLine(extraCommands).setOut(Redaction.writer(out)).setErr(Redaction.writer(err));
         // picocli prints the whole usage after a parameter error; one line naming the problem and the help is enough.
         cli.setParameterExceptionHandler((e, a) -> {
             CommandLine cmd = e.getCommandLine();
@@ -129,7 +132,7 @@ public final class Main implements Runnable {
         @Override
         public String[] getVersion() {
             String v = Main.class.getPackage().getImplementationVersion();
-            return new String[]{"crossfade " + (v == null ? "development build" : v)};
+            return new String[] {"crossfade " + (v == null ? "development build" : v)};
         }
     }
 }

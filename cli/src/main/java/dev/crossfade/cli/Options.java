@@ -1,19 +1,19 @@
 package dev.crossfade.cli;
 
-import dev.crossfade.config.CrossfadeConfig;
-import picocli.CommandLine.Option;
-
 import dev.crossfade.config.ConfigException;
-
+import dev.crossfade.config.CrossfadeConfig;
 import java.nio.file.Files;
 import java.nio.file.InvalidPathException;
 import java.nio.file.Path;
 import java.util.Map;
 import java.util.function.Supplier;
+import picocli.CommandLine.Option;
 
 /** Options every subcommand takes: where the configuration file is. */
 public final class Options {
-    @Option(names = {"-c", "--config"}, paramLabel = "FILE",
+    @Option(
+            names = {"-c", "--config"},
+            paramLabel = "FILE",
             description = "YAML configuration file (default: $CROSSFADE_CONFIG, else ./crossfade.yml if present). "
                     + "Environment variables override it; see `crossfade config keys`.")
     Path config;

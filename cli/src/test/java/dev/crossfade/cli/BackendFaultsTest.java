@@ -1,5 +1,10 @@
 package dev.crossfade.cli;
 
+import static org.awaitility.Awaitility.await;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.crossfade.cli.runtime.BuiltInWorkers;
@@ -7,13 +12,6 @@ import dev.crossfade.devservices.LocalKafka;
 import dev.crossfade.devservices.RedisService;
 import dev.crossfade.devservices.TestNamespace;
 import dev.crossfade.devservices.junit.CrossfadeServices;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.TestInstance;
-import org.junit.jupiter.api.extension.ExtendWith;
-import org.junit.jupiter.api.io.TempDir;
-import redis.clients.jedis.Jedis;
-
 import java.io.IOException;
 import java.net.ServerSocket;
 import java.net.URI;
@@ -27,11 +25,12 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
-
-import static org.awaitility.Awaitility.await;
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertFalse;
-import static org.junit.jupiter.api.Assertions.assertTrue;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
+import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.api.io.TempDir;
+import redis.clients.jedis.Jedis;
 
 /**
  * Real {@code crossfade} processes against a broker that hangs (a private broker, SIGSTOPped) or does not exist (a
@@ -42,7 +41,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class BackendFaultsTest {
     private static final ObjectMapper JSON = new ObjectMapper();
-    private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(1)).build();
+    private final HttpClient http =
+            HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(1)).build();
     private LocalKafka kafka;
 
     @TempDir
@@ -79,8 +79,14 @@ class BackendFaultsTest {
                 http:
                   port: %d
                   token: %s
-                """.formatted(CliTestSupport.securedUrl(redis), ns.value(), bootstrap, ns.value(),
-                dir.resolve("flags.json"), httpPort, CliTestSupport.HTTP_TOKEN));
+                """.formatted(
+                        CliTestSupport.securedUrl(redis),
+                        ns.value(),
+                        bootstrap,
+                        ns.value(),
+                        dir.resolve("flags.json"),
+                        httpPort,
+                        CliTestSupport.HTTP_TOKEN));
         return c;
     }
 
@@ -91,8 +97,11 @@ class BackendFaultsTest {
     }
 
     private HttpResponse<String> get(int port, String path) throws Exception {
-        return http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + path))
-                .timeout(Duration.ofSeconds(1)).build(), HttpResponse.BodyHandlers.ofString());
+        return http.send(
+                HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + path))
+                        .timeout(Duration.ofSeconds(1))
+                        .build(),
+                HttpResponse.BodyHandlers.ofString());
     }
 
     private JsonNode health(int port) throws Exception {
@@ -107,7 +116,8 @@ class BackendFaultsTest {
         Path c = config(redis, ns, broker.bootstrapServers(), port);
         try (CliProcess work = CliProcess.start(dir, Map.of(), "work", "-c", c.toString())) {
             work.awaitLine(l -> l.contains("working queues"), Duration.ofSeconds(60));
-            await().atMost(Duration.ofSeconds(60)).ignoreExceptions()
+            await().atMost(Duration.ofSeconds(60))
+                    .ignoreExceptions()
                     .until(() -> "UP".equals(health(port).path("status").asText()));
             // Every probe path the Kubernetes manifests in deploy/ name answers 200 on a healthy worker.
             for (String path : DeployManifests.probePaths()) {
@@ -119,7 +129,7 @@ class BackendFaultsTest {
                 List<Long> slow = new ArrayList<>();
                 long end = System.nanoTime() + Duration.ofSeconds(10).toNanos();
                 while (System.nanoTime() < end) {
-                    for (String path : new String[]{"/health", "/metrics", "/health/live"}) {
+                    for (String path : new String[] {"/health", "/metrics", "/health/live"}) {
                         long t = System.nanoTime();
                         // Throws on the client's 1 s timeout: that is the failure.
                         HttpResponse<String> r = get(port, path);
@@ -135,7 +145,8 @@ class BackendFaultsTest {
                 assertEquals("UP", h.path("redis").asText(), h.toString());
                 assertTrue(h.path("kafka").asText().startsWith("DOWN"), h.toString());
                 assertEquals("DOWN", h.path("status").asText(), h.toString());
-                assertTrue(h.path("backends").path("kafka").path("error").asText().contains("does not answer"),
+                assertTrue(
+                        h.path("backends").path("kafka").path("error").asText().contains("does not answer"),
                         h.toString());
                 assertEquals(200, get(port, "/health/live").statusCode(), "a hung broker is no reason to restart");
                 assertEquals(503, get(port, "/health/ready").statusCode());
@@ -149,17 +160,24 @@ class BackendFaultsTest {
                     assertEquals(1, status.awaitExit(Duration.ofSeconds(20)));
                     long ms = (System.nanoTime() - t) / 1_000_000;
                     assertTrue(ms < 15_000, "status took " + ms + " ms");
-                    assertTrue(status.output().contains("crossfade status: kafka unreachable at "
-                            + broker.bootstrapServers() + ": "), status.output());
+                    assertTrue(
+                            status.output()
+                                    .contains("crossfade status: kafka unreachable at " + broker.bootstrapServers()
+                                            + ": "),
+                            status.output());
                     assertTrue(status.output().contains("redis:    queues"), status.output());
                 }
             } finally {
                 broker.resume();
             }
-            await().atMost(Duration.ofSeconds(60)).ignoreExceptions()
+            await().atMost(Duration.ofSeconds(60))
+                    .ignoreExceptions()
                     .until(() -> "UP".equals(health(port).path("kafka").asText()));
             String out = work.output();
-            assertEquals(1, out.lines().filter(l -> l.contains("kafka unreachable at")).count(), out);
+            assertEquals(
+                    1,
+                    out.lines().filter(l -> l.contains("kafka unreachable at")).count(),
+                    out);
             assertTrue(out.lines().anyMatch(l -> l.contains("kafka reachable again at")), out);
         }
     }
@@ -169,11 +187,18 @@ class BackendFaultsTest {
         int port = freePort();
         Path c = config(redis, ns, "127.0.0.1:" + freePort(), port);
         // Kafka's clients at INFO: creating any one of them would log its configuration.
-        try (CliProcess work = CliProcess.start(dir, Map.of(), List.of(
-                "-Dorg.slf4j.simpleLogger.log.org.apache.kafka=info"), "work", "-c", c.toString(),
-                "--backends", "redis")) {
+        try (CliProcess work = CliProcess.start(
+                dir,
+                Map.of(),
+                List.of("-Dorg.slf4j.simpleLogger.log.org.apache.kafka=info"),
+                "work",
+                "-c",
+                c.toString(),
+                "--backends",
+                "redis")) {
             work.awaitLine(l -> l.contains("working queues"), Duration.ofSeconds(60));
-            await().atMost(Duration.ofSeconds(30)).ignoreExceptions()
+            await().atMost(Duration.ofSeconds(30))
+                    .ignoreExceptions()
                     .until(() -> get(port, "/health").statusCode() == 200);
             JsonNode h = health(port);
             assertEquals("UP", h.path("status").asText(), h.toString());
@@ -182,7 +207,9 @@ class BackendFaultsTest {
             // Long enough for any Kafka client to have tried the closed port a few times.
             Thread.sleep(3000);
             String out = work.output();
-            List<String> kafkaLines = out.lines().filter(l -> l.toLowerCase(Locale.ROOT).contains("kafka")).toList();
+            List<String> kafkaLines = out.lines()
+                    .filter(l -> l.toLowerCase(Locale.ROOT).contains("kafka"))
+                    .toList();
             assertEquals(List.of(), kafkaLines, out);
         }
     }
@@ -193,8 +220,8 @@ class BackendFaultsTest {
         Path c = config(redis, ns, "127.0.0.1:" + freePort(), port);
         try (CliProcess work = CliProcess.start(dir, Map.of(), "work", "-c", c.toString())) {
             work.awaitLine(l -> l.contains("working queues"), Duration.ofSeconds(60));
-            CliTestSupport.Result r = CliTestSupport.run("enqueue", BuiltInWorkers.LEDGER, "1", "--backend", "redis",
-                    "-c", c.toString());
+            CliTestSupport.Result r =
+                    CliTestSupport.run("enqueue", BuiltInWorkers.LEDGER, "1", "--backend", "redis", "-c", c.toString());
             assertEquals(0, r.exit(), r.err());
             String jid = r.out().strip();
             try (Jedis j = new Jedis(redis.uri())) {
@@ -204,7 +231,8 @@ class BackendFaultsTest {
             JsonNode h = health(port);
             assertEquals(200, get(port, "/health/live").statusCode(), h.toString());
             assertEquals(503, get(port, "/health/ready").statusCode(), h.toString());
-            assertEquals("STARTING", h.path("backends").path("kafka").path("workers").asText(), h.toString());
+            assertEquals(
+                    "STARTING", h.path("backends").path("kafka").path("workers").asText(), h.toString());
             assertEquals(200, get(port, "/health/redis").statusCode(), h.toString());
         }
     }
@@ -221,10 +249,16 @@ class BackendFaultsTest {
             String out = status.output();
             assertEquals(1, exit, out);
             assertTrue(ms < 10_000, "status took " + ms + " ms:\n" + out);
-            List<String> kafkaLines = out.lines().filter(l -> l.toLowerCase(Locale.ROOT).contains("kafka")).toList();
+            List<String> kafkaLines = out.lines()
+                    .filter(l -> l.toLowerCase(Locale.ROOT).contains("kafka"))
+                    .toList();
             assertTrue(kafkaLines.size() < 10, out);
-            assertEquals(1, out.lines().filter(l -> l.startsWith("crossfade status: kafka unreachable at " + bootstrap
-                    + ": ")).count(), out);
+            assertEquals(
+                    1,
+                    out.lines()
+                            .filter(l -> l.startsWith("crossfade status: kafka unreachable at " + bootstrap + ": "))
+                            .count(),
+                    out);
             assertTrue(out.contains("Connection refused"), "the cause: " + out);
             assertTrue(out.contains("redis:    queues"), "what it reached: " + out);
         }

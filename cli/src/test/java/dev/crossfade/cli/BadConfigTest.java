@@ -1,10 +1,10 @@
 package dev.crossfade.cli;
 
-import dev.crossfade.config.Setting;
-import dev.crossfade.cli.runtime.Node;
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.crossfade.cli.runtime.Node;
+import dev.crossfade.config.Setting;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -12,9 +12,8 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertTrue;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /**
  * Every kind of bad value, for every type of setting, from the YAML file and from the environment: each stops the
@@ -23,8 +22,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  */
 class BadConfigTest {
     /** A bad value of a key, and a word the message must contain besides the key. */
-    private record Bad(String key, String value, String says) {
-    }
+    private record Bad(String key, String value, String says) {}
 
     private static final List<Bad> TABLE = List.of(
             // whole numbers
@@ -99,8 +97,8 @@ class BadConfigTest {
         List<String> wrong = new ArrayList<>();
         for (Bad b : TABLE) {
             String[] parts = b.key().split("\\.", 2);
-            Path c = Files.writeString(dir.resolve("bad.yml"), parts[0] + ":\n  " + parts[1] + ": "
-                    + quoted(b.value()) + "\n");
+            Path c = Files.writeString(
+                    dir.resolve("bad.yml"), parts[0] + ":\n  " + parts[1] + ": " + quoted(b.value()) + "\n");
             check(wrong, b, CliTestSupport.run(Map.of(), "config", "show", "-c", c.toString()), "in bad.yml");
         }
         assertEquals(List.of(), wrong);
@@ -124,8 +122,9 @@ class BadConfigTest {
         assertTrue(r.out().lines().anyMatch(l -> l.contains("redis.heartbeat-ttl") && l.contains("6s")), r.out());
         // Sidekiq's ratio: a beat every sixth of the TTL, never rarer than every 10 s.
         assertEquals(Duration.ofSeconds(1), Node.heartbeatInterval(Duration.ofSeconds(6)));
-        assertEquals(Duration.ofMillis(333), Node.heartbeatInterval(Duration.ofSeconds(2)).truncatedTo(
-                java.time.temporal.ChronoUnit.MILLIS));
+        assertEquals(
+                Duration.ofMillis(333),
+                Node.heartbeatInterval(Duration.ofSeconds(2)).truncatedTo(java.time.temporal.ChronoUnit.MILLIS));
         assertEquals(Duration.ofSeconds(10), Node.heartbeatInterval(Duration.ofSeconds(60)));
         assertEquals(Duration.ofSeconds(10), Node.heartbeatInterval(Duration.ofMinutes(10)));
     }
@@ -134,17 +133,20 @@ class BadConfigTest {
     void valuesOfTheWrongYamlShapeNameTheKey() throws IOException {
         List<String> wrong = new ArrayList<>();
         String[][] cases = {
-                {"workers:\n  concurrency: [1, 2]\n", "workers.concurrency", "not a list"},
-                {"redis:\n  url:\n    host: x\n", "redis.url", "not a mapping"},
-                {"workers:\n  concurrency:\n", "workers.concurrency", "has no value"},
-                {"redis: 5\n", "redis", "is a section"},
-                {"workers:\n  queues: [default, [nested]]\n", "workers.queues", "plain values"},
-                {"kafka:\n  bootstrp: x:1\n", "kafka.bootstrp", "did you mean 'kafka.bootstrap'"},
+            {"workers:\n  concurrency: [1, 2]\n", "workers.concurrency", "not a list"},
+            {"redis:\n  url:\n    host: x\n", "redis.url", "not a mapping"},
+            {"workers:\n  concurrency:\n", "workers.concurrency", "has no value"},
+            {"redis: 5\n", "redis", "is a section"},
+            {"workers:\n  queues: [default, [nested]]\n", "workers.queues", "plain values"},
+            {"kafka:\n  bootstrp: x:1\n", "kafka.bootstrp", "did you mean 'kafka.bootstrap'"},
         };
         for (String[] c : cases) {
             Path f = Files.writeString(dir.resolve("shape.yml"), c[0]);
-            check(wrong, new Bad(c[1], c[0], c[2]), CliTestSupport.run(Map.of(), "config", "show", "-c",
-                    f.toString()), "in shape.yml");
+            check(
+                    wrong,
+                    new Bad(c[1], c[0], c[2]),
+                    CliTestSupport.run(Map.of(), "config", "show", "-c", f.toString()),
+                    "in shape.yml");
         }
         assertEquals(List.of(), wrong);
     }
@@ -155,8 +157,10 @@ class BadConfigTest {
             assertEquals(2, p.awaitExit(java.time.Duration.ofSeconds(30)), p.output());
             List<String> lines = p.output().strip().lines().toList();
             assertEquals(1, lines.size(), p.output());
-            assertEquals("config error: workers.concurrency: must be a whole number, got 'lots' (from "
-                    + "CROSSFADE_WORKERS_CONCURRENCY)", lines.get(0));
+            assertEquals(
+                    "config error: workers.concurrency: must be a whole number, got 'lots' (from "
+                            + "CROSSFADE_WORKERS_CONCURRENCY)",
+                    lines.get(0));
         }
     }
 

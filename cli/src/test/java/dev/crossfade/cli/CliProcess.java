@@ -34,15 +34,20 @@ final class CliProcess implements AutoCloseable {
 
     /** {@link #start(Path, Map, String...)} with extra JVM options, e.g. {@code -D} log levels. */
     static CliProcess start(Path dir, Map<String, String> env, List<String> jvmOptions, String... args) {
-        List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "-Xmx256m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1"));
+        List<String> cmd = new ArrayList<>(List.of(
+                Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "-Xmx256m",
+                "-XX:+UseSerialGC",
+                "-XX:TieredStopAtLevel=1"));
         cmd.addAll(jvmOptions);
         cmd.addAll(List.of("-cp", System.getProperty("java.class.path"), Main.class.getName()));
         cmd.addAll(List.of(args));
         try {
             Path out = Files.createTempFile(dir, "crossfade-", ".out");
-            ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true)
-                    .redirectOutput(ProcessBuilder.Redirect.to(out.toFile())).directory(dir.toFile());
+            ProcessBuilder pb = new ProcessBuilder(cmd)
+                    .redirectErrorStream(true)
+                    .redirectOutput(ProcessBuilder.Redirect.to(out.toFile()))
+                    .directory(dir.toFile());
             pb.environment().keySet().removeIf(k -> k.startsWith("CROSSFADE_") || k.equals("LD_SDK_KEY"));
             pb.environment().putAll(env);
             return new CliProcess(pb.start(), out, String.join(" ", args));

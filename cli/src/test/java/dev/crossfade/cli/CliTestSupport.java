@@ -1,12 +1,11 @@
 package dev.crossfade.cli;
 
+import static org.junit.jupiter.api.Assertions.fail;
+
 import dev.crossfade.config.Redaction;
 import dev.crossfade.devservices.KafkaService;
 import dev.crossfade.devservices.RedisService;
 import dev.crossfade.devservices.TestNamespace;
-import redis.clients.jedis.Jedis;
-import redis.clients.jedis.Protocol;
-
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.OutputStream;
@@ -21,8 +20,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
-
-import static org.junit.jupiter.api.Assertions.fail;
+import redis.clients.jedis.Jedis;
+import redis.clients.jedis.Protocol;
 
 /**
  * Runs the command line in-process and captures what it prints, log lines included. Every run is checked for the
@@ -32,6 +31,7 @@ import static org.junit.jupiter.api.Assertions.fail;
 final class CliTestSupport {
     /** The Redis ACL user the suite's configurations log in as; its password is a test secret. */
     static final String REDIS_USER = "crossfade-test";
+
     static final String REDIS_PASSWORD = "s3cr3t-redis-pw";
     static final String SDK_KEY = "sdk-s3cr3t-key";
     static final String HTTP_TOKEN = "tok-s3cr3t-http";
@@ -44,8 +44,7 @@ final class CliTestSupport {
     /**
      * @param log what went to System.err during the run (log lines, picocli's warnings), as the real process prints it
      */
-    record Result(int exit, String out, String err, String log) {
-    }
+    record Result(int exit, String out, String err, String log) {}
 
     static Result run(String... args) {
         return run(null, args);
@@ -97,8 +96,8 @@ final class CliTestSupport {
         }
         if (USERS_CREATED.add(uri)) {
             try (Jedis j = new Jedis(uri)) {
-                j.sendCommand(Protocol.Command.ACL, "SETUSER", REDIS_USER, "on", ">" + REDIS_PASSWORD, "~*", "&*",
-                        "+@all");
+                j.sendCommand(
+                        Protocol.Command.ACL, "SETUSER", REDIS_USER, "on", ">" + REDIS_PASSWORD, "~*", "&*", "+@all");
             }
         }
         return withPassword(uri.toString());
@@ -117,7 +116,9 @@ final class CliTestSupport {
     static Path config(Path dir, String redisUrl, KafkaService kafka, TestNamespace ns, String extra)
             throws IOException {
         Path c = dir.resolve("crossfade.yml");
-        Files.writeString(c, """
+        Files.writeString(
+                c,
+                """
                 redis:
                   url: %s
                   namespace: "%s:"
@@ -129,7 +130,7 @@ final class CliTestSupport {
                   file: %s
                   start-wait: 2s
                 """.formatted(redisUrl, ns.value(), kafka.bootstrapServers(), ns.value(), dir.resolve("flags.json"))
-                + extra);
+                        + extra);
         return c;
     }
 
@@ -162,6 +163,5 @@ final class CliTestSupport {
         }
     }
 
-    private CliTestSupport() {
-    }
+    private CliTestSupport() {}
 }

@@ -1,22 +1,21 @@
 package dev.crossfade.cli;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
 import dev.crossfade.config.ConfigException;
 import dev.crossfade.config.CrossfadeConfig;
 import dev.crossfade.config.Setting;
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
-
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
-
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertFalse;
-import static org.junit.jupiter.api.Assertions.assertThrows;
-import static org.junit.jupiter.api.Assertions.assertTrue;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 class ConfigTest {
     @TempDir
@@ -41,15 +40,16 @@ class ConfigTest {
                 redis:
                   sidekiq-version: 8
                 """);
-        CrossfadeConfig c = CrossfadeConfig.load(f, Map.of("CROSSFADE_KAFKA_BOOTSTRAP", "other:9093",
-                "LD_SDK_KEY", "sdk-123"));
+        CrossfadeConfig c =
+                CrossfadeConfig.load(f, Map.of("CROSSFADE_KAFKA_BOOTSTRAP", "other:9093", "LD_SDK_KEY", "sdk-123"));
         assertEquals("other:9093", c.string("kafka.bootstrap"), "environment wins");
         assertEquals("share", c.string("kafka.mode"));
         assertEquals(List.of("default", "critical"), c.list("workers.queues"));
         assertEquals(Duration.ofMillis(750), c.duration("router.kafka-timeout"));
         assertEquals("sdk-123", c.string("flags.sdk-key"));
         assertEquals("redis://127.0.0.1:6379/0", c.string("redis.url"), "default");
-        assertEquals(dev.crossfade.redis.SidekiqVersion.V8,
+        assertEquals(
+                dev.crossfade.redis.SidekiqVersion.V8,
                 dev.crossfade.redis.SidekiqVersion.parse(c.string("redis.sidekiq-version")));
         assertEquals("detect", CrossfadeConfig.defaults().string("redis.sidekiq-version"));
     }
@@ -62,8 +62,8 @@ class ConfigTest {
         assertError("workers.concurrency", "whole number", "workers:\n  concurrency: many\n");
         assertError("redis.url", "redis://", "redis:\n  url: http://localhost\n");
         assertError("crossfade.yml", "not valid YAML", "kafka: [unclosed\n");
-        ConfigException env = assertThrows(ConfigException.class,
-                () -> CrossfadeConfig.load(null, Map.of("CROSSFADE_HTTP_PORT", "99999")));
+        ConfigException env = assertThrows(
+                ConfigException.class, () -> CrossfadeConfig.load(null, Map.of("CROSSFADE_HTTP_PORT", "99999")));
         assertTrue(env.getMessage().contains("http.port"), env.getMessage());
     }
 

@@ -1,5 +1,11 @@
 package dev.crossfade.cli;
 
+import static org.awaitility.Awaitility.await;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.fail;
+
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.crossfade.api.Backend;
@@ -7,10 +13,10 @@ import dev.crossfade.api.Job;
 import dev.crossfade.api.WorkerRuntime;
 import dev.crossfade.api.worker.WorkerOptions;
 import dev.crossfade.api.worker.WorkerRegistry;
-import dev.crossfade.config.CrossfadeConfig;
 import dev.crossfade.cli.http.HttpEndpoints;
 import dev.crossfade.cli.runtime.Node;
 import dev.crossfade.cli.runtime.NodeStatus;
+import dev.crossfade.config.CrossfadeConfig;
 import dev.crossfade.devservices.KafkaService;
 import dev.crossfade.devservices.RedisService;
 import dev.crossfade.devservices.TestNamespace;
@@ -18,6 +24,21 @@ import dev.crossfade.devservices.junit.CrossfadeServices;
 import dev.crossfade.flags.file.FlagsFile;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import java.io.File;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -34,28 +55,6 @@ import org.openqa.selenium.chrome.ChromeDriver;
 import org.openqa.selenium.chrome.ChromeDriverService;
 import org.openqa.selenium.chrome.ChromeOptions;
 import org.openqa.selenium.support.ui.WebDriverWait;
-
-import java.io.File;
-import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
-import java.nio.file.Files;
-import java.nio.file.Path;
-import java.time.Duration;
-import java.util.Map;
-import java.util.Set;
-import java.util.TreeSet;
-import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.concurrent.atomic.AtomicInteger;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
-
-import static org.awaitility.Awaitility.await;
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertFalse;
-import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assertions.fail;
 
 /**
  * The running process as an operator sees it: a real {@link Node} (router, workers on both backends, shadow
@@ -93,23 +92,35 @@ class DashboardEndToEndTest {
     void startNode(RedisService redis, KafkaService kafka, TestNamespace ns) throws Exception {
         this.ns = ns;
         dir = Files.createTempDirectory("crossfade-dashboard");
-        Path config = CliTestSupport.config(dir, CliTestSupport.securedUrl(redis), kafka, ns,
+        Path config = CliTestSupport.config(
+                dir,
+                CliTestSupport.securedUrl(redis),
+                kafka,
+                ns,
                 "workers:\n  queues: [" + Q + "]\n  concurrency: 2\n");
         flags = FlagsFile.at(dir.resolve("flags.json"));
         flags.write(new FlagsFile.Settings(50, false, 20));
         meters = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
         node = Node.start(CrossfadeConfig.load(config, Map.of()), meters);
         WorkerRegistry.Builder registry = WorkerRegistry.builder()
-                .register("DashJob", (args, ctx) -> ctx.result(args.get(0, Integer.class) * 2),
+                .register(
+                        "DashJob",
+                        (args, ctx) -> ctx.result(args.get(0, Integer.class) * 2),
                         WorkerOptions.custom().shadowSafe(true).build())
-                .register("DashFails", (args, ctx) -> {
-                    throw new IllegalStateException("fails on purpose");
-                }, WorkerOptions.custom().maxRetries(0).build())
-                .register("DashRetries", (args, ctx) -> {
-                    throw new IllegalStateException("fails, then waits for its retry");
-                }, WorkerOptions.custom().maxRetries(5).build());
-        workers = node.workers(getClass().getClassLoader(), registry, null, Set.of(Q),
-                Set.of(Backend.REDIS, Backend.KAFKA), 2);
+                .register(
+                        "DashFails",
+                        (args, ctx) -> {
+                            throw new IllegalStateException("fails on purpose");
+                        },
+                        WorkerOptions.custom().maxRetries(0).build())
+                .register(
+                        "DashRetries",
+                        (args, ctx) -> {
+                            throw new IllegalStateException("fails, then waits for its retry");
+                        },
+                        WorkerOptions.custom().maxRetries(5).build());
+        workers = node.workers(
+                getClass().getClassLoader(), registry, null, Set.of(Q), Set.of(Backend.REDIS, Backend.KAFKA), 2);
         workers.start();
         http = new HttpEndpoints("127.0.0.1", 0, meters, new NodeStatus(node), TOKEN);
         // One failing job per backend, so the failure panel, the dead set and the DLQ have something in them.
@@ -118,27 +129,38 @@ class DashboardEndToEndTest {
         node.redis().queue().enqueue(Job.builder("DashRetries").queue(Q).build());
         // One fallback: the flags pick Kafka, whose topic names cannot hold this queue's name, so Redis takes it.
         for (int i = 0; ; i++) {
-            Job j = Job.builder("DashJob").args(0).queue("no/kafka").routingKey("fallback-" + i).build();
+            Job j = Job.builder("DashJob")
+                    .args(0)
+                    .queue("no/kafka")
+                    .routingKey("fallback-" + i)
+                    .build();
             if (node.flags().decide(j).primary() == Backend.KAFKA) {
                 node.router().enqueue(j);
                 break;
             }
         }
         // A steady trickle through the router (bounded: at most 60 s of it), so throughput moves while we look.
-        producer = new Thread(() -> {
-            long until = System.nanoTime() + Duration.ofSeconds(60).toNanos();
-            while (producing.get() && System.nanoTime() < until) {
-                for (int i = 0; i < 20; i++) {
-                    int n = produced.incrementAndGet();
-                    node.router().enqueue(Job.builder("DashJob").args(n).queue(Q).routingKey("acct-" + n).build());
-                }
-                try {
-                    Thread.sleep(100);
-                } catch (InterruptedException e) {
-                    return;
-                }
-            }
-        }, "dashboard-test-producer");
+        producer = new Thread(
+                () -> {
+                    long until = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+                    while (producing.get() && System.nanoTime() < until) {
+                        for (int i = 0; i < 20; i++) {
+                            int n = produced.incrementAndGet();
+                            node.router()
+                                    .enqueue(Job.builder("DashJob")
+                                            .args(n)
+                                            .queue(Q)
+                                            .routingKey("acct-" + n)
+                                            .build());
+                        }
+                        try {
+                            Thread.sleep(100);
+                        } catch (InterruptedException e) {
+                            return;
+                        }
+                    }
+                },
+                "dashboard-test-producer");
         producer.setDaemon(true);
         producer.start();
     }
@@ -166,12 +188,22 @@ class DashboardEndToEndTest {
             fail("headless Chromium is needed for the dashboard test: apt-get install chromium chromium-driver");
         }
         ChromeDriverService service = new ChromeDriverService.Builder()
-                .usingDriverExecutable(CHROMEDRIVER.toFile()).usingAnyFreePort().build();
+                .usingDriverExecutable(CHROMEDRIVER.toFile())
+                .usingAnyFreePort()
+                .build();
         ChromeOptions options = new ChromeOptions();
         options.setBinary(CHROMIUM.toFile());
-        options.addArguments("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                "--no-first-run", "--user-data-dir=" + dir.resolve("chromium-profile"), "--window-size=1400,1000");
+        options.addArguments(
+                "--headless=new",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-dev-shm-usage",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--no-first-run",
+                "--user-data-dir=" + dir.resolve("chromium-profile"),
+                "--window-size=1400,1000");
         WebDriver browser = new ChromeDriver(service, options);
         try {
             browser.manage().window().setSize(new Dimension(1400, 1000));
@@ -182,7 +214,9 @@ class DashboardEndToEndTest {
 
             // Split and flag source.
             wait.until(b -> text(b, "source").contains("flags file"));
-            assertTrue(text(browser, "source").contains(dir.resolve("flags.json").toAbsolutePath().toString()),
+            assertTrue(
+                    text(browser, "source")
+                            .contains(dir.resolve("flags.json").toAbsolutePath().toString()),
                     text(browser, "source"));
             wait.until(b -> text(b, "kafkaPct").equals("50"));
             assertEquals("off", text(browser, "kill"));
@@ -194,8 +228,10 @@ class DashboardEndToEndTest {
             wait.until(b -> number(b, "tpRedis") > 0 && number(b, "tpKafka") > 0);
             // The lag table lists both partitions of the queue's topic.
             String topic = ns.value() + "." + Q;
-            wait.until(b -> b.findElements(By.cssSelector("#lag tr")).stream().filter(r -> r.getText()
-                    .startsWith(topic + " ")).count() == 2);
+            wait.until(b -> b.findElements(By.cssSelector("#lag tr")).stream()
+                            .filter(r -> r.getText().startsWith(topic + " "))
+                            .count()
+                    == 2);
             // Failure and shadow panels render numbers from the process.
             wait.until(b -> number(b, "redisDead") >= 1 && number(b, "kafkaDlq") >= 1 && number(b, "failed") >= 2);
             wait.until(b -> number(b, "shMatched") > 0);
@@ -232,7 +268,8 @@ class DashboardEndToEndTest {
     void healthAndMetricsAnswer() throws Exception {
         HttpClient client = HttpClient.newHttpClient();
         // Health comes from background checks: UP once each backend answered its first.
-        await().atMost(Duration.ofSeconds(30)).until(() -> get(client, "/health").statusCode() == 200);
+        await().atMost(Duration.ofSeconds(30))
+                .until(() -> get(client, "/health").statusCode() == 200);
         HttpResponse<String> health = get(client, "/health");
         assertEquals(200, health.statusCode(), health.body());
         assertEquals(200, get(client, "/health/live").statusCode());
@@ -244,10 +281,14 @@ class DashboardEndToEndTest {
         assertEquals("UP", h.path("kafka").asText());
 
         await().atMost(Duration.ofSeconds(30)).until(() -> metrics(client).contains("crossfade_jobs_processed_total{"));
-        HttpResponse<String> m = client.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + http.port()
-                + "/metrics")).build(), HttpResponse.BodyHandlers.ofString());
+        HttpResponse<String> m = client.send(
+                HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + http.port() + "/metrics"))
+                        .build(),
+                HttpResponse.BodyHandlers.ofString());
         assertEquals(200, m.statusCode());
-        assertTrue(m.headers().firstValue("Content-Type").orElse("").startsWith("text/plain"), m.headers().toString());
+        assertTrue(
+                m.headers().firstValue("Content-Type").orElse("").startsWith("text/plain"),
+                m.headers().toString());
         assertTrue(m.body().contains("# TYPE crossfade_jobs_processed_total counter"), "Prometheus text format");
         assertTrue(m.body().contains("crossfade_router_enqueued_total"), "router meters");
     }
@@ -277,8 +318,10 @@ class DashboardEndToEndTest {
         // and the retry and dead counters.
         await().atMost(Duration.ofSeconds(30)).until(() -> {
             String s = meters.scrape();
-            return s.contains("crossfade_kafka_partition_offset_lag") && s.contains("crossfade_redis_jobs_retried_total")
-                    && s.contains("crossfade_redis_jobs_dead_total") && s.contains("crossfade_redis_queue_size");
+            return s.contains("crossfade_kafka_partition_offset_lag")
+                    && s.contains("crossfade_redis_jobs_retried_total")
+                    && s.contains("crossfade_redis_jobs_dead_total")
+                    && s.contains("crossfade_redis_queue_size");
         });
         Set<String> exposed = new TreeSet<>();
         for (String line : meters.scrape().split("\n")) {
@@ -288,19 +331,27 @@ class DashboardEndToEndTest {
         }
         Set<String> unknown = new TreeSet<>(queried);
         unknown.removeAll(exposed);
-        assertTrue(unknown.isEmpty(), "the Grafana dashboard queries metrics the process does not expose: " + unknown
-                + "\nexposed: " + exposed);
+        assertTrue(
+                unknown.isEmpty(),
+                "the Grafana dashboard queries metrics the process does not expose: " + unknown + "\nexposed: "
+                        + exposed);
         assertTrue(queried.size() >= 10, "queries the main metrics: " + queried);
     }
 
     private HttpResponse<String> get(HttpClient client, String path) throws Exception {
-        return client.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + http.port() + path))
-                .timeout(Duration.ofSeconds(5)).build(), HttpResponse.BodyHandlers.ofString());
+        return client.send(
+                HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + http.port() + path))
+                        .timeout(Duration.ofSeconds(5))
+                        .build(),
+                HttpResponse.BodyHandlers.ofString());
     }
 
     private String metrics(HttpClient client) throws Exception {
-        return client.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + http.port() + "/metrics")).build(),
-                HttpResponse.BodyHandlers.ofString()).body();
+        return client.send(
+                        HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + http.port() + "/metrics"))
+                                .build(),
+                        HttpResponse.BodyHandlers.ofString())
+                .body();
     }
 
     private static String text(WebDriver b, String id) {

@@ -1,5 +1,9 @@
 package dev.crossfade.cli;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
@@ -10,8 +14,6 @@ import com.networknt.schema.SchemaRegistry;
 import com.networknt.schema.SpecificationVersion;
 import dev.crossfade.config.CrossfadeConfig;
 import dev.crossfade.config.Setting;
-import org.junit.jupiter.api.Test;
-
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
@@ -24,10 +26,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.stream.Collectors;
-
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertFalse;
-import static org.junit.jupiter.api.Assertions.assertTrue;
+import org.junit.jupiter.api.Test;
 
 /**
  * The manifests in {@code deploy/} against Kubernetes' JSON schemas, and against the settings they depend on. The
@@ -39,8 +38,15 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 class DeployManifestsTest {
     private static final ObjectMapper JSON = new ObjectMapper();
     /** Which model jar has the schema of an apiVersion. */
-    private static final Map<String, String> JAR_OF = Map.of("v1", "kubernetes-model-apps", "apps/v1",
-            "kubernetes-model-apps", "batch/v1", "kubernetes-model-batch", "policy/v1", "kubernetes-model-policy");
+    private static final Map<String, String> JAR_OF = Map.of(
+            "v1",
+            "kubernetes-model-apps",
+            "apps/v1",
+            "kubernetes-model-apps",
+            "batch/v1",
+            "kubernetes-model-batch",
+            "policy/v1",
+            "kubernetes-model-policy");
 
     @Test
     void everyManifestMatchesItsKubernetesSchema() {
@@ -62,7 +68,8 @@ class DeployManifestsTest {
     @Test
     void theStrictSchemasRejectBrokenManifests() {
         Schema deployment = schema("apps/v1", "Deployment");
-        ObjectNode worker = DeployManifests.find("Deployment", "crossfade-worker").deepCopy();
+        ObjectNode worker =
+                DeployManifests.find("Deployment", "crossfade-worker").deepCopy();
         assertTrue(deployment.validate(worker.toString(), InputFormat.JSON).isEmpty());
 
         ObjectNode misspelt = worker.deepCopy();
@@ -96,7 +103,8 @@ class DeployManifestsTest {
         config.fields().forEachRemaining(e -> env.put(e.getKey(), e.getValue().asText()));
         CrossfadeConfig settings = CrossfadeConfig.load(null, env);
 
-        // The grace period outlasts the shutdown timeout and closing the clients (Kafka: up to 20 s with its broker down).
+        // The grace period outlasts the shutdown timeout and closing the clients (Kafka: up to 20 s with its broker
+        // down).
         long grace = pod.path("terminationGracePeriodSeconds").asLong();
         long shutdown = settings.duration("workers.shutdown-timeout").toSeconds();
         assertTrue(grace >= shutdown + 20, "terminationGracePeriodSeconds " + grace + " vs shutdown " + shutdown);
@@ -112,8 +120,10 @@ class DeployManifestsTest {
         assertEquals(settings.integer("http.port"), http.path("containerPort").asInt());
         for (String probe : List.of("livenessProbe", "readinessProbe")) {
             assertEquals("http", container.at("/" + probe + "/httpGet/port").asText(), probe);
-            assertTrue(container.at("/" + probe + "/timeoutSeconds").asLong()
-                    > settings.duration("health.timeout").toSeconds(), probe + " outlasts health.timeout");
+            assertTrue(
+                    container.at("/" + probe + "/timeoutSeconds").asLong()
+                            > settings.duration("health.timeout").toSeconds(),
+                    probe + " outlasts health.timeout");
         }
         assertEquals(Set.of("/health/live", "/health/ready"), DeployManifests.probePaths());
 
@@ -126,7 +136,9 @@ class DeployManifestsTest {
                     ref = e;
                 }
             }
-            assertTrue(ref != null && ref.at("/valueFrom/secretKeyRef/name").asText().equals("crossfade-secrets"),
+            assertTrue(
+                    ref != null
+                            && ref.at("/valueFrom/secretKeyRef/name").asText().equals("crossfade-secrets"),
                     secret + " from the Secret");
         }
 
@@ -135,7 +147,8 @@ class DeployManifestsTest {
         assertEquals(10001, pod.at("/securityContext/runAsUser").asInt());
         JsonNode pdb = DeployManifests.find("PodDisruptionBudget", "crossfade-worker");
         assertEquals(worker.at("/spec/selector/matchLabels"), pdb.at("/spec/selector/matchLabels"));
-        assertTrue(worker.path("spec").path("replicas").asInt() > pdb.at("/spec/maxUnavailable").asInt());
+        assertTrue(worker.path("spec").path("replicas").asInt()
+                > pdb.at("/spec/maxUnavailable").asInt());
     }
 
     /**
@@ -155,10 +168,14 @@ class DeployManifestsTest {
         ObjectNode definitions = root.get("definitions").deepCopy();
         strict(definitions);
         // fabric8 describes these two as its Java classes; on the wire (and in YAML) they are scalars.
-        definitions.set("kubernetes_apimachinery_pkg_util_intstr_IntOrString",
-                JSON.createObjectNode().set("type", JSON.createArrayNode().add("integer").add("string")));
-        definitions.set("k8s_io_apimachinery_pkg_api_resource_Quantity",
-                JSON.createObjectNode().set("type", JSON.createArrayNode().add("string").add("number")));
+        definitions.set(
+                "kubernetes_apimachinery_pkg_util_intstr_IntOrString",
+                JSON.createObjectNode()
+                        .set("type", JSON.createArrayNode().add("integer").add("string")));
+        definitions.set(
+                "k8s_io_apimachinery_pkg_api_resource_Quantity",
+                JSON.createObjectNode()
+                        .set("type", JSON.createArrayNode().add("string").add("number")));
         strict(schema);
         schema.set("definitions", definitions);
         return SchemaRegistry.withDefaultDialect(SpecificationVersion.DRAFT_7).getSchema(schema.toString());
@@ -169,8 +186,8 @@ class DeployManifestsTest {
     private static ObjectNode read(String jar) {
         return JARS.computeIfAbsent(jar, j -> {
             try {
-                for (URL u : Collections.list(DeployManifestsTest.class.getClassLoader()
-                        .getResources("schema/validation-schema.json"))) {
+                for (URL u : Collections.list(
+                        DeployManifestsTest.class.getClassLoader().getResources("schema/validation-schema.json"))) {
                     if (u.toString().contains("/" + j + "-")) {
                         try (InputStream in = u.openStream()) {
                             return (ObjectNode) JSON.readTree(in);

@@ -1,5 +1,8 @@
 package dev.crossfade.cli;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
 import dev.crossfade.api.Backend;
 import dev.crossfade.api.Job;
 import dev.crossfade.flags.FlagSource;
@@ -7,15 +10,11 @@ import dev.crossfade.flags.FlagsConfig;
 import dev.crossfade.flags.RoutingFlags;
 import dev.crossfade.flags.file.FlagsFile;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
-
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertTrue;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 class FlagCommandsTest {
     @TempDir
@@ -34,23 +33,34 @@ class FlagCommandsTest {
         assertEquals(0, r.exit(), r.err());
         assertTrue(r.out().contains("kafka: 25%"), r.out());
         assertEquals(0, CliTestSupport.run("shadow", "10%", "-c", c.toString()).exit());
-        assertEquals(0, CliTestSupport.run("kill-switch", "on", "-c", c.toString()).exit());
-        assertEquals(new FlagsFile.Settings(25, true, 10), FlagsFile.at(dir.resolve("flags.json")).read());
+        assertEquals(
+                0, CliTestSupport.run("kill-switch", "on", "-c", c.toString()).exit());
+        assertEquals(
+                new FlagsFile.Settings(25, true, 10),
+                FlagsFile.at(dir.resolve("flags.json")).read());
     }
 
     /** With custom flag keys, the commands edit the flags the router reads: rollout 30 sends 30% of jobs to Kafka. */
     @Test
     void customFlagKeysAreTheOnesEditedAndRoutedOn() throws IOException {
-        Path c = config("  route-flag: billing-route\n  kill-switch-flag: billing-kill\n  shadow-flag: billing-shadow\n");
+        Path c = config(
+                "  route-flag: billing-route\n  kill-switch-flag: billing-kill\n  shadow-flag: billing-shadow\n");
         assertEquals(0, CliTestSupport.run("rollout", "30", "-c", c.toString()).exit());
         assertEquals(0, CliTestSupport.run("shadow", "5", "-c", c.toString()).exit());
         String json = Files.readString(dir.resolve("flags.json"));
-        assertTrue(json.contains("billing-route") && json.contains("billing-kill") && json.contains("billing-shadow")
-                && !json.contains("crossfade-route"), json);
+        assertTrue(
+                json.contains("billing-route")
+                        && json.contains("billing-kill")
+                        && json.contains("billing-shadow")
+                        && !json.contains("crossfade-route"),
+                json);
         try (RoutingFlags flags = RoutingFlags.start(FlagsConfig.custom()
-                .source(FlagSource.file(dir.resolve("flags.json"))).routeFlag("billing-route")
-                .killSwitchFlag("billing-kill").shadowFlag("billing-shadow")
-                .meterRegistry(new SimpleMeterRegistry()).build())) {
+                .source(FlagSource.file(dir.resolve("flags.json")))
+                .routeFlag("billing-route")
+                .killSwitchFlag("billing-kill")
+                .shadowFlag("billing-shadow")
+                .meterRegistry(new SimpleMeterRegistry())
+                .build())) {
             int kafka = 0;
             for (int i = 0; i < 10_000; i++) {
                 if (flags.decide(Job.of("W", i)).primary() == Backend.KAFKA) {
@@ -70,7 +80,8 @@ class FlagCommandsTest {
         r = CliTestSupport.run("kill-switch", "maybe", "-c", c.toString());
         assertEquals(2, r.exit());
         assertTrue(r.err().contains("'on' or 'off'"), r.err());
-        r = CliTestSupport.run("rollout", "10", "-c", config("kafka:\n  mode: nope\n").toString());
+        r = CliTestSupport.run(
+                "rollout", "10", "-c", config("kafka:\n  mode: nope\n").toString());
         assertEquals(2, r.exit());
         assertEquals(1, r.err().strip().lines().count(), r.err());
     }

@@ -1,21 +1,20 @@
 package dev.crossfade.cli;
 
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
-import picocli.CommandLine;
-import picocli.CommandLine.Model.CommandSpec;
-import picocli.CommandLine.Model.OptionSpec;
-import picocli.CommandLine.Model.PositionalParamSpec;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertFalse;
-import static org.junit.jupiter.api.Assertions.assertTrue;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import picocli.CommandLine;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Model.OptionSpec;
+import picocli.CommandLine.Model.PositionalParamSpec;
 
 /**
  * Every command's help is complete (a description, and one for each option and parameter), and bad input on the
@@ -50,7 +49,9 @@ class HelpAndBadInputTest {
                 incomplete.add(path + ": no description");
             }
             for (OptionSpec o : spec.options()) {
-                if (!o.usageHelp() && !o.versionHelp() && String.join("", o.description()).isBlank()) {
+                if (!o.usageHelp()
+                        && !o.versionHelp()
+                        && String.join("", o.description()).isBlank()) {
                     incomplete.add(path + " " + o.longestName() + ": no description");
                 }
             }
@@ -71,7 +72,7 @@ class HelpAndBadInputTest {
         for (CommandSpec spec : all) {
             String path = spec.qualifiedName(" ");
             String args = path.substring(path.indexOf(' ') + 1) + " --help";
-            for (String[] a : new String[][]{args.split(" "), {"help", spec.name()}, {"--help"}}) {
+            for (String[] a : new String[][] {args.split(" "), {"help", spec.name()}, {"--help"}}) {
                 CliTestSupport.Result r = CliTestSupport.run(a);
                 // picocli warns on System.err, not on the command's writer: the log is where it shows.
                 if (!r.err().isEmpty() || r.log().contains("WARN")) {
@@ -102,8 +103,11 @@ class HelpAndBadInputTest {
     void badValuesAreOneLineNamingTheValue() throws IOException {
         Path c = dir.resolve("crossfade.yml");
         Files.writeString(c, "redis:\n  url: redis://127.0.0.1:1/0\n");
-        assertOneLine(CliTestSupport.run("transfer", "--from", "redis", "--to", "redis", "--queue", "q", "-c",
-                c.toString()), 2, "--from/--to", "redis");
+        assertOneLine(
+                CliTestSupport.run("transfer", "--from", "redis", "--to", "redis", "--queue", "q", "-c", c.toString()),
+                2,
+                "--from/--to",
+                "redis");
         assertOneLine(CliTestSupport.run("dead", "list", "--backend", "mongo", "-c", c.toString()), 2, "mongo");
 
         Files.writeString(c, "redis:\n  url: mongodb://127.0.0.1\n");
@@ -111,7 +115,8 @@ class HelpAndBadInputTest {
         assertTrue(r.exit() != 0, "a bad Redis URL fails");
         assertOneLine(r, r.exit(), "mongodb://127.0.0.1");
 
-        assertOneLine(CliTestSupport.run("status", "-c", dir.resolve("missing.yml").toString()), 2, "missing.yml");
+        assertOneLine(
+                CliTestSupport.run("status", "-c", dir.resolve("missing.yml").toString()), 2, "missing.yml");
     }
 
     private static void assertOneLine(CliTestSupport.Result r, int exit, String... mentions) {

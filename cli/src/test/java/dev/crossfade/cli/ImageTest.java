@@ -1,10 +1,11 @@
 package dev.crossfade.cli;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
-
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -14,10 +15,8 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
-
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /**
  * The container image Jib built (profile {@code image}): its layers hold everything the entrypoint names, it runs as
@@ -40,8 +39,11 @@ class ImageTest {
 
         Path image = Files.createDirectories(dir.resolve("image"));
         untar(tar, image, false);
-        JsonNode manifest = JSON.readTree(image.resolve("manifest.json").toFile()).get(0);
-        JsonNode config = JSON.readTree(image.resolve(manifest.get("Config").asText()).toFile()).get("config");
+        JsonNode manifest =
+                JSON.readTree(image.resolve("manifest.json").toFile()).get(0);
+        JsonNode config = JSON.readTree(
+                        image.resolve(manifest.get("Config").asText()).toFile())
+                .get("config");
         Path root = Files.createDirectories(dir.resolve("root"));
         for (JsonNode layer : manifest.get("Layers")) {
             untar(image.resolve(layer.asText()), root, true);
@@ -67,8 +69,10 @@ class ImageTest {
         }
         command.add("--help");
 
-        ProcessBuilder pb = new ProcessBuilder(command).directory(root.toFile())
-                .redirectErrorStream(true).redirectOutput(dir.resolve("out.txt").toFile());
+        ProcessBuilder pb = new ProcessBuilder(command)
+                .directory(root.toFile())
+                .redirectErrorStream(true)
+                .redirectOutput(dir.resolve("out.txt").toFile());
         pb.environment().keySet().removeIf(k -> k.startsWith("CROSSFADE_") || k.equals("LD_SDK_KEY"));
         env.forEach((k, v) -> {
             if (!k.equals("PATH") && !k.equals("JAVA_HOME")) {
@@ -93,7 +97,9 @@ class ImageTest {
         if (arg.startsWith("@/")) {
             Path argFile = root.resolve(arg.substring(2));
             Path moved = dir.resolve("argfile");
-            Files.writeString(moved, inRoot(Files.readString(argFile, StandardCharsets.UTF_8).trim(), root));
+            Files.writeString(
+                    moved,
+                    inRoot(Files.readString(argFile, StandardCharsets.UTF_8).trim(), root));
             return "@" + moved;
         }
         if (!arg.startsWith("/app")) {
@@ -109,7 +115,8 @@ class ImageTest {
 
     private static void untar(Path tar, Path into, boolean gzip) throws IOException, InterruptedException {
         Process p = new ProcessBuilder("tar", gzip ? "-xzf" : "-xf", tar.toString(), "-C", into.toString())
-                .redirectErrorStream(true).start();
+                .redirectErrorStream(true)
+                .start();
         String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
         assertTrue(p.waitFor(60, TimeUnit.SECONDS) && p.exitValue() == 0, "tar " + tar + ": " + out);
     }

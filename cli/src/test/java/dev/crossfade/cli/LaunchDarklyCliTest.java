@@ -1,5 +1,9 @@
 package dev.crossfade.cli;
 
+import static org.awaitility.Awaitility.await;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.crossfade.devservices.KafkaService;
@@ -7,11 +11,6 @@ import dev.crossfade.devservices.LocalLaunchDarkly;
 import dev.crossfade.devservices.RedisService;
 import dev.crossfade.devservices.TestNamespace;
 import dev.crossfade.devservices.junit.CrossfadeServices;
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.extension.ExtendWith;
-import org.junit.jupiter.api.io.TempDir;
-import redis.clients.jedis.Jedis;
-
 import java.io.IOException;
 import java.net.ServerSocket;
 import java.net.URI;
@@ -22,10 +21,10 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Map;
-
-import static org.awaitility.Awaitility.await;
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertTrue;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.api.io.TempDir;
+import redis.clients.jedis.Jedis;
 
 /**
  * The commands with flags from LaunchDarkly reached at {@code flags.stream-uri}, {@code flags.base-uri} and
@@ -53,8 +52,7 @@ class LaunchDarklyCliTest {
                 {"on": true, "salt": "cli-salt", "variations": [%s, %s], "offVariation": 0,
                  "targets": [], "rules": [], "prerequisites": [],
                  "fallthrough": {"rollout": {"contextKind": "job", "bucketBy": "key", "variations": [
-                   {"variation": 0, "weight": %d}, {"variation": 1, "weight": %d}]}}}"""
-                .formatted(variations[0], variations[1], 100_000 - w, w);
+                   {"variation": 0, "weight": %d}, {"variation": 1, "weight": %d}]}}}""".formatted(variations[0], variations[1], 100_000 - w, w);
     }
 
     private Path config(RedisService redis, KafkaService kafka, TestNamespace ns, LocalLaunchDarkly ld, int httpPort)
@@ -79,20 +77,30 @@ class LaunchDarklyCliTest {
                   concurrency: 2
                 http:
                   port: %d
-                """.formatted(CliTestSupport.securedUrl(redis), ns.value(), kafka.bootstrapServers(), ns.value(),
-                CliTestSupport.SDK_KEY, ld.uri(), ld.uri(), ld.uri(), httpPort));
+                """.formatted(
+                        CliTestSupport.securedUrl(redis),
+                        ns.value(),
+                        kafka.bootstrapServers(),
+                        ns.value(),
+                        CliTestSupport.SDK_KEY,
+                        ld.uri(),
+                        ld.uri(),
+                        ld.uri(),
+                        httpPort));
         return c;
     }
 
     @Test
-    void enqueueStatusAndWorkFollowTheFlagsStreamedFromTheConfiguredUris(RedisService redis, KafkaService kafka,
-            TestNamespace ns) throws Exception {
-        try (LocalLaunchDarkly ld = LocalLaunchDarkly.builder().sdkKey(CliTestSupport.SDK_KEY)
-                .flag("crossfade-kill-switch", bool(false))
-                .flag("crossfade-shadow", bool(false))
-                .flag("crossfade-route", rollout(new String[]{"\"redis\"", "\"kafka\""}, 100))
-                .build().start();
-             Jedis jedis = new Jedis(redis.uri())) {
+    void enqueueStatusAndWorkFollowTheFlagsStreamedFromTheConfiguredUris(
+            RedisService redis, KafkaService kafka, TestNamespace ns) throws Exception {
+        try (LocalLaunchDarkly ld = LocalLaunchDarkly.builder()
+                        .sdkKey(CliTestSupport.SDK_KEY)
+                        .flag("crossfade-kill-switch", bool(false))
+                        .flag("crossfade-shadow", bool(false))
+                        .flag("crossfade-route", rollout(new String[] {"\"redis\"", "\"kafka\""}, 100))
+                        .build()
+                        .start();
+                Jedis jedis = new Jedis(redis.uri())) {
             int port = freePort();
             String c = config(redis, kafka, ns, ld, port).toString();
             String queue = ns.value() + ":queue:default";
@@ -117,23 +125,32 @@ class LaunchDarklyCliTest {
             assertTrue(r.out().contains("split:    0.0% Kafka, shadow 0.0%, kill switch ON"), r.out());
 
             // The SDK's events went to the events URI: every routed enqueue counted.
-            ld.awaitEvents(Duration.ofSeconds(10), ev -> ev.stream()
-                    .filter(e -> "summary".equals(e.path("kind").asText()))
-                    .mapToLong(e -> count(e, "crossfade-kill-switch")).sum() >= 8);
+            ld.awaitEvents(
+                    Duration.ofSeconds(10),
+                    ev -> ev.stream()
+                                    .filter(e -> "summary".equals(e.path("kind").asText()))
+                                    .mapToLong(e -> count(e, "crossfade-kill-switch"))
+                                    .sum()
+                            >= 8);
 
-            ld.setFlag("crossfade-shadow", rollout(new String[]{"false", "true"}, 20));
+            ld.setFlag("crossfade-shadow", rollout(new String[] {"false", "true"}, 20));
             // A worker process shows the flags as LaunchDarkly serves them, and follows their changes.
             try (CliProcess work = CliProcess.start(dir, Map.of(), "work", "-c", c)) {
                 work.awaitLine(l -> l.contains("working queues"), Duration.ofSeconds(60));
-                await().atMost(Duration.ofSeconds(20)).pollInterval(Duration.ofMillis(200)).ignoreExceptions()
+                await().atMost(Duration.ofSeconds(20))
+                        .pollInterval(Duration.ofMillis(200))
+                        .ignoreExceptions()
                         .until(() -> split(port).path("killSwitch").asBoolean());
                 ld.setFlag("crossfade-kill-switch", bool(false));
-                await().atMost(Duration.ofSeconds(20)).pollInterval(Duration.ofMillis(200)).ignoreExceptions()
+                await().atMost(Duration.ofSeconds(20))
+                        .pollInterval(Duration.ofMillis(200))
+                        .ignoreExceptions()
                         .until(() -> !split(port).path("killSwitch").asBoolean()
                                 && split(port).path("kafkaPercent").asDouble() == 100.0);
                 double shadow = split(port).path("shadowPercent").asDouble();
                 assertTrue(shadow > 10 && shadow < 30, "shadow share as the 20% rollout serves it: " + shadow);
-                assertTrue(work.output().contains("flags from LaunchDarkly via Relay Proxy " + ld.uri()), work.output());
+                assertTrue(
+                        work.output().contains("flags from LaunchDarkly via Relay Proxy " + ld.uri()), work.output());
             }
 
             // With a migration flag, status shows its stage as LaunchDarkly serves it.
@@ -142,7 +159,8 @@ class LaunchDarklyCliTest {
                      "offVariation": 0, "fallthrough": {"variation": 3}}""");
             r = CliTestSupport.run(Map.of("CROSSFADE_FLAGS_MIGRATION_FLAG", "crossfade-migration"), "status", "-c", c);
             assertEquals(0, r.exit(), r.err());
-            assertTrue(r.out().contains("split:    100.0% Kafka, shadow 100.0%, kill switch off, migration stage live"),
+            assertTrue(
+                    r.out().contains("split:    100.0% Kafka, shadow 100.0%, kill switch off, migration stage live"),
                     r.out());
             assertEquals(0, ld.unauthorizedRequests(), "the SDK key reached LaunchDarkly");
         }
@@ -157,9 +175,12 @@ class LaunchDarklyCliTest {
     }
 
     private static JsonNode split(int port) throws Exception {
-        HttpResponse<String> r = HttpClient.newHttpClient().send(HttpRequest.newBuilder(
-                URI.create("http://127.0.0.1:" + port + "/api/status")).timeout(Duration.ofSeconds(2)).build(),
-                HttpResponse.BodyHandlers.ofString());
+        HttpResponse<String> r = HttpClient.newHttpClient()
+                .send(
+                        HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/api/status"))
+                                .timeout(Duration.ofSeconds(2))
+                                .build(),
+                        HttpResponse.BodyHandlers.ofString());
         return JSON.readTree(r.body()).path("split");
     }
 

@@ -1,16 +1,32 @@
 package dev.crossfade.cli;
 
+import static org.awaitility.Awaitility.await;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
 import dev.crossfade.api.Backend;
 import dev.crossfade.api.Job;
 import dev.crossfade.api.WorkerRuntime;
 import dev.crossfade.api.codec.JobCodec;
-import dev.crossfade.config.CrossfadeConfig;
 import dev.crossfade.cli.runtime.Node;
+import dev.crossfade.config.CrossfadeConfig;
 import dev.crossfade.devservices.KafkaService;
 import dev.crossfade.devservices.RedisService;
 import dev.crossfade.devservices.TestNamespace;
 import dev.crossfade.devservices.junit.CrossfadeServices;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.TimeUnit;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
@@ -23,24 +39,6 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.io.TempDir;
 import redis.clients.jedis.resps.Tuple;
-
-import java.io.IOException;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
-import java.nio.file.Path;
-import java.time.Duration;
-import java.time.Instant;
-import java.util.ArrayList;
-import java.util.HashMap;
-import java.util.HashSet;
-import java.util.List;
-import java.util.Map;
-import java.util.Set;
-import java.util.concurrent.TimeUnit;
-
-import static org.awaitility.Awaitility.await;
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * {@code crossfade transfer} both ways on a real Redis and a real Kafka broker, counted by jid: every pending,
@@ -56,8 +54,8 @@ class TransferIntegrationTest {
     Path dir;
 
     private Path config(RedisService redis, KafkaService kafka, TestNamespace ns) throws IOException {
-        return CliTestSupport.config(dir, CliTestSupport.securedUrl(redis), kafka, ns,
-                "workers:\n  queues: [" + Q + "]\n");
+        return CliTestSupport.config(
+                dir, CliTestSupport.securedUrl(redis), kafka, ns, "workers:\n  queues: [" + Q + "]\n");
     }
 
     @Test
@@ -76,7 +74,10 @@ class TransferIntegrationTest {
                 pending.add(j.jid());
             }
             for (int i = 0; i < 5; i++) {
-                Job j = Job.builder("crossfade.Echo").args("other", i).queue("other").build();
+                Job j = Job.builder("crossfade.Echo")
+                        .args("other", i)
+                        .queue("other")
+                        .build();
                 jobs.add(j);
                 other.add(j.jid());
             }
@@ -88,23 +89,37 @@ class TransferIntegrationTest {
             }
             for (int i = 0; i < 10; i++) {
                 // A failed job waiting for its retry, as the execution core writes it.
-                Job j = Job.builder("crossfade.Echo").args("retrying", i).queue(Q).retryCount(i % 3)
-                        .errorClass("java.lang.IllegalStateException").errorMessage("boom")
-                        .failedAt(Instant.now()).build();
+                Job j = Job.builder("crossfade.Echo")
+                        .args("retrying", i)
+                        .queue(Q)
+                        .retryCount(i % 3)
+                        .errorClass("java.lang.IllegalStateException")
+                        .errorMessage("boom")
+                        .failedAt(Instant.now())
+                        .build();
                 Instant at = due.plusSeconds(100 + i);
-                node.redis().redis().zadd(node.redis().key("retry").getBytes(StandardCharsets.UTF_8),
-                        at.getEpochSecond(), CODEC.encode(j));
+                node.redis()
+                        .redis()
+                        .zadd(
+                                node.redis().key("retry").getBytes(StandardCharsets.UTF_8),
+                                at.getEpochSecond(),
+                                CODEC.encode(j));
                 scheduled.put(j.jid(), Instant.ofEpochSecond(at.getEpochSecond()));
             }
             // Another queue's scheduled job must stay where it is.
-            node.redis().queue().enqueueAt(Job.builder("crossfade.Echo").queue("other").build(), due);
+            node.redis()
+                    .queue()
+                    .enqueueAt(Job.builder("crossfade.Echo").queue("other").build(), due);
         }
 
-        CliTestSupport.Result r = CliTestSupport.run("transfer", "--from", "redis", "--to", "kafka", "--queue", Q,
-                "-c", c.toString());
+        CliTestSupport.Result r =
+                CliTestSupport.run("transfer", "--from", "redis", "--to", "kafka", "--queue", Q, "-c", c.toString());
         assertEquals(0, r.exit(), r.err());
-        assertTrue(r.out().contains("moved 1230 jobs of queue moving from redis to kafka: 1200 pending, "
-                + "20 scheduled, 10 retries"), r.out());
+        assertTrue(
+                r.out()
+                        .contains("moved 1230 jobs of queue moving from redis to kafka: 1200 pending, "
+                                + "20 scheduled, 10 retries"),
+                r.out());
 
         try (Node node = Node.start(CrossfadeConfig.load(c, Map.of()), new SimpleMeterRegistry())) {
             assertEquals(0L, node.redis().admin().queueSizes().getOrDefault(Q, 0L), "Redis queue emptied");
@@ -117,38 +132,44 @@ class TransferIntegrationTest {
         Map<String, Long> dueOnKafka = new HashMap<>();
         Map<String, Integer> delayed = jidCounts(kafka, delayTopics(kafka, ns), dueOnKafka);
         assertExactly(scheduled.keySet(), delayed, "scheduled and retrying jobs in the delay tiers");
-        scheduled.forEach((jid, at) -> assertTrue(Math.abs(dueOnKafka.get(jid) - at.toEpochMilli()) < 1_000,
-                "due time kept for " + jid));
+        scheduled.forEach((jid, at) ->
+                assertTrue(Math.abs(dueOnKafka.get(jid) - at.toEpochMilli()) < 1_000, "due time kept for " + jid));
 
         // Kafka workers already ran the first 100 records of partition 0: those are done and must not come back.
         TopicPartition p0 = new TopicPartition(ns.value() + "." + Q, 0);
         Set<String> consumed = firstJids(kafka, p0, 100);
-        try (Admin admin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG,
-                kafka.bootstrapServers()))) {
+        try (Admin admin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrapServers()))) {
             admin.alterConsumerGroupOffsets(ns.value() + ".workers:" + Q, Map.of(p0, new OffsetAndMetadata(100)))
-                    .all().get(30, TimeUnit.SECONDS);
+                    .all()
+                    .get(30, TimeUnit.SECONDS);
         }
         r = CliTestSupport.run("transfer", "--from", "kafka", "--to", "redis", "--queue", Q, "-c", c.toString());
         assertEquals(0, r.exit(), r.err());
-        assertTrue(r.out().contains("moved 1130 jobs of queue moving from kafka to redis: 1100 pending, 30 scheduled"),
+        assertTrue(
+                r.out().contains("moved 1130 jobs of queue moving from kafka to redis: 1100 pending, 30 scheduled"),
                 r.out());
 
         try (Node node = Node.start(CrossfadeConfig.load(c, Map.of()), new SimpleMeterRegistry())) {
             Set<String> expected = new HashSet<>(pending);
             expected.removeAll(consumed);
             Map<String, Integer> inRedis = new HashMap<>();
-            for (byte[] p : node.redis().redis().lrange(node.redis().key("queue:" + Q)
-                    .getBytes(StandardCharsets.UTF_8), 0, -1)) {
+            for (byte[] p : node.redis()
+                    .redis()
+                    .lrange(node.redis().key("queue:" + Q).getBytes(StandardCharsets.UTF_8), 0, -1)) {
                 inRedis.merge(CODEC.decode(p).jid(), 1, Integer::sum);
             }
             assertExactly(expected, inRedis, "pending jobs back in Redis, minus the ones Kafka workers ran");
             Map<String, Integer> inSchedule = new HashMap<>();
-            for (Tuple t : node.redis().redis().zrangeWithScores(node.redis().key("schedule")
-                    .getBytes(StandardCharsets.UTF_8), 0, -1)) {
+            for (Tuple t : node.redis()
+                    .redis()
+                    .zrangeWithScores(node.redis().key("schedule").getBytes(StandardCharsets.UTF_8), 0, -1)) {
                 Job j = CODEC.decode(t.getBinaryElement());
                 if (j.queue().equals(Q)) {
                     inSchedule.merge(j.jid(), 1, Integer::sum);
-                    assertTrue(Math.abs(t.getScore() * 1000 - scheduled.get(j.jid()).toEpochMilli()) < 1_000,
+                    assertTrue(
+                            Math.abs(t.getScore() * 1000
+                                            - scheduled.get(j.jid()).toEpochMilli())
+                                    < 1_000,
                             "due time kept for " + j.jid());
                 }
             }
@@ -166,18 +187,24 @@ class TransferIntegrationTest {
         Path c = config(redis, kafka, ns);
         try (Node node = Node.start(CrossfadeConfig.load(c, Map.of()), new SimpleMeterRegistry())) {
             node.kafka().queue().enqueue(Job.builder("crossfade.Echo").queue(Q).build());
-            WorkerRuntime workers = node.workers(getClass().getClassLoader(), null, null, Set.of(Q),
-                    Set.of(Backend.KAFKA), 1);
+            WorkerRuntime workers =
+                    node.workers(getClass().getClassLoader(), null, null, Set.of(Q), Set.of(Backend.KAFKA), 1);
             workers.start();
-            try (Admin admin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG,
-                    kafka.bootstrapServers()))) {
+            try (Admin admin =
+                    Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrapServers()))) {
                 String group = ns.value() + ".workers:" + Q;
-                await().atMost(Duration.ofSeconds(30)).ignoreExceptions().until(() -> !admin.describeConsumerGroups(
-                        List.of(group)).all().get().get(group).members().isEmpty());
+                await().atMost(Duration.ofSeconds(30))
+                        .ignoreExceptions()
+                        .until(() -> !admin.describeConsumerGroups(List.of(group))
+                                .all()
+                                .get()
+                                .get(group)
+                                .members()
+                                .isEmpty());
             }
             try {
-                CliTestSupport.Result r = CliTestSupport.run("transfer", "--from", "kafka", "--to", "redis",
-                        "--queue", Q, "-c", c.toString());
+                CliTestSupport.Result r = CliTestSupport.run(
+                        "transfer", "--from", "kafka", "--to", "redis", "--queue", Q, "-c", c.toString());
                 assertEquals(1, r.exit(), r.out());
                 assertEquals(1, r.err().strip().lines().count(), r.err());
                 assertTrue(r.err().contains("active member") && r.err().contains("stop the Kafka workers"), r.err());
@@ -203,15 +230,17 @@ class TransferIntegrationTest {
         Set<String> extra = new HashSet<>(counts.keySet());
         extra.removeAll(expected);
         long dups = counts.values().stream().filter(n -> n > 1).count();
-        assertTrue(missing.isEmpty() && extra.isEmpty() && dups == 0, what + ": " + missing.size() + " lost, "
-                + extra.size() + " unexpected, " + dups + " duplicated (of " + expected.size() + ")");
+        assertTrue(
+                missing.isEmpty() && extra.isEmpty() && dups == 0,
+                what + ": " + missing.size() + " lost, " + extra.size() + " unexpected, " + dups + " duplicated (of "
+                        + expected.size() + ")");
     }
 
     private static List<String> delayTopics(KafkaService kafka, TestNamespace ns) throws Exception {
-        try (Admin admin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG,
-                kafka.bootstrapServers()))) {
+        try (Admin admin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrapServers()))) {
             return admin.listTopics().names().get(30, TimeUnit.SECONDS).stream()
-                    .filter(t -> t.startsWith(ns.value() + "." + Q + ".delay.")).toList();
+                    .filter(t -> t.startsWith(ns.value() + "." + Q + ".delay."))
+                    .toList();
         }
     }
 
@@ -233,8 +262,9 @@ class TransferIntegrationTest {
                     counts.merge(CODEC.decode(r.value()).jid(), 1, Integer::sum);
                     var h = r.headers().lastHeader("crossfade-due");
                     if (h != null) {
-                        due.put(CODEC.decode(r.value()).jid(), Long.parseLong(new String(h.value(),
-                                StandardCharsets.UTF_8)));
+                        due.put(
+                                CODEC.decode(r.value()).jid(),
+                                Long.parseLong(new String(h.value(), StandardCharsets.UTF_8)));
                     }
                 }
                 return tps.stream().allMatch(tp -> c.position(tp) >= end.get(tp));
@@ -262,9 +292,14 @@ class TransferIntegrationTest {
     }
 
     private static KafkaConsumer<byte[], byte[]> consumer(KafkaService kafka) {
-        return new KafkaConsumer<>(Map.of(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrapServers(),
-                ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false,
-                ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class,
-                ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class));
+        return new KafkaConsumer<>(Map.of(
+                ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG,
+                kafka.bootstrapServers(),
+                ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG,
+                false,
+                ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG,
+                ByteArrayDeserializer.class,
+                ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG,
+                ByteArrayDeserializer.class));
     }
 }

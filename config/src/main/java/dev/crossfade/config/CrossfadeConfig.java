@@ -3,7 +3,6 @@ package dev.crossfade.config;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
-
 import java.io.IOException;
 import java.net.URI;
 import java.nio.file.Files;
@@ -29,7 +28,8 @@ public final class CrossfadeConfig {
     private static final Pattern DURATION = Pattern.compile("(\\d{1,12})(ms|s|m|h)");
     private static final Pattern NAME = Pattern.compile("[A-Za-z0-9._-]+");
     private static final Pattern HOST_PORT = Pattern.compile("(\\[[0-9A-Fa-f:.]+]|[A-Za-z0-9._-]+):(\\d{1,5})");
-    private static final Pattern CLASS_NAME = Pattern.compile("[\\p{L}_$][\\p{L}\\p{N}_$]*(\\.[\\p{L}_$][\\p{L}\\p{N}_$]*)*");
+    private static final Pattern CLASS_NAME =
+            Pattern.compile("[\\p{L}_$][\\p{L}\\p{N}_$]*(\\.[\\p{L}_$][\\p{L}\\p{N}_$]*)*");
     /** What {@link #isQueueName} checks, for messages. */
     public static final String QUEUE_RULE = "queue names may use only letters, digits, '.', '_' and '-' (and must "
             + "not end in .dlq or .shadow, or contain .delay.)";
@@ -90,7 +90,8 @@ public final class CrossfadeConfig {
                 sources.put(s.key(), s.env());
             }
         }
-        if (env.get("LD_SDK_KEY") != null && env.get(Setting.find("flags.sdk-key").env()) == null) {
+        if (env.get("LD_SDK_KEY") != null
+                && env.get(Setting.find("flags.sdk-key").env()) == null) {
             values.put("flags.sdk-key", env.get("LD_SDK_KEY"));
             sources.put("flags.sdk-key", "LD_SDK_KEY");
         }
@@ -109,8 +110,8 @@ public final class CrossfadeConfig {
      * @param origin  what {@link #origin()} says
      * @throws ConfigException naming the key (with {@code prefix}) and the fix
      */
-    public static CrossfadeConfig of(Map<String, String> set, Map<String, String> sources, String prefix,
-                                     String origin) {
+    public static CrossfadeConfig of(
+            Map<String, String> set, Map<String, String> sources, String prefix, String origin) {
         for (String key : set.keySet()) {
             Setting s = Setting.find(key);
             if (s == null) {
@@ -131,8 +132,10 @@ public final class CrossfadeConfig {
 
     /** The error for a key that is no setting, with the nearest one when it looks like a typo. */
     public static ConfigException unknownKey(String prefix, String key, String source) {
-        return new ConfigException(prefix + key, "unknown key" + suggestion(key, prefix) + "; see `crossfade config "
-                + "keys`" + (source == null ? "" : " (" + source + ")"));
+        return new ConfigException(
+                prefix + key,
+                "unknown key" + suggestion(key, prefix) + "; see `crossfade config " + "keys`"
+                        + (source == null ? "" : " (" + source + ")"));
     }
 
     private static void remember(Setting s, String value) {
@@ -148,8 +151,11 @@ public final class CrossfadeConfig {
         try {
             root = new ObjectMapper(new YAMLFactory()).readTree(file.toFile());
         } catch (IOException e) {
-            String msg = e.getMessage() == null ? e.toString() : e.getMessage().lines().findFirst().orElse("");
-            throw new ConfigException(file.toString(), "not valid YAML (" + Redaction.redact(msg) + "); fix the syntax");
+            String msg = e.getMessage() == null
+                    ? e.toString()
+                    : e.getMessage().lines().findFirst().orElse("");
+            throw new ConfigException(
+                    file.toString(), "not valid YAML (" + Redaction.redact(msg) + "); fix the syntax");
         }
         if (root == null || root.isMissingNode() || root.isNull()) {
             return;
@@ -166,22 +172,24 @@ public final class CrossfadeConfig {
             String where = "in " + file.getFileName();
             if (v.isArray()) {
                 if (s.type() != Setting.Type.LIST) {
-                    throw new ConfigException(key, "takes one value, not a list" + (s.secret() ? "" : ", got " + v)
-                            + " (" + where + ")");
+                    throw new ConfigException(
+                            key, "takes one value, not a list" + (s.secret() ? "" : ", got " + v) + " (" + where + ")");
                 }
                 List<String> items = new ArrayList<>();
                 for (JsonNode i : v) {
                     if (!i.isValueNode() || i.isNull()) {
-                        throw new ConfigException(key, "list items must be plain values, got " + i + " (" + where
-                                + ")");
+                        throw new ConfigException(
+                                key, "list items must be plain values, got " + i + " (" + where + ")");
                     }
                     items.add(i.asText());
                 }
                 values.put(key, String.join(",", items));
             } else if (v.isNull()) {
                 if (s.defaultValue() != null) {
-                    throw new ConfigException(key, "has no value; give one or remove the line to use the default '"
-                            + s.defaultValue() + "' (" + where + ")");
+                    throw new ConfigException(
+                            key,
+                            "has no value; give one or remove the line to use the default '" + s.defaultValue() + "' ("
+                                    + where + ")");
                 }
                 values.put(key, null);
             } else {
@@ -202,10 +210,18 @@ public final class CrossfadeConfig {
             }
             if (s == null) {
                 boolean section = Setting.ALL.stream().anyMatch(x -> x.key().startsWith(key + "."));
-                throw new ConfigException(key, section ? "is a section: put its keys under it, e.g. '"
-                        + Setting.ALL.stream().filter(x -> x.key().startsWith(key + ".")).findFirst().get().key()
-                        + "' (in " + file + ")" : "unknown key" + suggestion(key, "") + "; see `crossfade config keys` (in "
-                        + file + ")");
+                throw new ConfigException(
+                        key,
+                        section
+                                ? "is a section: put its keys under it, e.g. '"
+                                        + Setting.ALL.stream()
+                                                .filter(x -> x.key().startsWith(key + "."))
+                                                .findFirst()
+                                                .get()
+                                                .key()
+                                        + "' (in " + file + ")"
+                                : "unknown key" + suggestion(key, "") + "; see `crossfade config keys` (in " + file
+                                        + ")");
             }
             if (v.isObject()) {
                 throw new ConfigException(key, "takes a value, not a mapping (in " + file + ")");
@@ -236,8 +252,8 @@ public final class CrossfadeConfig {
         for (int i = 1; i <= a.length(); i++) {
             cur[0] = i;
             for (int j = 1; j <= b.length(); j++) {
-                cur[j] = Math.min(Math.min(cur[j - 1], prev[j]) + 1, prev[j - 1] + (a.charAt(i - 1) == b.charAt(j - 1)
-                        ? 0 : 1));
+                cur[j] = Math.min(
+                        Math.min(cur[j - 1], prev[j]) + 1, prev[j - 1] + (a.charAt(i - 1) == b.charAt(j - 1) ? 0 : 1));
             }
             int[] t = prev;
             prev = cur;
@@ -269,8 +285,7 @@ public final class CrossfadeConfig {
                     }
                     path(s.key());
                 }
-                default -> {
-                }
+                default -> {}
             }
         }
         choice("kafka.mode", List.of("group", "share"));
@@ -315,15 +330,16 @@ public final class CrossfadeConfig {
         range("http.port", 0, 65535);
         bootstrap();
         name("kafka.topic-prefix", "a topic name prefix");
-        for (String flag : List.of("flags.route-flag", "flags.kill-switch-flag", "flags.shadow-flag",
-                "flags.migration-flag")) {
+        for (String flag :
+                List.of("flags.route-flag", "flags.kill-switch-flag", "flags.shadow-flag", "flags.migration-flag")) {
             if (values.get(flag) != null) {
                 name(flag, "a flag key");
             }
         }
         if (!isSet("http.bind") || string("http.bind").trim().contains(" ")) {
-            throw fail("http.bind", "must be an address to listen on, e.g. 127.0.0.1 or 0.0.0.0, got '"
-                    + string("http.bind") + "'");
+            throw fail(
+                    "http.bind",
+                    "must be an address to listen on, e.g. 127.0.0.1 or 0.0.0.0, got '" + string("http.bind") + "'");
         }
         redisUrl();
         for (String key : List.of("flags.relay-uri", "flags.stream-uri", "flags.base-uri", "flags.events-uri")) {
@@ -335,8 +351,10 @@ public final class CrossfadeConfig {
             }
         }
         if (duration("redis.heartbeat-ttl").compareTo(MIN_HEARTBEAT_TTL) < 0) {
-            throw fail("redis.heartbeat-ttl", "must be at least 2s (peers judge a process dead after it), got '"
-                    + string("redis.heartbeat-ttl") + "'");
+            throw fail(
+                    "redis.heartbeat-ttl",
+                    "must be at least 2s (peers judge a process dead after it), got '" + string("redis.heartbeat-ttl")
+                            + "'");
         }
         if (isSet("kafka.session-timeout") && duration("kafka.session-timeout").toMillis() > Integer.MAX_VALUE) {
             throw fail("kafka.session-timeout", "must be at most " + Integer.MAX_VALUE + "ms");
@@ -345,8 +363,7 @@ public final class CrossfadeConfig {
 
     /** Whether a queue name is usable on both backends (it becomes part of Kafka topic names). */
     public static boolean isQueueName(String q) {
-        return NAME.matcher(q).matches() && !q.endsWith(".dlq") && !q.endsWith(".shadow")
-                && !q.contains(".delay.");
+        return NAME.matcher(q).matches() && !q.endsWith(".dlq") && !q.endsWith(".shadow") && !q.contains(".delay.");
     }
 
     private void redisUrl() {
@@ -370,8 +387,10 @@ public final class CrossfadeConfig {
         for (String server : servers) {
             Matcher m = HOST_PORT.matcher(server);
             if (!m.matches() || Integer.parseInt(m.group(2)) < 1 || Integer.parseInt(m.group(2)) > 65535) {
-                throw fail("kafka.bootstrap", "must list brokers as host:port (port 1..65535), comma-separated, got '"
-                        + Redaction.redact(v) + "'");
+                throw fail(
+                        "kafka.bootstrap",
+                        "must list brokers as host:port (port 1..65535), comma-separated, got '" + Redaction.redact(v)
+                                + "'");
             }
         }
     }
@@ -379,8 +398,13 @@ public final class CrossfadeConfig {
     private void choice(String key, List<String> choices) {
         String v = string(key).trim();
         if (!choices.contains(v)) {
-            throw fail(key, "must be " + choices.stream().map(c -> "'" + c + "'")
-                    .reduce((a, b) -> a + " or " + b).orElse("") + ", got '" + v + "'");
+            throw fail(
+                    key,
+                    "must be "
+                            + choices.stream()
+                                    .map(c -> "'" + c + "'")
+                                    .reduce((a, b) -> a + " or " + b)
+                                    .orElse("") + ", got '" + v + "'");
         }
     }
 
@@ -401,8 +425,9 @@ public final class CrossfadeConfig {
     /** A failure of a key's value, saying where the value was set. */
     private ConfigException fail(String key, String problem) {
         String source = sources.get(key);
-        return new ConfigException(prefix + key, problem + (source == null ? "" : " (" + (source.startsWith("in ")
-                ? source : "from " + source) + ")"));
+        return new ConfigException(
+                prefix + key,
+                problem + (source == null ? "" : " (" + (source.startsWith("in ") ? source : "from " + source) + ")"));
     }
 
     /** The value as it may be printed: masked when secret, without a password when a URL. */
@@ -432,8 +457,13 @@ public final class CrossfadeConfig {
         try {
             return Integer.parseInt(v.trim());
         } catch (NumberFormatException | NullPointerException e) {
-            throw fail(key, "must be a whole number" + (v != null && v.trim().matches("-?\\d+")
-                    ? " between " + Integer.MIN_VALUE + " and " + Integer.MAX_VALUE : "") + ", got '" + v + "'");
+            throw fail(
+                    key,
+                    "must be a whole number"
+                            + (v != null && v.trim().matches("-?\\d+")
+                                    ? " between " + Integer.MIN_VALUE + " and " + Integer.MAX_VALUE
+                                    : "")
+                            + ", got '" + v + "'");
         }
     }
 
@@ -488,7 +518,10 @@ public final class CrossfadeConfig {
         if (v == null || v.isBlank()) {
             return List.of();
         }
-        return Arrays.stream(v.split(",")).map(String::trim).filter(x -> !x.isEmpty()).toList();
+        return Arrays.stream(v.split(","))
+                .map(String::trim)
+                .filter(x -> !x.isEmpty())
+                .toList();
     }
 
     public Path path(String key) {

@@ -26,15 +26,16 @@ public final class Redaction {
     public static final String MASK = "****";
 
     /** A URL's user info: the user stays visible, a password (or user info without one, which may be one) does not. */
-    private static final Pattern URL_USERINFO = Pattern.compile(
-            "(\\b[a-zA-Z][a-zA-Z0-9+.-]*://)([^\\s'\"@/:]*)(:[^\\s'\"]*)?@");
+    private static final Pattern URL_USERINFO =
+            Pattern.compile("(\\b[a-zA-Z][a-zA-Z0-9+.-]*://)([^\\s'\"@/:]*)(:[^\\s'\"]*)?@");
     /** JAAS options ({@code password="..."}) as in Kafka's sasl.jaas.config. */
     private static final Pattern JAAS = Pattern.compile("(?i)\\b(password|secret|token)(\\s*=\\s*)\"[^\"]*\"");
+
     private static final String SECRET_KEY =
             "[a-z0-9_.-]*(?:password|passwd|secret|token|sdk[-_.]?key|api[-_.]?key|credentials?)";
     /** key=value where the key names a secret (config dumps, query strings, environment listings). */
-    private static final Pattern KEY_EQUALS = Pattern.compile("(?i)\\b(" + SECRET_KEY
-            + ")(\\s*=\\s*)(?!\\*\\*\\*\\*|\\[hidden\\])([^\\s,;'\"}&)\\]]+)");
+    private static final Pattern KEY_EQUALS =
+            Pattern.compile("(?i)\\b(" + SECRET_KEY + ")(\\s*=\\s*)(?!\\*\\*\\*\\*|\\[hidden\\])([^\\s,;'\"}&)\\]]+)");
     /** "key": "value" in JSON where the key names a secret. */
     private static final Pattern KEY_JSON = Pattern.compile("(?i)(\"" + SECRET_KEY + "\"\\s*:\\s*\")([^\"]*)(\")");
     /** LaunchDarkly server-side SDK keys. */
@@ -44,8 +45,7 @@ public final class Redaction {
 
     private static final Set<String> KNOWN = ConcurrentHashMap.newKeySet();
 
-    private Redaction() {
-    }
+    private Redaction() {}
 
     /**
      * The user info of a URL-like text (between {@code ://} and the last {@code @} before the path), or null. Works on
@@ -96,14 +96,15 @@ public final class Redaction {
         }
         String out = text;
         // Longest first, so a secret that contains another is masked whole.
-        List<String> known = KNOWN.stream().sorted(Comparator.comparingInt(String::length).reversed()).toList();
+        List<String> known = KNOWN.stream()
+                .sorted(Comparator.comparingInt(String::length).reversed())
+                .toList();
         for (String k : known) {
             if (out.contains(k)) {
                 out = out.replace(k, MASK);
             }
         }
-        out = replace(URL_USERINFO, out, m -> m.group(1) + (m.group(3) == null ? MASK : m.group(2) + ":" + MASK)
-                + "@");
+        out = replace(URL_USERINFO, out, m -> m.group(1) + (m.group(3) == null ? MASK : m.group(2) + ":" + MASK) + "@");
         out = replace(JAAS, out, m -> m.group(1) + m.group(2) + "\"" + MASK + "\"");
         out = replace(KEY_EQUALS, out, m -> m.group(1) + m.group(2) + MASK);
         out = replace(KEY_JSON, out, m -> m.group(1) + MASK + m.group(3));
@@ -125,65 +126,71 @@ public final class Redaction {
 
     /** A writer that redacts each line (and whatever is flushed) before it reaches {@code out}. */
     public static PrintWriter writer(PrintWriter out) {
-        return new PrintWriter(new LineRedactor(new Writer() {
-            @Override
-            public void write(char[] buf, int off, int len) {
-                out.write(buf, off, len);
-            }
+        return new PrintWriter(
+                new LineRedactor(new Writer() {
+                    @Override
+                    public void write(char[] buf, int off, int len) {
+                        out.write(buf, off, len);
+                    }
 
-            @Override
-            public void flush() {
-                out.flush();
-            }
+                    @Override
+                    public void flush() {
+                        out.flush();
+                    }
 
-            @Override
-            public void close() {
-                out.close();
-            }
-        }), true);
+                    @Override
+                    public void close() {
+                        out.close();
+                    }
+                }),
+                true);
     }
 
     /** A stream that redacts each line before it reaches {@code out}: for System.out and System.err (log lines). */
     public static PrintStream stream(PrintStream out) {
-        return new PrintStream(new OutputStream() {
-            private final ByteArrayOutputStream line = new ByteArrayOutputStream();
+        return new PrintStream(
+                new OutputStream() {
+                    private final ByteArrayOutputStream line = new ByteArrayOutputStream();
 
-            @Override
-            public synchronized void write(int b) {
-                line.write(b);
-                if (b == '\n') {
-                    emit();
-                }
-            }
-
-            @Override
-            public synchronized void write(byte[] b, int off, int len) {
-                int start = off;
-                for (int i = off; i < off + len; i++) {
-                    if (b[i] == '\n') {
-                        line.write(b, start, i + 1 - start);
-                        emit();
-                        start = i + 1;
+                    @Override
+                    public synchronized void write(int b) {
+                        line.write(b);
+                        if (b == '\n') {
+                            emit();
+                        }
                     }
-                }
-                line.write(b, start, off + len - start);
-            }
 
-            @Override
-            public synchronized void flush() {
-                emit();
-                out.flush();
-            }
+                    @Override
+                    public synchronized void write(byte[] b, int off, int len) {
+                        int start = off;
+                        for (int i = off; i < off + len; i++) {
+                            if (b[i] == '\n') {
+                                line.write(b, start, i + 1 - start);
+                                emit();
+                                start = i + 1;
+                            }
+                        }
+                        line.write(b, start, off + len - start);
+                    }
 
-            private void emit() {
-                if (line.size() == 0) {
-                    return;
-                }
-                byte[] bytes = redact(line.toString(StandardCharsets.UTF_8)).getBytes(StandardCharsets.UTF_8);
-                out.write(bytes, 0, bytes.length);
-                line.reset();
-            }
-        }, false, StandardCharsets.UTF_8); // not auto-flushing: that would flush half a line at every write
+                    @Override
+                    public synchronized void flush() {
+                        emit();
+                        out.flush();
+                    }
+
+                    private void emit() {
+                        if (line.size() == 0) {
+                            return;
+                        }
+                        byte[] bytes =
+                                redact(line.toString(StandardCharsets.UTF_8)).getBytes(StandardCharsets.UTF_8);
+                        out.write(bytes, 0, bytes.length);
+                        line.reset();
+                    }
+                },
+                false,
+                StandardCharsets.UTF_8); // not auto-flushing: that would flush half a line at every write
     }
 
     /** Buffers a line, so a secret written in pieces is still masked whole. */

@@ -1,19 +1,19 @@
 package dev.crossfade.config;
 
-import org.junit.jupiter.api.Test;
+import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
-
-import static org.junit.jupiter.api.Assertions.assertEquals;
+import org.junit.jupiter.api.Test;
 
 /** What counts as a secret wherever it appears, and that the redacting streams mask it even when written in pieces. */
 class RedactionTest {
     @Test
     void passwordsInUrlsAreMaskedAndTheRestKept() {
         assertEquals("redis://:****@redis.internal:6380/2", Redaction.redact("redis://:pw-123@redis.internal:6380/2"));
-        assertEquals("cannot reach rediss://app:****@h:6380/0 now",
+        assertEquals(
+                "cannot reach rediss://app:****@h:6380/0 now",
                 Redaction.redact("cannot reach rediss://app:p%40ss:word@h:6380/0 now"));
         assertEquals("'redis://****@h/0'", Redaction.redact("'redis://justapassword@h/0'"));
         assertEquals("redis://127.0.0.1:6379/0", Redaction.redact("redis://127.0.0.1:6379/0"));
@@ -22,16 +22,19 @@ class RedactionTest {
 
     @Test
     void jaasConfigsKeyValuesAndJsonAreMasked() {
-        assertEquals("sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required "
+        assertEquals(
+                "sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required "
                         + "username=\"app\" password=\"****\";",
                 Redaction.redact("sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required "
                         + "username=\"app\" password=\"jaas-s3cr3t-pw\";"));
-        assertEquals("LD_SDK_KEY=**** ssl.key.password = ****", Redaction.redact(
-                "LD_SDK_KEY=abc-def ssl.key.password = hunter22"));
+        assertEquals(
+                "LD_SDK_KEY=**** ssl.key.password = ****",
+                Redaction.redact("LD_SDK_KEY=abc-def ssl.key.password = hunter22"));
         assertEquals("{\"token\":\"****\",\"n\":1}", Redaction.redact("{\"token\":\"abc\",\"n\":1}"));
         assertEquals("sdk key ****", Redaction.redact("sdk key sdk-12345678-1234-1234-1234-123456789abc"));
         // A message about a secret key is not itself a secret.
-        assertEquals("config error: http.token: must be set", Redaction.redact("config error: http.token: must be set"));
+        assertEquals(
+                "config error: http.token: must be set", Redaction.redact("config error: http.token: must be set"));
     }
 
     @Test
@@ -54,7 +57,8 @@ class RedactionTest {
         out.println("r3t end");
         out.print("no newline yet redis://:pw@h");
         out.flush();
-        assertEquals("key **** end" + System.lineSeparator() + "no newline yet redis://:****@h",
+        assertEquals(
+                "key **** end" + System.lineSeparator() + "no newline yet redis://:****@h",
                 bytes.toString(StandardCharsets.UTF_8));
     }
 }

@@ -20,8 +20,7 @@ final class ContainerServices {
     static final String KAFKA_IMAGE =
             DevServices.setting("CROSSFADE_KAFKA_IMAGE", "apache/kafka:" + kafkaClientsVersion());
 
-    private ContainerServices() {
-    }
+    private ContainerServices() {}
 
     /** The kafka-clients version from the jar's own version file (public API offers none), or "latest". */
     private static String kafkaClientsVersion() {
@@ -47,7 +46,8 @@ final class ContainerServices {
     }
 
     static RedisService redis() {
-        GenericContainer<?> container = new GenericContainer<>(DockerImageName.parse(REDIS_IMAGE)).withExposedPorts(6379);
+        GenericContainer<?> container =
+                new GenericContainer<>(DockerImageName.parse(REDIS_IMAGE)).withExposedPorts(6379);
         container.start();
         return new ContainerRedis(container);
     }

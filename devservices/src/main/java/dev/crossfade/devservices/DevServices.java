@@ -31,8 +31,7 @@ public final class DevServices {
     /** {@code true} to prefer Testcontainers when Docker is available. */
     public static final String TESTCONTAINERS = "CROSSFADE_TESTCONTAINERS";
 
-    private DevServices() {
-    }
+    private DevServices() {}
 
     /** A started Redis with the default local configuration; see the class comment for where it comes from. */
     public static RedisService redis() {

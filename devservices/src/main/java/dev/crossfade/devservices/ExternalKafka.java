@@ -7,7 +7,8 @@ final class ExternalKafka implements KafkaService {
     private final String bootstrapServers;
 
     ExternalKafka(String bootstrapServers) {
-        this.bootstrapServers = Objects.requireNonNull(bootstrapServers, "bootstrapServers").trim();
+        this.bootstrapServers =
+                Objects.requireNonNull(bootstrapServers, "bootstrapServers").trim();
         if (this.bootstrapServers.isEmpty()) {
             throw new IllegalArgumentException("empty Kafka bootstrap servers");
         }

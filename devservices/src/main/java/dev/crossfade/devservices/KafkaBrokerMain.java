@@ -10,8 +10,7 @@ import java.nio.file.Path;
  * <p>Arguments: {@code server.properties clusterId parentPid homeDir}. Package-private: only LocalKafka launches it.
  */
 final class KafkaBrokerMain {
-    private KafkaBrokerMain() {
-    }
+    private KafkaBrokerMain() {}
 
     public static void main(String[] args) throws Exception {
         if (args.length != 4) {
@@ -25,7 +24,8 @@ final class KafkaBrokerMain {
         watchParent(parentPid, home);
 
         // --ignore-formatted makes this a no-op on restart, so data written before a kill survives.
-        String[] format = {"format", "--config", config, "--cluster-id", clusterId, "--standalone", "--ignore-formatted"};
+        String[] format = {"format", "--config", config, "--cluster-id", clusterId, "--standalone", "--ignore-formatted"
+        };
         int rc;
         try {
             rc = kafka.tools.StorageTool.execute(format, System.out);

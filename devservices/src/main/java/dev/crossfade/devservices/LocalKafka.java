@@ -52,8 +52,8 @@ public final class LocalKafka extends LocalServer<LocalKafka> implements KafkaSe
      * JVM options used unless {@link Builder#jvmOptions(String...)} replaces them: a heap big enough for load tests, the
      * serial collector (fastest start and least CPU on a two-core CI box), and death on OOM instead of limping on.
      */
-    public static final List<String> DEFAULT_JVM_OPTIONS =
-            List.of("-Xms256m", "-Xmx768m", "-XX:+UseSerialGC", "-XX:+ExitOnOutOfMemoryError", "-Djava.awt.headless=true");
+    public static final List<String> DEFAULT_JVM_OPTIONS = List.of(
+            "-Xms256m", "-Xmx768m", "-XX:+UseSerialGC", "-XX:+ExitOnOutOfMemoryError", "-Djava.awt.headless=true");
 
     private final Config config;
     private int port;
@@ -120,7 +120,8 @@ public final class LocalKafka extends LocalServer<LocalKafka> implements KafkaSe
                 awaitReady();
                 break;
             } catch (DevServiceException e) {
-                boolean portClash = fresh && attempt < 3 && Processes.tail(logFile(), 200).contains("Address already in use");
+                boolean portClash =
+                        fresh && attempt < 3 && Processes.tail(logFile(), 200).contains("Address already in use");
                 if (!portClash) {
                     throw e;
                 }
@@ -129,8 +130,12 @@ public final class LocalKafka extends LocalServer<LocalKafka> implements KafkaSe
                 Processes.deleteQuietly(directory.resolve("data"));
             }
         }
-        LOG.info("Kafka broker pid {} ready at {} in {} ms (dir {})", process.pid(), bootstrapServers(),
-                Duration.ofNanos(System.nanoTime() - begin).toMillis(), directory);
+        LOG.info(
+                "Kafka broker pid {} ready at {} in {} ms (dir {})",
+                process.pid(),
+                bootstrapServers(),
+                Duration.ofNanos(System.nanoTime() - begin).toMillis(),
+                directory);
         return this;
     }
 
@@ -177,8 +182,10 @@ public final class LocalKafka extends LocalServer<LocalKafka> implements KafkaSe
         p.putAll(config.brokerProperties);
 
         StringBuilder text = new StringBuilder("# written by dev.crossfade.devservices.LocalKafka\n");
-        p.forEach((k, v) -> text.append(k).append('=').append(v.replace("\\", "\\\\")).append('\n'));
-        String log4j = String.join("\n",
+        p.forEach((k, v) ->
+                text.append(k).append('=').append(v.replace("\\", "\\\\")).append('\n'));
+        String log4j = String.join(
+                "\n",
                 "status = error",
                 "appender.console.type = Console",
                 "appender.console.name = STDOUT",
@@ -249,8 +256,9 @@ public final class LocalKafka extends LocalServer<LocalKafka> implements KafkaSe
             while (true) {
                 checkAliveAndTime(deadline, "Admin.describeCluster() did not answer (last error: " + last + ")");
                 try {
-                    Collection<Node> nodes =
-                            admin.describeCluster(new DescribeClusterOptions().timeoutMs(2000)).nodes().get(3, TimeUnit.SECONDS);
+                    Collection<Node> nodes = admin.describeCluster(new DescribeClusterOptions().timeoutMs(2000))
+                            .nodes()
+                            .get(3, TimeUnit.SECONDS);
                     if (!nodes.isEmpty()) {
                         return;
                     }
@@ -311,8 +319,7 @@ public final class LocalKafka extends LocalServer<LocalKafka> implements KafkaSe
 
     @Override
     public synchronized String toString() {
-        return "LocalKafka[" + (port == 0 ? "not started" : bootstrapServers())
-                + state() + "]";
+        return "LocalKafka[" + (port == 0 ? "not started" : bootstrapServers()) + state() + "]";
     }
 
     private static final class Config {
@@ -352,8 +359,7 @@ public final class LocalKafka extends LocalServer<LocalKafka> implements KafkaSe
         private String classpath;
         private Path javaExecutable;
 
-        private Builder() {
-        }
+        private Builder() {}
 
         /** {@code num.partitions}: the partition count of topics created without an explicit count. Default 1. */
         public Builder partitions(int partitions) {

@@ -62,9 +62,11 @@ public final class LocalLaunchDarkly implements AutoCloseable {
     private final Map<String, ObjectNode> flags = new LinkedHashMap<>();
     /** Last version given to each key, deleted ones included, so versions only rise. Guarded by lock. */
     private final Map<String, Integer> versions = new LinkedHashMap<>();
+
     private final Set<SseStream> streams = ConcurrentHashMap.newKeySet();
     /** Every event posted to /bulk, in order; guarded by itself. */
     private final List<JsonNode> events = new ArrayList<>();
+
     private final List<JsonNode> diagnostics = new ArrayList<>();
     private final AtomicInteger streamsOpened = new AtomicInteger();
     private final AtomicInteger unauthorized = new AtomicInteger();
@@ -341,7 +343,8 @@ public final class LocalLaunchDarkly implements AutoCloseable {
         if (!authorized(x)) {
             return;
         }
-        if (!"GET".equals(x.getRequestMethod()) || !"/all".equals(x.getRequestURI().getPath())) {
+        if (!"GET".equals(x.getRequestMethod())
+                || !"/all".equals(x.getRequestURI().getPath())) {
             respond(x, 404, "");
             return;
         }
@@ -392,7 +395,8 @@ public final class LocalLaunchDarkly implements AutoCloseable {
         }
         JsonNode body;
         try (InputStream in = "gzip".equalsIgnoreCase(x.getRequestHeaders().getFirst("Content-Encoding"))
-                ? new GZIPInputStream(x.getRequestBody()) : x.getRequestBody()) {
+                ? new GZIPInputStream(x.getRequestBody())
+                : x.getRequestBody()) {
             body = JSON.readTree(in);
         } catch (IOException e) {
             respond(x, 400, "");
@@ -441,8 +445,7 @@ public final class LocalLaunchDarkly implements AutoCloseable {
         private Duration heartbeat = Duration.ofSeconds(30);
         private final Map<String, ObjectNode> flags = new LinkedHashMap<>();
 
-        private Builder() {
-        }
+        private Builder() {}
 
         /** The only key accepted in {@code Authorization}; {@link #DEFAULT_SDK_KEY} unless set. */
         public Builder sdkKey(String sdkKey) {

@@ -97,7 +97,8 @@ public final class LocalRedis extends LocalServer<LocalRedis> implements RedisSe
             process = new ProcessBuilder(command)
                     .directory(directory.toFile())
                     .redirectErrorStream(true)
-                    .redirectOutput(ProcessBuilder.Redirect.appendTo(directory.resolve("redis.stdout").toFile()))
+                    .redirectOutput(ProcessBuilder.Redirect.appendTo(
+                            directory.resolve("redis.stdout").toFile()))
                     .start();
         } catch (IOException e) {
             throw new DevServiceException("cannot run " + executable + ": " + e.getMessage() + ". " + INSTALL_HINT, e);
@@ -105,19 +106,37 @@ public final class LocalRedis extends LocalServer<LocalRedis> implements RedisSe
         Processes.track(process);
         paused = false;
         awaitPong();
-        LOG.info("redis-server pid {} ready at {} in {} ms (dir {})", process.pid(), uri(),
-                Duration.ofNanos(System.nanoTime() - begin).toMillis(), directory);
+        LOG.info(
+                "redis-server pid {} ready at {} in {} ms (dir {})",
+                process.pid(),
+                uri(),
+                Duration.ofNanos(System.nanoTime() - begin).toMillis(),
+                directory);
         return this;
     }
 
     private List<String> command(Path executable) {
         List<String> cmd = new ArrayList<>();
         cmd.add(executable.toString());
-        cmd.addAll(List.of("--port", Integer.toString(port), "--bind", HOST, "--protected-mode", "no",
-                "--daemonize", "no", "--dir", directory.toString(), "--logfile", logFile().toString(),
-                "--save", config.save,
-                "--appendonly", config.appendOnly ? "yes" : "no",
-                "--appendfsync", config.fsyncAlways ? "always" : "everysec"));
+        cmd.addAll(List.of(
+                "--port",
+                Integer.toString(port),
+                "--bind",
+                HOST,
+                "--protected-mode",
+                "no",
+                "--daemonize",
+                "no",
+                "--dir",
+                directory.toString(),
+                "--logfile",
+                logFile().toString(),
+                "--save",
+                config.save,
+                "--appendonly",
+                config.appendOnly ? "yes" : "no",
+                "--appendfsync",
+                config.fsyncAlways ? "always" : "everysec"));
         if (config.maxmemoryPolicy != null) {
             cmd.addAll(List.of("--maxmemory-policy", config.maxmemoryPolicy));
         }
@@ -143,8 +162,10 @@ public final class LocalRedis extends LocalServer<LocalRedis> implements RedisSe
             if (System.nanoTime() > deadline) {
                 process.destroyForcibly();
                 Processes.awaitExit(process, Duration.ofSeconds(5));
-                throw failure("redis-server did not answer PING with +PONG within " + config.startupTimeout
-                        + " (last answer: " + last + ")", null);
+                throw failure(
+                        "redis-server did not answer PING with +PONG within " + config.startupTimeout
+                                + " (last answer: " + last + ")",
+                        null);
             }
             sleep(Duration.ofMillis(20));
         }
@@ -158,7 +179,8 @@ public final class LocalRedis extends LocalServer<LocalRedis> implements RedisSe
             OutputStream out = socket.getOutputStream();
             out.write("*1\r\n$4\r\nPING\r\n".getBytes(StandardCharsets.US_ASCII));
             out.flush();
-            BufferedReader in = new BufferedReader(new InputStreamReader(socket.getInputStream(), StandardCharsets.US_ASCII));
+            BufferedReader in =
+                    new BufferedReader(new InputStreamReader(socket.getInputStream(), StandardCharsets.US_ASCII));
             String line = in.readLine();
             return line == null ? "connection closed" : line;
         }
@@ -244,8 +266,7 @@ public final class LocalRedis extends LocalServer<LocalRedis> implements RedisSe
         private Duration startupTimeout = Duration.ofSeconds(20);
         private Path executable;
 
-        private Builder() {
-        }
+        private Builder() {}
 
         /** Turns on the append-only file, so data survives {@link LocalRedis#kill()} + {@link LocalRedis#restart()}. */
         public Builder appendOnly(boolean appendOnly) {

@@ -1,10 +1,9 @@
 package dev.crossfade.devservices;
 
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
-
 import java.nio.file.Path;
 import java.time.Duration;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * What {@link LocalRedis} and {@link LocalKafka} share: one child process owned by this handle, in a temporary
@@ -16,9 +15,11 @@ import java.time.Duration;
 abstract class LocalServer<S extends LocalServer<S>> implements AutoCloseable {
     /** For messages: "redis-server", "Kafka broker". */
     private final String name;
+
     private final Duration killTimeout;
     /** Named after the concrete class, so log lines say LocalRedis or LocalKafka. */
     private final Logger log = LoggerFactory.getLogger(getClass());
+
     protected Path directory;
     protected Process process;
     protected boolean paused;
@@ -63,8 +64,12 @@ abstract class LocalServer<S extends LocalServer<S>> implements AutoCloseable {
             kill();
             return;
         }
-        log.info("{} at {} stopped in {} ms (exit {})", name, address(),
-                Duration.ofNanos(System.nanoTime() - begin).toMillis(), process.exitValue());
+        log.info(
+                "{} at {} stopped in {} ms (exit {})",
+                name,
+                address(),
+                Duration.ofNanos(System.nanoTime() - begin).toMillis(),
+                process.exitValue());
     }
 
     /**

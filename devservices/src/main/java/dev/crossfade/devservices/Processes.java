@@ -36,8 +36,7 @@ final class Processes {
         Runtime.getRuntime().addShutdownHook(new Thread(Processes::reapAll, "crossfade-devservices-reaper"));
     }
 
-    private Processes() {
-    }
+    private Processes() {}
 
     static void track(Process process) {
         LIVE.add(process);
@@ -102,7 +101,8 @@ final class Processes {
                 throw new DevServiceException("kill -" + signal + " " + pid + " did not return in 10s");
             }
             if (kill.exitValue() != 0) {
-                throw new DevServiceException("kill -" + signal + " " + pid + " failed (exit " + kill.exitValue() + "): " + out);
+                throw new DevServiceException(
+                        "kill -" + signal + " " + pid + " failed (exit " + kill.exitValue() + "): " + out);
             }
         } catch (IOException e) {
             throw new DevServiceException("cannot run kill -" + signal + " " + pid, e);
@@ -139,7 +139,9 @@ final class Processes {
                     lines.addLast(line);
                 }
             }
-            return lines.isEmpty() ? "(" + file.getFileName() + " is empty)" : String.join(System.lineSeparator(), lines);
+            return lines.isEmpty()
+                    ? "(" + file.getFileName() + " is empty)"
+                    : String.join(System.lineSeparator(), lines);
         } catch (IOException | UncheckedIOException e) {
             return "(cannot read " + file + ": " + e + ")";
         }

@@ -28,7 +28,7 @@ final class SseStream {
 
     /** Queues an event; a stream that has ended ignores it. */
     void send(String event, String data) {
-        queue.add(new String[]{event, data});
+        queue.add(new String[] {event, data});
     }
 
     /** Ends the response after what was queued before. */

@@ -39,7 +39,9 @@ public final class TestNamespace {
     public static TestNamespace random(String hint) {
         String readable = sanitize(Objects.requireNonNull(hint, "hint"));
         while (true) {
-            String prefix = "t" + String.format(Locale.ROOT, "%08x", ThreadLocalRandom.current().nextInt());
+            String prefix = "t"
+                    + String.format(
+                            Locale.ROOT, "%08x", ThreadLocalRandom.current().nextInt());
             String value = readable.isEmpty() ? prefix : prefix + "-" + readable;
             if (value.length() > MAX_LENGTH) {
                 value = trimEnd(value.substring(0, MAX_LENGTH));
@@ -57,7 +59,8 @@ public final class TestNamespace {
      */
     public static TestNamespace of(String value) {
         if (value == null || !VALID.matcher(value).matches()) {
-            throw new IllegalArgumentException("a namespace is 1-" + MAX_LENGTH + " characters of [a-zA-Z0-9.-]: " + value);
+            throw new IllegalArgumentException(
+                    "a namespace is 1-" + MAX_LENGTH + " characters of [a-zA-Z0-9.-]: " + value);
         }
         return new TestNamespace(value);
     }

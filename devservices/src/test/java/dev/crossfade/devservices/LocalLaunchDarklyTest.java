@@ -33,16 +33,25 @@ class LocalLaunchDarklyTest {
 
     @Test
     void streamsAPutThenEachChangeAndEndsWhenDropped() throws Exception {
-        try (LocalLaunchDarkly ld = LocalLaunchDarkly.builder().flag("kill", KILL).heartbeat(Duration.ofMillis(200))
-                .build().start()) {
-            HttpResponse<InputStream> r = http.send(get(ld, "/all", ld.sdkKey()),
-                    HttpResponse.BodyHandlers.ofInputStream());
+        try (LocalLaunchDarkly ld = LocalLaunchDarkly.builder()
+                .flag("kill", KILL)
+                .heartbeat(Duration.ofMillis(200))
+                .build()
+                .start()) {
+            HttpResponse<InputStream> r =
+                    http.send(get(ld, "/all", ld.sdkKey()), HttpResponse.BodyHandlers.ofInputStream());
             assertEquals(200, r.statusCode());
             assertTrue(r.headers().firstValue("Content-Type").orElse("").startsWith("text/event-stream"));
             try (BufferedReader in = new BufferedReader(new InputStreamReader(r.body(), StandardCharsets.UTF_8))) {
                 JsonNode put = next(in, "put");
                 assertEquals("/", put.path("path").asText());
-                assertEquals(1, put.path("data").path("flags").path("kill").path("version").asInt());
+                assertEquals(
+                        1,
+                        put.path("data")
+                                .path("flags")
+                                .path("kill")
+                                .path("version")
+                                .asInt());
                 assertTrue(put.path("data").path("segments").isObject());
 
                 ld.setFlag("kill", KILL.replace("\"on\": false", "\"on\": true"));
@@ -69,17 +78,28 @@ class LocalLaunchDarklyTest {
 
     @Test
     void pollsEveryFlagAndRefusesAWrongKey() throws Exception {
-        try (LocalLaunchDarkly ld = LocalLaunchDarkly.builder().sdkKey("sdk-right").flag("kill", KILL).build()
+        try (LocalLaunchDarkly ld = LocalLaunchDarkly.builder()
+                .sdkKey("sdk-right")
+                .flag("kill", KILL)
+                .build()
                 .start()) {
-            HttpResponse<String> ok = http.send(get(ld, "/sdk/latest-all", "sdk-right"),
-                    HttpResponse.BodyHandlers.ofString());
+            HttpResponse<String> ok =
+                    http.send(get(ld, "/sdk/latest-all", "sdk-right"), HttpResponse.BodyHandlers.ofString());
             assertEquals(200, ok.statusCode());
-            assertFalse(JSON.readTree(ok.body()).path("flags").path("kill").path("on").asBoolean(true));
+            assertFalse(JSON.readTree(ok.body())
+                    .path("flags")
+                    .path("kill")
+                    .path("on")
+                    .asBoolean(true));
 
-            assertEquals(401, http.send(get(ld, "/sdk/latest-all", "sdk-wrong"),
-                    HttpResponse.BodyHandlers.ofString()).statusCode());
-            assertEquals(401, http.send(get(ld, "/all", "sdk-wrong"), HttpResponse.BodyHandlers.ofString())
-                    .statusCode());
+            assertEquals(
+                    401,
+                    http.send(get(ld, "/sdk/latest-all", "sdk-wrong"), HttpResponse.BodyHandlers.ofString())
+                            .statusCode());
+            assertEquals(
+                    401,
+                    http.send(get(ld, "/all", "sdk-wrong"), HttpResponse.BodyHandlers.ofString())
+                            .statusCode());
             assertEquals(2, ld.unauthorizedRequests());
             assertEquals(0, ld.streamsOpened());
         }
@@ -98,7 +118,9 @@ class LocalLaunchDarklyTest {
         assertEquals(202, post(ld, "/bulk", "[{\"kind\": \"custom\"}]", true));
         assertEquals(202, post(ld, "/diagnostic", "{\"kind\": \"diagnostic-init\"}", false));
         List<JsonNode> events = ld.awaitEvents(Duration.ofSeconds(1), e -> e.size() == 3);
-        assertEquals(List.of("index", "summary", "custom"), events.stream().map(e -> e.path("kind").asText()).toList());
+        assertEquals(
+                List.of("index", "summary", "custom"),
+                events.stream().map(e -> e.path("kind").asText()).toList());
         assertEquals("diagnostic-init", ld.diagnostics().get(0).path("kind").asText());
         assertThrows(AssertionError.class, () -> ld.awaitEvents(Duration.ofMillis(50), e -> e.size() > 3));
         ld.clearEvents();
@@ -111,24 +133,31 @@ class LocalLaunchDarklyTest {
             URI before = ld.uri();
             ld.pause();
             assertTrue(ld.isPaused());
-            assertThrows(ConnectException.class, () -> http.send(get(ld, "/sdk/latest-all", ld.sdkKey()),
-                    HttpResponse.BodyHandlers.ofString()));
+            assertThrows(
+                    ConnectException.class,
+                    () -> http.send(get(ld, "/sdk/latest-all", ld.sdkKey()), HttpResponse.BodyHandlers.ofString()));
             ld.resume();
             assertEquals(before, ld.uri());
-            assertEquals(200, http.send(get(ld, "/sdk/latest-all", ld.sdkKey()), HttpResponse.BodyHandlers.ofString())
-                    .statusCode());
+            assertEquals(
+                    200,
+                    http.send(get(ld, "/sdk/latest-all", ld.sdkKey()), HttpResponse.BodyHandlers.ofString())
+                            .statusCode());
         }
     }
 
     private static HttpRequest get(LocalLaunchDarkly ld, String path, String key) {
-        return HttpRequest.newBuilder(ld.uri().resolve(path)).header("Authorization", key)
-                .timeout(Duration.ofSeconds(5)).build();
+        return HttpRequest.newBuilder(ld.uri().resolve(path))
+                .header("Authorization", key)
+                .timeout(Duration.ofSeconds(5))
+                .build();
     }
 
     private int post(LocalLaunchDarkly ld, String path, String body, boolean gzip) throws Exception {
         byte[] bytes = body.getBytes(StandardCharsets.UTF_8);
-        HttpRequest.Builder b = HttpRequest.newBuilder(ld.uri().resolve(path)).header("Authorization", ld.sdkKey())
-                .header("Content-Type", "application/json").header("X-LaunchDarkly-Event-Schema", "4");
+        HttpRequest.Builder b = HttpRequest.newBuilder(ld.uri().resolve(path))
+                .header("Authorization", ld.sdkKey())
+                .header("Content-Type", "application/json")
+                .header("X-LaunchDarkly-Event-Schema", "4");
         if (gzip) {
             ByteArrayOutputStream zipped = new ByteArrayOutputStream();
             try (GZIPOutputStream z = new GZIPOutputStream(zipped)) {
@@ -137,8 +166,10 @@ class LocalLaunchDarklyTest {
             bytes = zipped.toByteArray();
             b.header("Content-Encoding", "gzip");
         }
-        return http.send(b.POST(HttpRequest.BodyPublishers.ofByteArray(bytes)).build(),
-                HttpResponse.BodyHandlers.discarding()).statusCode();
+        return http.send(
+                        b.POST(HttpRequest.BodyPublishers.ofByteArray(bytes)).build(),
+                        HttpResponse.BodyHandlers.discarding())
+                .statusCode();
     }
 
     /** The data of the next event, which must be of type {@code event}; heartbeats are skipped. */

@@ -21,12 +21,17 @@ class LocalRedisTest {
 
     @Test
     void dataWrittenWithFsyncAlwaysSurvivesSigkillAndRestartOnTheSamePort() throws Exception {
-        try (LocalRedis redis = LocalRedis.builder().appendOnly(true).fsyncAlways(true).maxmemoryPolicy("noeviction")
-                .build().start()) {
+        try (LocalRedis redis = LocalRedis.builder()
+                .appendOnly(true)
+                .fsyncAlways(true)
+                .maxmemoryPolicy("noeviction")
+                .build()
+                .start()) {
             int port = redis.port();
             assertEquals("redis://127.0.0.1:" + port, redis.uri().toString());
             assertEquals("OK", Resp.call(redis, "SET", "crossfade:k", "v1"));
-            assertEquals(List.of("maxmemory-policy", "noeviction"), Resp.call(redis, "CONFIG", "GET", "maxmemory-policy"));
+            assertEquals(
+                    List.of("maxmemory-policy", "noeviction"), Resp.call(redis, "CONFIG", "GET", "maxmemory-policy"));
             assertEquals(List.of("appendfsync", "always"), Resp.call(redis, "CONFIG", "GET", "appendfsync"));
 
             long pid = redis.pid();
@@ -50,7 +55,8 @@ class LocalRedisTest {
     /** Without redis-server the error says how to install it (and how to use a server one already has). */
     @Test
     void aMissingRedisServerSaysHowToInstallIt(@TempDir Path dir) {
-        try (LocalRedis redis = LocalRedis.builder().executable(dir.resolve("redis-server")).build()) {
+        try (LocalRedis redis =
+                LocalRedis.builder().executable(dir.resolve("redis-server")).build()) {
             DevServiceException e = assertThrows(DevServiceException.class, redis::start);
             assertTrue(e.getMessage().contains("apt-get install redis-server"), e.getMessage());
             assertTrue(e.getMessage().contains("CROSSFADE_REDIS_URL"), e.getMessage());

@@ -13,8 +13,7 @@ import java.util.List;
 
 /** Test-only RESP2 client: one connection per command, enough to check a server without a Redis library. */
 final class Resp {
-    private Resp() {
-    }
+    private Resp() {}
 
     /** Sends one command; returns String, Long, List or null; throws IOException for -ERR replies and I/O failures. */
     static Object call(RedisService redis, String... args) throws IOException {

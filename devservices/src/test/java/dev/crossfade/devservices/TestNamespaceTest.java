@@ -11,7 +11,8 @@ class TestNamespaceTest {
 
     @Test
     void valuesAreLegalKafkaTopicPrefixesAndBounded() {
-        TestNamespace ns = TestNamespace.random("retries failed_job [1] with a very long display name that goes on and on");
+        TestNamespace ns =
+                TestNamespace.random("retries failed_job [1] with a very long display name that goes on and on");
         assertTrue(ns.value().matches("t[0-9a-f]{8}-[a-zA-Z0-9.-]+"), ns.value());
         assertTrue(ns.value().length() <= TestNamespace.MAX_LENGTH);
         assertTrue(ns.value().startsWith(ns.value().substring(0, 9) + "-retries-failed-job-1-with"), ns.value());

@@ -4,7 +4,6 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.launchdarkly.sdk.LDValue;
-
 import java.io.IOException;
 import java.util.ArrayList;
 import java.util.List;
@@ -46,13 +45,16 @@ final class DecisionCounts {
         }
 
         private boolean is(int version, int variation, LDValue value, LDValue defaultValue) {
-            return this.version == version && this.variation == variation && this.value.equals(value)
+            return this.version == version
+                    && this.variation == variation
+                    && this.value.equals(value)
                     && this.defaultValue.equals(defaultValue);
         }
     }
 
     /** Per flag, its counters: a handful (versions times variations), so a scan beats hashing a key. */
     private final Map<String, List<Counter>> byFlag = new ConcurrentHashMap<>();
+
     private volatile long since = System.currentTimeMillis();
 
     /** Counts one evaluation. */
@@ -107,9 +109,12 @@ final class DecisionCounts {
     private void prune() {
         synchronized (byFlag) {
             for (Map.Entry<String, List<Counter>> e : byFlag.entrySet()) {
-                int newest = e.getValue().stream().mapToInt(c -> c.version).max().orElse(-1);
+                int newest =
+                        e.getValue().stream().mapToInt(c -> c.version).max().orElse(-1);
                 if (e.getValue().stream().anyMatch(c -> c.version < newest && c.idleDrains >= 2)) {
-                    e.setValue(e.getValue().stream().filter(c -> c.version >= newest || c.idleDrains < 2).toList());
+                    e.setValue(e.getValue().stream()
+                            .filter(c -> c.version >= newest || c.idleDrains < 2)
+                            .toList());
                 }
             }
         }
@@ -152,7 +157,9 @@ final class DecisionCounts {
         if (features.isEmpty()) {
             return null;
         }
-        ObjectNode summary = JSON.createObjectNode().put("kind", "summary").put("startDate", start)
+        ObjectNode summary = JSON.createObjectNode()
+                .put("kind", "summary")
+                .put("startDate", start)
                 .put("endDate", end);
         summary.set("features", features);
         return summary;
@@ -162,10 +169,14 @@ final class DecisionCounts {
     void restore(ObjectNode summary) {
         summary.path("features").fields().forEachRemaining(flag -> {
             for (var line : flag.getValue().path("counters")) {
-                counter(flag.getKey(), line.has("version") ? line.path("version").asInt() : -1,
-                        line.has("variation") ? line.path("variation").asInt() : -1,
-                        LDValue.parse(line.path("value").toString()),
-                        LDValue.parse(flag.getValue().path("default").toString())).count.add(line.path("count").asLong());
+                counter(
+                                flag.getKey(),
+                                line.has("version") ? line.path("version").asInt() : -1,
+                                line.has("variation") ? line.path("variation").asInt() : -1,
+                                LDValue.parse(line.path("value").toString()),
+                                LDValue.parse(flag.getValue().path("default").toString()))
+                        .count
+                        .add(line.path("count").asLong());
             }
         });
         since = Math.min(since, summary.path("startDate").asLong(since));

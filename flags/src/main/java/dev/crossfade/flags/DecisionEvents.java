@@ -6,7 +6,6 @@ import com.launchdarkly.sdk.LDValue;
 import com.launchdarkly.sdk.server.MigrationOpTracker;
 import com.launchdarkly.sdk.server.subsystems.ComponentConfigurer;
 import com.launchdarkly.sdk.server.subsystems.EventProcessor;
-
 import java.io.IOException;
 import java.time.Duration;
 import java.util.function.Supplier;
@@ -28,7 +27,9 @@ import java.util.function.Supplier;
 final class DecisionEvents {
     /** What a full event of a job without a routing key names instead of its jid. */
     static final LDContext UNKEYED = LDContext.builder(RoutingFlags.JOB_KIND, "crossfade-unkeyed-jobs")
-            .anonymous(true).build();
+            .anonymous(true)
+            .build();
+
     private static final ThreadLocal<Boolean> QUIET = new ThreadLocal<>();
 
     private final DecisionCounts counts;
@@ -42,7 +43,9 @@ final class DecisionEvents {
      * SDK's events endpoint every {@code flushInterval}, or never when {@code flushInterval} is null (no events).
      */
     ComponentConfigurer<EventProcessor> around(ComponentConfigurer<EventProcessor> events, Duration flushInterval) {
-        return context -> new Wrapped(events.build(context), counts,
+        return context -> new Wrapped(
+                events.build(context),
+                counts,
                 flushInterval == null ? null : new SummaryPoster(counts, context, flushInterval));
     }
 
@@ -76,9 +79,18 @@ final class DecisionEvents {
         }
 
         @Override
-        public void recordEvaluationEvent(LDContext context, String flagKey, int flagVersion, int variation,
-                LDValue value, EvaluationReason reason, LDValue defaultValue, String prerequisiteOfFlagKey,
-                boolean requireFullEvent, Long debugEventsUntilDate, boolean excludeFromSummaries,
+        public void recordEvaluationEvent(
+                LDContext context,
+                String flagKey,
+                int flagVersion,
+                int variation,
+                LDValue value,
+                EvaluationReason reason,
+                LDValue defaultValue,
+                String prerequisiteOfFlagKey,
+                boolean requireFullEvent,
+                Long debugEventsUntilDate,
+                boolean excludeFromSummaries,
                 Long samplingRatio) {
             boolean anonymous = context != null && context.isAnonymous();
             if (anonymous && QUIET.get() != null) {
@@ -86,16 +98,37 @@ final class DecisionEvents {
             }
             if (requireFullEvent || debugEventsUntilDate != null || excludeFromSummaries) {
                 // More than a count: the SDK's own business, with a bounded context.
-                events.recordEvaluationEvent(anonymous ? UNKEYED : context, flagKey, flagVersion, variation, value,
-                        reason, defaultValue, prerequisiteOfFlagKey, requireFullEvent, debugEventsUntilDate,
-                        excludeFromSummaries, samplingRatio);
+                events.recordEvaluationEvent(
+                        anonymous ? UNKEYED : context,
+                        flagKey,
+                        flagVersion,
+                        variation,
+                        value,
+                        reason,
+                        defaultValue,
+                        prerequisiteOfFlagKey,
+                        requireFullEvent,
+                        debugEventsUntilDate,
+                        excludeFromSummaries,
+                        samplingRatio);
                 return;
             }
             counts.count(flagKey, flagVersion, variation, value, defaultValue);
             if (!anonymous && context != null) {
                 // For the index event alone: counted above.
-                events.recordEvaluationEvent(context, flagKey, flagVersion, variation, value, reason, defaultValue,
-                        prerequisiteOfFlagKey, false, null, true, samplingRatio);
+                events.recordEvaluationEvent(
+                        context,
+                        flagKey,
+                        flagVersion,
+                        variation,
+                        value,
+                        reason,
+                        defaultValue,
+                        prerequisiteOfFlagKey,
+                        false,
+                        null,
+                        true,
+                        samplingRatio);
             }
         }
 

@@ -13,7 +13,6 @@ import com.launchdarkly.sdk.server.subsystems.DataStoreTypes.DataKind;
 import com.launchdarkly.sdk.server.subsystems.DataStoreTypes.FullDataSet;
 import com.launchdarkly.sdk.server.subsystems.DataStoreTypes.ItemDescriptor;
 import com.launchdarkly.sdk.server.subsystems.DataStoreTypes.KeyedItems;
-
 import java.io.IOException;
 import java.util.HashMap;
 import java.util.HashSet;
@@ -43,17 +42,16 @@ final class FlagMemory {
     private static final ObjectMapper JSON = new ObjectMapper();
 
     /** A remembered evaluation, and where each decision it serves is counted. */
-    record Remembered(EvaluationDetail<?> detail, DecisionCounts.Counter counter) {
-    }
+    record Remembered(EvaluationDetail<?> detail, DecisionCounts.Counter counter) {}
 
     /** What the store holds of a flag, as far as remembering goes. */
-    private record Stored(int version, boolean uniform, boolean countsOnly) {
-    }
+    private record Stored(int version, boolean uniform, boolean countsOnly) {}
 
     private final DecisionCounts counts;
     private final Map<String, Remembered> remembered = new ConcurrentHashMap<>();
     /** Every flag as last stored. */
     private final Map<String, Stored> stored = new HashMap<>(); // guarded by lock
+
     private final Object lock = new Object();
     private volatile long changes; // written under lock
 
@@ -87,15 +85,23 @@ final class FlagMemory {
         synchronized (lock) {
             Stored s = stored.get(flag);
             if (changesBefore == changes && s != null && s.countsOnly() && (off || s.uniform())) {
-                remembered.put(flag, new Remembered(detail, counts.counter(flag, s.version(),
-                        detail.getVariationIndex(), valueOf(detail.getValue()), defaultValue)));
+                remembered.put(
+                        flag,
+                        new Remembered(
+                                detail,
+                                counts.counter(
+                                        flag,
+                                        s.version(),
+                                        detail.getVariationIndex(),
+                                        valueOf(detail.getValue()),
+                                        defaultValue)));
             }
         }
     }
 
     /** Forgets every remembered evaluation: a flag changed. */
     void forget() {
-        changed(() -> { });
+        changed(() -> {});
     }
 
     private static LDValue valueOf(Object value) {
@@ -127,8 +133,11 @@ final class FlagMemory {
      * unexpected answers false: the flag is then evaluated for each job, as any other.
      */
     static boolean servesOneVariation(JsonNode flag) {
-        if (!flag.path("on").asBoolean(false) || flag.path("deleted").asBoolean(false)
-                || hasAny(flag, "prerequisites") || hasAny(flag, "targets") || hasAny(flag, "contextTargets")
+        if (!flag.path("on").asBoolean(false)
+                || flag.path("deleted").asBoolean(false)
+                || hasAny(flag, "prerequisites")
+                || hasAny(flag, "targets")
+                || hasAny(flag, "contextTargets")
                 || hasAny(flag, "rules")) {
             return false;
         }
@@ -162,7 +171,8 @@ final class FlagMemory {
      * debug events name each job's own context, so such a flag is evaluated for each job.
      */
     static boolean countsOnly(JsonNode flag) {
-        return !flag.path("trackEvents").asBoolean(false) && !flag.path("trackEventsFallthrough").asBoolean(false)
+        return !flag.path("trackEvents").asBoolean(false)
+                && !flag.path("trackEventsFallthrough").asBoolean(false)
                 && flag.path("debugEventsUntilDate").asLong(0) <= System.currentTimeMillis()
                 && !flag.path("excludeFromSummaries").asBoolean(false);
     }
@@ -197,7 +207,8 @@ final class FlagMemory {
             store.init(data);
             // Read back from the store: the data set given may be one the SDK can iterate only once.
             Map<String, Stored> now = new HashMap<>();
-            for (Map.Entry<String, ItemDescriptor> flag : store.getAll(DataModel.FEATURES).getItems()) {
+            for (Map.Entry<String, ItemDescriptor> flag :
+                    store.getAll(DataModel.FEATURES).getItems()) {
                 Stored s = read(flag.getValue());
                 if (s != null) {
                     now.put(flag.getKey(), s);

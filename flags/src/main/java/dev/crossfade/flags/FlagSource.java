@@ -2,7 +2,6 @@ package dev.crossfade.flags;
 
 import com.launchdarkly.sdk.server.subsystems.ComponentConfigurer;
 import com.launchdarkly.sdk.server.subsystems.DataSource;
-
 import java.net.URI;
 import java.nio.file.Path;
 import java.util.Objects;
@@ -26,8 +25,8 @@ import java.util.Objects;
  * </table>
  * See {@link LaunchDarklyEndpoints}.
  */
-public sealed interface FlagSource permits FlagSource.LaunchDarkly, FlagSource.File, FlagSource.Custom,
-        FlagSource.OpenFeature {
+public sealed interface FlagSource
+        permits FlagSource.LaunchDarkly, FlagSource.File, FlagSource.Custom, FlagSource.OpenFeature {
 
     /** A short description for logs and {@code crossfade status}; never contains the SDK key. */
     String describe();
@@ -109,7 +108,8 @@ public sealed interface FlagSource permits FlagSource.LaunchDarkly, FlagSource.F
 
         @Override
         public String describe() {
-            String domain = client.getMetadata() == null ? null : client.getMetadata().getDomain();
+            String domain =
+                    client.getMetadata() == null ? null : client.getMetadata().getDomain();
             return "OpenFeature" + (domain == null || domain.isEmpty() ? "" : " (domain " + domain + ")");
         }
     }

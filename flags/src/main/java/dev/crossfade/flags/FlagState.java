@@ -11,5 +11,4 @@ package dev.crossfade.flags;
  * @param migrationStage the migration flag's value for a fixed probe context (a stage, or what the flag holds instead);
  *                       null when no migration flag is configured
  */
-public record FlagState(boolean killSwitch, double kafkaShare, double shadowShare, String migrationStage) {
-}
+public record FlagState(boolean killSwitch, double kafkaShare, double shadowShare, String migrationStage) {}

@@ -4,7 +4,6 @@ import com.launchdarkly.sdk.ContextBuilder;
 import dev.crossfade.api.Job;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Metrics;
-
 import java.time.Duration;
 import java.util.Objects;
 import java.util.function.BiConsumer;
@@ -55,8 +54,8 @@ public final class FlagsConfig {
     private final MeterRegistry meterRegistry;
 
     private FlagsConfig(Builder b) {
-        this.source = Objects.requireNonNull(b.source, "flag source is required (LaunchDarkly SDK key, flags file "
-                + "or custom data source)");
+        this.source = Objects.requireNonNull(
+                b.source, "flag source is required (LaunchDarkly SDK key, flags file " + "or custom data source)");
         this.routeFlag = b.routeFlag;
         this.killSwitchFlag = b.killSwitchFlag;
         this.shadowFlag = b.shadowFlag;
@@ -111,12 +110,10 @@ public final class FlagsConfig {
         private String shadowFlag = DEFAULT_SHADOW_FLAG;
         private String migrationFlag;
         private Duration startWait = Duration.ofSeconds(5);
-        private BiConsumer<Job, ContextBuilder> contextCustomizer = (job, ctx) -> {
-        };
+        private BiConsumer<Job, ContextBuilder> contextCustomizer = (job, ctx) -> {};
         private MeterRegistry meterRegistry = Metrics.globalRegistry;
 
-        private Builder() {
-        }
+        private Builder() {}
 
         public Builder source(FlagSource source) {
             this.source = Objects.requireNonNull(source, "source");

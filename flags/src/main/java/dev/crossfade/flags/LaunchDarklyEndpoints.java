@@ -27,8 +27,8 @@ public record LaunchDarklyEndpoints(URI streaming, URI polling, URI events) {
     public static final URI DEFAULT_POLLING = URI.create("https://app.launchdarkly.com");
     public static final URI DEFAULT_EVENTS = URI.create("https://events.launchdarkly.com");
 
-    private static final LaunchDarklyEndpoints DEFAULTS = new LaunchDarklyEndpoints(DEFAULT_STREAMING,
-            DEFAULT_POLLING, DEFAULT_EVENTS);
+    private static final LaunchDarklyEndpoints DEFAULTS =
+            new LaunchDarklyEndpoints(DEFAULT_STREAMING, DEFAULT_POLLING, DEFAULT_EVENTS);
 
     public LaunchDarklyEndpoints {
         Objects.requireNonNull(streaming, "streaming");

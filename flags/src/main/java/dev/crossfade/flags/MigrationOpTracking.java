@@ -5,7 +5,6 @@ import com.launchdarkly.sdk.server.MigrationOpTracker;
 import com.launchdarkly.sdk.server.MigrationOrigin;
 import com.launchdarkly.sdk.server.interfaces.LDClientInterface;
 import dev.crossfade.api.Backend;
-
 import java.time.Duration;
 
 /**

@@ -22,17 +22,16 @@ import dev.crossfade.api.Backend;
  * both and reading from both has no separate meaning when the write is the enqueue.
  */
 public final class MigrationStageMapping {
-    private MigrationStageMapping() {
-    }
+    private MigrationStageMapping() {}
 
     /** The decision for a stage. */
     public static RouteDecision decide(MigrationStage stage) {
         return switch (stage) {
             case OFF -> new RouteDecision(Backend.REDIS, null, RouteDecision.Reason.MIGRATION_STAGE);
-            case DUAL_WRITE, SHADOW -> new RouteDecision(Backend.REDIS, Backend.KAFKA,
-                    RouteDecision.Reason.MIGRATION_STAGE);
-            case LIVE, RAMP_DOWN -> new RouteDecision(Backend.KAFKA, Backend.REDIS,
-                    RouteDecision.Reason.MIGRATION_STAGE);
+            case DUAL_WRITE, SHADOW ->
+                new RouteDecision(Backend.REDIS, Backend.KAFKA, RouteDecision.Reason.MIGRATION_STAGE);
+            case LIVE, RAMP_DOWN ->
+                new RouteDecision(Backend.KAFKA, Backend.REDIS, RouteDecision.Reason.MIGRATION_STAGE);
             case COMPLETE -> new RouteDecision(Backend.KAFKA, null, RouteDecision.Reason.MIGRATION_STAGE);
         };
     }

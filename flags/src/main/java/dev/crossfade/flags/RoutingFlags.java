@@ -22,9 +22,6 @@ import dev.crossfade.flags.internal.OpenFeatureClient;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
-
 import java.io.IOException;
 import java.util.ArrayList;
 import java.util.EnumMap;
@@ -34,6 +31,8 @@ import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.Supplier;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The routing view over the LaunchDarkly SDK: for each job, evaluates a context of kind {@code job} (key: the job's
@@ -59,10 +58,12 @@ public final class RoutingFlags implements AutoCloseable {
 
     private static final Logger log = LoggerFactory.getLogger(RoutingFlags.class);
     /** A fixed context used only to log flips of non-rollout values (kill switch, migration default), quietly. */
-    private static final LDContext PROBE = LDContext.builder(JOB_KIND, "crossfade-flag-probe").anonymous(true).build();
+    private static final LDContext PROBE =
+            LDContext.builder(JOB_KIND, "crossfade-flag-probe").anonymous(true).build();
 
     /** The LaunchDarkly SDK client, or an OpenFeature client seen through its interface. */
     private final LDClientInterface client;
+
     private final boolean ownsClient;
     private final FlagsConfig config;
     private final Set<String> warned = ConcurrentHashMap.newKeySet();
@@ -77,7 +78,9 @@ public final class RoutingFlags implements AutoCloseable {
     private final DecisionEvents events;
     /** The last value the flip log saw of the kill switch and migration flag. */
     private final Map<String, LDValue> probed = new HashMap<>(); // guarded by itself
-    private final Map<RouteDecision.Reason, Map<Backend, Counter>> decisions = new EnumMap<>(RouteDecision.Reason.class);
+
+    private final Map<RouteDecision.Reason, Map<Backend, Counter>> decisions =
+            new EnumMap<>(RouteDecision.Reason.class);
     private final Counter errors;
     private volatile boolean healthy;
     /**
@@ -87,11 +90,16 @@ public final class RoutingFlags implements AutoCloseable {
     private final boolean trackMigrations;
     /** Whether the migration flag's value, as the flip log's probe last read it, is a stage. */
     private volatile boolean migrationStageValid = true;
+
     private volatile LDValue probedMigrationValue = LDValue.ofNull();
     /** Kafka and shadow shares at the last flag change, so each change is logged as old -> new. */
     private volatile double[] lastShares;
 
-    private RoutingFlags(LDClientInterface client, boolean ownsClient, FlagsConfig config, FlagMemory memory,
+    private RoutingFlags(
+            LDClientInterface client,
+            boolean ownsClient,
+            FlagsConfig config,
+            FlagMemory memory,
             DecisionEvents events) {
         this.client = client;
         this.memory = memory;
@@ -102,24 +110,35 @@ public final class RoutingFlags implements AutoCloseable {
         MeterRegistry meters = config.meterRegistry();
         for (RouteDecision.Reason r : RouteDecision.Reason.values()) {
             Map<Backend, Counter> byBackend = new EnumMap<>(Backend.class);
-            for (Backend b : new Backend[]{Backend.REDIS, Backend.KAFKA}) {
-                byBackend.put(b, Counter.builder("crossfade.flags.decisions").tag("backend", b.id())
-                        .tag("reason", r.name().toLowerCase()).description("routing decisions").register(meters));
+            for (Backend b : new Backend[] {Backend.REDIS, Backend.KAFKA}) {
+                byBackend.put(
+                        b,
+                        Counter.builder("crossfade.flags.decisions")
+                                .tag("backend", b.id())
+                                .tag("reason", r.name().toLowerCase())
+                                .description("routing decisions")
+                                .register(meters));
             }
             decisions.put(r, byBackend);
         }
         this.errors = Counter.builder("crossfade.flags.errors")
-                .description("evaluations that fell back to the safe default").register(meters);
+                .description("evaluations that fell back to the safe default")
+                .register(meters);
         Gauge.builder("crossfade.flags.healthy", this, f -> f.healthy ? 1 : 0)
                 .description("1 when flags are initialised and valid, 0 when routing on the safe default")
                 .register(meters);
         this.healthy = client.isInitialized();
         if (!healthy) {
-            log.warn("flags from {} are not available yet: routing every job to Redis with no shadow until they are",
+            log.warn(
+                    "flags from {} are not available yet: routing every job to Redis with no shadow until they are",
                     config.source().describe());
         } else {
-            log.info("flags from {} ready: route={}, kill switch={}, shadow={}{}", config.source().describe(),
-                    config.routeFlag(), config.killSwitchFlag(), config.shadowFlag(),
+            log.info(
+                    "flags from {} ready: route={}, kill switch={}, shadow={}{}",
+                    config.source().describe(),
+                    config.routeFlag(),
+                    config.killSwitchFlag(),
+                    config.shadowFlag(),
                     config.migrationFlag() == null ? "" : ", migration=" + config.migrationFlag());
         }
         this.lastShares = sample(1000);
@@ -140,38 +159,45 @@ public final class RoutingFlags implements AutoCloseable {
      */
     public static RoutingFlags start(FlagsConfig config) {
         if (config.source() instanceof FlagSource.OpenFeature of) {
-            List<String> keys = new ArrayList<>(List.of(config.killSwitchFlag(), config.routeFlag(),
-                    config.shadowFlag()));
+            List<String> keys =
+                    new ArrayList<>(List.of(config.killSwitchFlag(), config.routeFlag(), config.shadowFlag()));
             if (config.migrationFlag() != null) {
                 keys.add(config.migrationFlag());
             }
             // No memory and no events: nothing counts decisions outside the provider, so each flag is evaluated.
-            return new RoutingFlags(OpenFeatureClient.start(of.client(), keys, config.startWait()), true, config,
-                    null, null);
+            return new RoutingFlags(
+                    OpenFeatureClient.start(of.client(), keys, config.startWait()), true, config, null, null);
         }
         DecisionCounts counts = new DecisionCounts();
         FlagMemory memory = new FlagMemory(counts);
         DecisionEvents events = new DecisionEvents(counts);
-        LDConfig.Builder ld = new LDConfig.Builder().startWait(config.startWait())
+        LDConfig.Builder ld = new LDConfig.Builder()
+                .startWait(config.startWait())
                 .dataStore(memory.watching(Components.inMemoryDataStore()));
         String sdkKey;
         FlagSource source = config.source();
         if (source instanceof FlagSource.LaunchDarkly l) {
             sdkKey = l.sdkKey();
             LaunchDarklyEndpoints at = l.endpoints();
-            ld.serviceEndpoints(at.isRelayProxy() ? Components.serviceEndpoints().relayProxy(at.streaming())
-                    : Components.serviceEndpoints().streaming(at.streaming()).polling(at.polling())
-                    .events(at.events()))
+            ld.serviceEndpoints(
+                            at.isRelayProxy()
+                                    ? Components.serviceEndpoints().relayProxy(at.streaming())
+                                    : Components.serviceEndpoints()
+                                            .streaming(at.streaming())
+                                            .polling(at.polling())
+                                            .events(at.events()))
                     .dataSource(Components.streamingDataSource())
                     .events(events.around(Components.sendEvents(), EventProcessorBuilder.DEFAULT_FLUSH_INTERVAL));
         } else if (source instanceof FlagSource.File f) {
             sdkKey = "offline-flags-file";
             ld.dataSource(FileData.dataSource().filePaths(f.path()).autoUpdate(true))
-                    .events(events.around(Components.noEvents(), null)).diagnosticOptOut(true);
+                    .events(events.around(Components.noEvents(), null))
+                    .diagnosticOptOut(true);
         } else {
             sdkKey = "custom-flag-source";
             ld.dataSource(((FlagSource.Custom) source).dataSource())
-                    .events(events.around(Components.noEvents(), null)).diagnosticOptOut(true);
+                    .events(events.around(Components.noEvents(), null))
+                    .diagnosticOptOut(true);
         }
         return new RoutingFlags(new LDClient(sdkKey, ld.build()), true, config, memory, events);
     }
@@ -195,7 +221,8 @@ public final class RoutingFlags implements AutoCloseable {
         // Built from a context per queue and class: it shares their attributes (the SDK copies them only if the
         // customizer adds one), where building them afresh made a map per job, half of a routing decision.
         ContextBuilder b = LDContext.builderFromContext(template(job.queue(), job.className()))
-                .key(keyed ? job.routingKey() : job.jid()).anonymous(!keyed);
+                .key(keyed ? job.routingKey() : job.jid())
+                .anonymous(!keyed);
         config.contextCustomizer().accept(job, b);
         return b.build();
     }
@@ -204,7 +231,10 @@ public final class RoutingFlags implements AutoCloseable {
         Map<String, LDContext> byClass = templates.get(queue);
         LDContext t = byClass == null ? null : byClass.get(className);
         if (t == null) {
-            t = LDContext.builder(JOB_KIND, "template").set("queue", queue).set("class", className).build();
+            t = LDContext.builder(JOB_KIND, "template")
+                    .set("queue", queue)
+                    .set("class", className)
+                    .build();
             // Queues and classes come from the application's code, so they are few; the bounds are a backstop.
             if (templates.size() < MAX_TEMPLATES) {
                 Map<String, LDContext> m = templates.computeIfAbsent(queue, q -> new ConcurrentHashMap<>());
@@ -231,10 +261,15 @@ public final class RoutingFlags implements AutoCloseable {
 
     private RouteDecision evaluate(JobContext ctx) {
         if (!client.isInitialized()) {
-            return unhealthy("not-initialized", "flags from " + config.source().describe()
-                    + " are not initialised: routing to Redis with no shadow");
+            return unhealthy(
+                    "not-initialized",
+                    "flags from " + config.source().describe()
+                            + " are not initialised: routing to Redis with no shadow");
         }
-        EvaluationDetail<Boolean> kill = variation(ctx, config.killSwitchFlag(), LDValue.of(false),
+        EvaluationDetail<Boolean> kill = variation(
+                ctx,
+                config.killSwitchFlag(),
+                LDValue.of(false),
                 () -> client.boolVariationDetail(config.killSwitchFlag(), ctx.get(), false));
         // No kill-switch flag at all means it is off; any other error is a broken flag and fails safe.
         if (isError(kill) && kill.getReason().getErrorKind() != EvaluationReason.ErrorKind.FLAG_NOT_FOUND) {
@@ -249,18 +284,26 @@ public final class RoutingFlags implements AutoCloseable {
         }
         if (config.migrationFlag() != null) {
             // Evaluate as a string so an invalid stage is reported rather than silently mapped.
-            EvaluationDetail<String> stage = variation(ctx, config.migrationFlag(), LDValue.of("off"),
+            EvaluationDetail<String> stage = variation(
+                    ctx,
+                    config.migrationFlag(),
+                    LDValue.of("off"),
                     () -> client.stringVariationDetail(config.migrationFlag(), ctx.get(), "off"));
             if (isError(stage) || !MigrationStage.isStage(stage.getValue())) {
-                return unhealthy("migration:" + stage.getValue(), isError(stage)
-                        ? describeError(config.migrationFlag(), stage)
-                        : "flag '" + config.migrationFlag() + "' has value '" + stage.getValue()
-                        + "', not a migration stage (off, dualwrite, shadow, live, rampdown, complete)");
+                return unhealthy(
+                        "migration:" + stage.getValue(),
+                        isError(stage)
+                                ? describeError(config.migrationFlag(), stage)
+                                : "flag '" + config.migrationFlag() + "' has value '" + stage.getValue()
+                                        + "', not a migration stage (off, dualwrite, shadow, live, rampdown, complete)");
             }
             markHealthy();
             return MigrationStageMapping.decide(MigrationStage.of(stage.getValue(), MigrationStage.OFF));
         }
-        EvaluationDetail<String> route = variation(ctx, config.routeFlag(), LDValue.of("redis"),
+        EvaluationDetail<String> route = variation(
+                ctx,
+                config.routeFlag(),
+                LDValue.of("redis"),
                 () -> client.stringVariationDetail(config.routeFlag(), ctx.get(), "redis"));
         if (isError(route)) {
             return unhealthy("route:" + route.getReason().getErrorKind(), describeError(config.routeFlag(), route));
@@ -271,20 +314,27 @@ public final class RoutingFlags implements AutoCloseable {
         } else if ("redis".equals(route.getValue())) {
             primary = Backend.REDIS;
         } else {
-            return unhealthy("route-value:" + route.getValue(), "flag '" + config.routeFlag() + "' has value '"
-                    + route.getValue() + "'; expected 'redis' or 'kafka'");
+            return unhealthy(
+                    "route-value:" + route.getValue(),
+                    "flag '" + config.routeFlag() + "' has value '" + route.getValue()
+                            + "'; expected 'redis' or 'kafka'");
         }
-        EvaluationDetail<Boolean> shadow = variation(ctx, config.shadowFlag(), LDValue.of(false),
+        EvaluationDetail<Boolean> shadow = variation(
+                ctx,
+                config.shadowFlag(),
+                LDValue.of(false),
                 () -> client.boolVariationDetail(config.shadowFlag(), ctx.get(), false));
         // A missing shadow flag simply means no shadowing; a wrong type is worth a warning.
         if (isError(shadow) && shadow.getReason().getErrorKind() != EvaluationReason.ErrorKind.FLAG_NOT_FOUND) {
-            warnOnce("shadow:" + shadow.getReason().getErrorKind(), describeError(config.shadowFlag(), shadow)
-                    + " (no shadow copies)");
+            warnOnce(
+                    "shadow:" + shadow.getReason().getErrorKind(),
+                    describeError(config.shadowFlag(), shadow) + " (no shadow copies)");
         }
         markHealthy();
         Backend other = primary == Backend.KAFKA ? Backend.REDIS : Backend.KAFKA;
         boolean shadowed = Boolean.TRUE.equals(shadow.getValue()) && !isError(shadow);
-        return shadowed ? new RouteDecision(primary, other, RouteDecision.Reason.ROUTE_FLAG)
+        return shadowed
+                ? new RouteDecision(primary, other, RouteDecision.Reason.ROUTE_FLAG)
                 : (primary == Backend.KAFKA ? KAFKA_ONLY : REDIS_ONLY);
     }
 
@@ -296,14 +346,19 @@ public final class RoutingFlags implements AutoCloseable {
      */
     private RouteDecision migrationDecision(JobContext ctx) {
         if (!migrationStageValid) {
-            return unhealthy("migration:" + probedMigrationValue, "flag '" + config.migrationFlag() + "' has value "
-                    + probedMigrationValue + ", not a migration stage (off, dualwrite, shadow, live, rampdown, "
-                    + "complete)");
+            return unhealthy(
+                    "migration:" + probedMigrationValue,
+                    "flag '" + config.migrationFlag() + "' has value "
+                            + probedMigrationValue + ", not a migration stage (off, dualwrite, shadow, live, rampdown, "
+                            + "complete)");
         }
         MigrationVariation mv = client.migrationVariation(config.migrationFlag(), ctx.get(), MigrationStage.OFF);
         markHealthy();
         RouteDecision d = MigrationStageMapping.decide(mv.getStage());
-        return new RouteDecision(d.primary(), d.shadowTo(), d.reason(),
+        return new RouteDecision(
+                d.primary(),
+                d.shadowTo(),
+                d.reason(),
                 new MigrationOpTracking(client, mv.getTracker(), MigrationOp.WRITE));
     }
 
@@ -317,8 +372,8 @@ public final class RoutingFlags implements AutoCloseable {
             return null;
         }
         try {
-            MigrationVariation mv = client.migrationVariation(config.migrationFlag(), contextFor(job),
-                    MigrationStage.OFF);
+            MigrationVariation mv =
+                    client.migrationVariation(config.migrationFlag(), contextFor(job), MigrationStage.OFF);
             return new MigrationOpTracking(client, mv.getTracker(), MigrationOp.READ);
         } catch (RuntimeException e) {
             return null;
@@ -332,8 +387,8 @@ public final class RoutingFlags implements AutoCloseable {
      * context altogether when every flag is one of them.
      */
     @SuppressWarnings("unchecked")
-    private <T> EvaluationDetail<T> variation(JobContext ctx, String flag, LDValue defaultValue,
-            Supplier<EvaluationDetail<T>> evaluation) {
+    private <T> EvaluationDetail<T> variation(
+            JobContext ctx, String flag, LDValue defaultValue, Supplier<EvaluationDetail<T>> evaluation) {
         if (memory == null) {
             return evaluation.get();
         }
@@ -373,10 +428,10 @@ public final class RoutingFlags implements AutoCloseable {
     }
 
     private static final RouteDecision KILL = new RouteDecision(Backend.REDIS, null, RouteDecision.Reason.KILL_SWITCH);
-    private static final RouteDecision KAFKA_ONLY = new RouteDecision(Backend.KAFKA, null,
-            RouteDecision.Reason.ROUTE_FLAG);
-    private static final RouteDecision REDIS_ONLY = new RouteDecision(Backend.REDIS, null,
-            RouteDecision.Reason.ROUTE_FLAG);
+    private static final RouteDecision KAFKA_ONLY =
+            new RouteDecision(Backend.KAFKA, null, RouteDecision.Reason.ROUTE_FLAG);
+    private static final RouteDecision REDIS_ONLY =
+            new RouteDecision(Backend.REDIS, null, RouteDecision.Reason.ROUTE_FLAG);
 
     /** Writes only on a change: a volatile write per decision would cost every enqueuing thread a fence. */
     private void markHealthy() {
@@ -419,8 +474,11 @@ public final class RoutingFlags implements AutoCloseable {
             warned.clear();
             log.info("flags from {} are valid", config.source().describe());
         } else if (status.getLastError() != null) {
-            log.warn("flags from {} are {}: {} (keeping the last good flags, or Redis if there were none)",
-                    config.source().describe(), status.getState(), status.getLastError().getMessage());
+            log.warn(
+                    "flags from {} are {}: {} (keeping the last good flags, or Redis if there were none)",
+                    config.source().describe(),
+                    status.getState(),
+                    status.getLastError().getMessage());
         }
     }
 
@@ -431,7 +489,8 @@ public final class RoutingFlags implements AutoCloseable {
         // A reload fires one event per flag; log the split only when it actually moved.
         if (now[0] != before[0] || now[1] != before[1]) {
             // Not the key: a reload fires one event per flag, and the first one is not necessarily the one that moved.
-            log.info("flags changed: Kafka share {}% -> {}%, shadow share {}% -> {}% (over 1000 sample keys)",
+            log.info(
+                    "flags changed: Kafka share {}% -> {}%, shadow share {}% -> {}% (over 1000 sample keys)",
                     pct(before[0]), pct(now[0]), pct(before[1]), pct(now[1]));
         }
     }
@@ -456,8 +515,8 @@ public final class RoutingFlags implements AutoCloseable {
         double[] s = sample(samples);
         String stage = null;
         if (config.migrationFlag() != null) {
-            LDValue v = DecisionEvents.quietly(() -> client.jsonValueVariation(config.migrationFlag(), PROBE,
-                    LDValue.ofNull()));
+            LDValue v = DecisionEvents.quietly(
+                    () -> client.jsonValueVariation(config.migrationFlag(), PROBE, LDValue.ofNull()));
             stage = v.isString() ? v.stringValue() : v.toJsonString();
         }
         return new FlagState(s[2] > 0, s[0], s[1], stage);
@@ -473,15 +532,18 @@ public final class RoutingFlags implements AutoCloseable {
         int shadowed = 0;
         int killed = 0;
         for (int i = 0; i < samples; i++) {
-            LDContext ctx = LDContext.builder(JOB_KIND, "crossfade-sample-" + i).anonymous(true).build();
-            RouteDecision d = client.isInitialized() ? evaluateQuietly(new JobContext(ctx))
-                    : RouteDecision.safeDefault();
+            LDContext ctx = LDContext.builder(JOB_KIND, "crossfade-sample-" + i)
+                    .anonymous(true)
+                    .build();
+            RouteDecision d =
+                    client.isInitialized() ? evaluateQuietly(new JobContext(ctx)) : RouteDecision.safeDefault();
             kafka += d.primary() == Backend.KAFKA ? 1 : 0;
             shadowed += d.shadowed() ? 1 : 0;
             killed += d.reason() == RouteDecision.Reason.KILL_SWITCH ? 1 : 0;
         }
-        return samples == 0 ? new double[]{0, 0, 0} : new double[]{(double) kafka / samples,
-                (double) shadowed / samples, (double) killed / samples};
+        return samples == 0
+                ? new double[] {0, 0, 0}
+                : new double[] {(double) kafka / samples, (double) shadowed / samples, (double) killed / samples};
     }
 
     private RouteDecision evaluateQuietly(JobContext ctx) {
@@ -497,7 +559,7 @@ public final class RoutingFlags implements AutoCloseable {
      * Quiet, as the SDK's own value-change listener would not be: its evaluations would be counted as decisions.
      */
     private void probeFlips(String changed) {
-        for (String key : new String[]{config.killSwitchFlag(), config.migrationFlag()}) {
+        for (String key : new String[] {config.killSwitchFlag(), config.migrationFlag()}) {
             if (key == null || (changed != null && !changed.equals(key))) {
                 continue;
             }
@@ -511,8 +573,8 @@ public final class RoutingFlags implements AutoCloseable {
             }
             if (key.equals(config.migrationFlag())) {
                 probedMigrationValue = now;
-                migrationStageValid = !client.isInitialized()
-                        || (now.isString() && MigrationStage.isStage(now.stringValue()));
+                migrationStageValid =
+                        !client.isInitialized() || (now.isString() && MigrationStage.isStage(now.stringValue()));
             }
         }
     }

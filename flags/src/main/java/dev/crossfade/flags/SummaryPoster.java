@@ -4,9 +4,6 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.launchdarkly.sdk.server.subsystems.ClientContext;
 import com.launchdarkly.sdk.server.subsystems.HttpConfiguration;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
-
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.net.ProxySelector;
@@ -20,6 +17,8 @@ import java.util.UUID;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Posts {@link DecisionCounts} to LaunchDarkly's events service as summary events, beside the SDK's own payloads: at
@@ -107,7 +106,8 @@ final class SummaryPoster {
             }
             if (status == 401 || status == 403) {
                 refused = true;
-                log.error("LaunchDarkly refused decision counts (HTTP {}): the SDK key is not valid; no more are sent",
+                log.error(
+                        "LaunchDarkly refused decision counts (HTTP {}): the SDK key is not valid; no more are sent",
                         status);
                 return;
             }
@@ -127,10 +127,12 @@ final class SummaryPoster {
         for (Map.Entry<String, String> h : http.getDefaultHeaders()) {
             r.header(h.getKey(), h.getValue());
         }
-        r.header("Content-Type", "application/json").header("X-LaunchDarkly-Event-Schema", "4")
+        r.header("Content-Type", "application/json")
+                .header("X-LaunchDarkly-Event-Schema", "4")
                 .header("X-LaunchDarkly-Payload-ID", payloadId);
         try {
-            return client.send(r.build(), HttpResponse.BodyHandlers.discarding()).statusCode();
+            return client.send(r.build(), HttpResponse.BodyHandlers.discarding())
+                    .statusCode();
         } catch (IOException e) {
             log.debug("posting decision counts to LaunchDarkly failed: {}", e.toString());
             return -1;

@@ -1,11 +1,11 @@
 package dev.crossfade.flags;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
-
-import static org.junit.jupiter.api.Assertions.assertEquals;
 
 /** Which stored flags serve one variation to every context: a pure reading of LaunchDarkly's flag JSON. */
 class FlagMemoryTest {
@@ -34,8 +34,8 @@ class FlagMemoryTest {
             """)
     void servesOneVariation(String name, boolean expected, String fields) throws Exception {
         // A later "on" wins in Jackson's tree: the "off" case overrides the one here.
-        JsonNode flag = JSON.readTree("{\"key\": \"f\", \"on\": true, \"variations\": [\"redis\", \"kafka\"], "
-                + fields + "}");
+        JsonNode flag =
+                JSON.readTree("{\"key\": \"f\", \"on\": true, \"variations\": [\"redis\", \"kafka\"], " + fields + "}");
         assertEquals(expected, FlagMemory.servesOneVariation(flag), name);
     }
 

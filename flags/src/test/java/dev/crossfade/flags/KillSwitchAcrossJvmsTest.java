@@ -1,11 +1,11 @@
 package dev.crossfade.flags;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
 import dev.crossfade.devservices.LocalLaunchDarkly;
 import dev.crossfade.devservices.junit.CrossfadeServices;
-import org.HdrHistogram.Histogram;
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.extension.ExtendWith;
-
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStreamReader;
@@ -17,10 +17,9 @@ import java.util.List;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
-
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertNotNull;
-import static org.junit.jupiter.api.Assertions.assertTrue;
+import org.HdrHistogram.Histogram;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
 
 /**
  * The kill switch flipped in LaunchDarkly (here {@link LocalLaunchDarkly}) and streamed to the routers of three other
@@ -39,30 +38,38 @@ class KillSwitchAcrossJvmsTest {
     }
 
     /** One watcher JVM and the lines it printed, each with the nanoTime it arrived. */
-    private record Watcher(Process process, BlockingQueue<Line> lines) {
-    }
+    private record Watcher(Process process, BlockingQueue<Line> lines) {}
 
-    private record Line(String text, long nanos) {
-    }
+    private record Line(String text, long nanos) {}
 
     private static Watcher watch(LocalLaunchDarkly ld) throws IOException {
-        Process p = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "-Xmx128m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1",
-                "-Dorg.slf4j.simpleLogger.defaultLogLevel=warn", "-cp", System.getProperty("java.class.path"),
-                KillSwitchWatcher.class.getName(), ld.uri().toString(), ld.sdkKey())
-                .redirectError(ProcessBuilder.Redirect.INHERIT).start();
+        Process p = new ProcessBuilder(
+                        Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                        "-Xmx128m",
+                        "-XX:+UseSerialGC",
+                        "-XX:TieredStopAtLevel=1",
+                        "-Dorg.slf4j.simpleLogger.defaultLogLevel=warn",
+                        "-cp",
+                        System.getProperty("java.class.path"),
+                        KillSwitchWatcher.class.getName(),
+                        ld.uri().toString(),
+                        ld.sdkKey())
+                .redirectError(ProcessBuilder.Redirect.INHERIT)
+                .start();
         BlockingQueue<Line> lines = new LinkedBlockingQueue<>();
-        Thread reader = new Thread(() -> {
-            try (BufferedReader r = new BufferedReader(new InputStreamReader(p.getInputStream(),
-                    StandardCharsets.UTF_8))) {
-                String line;
-                while ((line = r.readLine()) != null) {
-                    lines.add(new Line(line, System.nanoTime()));
-                }
-            } catch (IOException e) {
-                throw new UncheckedIOException(e);
-            }
-        }, "watcher-output");
+        Thread reader = new Thread(
+                () -> {
+                    try (BufferedReader r =
+                            new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8))) {
+                        String line;
+                        while ((line = r.readLine()) != null) {
+                            lines.add(new Line(line, System.nanoTime()));
+                        }
+                    } catch (IOException e) {
+                        throw new UncheckedIOException(e);
+                    }
+                },
+                "watcher-output");
         reader.setDaemon(true);
         reader.start();
         return new Watcher(p, lines);
@@ -100,9 +107,14 @@ class KillSwitchAcrossJvmsTest {
                 }
                 micros.recordValue((last - begin) / 1_000);
             }
-            System.out.printf("kill switch through the stream to every router of %d JVMs, %d flips: p50 %.1f ms, "
-                    + "p99 %.1f ms, max %.1f ms%n", JVMS, FLIPS, micros.getValueAtPercentile(50) / 1000.0,
-                    micros.getValueAtPercentile(99) / 1000.0, micros.getMaxValue() / 1000.0);
+            System.out.printf(
+                    "kill switch through the stream to every router of %d JVMs, %d flips: p50 %.1f ms, "
+                            + "p99 %.1f ms, max %.1f ms%n",
+                    JVMS,
+                    FLIPS,
+                    micros.getValueAtPercentile(50) / 1000.0,
+                    micros.getValueAtPercentile(99) / 1000.0,
+                    micros.getMaxValue() / 1000.0);
             assertTrue(micros.getTotalCount() == FLIPS);
             assertEquals(1, ld.streamsOpened() / JVMS, "one stream per JVM for all the flips");
         } finally {

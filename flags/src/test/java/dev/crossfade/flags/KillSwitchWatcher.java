@@ -1,7 +1,6 @@
 package dev.crossfade.flags;
 
 import dev.crossfade.api.Job;
-
 import java.net.URI;
 import java.time.Duration;
 import java.util.concurrent.locks.LockSupport;
@@ -13,8 +12,7 @@ import java.util.concurrent.locks.LockSupport;
  * its standard input closes.
  */
 public final class KillSwitchWatcher {
-    private KillSwitchWatcher() {
-    }
+    private KillSwitchWatcher() {}
 
     public static void main(String[] args) throws Exception {
         Thread exit = new Thread(() -> {
@@ -31,7 +29,8 @@ public final class KillSwitchWatcher {
         exit.start();
         try (RoutingFlags flags = RoutingFlags.start(FlagsConfig.custom()
                 .source(FlagSource.launchDarkly(args[1], LaunchDarklyEndpoints.relayProxy(URI.create(args[0]))))
-                .startWait(Duration.ofSeconds(20)).build())) {
+                .startWait(Duration.ofSeconds(20))
+                .build())) {
             Job job = Job.builder("HardWorker").routingKey("watcher").build();
             RouteDecision.Reason last = flags.decide(job).reason();
             System.out.println("ready " + last);

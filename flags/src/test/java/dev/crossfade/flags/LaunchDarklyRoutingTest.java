@@ -1,23 +1,22 @@
 package dev.crossfade.flags;
 
+import static org.awaitility.Awaitility.await;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.crossfade.api.Backend;
 import dev.crossfade.api.Job;
 import dev.crossfade.devservices.LocalLaunchDarkly;
 import dev.crossfade.devservices.junit.CrossfadeServices;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.extension.ExtendWith;
-
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
-
-import static org.awaitility.Awaitility.await;
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertFalse;
-import static org.junit.jupiter.api.Assertions.assertTrue;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
 
 /**
  * Routing with the real LaunchDarkly SDK, streaming flags from and posting events to {@link LocalLaunchDarkly}, as in
@@ -37,10 +36,15 @@ class LaunchDarklyRoutingTest {
 
     private RoutingFlags start(LocalLaunchDarkly ld, String sdkKey, Duration startWait) {
         // Each endpoint set on its own, as flags.stream-uri, flags.base-uri and flags.events-uri would.
-        LaunchDarklyEndpoints at = LaunchDarklyEndpoints.defaults().withStreaming(ld.uri()).withPolling(ld.uri())
+        LaunchDarklyEndpoints at = LaunchDarklyEndpoints.defaults()
+                .withStreaming(ld.uri())
+                .withPolling(ld.uri())
                 .withEvents(ld.uri());
-        return RoutingFlags.start(FlagsConfig.custom().source(FlagSource.launchDarkly(sdkKey, at))
-                .startWait(startWait).meterRegistry(meters).build());
+        return RoutingFlags.start(FlagsConfig.custom()
+                .source(FlagSource.launchDarkly(sdkKey, at))
+                .startWait(startWait)
+                .meterRegistry(meters)
+                .build());
     }
 
     private static void flags(LocalLaunchDarkly ld, double kafkaPercent, boolean kill) {
@@ -53,8 +57,7 @@ class LaunchDarklyRoutingTest {
     private static String bool(boolean on) {
         return """
                 {"on": %s, "salt": "s", "variations": [false, true], "offVariation": 0,
-                 "fallthrough": {"variation": 1}, "targets": [], "rules": [], "prerequisites": []}"""
-                .formatted(on);
+                 "fallthrough": {"variation": 1}, "targets": [], "rules": [], "prerequisites": []}""".formatted(on);
     }
 
     /**
@@ -72,8 +75,7 @@ class LaunchDarklyRoutingTest {
                 {"on": true, "salt": "route-salt", "variations": ["redis", "kafka"], "offVariation": 0,
                  "targets": [], "rules": [], "prerequisites": [],
                  "fallthrough": {"rollout": {"contextKind": "job", "bucketBy": "key", "variations": [
-                   {"variation": 0, "weight": %d}, {"variation": 1, "weight": %d}]}}}"""
-                .formatted(100_000 - kafka, kafka);
+                   {"variation": 0, "weight": %d}, {"variation": 1, "weight": %d}]}}}""".formatted(100_000 - kafka, kafka);
     }
 
     private static Job job(String key) {
@@ -89,7 +91,8 @@ class LaunchDarklyRoutingTest {
             List<Long> micros = new ArrayList<>();
             for (int flip = 0; flip < 50; flip++) {
                 boolean kill = flip % 2 == 0;
-                RouteDecision.Reason expected = kill ? RouteDecision.Reason.KILL_SWITCH : RouteDecision.Reason.ROUTE_FLAG;
+                RouteDecision.Reason expected =
+                        kill ? RouteDecision.Reason.KILL_SWITCH : RouteDecision.Reason.ROUTE_FLAG;
                 long begin = System.nanoTime();
                 ld.setFlag(KILL, bool(kill));
                 long deadline = begin + Duration.ofSeconds(2).toNanos();
@@ -102,7 +105,8 @@ class LaunchDarklyRoutingTest {
             Collections.sort(micros);
             long p50 = micros.get(24);
             long p99 = micros.get((int) Math.ceil(0.99 * micros.size()) - 1);
-            System.out.printf("kill switch through the stream, 50 flips: p50 %.1f ms, p99 %.1f ms, max %.1f ms%n",
+            System.out.printf(
+                    "kill switch through the stream, 50 flips: p50 %.1f ms, p99 %.1f ms, max %.1f ms%n",
                     p50 / 1000.0, p99 / 1000.0, micros.get(micros.size() - 1) / 1000.0);
             assertEquals(1, ld.streamsOpened(), "one stream for all the flips");
         }
@@ -125,7 +129,8 @@ class LaunchDarklyRoutingTest {
 
             ld.resume();
             // The SDK retries with backoff from 1 s; the change reaches it in the put of the new stream.
-            await().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(5))
+            await().atMost(Duration.ofSeconds(30))
+                    .pollInterval(Duration.ofMillis(5))
                     .until(() -> flags.decide(job("back")).primary() == Backend.REDIS);
             assertTrue(ld.streamsOpened() >= 2, "reconnected");
             for (int i = 0; i < 1000; i++) {
@@ -164,8 +169,12 @@ class LaunchDarklyRoutingTest {
         ld.setFlag("migration", """
                 {"on": false, "variations": ["bogus", "live"], "offVariation": 0, "fallthrough": {"variation": 0}}""");
         LaunchDarklyEndpoints at = LaunchDarklyEndpoints.relayProxy(ld.uri());
-        try (RoutingFlags flags = RoutingFlags.start(FlagsConfig.custom().source(FlagSource.launchDarkly(ld.sdkKey(),
-                at)).migrationFlag("migration").startWait(Duration.ofSeconds(10)).meterRegistry(meters).build())) {
+        try (RoutingFlags flags = RoutingFlags.start(FlagsConfig.custom()
+                .source(FlagSource.launchDarkly(ld.sdkKey(), at))
+                .migrationFlag("migration")
+                .startWait(Duration.ofSeconds(10))
+                .meterRegistry(meters)
+                .build())) {
             RouteDecision d = flags.decide(job("a"));
             assertEquals(RouteDecision.Reason.SAFE_DEFAULT, d.reason());
             assertFalse(flags.healthy());
@@ -173,7 +182,8 @@ class LaunchDarklyRoutingTest {
 
             ld.setFlag("migration", """
                     {"on": false, "variations": ["bogus", "live"], "offVariation": 1, "fallthrough": {"variation": 1}}""");
-            await().atMost(Duration.ofSeconds(10)).until(() -> flags.decide(job("b")).primary() == Backend.KAFKA);
+            await().atMost(Duration.ofSeconds(10))
+                    .until(() -> flags.decide(job("b")).primary() == Backend.KAFKA);
             d = flags.decide(job("c"));
             assertEquals(RouteDecision.Reason.MIGRATION_STAGE, d.reason());
             assertEquals(Backend.REDIS, d.shadowTo());
@@ -186,7 +196,9 @@ class LaunchDarklyRoutingTest {
         assertFalse(flags.healthy());
         for (int i = 0; i < 100; i++) {
             assertEquals(RouteDecision.safeDefault(), flags.decide(job("k" + i)));
-            assertEquals(RouteDecision.safeDefault(), flags.decide(Job.builder("HardWorker").build()));
+            assertEquals(
+                    RouteDecision.safeDefault(),
+                    flags.decide(Job.builder("HardWorker").build()));
         }
         assertEquals(0.0, meters.get("crossfade.flags.healthy").gauge().value());
         assertEquals(Backend.REDIS, flags.decide(job("last")).primary());
@@ -201,7 +213,7 @@ class LaunchDarklyRoutingTest {
     void eventsIndexAFewContextsAndCountEveryDecision(LocalLaunchDarkly ld) {
         int decisions = 200_000;
         List<JsonNode> all = new ArrayList<>();
-        for (double percent : new double[]{0, 25, 100}) {
+        for (double percent : new double[] {0, 25, 100}) {
             ld.clearEvents();
             flags(ld, percent, false);
             int kafka = 0;
@@ -223,9 +235,16 @@ class LaunchDarklyRoutingTest {
             List<JsonNode> run = ld.events();
             all.addAll(run);
             double share = 100.0 * kafka / decisions;
-            System.out.printf("%.0f%% Kafka: %.2f%% of jobs to Kafka, %.0f ns a decision (events on, cold JIT); %d "
-                    + "events posted, %d index; route counted %d, kill switch %d, shadow %d%n", percent, share,
-                    (double) nanos / decisions, run.size(), kinds(run, "index"), counted(run, ROUTE), counted(run, KILL),
+            System.out.printf(
+                    "%.0f%% Kafka: %.2f%% of jobs to Kafka, %.0f ns a decision (events on, cold JIT); %d "
+                            + "events posted, %d index; route counted %d, kill switch %d, shadow %d%n",
+                    percent,
+                    share,
+                    (double) nanos / decisions,
+                    run.size(),
+                    kinds(run, "index"),
+                    counted(run, ROUTE),
+                    counted(run, KILL),
                     counted(run, SHADOW));
             assertEquals(percent, share, 1.0);
             assertEquals(decisions, counted(run, ROUTE), "route flag evaluations counted at " + percent + "%");
@@ -272,8 +291,11 @@ class LaunchDarklyRoutingTest {
             ld.awaitEvents(Duration.ofSeconds(30), e -> kinds(e, "index") >= 50 && counted(e, ROUTE) >= 1000);
         }
         List<JsonNode> events = ld.events();
-        List<String> keys = events.stream().filter(e -> e.path("kind").asText().equals("index"))
-                .map(e -> e.path("context").path("key").asText()).sorted().toList();
+        List<String> keys = events.stream()
+                .filter(e -> e.path("kind").asText().equals("index"))
+                .map(e -> e.path("context").path("key").asText())
+                .sorted()
+                .toList();
         assertEquals(50, keys.size(), keys.toString());
         assertEquals(50, keys.stream().distinct().count());
         assertTrue(keys.stream().allMatch(k -> k.startsWith("account-")), keys.toString());
@@ -283,15 +305,19 @@ class LaunchDarklyRoutingTest {
     @Test
     void theSdkKeyIsNeverDescribed() {
         String key = "sdk-secret-1234";
-        for (FlagSource s : new FlagSource[]{FlagSource.launchDarkly(key),
-                FlagSource.launchDarkly(key, java.net.URI.create("http://relay:8030")),
-                FlagSource.launchDarkly(key, LaunchDarklyEndpoints.defaults().withEvents(
-                        java.net.URI.create("http://events.example")))}) {
+        for (FlagSource s : new FlagSource[] {
+            FlagSource.launchDarkly(key),
+            FlagSource.launchDarkly(key, java.net.URI.create("http://relay:8030")),
+            FlagSource.launchDarkly(
+                    key, LaunchDarklyEndpoints.defaults().withEvents(java.net.URI.create("http://events.example")))
+        }) {
             assertFalse(s.describe().contains(key), s.describe());
             assertFalse(s.toString().contains(key), s.toString());
         }
-        assertEquals("LaunchDarkly via Relay Proxy http://relay:8030",
-                FlagSource.launchDarkly(key, java.net.URI.create("http://relay:8030")).describe());
+        assertEquals(
+                "LaunchDarkly via Relay Proxy http://relay:8030",
+                FlagSource.launchDarkly(key, java.net.URI.create("http://relay:8030"))
+                        .describe());
     }
 
     /** How many evaluations of {@code flag} the summary events in {@code events} count. */

@@ -1,5 +1,11 @@
 package dev.crossfade.flags;
 
+import static org.awaitility.Awaitility.await;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
 import com.launchdarkly.sdk.LDContext;
 import com.launchdarkly.sdk.LDValue;
 import com.launchdarkly.sdk.server.integrations.TestData;
@@ -7,9 +13,6 @@ import dev.crossfade.api.Backend;
 import dev.crossfade.api.Job;
 import dev.crossfade.flags.file.FlagsFile;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
-
 import java.io.IOException;
 import java.net.ServerSocket;
 import java.net.URI;
@@ -23,12 +26,8 @@ import java.util.List;
 import java.util.Set;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
-
-import static org.awaitility.Awaitility.await;
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertFalse;
-import static org.junit.jupiter.api.Assertions.assertNull;
-import static org.junit.jupiter.api.Assertions.assertTrue;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /** The routing view against the real LaunchDarkly SDK, fed by its FileData source from real files. */
 class RoutingFlagsTest {
@@ -38,8 +37,11 @@ class RoutingFlagsTest {
     private final SimpleMeterRegistry meters = new SimpleMeterRegistry();
 
     private RoutingFlags start(Path file) {
-        return RoutingFlags.start(FlagsConfig.custom().source(FlagSource.file(file)).startWait(Duration.ofSeconds(5))
-                .meterRegistry(meters).build());
+        return RoutingFlags.start(FlagsConfig.custom()
+                .source(FlagSource.file(file))
+                .startWait(Duration.ofSeconds(5))
+                .meterRegistry(meters)
+                .build());
     }
 
     private static Job job(String key) {
@@ -87,7 +89,8 @@ class RoutingFlagsTest {
             assertEquals(Backend.REDIS, before.shadowTo());
 
             file.setKillSwitch(true);
-            await().atMost(Duration.ofSeconds(1)).pollInterval(Duration.ofMillis(10))
+            await().atMost(Duration.ofSeconds(1))
+                    .pollInterval(Duration.ofMillis(10))
                     .until(() -> flags.decide(job("a")).reason() == RouteDecision.Reason.KILL_SWITCH);
             for (int i = 0; i < 1000; i++) {
                 RouteDecision d = flags.decide(job("k" + i));
@@ -107,8 +110,11 @@ class RoutingFlagsTest {
         FlagsFile file = FlagsFile.at(dir.resolve("flags.json"));
         file.write(new FlagsFile.Settings(0, false, 0));
         AtomicInteger contexts = new AtomicInteger();
-        try (RoutingFlags flags = RoutingFlags.start(FlagsConfig.custom().source(FlagSource.file(file.path()))
-                .meterRegistry(meters).contextCustomizer((job, b) -> contexts.incrementAndGet()).build())) {
+        try (RoutingFlags flags = RoutingFlags.start(FlagsConfig.custom()
+                .source(FlagSource.file(file.path()))
+                .meterRegistry(meters)
+                .contextCustomizer((job, b) -> contexts.incrementAndGet())
+                .build())) {
             for (int i = 0; i < 100; i++) {
                 RouteDecision d = flags.decide(job("off-" + i));
                 assertEquals(Backend.REDIS, d.primary());
@@ -119,17 +125,20 @@ class RoutingFlagsTest {
             for (int round = 0; round < 2; round++) {
                 // Rollouts: each job's own bucket decides, so the flags are evaluated for each job.
                 file.write(new FlagsFile.Settings(50, false, 50));
-                await().atMost(Duration.ofSeconds(1)).pollInterval(Duration.ofMillis(10))
+                await().atMost(Duration.ofSeconds(1))
+                        .pollInterval(Duration.ofMillis(10))
                         .until(() -> flags.kafkaShare(200) > 0.3);
                 int before = contexts.get();
                 flags.decide(job("counted"));
                 assertEquals(before + 1, contexts.get(), "a rollout is evaluated for each job");
 
                 file.write(new FlagsFile.Settings(0, false, 0));
-                await().atMost(Duration.ofSeconds(1)).pollInterval(Duration.ofMillis(10)).until(() -> {
-                    RouteDecision d = flags.decide(job("r"));
-                    return d.primary() == Backend.REDIS && !d.shadowed();
-                });
+                await().atMost(Duration.ofSeconds(1))
+                        .pollInterval(Duration.ofMillis(10))
+                        .until(() -> {
+                            RouteDecision d = flags.decide(job("r"));
+                            return d.primary() == Backend.REDIS && !d.shadowed();
+                        });
             }
         }
     }
@@ -145,20 +154,30 @@ class RoutingFlagsTest {
         TestData td = TestData.dataSource();
         td.update(td.flag("crossfade-kill-switch").booleanFlag().variationForAll(false));
         td.update(td.flag("crossfade-shadow").booleanFlag().variationForAll(false));
-        td.update(td.flag("crossfade-route").variations(LDValue.of("redis"), LDValue.of("kafka")).offVariation(0)
+        td.update(td.flag("crossfade-route")
+                .variations(LDValue.of("redis"), LDValue.of("kafka"))
+                .offVariation(0)
                 .variationForAll(1));
         AtomicInteger contexts = new AtomicInteger();
-        try (RoutingFlags flags = RoutingFlags.start(FlagsConfig.custom().source(FlagSource.custom("test data", td))
-                .meterRegistry(meters).contextCustomizer((job, b) -> contexts.incrementAndGet()).build())) {
+        try (RoutingFlags flags = RoutingFlags.start(FlagsConfig.custom()
+                .source(FlagSource.custom("test data", td))
+                .meterRegistry(meters)
+                .contextCustomizer((job, b) -> contexts.incrementAndGet())
+                .build())) {
             assertEquals(0, contextsFor(flags, contexts, Backend.KAFKA), "every flag serves one variation to all");
 
             td.update(td.flag("crossfade-route").variationForKey(RoutingFlags.JOB_KIND, "vip", 0));
             assertEquals(Backend.REDIS, flags.decide(job("vip")).primary(), "a target applies at once");
             assertEquals(100, contextsFor(flags, contexts, Backend.KAFKA), "a flag with targets is read per job");
 
-            td.update(td.flag("crossfade-route").clearTargets()
-                    .ifMatch(RoutingFlags.JOB_KIND, "queue", LDValue.of("critical")).thenReturn(0));
-            assertEquals(Backend.REDIS, flags.decide(Job.builder("HardWorker").queue("critical").build()).primary());
+            td.update(td.flag("crossfade-route")
+                    .clearTargets()
+                    .ifMatch(RoutingFlags.JOB_KIND, "queue", LDValue.of("critical"))
+                    .thenReturn(0));
+            assertEquals(
+                    Backend.REDIS,
+                    flags.decide(Job.builder("HardWorker").queue("critical").build())
+                            .primary());
             assertEquals(100, contextsFor(flags, contexts, Backend.KAFKA), "a flag with rules is read per job");
 
             td.update(td.flag("crossfade-route").clearRules());
@@ -179,10 +198,14 @@ class RoutingFlagsTest {
         TestData td = TestData.dataSource();
         td.update(td.flag("crossfade-kill-switch").booleanFlag().on(false));
         td.update(td.flag("crossfade-shadow").booleanFlag().on(false));
-        td.update(td.flag("crossfade-route").variations(LDValue.of("redis"), LDValue.of("kafka")).offVariation(0)
+        td.update(td.flag("crossfade-route")
+                .variations(LDValue.of("redis"), LDValue.of("kafka"))
+                .offVariation(0)
                 .variationForAll(1));
-        try (RoutingFlags flags = RoutingFlags.start(FlagsConfig.custom().source(FlagSource.custom("test data", td))
-                .meterRegistry(meters).build())) {
+        try (RoutingFlags flags = RoutingFlags.start(FlagsConfig.custom()
+                .source(FlagSource.custom("test data", td))
+                .meterRegistry(meters)
+                .build())) {
             AtomicBoolean running = new AtomicBoolean(true);
             List<Thread> deciders = new ArrayList<>();
             for (int t = 0; t < 3; t++) {
@@ -199,7 +222,9 @@ class RoutingFlagsTest {
                 for (int flip = 0; flip < 300; flip++) {
                     boolean kafka = flip % 2 == 1;
                     td.update(td.flag("crossfade-route").on(kafka));
-                    assertEquals(kafka ? Backend.KAFKA : Backend.REDIS, flags.decide(job("flip-" + flip)).primary(),
+                    assertEquals(
+                            kafka ? Backend.KAFKA : Backend.REDIS,
+                            flags.decide(job("flip-" + flip)).primary(),
                             "decision right after flip " + flip);
                 }
             } finally {
@@ -220,12 +245,16 @@ class RoutingFlagsTest {
         Path f = dir.resolve("flags.json");
         AtomicInteger contexts = new AtomicInteger();
         writeRouteRollout(f, 0, 100_000);
-        try (RoutingFlags flags = RoutingFlags.start(FlagsConfig.custom().source(FlagSource.file(f))
-                .meterRegistry(meters).contextCustomizer((job, b) -> contexts.incrementAndGet()).build())) {
+        try (RoutingFlags flags = RoutingFlags.start(FlagsConfig.custom()
+                .source(FlagSource.file(f))
+                .meterRegistry(meters)
+                .contextCustomizer((job, b) -> contexts.incrementAndGet())
+                .build())) {
             assertEquals(0, contextsFor(flags, contexts, Backend.KAFKA));
 
             writeRouteRollout(f, 50_000, 50_000);
-            await().atMost(Duration.ofSeconds(5)).pollInterval(Duration.ofMillis(10))
+            await().atMost(Duration.ofSeconds(5))
+                    .pollInterval(Duration.ofMillis(10))
                     .until(() -> flags.kafkaShare(200) < 0.9);
             contexts.set(0);
             for (int i = 0; i < 100; i++) {
@@ -234,7 +263,8 @@ class RoutingFlagsTest {
             assertEquals(100, contexts.get(), "a 50% rollout is read per job");
 
             writeRouteRollout(f, 0, 100_000);
-            await().atMost(Duration.ofSeconds(5)).pollInterval(Duration.ofMillis(10))
+            await().atMost(Duration.ofSeconds(5))
+                    .pollInterval(Duration.ofMillis(10))
                     .until(() -> flags.kafkaShare(200) == 1);
             assertEquals(0, contextsFor(flags, contexts, Backend.KAFKA), "remembered again at 100%");
         }
@@ -290,8 +320,11 @@ class RoutingFlagsTest {
     void garbageFlagsFileRoutesToRedisAndSaysSo() throws IOException {
         Path garbage = dir.resolve("flags.json");
         Files.writeString(garbage, "{ this is not : json ]");
-        try (RoutingFlags flags = RoutingFlags.start(FlagsConfig.custom().source(FlagSource.file(garbage))
-                .startWait(Duration.ofMillis(500)).meterRegistry(meters).build())) {
+        try (RoutingFlags flags = RoutingFlags.start(FlagsConfig.custom()
+                .source(FlagSource.file(garbage))
+                .startWait(Duration.ofMillis(500))
+                .meterRegistry(meters)
+                .build())) {
             RouteDecision d = flags.decide(job("x"));
             assertEquals(RouteDecision.safeDefault(), d);
             assertFalse(flags.healthy());
@@ -299,7 +332,8 @@ class RoutingFlagsTest {
 
             // Repaired in place: routing follows without a restart.
             FlagsFile.at(garbage).write(new FlagsFile.Settings(100, false, 0));
-            await().atMost(Duration.ofSeconds(10)).until(() -> flags.decide(job("x")).primary() == Backend.KAFKA);
+            await().atMost(Duration.ofSeconds(10))
+                    .until(() -> flags.decide(job("x")).primary() == Backend.KAFKA);
             assertTrue(flags.healthy());
         }
     }
@@ -311,9 +345,11 @@ class RoutingFlagsTest {
             closedPort = s.getLocalPort();
         }
         FlagsConfig config = FlagsConfig.custom()
-                .source(FlagSource.launchDarkly("sdk-00000000-0000-0000-0000-000000000000",
-                        URI.create("http://127.0.0.1:" + closedPort)))
-                .startWait(Duration.ofMillis(300)).meterRegistry(meters).build();
+                .source(FlagSource.launchDarkly(
+                        "sdk-00000000-0000-0000-0000-000000000000", URI.create("http://127.0.0.1:" + closedPort)))
+                .startWait(Duration.ofMillis(300))
+                .meterRegistry(meters)
+                .build();
         try (RoutingFlags flags = RoutingFlags.start(config)) {
             assertFalse(flags.healthy());
             for (int i = 0; i < 100; i++) {
@@ -350,9 +386,17 @@ class RoutingFlagsTest {
                     {"contextKind": "job", "attribute": "class", "op": "in", "values": ["Billing::Charge"], "negate": false}]}]}}}
                 """);
         try (RoutingFlags flags = start(f)) {
-            assertEquals(Backend.KAFKA, flags.decide(Job.builder("HardWorker").queue("critical").build()).primary());
-            assertEquals(Backend.KAFKA, flags.decide(Job.builder("Billing::Charge").build()).primary());
-            assertEquals(Backend.REDIS, flags.decide(Job.builder("HardWorker").queue("default").build()).primary());
+            assertEquals(
+                    Backend.KAFKA,
+                    flags.decide(Job.builder("HardWorker").queue("critical").build())
+                            .primary());
+            assertEquals(
+                    Backend.KAFKA,
+                    flags.decide(Job.builder("Billing::Charge").build()).primary());
+            assertEquals(
+                    Backend.REDIS,
+                    flags.decide(Job.builder("HardWorker").queue("default").build())
+                            .primary());
         }
     }
 
@@ -364,23 +408,44 @@ class RoutingFlagsTest {
     void eachJobGetsItsOwnContextAndCustomizedAttributesDoNotLeak() {
         FlagsFile file = FlagsFile.at(dir.resolve("flags.json"));
         file.write(new FlagsFile.Settings(0, false, 0));
-        try (RoutingFlags flags = RoutingFlags.start(FlagsConfig.custom().source(FlagSource.file(file.path()))
-                .meterRegistry(meters).contextCustomizer((job, b) -> {
+        try (RoutingFlags flags = RoutingFlags.start(FlagsConfig.custom()
+                .source(FlagSource.file(file.path()))
+                .meterRegistry(meters)
+                .contextCustomizer((job, b) -> {
                     if (job.routingKey() != null) {
                         b.set("account", job.routingKey());
                     }
-                }).build())) {
-            Job keyed = Job.builder("HardWorker").queue("critical").routingKey("acct-1").build();
+                })
+                .build())) {
+            Job keyed = Job.builder("HardWorker")
+                    .queue("critical")
+                    .routingKey("acct-1")
+                    .build();
             Job plain = Job.builder("HardWorker").queue("critical").build();
             Job other = Job.builder("Billing::Charge").build();
             for (int round = 0; round < 2; round++) {
-                assertEquals(LDContext.builder(RoutingFlags.JOB_KIND, "acct-1").set("queue", "critical")
-                        .set("class", "HardWorker").set("account", "acct-1").build(), flags.contextFor(keyed));
+                assertEquals(
+                        LDContext.builder(RoutingFlags.JOB_KIND, "acct-1")
+                                .set("queue", "critical")
+                                .set("class", "HardWorker")
+                                .set("account", "acct-1")
+                                .build(),
+                        flags.contextFor(keyed));
                 // Without a routing key: anonymous, keyed by jid so that a rollout still splits such jobs.
-                assertEquals(LDContext.builder(RoutingFlags.JOB_KIND, plain.jid()).anonymous(true)
-                        .set("queue", "critical").set("class", "HardWorker").build(), flags.contextFor(plain));
-                assertEquals(LDContext.builder(RoutingFlags.JOB_KIND, other.jid()).anonymous(true)
-                        .set("queue", "default").set("class", "Billing::Charge").build(), flags.contextFor(other));
+                assertEquals(
+                        LDContext.builder(RoutingFlags.JOB_KIND, plain.jid())
+                                .anonymous(true)
+                                .set("queue", "critical")
+                                .set("class", "HardWorker")
+                                .build(),
+                        flags.contextFor(plain));
+                assertEquals(
+                        LDContext.builder(RoutingFlags.JOB_KIND, other.jid())
+                                .anonymous(true)
+                                .set("queue", "default")
+                                .set("class", "Billing::Charge")
+                                .build(),
+                        flags.contextFor(other));
             }
         }
     }
@@ -389,16 +454,25 @@ class RoutingFlagsTest {
     void migrationFlagStagesMapToJobRouting() throws IOException {
         Path f = dir.resolve("flags.json");
         String[] stages = {"off", "dualwrite", "shadow", "live", "rampdown", "complete"};
-        Backend[][] expected = {{Backend.REDIS, null}, {Backend.REDIS, Backend.KAFKA}, {Backend.REDIS, Backend.KAFKA},
-                {Backend.KAFKA, Backend.REDIS}, {Backend.KAFKA, Backend.REDIS}, {Backend.KAFKA, null}};
+        Backend[][] expected = {
+            {Backend.REDIS, null},
+            {Backend.REDIS, Backend.KAFKA},
+            {Backend.REDIS, Backend.KAFKA},
+            {Backend.KAFKA, Backend.REDIS},
+            {Backend.KAFKA, Backend.REDIS},
+            {Backend.KAFKA, null}
+        };
         for (int i = 0; i < stages.length; i++) {
             Files.writeString(f, """
                     {"flags": {"jobs-migration": {"key": "jobs-migration", "version": 1, "on": true, "salt": "s",
                       "variations": ["off", "dualwrite", "shadow", "live", "rampdown", "complete"], "offVariation": 0,
                       "fallthrough": {"variation": %d}, "targets": [], "rules": [], "prerequisites": []}}}
                     """.formatted(i));
-            try (RoutingFlags flags = RoutingFlags.start(FlagsConfig.custom().source(FlagSource.file(f))
-                    .migrationFlag("jobs-migration").meterRegistry(meters).build())) {
+            try (RoutingFlags flags = RoutingFlags.start(FlagsConfig.custom()
+                    .source(FlagSource.file(f))
+                    .migrationFlag("jobs-migration")
+                    .meterRegistry(meters)
+                    .build())) {
                 RouteDecision d = flags.decide(job("m"));
                 assertEquals(expected[i][0], d.primary(), stages[i]);
                 assertEquals(expected[i][1], d.shadowTo(), stages[i]);

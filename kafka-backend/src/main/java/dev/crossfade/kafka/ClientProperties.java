@@ -1,5 +1,9 @@
 package dev.crossfade.kafka;
 
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.Set;
 import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.CooperativeStickyAssignor;
@@ -8,11 +12,6 @@ import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
-
-import java.time.Duration;
-import java.util.HashMap;
-import java.util.Map;
-import java.util.Set;
 
 /**
  * The properties of every Kafka client the backend makes, built in this one place so that what a deployment must give
@@ -27,17 +26,27 @@ final class ClientProperties {
     /** Kafka's default {@code max.request.size}. */
     private static final int DEFAULT_MAX_REQUEST_SIZE = 1024 * 1024;
     // Rejected by KafkaShareConsumer; dropped from the pass-through with a log line instead of failing start.
-    private static final Set<String> NOT_FOR_SHARE = Set.of(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG,
-            ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, ConsumerConfig.GROUP_INSTANCE_ID_CONFIG,
-            ConsumerConfig.ISOLATION_LEVEL_CONFIG, ConsumerConfig.PARTITION_ASSIGNMENT_STRATEGY_CONFIG,
-            ConsumerConfig.INTERCEPTOR_CLASSES_CONFIG, ConsumerConfig.SESSION_TIMEOUT_MS_CONFIG,
-            ConsumerConfig.HEARTBEAT_INTERVAL_MS_CONFIG, ConsumerConfig.GROUP_PROTOCOL_CONFIG,
-            ConsumerConfig.GROUP_REMOTE_ASSIGNOR_CONFIG, ConsumerConfig.AUTO_COMMIT_INTERVAL_MS_CONFIG);
+    private static final Set<String> NOT_FOR_SHARE = Set.of(
+            ConsumerConfig.AUTO_OFFSET_RESET_CONFIG,
+            ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG,
+            ConsumerConfig.GROUP_INSTANCE_ID_CONFIG,
+            ConsumerConfig.ISOLATION_LEVEL_CONFIG,
+            ConsumerConfig.PARTITION_ASSIGNMENT_STRATEGY_CONFIG,
+            ConsumerConfig.INTERCEPTOR_CLASSES_CONFIG,
+            ConsumerConfig.SESSION_TIMEOUT_MS_CONFIG,
+            ConsumerConfig.HEARTBEAT_INTERVAL_MS_CONFIG,
+            ConsumerConfig.GROUP_PROTOCOL_CONFIG,
+            ConsumerConfig.GROUP_REMOTE_ASSIGNOR_CONFIG,
+            ConsumerConfig.AUTO_COMMIT_INTERVAL_MS_CONFIG);
     // A reader chooses its own group (none, or the replay's) and reads from the beginning.
-    private static final Set<String> NOT_FOR_READERS = Set.of(ConsumerConfig.GROUP_ID_CONFIG,
-            ConsumerConfig.GROUP_INSTANCE_ID_CONFIG, ConsumerConfig.GROUP_PROTOCOL_CONFIG,
-            ConsumerConfig.GROUP_REMOTE_ASSIGNOR_CONFIG, ConsumerConfig.PARTITION_ASSIGNMENT_STRATEGY_CONFIG,
-            ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, ConsumerConfig.AUTO_OFFSET_RESET_CONFIG);
+    private static final Set<String> NOT_FOR_READERS = Set.of(
+            ConsumerConfig.GROUP_ID_CONFIG,
+            ConsumerConfig.GROUP_INSTANCE_ID_CONFIG,
+            ConsumerConfig.GROUP_PROTOCOL_CONFIG,
+            ConsumerConfig.GROUP_REMOTE_ASSIGNOR_CONFIG,
+            ConsumerConfig.PARTITION_ASSIGNMENT_STRATEGY_CONFIG,
+            ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG,
+            ConsumerConfig.AUTO_OFFSET_RESET_CONFIG);
 
     private final KafkaBackendConfig config;
 
@@ -85,7 +94,9 @@ final class ClientProperties {
             return DEFAULT_MAX_REQUEST_SIZE;
         }
         try {
-            return v instanceof Number n ? n.intValue() : Integer.parseInt(v.toString().trim());
+            return v instanceof Number n
+                    ? n.intValue()
+                    : Integer.parseInt(v.toString().trim());
         } catch (NumberFormatException e) {
             throw new IllegalArgumentException("max.request.size must be a number of bytes, got '" + v + "'", e);
         }
@@ -95,7 +106,9 @@ final class ClientProperties {
         Map<String, Object> p = new HashMap<>();
         long timeout = config.enqueueTimeout().toMillis();
         p.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, config.bootstrapServers());
-        p.put(ProducerConfig.CLIENT_ID_CONFIG, "crossfade-producer-" + KafkaBackend.SEQ.incrementAndGet() + clientSuffix);
+        p.put(
+                ProducerConfig.CLIENT_ID_CONFIG,
+                "crossfade-producer-" + KafkaBackend.SEQ.incrementAndGet() + clientSuffix);
         p.put(ProducerConfig.ACKS_CONFIG, "all");
         p.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, true);
         // A single enqueue has nothing to gain from lingering, which would add to every call (5 ms).
@@ -129,7 +142,8 @@ final class ClientProperties {
         // Jobs enqueued before the first worker joined must run.
         p.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
         p.put(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, config.maxPollRecords());
-        p.put(ConsumerConfig.FETCH_MAX_WAIT_MS_CONFIG, (int) config.fetchMaxWait().toMillis());
+        p.put(ConsumerConfig.FETCH_MAX_WAIT_MS_CONFIG, (int)
+                config.fetchMaxWait().toMillis());
         p.put(ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class);
         p.put(ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class);
         p.putAll(config.clientProperties());
@@ -162,7 +176,8 @@ final class ClientProperties {
         p.put(ConsumerConfig.SHARE_ACKNOWLEDGEMENT_MODE_CONFIG, "explicit");
         p.put(ConsumerConfig.SHARE_ACQUIRE_MODE_CONFIG, "record_limit");
         p.put(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, config.shareMaxPollRecords(concurrency));
-        p.put(ConsumerConfig.FETCH_MAX_WAIT_MS_CONFIG, (int) config.fetchMaxWait().toMillis());
+        p.put(ConsumerConfig.FETCH_MAX_WAIT_MS_CONFIG, (int)
+                config.fetchMaxWait().toMillis());
         p.put(ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class);
         p.put(ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class);
         p.putAll(config.clientProperties());

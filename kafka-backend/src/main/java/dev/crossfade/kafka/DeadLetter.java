@@ -1,7 +1,6 @@
 package dev.crossfade.kafka;
 
 import dev.crossfade.api.Job;
-
 import java.time.Instant;
 import java.util.Map;
 
@@ -17,8 +16,8 @@ import java.util.Map;
  *                {@code source-offset}, {@code attempts}, {@code error-class}, {@code error-message}, {@code class},
  *                {@code jid}, {@code attempt}; and {@code original-class} on a truncated envelope
  */
-public record DeadLetter(Job job, String topic, int partition, long offset, Instant timestamp,
-                         Map<String, String> headers) {
+public record DeadLetter(
+        Job job, String topic, int partition, long offset, Instant timestamp, Map<String, String> headers) {
     /**
      * Class of the stand-in dead-lettered for a job whose own retry or dead letter the broker can never take (too
      * large, refused): it keeps the job's identity and the reason, not the job, so it is never replayed.

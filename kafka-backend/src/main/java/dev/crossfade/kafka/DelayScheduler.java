@@ -3,6 +3,19 @@ package dev.crossfade.kafka;
 import dev.crossfade.api.Job;
 import dev.crossfade.kafka.internal.Hdr;
 import dev.crossfade.kafka.internal.Topics;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
 import org.apache.kafka.clients.consumer.ConsumerRebalanceListener;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.ConsumerRecords;
@@ -15,20 +28,6 @@ import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.errors.WakeupException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
-
-import java.time.Duration;
-import java.time.Instant;
-import java.util.ArrayList;
-import java.util.Collection;
-import java.util.HashMap;
-import java.util.List;
-import java.util.HashSet;
-import java.util.Map;
-import java.util.Set;
-import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.ExecutionException;
-import java.util.concurrent.Future;
-import java.util.concurrent.TimeUnit;
 
 /**
  * Moves scheduled jobs and retries from the delay tiers to their jobs topic once due. One per worker runtime, in the
@@ -56,14 +55,21 @@ final class DelayScheduler {
     private final Thread thread;
     private volatile boolean running = true;
 
-    DelayScheduler(KafkaConsumer<byte[], byte[]> consumer, Producer<byte[], byte[]> producer, RetryAndDlq delays,
-                   Topics topics, Collection<String> queues, Duration maxSleep, String name) {
+    DelayScheduler(
+            KafkaConsumer<byte[], byte[]> consumer,
+            Producer<byte[], byte[]> producer,
+            RetryAndDlq delays,
+            Topics topics,
+            Collection<String> queues,
+            Duration maxSleep,
+            String name) {
         this.consumer = consumer;
         this.producer = producer;
         this.delays = delays;
         this.topics = topics;
         this.maxSleep = maxSleep;
-        this.tierTopics = queues.stream().flatMap(q -> topics.delayTopics(q).stream()).toList();
+        this.tierTopics =
+                queues.stream().flatMap(q -> topics.delayTopics(q).stream()).toList();
         this.thread = new Thread(this::loop, name);
         this.thread.setDaemon(true);
     }
@@ -92,8 +98,7 @@ final class DelayScheduler {
                 }
 
                 @Override
-                public void onPartitionsAssigned(Collection<TopicPartition> partitions) {
-                }
+                public void onPartitionsAssigned(Collection<TopicPartition> partitions) {}
 
                 @Override
                 public void onPartitionsLost(Collection<TopicPartition> partitions) {
@@ -183,10 +188,18 @@ final class DelayScheduler {
             ConsumerRecord<byte[], byte[]> r = s.record();
             if (failure != null && DurableSend.isFinal(failure)) {
                 // The same record would be refused forever, holding back every job behind it in its tier.
-                log.error("scheduled job at {}-{}@{} can never be forwarded ({}); dead-lettering it", r.topic(),
-                        r.partition(), r.offset(), DurableSend.describe(failure));
-                byte v = delays.deadLetterRaw(queueOf(r, null), r, new IllegalStateException("scheduled job could not "
-                        + "be forwarded: " + DurableSend.describe(failure), failure), () -> !running);
+                log.error(
+                        "scheduled job at {}-{}@{} can never be forwarded ({}); dead-lettering it",
+                        r.topic(),
+                        r.partition(),
+                        r.offset(),
+                        DurableSend.describe(failure));
+                byte v = delays.deadLetterRaw(
+                        queueOf(r, null),
+                        r,
+                        new IllegalStateException(
+                                "scheduled job could not " + "be forwarded: " + DurableSend.describe(failure), failure),
+                        () -> !running);
                 if (v == 0) {
                     failure = new IllegalStateException("stopping");
                 } else {
@@ -194,8 +207,12 @@ final class DelayScheduler {
                 }
             }
             if (failure != null) {
-                log.warn("delay scheduler could not forward {}-{}@{} ({}); it will be retried", r.topic(),
-                        r.partition(), r.offset(), failure.toString());
+                log.warn(
+                        "delay scheduler could not forward {}-{}@{} ({}); it will be retried",
+                        r.topic(),
+                        r.partition(),
+                        r.offset(),
+                        failure.toString());
                 consumer.seek(s.tp(), r.offset());
                 rewound.add(s.tp());
                 continue;
@@ -206,8 +223,7 @@ final class DelayScheduler {
         commit(false);
     }
 
-    private record Forward(TopicPartition tp, ConsumerRecord<byte[], byte[]> record, Future<RecordMetadata> future) {
-    }
+    private record Forward(TopicPartition tp, ConsumerRecord<byte[], byte[]> record, Future<RecordMetadata> future) {}
 
     /** The queue a tier record belongs to: its target header's, else its job's, else {@code default}. */
     private String queueOf(ConsumerRecord<byte[], byte[]> r, Job job) {
@@ -234,8 +250,13 @@ final class DelayScheduler {
         if (job != null) {
             job = job.toBuilder().at(null).enqueuedAt(Instant.ofEpochMilli(now)).build();
             value = delays.codec().encode(job);
-            return producer.send(new ProducerRecord<>(job.shadow() ? topics.shadow(queue) : topics.jobs(queue), null,
-                    null, r.key(), value, RetryAndDlq.jobHeaders(job)));
+            return producer.send(new ProducerRecord<>(
+                    job.shadow() ? topics.shadow(queue) : topics.jobs(queue),
+                    null,
+                    null,
+                    r.key(),
+                    value,
+                    RetryAndDlq.jobHeaders(job)));
         }
         return producer.send(new ProducerRecord<>(topics.jobs(queue), null, null, r.key(), value));
     }

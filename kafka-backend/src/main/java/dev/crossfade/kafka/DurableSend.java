@@ -2,6 +2,11 @@ package dev.crossfade.kafka;
 
 import dev.crossfade.api.codec.InvalidPayloadException;
 import io.github.resilience4j.core.IntervalFunction;
+import java.time.Duration;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.function.BooleanSupplier;
 import org.apache.kafka.clients.producer.Producer;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.InvalidRecordException;
@@ -17,12 +22,6 @@ import org.apache.kafka.common.errors.SerializationException;
 import org.apache.kafka.common.errors.UnsupportedVersionException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
-
-import java.time.Duration;
-import java.util.concurrent.ExecutionException;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.TimeoutException;
-import java.util.function.BooleanSupplier;
 
 /**
  * Sends a record until the broker acknowledges it, telling failures that may pass (timeouts, not enough replicas, a
@@ -49,15 +48,16 @@ final class DurableSend {
     private static final Logger log = LoggerFactory.getLogger(DurableSend.class);
     // 100 ms doubling to 10 s, ±20 %: a broker restart is ridden out without hammering it, and workers that failed
     // together do not retry together.
-    private static final IntervalFunction BACKOFF = IntervalFunction.ofExponentialRandomBackoff(
-            Duration.ofMillis(100), 2.0, 0.2, Duration.ofSeconds(10));
+    private static final IntervalFunction BACKOFF =
+            IntervalFunction.ofExponentialRandomBackoff(Duration.ofMillis(100), 2.0, 0.2, Duration.ofSeconds(10));
 
     private final Producer<byte[], byte[]> producer;
     private final Duration ackTimeout;
 
     DurableSend(Producer<byte[], byte[]> producer, Duration ackTimeout) {
         this.producer = producer;
-        // The producer gives up at its delivery.timeout.ms (the enqueue timeout); the margin only guards a stuck client.
+        // The producer gives up at its delivery.timeout.ms (the enqueue timeout); the margin only guards a stuck
+        // client.
         this.ackTimeout = ackTimeout.plusSeconds(5);
     }
 
@@ -91,8 +91,8 @@ final class DurableSend {
                 return new Result(Status.REFUSED, failure);
             }
             long wait = BACKOFF.apply(attempt);
-            log.warn("{} not acknowledged (attempt {}): {}; retrying in {} ms", what, attempt, failure.toString(),
-                    wait);
+            log.warn(
+                    "{} not acknowledged (attempt {}): {}; retrying in {} ms", what, attempt, failure.toString(), wait);
             if (gone.getAsBoolean() || !sleep(wait) || gone.getAsBoolean()) {
                 return Result.ABANDONED;
             }
@@ -121,7 +121,8 @@ final class DurableSend {
     /** A short reason for a refusal, for the dead letter's error message. */
     static String describe(Throwable t) {
         String what;
-        if (t instanceof RecordTooLargeException || t instanceof RecordBatchTooLargeException
+        if (t instanceof RecordTooLargeException
+                || t instanceof RecordBatchTooLargeException
                 || t instanceof dev.crossfade.api.codec.PayloadTooLargeException) {
             what = "record too large";
         } else if (t instanceof AuthorizationException) {
@@ -136,8 +137,7 @@ final class DurableSend {
             what = t.getClass().getSimpleName();
         }
         String m = t.getMessage();
-        return m == null || m.isBlank() ? what : what + " (" + (m.length() > 300 ? m.substring(0, 300) + "…" : m)
-                + ")";
+        return m == null || m.isBlank() ? what : what + " (" + (m.length() > 300 ? m.substring(0, 300) + "…" : m) + ")";
     }
 
     private static boolean sleep(long millis) {

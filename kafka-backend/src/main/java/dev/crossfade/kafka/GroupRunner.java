@@ -5,17 +5,6 @@ import dev.crossfade.kafka.internal.Chunk;
 import dev.crossfade.kafka.internal.CrashMark;
 import dev.crossfade.kafka.internal.Lane;
 import io.github.resilience4j.core.IntervalFunction;
-import org.apache.kafka.clients.consumer.CloseOptions;
-import org.apache.kafka.clients.consumer.ConsumerRebalanceListener;
-import org.apache.kafka.clients.consumer.ConsumerRecord;
-import org.apache.kafka.clients.consumer.ConsumerRecords;
-import org.apache.kafka.clients.consumer.KafkaConsumer;
-import org.apache.kafka.clients.consumer.OffsetAndMetadata;
-import org.apache.kafka.common.TopicPartition;
-import org.apache.kafka.common.errors.WakeupException;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
-
 import java.nio.ByteBuffer;
 import java.time.Duration;
 import java.util.ArrayDeque;
@@ -30,6 +19,16 @@ import java.util.Set;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
+import org.apache.kafka.clients.consumer.CloseOptions;
+import org.apache.kafka.clients.consumer.ConsumerRebalanceListener;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.ConsumerRecords;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.consumer.OffsetAndMetadata;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.errors.WakeupException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Consumer-group mode: one poll thread owns a {@code KafkaConsumer}; a pool of {@code concurrency} threads runs the
@@ -66,7 +65,6 @@ public final class GroupRunner extends KafkaRunner {
     // After a failed poll-loop turn: 100 ms doubling to 10 s.
     private static final IntervalFunction LOOP_BACKOFF =
             IntervalFunction.ofExponentialBackoff(Duration.ofMillis(100), 2.0, Duration.ofSeconds(10));
-
 
     GroupRunner(KafkaBackend backend, ExecutionCore core, List<String> queues, int concurrency) {
         super(backend, core, queues, concurrency, "");
@@ -110,8 +108,7 @@ public final class GroupRunner extends KafkaRunner {
             }
             byte verdict = 0;
             try {
-                verdict = backend.retryAndDlq().deadLetterPoison(c.records().get(0), deaths, config.maxRecoveries(),
-                        c);
+                verdict = backend.retryAndDlq().deadLetterPoison(c.records().get(0), deaths, config.maxRecoveries(), c);
             } finally {
                 c.end(verdict != 0, verdict);
             }
@@ -125,8 +122,12 @@ public final class GroupRunner extends KafkaRunner {
 
     /** A record's ordering key; a record without a key is ordered with nothing (its offset stands in). */
     private static ByteBuffer laneKey(ConsumerRecord<byte[], byte[]> r) {
-        return r.key() != null ? ByteBuffer.wrap(r.key())
-                : ByteBuffer.allocate(Long.BYTES + 1).put((byte) 0xff).putLong(r.offset()).flip();
+        return r.key() != null
+                ? ByteBuffer.wrap(r.key())
+                : ByteBuffer.allocate(Long.BYTES + 1)
+                        .put((byte) 0xff)
+                        .putLong(r.offset())
+                        .flip();
     }
 
     private static List<List<ConsumerRecord<byte[], byte[]>>> split(int n) {
@@ -161,8 +162,11 @@ public final class GroupRunner extends KafkaRunner {
                 ran++;
             }
         } catch (Throwable t) {
-            log.error("{}: chunk of {} stopped by an unexpected error; its unfinished jobs stay uncommitted", name,
-                    st.tp, t);
+            log.error(
+                    "{}: chunk of {} stopped by an unexpected error; its unfinished jobs stay uncommitted",
+                    name,
+                    st.tp,
+                    t);
         } finally {
             st.settled(c);
             try {
@@ -235,8 +239,8 @@ public final class GroupRunner extends KafkaRunner {
                         Thread.interrupted();
                         failures++;
                         long wait = LOOP_BACKOFF.apply(failures);
-                        log.error("{}: poll loop turn failed ({} in a row); going on in {} ms", name, failures, wait,
-                                t);
+                        log.error(
+                                "{}: poll loop turn failed ({} in a row); going on in {} ms", name, failures, wait, t);
                         pause(wait);
                     }
                 }
@@ -261,7 +265,11 @@ public final class GroupRunner extends KafkaRunner {
                 }
                 List<ConsumerRecord<byte[], byte[]>> list = records.records(tp);
                 if (st.highest < 0) {
-                    log.debug("{}: first fetch of {} starts at offset {}", name, tp, list.get(0).offset());
+                    log.debug(
+                            "{}: first fetch of {} starts at offset {}",
+                            name,
+                            tp,
+                            list.get(0).offset());
                 }
                 st.highest = list.get(list.size() - 1).offset();
                 if (st.recovery != null) {
@@ -283,7 +291,8 @@ public final class GroupRunner extends KafkaRunner {
                         // each other (a shared bucket would make a slow job hold up unrelated keys).
                         Map<ByteBuffer, List<ConsumerRecord<byte[], byte[]>>> byKey = new LinkedHashMap<>();
                         for (ConsumerRecord<byte[], byte[]> r : list) {
-                            byKey.computeIfAbsent(laneKey(r), k -> new ArrayList<>(1)).add(r);
+                            byKey.computeIfAbsent(laneKey(r), k -> new ArrayList<>(1))
+                                    .add(r);
                         }
                         for (Map.Entry<ByteBuffer, List<ConsumerRecord<byte[], byte[]>>> e : byKey.entrySet()) {
                             st.held.add(new Held(st.track(e.getValue(), now), e.getKey(), false));
@@ -328,7 +337,9 @@ public final class GroupRunner extends KafkaRunner {
         /** Hands a chunk to the lane its ordering gives (resolved now: an idle lane may have been forgotten since). */
         private void submit(PartitionState st, Held h) {
             switch (config.ordering()) {
-                case KEY -> st.keyLane(h.key != null ? h.key : laneKey(h.chunk.records().get(0))).submit(h.chunk);
+                case KEY ->
+                    st.keyLane(h.key != null ? h.key : laneKey(h.chunk.records().get(0)))
+                            .submit(h.chunk);
                 case PARTITION -> st.lane(0).submit(h.chunk);
                 case NONE -> pool.execute(() -> process(h.chunk));
             }
@@ -371,8 +382,13 @@ public final class GroupRunner extends KafkaRunner {
             if (diedAlone && deaths >= config.maxRecoveries()) {
                 st.held.pollFirst();
                 rec.current = next.chunk;
-                log.error("{}: job at {}@{} was in flight in {} worker processes that died (the last one running "
-                        + "alone); sending it to the DLQ", name, st.tp, offset, deaths);
+                log.error(
+                        "{}: job at {}@{} was in flight in {} worker processes that died (the last one running "
+                                + "alone); sending it to the DLQ",
+                        name,
+                        st.tp,
+                        offset,
+                        deaths);
                 int d = deaths;
                 pool.execute(() -> poison(next.chunk, d));
                 return;
@@ -388,8 +404,8 @@ public final class GroupRunner extends KafkaRunner {
         /** Commits {@code offset} with {@code mark}, synchronously: the mark must be durable before the job starts. */
         private boolean commitMark(PartitionState st, long offset, CrashMark mark) {
             try {
-                consumer.commitSync(Map.of(st.tp, new OffsetAndMetadata(offset, mark.format())),
-                        Duration.ofSeconds(15));
+                consumer.commitSync(
+                        Map.of(st.tp, new OffsetAndMetadata(offset, mark.format())), Duration.ofSeconds(15));
                 st.committed = offset;
                 st.sentMark = mark.format();
                 return true;
@@ -496,8 +512,8 @@ public final class GroupRunner extends KafkaRunner {
                     } catch (WakeupException e) {
                         // A stale wakeup: try once more.
                     } catch (RuntimeException e) {
-                        log.warn("{}: commit of {} failed: {} (those jobs will run again)", name, offsets,
-                                e.toString());
+                        log.warn(
+                                "{}: commit of {} failed: {} (those jobs will run again)", name, offsets, e.toString());
                         return;
                     }
                 }
@@ -533,7 +549,7 @@ public final class GroupRunner extends KafkaRunner {
             for (PartitionState st : which) {
                 st.chunks.forEach(Chunk::abandon);
             }
-            for (;;) {
+            for (; ; ) {
                 boolean busy = false;
                 for (PartitionState st : which) {
                     for (Chunk c : st.chunks) {
@@ -597,8 +613,12 @@ public final class GroupRunner extends KafkaRunner {
                         committed = consumer.committed(Set.copyOf(partitions), Duration.ofSeconds(15));
                     } catch (RuntimeException e) {
                         // Without the marks a crash cannot be counted; the jobs still run (as after an upgrade).
-                        log.warn("{}: cannot read the committed offsets of {}: {}; jobs a crashed owner left "
-                                + "unfinished run without counting the crash", name, partitions, e.toString());
+                        log.warn(
+                                "{}: cannot read the committed offsets of {}: {}; jobs a crashed owner left "
+                                        + "unfinished run without counting the crash",
+                                name,
+                                partitions,
+                                e.toString());
                     }
                 }
                 for (TopicPartition tp : partitions) {
@@ -611,8 +631,13 @@ public final class GroupRunner extends KafkaRunner {
                         CrashMark mark = CrashMark.parse(om.metadata());
                         if (!mark.clean() && mark.hi() >= om.offset()) {
                             st.recovery = new Recovery(mark, om.offset(), concurrency);
-                            log.warn("{}: the previous owner of {} stopped with jobs {}..{} in flight ({} such "
-                                    + "stop(s) in a row); running them {}", name, tp, om.offset(), mark.hi(),
+                            log.warn(
+                                    "{}: the previous owner of {} stopped with jobs {}..{} in flight ({} such "
+                                            + "stop(s) in a row); running them {}",
+                                    name,
+                                    tp,
+                                    om.offset(),
+                                    mark.hi(),
                                     mark.deaths(),
                                     st.recovery.alone ? "one at a time" : "with the range marked");
                         }
@@ -627,10 +652,15 @@ public final class GroupRunner extends KafkaRunner {
                 if (revoked.isEmpty()) {
                     return;
                 }
-                boolean finished = drain(revoked, System.nanoTime() + config.revokeTimeout().toNanos());
+                boolean finished = drain(
+                        revoked, System.nanoTime() + config.revokeTimeout().toNanos());
                 commit(revoked, true, finished);
                 release(revoked);
-                log.debug("{}: revoked {} (running jobs finished: {}), committed {}", name, partitions, finished,
+                log.debug(
+                        "{}: revoked {} (running jobs finished: {}), committed {}",
+                        name,
+                        partitions,
+                        finished,
                         revoked.stream().map(st -> st.tp + "=" + st.committed).toList());
             }
 
@@ -652,12 +682,10 @@ public final class GroupRunner extends KafkaRunner {
                 return out;
             }
         }
-
     }
 
     /** A fetched chunk waiting to be handed to the workers; {@code key} names its lane in KEY ordering. */
-    private record Held(Chunk chunk, ByteBuffer key, boolean suspect) {
-    }
+    private record Held(Chunk chunk, ByteBuffer key, boolean suspect) {}
 
     /** A partition whose previous owner died with jobs in flight (see {@link CrashMark}). */
     private static final class Recovery {
@@ -667,6 +695,7 @@ public final class GroupRunner extends KafkaRunner {
         final int aloneDeaths;
         /** One at a time (each marked first), or the whole range at once with the range marked. */
         final boolean alone;
+
         boolean wholeRangeReleased;
         Chunk current;
 
@@ -691,6 +720,7 @@ public final class GroupRunner extends KafkaRunner {
         final Map<ByteBuffer, Lane> keyLanes = new HashMap<>();
         /** Fetched chunks not yet handed to the workers, in offset order. */
         final ArrayDeque<Held> held = new ArrayDeque<>();
+
         long highest = -1;
         long committed = -1;
         /** The offset metadata of the last commit sent; null when it failed. */
@@ -701,6 +731,7 @@ public final class GroupRunner extends KafkaRunner {
         long announcing = -1;
         /** Non-null while jobs the previous owner left in flight run. */
         Recovery recovery;
+
         boolean paused;
 
         PartitionState(TopicPartition tp) {

@@ -7,23 +7,6 @@ import dev.crossfade.api.WorkerRuntime;
 import dev.crossfade.api.codec.JobCodec;
 import dev.crossfade.api.execution.ExecutionCore;
 import dev.crossfade.kafka.internal.Topics;
-import org.apache.kafka.clients.admin.Admin;
-import org.apache.kafka.clients.admin.AlterConfigOp;
-import org.apache.kafka.clients.admin.ConfigEntry;
-import org.apache.kafka.clients.consumer.ConsumerConfig;
-import org.apache.kafka.clients.consumer.ConsumerRecord;
-import org.apache.kafka.clients.consumer.ConsumerRecords;
-import org.apache.kafka.clients.consumer.KafkaConsumer;
-import org.apache.kafka.clients.consumer.OffsetAndMetadata;
-import org.apache.kafka.clients.producer.KafkaProducer;
-import org.apache.kafka.clients.producer.Producer;
-import org.apache.kafka.common.PartitionInfo;
-import org.apache.kafka.common.TopicPartition;
-import org.apache.kafka.common.config.ConfigResource;
-import org.apache.kafka.common.header.Header;
-
-import org.slf4j.LoggerFactory;
-
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.time.Instant;
@@ -42,6 +25,21 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.AlterConfigOp;
+import org.apache.kafka.clients.admin.ConfigEntry;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.ConsumerRecords;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.consumer.OffsetAndMetadata;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.Producer;
+import org.apache.kafka.common.PartitionInfo;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.config.ConfigResource;
+import org.apache.kafka.common.header.Header;
+import org.slf4j.LoggerFactory;
 
 /**
  * Entry point of the Kafka backend: one per application, holding the shared producers and admin client.
@@ -73,6 +71,7 @@ public final class KafkaBackend implements AutoCloseable {
     private final Producer<byte[], byte[]> bulkProducer;
     /** Batch producers for calls with a time limit, by limit, made on first use; see {@link #boundedProducer}. */
     private final Map<Duration, Producer<byte[], byte[]>> boundedProducers = new ConcurrentHashMap<>();
+
     private volatile boolean closed;
     private final Topics topics;
     private final RetryAndDlq retryAndDlq;
@@ -86,14 +85,30 @@ public final class KafkaBackend implements AutoCloseable {
         this.admin = Admin.create(clients.admin());
         this.producer = new KafkaProducer<>(clients.producer());
         this.bulkProducer = new KafkaProducer<>(clients.bulkProducer());
-        this.topics = new Topics(admin, config.topicPrefix(), config.createTopics(), new Topics.Settings(
-                config.partitions(), config.replication(), config.dlqRetention(), config.delayRetention(),
-                sizes.maxRequestSize()), config.delayTiers(), config.enqueueTimeout());
+        this.topics = new Topics(
+                admin,
+                config.topicPrefix(),
+                config.createTopics(),
+                new Topics.Settings(
+                        config.partitions(),
+                        config.replication(),
+                        config.dlqRetention(),
+                        config.delayRetention(),
+                        sizes.maxRequestSize()),
+                config.delayTiers(),
+                config.enqueueTimeout());
         this.retryAndDlq = new RetryAndDlq(producer, topics, sizes, config.enqueueTimeout(), config.meterRegistry());
         this.lagMonitor = new LagMonitor(admin, topics, config, () -> new KafkaConsumer<>(clients.reader()));
         // Enqueues are held to the size whose failure can still be stored (see RecordSize).
-        this.queue = new KafkaJobQueue(producer, bulkProducer, this::boundedProducer, topics, retryAndDlq,
-                JobCodec.builder().maxPayloadBytes(sizes.enqueueLimit()).build(), sizes, config.enqueueTimeout());
+        this.queue = new KafkaJobQueue(
+                producer,
+                bulkProducer,
+                this::boundedProducer,
+                topics,
+                retryAndDlq,
+                JobCodec.builder().maxPayloadBytes(sizes.enqueueLimit()).build(),
+                sizes,
+                config.enqueueTimeout());
     }
 
     /** Connects (lazily: no network call happens before the first use). */
@@ -121,8 +136,8 @@ public final class KafkaBackend implements AutoCloseable {
         if (concurrency < 1) {
             throw new IllegalArgumentException("concurrency must be >= 1, got " + concurrency);
         }
-        List<String> qs = new ArrayList<>(new TreeSet<>(queues == null || queues.isEmpty()
-                ? List.of(Job.DEFAULT_QUEUE) : queues));
+        List<String> qs = new ArrayList<>(
+                new TreeSet<>(queues == null || queues.isEmpty() ? List.of(Job.DEFAULT_QUEUE) : queues));
         qs.forEach(Topics::checkQueue);
         return config.mode() == KafkaBackendConfig.Mode.SHARE
                 ? new ShareRunner(this, core, List.copyOf(qs), concurrency)
@@ -189,7 +204,8 @@ public final class KafkaBackend implements AutoCloseable {
             Map<TopicPartition, OffsetAndMetadata> done = new HashMap<>();
             readToEnd(c, tps, r -> {
                 DeadLetter d = deadLetter(r);
-                if (d.job() != null && !ExecutionCore.INVALID_PAYLOAD_CLASS.equals(d.job().className())
+                if (d.job() != null
+                        && !ExecutionCore.INVALID_PAYLOAD_CLASS.equals(d.job().className())
                         && !DeadLetter.TRUNCATED_JOB_CLASS.equals(d.job().className())) {
                     this.queue.enqueue(d.job().toBuilder().retryCount(null).build());
                     replayed.incrementAndGet();
@@ -247,8 +263,10 @@ public final class KafkaBackend implements AutoCloseable {
     }
 
     /** Reads assigned partitions from their position (or the beginning) to the end offsets seen at the start. */
-    private static void readToEnd(KafkaConsumer<byte[], byte[]> c, List<TopicPartition> tps,
-                                  java.util.function.Predicate<ConsumerRecord<byte[], byte[]>> each) {
+    private static void readToEnd(
+            KafkaConsumer<byte[], byte[]> c,
+            List<TopicPartition> tps,
+            java.util.function.Predicate<ConsumerRecord<byte[], byte[]>> each) {
         if (c.assignment().isEmpty()) {
             c.assign(tps);
             c.seekToBeginning(tps);
@@ -286,8 +304,7 @@ public final class KafkaBackend implements AutoCloseable {
         for (Header h : r.headers()) {
             headers.put(h.key(), h.value() == null ? null : new String(h.value(), StandardCharsets.UTF_8));
         }
-        return new DeadLetter(job, r.topic(), r.partition(), r.offset(), Instant.ofEpochMilli(r.timestamp()),
-                headers);
+        return new DeadLetter(job, r.topic(), r.partition(), r.offset(), Instant.ofEpochMilli(r.timestamp()), headers);
     }
 
     /** Stops the lag refresher and closes the producers (after sending what they hold) and the admin client. */
@@ -332,8 +349,14 @@ public final class KafkaBackend implements AutoCloseable {
         });
         applyGroupConfigs(group, schedulerConfigs, false);
         Map<String, Object> props = clients.consumer(group, name + "-scheduler");
-        return new DelayScheduler(new KafkaConsumer<>(props), producer, retryAndDlq, topics, List.of(queue),
-                config.schedulerPollInterval(), name + "-scheduler");
+        return new DelayScheduler(
+                new KafkaConsumer<>(props),
+                producer,
+                retryAndDlq,
+                topics,
+                List.of(queue),
+                config.schedulerPollInterval(),
+                name + "-scheduler");
     }
 
     /**
@@ -352,12 +375,15 @@ public final class KafkaBackend implements AutoCloseable {
     private void adopt(String legacy, String group, List<String> topicNames) {
         try {
             Map<TopicPartition, OffsetAndMetadata> mine = admin.listConsumerGroupOffsets(group)
-                    .partitionsToOffsetAndMetadata().get(30, TimeUnit.SECONDS);
+                    .partitionsToOffsetAndMetadata()
+                    .get(30, TimeUnit.SECONDS);
             if (mine.keySet().stream().anyMatch(tp -> topicNames.contains(tp.topic()))) {
                 return;
             }
             Map<TopicPartition, OffsetAndMetadata> old = new HashMap<>();
-            admin.listConsumerGroupOffsets(legacy).partitionsToOffsetAndMetadata().get(30, TimeUnit.SECONDS)
+            admin.listConsumerGroupOffsets(legacy)
+                    .partitionsToOffsetAndMetadata()
+                    .get(30, TimeUnit.SECONDS)
                     .forEach((tp, o) -> {
                         if (o != null && topicNames.contains(tp.topic())) {
                             old.put(tp, new OffsetAndMetadata(o.offset()));
@@ -366,8 +392,11 @@ public final class KafkaBackend implements AutoCloseable {
             if (old.isEmpty()) {
                 return;
             }
-            var members = admin.describeConsumerGroups(List.of(legacy)).describedGroups().get(legacy)
-                    .get(30, TimeUnit.SECONDS).members();
+            var members = admin.describeConsumerGroups(List.of(legacy))
+                    .describedGroups()
+                    .get(legacy)
+                    .get(30, TimeUnit.SECONDS)
+                    .members();
             if (!members.isEmpty()) {
                 throw new IllegalStateException("consumer group " + legacy + " of an earlier Crossfade version still "
                         + "has " + members.size() + " member(s): stop those workers first; these take over its "
@@ -375,8 +404,13 @@ public final class KafkaBackend implements AutoCloseable {
             }
             admin.alterConsumerGroupOffsets(group, old).all().get(30, TimeUnit.SECONDS);
             admin.deleteConsumerGroupOffsets(legacy, old.keySet()).all().get(30, TimeUnit.SECONDS);
-            LoggerFactory.getLogger(KafkaBackend.class).info("took over the committed offsets of {} from group {} "
-                    + "(an earlier version's) as group {}", topicNames, legacy, group);
+            LoggerFactory.getLogger(KafkaBackend.class)
+                    .info(
+                            "took over the committed offsets of {} from group {} "
+                                    + "(an earlier version's) as group {}",
+                            topicNames,
+                            legacy,
+                            group);
         } catch (IllegalStateException e) {
             throw e;
         } catch (Exception e) {
@@ -384,8 +418,10 @@ public final class KafkaBackend implements AutoCloseable {
                 Thread.currentThread().interrupt();
             }
             Throwable cause = e instanceof java.util.concurrent.ExecutionException ? e.getCause() : e;
-            throw new IllegalStateException("cannot take over the committed offsets of " + topicNames + " from group "
-                    + legacy + " as group " + group + ": " + cause, cause);
+            throw new IllegalStateException(
+                    "cannot take over the committed offsets of " + topicNames + " from group " + legacy + " as group "
+                            + group + ": " + cause,
+                    cause);
         }
     }
 
@@ -406,14 +442,15 @@ public final class KafkaBackend implements AutoCloseable {
         all.forEach((k, v) -> ops.add(new AlterConfigOp(new ConfigEntry(k, v), AlterConfigOp.OpType.SET)));
         try {
             admin.incrementalAlterConfigs(Map.of(new ConfigResource(ConfigResource.Type.GROUP, groupId), ops))
-                    .all().get(30, TimeUnit.SECONDS);
+                    .all()
+                    .get(30, TimeUnit.SECONDS);
         } catch (Exception e) {
             if (e instanceof InterruptedException) {
                 Thread.currentThread().interrupt();
             }
             Throwable cause = e instanceof java.util.concurrent.ExecutionException ? e.getCause() : e;
-            throw new IllegalStateException("cannot set group configs " + all + " on group " + groupId + ": " + cause,
-                    cause);
+            throw new IllegalStateException(
+                    "cannot set group configs " + all + " on group " + groupId + ": " + cause, cause);
         }
     }
 

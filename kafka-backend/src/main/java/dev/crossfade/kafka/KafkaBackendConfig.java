@@ -1,7 +1,6 @@
 package dev.crossfade.kafka;
 
 import io.micrometer.core.instrument.MeterRegistry;
-
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collections;
@@ -280,7 +279,8 @@ public final class KafkaBackendConfig {
 
     /** As set, else the longest delay tier plus 7 days. */
     public Duration delayRetention() {
-        return delayRetention != null ? delayRetention
+        return delayRetention != null
+                ? delayRetention
                 : delayTiers.get(delayTiers.size() - 1).plus(DELAY_RETENTION_MARGIN);
     }
 
@@ -421,8 +421,13 @@ public final class KafkaBackendConfig {
         private Optional<Short> replication = Optional.empty();
         private Duration dlqRetention = Duration.ofDays(180);
         private Duration delayRetention;
-        private List<Duration> delayTiers = new ArrayList<>(List.of(Duration.ofSeconds(1), Duration.ofSeconds(5),
-                Duration.ofSeconds(30), Duration.ofMinutes(2), Duration.ofMinutes(10), Duration.ofHours(1),
+        private List<Duration> delayTiers = new ArrayList<>(List.of(
+                Duration.ofSeconds(1),
+                Duration.ofSeconds(5),
+                Duration.ofSeconds(30),
+                Duration.ofMinutes(2),
+                Duration.ofMinutes(10),
+                Duration.ofHours(1),
                 Duration.ofHours(6)));
         private Mode mode = Mode.GROUP;
         private String groupId;
@@ -448,8 +453,7 @@ public final class KafkaBackendConfig {
         private final Map<String, Object> consumerProperties = new LinkedHashMap<>();
         private final Map<String, Object> adminProperties = new LinkedHashMap<>();
 
-        private Builder() {
-        }
+        private Builder() {}
 
         public Builder bootstrapServers(String bootstrapServers) {
             this.bootstrapServers = requireText(bootstrapServers, "bootstrapServers");
@@ -479,8 +483,8 @@ public final class KafkaBackendConfig {
         public Builder replication(Optional<Short> replication) {
             Objects.requireNonNull(replication, "replication");
             if (replication.isPresent() && replication.get() < 1) {
-                throw new IllegalArgumentException("replication must be >= 1 (or empty for the broker's default), got "
-                        + replication.get());
+                throw new IllegalArgumentException(
+                        "replication must be >= 1 (or empty for the broker's default), got " + replication.get());
             }
             this.replication = replication;
             return this;
@@ -546,8 +550,8 @@ public final class KafkaBackendConfig {
         public Builder groupProtocol(String groupProtocol) {
             String p = requireText(groupProtocol, "groupProtocol").toLowerCase(java.util.Locale.ROOT);
             if (!p.equals("consumer") && !p.equals("classic")) {
-                throw new IllegalArgumentException("groupProtocol must be 'consumer' or 'classic', got '"
-                        + groupProtocol + "'");
+                throw new IllegalArgumentException(
+                        "groupProtocol must be 'consumer' or 'classic', got '" + groupProtocol + "'");
             }
             this.groupProtocol = p;
             return this;
@@ -603,8 +607,9 @@ public final class KafkaBackendConfig {
 
         public Builder maxRecoveries(int maxRecoveries) {
             if (maxRecoveries < 2) {
-                throw new IllegalArgumentException("maxRecoveries must be at least 2 (the first death cannot tell which "
-                        + "of the jobs in flight caused it), got " + maxRecoveries);
+                throw new IllegalArgumentException(
+                        "maxRecoveries must be at least 2 (the first death cannot tell which "
+                                + "of the jobs in flight caused it), got " + maxRecoveries);
             }
             this.maxRecoveries = maxRecoveries;
             return this;
@@ -612,8 +617,8 @@ public final class KafkaBackendConfig {
 
         public Builder shareDeliveryLimit(int limit) {
             if (limit < 2 || limit > 10) {
-                throw new IllegalArgumentException("shareDeliveryLimit must be within 2..10 (the broker's bounds), got "
-                        + limit);
+                throw new IllegalArgumentException(
+                        "shareDeliveryLimit must be within 2..10 (the broker's bounds), got " + limit);
             }
             this.shareDeliveryLimit = limit;
             return this;

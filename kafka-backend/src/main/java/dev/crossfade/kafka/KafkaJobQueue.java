@@ -8,10 +8,6 @@ import dev.crossfade.api.Job;
 import dev.crossfade.api.codec.JobCodec;
 import dev.crossfade.kafka.internal.Hdr;
 import dev.crossfade.kafka.internal.Topics;
-import org.apache.kafka.clients.producer.Producer;
-import org.apache.kafka.clients.producer.ProducerRecord;
-import org.apache.kafka.clients.producer.RecordMetadata;
-
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.time.Instant;
@@ -23,13 +19,16 @@ import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
-import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.Future;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Function;
+import org.apache.kafka.clients.producer.Producer;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.clients.producer.RecordMetadata;
 
 /**
  * The producer role: puts jobs on Kafka. Obtain one from {@link KafkaBackend#queue()}; it shares the backend's
@@ -53,6 +52,7 @@ public final class KafkaJobQueue implements AsyncJobQueue {
     private final Producer<byte[], byte[]> bulkProducer;
     /** Per time limit, a batch producer whose own timeouts keep a call within it; see {@link #enqueueAllWithin}. */
     private final Function<Duration, Producer<byte[], byte[]>> boundedProducers;
+
     private final Topics topics;
     private final RetryAndDlq delays;
     private final JobCodec codec;
@@ -60,12 +60,19 @@ public final class KafkaJobQueue implements AsyncJobQueue {
     private final Duration timeout;
     /** Flushes the bulk producer for enqueueAllAsync, whose caller must not block; at most one flush waits to run. */
     private final ExecutorService flusher = KafkaBackend.pool("crossfade-kafka-flush", 1);
+
     private final AtomicBoolean flushQueued = new AtomicBoolean();
     private volatile boolean closed;
 
-    KafkaJobQueue(Producer<byte[], byte[]> producer, Producer<byte[], byte[]> bulkProducer,
-                  Function<Duration, Producer<byte[], byte[]>> boundedProducers, Topics topics, RetryAndDlq delays,
-                  JobCodec codec, RecordSize sizes, Duration timeout) {
+    KafkaJobQueue(
+            Producer<byte[], byte[]> producer,
+            Producer<byte[], byte[]> bulkProducer,
+            Function<Duration, Producer<byte[], byte[]>> boundedProducers,
+            Topics topics,
+            RetryAndDlq delays,
+            JobCodec codec,
+            RecordSize sizes,
+            Duration timeout) {
         this.producer = producer;
         this.bulkProducer = bulkProducer;
         this.boundedProducers = boundedProducers;
@@ -116,12 +123,14 @@ public final class KafkaJobQueue implements AsyncJobQueue {
         } catch (ExecutionException e) {
             throw (EnqueueException) e.getCause(); // enqueueAllAsync fails its future with nothing else
         } catch (TimeoutException e) {
-            throw failure("job " + jobs.get(0).jid() + " was not acknowledged within " + limit
-                    + " (it may still arrive)", e);
+            throw failure(
+                    "job " + jobs.get(0).jid() + " was not acknowledged within " + limit + " (it may still arrive)", e);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
-            throw new EnqueueException(Backend.KAFKA, "interrupted waiting for the ack of job " + jobs.get(0).jid()
-                    + " (it may still arrive)", e);
+            throw new EnqueueException(
+                    Backend.KAFKA,
+                    "interrupted waiting for the ack of job " + jobs.get(0).jid() + " (it may still arrive)",
+                    e);
         }
     }
 
@@ -157,8 +166,9 @@ public final class KafkaJobQueue implements AsyncJobQueue {
             jids.add(s.jid);
         }
         if (first != null) {
-            throw failure(failed + " of " + jobs.size() + " jobs were not acknowledged; first: "
-                    + first.getMessage(), first.getCause());
+            throw failure(
+                    failed + " of " + jobs.size() + " jobs were not acknowledged; first: " + first.getMessage(),
+                    first.getCause());
         }
         return jids;
     }
@@ -179,15 +189,15 @@ public final class KafkaJobQueue implements AsyncJobQueue {
             try {
                 p.send(r, (meta, error) -> {
                     if (error != null) {
-                        all.completeExceptionally(failure("job " + jid + " was not acknowledged by topic "
-                                + r.topic() + ": " + error, error));
+                        all.completeExceptionally(failure(
+                                "job " + jid + " was not acknowledged by topic " + r.topic() + ": " + error, error));
                     } else if (pending.decrementAndGet() == 0) {
                         all.complete(jids);
                     }
                 });
             } catch (RuntimeException e) {
-                all.completeExceptionally(new EnqueueException(Backend.KAFKA, "cannot send to topic " + r.topic()
-                        + ": " + e.getMessage(), e));
+                all.completeExceptionally(new EnqueueException(
+                        Backend.KAFKA, "cannot send to topic " + r.topic() + ": " + e.getMessage(), e));
                 break;
             }
         }
@@ -209,18 +219,25 @@ public final class KafkaJobQueue implements AsyncJobQueue {
         String queue = ensure(job.queue());
         Job scheduled = job.toBuilder().at(at).build();
         byte[] value = codec.encode(scheduled);
-        ProducerRecord<byte[], byte[]> record = delays.scheduled(queue, key(scheduled), value, scheduled,
-                at.toEpochMilli());
+        ProducerRecord<byte[], byte[]> record =
+                delays.scheduled(queue, key(scheduled), value, scheduled, at.toEpochMilli());
         sizes.checkEnqueue(job, record);
         Future<RecordMetadata> f;
         try {
             f = producer.send(record);
         } catch (RuntimeException e) {
-            throw new EnqueueException(Backend.KAFKA, "cannot send scheduled job " + job.jid() + " to the delay "
-                    + "topics of " + topics.jobs(queue) + ": " + e.getMessage(), e);
+            throw new EnqueueException(
+                    Backend.KAFKA,
+                    "cannot send scheduled job " + job.jid() + " to the delay " + "topics of " + topics.jobs(queue)
+                            + ": " + e.getMessage(),
+                    e);
         }
-        await(new Send(topics.delay(queue, topics.tierFor(at.toEpochMilli() - System.currentTimeMillis())),
-                job.jid(), f), timeout);
+        await(
+                new Send(
+                        topics.delay(queue, topics.tierFor(at.toEpochMilli() - System.currentTimeMillis())),
+                        job.jid(),
+                        f),
+                timeout);
         return job.jid();
     }
 
@@ -280,8 +297,8 @@ public final class KafkaJobQueue implements AsyncJobQueue {
         byte[] key = job.routingKey() == null ? jid : key(job);
         // A shadow copy never reaches a consumer of the jobs topic that is not Crossfade (it would run it for real).
         String topic = job.shadow() ? topics.shadow(job.queue()) : topics.jobs(job.queue());
-        ProducerRecord<byte[], byte[]> r = new ProducerRecord<>(topic, null, null, key, value,
-                RetryAndDlq.jobHeaders(job, jid));
+        ProducerRecord<byte[], byte[]> r =
+                new ProducerRecord<>(topic, null, null, key, value, RetryAndDlq.jobHeaders(job, jid));
         sizes.checkEnqueue(job, r);
         return r;
     }
@@ -307,8 +324,8 @@ public final class KafkaJobQueue implements AsyncJobQueue {
         } catch (Topics.MissingTopicException e) {
             throw new EnqueueException(Backend.KAFKA, e.getMessage(), e);
         } catch (IllegalStateException e) {
-            throw new EnqueueException(Backend.KAFKA, "topic " + topics.jobs(queue) + " unavailable: "
-                    + e.getMessage(), e);
+            throw new EnqueueException(
+                    Backend.KAFKA, "topic " + topics.jobs(queue) + " unavailable: " + e.getMessage(), e);
         }
         return queue;
     }
@@ -317,15 +334,20 @@ public final class KafkaJobQueue implements AsyncJobQueue {
         try {
             s.future.get(wait.toMillis(), TimeUnit.MILLISECONDS);
         } catch (ExecutionException e) {
-            throw failure("job " + s.jid + " was not acknowledged by topic " + s.topic + ": " + e.getCause(),
-                    e.getCause());
+            throw failure(
+                    "job " + s.jid + " was not acknowledged by topic " + s.topic + ": " + e.getCause(), e.getCause());
         } catch (TimeoutException e) {
-            throw failure("job " + s.jid + " was not acknowledged by topic " + s.topic + " within " + wait
-                    + " (it may still arrive)", e);
+            throw failure(
+                    "job " + s.jid + " was not acknowledged by topic " + s.topic + " within " + wait
+                            + " (it may still arrive)",
+                    e);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
-            throw new EnqueueException(Backend.KAFKA, "interrupted waiting for the ack of job " + s.jid + " on topic "
-                    + s.topic + " (it may still arrive)", e);
+            throw new EnqueueException(
+                    Backend.KAFKA,
+                    "interrupted waiting for the ack of job " + s.jid + " on topic " + s.topic
+                            + " (it may still arrive)",
+                    e);
         }
     }
 
@@ -345,6 +367,5 @@ public final class KafkaJobQueue implements AsyncJobQueue {
         }
     }
 
-    private record Send(String topic, String jid, Future<RecordMetadata> future) {
-    }
+    private record Send(String topic, String jid, Future<RecordMetadata> future) {}
 }

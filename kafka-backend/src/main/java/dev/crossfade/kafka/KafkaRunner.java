@@ -2,7 +2,6 @@ package dev.crossfade.kafka;
 
 import dev.crossfade.api.WorkerRuntime;
 import dev.crossfade.api.execution.ExecutionCore;
-
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;

@@ -6,17 +6,6 @@ import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Tags;
 import io.micrometer.core.instrument.Timer;
-import org.apache.kafka.clients.admin.Admin;
-import org.apache.kafka.clients.admin.ListShareGroupOffsetsSpec;
-import org.apache.kafka.clients.admin.OffsetSpec;
-import org.apache.kafka.clients.consumer.ConsumerRecord;
-import org.apache.kafka.clients.consumer.ConsumerRecords;
-import org.apache.kafka.clients.consumer.KafkaConsumer;
-import org.apache.kafka.clients.consumer.OffsetAndMetadata;
-import org.apache.kafka.common.TopicPartition;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
-
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collection;
@@ -30,6 +19,16 @@ import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Supplier;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.ListShareGroupOffsetsSpec;
+import org.apache.kafka.clients.admin.OffsetSpec;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.ConsumerRecords;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.consumer.OffsetAndMetadata;
+import org.apache.kafka.common.TopicPartition;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The lag role. Per batch (a chunk of a poll), Micrometer timers:
@@ -62,8 +61,11 @@ public final class LagMonitor implements AutoCloseable {
     private ScheduledExecutorService refresher;
     private KafkaConsumer<byte[], byte[]> probe;
 
-    LagMonitor(Admin admin, Topics topics, KafkaBackendConfig config,
-               Supplier<KafkaConsumer<byte[], byte[]>> probeFactory) {
+    LagMonitor(
+            Admin admin,
+            Topics topics,
+            KafkaBackendConfig config,
+            Supplier<KafkaConsumer<byte[], byte[]>> probeFactory) {
         this.admin = admin;
         this.topics = topics;
         this.config = config;
@@ -77,9 +79,14 @@ public final class LagMonitor implements AutoCloseable {
             return;
         }
         Timer[] t = timers.computeIfAbsent(topic, tp -> new Timer[] {
-                Timer.builder("crossfade.kafka.batch.processing.lag").tags("topic", tp).register(registry),
-                Timer.builder("crossfade.kafka.batch.consumption.lag").tags("topic", tp).register(registry),
-                Timer.builder("crossfade.kafka.batch.duration").tags("topic", tp).register(registry)});
+            Timer.builder("crossfade.kafka.batch.processing.lag")
+                    .tags("topic", tp)
+                    .register(registry),
+            Timer.builder("crossfade.kafka.batch.consumption.lag")
+                    .tags("topic", tp)
+                    .register(registry),
+            Timer.builder("crossfade.kafka.batch.duration").tags("topic", tp).register(registry)
+        });
         long end = System.nanoTime();
         t[0].record(Math.max(0, startNanos - chunk.polledAtNanos()), TimeUnit.NANOSECONDS);
         long oldest = chunk.firstTimestamp();
@@ -122,10 +129,18 @@ public final class LagMonitor implements AutoCloseable {
 
     private AtomicLong[] register(TopicPartition tp) {
         AtomicLong[] g = {new AtomicLong(), new AtomicLong()};
-        Tags tags = Tags.of("topic", tp.topic(), "partition", Integer.toString(tp.partition()), "group",
+        Tags tags = Tags.of(
+                "topic",
+                tp.topic(),
+                "partition",
+                Integer.toString(tp.partition()),
+                "group",
                 config.workerGroup(topics.queueOf(tp.topic())));
-        Gauge.builder("crossfade.kafka.partition.offset.lag", g[0], AtomicLong::get).tags(tags).register(registry);
-        Gauge.builder("crossfade.kafka.partition.time.lag.seconds", g[1], AtomicLong::get).tags(tags)
+        Gauge.builder("crossfade.kafka.partition.offset.lag", g[0], AtomicLong::get)
+                .tags(tags)
+                .register(registry);
+        Gauge.builder("crossfade.kafka.partition.time.lag.seconds", g[1], AtomicLong::get)
+                .tags(tags)
                 .register(registry);
         return g;
     }
@@ -137,16 +152,21 @@ public final class LagMonitor implements AutoCloseable {
     public List<PartitionLag> lag(String queue) {
         String topic = topics.jobs(queue);
         try {
-            var desc = admin.describeTopics(List.of(topic)).allTopicNames().get(30, TimeUnit.SECONDS).get(topic);
+            var desc = admin.describeTopics(List.of(topic))
+                    .allTopicNames()
+                    .get(30, TimeUnit.SECONDS)
+                    .get(topic);
             Map<TopicPartition, OffsetSpec> specs = new HashMap<>();
             desc.partitions().forEach(p -> specs.put(new TopicPartition(topic, p.partition()), OffsetSpec.latest()));
             var ends = admin.listOffsets(specs).all().get(30, TimeUnit.SECONDS);
             Map<TopicPartition, Long> committed = new HashMap<>();
             Map<TopicPartition, Long> shareLag = new HashMap<>();
             if (config.mode() == KafkaBackendConfig.Mode.SHARE) {
-                var info = admin.listShareGroupOffsets(Map.of(config.workerGroup(queue),
+                var info = admin.listShareGroupOffsets(Map.of(
+                                config.workerGroup(queue),
                                 new ListShareGroupOffsetsSpec().topicPartitions(specs.keySet())))
-                        .partitionsToOffsetInfo(config.workerGroup(queue)).get(30, TimeUnit.SECONDS);
+                        .partitionsToOffsetInfo(config.workerGroup(queue))
+                        .get(30, TimeUnit.SECONDS);
                 info.forEach((tp, i) -> {
                     if (i != null) {
                         committed.put(tp, i.startOffset());
@@ -156,8 +176,9 @@ public final class LagMonitor implements AutoCloseable {
                     }
                 });
             } else {
-                Map<TopicPartition, OffsetAndMetadata> offsets = admin
-                        .listConsumerGroupOffsets(config.workerGroup(queue)).partitionsToOffsetAndMetadata()
+                Map<TopicPartition, OffsetAndMetadata> offsets = admin.listConsumerGroupOffsets(
+                                config.workerGroup(queue))
+                        .partitionsToOffsetAndMetadata()
                         .get(30, TimeUnit.SECONDS);
                 offsets.forEach((tp, o) -> {
                     if (o != null && tp.topic().equals(topic)) {
@@ -166,7 +187,9 @@ public final class LagMonitor implements AutoCloseable {
                 });
             }
             List<PartitionLag> out = new ArrayList<>();
-            for (TopicPartition tp : specs.keySet().stream().sorted((a, b) -> a.partition() - b.partition()).toList()) {
+            for (TopicPartition tp : specs.keySet().stream()
+                    .sorted((a, b) -> a.partition() - b.partition())
+                    .toList()) {
                 long end = ends.get(tp).offset();
                 long c = committed.getOrDefault(tp, -1L);
                 long from = c < 0 ? 0 : c;
@@ -179,8 +202,8 @@ public final class LagMonitor implements AutoCloseable {
             if (e instanceof InterruptedException) {
                 Thread.currentThread().interrupt();
             }
-            throw new IllegalStateException("cannot read the lag of topic " + topic + " for group "
-                    + config.workerGroup(queue) + ": " + e, e);
+            throw new IllegalStateException(
+                    "cannot read the lag of topic " + topic + " for group " + config.workerGroup(queue) + ": " + e, e);
         }
     }
 

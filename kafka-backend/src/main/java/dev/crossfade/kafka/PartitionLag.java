@@ -12,6 +12,5 @@ import java.time.Duration;
  * @param timeLag         age of the oldest unprocessed record (the one at {@code committedOffset}); zero when caught
  *                        up, null when it could not be read
  */
-public record PartitionLag(String topic, int partition, long endOffset, long committedOffset, long offsetLag,
-                           Duration timeLag) {
-}
+public record PartitionLag(
+        String topic, int partition, long endOffset, long committedOffset, long offsetLag, Duration timeLag) {}

@@ -4,6 +4,17 @@ import dev.crossfade.api.Job;
 import dev.crossfade.api.JobQueue;
 import dev.crossfade.kafka.internal.Hdr;
 import dev.crossfade.kafka.internal.Topics;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Collectors;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.ConsumerGroupDescription;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
@@ -16,18 +27,6 @@ import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.errors.GroupIdNotFoundException;
 import org.apache.kafka.common.errors.GroupNotEmptyException;
 import org.apache.kafka.common.errors.UnknownMemberIdException;
-
-import java.time.Duration;
-import java.time.Instant;
-import java.util.ArrayList;
-import java.util.HashMap;
-import java.util.LinkedHashMap;
-import java.util.List;
-import java.util.Map;
-import java.util.Set;
-import java.util.concurrent.ExecutionException;
-import java.util.concurrent.TimeUnit;
-import java.util.stream.Collectors;
 
 /**
  * Moves one queue's not-yet-consumed jobs out of Kafka into another {@link JobQueue} ({@link KafkaBackend#transfer}):
@@ -75,7 +74,8 @@ final class QueueTransfer {
         if (existing.contains(topics.jobs(queue))) {
             pending = move(List.of(topics.jobs(queue)), workers, false);
         }
-        List<String> tiers = topics.delayTopics(queue).stream().filter(existing::contains).toList();
+        List<String> tiers =
+                topics.delayTopics(queue).stream().filter(existing::contains).toList();
         long[] delayed = tiers.isEmpty() ? new long[2] : move(tiers, scheduler, true);
         scheduled += delayed[0];
         return new KafkaBackend.Transferred(pending[0], scheduled, pending[1] + delayed[1]);
@@ -85,7 +85,9 @@ final class QueueTransfer {
         for (String g : groups) {
             ConsumerGroupDescription d;
             try {
-                d = get(admin.describeConsumerGroups(List.of(g)).describedGroups().get(g));
+                d = get(admin.describeConsumerGroups(List.of(g))
+                        .describedGroups()
+                        .get(g));
             } catch (IllegalStateException e) {
                 if (e.getCause() instanceof GroupIdNotFoundException) {
                     continue;
@@ -93,19 +95,22 @@ final class QueueTransfer {
                 throw e;
             }
             if (!d.members().isEmpty()) {
-                String who = d.members().stream().map(m -> m.clientId() + "@" + m.host()).distinct()
+                String who = d.members().stream()
+                        .map(m -> m.clientId() + "@" + m.host())
+                        .distinct()
                         .collect(Collectors.joining(", "));
-                throw new IllegalStateException("consumer group " + g + " has " + d.members().size() + " active "
-                        + "member(s) (" + who + "): stop the Kafka workers of queue '" + queue + "' before "
-                        + "transferring it (the transfer commits the group's offsets, which needs it idle)");
+                throw new IllegalStateException(
+                        "consumer group " + g + " has " + d.members().size() + " active "
+                                + "member(s) (" + who + "): stop the Kafka workers of queue '" + queue + "' before "
+                                + "transferring it (the transfer commits the group's offsets, which needs it idle)");
             }
         }
     }
 
     /** @return jobs sent, records dead-lettered because they are not jobs */
     private long[] move(List<String> topicNames, String group, boolean delayed) {
-        Map<TopicPartition, OffsetAndMetadata> committed = get(admin.listConsumerGroupOffsets(group)
-                .partitionsToOffsetAndMetadata());
+        Map<TopicPartition, OffsetAndMetadata> committed =
+                get(admin.listConsumerGroupOffsets(group).partitionsToOffsetAndMetadata());
         Map<String, Object> props = backend.clients().reader();
         props.put(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, 500);
         long sent = 0;
@@ -176,7 +181,7 @@ final class QueueTransfer {
                 commit(group, done);
             }
         }
-        return new long[]{sent, invalid};
+        return new long[] {sent, invalid};
     }
 
     /**
@@ -201,19 +206,22 @@ final class QueueTransfer {
             admin.alterConsumerGroupOffsets(group, offsets).all().get(ADMIN_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
         } catch (ExecutionException e) {
             if (e.getCause() instanceof UnknownMemberIdException || e.getCause() instanceof GroupNotEmptyException) {
-                throw new IllegalStateException("Kafka workers joined group " + group + " during the transfer of "
-                        + "queue '" + queue + "': stopped. The last batch reached the target but its offsets are not "
-                        + "committed, so the workers run it too (the run-once guard keeps it to one run)", e.getCause());
+                throw new IllegalStateException(
+                        "Kafka workers joined group " + group + " during the transfer of "
+                                + "queue '" + queue
+                                + "': stopped. The last batch reached the target but its offsets are not "
+                                + "committed, so the workers run it too (the run-once guard keeps it to one run)",
+                        e.getCause());
             }
-            throw new IllegalStateException("cannot commit the transfer's offsets for group " + group + ": "
-                    + e.getCause(), e.getCause());
+            throw new IllegalStateException(
+                    "cannot commit the transfer's offsets for group " + group + ": " + e.getCause(), e.getCause());
         } catch (Exception e) {
             throw wrap(e);
         }
     }
 
-    private static boolean reached(KafkaConsumer<byte[], byte[]> c, List<TopicPartition> tps,
-                                   Map<TopicPartition, Long> end) {
+    private static boolean reached(
+            KafkaConsumer<byte[], byte[]> c, List<TopicPartition> tps, Map<TopicPartition, Long> end) {
         for (TopicPartition tp : tps) {
             if (c.position(tp, ADMIN_TIMEOUT) < end.get(tp)) {
                 return false;

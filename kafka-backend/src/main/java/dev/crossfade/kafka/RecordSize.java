@@ -2,10 +2,9 @@ package dev.crossfade.kafka;
 
 import dev.crossfade.api.Job;
 import dev.crossfade.api.codec.PayloadTooLargeException;
+import java.nio.charset.StandardCharsets;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.header.Header;
-
-import java.nio.charset.StandardCharsets;
 
 /**
  * The size limits of the backend's records, all derived from the producers' {@code max.request.size}, which the
@@ -61,7 +60,8 @@ final class RecordSize {
     /** Null when the record fits; else the reason, naming both sizes. */
     String tooLarge(ProducerRecord<byte[], byte[]> r) {
         int size = estimate(r);
-        return size <= maxRequestSize ? null
+        return size <= maxRequestSize
+                ? null
                 : "record too large (" + size + " bytes > max.request.size " + maxRequestSize + ")";
     }
 
@@ -73,9 +73,12 @@ final class RecordSize {
     void checkEnqueue(Job job, ProducerRecord<byte[], byte[]> r) {
         int size = estimate(r);
         if (size > enqueueLimit()) {
-            throw new PayloadTooLargeException("job " + job.jid() + " (" + shorten(job.className())
-                    + ") as a Kafka record, whose limit is the producers' max.request.size of " + maxRequestSize
-                    + " bytes less " + room() + " kept for the error fields of a failed run,", size, enqueueLimit());
+            throw new PayloadTooLargeException(
+                    "job " + job.jid() + " (" + shorten(job.className())
+                            + ") as a Kafka record, whose limit is the producers' max.request.size of " + maxRequestSize
+                            + " bytes less " + room() + " kept for the error fields of a failed run,",
+                    size,
+                    enqueueLimit());
         }
     }
 

@@ -12,6 +12,11 @@ import dev.crossfade.kafka.internal.Hdr;
 import dev.crossfade.kafka.internal.Topics;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.concurrent.Future;
+import java.util.function.BooleanSupplier;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.producer.Producer;
 import org.apache.kafka.clients.producer.ProducerRecord;
@@ -21,12 +26,6 @@ import org.apache.kafka.common.header.internals.RecordHeader;
 import org.apache.kafka.common.header.internals.RecordHeaders;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
-
-import java.nio.charset.StandardCharsets;
-import java.time.Duration;
-import java.time.Instant;
-import java.util.concurrent.Future;
-import java.util.function.BooleanSupplier;
 
 /**
  * The retry and dead-letter role: runs a fetched record through the execution core and durably stores what the
@@ -55,11 +54,13 @@ import java.util.function.BooleanSupplier;
 final class RetryAndDlq {
     /** Verdicts, as share mode acknowledges them. */
     static final byte ACCEPT = 1;
+
     static final byte REJECT = 2;
 
     private static final Logger log = LoggerFactory.getLogger(RetryAndDlq.class);
     /** Of a malformed payload, the DLQ keeps this much, as the execution core does. */
     private static final int PREVIEW_CHARS = 2_000;
+
     private static final int HEADER_MESSAGE_CHARS = 1_000;
 
     private final Producer<byte[], byte[]> producer;
@@ -70,15 +71,20 @@ final class RetryAndDlq {
     // Decodes any record the workers may meet (and re-encodes it): the record-size check is what bounds writes.
     private final JobCodec codec;
 
-    RetryAndDlq(Producer<byte[], byte[]> producer, Topics topics, RecordSize sizes, Duration ackTimeout,
-                MeterRegistry registry) {
+    RetryAndDlq(
+            Producer<byte[], byte[]> producer,
+            Topics topics,
+            RecordSize sizes,
+            Duration ackTimeout,
+            MeterRegistry registry) {
         this.producer = producer;
         this.topics = topics;
         this.sizes = sizes;
         this.durable = new DurableSend(producer, ackTimeout);
         this.registry = registry;
         this.codec = JobCodec.builder()
-                .maxPayloadBytes(Math.max(sizes.maxRequestSize(), 2 * JobCodec.DEFAULT_MAX_PAYLOAD_BYTES)).build();
+                .maxPayloadBytes(Math.max(sizes.maxRequestSize(), 2 * JobCodec.DEFAULT_MAX_PAYLOAD_BYTES))
+                .build();
     }
 
     JobCodec codec() {
@@ -107,21 +113,23 @@ final class RetryAndDlq {
     }
 
     /** Sends a dead job to the DLQ of {@code queue}, with headers naming where it failed and why. */
-    Future<RecordMetadata> deadLetter(String queue, byte[] key, Job dead, Throwable error, String sourceTopic,
-                                      int partition, long offset) {
+    Future<RecordMetadata> deadLetter(
+            String queue, byte[] key, Job dead, Throwable error, String sourceTopic, int partition, long offset) {
         return producer.send(deadRecord(queue, key, dead, error, sourceTopic, partition, offset));
     }
 
-    private ProducerRecord<byte[], byte[]> deadRecord(String queue, byte[] key, Job dead, Throwable error,
-                                                      String sourceTopic, int partition, long offset) {
+    private ProducerRecord<byte[], byte[]> deadRecord(
+            String queue, byte[] key, Job dead, Throwable error, String sourceTopic, int partition, long offset) {
         RecordHeaders h = jobHeaders(dead);
         h.add(Hdr.SOURCE_TOPIC, Hdr.bytes(sourceTopic));
         h.add(Hdr.SOURCE_PARTITION, Hdr.bytes(partition));
         h.add(Hdr.SOURCE_OFFSET, Hdr.bytes(offset));
         h.add(Hdr.ATTEMPTS, Hdr.bytes(dead.retryCount() == null ? 1 : dead.retryCount() + 1));
-        String errorClass = dead.errorClass() != null ? dead.errorClass()
+        String errorClass = dead.errorClass() != null
+                ? dead.errorClass()
                 : error != null ? error.getClass().getName() : "unknown";
-        String message = dead.errorMessage() != null ? dead.errorMessage()
+        String message = dead.errorMessage() != null
+                ? dead.errorMessage()
                 : error != null ? String.valueOf(error.getMessage()) : "";
         h.add(Hdr.ERROR_CLASS, Hdr.bytes(errorClass));
         // Header values are for humans and tools; the full message is in the job JSON.
@@ -136,8 +144,11 @@ final class RetryAndDlq {
     /** As {@link #jobHeaders(Job)}, with the jid already encoded (the producer also uses it as the key). */
     static RecordHeaders jobHeaders(Job job, byte[] jid) {
         // From an array: the list is made at its size, where add() would grow it (a tenth of a raw send's cost).
-        return new RecordHeaders(new Header[]{new RecordHeader(Hdr.CLASS, Hdr.bytes(job.className())),
-                new RecordHeader(Hdr.JID, jid), new RecordHeader(Hdr.ATTEMPT, Hdr.bytes(job.attempt()))});
+        return new RecordHeaders(new Header[] {
+            new RecordHeader(Hdr.CLASS, Hdr.bytes(job.className())),
+            new RecordHeader(Hdr.JID, jid),
+            new RecordHeader(Hdr.ATTEMPT, Hdr.bytes(job.attempt()))
+        });
     }
 
     /**
@@ -177,7 +188,8 @@ final class RetryAndDlq {
             String target = retryQueue(queue, next);
             ProducerRecord<byte[], byte[]> record;
             try {
-                record = scheduled(target, r.key(), codec.encode(next), next, retry.dueAt().toEpochMilli());
+                record = scheduled(
+                        target, r.key(), codec.encode(next), next, retry.dueAt().toEpochMilli());
             } catch (RuntimeException e) {
                 return truncated(r, queue, next, "retry write refused: " + DurableSend.describe(e), gone);
             }
@@ -201,8 +213,12 @@ final class RetryAndDlq {
             topics.ensure(Topics.checkQueue(wanted));
             return wanted;
         } catch (RuntimeException e) {
-            log.warn("job {}: retry_queue '{}' is not usable on Kafka ({}); retrying on {}", next.jid(), wanted,
-                    e.getMessage(), source);
+            log.warn(
+                    "job {}: retry_queue '{}' is not usable on Kafka ({}); retrying on {}",
+                    next.jid(),
+                    wanted,
+                    e.getMessage(),
+                    source);
             return source;
         }
     }
@@ -229,10 +245,15 @@ final class RetryAndDlq {
             } catch (RuntimeException | StackOverflowError e) {
                 job = invalidPayload(r.value(), queue, e);
             }
-            Job dead = job.toBuilder().errorClass(error instanceof PoisonPill ? POISON_PILL_CLASS
-                            : error.getClass().getName())
-                    .errorMessage(shorten(String.valueOf(error.getMessage()), 4_000)).failedAt(Instant.now())
-                    .retryCount(job.retryCount() == null ? 0 : job.retryCount()).build();
+            Job dead = job.toBuilder()
+                    .errorClass(
+                            error instanceof PoisonPill
+                                    ? POISON_PILL_CLASS
+                                    : error.getClass().getName())
+                    .errorMessage(shorten(String.valueOf(error.getMessage()), 4_000))
+                    .failedAt(Instant.now())
+                    .retryCount(job.retryCount() == null ? 0 : job.retryCount())
+                    .build();
             return storeDead(r, queue, dead, error, gone);
         } catch (Throwable t) {
             return unstored(r, null, "cannot dead-letter (" + error + "): " + t, t);
@@ -271,8 +292,8 @@ final class RetryAndDlq {
         return ExecutionCore.invalidPayloadEnvelope(raw, queue, error, Instant.now());
     }
 
-    private byte storeDead(ConsumerRecord<byte[], byte[]> r, String queue, Job dead, Throwable error,
-                           BooleanSupplier gone) {
+    private byte storeDead(
+            ConsumerRecord<byte[], byte[]> r, String queue, Job dead, Throwable error, BooleanSupplier gone) {
         ProducerRecord<byte[], byte[]> record;
         try {
             record = deadRecord(queue, r.key(), dead, error, r.topic(), r.partition(), r.offset());
@@ -283,8 +304,14 @@ final class RetryAndDlq {
     }
 
     /** Writes an outcome; a write that can never succeed dead-letters a truncated envelope instead. */
-    private byte store(ProducerRecord<byte[], byte[]> record, ConsumerRecord<byte[], byte[]> r, String queue, Job job,
-                       String kind, byte verdict, BooleanSupplier gone) {
+    private byte store(
+            ProducerRecord<byte[], byte[]> record,
+            ConsumerRecord<byte[], byte[]> r,
+            String queue,
+            Job job,
+            String kind,
+            byte verdict,
+            BooleanSupplier gone) {
         String what = kind + " of job " + job.jid() + " from " + r.topic() + "-" + r.partition() + "@" + r.offset();
         String tooLarge = sizes.tooLarge(record);
         if (tooLarge != null) {
@@ -295,8 +322,8 @@ final class RetryAndDlq {
         return switch (sent.status()) {
             case ACKED -> verdict;
             case ABANDONED -> 0;
-            case REFUSED -> truncated(r, queue, job, kind + " write refused: " + DurableSend.describe(sent.refusal()),
-                    gone);
+            case REFUSED ->
+                truncated(r, queue, job, kind + " write refused: " + DurableSend.describe(sent.refusal()), gone);
         };
     }
 
@@ -304,32 +331,40 @@ final class RetryAndDlq {
      * Dead-letters a small stand-in for a job whose own record cannot be written, so the record still ends in the
      * DLQ with the reason; when even that is refused, finishes it as dead without a copy ({@link #unstored}).
      */
-    private byte truncated(ConsumerRecord<byte[], byte[]> r, String queue, Job job, String reason,
-                           BooleanSupplier gone) {
+    private byte truncated(
+            ConsumerRecord<byte[], byte[]> r, String queue, Job job, String reason, BooleanSupplier gone) {
         Job envelope;
         ProducerRecord<byte[], byte[]> record;
         try {
             envelope = envelope(job, r.value(), queue, reason);
-            record = deadRecord(queue, Hdr.bytes(envelope.jid()), envelope, null, r.topic(), r.partition(),
-                    r.offset());
+            record = deadRecord(queue, Hdr.bytes(envelope.jid()), envelope, null, r.topic(), r.partition(), r.offset());
             String cls = job != null ? job.className() : ExecutionCore.INVALID_PAYLOAD_CLASS;
             record.headers().add(Hdr.ORIGINAL_CLASS, Hdr.bytes(shorten(cls, HEADER_MESSAGE_CHARS)));
         } catch (RuntimeException e) {
             return unstored(r, null, reason + "; no envelope could be made: " + e, e);
         }
-        count("crossfade.kafka.dead.truncated", r.topic(), "dead letters written as a truncated envelope because "
-                + "the job's own record could not be written");
+        count(
+                "crossfade.kafka.dead.truncated",
+                r.topic(),
+                "dead letters written as a truncated envelope because " + "the job's own record could not be written");
         String tooLarge = sizes.tooLarge(record);
         if (tooLarge != null) {
             return unstored(r, envelope, reason + "; the envelope too: " + tooLarge, null);
         }
-        DurableSend.Result sent = durable.send(record, gone, "truncated dead letter of job " + envelope.jid()
-                + " from " + r.topic() + "-" + r.partition() + "@" + r.offset());
+        DurableSend.Result sent = durable.send(
+                record,
+                gone,
+                "truncated dead letter of job " + envelope.jid() + " from " + r.topic() + "-" + r.partition() + "@"
+                        + r.offset());
         return switch (sent.status()) {
             case ACKED -> REJECT;
             case ABANDONED -> 0;
-            case REFUSED -> unstored(r, envelope, reason + "; the envelope too: "
-                    + DurableSend.describe(sent.refusal()), sent.refusal());
+            case REFUSED ->
+                unstored(
+                        r,
+                        envelope,
+                        reason + "; the envelope too: " + DurableSend.describe(sent.refusal()),
+                        sent.refusal());
         };
     }
 
@@ -343,21 +378,29 @@ final class RetryAndDlq {
                 args = "(args unreadable: " + e.getMessage() + ")";
             }
         } else {
-            args = raw == null ? "" : new String(raw, 0, Math.min(raw.length, 4 * PREVIEW_CHARS),
-                    StandardCharsets.UTF_8);
+            args = raw == null
+                    ? ""
+                    : new String(raw, 0, Math.min(raw.length, 4 * PREVIEW_CHARS), StandardCharsets.UTF_8);
         }
-        String jobError = job == null || job.errorMessage() == null ? ""
+        String jobError = job == null || job.errorMessage() == null
+                ? ""
                 : "; the job's error: " + shorten(job.errorMessage(), HEADER_MESSAGE_CHARS);
         return Job.builder(DeadLetter.TRUNCATED_JOB_CLASS)
                 .jid(job != null ? shorten(job.jid(), 100) : Jid.next())
                 .queue(queue)
-                .args(job != null ? shorten(job.className(), HEADER_MESSAGE_CHARS) : ExecutionCore.INVALID_PAYLOAD_CLASS,
-                        shorten(args, PREVIEW_CHARS), raw == null ? 0 : raw.length)
+                .args(
+                        job != null
+                                ? shorten(job.className(), HEADER_MESSAGE_CHARS)
+                                : ExecutionCore.INVALID_PAYLOAD_CLASS,
+                        shorten(args, PREVIEW_CHARS),
+                        raw == null ? 0 : raw.length)
                 .createdAt(job != null ? job.createdAt() : Instant.now())
                 .retry(false)
                 .retryCount(job != null && job.retryCount() != null ? job.retryCount() : 0)
-                .errorClass(job != null && job.errorClass() != null ? shorten(job.errorClass(), 500)
-                        : InvalidPayloadException.class.getName())
+                .errorClass(
+                        job != null && job.errorClass() != null
+                                ? shorten(job.errorClass(), 500)
+                                : InvalidPayloadException.class.getName())
                 .errorMessage(reason + jobError)
                 .failedAt(Instant.now())
                 .build();
@@ -365,16 +408,24 @@ final class RetryAndDlq {
 
     /** The last resort: the record is finished as dead without a DLQ copy, logged (with the envelope) and counted. */
     private byte unstored(ConsumerRecord<byte[], byte[]> r, Job envelope, String reason, Throwable cause) {
-        count("crossfade.kafka.dead.unstored", r.topic(), "records finished as dead although no DLQ write "
-                + "succeeded (the log has their envelope)");
+        count(
+                "crossfade.kafka.dead.unstored",
+                r.topic(),
+                "records finished as dead although no DLQ write " + "succeeded (the log has their envelope)");
         String json;
         try {
             json = envelope == null ? "(none)" : new String(codec.encode(envelope), StandardCharsets.UTF_8);
         } catch (RuntimeException e) {
             json = "(unencodable: " + e + ")";
         }
-        log.error("{}-{}@{} finished as dead WITHOUT a dead letter: {}. Envelope: {}", r.topic(), r.partition(),
-                r.offset(), reason, json, cause);
+        log.error(
+                "{}-{}@{} finished as dead WITHOUT a dead letter: {}. Envelope: {}",
+                r.topic(),
+                r.partition(),
+                r.offset(),
+                reason,
+                json,
+                cause);
         return REJECT;
     }
 
@@ -390,7 +441,11 @@ final class RetryAndDlq {
     private void count(String name, String topic, String description) {
         if (registry != null) {
             try {
-                Counter.builder(name).tag("topic", topic).description(description).register(registry).increment();
+                Counter.builder(name)
+                        .tag("topic", topic)
+                        .description(description)
+                        .register(registry)
+                        .increment();
             } catch (RuntimeException e) {
                 log.debug("cannot count {}: {}", name, e.toString());
             }

@@ -5,17 +5,6 @@ import dev.crossfade.kafka.internal.Chunk;
 import io.github.resilience4j.core.IntervalFunction;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
-import org.apache.kafka.clients.consumer.AcknowledgeType;
-import org.apache.kafka.clients.consumer.ConsumerRecord;
-import org.apache.kafka.clients.consumer.ConsumerRecords;
-import org.apache.kafka.clients.consumer.KafkaShareConsumer;
-import org.apache.kafka.common.KafkaException;
-import org.apache.kafka.common.TopicIdPartition;
-import org.apache.kafka.common.TopicPartition;
-import org.apache.kafka.common.errors.WakeupException;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
-
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -29,6 +18,16 @@ import java.util.Set;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+import org.apache.kafka.clients.consumer.AcknowledgeType;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.ConsumerRecords;
+import org.apache.kafka.clients.consumer.KafkaShareConsumer;
+import org.apache.kafka.common.KafkaException;
+import org.apache.kafka.common.TopicIdPartition;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.errors.WakeupException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Share-group mode (KIP-932): {@code shareConsumers} poll loops, each with a {@code KafkaShareConsumer} in explicit
@@ -96,21 +95,30 @@ public final class ShareRunner extends KafkaRunner {
     }
 
     private Counter renewals(MeterRegistry registry, String outcome) {
-        return Counter.builder("crossfade.kafka.share.lock.renewals").tag("group", config.groupId())
-                .tag("outcome", outcome).description("record lock renewals of running share-group jobs; a lost one "
-                        + "means the job may also run on another consumer").register(registry);
+        return Counter.builder("crossfade.kafka.share.lock.renewals")
+                .tag("group", config.groupId())
+                .tag("outcome", outcome)
+                .description("record lock renewals of running share-group jobs; a lost one "
+                        + "means the job may also run on another consumer")
+                .register(registry);
     }
 
     private Counter released(MeterRegistry registry, String started) {
-        return Counter.builder("crossfade.kafka.share.released").tag("group", config.groupId())
-                .tag("started", started).description("acquired jobs handed back unfinished when a stop ran out of "
-                        + "time; each spent a delivery attempt").register(registry);
+        return Counter.builder("crossfade.kafka.share.released")
+                .tag("group", config.groupId())
+                .tag("started", started)
+                .description("acquired jobs handed back unfinished when a stop ran out of "
+                        + "time; each spent a delivery attempt")
+                .register(registry);
     }
 
     @Override
     Map<String, String> groupDefaults() {
-        return Map.of("share.auto.offset.reset", "earliest",
-                "share.delivery.count.limit", Integer.toString(config.shareDeliveryLimit()));
+        return Map.of(
+                "share.auto.offset.reset",
+                "earliest",
+                "share.delivery.count.limit",
+                Integer.toString(config.shareDeliveryLimit()));
     }
 
     @Override
@@ -133,7 +141,8 @@ public final class ShareRunner extends KafkaRunner {
             String clientId = name + "-" + i;
             startLoop(() -> pollLoop(clientId, config.groupId(), jobs), "-poll-" + i);
         }
-        List<String> shadows = queues.stream().map(q -> backend.topics().shadow(q)).toList();
+        List<String> shadows =
+                queues.stream().map(q -> backend.topics().shadow(q)).toList();
         startLoop(() -> pollLoop(name + "-shadow", shadowGroup(), shadows), "-poll-shadow");
     }
 
@@ -144,8 +153,11 @@ public final class ShareRunner extends KafkaRunner {
             // Acknowledgements committed asynchronously report failures only here.
             consumer.setAcknowledgementCommitCallback((offsets, error) -> {
                 if (error != null) {
-                    log.warn("{}: acknowledgements of {} not committed: {} (those jobs are redelivered)", clientId,
-                            offsets, error.toString());
+                    log.warn(
+                            "{}: acknowledgements of {} not committed: {} (those jobs are redelivered)",
+                            clientId,
+                            offsets,
+                            error.toString());
                 }
             });
             consumer.subscribe(topics);
@@ -178,8 +190,13 @@ public final class ShareRunner extends KafkaRunner {
                     Thread.interrupted();
                     failures++;
                     long wait = LOOP_BACKOFF.apply(failures);
-                    log.error("{}: share poll loop turn failed ({} in a row); its unacknowledged jobs return to the "
-                            + "group, and a new share consumer starts in {} ms", clientId, failures, wait, t);
+                    log.error(
+                            "{}: share poll loop turn failed ({} in a row); its unacknowledged jobs return to the "
+                                    + "group, and a new share consumer starts in {} ms",
+                            clientId,
+                            failures,
+                            wait,
+                            t);
                     // Its state is unknown (it may hold records it will not poll past): start afresh.
                     close(consumer);
                     consumer = null;
@@ -207,8 +224,8 @@ public final class ShareRunner extends KafkaRunner {
      * every half lock. Explicit mode requires every record of the batch to be acknowledged before the next poll;
      * share consumers heartbeat from a background thread, so waiting here does not cost the membership.
      */
-    private void runBatch(KafkaShareConsumer<byte[], byte[]> consumer, ConsumerRecords<byte[], byte[]> records,
-                          Owed owed) {
+    private void runBatch(
+            KafkaShareConsumer<byte[], byte[]> consumer, ConsumerRecords<byte[], byte[]> records, Owed owed) {
         Batch batch = new Batch(consumer, owed);
         List<ConsumerRecord<byte[], byte[]>> all = new ArrayList<>(records.count());
         records.forEach(all::add);
@@ -276,8 +293,11 @@ public final class ShareRunner extends KafkaRunner {
         try {
             result = consumer.commitSync(Duration.ofSeconds(10));
         } catch (RuntimeException e) {
-            log.warn("{}: renewal of {} locks not committed ({}); those jobs may also run on another consumer", name,
-                    pending.size(), e.toString());
+            log.warn(
+                    "{}: renewal of {} locks not committed ({}); those jobs may also run on another consumer",
+                    name,
+                    pending.size(),
+                    e.toString());
             countRenewals(pending.size(), 0);
             return;
         }
@@ -290,7 +310,8 @@ public final class ShareRunner extends KafkaRunner {
             log.debug("{}: renewals on {} refused: {}", name, tip, e.toString());
         }));
         long expected = pending.values().stream()
-                .filter(r -> !refused.contains(new TopicPartition(r.topic(), r.partition()))).count();
+                .filter(r -> !refused.contains(new TopicPartition(r.topic(), r.partition())))
+                .count();
         int renewed = 0;
         if (expected > 0) {
             List<ConsumerRecord<byte[], byte[]>> strays = new ArrayList<>();
@@ -317,8 +338,12 @@ public final class ShareRunner extends KafkaRunner {
             locksLost.increment(pending - renewed);
         }
         if (renewed < pending) {
-            log.warn("{}: {} of {} locks not renewed (their partition went to another consumer, or the lock ran out "
-                    + "first); those jobs may also run on another consumer", name, pending - renewed, pending);
+            log.warn(
+                    "{}: {} of {} locks not renewed (their partition went to another consumer, or the lock ran out "
+                            + "first); those jobs may also run on another consumer",
+                    name,
+                    pending - renewed,
+                    pending);
         }
     }
 
@@ -326,14 +351,19 @@ public final class ShareRunner extends KafkaRunner {
      * Acknowledges one record; false when the client refuses it, which happens only to a record whose lock a renewal
      * did not keep (the broker has given it to another consumer, so the outcome here no longer counts).
      */
-    private static boolean acknowledge(KafkaShareConsumer<byte[], byte[]> consumer, ConsumerRecord<byte[], byte[]> r,
-                                       AcknowledgeType type) {
+    private static boolean acknowledge(
+            KafkaShareConsumer<byte[], byte[]> consumer, ConsumerRecord<byte[], byte[]> r, AcknowledgeType type) {
         try {
             consumer.acknowledge(r, type);
             return true;
         } catch (IllegalStateException e) {
-            log.warn("{}-{}@{}: {} not acknowledged ({}); the broker redelivers it", r.topic(), r.partition(),
-                    r.offset(), type, e.getMessage());
+            log.warn(
+                    "{}-{}@{}: {} not acknowledged ({}); the broker redelivers it",
+                    r.topic(),
+                    r.partition(),
+                    r.offset(),
+                    type,
+                    e.getMessage());
             return false;
         }
     }
@@ -350,8 +380,7 @@ public final class ShareRunner extends KafkaRunner {
                 consumer.commitAsync();
             }
         } catch (RuntimeException e) {
-            log.warn("{}: acknowledgement commit failed: {} (unacknowledged jobs are redelivered)", name,
-                    e.toString());
+            log.warn("{}: acknowledgement commit failed: {} (unacknowledged jobs are redelivered)", name, e.toString());
         }
     }
 
@@ -381,9 +410,14 @@ public final class ShareRunner extends KafkaRunner {
                 try {
                     short delivery = r.deliveryCount().orElse((short) 1);
                     if (delivery >= config.shareDeliveryLimit()) {
-                        verdict = backend.retryAndDlq().deadLetterRaw(r, new IllegalStateException("delivered "
-                                + delivery + " times without an outcome (the worker crashed, was killed or timed out "
-                                + "each time); dead-lettered instead of run again"), c);
+                        verdict = backend.retryAndDlq()
+                                .deadLetterRaw(
+                                        r,
+                                        new IllegalStateException("delivered "
+                                                + delivery
+                                                + " times without an outcome (the worker crashed, was killed or timed out "
+                                                + "each time); dead-lettered instead of run again"),
+                                        c);
                     } else {
                         verdict = backend.retryAndDlq().run(core, r, c);
                     }
@@ -437,8 +471,11 @@ public final class ShareRunner extends KafkaRunner {
                 if (verdict == null) {
                     fresh.add(r);
                 } else {
-                    log.info("{}-{}@{} was finished here before; acknowledged without running it again", r.topic(),
-                            r.partition(), r.offset());
+                    log.info(
+                            "{}-{}@{} was finished here before; acknowledged without running it again",
+                            r.topic(),
+                            r.partition(),
+                            r.offset());
                     acknowledge(consumer, r, type(verdict));
                 }
             }
@@ -541,9 +578,13 @@ public final class ShareRunner extends KafkaRunner {
             }
             if (started + unstarted > 0) {
                 allDone = false;
-                log.warn("{}: released {} unfinished jobs ({} never started); each has spent a delivery attempt "
-                        + "(shareDeliveryLimit {}). At a stop, a batch should finish within shutdownTimeout: lower "
-                        + "maxPollRecords for jobs this slow", name, started + unstarted, unstarted,
+                log.warn(
+                        "{}: released {} unfinished jobs ({} never started); each has spent a delivery attempt "
+                                + "(shareDeliveryLimit {}). At a stop, a batch should finish within shutdownTimeout: lower "
+                                + "maxPollRecords for jobs this slow",
+                        name,
+                        started + unstarted,
+                        unstarted,
                         config.shareDeliveryLimit());
                 if (releasedStarted != null) {
                     releasedStarted.increment(started);

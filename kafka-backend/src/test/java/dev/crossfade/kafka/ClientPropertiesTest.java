@@ -1,14 +1,13 @@
 package dev.crossfade.kafka;
 
-import org.junit.jupiter.api.Test;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 
 import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.Map;
-
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertFalse;
-import static org.junit.jupiter.api.Assertions.assertThrows;
+import org.junit.jupiter.api.Test;
 
 /** Every kind of client the backend makes is built from the configured properties. */
 class ClientPropertiesTest {
@@ -31,8 +30,7 @@ class ClientPropertiesTest {
 
     @Test
     void aClientPropertyReachesEveryClientKind() {
-        ClientProperties c = new ClientProperties(base()
-                .clientProperty("security.protocol", "SASL_SSL")
+        ClientProperties c = new ClientProperties(base().clientProperty("security.protocol", "SASL_SSL")
                 .clientProperty("sasl.mechanism", "SCRAM-SHA-512")
                 .clientProperty("ssl.truststore.location", "/etc/kafka/truststore.jks")
                 .build());
@@ -46,8 +44,7 @@ class ClientPropertiesTest {
 
     @Test
     void perKindPropertiesComeLastButReadersKeepTheirOwnGroupAndOffsets() {
-        ClientProperties c = new ClientProperties(base()
-                .clientProperty("security.protocol", "SSL")
+        ClientProperties c = new ClientProperties(base().clientProperty("security.protocol", "SSL")
                 .producerProperty("security.protocol", "SASL_SSL")
                 .consumerProperty("group.id", "not-for-readers")
                 .consumerProperty("auto.offset.reset", "latest")
@@ -62,19 +59,30 @@ class ClientPropertiesTest {
         assertEquals(2, reader.get("fetch.min.bytes"), "other consumer properties reach readers");
         assertEquals("batch_optimized", c.shareConsumer("s", 4).get("share.acquire.mode"));
         assertFalse(c.consumer("g", "w").containsKey("share.acquire.mode"), "share settings stay off group consumers");
-        assertEquals("record_limit", new ClientProperties(base().build()).shareConsumer("s", 4)
-                .get("share.acquire.mode"), "by default a share consumer acquires no more than a batch");
+        assertEquals(
+                "record_limit",
+                new ClientProperties(base().build()).shareConsumer("s", 4).get("share.acquire.mode"),
+                "by default a share consumer acquires no more than a batch");
     }
 
     @Test
     void payloadLimitsFollowMaxRequestSize() {
         assertEquals(1024 * 1024, new ClientProperties(base().build()).maxRequestSize());
-        assertEquals(5_000_000, new ClientProperties(base().producerProperty("max.request.size", "5000000").build())
-                .maxRequestSize());
-        assertEquals(300_000, new ClientProperties(base().clientProperty("max.request.size", 300_000).build())
-                .maxRequestSize());
-        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
-                () -> new ClientProperties(base().producerProperty("max.request.size", "big").build()).maxRequestSize());
+        assertEquals(
+                5_000_000,
+                new ClientProperties(base().producerProperty("max.request.size", "5000000")
+                                .build())
+                        .maxRequestSize());
+        assertEquals(
+                300_000,
+                new ClientProperties(base().clientProperty("max.request.size", 300_000)
+                                .build())
+                        .maxRequestSize());
+        IllegalArgumentException e = assertThrows(
+                IllegalArgumentException.class,
+                () -> new ClientProperties(base().producerProperty("max.request.size", "big")
+                                .build())
+                        .maxRequestSize());
         assertEquals("max.request.size must be a number of bytes, got 'big'", e.getMessage());
         RecordSize sizes = new RecordSize(1024 * 1024);
         assertEquals(1024 * 1024 - RecordSize.ERROR_ROOM, sizes.enqueueLimit());

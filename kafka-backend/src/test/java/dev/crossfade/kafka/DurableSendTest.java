@@ -1,6 +1,11 @@
 package dev.crossfade.kafka;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
 import dev.crossfade.api.codec.PayloadTooLargeException;
+import java.util.Set;
 import org.apache.kafka.common.InvalidRecordException;
 import org.apache.kafka.common.errors.NetworkException;
 import org.apache.kafka.common.errors.NotEnoughReplicasException;
@@ -11,12 +16,6 @@ import org.apache.kafka.common.errors.SerializationException;
 import org.apache.kafka.common.errors.TimeoutException;
 import org.apache.kafka.common.errors.TopicAuthorizationException;
 import org.junit.jupiter.api.Test;
-
-import java.util.Set;
-
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertFalse;
-import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** Which produce failures end the retrying of an outcome write. */
 class DurableSendTest {
@@ -41,9 +40,11 @@ class DurableSendTest {
 
     @Test
     void aRefusalIsDescribedForTheDeadLettersMessage() {
-        assertEquals("record too large (The message is 2000000 bytes)",
+        assertEquals(
+                "record too large (The message is 2000000 bytes)",
                 DurableSend.describe(new RecordTooLargeException("The message is 2000000 bytes")));
-        assertEquals("not authorized (Not authorized to access topics: [t])",
+        assertEquals(
+                "not authorized (Not authorized to access topics: [t])",
                 DurableSend.describe(new TopicAuthorizationException(Set.of("t"))));
     }
 }

@@ -3,7 +3,6 @@ package dev.crossfade.kafka;
 import dev.crossfade.api.WorkerRuntime;
 import dev.crossfade.api.execution.ExecutionCore;
 import dev.crossfade.api.worker.WorkerRegistry;
-
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -17,8 +16,7 @@ import java.util.concurrent.atomic.AtomicInteger;
 
 /** Shared settings and run counting for the fault tests. */
 final class FaultTestSupport {
-    private FaultTestSupport() {
-    }
+    private FaultTestSupport() {}
 
     /**
      * The contract fixture's settings plus short share-record locks, so a killed share consumer's records return
@@ -39,12 +37,14 @@ final class FaultTestSupport {
 
     /** As {@link #countingWorkers(KafkaBackend, Runs, long)}, over {@code queues}. */
     static WorkerRuntime countingWorkers(KafkaBackend backend, Runs runs, long sleepMillis, Set<String> queues) {
-        WorkerRegistry registry = WorkerRegistry.builder().register("CountingWorker", (a, ctx) -> {
-            if (sleepMillis > 0) {
-                Thread.sleep(sleepMillis);
-            }
-            runs.add(ctx.jid());
-        }).build();
+        WorkerRegistry registry = WorkerRegistry.builder()
+                .register("CountingWorker", (a, ctx) -> {
+                    if (sleepMillis > 0) {
+                        Thread.sleep(sleepMillis);
+                    }
+                    runs.add(ctx.jid());
+                })
+                .build();
         WorkerRuntime r = backend.workers(ExecutionCore.builder(registry).build(), queues, 4);
         r.start();
         return r;

@@ -1,5 +1,8 @@
 package dev.crossfade.kafka;
 
+import static org.awaitility.Awaitility.await;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
 import dev.crossfade.api.Job;
 import dev.crossfade.api.WorkerRuntime;
 import dev.crossfade.api.execution.ExecutionCore;
@@ -7,9 +10,6 @@ import dev.crossfade.api.worker.WorkerRegistry;
 import dev.crossfade.devservices.KafkaService;
 import dev.crossfade.devservices.TestNamespace;
 import dev.crossfade.devservices.junit.CrossfadeServices;
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.extension.ExtendWith;
-
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -20,9 +20,8 @@ import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
-
-import static org.awaitility.Awaitility.await;
-import static org.junit.jupiter.api.Assertions.assertEquals;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
 
 /**
  * Group mode with the default ordering gives a Sidekiq user's {@code concurrency}: as many jobs at once as threads,
@@ -34,26 +33,31 @@ class GroupConcurrencyTest {
     @Test
     void tenThreadsOnSixPartitionsRunTenJobsAtOnce(KafkaService kafka, TestNamespace ns) {
         String prefix = ns.value().replaceAll("[^a-zA-Z0-9._-]", "").toLowerCase();
-        try (KafkaBackend backend = KafkaBackend.create(KafkaFixture.config(kafka.bootstrapServers(), prefix,
-                KafkaBackendConfig.Mode.GROUP).partitions(6).build())) {
+        try (KafkaBackend backend =
+                KafkaBackend.create(KafkaFixture.config(kafka.bootstrapServers(), prefix, KafkaBackendConfig.Mode.GROUP)
+                        .partitions(6)
+                        .build())) {
             AtomicInteger running = new AtomicInteger();
             AtomicInteger most = new AtomicInteger();
             AtomicInteger done = new AtomicInteger();
             // Each job holds its thread until all ten run at once (or gives up after a bound, failing the count).
             CountDownLatch allRunning = new CountDownLatch(10);
-            WorkerRegistry registry = WorkerRegistry.builder().register("Sleeper", (a, ctx) -> {
-                most.accumulateAndGet(running.incrementAndGet(), Math::max);
-                allRunning.countDown();
-                allRunning.await(20, TimeUnit.SECONDS);
-                running.decrementAndGet();
-                done.incrementAndGet();
-            }).build();
+            WorkerRegistry registry = WorkerRegistry.builder()
+                    .register("Sleeper", (a, ctx) -> {
+                        most.accumulateAndGet(running.incrementAndGet(), Math::max);
+                        allRunning.countDown();
+                        allRunning.await(20, TimeUnit.SECONDS);
+                        running.decrementAndGet();
+                        done.incrementAndGet();
+                    })
+                    .build();
             List<Job> jobs = new ArrayList<>();
             for (int i = 0; i < 10; i++) {
                 jobs.add(Job.of("Sleeper", i));
             }
             backend.queue().enqueueAll(jobs);
-            WorkerRuntime workers = backend.workers(ExecutionCore.builder(registry).build(), Set.of("default"), 10);
+            WorkerRuntime workers =
+                    backend.workers(ExecutionCore.builder(registry).build(), Set.of("default"), 10);
             workers.start();
             try {
                 await().atMost(Duration.ofSeconds(60)).until(() -> done.get() == 10);
@@ -67,32 +71,42 @@ class GroupConcurrencyTest {
     @Test
     void jobsSharingARoutingKeyRunInEnqueueOrder(KafkaService kafka, TestNamespace ns) {
         String prefix = ns.value().replaceAll("[^a-zA-Z0-9._-]", "").toLowerCase();
-        try (KafkaBackend backend = KafkaBackend.create(KafkaFixture.config(kafka.bootstrapServers(), prefix,
-                KafkaBackendConfig.Mode.GROUP).partitions(6).build())) {
+        try (KafkaBackend backend =
+                KafkaBackend.create(KafkaFixture.config(kafka.bootstrapServers(), prefix, KafkaBackendConfig.Mode.GROUP)
+                        .partitions(6)
+                        .build())) {
             Map<String, List<Integer>> seen = new ConcurrentHashMap<>();
             Map<String, AtomicInteger> busy = new ConcurrentHashMap<>();
             List<String> overlaps = new CopyOnWriteArrayList<>();
             AtomicInteger done = new AtomicInteger();
-            WorkerRegistry registry = WorkerRegistry.builder().register("Ordered", (a, ctx) -> {
-                String key = a.get(0, String.class);
-                int seq = a.get(1).asInt();
-                if (busy.computeIfAbsent(key, k -> new AtomicInteger()).incrementAndGet() > 1) {
-                    overlaps.add(key + "#" + seq);
-                }
-                seen.computeIfAbsent(key, k -> new CopyOnWriteArrayList<>()).add(seq);
-                // Later jobs of the key would overtake this one if they were allowed to run beside it.
-                Thread.sleep(seq % 3 == 0 ? 15 : 1);
-                busy.get(key).decrementAndGet();
-                done.incrementAndGet();
-            }).build();
+            WorkerRegistry registry = WorkerRegistry.builder()
+                    .register("Ordered", (a, ctx) -> {
+                        String key = a.get(0, String.class);
+                        int seq = a.get(1).asInt();
+                        if (busy.computeIfAbsent(key, k -> new AtomicInteger()).incrementAndGet() > 1) {
+                            overlaps.add(key + "#" + seq);
+                        }
+                        seen.computeIfAbsent(key, k -> new CopyOnWriteArrayList<>())
+                                .add(seq);
+                        // Later jobs of the key would overtake this one if they were allowed to run beside it.
+                        Thread.sleep(seq % 3 == 0 ? 15 : 1);
+                        busy.get(key).decrementAndGet();
+                        done.incrementAndGet();
+                    })
+                    .build();
             List<String> keys = List.of("account-1", "account-2", "account-3", "account-4");
             int perKey = 15;
             for (int i = 0; i < perKey; i++) {
                 for (String k : keys) {
-                    backend.queue().enqueue(Job.builder("Ordered").args(k, i).routingKey(k).build());
+                    backend.queue()
+                            .enqueue(Job.builder("Ordered")
+                                    .args(k, i)
+                                    .routingKey(k)
+                                    .build());
                 }
             }
-            WorkerRuntime workers = backend.workers(ExecutionCore.builder(registry).build(), Set.of("default"), 10);
+            WorkerRuntime workers =
+                    backend.workers(ExecutionCore.builder(registry).build(), Set.of("default"), 10);
             workers.start();
             try {
                 await().atMost(Duration.ofSeconds(60)).until(() -> done.get() == keys.size() * perKey);

@@ -1,23 +1,22 @@
 package dev.crossfade.kafka;
 
+import static org.awaitility.Awaitility.await;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
 import dev.crossfade.api.Job;
 import dev.crossfade.devservices.KafkaService;
 import dev.crossfade.devservices.TestNamespace;
 import dev.crossfade.devservices.junit.CrossfadeServices;
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.extension.ExtendWith;
-import org.junit.jupiter.api.io.TempDir;
-
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
-
-import static org.awaitility.Awaitility.await;
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertTrue;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.api.io.TempDir;
 
 /**
  * Group mode's poison cap: a job that halts its worker JVM every time is dead-lettered with the reason after
@@ -29,38 +28,58 @@ class GroupPoisonCapTest {
     private static final int MAX_RECOVERIES = 2;
 
     @Test
-    void aJobThatHaltsItsWorkerEndsInTheDlqAndItsPartitionMovesOn(KafkaService kafka, TestNamespace ns,
-                                                                   @TempDir Path dir) throws Exception {
+    void aJobThatHaltsItsWorkerEndsInTheDlqAndItsPartitionMovesOn(
+            KafkaService kafka, TestNamespace ns, @TempDir Path dir) throws Exception {
         String prefix = ns.value().replaceAll("[^a-zA-Z0-9._-]", "").toLowerCase();
         Path ledger = dir.resolve("child-runs.txt");
-        try (KafkaBackend backend = KafkaBackend.create(FaultTestSupport.config(kafka.bootstrapServers(), prefix,
-                KafkaBackendConfig.Mode.GROUP).maxRecoveries(MAX_RECOVERIES).build())) {
+        try (KafkaBackend backend = KafkaBackend.create(
+                FaultTestSupport.config(kafka.bootstrapServers(), prefix, KafkaBackendConfig.Mode.GROUP)
+                        .maxRecoveries(MAX_RECOVERIES)
+                        .build())) {
             // One routing key: the poison job and the jobs behind it share a partition (and a lane).
-            String poison = backend.queue().enqueue(Job.builder("HaltWorker").routingKey("account-7").build());
+            String poison = backend.queue()
+                    .enqueue(Job.builder("HaltWorker").routingKey("account-7").build());
             List<String> behind = new ArrayList<>();
             for (int i = 0; i < 3; i++) {
-                behind.add(backend.queue().enqueue(Job.builder("SlowWorker").args(0).routingKey("account-7").build()));
+                behind.add(backend.queue()
+                        .enqueue(Job.builder("SlowWorker")
+                                .args(0)
+                                .routingKey("account-7")
+                                .build()));
             }
 
             int deaths = 0;
             Process child = null;
             try {
                 for (int start = 1; ; start++) {
-                    child = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                            "-cp", System.getProperty("java.class.path"), "-Xmx256m", WorkerMain.class.getName(),
-                            kafka.bootstrapServers(), prefix, "GROUP", ledger.toString(),
-                            Integer.toString(MAX_RECOVERIES))
-                            .redirectErrorStream(true).redirectOutput(dir.resolve("child-" + start + ".log").toFile())
+                    child = new ProcessBuilder(
+                                    Path.of(System.getProperty("java.home"), "bin", "java")
+                                            .toString(),
+                                    "-cp",
+                                    System.getProperty("java.class.path"),
+                                    "-Xmx256m",
+                                    WorkerMain.class.getName(),
+                                    kafka.bootstrapServers(),
+                                    prefix,
+                                    "GROUP",
+                                    ledger.toString(),
+                                    Integer.toString(MAX_RECOVERIES))
+                            .redirectErrorStream(true)
+                            .redirectOutput(
+                                    dir.resolve("child-" + start + ".log").toFile())
                             .start();
                     Process running = child;
-                    await().atMost(Duration.ofSeconds(45)).pollInterval(Duration.ofMillis(200))
+                    await().atMost(Duration.ofSeconds(45))
+                            .pollInterval(Duration.ofMillis(200))
                             .until(() -> !running.isAlive() || (ledgerHas(ledger, behind) && dead(backend, poison)));
                     if (running.isAlive()) {
                         break;
                     }
                     deaths++;
-                    assertTrue(deaths <= MAX_RECOVERIES, "the halting job took down " + deaths
-                            + " worker JVMs, more than maxRecoveries = " + MAX_RECOVERIES);
+                    assertTrue(
+                            deaths <= MAX_RECOVERIES,
+                            "the halting job took down " + deaths + " worker JVMs, more than maxRecoveries = "
+                                    + MAX_RECOVERIES);
                 }
             } finally {
                 if (child != null) {
@@ -70,16 +89,21 @@ class GroupPoisonCapTest {
             }
             assertEquals(MAX_RECOVERIES, deaths, "worker JVMs the halting job took down before it was dead-lettered");
             DeadLetter d = backend.deadLetters("default", 10).stream()
-                    .filter(x -> x.job() != null && poison.equals(x.job().jid())).findFirst().orElseThrow();
+                    .filter(x -> x.job() != null && poison.equals(x.job().jid()))
+                    .findFirst()
+                    .orElseThrow();
             assertEquals("crossfade.PoisonPill", d.job().errorClass());
-            assertTrue(d.job().errorMessage().contains("maxRecoveries = " + MAX_RECOVERIES), d.job().errorMessage());
+            assertTrue(
+                    d.job().errorMessage().contains("maxRecoveries = " + MAX_RECOVERIES),
+                    d.job().errorMessage());
             assertEquals("crossfade.PoisonPill", d.headers().get("error-class"));
             assertTrue(ledgerHas(ledger, behind), "the jobs behind it in its partition ran");
         }
     }
 
     private static boolean dead(KafkaBackend backend, String jid) {
-        return backend.deadLetters("default", 10).stream().anyMatch(d -> d.job() != null && jid.equals(d.job().jid()));
+        return backend.deadLetters("default", 10).stream()
+                .anyMatch(d -> d.job() != null && jid.equals(d.job().jid()));
     }
 
     private static boolean ledgerHas(Path ledger, List<String> jids) throws Exception {

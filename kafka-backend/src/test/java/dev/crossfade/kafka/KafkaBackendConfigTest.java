@@ -1,10 +1,10 @@
 package dev.crossfade.kafka;
 
-import org.junit.jupiter.api.Test;
-
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import org.junit.jupiter.api.Test;
 
 class KafkaBackendConfigTest {
     private static KafkaBackendConfig.Builder base() {
@@ -16,15 +16,19 @@ class KafkaBackendConfigTest {
         KafkaBackendConfig group = base().build();
         assertEquals(2000, group.maxPollRecords());
         assertEquals(4000, group.maxBufferedPerPartition());
-        KafkaBackendConfig share = group.toBuilder().mode(KafkaBackendConfig.Mode.SHARE).build();
+        KafkaBackendConfig share =
+                group.toBuilder().mode(KafkaBackendConfig.Mode.SHARE).build();
         // A share consumer locks every record it fetched: its batch follows the runtime's threads.
         assertEquals(100, share.shareMaxPollRecords(1));
         assertEquals(400, share.shareMaxPollRecords(4));
         assertEquals(1000, share.shareMaxPollRecords(10));
         assertEquals(1000, share.shareMaxPollRecords(64));
-        assertEquals(500, share.toBuilder().shareConsumers(2).build().shareMaxPollRecords(10),
+        assertEquals(
+                500,
+                share.toBuilder().shareConsumers(2).build().shareMaxPollRecords(10),
                 "two consumers split the threads");
-        KafkaBackendConfig set = base().maxPollRecords(100).build().toBuilder().mode(KafkaBackendConfig.Mode.SHARE)
+        KafkaBackendConfig set = base().maxPollRecords(100).build().toBuilder()
+                .mode(KafkaBackendConfig.Mode.SHARE)
                 .build();
         assertEquals(100, set.maxPollRecords(), "an explicit value is kept");
         assertEquals(100, set.shareMaxPollRecords(10), "an explicit value is kept");
@@ -34,8 +38,11 @@ class KafkaBackendConfigTest {
     @Test
     void bufferedBytesAreBoundedByDefault() {
         assertEquals(16L * 1024 * 1024, base().build().maxBufferedBytesPerPartition());
-        assertEquals(1_000, base().maxBufferedBytesPerPartition(1_000).build().toBuilder().build()
-                .maxBufferedBytesPerPartition());
+        assertEquals(
+                1_000,
+                base().maxBufferedBytesPerPartition(1_000).build().toBuilder()
+                        .build()
+                        .maxBufferedBytesPerPartition());
     }
 
     @Test
@@ -49,9 +56,15 @@ class KafkaBackendConfigTest {
     @Test
     void topicsUseTheBrokersReplicationUnlessSet() {
         assertEquals(java.util.Optional.empty(), base().build().replication());
-        assertEquals(java.util.Optional.of((short) 3), base().replication(3).build().toBuilder().build().replication());
-        assertEquals(java.util.Optional.empty(), base().replication(3).replication(java.util.Optional.empty()).build()
-                .replication());
+        assertEquals(
+                java.util.Optional.of((short) 3),
+                base().replication(3).build().toBuilder().build().replication());
+        assertEquals(
+                java.util.Optional.empty(),
+                base().replication(3)
+                        .replication(java.util.Optional.empty())
+                        .build()
+                        .replication());
         assertThrows(IllegalArgumentException.class, () -> base().replication(0));
     }
 
@@ -60,13 +73,18 @@ class KafkaBackendConfigTest {
         KafkaBackendConfig c = base().build();
         assertEquals(java.time.Duration.ofDays(180), c.dlqRetention());
         assertEquals(java.time.Duration.ofHours(6).plusDays(7), c.delayRetention(), "longest tier + 7 days");
-        KafkaBackendConfig tiers = base().delayTiers(java.util.List.of(java.time.Duration.ofSeconds(1),
-                java.time.Duration.ofDays(2))).build();
+        KafkaBackendConfig tiers = base().delayTiers(
+                        java.util.List.of(java.time.Duration.ofSeconds(1), java.time.Duration.ofDays(2)))
+                .build();
         assertEquals(java.time.Duration.ofDays(9), tiers.delayRetention());
-        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+        IllegalArgumentException e = assertThrows(
+                IllegalArgumentException.class,
                 () -> base().delayRetention(java.time.Duration.ofHours(6)).build());
         assertTrue(e.getMessage().contains("delayRetention"), e.getMessage());
-        assertEquals(java.time.Duration.ofDays(30), base().delayRetention(java.time.Duration.ofDays(30)).build()
-                .toBuilder().build().delayRetention());
+        assertEquals(
+                java.time.Duration.ofDays(30),
+                base().delayRetention(java.time.Duration.ofDays(30)).build().toBuilder()
+                        .build()
+                        .delayRetention());
     }
 }

@@ -1,5 +1,12 @@
 package dev.crossfade.kafka;
 
+import static org.awaitility.Awaitility.await;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.fail;
+
 import dev.crossfade.api.EnqueueTimeoutException;
 import dev.crossfade.api.Job;
 import dev.crossfade.api.WorkerRuntime;
@@ -9,11 +16,6 @@ import dev.crossfade.devservices.KafkaService;
 import dev.crossfade.devservices.LocalKafka;
 import dev.crossfade.devservices.TestNamespace;
 import dev.crossfade.devservices.junit.CrossfadeServices;
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.extension.ExtendWith;
-import org.junit.jupiter.params.ParameterizedTest;
-import org.junit.jupiter.params.provider.EnumSource;
-
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
@@ -29,13 +31,10 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
-
-import static org.awaitility.Awaitility.await;
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertThrows;
-import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
-import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assertions.fail;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
 
 /** Broker restart, members joining and leaving, and the DLQ as seen by kcat. */
 @ExtendWith(CrossfadeServices.class)
@@ -52,8 +51,9 @@ class KafkaFaultTest {
     @Test
     void brokerRestartMidRunLosesNothing(TestNamespace ns) {
         try (LocalKafka broker = LocalKafka.builder().build().start();
-             KafkaBackend backend = KafkaBackend.create(FaultTestSupport.config(broker.bootstrapServers(), prefix(ns),
-                     KafkaBackendConfig.Mode.GROUP).build())) {
+                KafkaBackend backend = KafkaBackend.create(
+                        FaultTestSupport.config(broker.bootstrapServers(), prefix(ns), KafkaBackendConfig.Mode.GROUP)
+                                .build())) {
             FaultTestSupport.Runs runs = new FaultTestSupport.Runs();
             WorkerRuntime workers = FaultTestSupport.countingWorkers(backend, runs, 5);
             try {
@@ -63,8 +63,10 @@ class KafkaFaultTest {
                     first.add(Job.of("CountingWorker", i));
                 }
                 jids.addAll(backend.queue().enqueueAll(first));
-                jids.add(backend.queue().enqueueAt(Job.of("CountingWorker", "scheduled"),
-                        Instant.now().plusSeconds(3)));
+                jids.add(backend.queue()
+                        .enqueueAt(
+                                Job.of("CountingWorker", "scheduled"),
+                                Instant.now().plusSeconds(3)));
                 await().atMost(Duration.ofSeconds(30)).until(() -> runs.count(jids) >= 50);
 
                 broker.kill();
@@ -77,7 +79,8 @@ class KafkaFaultTest {
                 jids.addAll(backend.queue().enqueueAll(second));
                 await().atMost(Duration.ofSeconds(90)).until(() -> runs.all(jids));
                 assertEquals(List.of(), runs.missing(jids));
-                System.out.println("broker restart: duplicates " + runs.duplicates().size() + " of " + jids.size());
+                System.out.println(
+                        "broker restart: duplicates " + runs.duplicates().size() + " of " + jids.size());
             } finally {
                 workers.stop(Duration.ofSeconds(10));
             }
@@ -94,29 +97,39 @@ class KafkaFaultTest {
     void aCallWithATimeLimitKeepsToItWhenTheBrokerHangs(TestNamespace ns) {
         Duration limit = Duration.ofSeconds(2);
         try (LocalKafka broker = LocalKafka.builder().build().start();
-             KafkaBackend backend = KafkaBackend.create(FaultTestSupport.config(broker.bootstrapServers(), prefix(ns),
-                     KafkaBackendConfig.Mode.GROUP).enqueueTimeout(Duration.ofSeconds(60)).build())) {
+                KafkaBackend backend = KafkaBackend.create(
+                        FaultTestSupport.config(broker.bootstrapServers(), prefix(ns), KafkaBackendConfig.Mode.GROUP)
+                                .enqueueTimeout(Duration.ofSeconds(60))
+                                .build())) {
             KafkaJobQueue queue = backend.queue();
             queue.enqueueAll(batchOf("warm", 10)); // creates the topic
-            assertEquals(10, queue.enqueueAllWithin(batchOf("before", 10), limit).size());
-            assertEquals(1, queue.enqueueAllWithin(batchOf("single-before", 1), limit).size());
+            assertEquals(
+                    10, queue.enqueueAllWithin(batchOf("before", 10), limit).size());
+            assertEquals(
+                    1,
+                    queue.enqueueAllWithin(batchOf("single-before", 1), limit).size());
 
             broker.pause();
             try {
-                for (int size : new int[]{10, 1}) {
+                for (int size : new int[] {10, 1}) {
                     long t0 = System.nanoTime();
-                    EnqueueTimeoutException e = assertTimeoutPreemptively(Duration.ofSeconds(20), () ->
-                            assertThrows(EnqueueTimeoutException.class,
+                    EnqueueTimeoutException e = assertTimeoutPreemptively(
+                            Duration.ofSeconds(20),
+                            () -> assertThrows(
+                                    EnqueueTimeoutException.class,
                                     () -> queue.enqueueAllWithin(batchOf("hung-" + size, size), limit)));
                     Duration took = Duration.ofNanos(System.nanoTime() - t0);
-                    assertTrue(took.compareTo(limit.plusSeconds(1)) < 0, size + " job(s): the call took " + took
-                            + " (" + e.getMessage() + ")");
+                    assertTrue(
+                            took.compareTo(limit.plusSeconds(1)) < 0,
+                            size + " job(s): the call took " + took + " (" + e.getMessage() + ")");
                 }
             } finally {
                 broker.resume();
             }
-            await().atMost(Duration.ofSeconds(60)).ignoreExceptions()
-                    .until(() -> queue.enqueueAllWithin(batchOf("after", 10), limit).size() == 10);
+            await().atMost(Duration.ofSeconds(60))
+                    .ignoreExceptions()
+                    .until(() ->
+                            queue.enqueueAllWithin(batchOf("after", 10), limit).size() == 10);
         }
     }
 
@@ -148,11 +161,14 @@ class KafkaFaultTest {
     @ParameterizedTest
     @EnumSource(KafkaBackendConfig.Mode.class)
     void membersJoiningAndLeavingLoseNothing(KafkaBackendConfig.Mode mode, KafkaService kafka, TestNamespace ns) {
-        try (KafkaBackend backend = KafkaBackend.create(FaultTestSupport.config(kafka.bootstrapServers(), prefix(ns),
-                mode).commitInterval(Duration.ZERO).maxPollRecords(100)
+        try (KafkaBackend backend = KafkaBackend.create(FaultTestSupport.config(
+                        kafka.bootstrapServers(), prefix(ns), mode)
+                .commitInterval(Duration.ZERO)
+                .maxPollRecords(100)
                 // No rerun after a graceful change holds for one lane per partition: with KEY (the default) or NONE,
                 // jobs finished past a queued one that the revoke left unstarted run again (at-least-once).
-                .ordering(KafkaBackendConfig.Ordering.PARTITION).build())) {
+                .ordering(KafkaBackendConfig.Ordering.PARTITION)
+                .build())) {
             Membership log = new Membership();
             List<String> jids = new ArrayList<>();
             Map<String, WorkerRuntime> members = new LinkedHashMap<>();
@@ -183,17 +199,21 @@ class KafkaFaultTest {
                 Map<String, List<String>> causes = log.duplicatesByCause();
                 Map<String, Integer> counts = new TreeMap<>();
                 causes.forEach((k, v) -> counts.put(k, v.size()));
-                System.out.printf("%s join/leave: %d runs of %d jobs; duplicates by cause: %s%n", mode,
-                        log.size(), jids.size(), counts.isEmpty() ? "none" : counts);
+                System.out.printf(
+                        "%s join/leave: %d runs of %d jobs; duplicates by cause: %s%n",
+                        mode, log.size(), jids.size(), counts.isEmpty() ? "none" : counts);
                 // Listed per cause with their jids when the test fails.
                 String hurriedCause = HURRIED + ": a -> ";
                 Map<String, List<String>> graceful = new TreeMap<>(causes);
                 graceful.keySet().removeIf(k -> k.startsWith(hurriedCause));
                 assertEquals(Map.of(), graceful, "jobs run twice after graceful membership changes; counts: " + counts);
-                long hurried = causes.entrySet().stream().filter(e -> e.getKey().startsWith(hurriedCause))
-                        .mapToInt(e -> e.getValue().size()).sum();
-                assertTrue(hurried <= THREADS, "more duplicates after the hurried stop than a had jobs in flight: "
-                        + counts);
+                long hurried = causes.entrySet().stream()
+                        .filter(e -> e.getKey().startsWith(hurriedCause))
+                        .mapToInt(e -> e.getValue().size())
+                        .sum();
+                assertTrue(
+                        hurried <= THREADS,
+                        "more duplicates after the hurried stop than a had jobs in flight: " + counts);
             } finally {
                 members.values().forEach(m -> m.stop(Duration.ofSeconds(5)));
             }
@@ -219,16 +239,21 @@ class KafkaFaultTest {
     private static List<String> batch(KafkaBackend backend, int n) {
         List<Job> jobs = new ArrayList<>();
         for (int i = 0; i < n; i++) {
-            jobs.add(Job.builder("CountingWorker").args(i).routingKey("acct-" + (i % 50)).build());
+            jobs.add(Job.builder("CountingWorker")
+                    .args(i)
+                    .routingKey("acct-" + (i % 50))
+                    .build());
         }
         return backend.queue().enqueueAll(jobs);
     }
 
     private static WorkerRuntime member(KafkaBackend backend, Membership log, String member) {
-        WorkerRegistry registry = WorkerRegistry.builder().register("CountingWorker", (args, ctx) -> {
-            Thread.sleep(10);
-            log.ran(ctx.jid(), member);
-        }).build();
+        WorkerRegistry registry = WorkerRegistry.builder()
+                .register("CountingWorker", (args, ctx) -> {
+                    Thread.sleep(10);
+                    log.ran(ctx.jid(), member);
+                })
+                .build();
         WorkerRuntime r = backend.workers(ExecutionCore.builder(registry).build(), Set.of("default"), THREADS);
         r.start();
         return r;
@@ -236,8 +261,7 @@ class KafkaFaultTest {
 
     /** Runs (jid, member, order) and membership changes on one timeline, to name the cause of each duplicate. */
     private static final class Membership {
-        private record Run(String member, int event) {
-        }
+        private record Run(String member, int event) {}
 
         private final List<String> events = new CopyOnWriteArrayList<>();
         private final Map<String, List<Run>> runs = new ConcurrentHashMap<>();
@@ -287,8 +311,8 @@ class KafkaFaultTest {
             Map<String, List<String>> out = new TreeMap<>();
             runs.forEach((jid, rs) -> {
                 for (int i = 1; i < rs.size(); i++) {
-                    String cause = events.get(rs.get(i).event()) + ": " + rs.get(0).member() + " -> "
-                            + rs.get(i).member();
+                    String cause = events.get(rs.get(i).event()) + ": "
+                            + rs.get(0).member() + " -> " + rs.get(i).member();
                     out.computeIfAbsent(cause, k -> new ArrayList<>()).add(jid);
                 }
             });
@@ -300,16 +324,21 @@ class KafkaFaultTest {
     @Test
     void dlqRecordCarriesHeadersReadableWithKcat(KafkaService kafka, TestNamespace ns) throws Exception {
         String prefix = prefix(ns);
-        try (KafkaBackend backend = KafkaBackend.create(FaultTestSupport.config(kafka.bootstrapServers(), prefix,
-                KafkaBackendConfig.Mode.GROUP).build())) {
-            WorkerRegistry registry = WorkerRegistry.builder().register("DoomedWorker", (a, ctx) -> {
-                throw new IllegalStateException("boom: no retry");
-            }).build();
-            String jid = backend.queue().enqueue(Job.builder("DoomedWorker").args(1).retry(0).build());
+        try (KafkaBackend backend = KafkaBackend.create(
+                FaultTestSupport.config(kafka.bootstrapServers(), prefix, KafkaBackendConfig.Mode.GROUP)
+                        .build())) {
+            WorkerRegistry registry = WorkerRegistry.builder()
+                    .register("DoomedWorker", (a, ctx) -> {
+                        throw new IllegalStateException("boom: no retry");
+                    })
+                    .build();
+            String jid = backend.queue()
+                    .enqueue(Job.builder("DoomedWorker").args(1).retry(0).build());
             WorkerRuntime w = backend.workers(ExecutionCore.builder(registry).build(), Set.of("default"), 1);
             w.start();
             try {
-                await().atMost(Duration.ofSeconds(30)).until(() -> !backend.deadLetters("default", 10).isEmpty());
+                await().atMost(Duration.ofSeconds(30))
+                        .until(() -> !backend.deadLetters("default", 10).isEmpty());
             } finally {
                 w.stop(Duration.ofSeconds(5));
             }
@@ -321,8 +350,21 @@ class KafkaFaultTest {
             String topic = prefix + ".default.dlq";
             Process kcat;
             try {
-                kcat = new ProcessBuilder("kcat", "-b", kafka.bootstrapServers(), "-C", "-t", topic, "-o", "beginning",
-                        "-e", "-q", "-f", "%h\\n").redirectErrorStream(true).start();
+                kcat = new ProcessBuilder(
+                                "kcat",
+                                "-b",
+                                kafka.bootstrapServers(),
+                                "-C",
+                                "-t",
+                                topic,
+                                "-o",
+                                "beginning",
+                                "-e",
+                                "-q",
+                                "-f",
+                                "%h\\n")
+                        .redirectErrorStream(true)
+                        .start();
             } catch (IOException e) {
                 fail("kcat is not installed (apt-get install kcat): " + e.getMessage());
                 return;

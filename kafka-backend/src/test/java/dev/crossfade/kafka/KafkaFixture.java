@@ -6,15 +6,14 @@ import dev.crossfade.api.JobQueue;
 import dev.crossfade.api.WorkerRuntime;
 import dev.crossfade.api.execution.ExecutionCore;
 import dev.crossfade.tck.BackendFixture;
-import org.apache.kafka.clients.admin.Admin;
-import org.apache.kafka.clients.producer.KafkaProducer;
-import org.apache.kafka.clients.producer.ProducerRecord;
-
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerRecord;
 
 /** The contract suite's view of a Kafka backend whose topic prefix is the test's namespace. */
 final class KafkaFixture implements BackendFixture {
@@ -65,7 +64,8 @@ final class KafkaFixture implements BackendFixture {
     @Override
     public void pushRaw(String queue, byte[] payload) {
         backend.topics().ensure(queue);
-        try (KafkaProducer<byte[], byte[]> p = new KafkaProducer<>(backend.clients().producer())) {
+        try (KafkaProducer<byte[], byte[]> p =
+                new KafkaProducer<>(backend.clients().producer())) {
             p.send(new ProducerRecord<>(backend.topics().jobs(queue), payload)).get(20, TimeUnit.SECONDS);
         } catch (Exception e) {
             throw new AssertionError("cannot push raw bytes to queue " + queue, e);

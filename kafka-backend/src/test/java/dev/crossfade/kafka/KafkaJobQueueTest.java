@@ -1,33 +1,32 @@
 package dev.crossfade.kafka;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
 import dev.crossfade.api.EnqueueException;
 import dev.crossfade.api.Job;
 import dev.crossfade.api.codec.PayloadTooLargeException;
 import dev.crossfade.devservices.KafkaService;
 import dev.crossfade.devservices.TestNamespace;
 import dev.crossfade.devservices.junit.CrossfadeServices;
-import org.apache.kafka.clients.consumer.ConsumerRecord;
-import org.apache.kafka.clients.consumer.KafkaConsumer;
-import org.apache.kafka.common.TopicPartition;
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.extension.ExtendWith;
-
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.HashSet;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
-
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertInstanceOf;
-import static org.junit.jupiter.api.Assertions.assertThrows;
-import static org.junit.jupiter.api.Assertions.assertTrue;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.common.TopicPartition;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
 
 /** The asynchronous enqueue against a real broker: the future completes on the acks, with the jids in order. */
 @ExtendWith(CrossfadeServices.class)
@@ -36,8 +35,9 @@ class KafkaJobQueueTest {
     @Test
     void enqueueAllAsyncCompletesWhenEveryJobIsOnTheTopic(KafkaService kafka, TestNamespace ns) throws Exception {
         String prefix = ns.value();
-        try (KafkaBackend backend = KafkaBackend.create(KafkaFixture.config(kafka.bootstrapServers(), prefix,
-                KafkaBackendConfig.Mode.GROUP).build())) {
+        try (KafkaBackend backend =
+                KafkaBackend.create(KafkaFixture.config(kafka.bootstrapServers(), prefix, KafkaBackendConfig.Mode.GROUP)
+                        .build())) {
             List<Job> jobs = new ArrayList<>();
             for (int i = 0; i < 50; i++) {
                 jobs.add(Job.of("W", i));
@@ -60,15 +60,20 @@ class KafkaJobQueueTest {
     @Test
     void aBatchLeavesWithItsCallWhateverTheLinger(KafkaService kafka, TestNamespace ns) throws Exception {
         String prefix = ns.value();
-        try (KafkaBackend backend = KafkaBackend.create(KafkaFixture.config(kafka.bootstrapServers(), prefix,
-                KafkaBackendConfig.Mode.GROUP).enqueueTimeout(Duration.ofSeconds(60))
-                .producerProperty("linger.ms", 30_000).build())) {
+        try (KafkaBackend backend =
+                KafkaBackend.create(KafkaFixture.config(kafka.bootstrapServers(), prefix, KafkaBackendConfig.Mode.GROUP)
+                        .enqueueTimeout(Duration.ofSeconds(60))
+                        .producerProperty("linger.ms", 30_000)
+                        .build())) {
             List<Job> sync = List.of(Job.of("W", 1), Job.of("W", 2), Job.of("W", 3));
-            assertEquals(sync.stream().map(Job::jid).toList(),
-                    CompletableFuture.supplyAsync(() -> backend.queue().enqueueAll(sync)).get(20, TimeUnit.SECONDS));
+            assertEquals(
+                    sync.stream().map(Job::jid).toList(),
+                    CompletableFuture.supplyAsync(() -> backend.queue().enqueueAll(sync))
+                            .get(20, TimeUnit.SECONDS));
             for (int call = 0; call < 3; call++) {
                 List<Job> async = List.of(Job.of("W", call), Job.of("W", call + 10));
-                assertEquals(async.stream().map(Job::jid).toList(),
+                assertEquals(
+                        async.stream().map(Job::jid).toList(),
                         backend.queue().enqueueAllAsync(async).get(20, TimeUnit.SECONDS));
             }
         }
@@ -78,8 +83,9 @@ class KafkaJobQueueTest {
     @Test
     void aRecordIsKeyedByRoutingKeyElseJidAndCarriesItsHeaders(KafkaService kafka, TestNamespace ns) {
         String prefix = ns.value();
-        try (KafkaBackend backend = KafkaBackend.create(KafkaFixture.config(kafka.bootstrapServers(), prefix,
-                KafkaBackendConfig.Mode.GROUP).build())) {
+        try (KafkaBackend backend =
+                KafkaBackend.create(KafkaFixture.config(kafka.bootstrapServers(), prefix, KafkaBackendConfig.Mode.GROUP)
+                        .build())) {
             Job plain = Job.of("PlainWorker", 1);
             Job keyed = Job.builder("KeyedWorker").args(2).routingKey("acct-7").build();
             backend.queue().enqueueAll(List.of(plain, keyed));
@@ -101,11 +107,12 @@ class KafkaJobQueueTest {
     /** Reads at least {@code count} records of the default queue's topic from the start, or what arrives in 30 s. */
     private static List<ConsumerRecord<byte[], byte[]>> read(KafkaBackend backend, String prefix, int count) {
         List<ConsumerRecord<byte[], byte[]>> out = new ArrayList<>();
-        try (KafkaConsumer<byte[], byte[]> c = new KafkaConsumer<>(backend.clients().consumer(prefix + ".check",
-                prefix + "-check"))) {
+        try (KafkaConsumer<byte[], byte[]> c =
+                new KafkaConsumer<>(backend.clients().consumer(prefix + ".check", prefix + "-check"))) {
             String topic = backend.topics().jobs(Job.DEFAULT_QUEUE);
             List<TopicPartition> parts = c.partitionsFor(topic).stream()
-                    .map(p -> new TopicPartition(topic, p.partition())).toList();
+                    .map(p -> new TopicPartition(topic, p.partition()))
+                    .toList();
             c.assign(parts);
             c.seekToBeginning(parts);
             long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
@@ -128,42 +135,53 @@ class KafkaJobQueueTest {
     void aRefusedWriteCompletesTheFutureExceptionallyNamingTheTopic(KafkaService kafka, TestNamespace ns)
             throws Exception {
         String prefix = ns.value();
-        try (KafkaBackend backend = KafkaBackend.create(KafkaFixture.config(kafka.bootstrapServers(), prefix,
-                KafkaBackendConfig.Mode.GROUP).build())) {
+        try (KafkaBackend backend =
+                KafkaBackend.create(KafkaFixture.config(kafka.bootstrapServers(), prefix, KafkaBackendConfig.Mode.GROUP)
+                        .build())) {
             backend.topics().ensure(Job.DEFAULT_QUEUE);
-            try (org.apache.kafka.clients.admin.Admin admin =
-                         org.apache.kafka.clients.admin.Admin.create(backend.clients().admin())) {
-                admin.incrementalAlterConfigs(java.util.Map.of(new org.apache.kafka.common.config.ConfigResource(
-                        org.apache.kafka.common.config.ConfigResource.Type.TOPIC, backend.topics().jobs(
-                        Job.DEFAULT_QUEUE)), List.of(new org.apache.kafka.clients.admin.AlterConfigOp(
-                        new org.apache.kafka.clients.admin.ConfigEntry("max.message.bytes", "10000"),
-                        org.apache.kafka.clients.admin.AlterConfigOp.OpType.SET)))).all().get(30, TimeUnit.SECONDS);
+            try (org.apache.kafka.clients.admin.Admin admin = org.apache.kafka.clients.admin.Admin.create(
+                    backend.clients().admin())) {
+                admin.incrementalAlterConfigs(java.util.Map.of(
+                                new org.apache.kafka.common.config.ConfigResource(
+                                        org.apache.kafka.common.config.ConfigResource.Type.TOPIC,
+                                        backend.topics().jobs(Job.DEFAULT_QUEUE)),
+                                List.of(new org.apache.kafka.clients.admin.AlterConfigOp(
+                                        new org.apache.kafka.clients.admin.ConfigEntry("max.message.bytes", "10000"),
+                                        org.apache.kafka.clients.admin.AlterConfigOp.OpType.SET))))
+                        .all()
+                        .get(30, TimeUnit.SECONDS);
             }
             Job big = Job.of("W", "x".repeat(20_000));
             CompletableFuture<List<String>> f = backend.queue().enqueueAllAsync(List.of(Job.of("W", 1), big));
             ExecutionException e = assertThrows(ExecutionException.class, () -> f.get(30, TimeUnit.SECONDS));
             EnqueueException cause = assertInstanceOf(EnqueueException.class, e.getCause());
-            assertTrue(cause.getMessage().contains(big.jid()) && cause.getMessage().contains(prefix + ".default"),
+            assertTrue(
+                    cause.getMessage().contains(big.jid()) && cause.getMessage().contains(prefix + ".default"),
                     cause.getMessage());
         }
-        try (KafkaBackend backend = KafkaBackend.create(KafkaFixture.config(kafka.bootstrapServers(), prefix
-                + ".small", KafkaBackendConfig.Mode.GROUP).producerProperty("max.request.size", 10_000).build())) {
-            assertThrows(PayloadTooLargeException.class, () -> backend.queue().enqueueAllAsync(List.of(
-                    Job.of("W", 1), Job.of("W", "x".repeat(20_000)))));
+        try (KafkaBackend backend = KafkaBackend.create(
+                KafkaFixture.config(kafka.bootstrapServers(), prefix + ".small", KafkaBackendConfig.Mode.GROUP)
+                        .producerProperty("max.request.size", 10_000)
+                        .build())) {
+            assertThrows(
+                    PayloadTooLargeException.class,
+                    () -> backend.queue().enqueueAllAsync(List.of(Job.of("W", 1), Job.of("W", "x".repeat(20_000)))));
         }
     }
 
     @Test
     void anInvalidJobOrAClosedQueueIsRejectedByThrowing(KafkaService kafka, TestNamespace ns) {
         String prefix = ns.value();
-        try (KafkaBackend backend = KafkaBackend.create(KafkaFixture.config(kafka.bootstrapServers(), prefix,
-                KafkaBackendConfig.Mode.GROUP).build())) {
+        try (KafkaBackend backend =
+                KafkaBackend.create(KafkaFixture.config(kafka.bootstrapServers(), prefix, KafkaBackendConfig.Mode.GROUP)
+                        .build())) {
             KafkaJobQueue q = backend.queue();
-            assertThrows(PayloadTooLargeException.class,
+            assertThrows(
+                    PayloadTooLargeException.class,
                     () -> q.enqueueAllAsync(List.of(Job.of("W", 1), Job.of("W", "x".repeat(1_100_000)))));
             q.close();
-            EnqueueException closed = assertThrows(EnqueueException.class,
-                    () -> q.enqueueAllAsync(List.of(Job.of("W"))));
+            EnqueueException closed =
+                    assertThrows(EnqueueException.class, () -> q.enqueueAllAsync(List.of(Job.of("W"))));
             assertTrue(closed.getMessage().contains("closed"), closed.getMessage());
         }
     }

@@ -1,5 +1,10 @@
 package dev.crossfade.kafka;
 
+import static org.awaitility.Awaitility.await;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
 import dev.crossfade.api.Job;
 import dev.crossfade.api.WorkerRuntime;
 import dev.crossfade.api.codec.JobCodec;
@@ -9,6 +14,15 @@ import dev.crossfade.api.worker.WorkerRegistry;
 import dev.crossfade.devservices.KafkaService;
 import dev.crossfade.devservices.TestNamespace;
 import dev.crossfade.devservices.junit.CrossfadeServices;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.Collection;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AlterConfigOp;
 import org.apache.kafka.clients.admin.ConfigEntry;
@@ -19,21 +33,6 @@ import org.apache.kafka.common.config.ConfigResource;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
-
-import java.time.Duration;
-import java.time.Instant;
-import java.util.Collection;
-import java.util.HashMap;
-import java.util.List;
-import java.util.Map;
-import java.util.Set;
-import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.TimeUnit;
-
-import static org.awaitility.Awaitility.await;
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertThrows;
-import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * A job whose outcome the broker can never take still ends in the DLQ, with the reason, and its partition moves on;
@@ -57,40 +56,55 @@ class OutcomeSizeTest {
     @Test
     void aJobThatGrowsPastTheLimitOnFailureEndsInTheDlqAndItsPartitionMovesOn(KafkaService kafka, TestNamespace ns)
             throws Exception {
-        try (KafkaBackend backend = KafkaBackend.create(KafkaFixture.config(kafka.bootstrapServers(), prefix(ns),
-                KafkaBackendConfig.Mode.GROUP).partitions(1).build())) {
+        try (KafkaBackend backend = KafkaBackend.create(
+                KafkaFixture.config(kafka.bootstrapServers(), prefix(ns), KafkaBackendConfig.Mode.GROUP)
+                        .partitions(1)
+                        .build())) {
             backend.topics().ensure(QUEUE);
             String topic = backend.topics().jobs(QUEUE);
             int near = 1024 * 1024 - 2_000;
-            Job retried = Job.builder("GrowingWorker").args("r".repeat(near - 200)).build();
-            Job dead = Job.builder("GrowingWorker").args("d".repeat(near - 200)).retry(0).build();
+            Job retried =
+                    Job.builder("GrowingWorker").args("r".repeat(near - 200)).build();
+            Job dead = Job.builder("GrowingWorker")
+                    .args("d".repeat(near - 200))
+                    .retry(0)
+                    .build();
             Job after = Job.of("FineWorker", "after");
             Map<String, Long> offsets = new HashMap<>();
             Map<String, Object> props = new HashMap<>();
             props.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrapServers());
-            try (KafkaProducer<byte[], byte[]> raw = new KafkaProducer<>(props, new ByteArraySerializer(),
-                    new ByteArraySerializer())) {
+            try (KafkaProducer<byte[], byte[]> raw =
+                    new KafkaProducer<>(props, new ByteArraySerializer(), new ByteArraySerializer())) {
                 for (Job j : List.of(retried, dead, after)) {
                     byte[] value = JobCodec.defaults().encodeEnqueued(j, Instant.now());
-                    assertTrue(j == after || value.length < 1024 * 1024 && value.length > near - 300,
+                    assertTrue(
+                            j == after || value.length < 1024 * 1024 && value.length > near - 300,
                             "size " + value.length);
-                    offsets.put(j.jid(), raw.send(new ProducerRecord<>(topic, 0, null, value)).get(30,
-                            TimeUnit.SECONDS).offset());
+                    offsets.put(
+                            j.jid(),
+                            raw.send(new ProducerRecord<>(topic, 0, null, value))
+                                    .get(30, TimeUnit.SECONDS)
+                                    .offset());
                 }
             }
             Set<String> ran = ConcurrentHashMap.newKeySet();
             WorkerRuntime workers = workers(backend, ran);
             try {
                 await().atMost(Duration.ofSeconds(60)).until(() -> ran.contains(after.jid()));
-                await().atMost(Duration.ofSeconds(30)).until(() -> backend.deadLetters(QUEUE, 10).size() == 2);
+                await().atMost(Duration.ofSeconds(30))
+                        .until(() -> backend.deadLetters(QUEUE, 10).size() == 2);
                 Map<String, DeadLetter> byJid = new HashMap<>();
                 backend.deadLetters(QUEUE, 10).forEach(d -> byJid.put(d.job().jid(), d));
-                assertTruncated(byJid.get(retried.jid()), "retry write refused: record too large (",
+                assertTruncated(
+                        byJid.get(retried.jid()),
+                        "retry write refused: record too large (",
                         offsets.get(retried.jid()));
-                assertTruncated(byJid.get(dead.jid()), "dead letter write refused: record too large (",
+                assertTruncated(
+                        byJid.get(dead.jid()),
+                        "dead letter write refused: record too large (",
                         offsets.get(dead.jid()));
-                await().atMost(Duration.ofSeconds(30)).until(() -> backend.lag(QUEUE).stream()
-                        .allMatch(l -> l.committedOffset() == l.endOffset()));
+                await().atMost(Duration.ofSeconds(30))
+                        .until(() -> backend.lag(QUEUE).stream().allMatch(l -> l.committedOffset() == l.endOffset()));
             } finally {
                 workers.stop(Duration.ofSeconds(10));
             }
@@ -104,14 +118,18 @@ class OutcomeSizeTest {
     @Test
     void aRetryTheBrokerRefusesEndsInTheDlqAndItsPartitionMovesOn(KafkaService kafka, TestNamespace ns)
             throws Exception {
-        try (KafkaBackend backend = KafkaBackend.create(KafkaFixture.config(kafka.bootstrapServers(), prefix(ns),
-                KafkaBackendConfig.Mode.GROUP).partitions(1).build())) {
+        try (KafkaBackend backend = KafkaBackend.create(
+                KafkaFixture.config(kafka.bootstrapServers(), prefix(ns), KafkaBackendConfig.Mode.GROUP)
+                        .partitions(1)
+                        .build())) {
             backend.topics().ensure(QUEUE);
             try (Admin admin = Admin.create(backend.clients().admin())) {
                 Map<ConfigResource, Collection<AlterConfigOp>> small = new HashMap<>();
                 for (String t : backend.topics().delayTopics(QUEUE)) {
-                    small.put(new ConfigResource(ConfigResource.Type.TOPIC, t), List.of(new AlterConfigOp(
-                            new ConfigEntry("max.message.bytes", "20000"), AlterConfigOp.OpType.SET)));
+                    small.put(
+                            new ConfigResource(ConfigResource.Type.TOPIC, t),
+                            List.of(new AlterConfigOp(
+                                    new ConfigEntry("max.message.bytes", "20000"), AlterConfigOp.OpType.SET)));
                 }
                 admin.incrementalAlterConfigs(small).all().get(30, TimeUnit.SECONDS);
             }
@@ -124,9 +142,10 @@ class OutcomeSizeTest {
             WorkerRuntime workers = workers(backend, ran);
             try {
                 await().atMost(Duration.ofSeconds(60)).until(() -> ran.contains(after.jid()));
-                await().atMost(Duration.ofSeconds(30)).until(() -> backend.deadLetters(QUEUE, 10).size() == 1);
-                assertTruncated(backend.deadLetters(QUEUE, 10).get(0), "retry write refused: record too large (",
-                        offset);
+                await().atMost(Duration.ofSeconds(30))
+                        .until(() -> backend.deadLetters(QUEUE, 10).size() == 1);
+                assertTruncated(
+                        backend.deadLetters(QUEUE, 10).get(0), "retry write refused: record too large (", offset);
             } finally {
                 workers.stop(Duration.ofSeconds(10));
             }
@@ -139,25 +158,32 @@ class OutcomeSizeTest {
      */
     @Test
     void anEnqueueThatLeavesNoRoomForAFailureIsRefused(KafkaService kafka, TestNamespace ns) {
-        try (KafkaBackend backend = KafkaBackend.create(KafkaFixture.config(kafka.bootstrapServers(), prefix(ns),
-                KafkaBackendConfig.Mode.GROUP).build())) {
+        try (KafkaBackend backend = KafkaBackend.create(
+                KafkaFixture.config(kafka.bootstrapServers(), prefix(ns), KafkaBackendConfig.Mode.GROUP)
+                        .build())) {
             KafkaJobQueue queue = backend.queue();
             queue.enqueue(Job.of("AnyWorker", "x".repeat(1_000_000)));
-            PayloadTooLargeException e = assertThrows(PayloadTooLargeException.class,
-                    () -> queue.enqueue(Job.of("AnyWorker", "x".repeat(1_020_000))));
+            PayloadTooLargeException e = assertThrows(
+                    PayloadTooLargeException.class, () -> queue.enqueue(Job.of("AnyWorker", "x".repeat(1_020_000))));
             assertEquals(1024 * 1024 - RecordSize.ERROR_ROOM, e.limit(), e.getMessage());
-            assertThrows(PayloadTooLargeException.class, () -> queue.enqueueAt(Job.of("AnyWorker",
-                    "x".repeat(1_020_000)), Instant.now().plusSeconds(60)));
-            assertThrows(PayloadTooLargeException.class, () -> queue.enqueueAll(List.of(Job.of("AnyWorker", "small"),
-                    Job.of("AnyWorker", "x".repeat(1_020_000)))));
+            assertThrows(
+                    PayloadTooLargeException.class,
+                    () -> queue.enqueueAt(
+                            Job.of("AnyWorker", "x".repeat(1_020_000)),
+                            Instant.now().plusSeconds(60)));
+            assertThrows(
+                    PayloadTooLargeException.class,
+                    () -> queue.enqueueAll(
+                            List.of(Job.of("AnyWorker", "small"), Job.of("AnyWorker", "x".repeat(1_020_000)))));
         }
-        try (KafkaBackend backend = KafkaBackend.create(KafkaFixture.config(kafka.bootstrapServers(),
-                prefix(ns) + ".small", KafkaBackendConfig.Mode.GROUP).producerProperty("max.request.size", 200_000)
-                .build())) {
+        try (KafkaBackend backend = KafkaBackend.create(
+                KafkaFixture.config(kafka.bootstrapServers(), prefix(ns) + ".small", KafkaBackendConfig.Mode.GROUP)
+                        .producerProperty("max.request.size", 200_000)
+                        .build())) {
             KafkaJobQueue queue = backend.queue();
             queue.enqueue(Job.of("AnyWorker", "x".repeat(160_000)));
-            PayloadTooLargeException e = assertThrows(PayloadTooLargeException.class,
-                    () -> queue.enqueue(Job.of("AnyWorker", "x".repeat(170_000))));
+            PayloadTooLargeException e = assertThrows(
+                    PayloadTooLargeException.class, () -> queue.enqueue(Job.of("AnyWorker", "x".repeat(170_000))));
             assertEquals(200_000 - RecordSize.ERROR_ROOM, e.limit(), e.getMessage());
         }
     }
@@ -174,7 +200,8 @@ class OutcomeSizeTest {
         assertEquals(QUEUE, env.queue());
         assertEquals("GrowingWorker", d.headers().get("original-class"));
         assertEquals(IllegalStateException.class.getName(), d.headers().get("error-class"));
-        assertTrue(d.headers().get("error-message").startsWith(reason), d.headers().get("error-message"));
+        assertTrue(
+                d.headers().get("error-message").startsWith(reason), d.headers().get("error-message"));
         assertEquals(Long.toString(sourceOffset), d.headers().get("source-offset"));
     }
 

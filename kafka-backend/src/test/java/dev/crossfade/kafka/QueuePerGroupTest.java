@@ -1,17 +1,14 @@
 package dev.crossfade.kafka;
 
+import static org.awaitility.Awaitility.await;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
 import dev.crossfade.api.Job;
 import dev.crossfade.api.WorkerRuntime;
 import dev.crossfade.api.testing.InMemoryBackend;
 import dev.crossfade.devservices.KafkaService;
 import dev.crossfade.devservices.TestNamespace;
 import dev.crossfade.devservices.junit.CrossfadeServices;
-import org.apache.kafka.clients.admin.OffsetSpec;
-import org.apache.kafka.clients.consumer.OffsetAndMetadata;
-import org.apache.kafka.common.TopicPartition;
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.extension.ExtendWith;
-
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -20,9 +17,11 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
-
-import static org.awaitility.Awaitility.await;
-import static org.junit.jupiter.api.Assertions.assertEquals;
+import org.apache.kafka.clients.admin.OffsetSpec;
+import org.apache.kafka.clients.consumer.OffsetAndMetadata;
+import org.apache.kafka.common.TopicPartition;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
 
 /**
  * One queue at a time: each queue's Kafka workers form consumer groups of their own, so moving queue A off Kafka
@@ -34,15 +33,18 @@ class QueuePerGroupTest {
     @Test
     void transferOfOneQueueWhileAnotherQueuesWorkersRunLosesNothing(KafkaService kafka, TestNamespace ns) {
         String prefix = ns.value().replaceAll("[^a-zA-Z0-9._-]", "").toLowerCase();
-        try (KafkaBackend backend = KafkaBackend.create(FaultTestSupport.config(kafka.bootstrapServers(), prefix,
-                KafkaBackendConfig.Mode.GROUP).build())) {
+        try (KafkaBackend backend = KafkaBackend.create(
+                FaultTestSupport.config(kafka.bootstrapServers(), prefix, KafkaBackendConfig.Mode.GROUP)
+                        .build())) {
             // Queue a's Kafka workers are stopped (or gone); some of its jobs still wait, one is scheduled.
             List<String> waiting = new ArrayList<>();
             for (int i = 0; i < 100; i++) {
-                waiting.add(backend.queue().enqueue(Job.builder("CountingWorker").queue("a").args(i).build()));
+                waiting.add(backend.queue()
+                        .enqueue(
+                                Job.builder("CountingWorker").queue("a").args(i).build()));
             }
-            String later = backend.queue().enqueueIn(Job.builder("CountingWorker").queue("a").build(),
-                    Duration.ofHours(1));
+            String later = backend.queue()
+                    .enqueueIn(Job.builder("CountingWorker").queue("a").build(), Duration.ofHours(1));
 
             // Queue b's workers keep running throughout.
             FaultTestSupport.Runs runs = new FaultTestSupport.Runs();
@@ -75,8 +77,9 @@ class QueuePerGroupTest {
     void workersTakeOverTheCommittedOffsetsOfTheEarlierSharedGroup(KafkaService kafka, TestNamespace ns)
             throws Exception {
         String prefix = ns.value().replaceAll("[^a-zA-Z0-9._-]", "").toLowerCase();
-        try (KafkaBackend backend = KafkaBackend.create(FaultTestSupport.config(kafka.bootstrapServers(), prefix,
-                KafkaBackendConfig.Mode.GROUP).build())) {
+        try (KafkaBackend backend = KafkaBackend.create(
+                FaultTestSupport.config(kafka.bootstrapServers(), prefix, KafkaBackendConfig.Mode.GROUP)
+                        .build())) {
             // An earlier version's workers ran these, committing in the one group every queue shared.
             List<String> ran = enqueue(backend, "c", 10);
             String topic = backend.topics().jobs("c");
@@ -85,7 +88,10 @@ class QueuePerGroupTest {
                 latest.put(new TopicPartition(topic, p), OffsetSpec.latest());
             }
             Map<TopicPartition, OffsetAndMetadata> committed = new HashMap<>();
-            backend.admin().listOffsets(latest).all().get(30, TimeUnit.SECONDS)
+            backend.admin()
+                    .listOffsets(latest)
+                    .all()
+                    .get(30, TimeUnit.SECONDS)
                     .forEach((tp, o) -> committed.put(tp, new OffsetAndMetadata(o.offset())));
             String legacy = backend.config().groupId();
             backend.admin().alterConsumerGroupOffsets(legacy, committed).all().get(30, TimeUnit.SECONDS);
@@ -99,8 +105,13 @@ class QueuePerGroupTest {
                 workers.stop(Duration.ofSeconds(10));
             }
             assertEquals(0, runs.count(ran), "jobs the earlier version's workers ran, run again");
-            assertEquals(Map.of(), backend.admin().listConsumerGroupOffsets(legacy).partitionsToOffsetAndMetadata()
-                    .get(30, TimeUnit.SECONDS), "the earlier group's offsets, once taken over");
+            assertEquals(
+                    Map.of(),
+                    backend.admin()
+                            .listConsumerGroupOffsets(legacy)
+                            .partitionsToOffsetAndMetadata()
+                            .get(30, TimeUnit.SECONDS),
+                    "the earlier group's offsets, once taken over");
         }
     }
 

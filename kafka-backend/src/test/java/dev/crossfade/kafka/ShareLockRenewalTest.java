@@ -1,5 +1,8 @@
 package dev.crossfade.kafka;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
 import dev.crossfade.api.Job;
 import dev.crossfade.api.WorkerRuntime;
 import dev.crossfade.api.execution.ExecutionCore;
@@ -8,9 +11,6 @@ import dev.crossfade.devservices.KafkaService;
 import dev.crossfade.devservices.TestNamespace;
 import dev.crossfade.devservices.junit.CrossfadeServices;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.extension.ExtendWith;
-
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -18,9 +18,8 @@ import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
-
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertTrue;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
 
 /**
  * Share mode keeps the acquisition locks of a batch while its jobs run: jobs that outlast the lock, or wait behind
@@ -31,15 +30,17 @@ class ShareLockRenewalTest {
     private static final long LOCK_MILLIS = 2_000;
 
     @Test
-    void jobsOutlastingTheLockRunOnceWhileAnotherConsumerWaits(KafkaService kafka, TestNamespace ns)
-            throws Exception {
+    void jobsOutlastingTheLockRunOnceWhileAnotherConsumerWaits(KafkaService kafka, TestNamespace ns) throws Exception {
         String prefix = ns.value();
         SimpleMeterRegistry meters = new SimpleMeterRegistry();
         // One partition: the second consumer shares it, rather than taking it over. A renewal needs the partition to
         // stay with its consumer (the renewed records come back through that consumer's fetch).
-        try (KafkaBackend backend = KafkaBackend.create(KafkaFixture.config(kafka.bootstrapServers(), prefix,
-                KafkaBackendConfig.Mode.SHARE).partitions(1).groupConfig("share.record.lock.duration.ms",
-                Long.toString(LOCK_MILLIS)).meterRegistry(meters).build())) {
+        try (KafkaBackend backend =
+                KafkaBackend.create(KafkaFixture.config(kafka.bootstrapServers(), prefix, KafkaBackendConfig.Mode.SHARE)
+                        .partitions(1)
+                        .groupConfig("share.record.lock.duration.ms", Long.toString(LOCK_MILLIS))
+                        .meterRegistry(meters)
+                        .build())) {
             List<String> jids = new ArrayList<>();
             for (int i = 0; i < 4; i++) {
                 jids.add(backend.queue().enqueue(Job.of("SlowWorker", i)));
@@ -76,17 +77,20 @@ class ShareLockRenewalTest {
 
     private static double renewals(SimpleMeterRegistry meters, String outcome) {
         return meters.find("crossfade.kafka.share.lock.renewals").tag("outcome", outcome).counters().stream()
-                .mapToDouble(c -> c.count()).sum();
+                .mapToDouble(c -> c.count())
+                .sum();
     }
 
     /** Workers of class {@code SlowWorker}, each run taking 1.5 locks. */
-    private static WorkerRuntime slowWorkers(KafkaBackend backend, FaultTestSupport.Runs runs,
-                                             CountDownLatch started, int threads) {
-        WorkerRegistry registry = WorkerRegistry.builder().register("SlowWorker", (a, ctx) -> {
-            started.countDown();
-            Thread.sleep(LOCK_MILLIS * 3 / 2);
-            runs.add(ctx.jid());
-        }).build();
+    private static WorkerRuntime slowWorkers(
+            KafkaBackend backend, FaultTestSupport.Runs runs, CountDownLatch started, int threads) {
+        WorkerRegistry registry = WorkerRegistry.builder()
+                .register("SlowWorker", (a, ctx) -> {
+                    started.countDown();
+                    Thread.sleep(LOCK_MILLIS * 3 / 2);
+                    runs.add(ctx.jid());
+                })
+                .build();
         return backend.workers(ExecutionCore.builder(registry).build(), Set.of("default"), threads);
     }
 }

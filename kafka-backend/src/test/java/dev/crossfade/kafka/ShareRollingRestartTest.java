@@ -1,5 +1,7 @@
 package dev.crossfade.kafka;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
 import dev.crossfade.api.Job;
 import dev.crossfade.api.WorkerRuntime;
 import dev.crossfade.api.execution.ExecutionCore;
@@ -8,17 +10,14 @@ import dev.crossfade.devservices.KafkaService;
 import dev.crossfade.devservices.TestNamespace;
 import dev.crossfade.devservices.junit.CrossfadeServices;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.extension.ExtendWith;
-
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicBoolean;
-
-import static org.junit.jupiter.api.Assertions.assertEquals;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
 
 /**
  * Rolling restarts of share-group workers spend no delivery attempt: two runtimes share a queue's topic while jobs
@@ -34,20 +33,25 @@ class ShareRollingRestartTest {
     void rollingRestartsUnderLoadRunEveryJobAndDeadLetterNone(KafkaService kafka, TestNamespace ns) throws Exception {
         String prefix = ns.value();
         SimpleMeterRegistry meters = new SimpleMeterRegistry();
-        try (KafkaBackend backend = KafkaBackend.create(KafkaFixture.config(kafka.bootstrapServers(), prefix,
-                KafkaBackendConfig.Mode.SHARE).shareDeliveryLimit(2).shutdownTimeout(Duration.ofSeconds(20))
-                .meterRegistry(meters).build())) {
+        try (KafkaBackend backend =
+                KafkaBackend.create(KafkaFixture.config(kafka.bootstrapServers(), prefix, KafkaBackendConfig.Mode.SHARE)
+                        .shareDeliveryLimit(2)
+                        .shutdownTimeout(Duration.ofSeconds(20))
+                        .meterRegistry(meters)
+                        .build())) {
             FaultTestSupport.Runs runs = new FaultTestSupport.Runs();
             List<String> jids = new CopyOnWriteArrayList<>();
             // A backlog first, so every stop finds its runtime with a full batch acquired.
             jids.addAll(backend.queue().enqueueAll(batch(2_000)));
             AtomicBoolean feeding = new AtomicBoolean(true);
-            Thread feeder = new Thread(() -> {
-                while (feeding.get()) {
-                    jids.addAll(backend.queue().enqueueAll(batch(50)));
-                    sleep(100);
-                }
-            }, "feeder");
+            Thread feeder = new Thread(
+                    () -> {
+                        while (feeding.get()) {
+                            jids.addAll(backend.queue().enqueueAll(batch(50)));
+                            sleep(100);
+                        }
+                    },
+                    "feeder");
             WorkerRuntime[] members = {member(backend, runs), member(backend, runs)};
             List<Integer> unclean = new ArrayList<>();
             feeder.start();
@@ -73,9 +77,13 @@ class ShareRollingRestartTest {
                 assertEquals(List.of(), dead, "dead-lettered");
                 assertEquals(List.of(), runs.missing(jids), "lost");
                 assertEquals(List.of(), unclean, "rounds whose stop handed back unfinished jobs");
-                System.out.printf("share rolling restarts: %d jobs, duplicates %d, released at stops %.0f%n",
-                        jids.size(), runs.duplicates().size(), meters.find("crossfade.kafka.share.released")
-                                .counters().stream().mapToDouble(c -> c.count()).sum());
+                System.out.printf(
+                        "share rolling restarts: %d jobs, duplicates %d, released at stops %.0f%n",
+                        jids.size(),
+                        runs.duplicates().size(),
+                        meters.find("crossfade.kafka.share.released").counters().stream()
+                                .mapToDouble(c -> c.count())
+                                .sum());
             } finally {
                 for (WorkerRuntime m : members) {
                     m.stop(Duration.ofSeconds(20));
@@ -94,10 +102,12 @@ class ShareRollingRestartTest {
 
     /** A share runtime of {@value #THREADS} threads whose jobs take 20 ms. */
     private static WorkerRuntime member(KafkaBackend backend, FaultTestSupport.Runs runs) {
-        WorkerRegistry registry = WorkerRegistry.builder().register("CountingWorker", (a, ctx) -> {
-            Thread.sleep(20);
-            runs.add(ctx.jid());
-        }).build();
+        WorkerRegistry registry = WorkerRegistry.builder()
+                .register("CountingWorker", (a, ctx) -> {
+                    Thread.sleep(20);
+                    runs.add(ctx.jid());
+                })
+                .build();
         WorkerRuntime r = backend.workers(ExecutionCore.builder(registry).build(), Set.of("default"), THREADS);
         r.start();
         return r;

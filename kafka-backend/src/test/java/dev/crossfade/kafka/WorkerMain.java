@@ -3,7 +3,6 @@ package dev.crossfade.kafka;
 import dev.crossfade.api.WorkerRuntime;
 import dev.crossfade.api.execution.ExecutionCore;
 import dev.crossfade.api.worker.WorkerRegistry;
-
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
@@ -21,8 +20,7 @@ import java.util.Set;
  * timeout so that the test's restarts take over a dead process's partitions quickly.
  */
 public final class WorkerMain {
-    private WorkerMain() {
-    }
+    private WorkerMain() {}
 
     public static void main(String[] args) throws Exception {
         String bootstrap = args[0];
@@ -34,13 +32,16 @@ public final class WorkerMain {
             config.maxRecoveries(Integer.parseInt(args[4])).groupConfig("consumer.session.timeout.ms", "3000");
         }
         KafkaBackend backend = KafkaBackend.create(config.build());
-        WorkerRegistry registry = WorkerRegistry.builder().register("SlowWorker", (a, ctx) -> {
-            Thread.sleep(a.get(0).asLong());
-            append(ledger, ctx.jid());
-        }).register("HaltWorker", (a, ctx) -> {
-            append(ledger, "halt " + ctx.jid());
-            Runtime.getRuntime().halt(3);
-        }).build();
+        WorkerRegistry registry = WorkerRegistry.builder()
+                .register("SlowWorker", (a, ctx) -> {
+                    Thread.sleep(a.get(0).asLong());
+                    append(ledger, ctx.jid());
+                })
+                .register("HaltWorker", (a, ctx) -> {
+                    append(ledger, "halt " + ctx.jid());
+                    Runtime.getRuntime().halt(3);
+                })
+                .build();
         WorkerRuntime workers = backend.workers(ExecutionCore.builder(registry).build(), Set.of("default"), 4);
         workers.start();
         System.out.println("worker started");
@@ -50,8 +51,8 @@ public final class WorkerMain {
 
     private static synchronized void append(Path ledger, String jid) {
         try {
-            Files.writeString(ledger, jid + "\n", StandardCharsets.UTF_8, StandardOpenOption.CREATE,
-                    StandardOpenOption.APPEND);
+            Files.writeString(
+                    ledger, jid + "\n", StandardCharsets.UTF_8, StandardOpenOption.CREATE, StandardOpenOption.APPEND);
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }

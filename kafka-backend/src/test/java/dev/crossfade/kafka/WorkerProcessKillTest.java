@@ -1,5 +1,10 @@
 package dev.crossfade.kafka;
 
+import static org.awaitility.Awaitility.await;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
 import dev.crossfade.api.Job;
 import dev.crossfade.api.WorkerRuntime;
 import dev.crossfade.api.execution.ExecutionCore;
@@ -7,11 +12,6 @@ import dev.crossfade.api.worker.WorkerRegistry;
 import dev.crossfade.devservices.KafkaService;
 import dev.crossfade.devservices.TestNamespace;
 import dev.crossfade.devservices.junit.CrossfadeServices;
-import org.junit.jupiter.api.extension.ExtendWith;
-import org.junit.jupiter.api.io.TempDir;
-import org.junit.jupiter.params.ParameterizedTest;
-import org.junit.jupiter.params.provider.EnumSource;
-
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -19,11 +19,10 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
-
-import static org.awaitility.Awaitility.await;
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertFalse;
-import static org.junit.jupiter.api.Assertions.assertTrue;
+import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
 
 /**
  * A worker process is SIGKILLed in the middle of its batches; another consumer takes over and every job still runs.
@@ -35,24 +34,35 @@ class WorkerProcessKillTest {
 
     @ParameterizedTest
     @EnumSource(KafkaBackendConfig.Mode.class)
-    void killedWorkerProcessLosesNoJob(KafkaBackendConfig.Mode mode, KafkaService kafka, TestNamespace ns,
-                                       @TempDir Path dir) throws Exception {
+    void killedWorkerProcessLosesNoJob(
+            KafkaBackendConfig.Mode mode, KafkaService kafka, TestNamespace ns, @TempDir Path dir) throws Exception {
         String prefix = ns.value();
         Path ledger = dir.resolve("child-runs.txt");
-        try (KafkaBackend backend = KafkaBackend.create(FaultTestSupport.config(kafka.bootstrapServers(), prefix, mode)
-                .build())) {
+        try (KafkaBackend backend = KafkaBackend.create(
+                FaultTestSupport.config(kafka.bootstrapServers(), prefix, mode).build())) {
             List<Job> jobs = new ArrayList<>();
             for (int i = 0; i < 600; i++) {
                 jobs.add(Job.of("SlowWorker", 10));
             }
             List<String> jids = backend.queue().enqueueAll(jobs);
 
-            Process child = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                    "-cp", System.getProperty("java.class.path"), "-Xmx256m", WorkerMain.class.getName(),
-                    kafka.bootstrapServers(), prefix, mode.name(), ledger.toString())
-                    .redirectErrorStream(true).redirectOutput(dir.resolve("child.log").toFile()).start();
+            Process child = new ProcessBuilder(
+                            Path.of(System.getProperty("java.home"), "bin", "java")
+                                    .toString(),
+                            "-cp",
+                            System.getProperty("java.class.path"),
+                            "-Xmx256m",
+                            WorkerMain.class.getName(),
+                            kafka.bootstrapServers(),
+                            prefix,
+                            mode.name(),
+                            ledger.toString())
+                    .redirectErrorStream(true)
+                    .redirectOutput(dir.resolve("child.log").toFile())
+                    .start();
             try {
-                // Mid-batch: the child has finished some jobs but is far from done (600 jobs x 10 ms, at most 4 at a time).
+                // Mid-batch: the child has finished some jobs but is far from done (600 jobs x 10 ms, at most 4 at a
+                // time).
                 await().atMost(Duration.ofSeconds(60)).until(() -> lines(ledger) >= 150);
                 child.destroyForcibly(); // SIGKILL: no shutdown hook, no commit, no leave-group
                 assertTrue(child.waitFor(20, TimeUnit.SECONDS), "child JVM exits after SIGKILL");
@@ -63,9 +73,11 @@ class WorkerProcessKillTest {
             assertTrue(beforeTakeover < jids.size(), "the child was killed mid-run (" + beforeTakeover + " done)");
 
             FaultTestSupport.Runs runs = new FaultTestSupport.Runs();
-            WorkerRegistry registry = WorkerRegistry.builder().register("SlowWorker", (a, ctx) -> runs.add(ctx.jid()))
+            WorkerRegistry registry = WorkerRegistry.builder()
+                    .register("SlowWorker", (a, ctx) -> runs.add(ctx.jid()))
                     .build();
-            WorkerRuntime takeover = backend.workers(ExecutionCore.builder(registry).build(), Set.of("default"), 4);
+            WorkerRuntime takeover =
+                    backend.workers(ExecutionCore.builder(registry).build(), Set.of("default"), 4);
             takeover.start();
             try {
                 await().atMost(Duration.ofSeconds(60)).until(() -> {
@@ -77,9 +89,11 @@ class WorkerProcessKillTest {
             }
             FaultTestSupport.Runs all = merged(runs, ledger);
             assertEquals(List.of(), all.missing(jids), "no job lost");
-            System.out.printf("%s kill test: child finished %d jobs before SIGKILL; duplicates after takeover: %d%n",
+            System.out.printf(
+                    "%s kill test: child finished %d jobs before SIGKILL; duplicates after takeover: %d%n",
                     mode, beforeTakeover, all.duplicates().size());
-            assertFalse(backend.deadLetters("default", 10).stream().findAny().isPresent(),
+            assertFalse(
+                    backend.deadLetters("default", 10).stream().findAny().isPresent(),
                     "the kill sent nothing to the DLQ");
         }
     }
@@ -92,6 +106,10 @@ class WorkerProcessKillTest {
     }
 
     private static int lines(Path file) throws Exception {
-        return Files.exists(file) ? (int) Files.readAllLines(file).stream().filter(l -> !l.isBlank()).count() : 0;
+        return Files.exists(file)
+                ? (int) Files.readAllLines(file).stream()
+                        .filter(l -> !l.isBlank())
+                        .count()
+                : 0;
     }
 }

@@ -6,18 +6,17 @@ import dev.crossfade.api.codec.InvalidPayloadException;
 import dev.crossfade.api.codec.JobCodec;
 import dev.crossfade.redis.internal.Keys;
 import dev.crossfade.redis.internal.LuaScript;
-import redis.clients.jedis.UnifiedJedis;
-import redis.clients.jedis.params.ScanParams;
-import redis.clients.jedis.params.SetParams;
-import redis.clients.jedis.resps.ScanResult;
-import redis.clients.jedis.resps.Tuple;
-
 import java.nio.charset.StandardCharsets;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
 import java.util.UUID;
+import redis.clients.jedis.UnifiedJedis;
+import redis.clients.jedis.params.ScanParams;
+import redis.clients.jedis.params.SetParams;
+import redis.clients.jedis.resps.ScanResult;
+import redis.clients.jedis.resps.Tuple;
 
 /**
  * Moves one queue's jobs out of Redis into another {@link JobQueue} ({@link RedisAdmin#transfer}). Every step is an
@@ -86,6 +85,7 @@ final class QueueTransfer {
             end
             return 0
             """);
+
     private static final long LOCK_MILLIS = 120_000;
 
     private final UnifiedJedis redis;
@@ -116,7 +116,8 @@ final class QueueTransfer {
     RedisAdmin.Transferred run() {
         // Two transfers of one queue would share the staging keys; one deleting the other's unacknowledged batch
         // would lose it. The lock expires so a crashed transfer does not block the queue for long.
-        if (!"OK".equals(redis.set(lockKey, lockToken, SetParams.setParams().nx().px(LOCK_MILLIS)))) {
+        if (!"OK"
+                .equals(redis.set(lockKey, lockToken, SetParams.setParams().nx().px(LOCK_MILLIS)))) {
             throw new IllegalStateException("another transfer of queue '" + queue + "' is running (lock " + lockKey
                     + "); wait for it, or delete that key if it crashed");
         }
@@ -150,8 +151,8 @@ final class QueueTransfer {
             refreshLock();
             int n = (int) Math.min(batch, budget - taken);
             @SuppressWarnings("unchecked")
-            List<byte[]> staged = (List<byte[]>) STAGE.eval(redis, List.of(queueKey, stagingKey),
-                    List.of(Keys.bytes(Integer.toString(n))));
+            List<byte[]> staged = (List<byte[]>)
+                    STAGE.eval(redis, List.of(queueKey, stagingKey), List.of(Keys.bytes(Integer.toString(n))));
             if (staged.isEmpty()) {
                 break;
             }
@@ -160,7 +161,7 @@ final class QueueTransfer {
             sent += r[0];
             invalid += r[1];
         }
-        return new long[]{sent, invalid};
+        return new long[] {sent, invalid};
     }
 
     private long[] send(List<byte[]> stagedNewestFirst) {
@@ -182,13 +183,15 @@ final class QueueTransfer {
                 target.enqueueAll(jobs);
             } catch (RuntimeException e) {
                 RESTORE.eval(redis, keysArg, List.of(Keys.bytes(queue)));
-                throw new IllegalStateException("the target refused a batch of " + jobs.size() + " jobs of queue '"
-                        + queue + "' (they are back at the front of the queue; earlier batches were moved): "
-                        + e.getMessage(), e);
+                throw new IllegalStateException(
+                        "the target refused a batch of " + jobs.size() + " jobs of queue '"
+                                + queue + "' (they are back at the front of the queue; earlier batches were moved): "
+                                + e.getMessage(),
+                        e);
             }
         }
         FINISH.eval(redis, keysArg, finishArgs);
-        return new long[]{jobs.size(), finishArgs.size() - 1};
+        return new long[] {jobs.size(), finishArgs.size() - 1};
     }
 
     /** Moves the queue's entries of a sorted set (schedule or retry), keeping their due times. */
@@ -233,8 +236,10 @@ final class QueueTransfer {
             target.enqueueAt(job.toBuilder().queue(queue).build(), due);
         } catch (RuntimeException e) {
             UNSTAGE_ONE.eval(redis, List.of(stagedKey, setKey), List.of(member));
-            throw new IllegalStateException("the target refused scheduled job " + job.jid() + " of queue '" + queue
-                    + "' (it is back in " + new String(setKey, StandardCharsets.UTF_8) + "): " + e.getMessage(), e);
+            throw new IllegalStateException(
+                    "the target refused scheduled job " + job.jid() + " of queue '" + queue + "' (it is back in "
+                            + new String(setKey, StandardCharsets.UTF_8) + "): " + e.getMessage(),
+                    e);
         }
         redis.zrem(stagedKey, member);
         return true;
@@ -249,7 +254,9 @@ final class QueueTransfer {
     }
 
     private void refreshLock() {
-        REFRESH.eval(redis, List.of(Keys.bytes(lockKey)),
+        REFRESH.eval(
+                redis,
+                List.of(Keys.bytes(lockKey)),
                 List.of(Keys.bytes(lockToken), Keys.bytes(Long.toString(LOCK_MILLIS))));
     }
 }

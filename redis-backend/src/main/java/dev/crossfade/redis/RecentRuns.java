@@ -12,8 +12,7 @@ import java.util.Iterator;
  */
 final class RecentRuns {
     /** A remembered run. */
-    record Run(int attempt, boolean succeeded) {
-    }
+    record Run(int attempt, boolean succeeded) {}
 
     private static final class Bucket {
         final long second;

@@ -8,19 +8,18 @@ import dev.crossfade.api.codec.JobCodec;
 import dev.crossfade.redis.internal.Keys;
 import dev.crossfade.redis.internal.LuaScript;
 import dev.crossfade.redis.internal.WireFormat;
-import redis.clients.jedis.AbstractPipeline;
-import redis.clients.jedis.Response;
-import redis.clients.jedis.UnifiedJedis;
-import redis.clients.jedis.params.ScanParams;
-import redis.clients.jedis.resps.ScanResult;
-import redis.clients.jedis.resps.Tuple;
-
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.TreeMap;
+import redis.clients.jedis.AbstractPipeline;
+import redis.clients.jedis.Response;
+import redis.clients.jedis.UnifiedJedis;
+import redis.clients.jedis.params.ScanParams;
+import redis.clients.jedis.resps.ScanResult;
+import redis.clients.jedis.resps.Tuple;
 
 /**
  * Operator reads and repairs over the Sidekiq keys: queue sizes, set sizes, and the dead set (list, retry, delete),
@@ -36,7 +35,9 @@ public final class RedisAdmin {
             end
             return 0
             """);
-    private static final JobCodec CODEC = JobCodec.builder().maxPayloadBytes(Integer.MAX_VALUE).build();
+
+    private static final JobCodec CODEC =
+            JobCodec.builder().maxPayloadBytes(Integer.MAX_VALUE).build();
     private static final ObjectMapper JSON = new ObjectMapper();
 
     private final UnifiedJedis redis;
@@ -101,9 +102,12 @@ public final class RedisAdmin {
             return false;
         }
         Job job = CODEC.decode(member.get());
-        Job again = job.toBuilder().retryCount(job.retryCount() == null ? null : job.retryCount() - 1)
-                .enqueuedAt(java.time.Instant.now()).build();
-        Object r = MOVE_TO_QUEUE.eval(redis,
+        Job again = job.toBuilder()
+                .retryCount(job.retryCount() == null ? null : job.retryCount() - 1)
+                .enqueuedAt(java.time.Instant.now())
+                .build();
+        Object r = MOVE_TO_QUEUE.eval(
+                redis,
                 List.of(Keys.bytes(keys.dead()), Keys.bytes(keys.queues()), Keys.bytes(keys.queue(again.queue()))),
                 List.of(member.get(), wire.unlimited().encode(again), Keys.bytes(again.queue())));
         return ((Long) r) == 1L;

@@ -8,14 +8,13 @@ import dev.crossfade.redis.internal.Keys;
 import dev.crossfade.redis.internal.RedisMetrics;
 import dev.crossfade.redis.internal.ServerCheck;
 import dev.crossfade.redis.internal.WireFormat;
-import redis.clients.jedis.RedisClient;
-import redis.clients.jedis.UnifiedJedis;
-
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.List;
 import java.util.Objects;
+import redis.clients.jedis.RedisClient;
+import redis.clients.jedis.UnifiedJedis;
 
 /**
  * Entry point of the Redis backend: one pooled Jedis client shared by the producer side, any number of worker
@@ -86,8 +85,8 @@ public final class RedisBackend implements AutoCloseable {
      */
     public RedisWorkerRuntime workers(ExecutionCore core, Collection<String> queues, int concurrency) {
         Objects.requireNonNull(core, "core");
-        return new RedisWorkerRuntime(redis, connections, config, keys, metrics, wire, core, new ArrayList<>(queues),
-                concurrency);
+        return new RedisWorkerRuntime(
+                redis, connections, config, keys, metrics, wire, core, new ArrayList<>(queues), concurrency);
     }
 
     /**

@@ -2,11 +2,10 @@ package dev.crossfade.redis;
 
 import dev.crossfade.api.codec.JobCodec;
 import io.micrometer.core.instrument.MeterRegistry;
-import redis.clients.jedis.SslOptions;
-
 import java.net.URI;
 import java.time.Duration;
 import java.util.Objects;
+import redis.clients.jedis.SslOptions;
 
 /**
  * Immutable settings of a {@link RedisBackend}; build with {@link #custom()}. This table is the one place every
@@ -283,8 +282,7 @@ public final class RedisBackendConfig {
         private String tag = "";
         private MeterRegistry meterRegistry;
 
-        private Builder() {
-        }
+        private Builder() {}
 
         public Builder url(String url) {
             return url(URI.create(Objects.requireNonNull(url, "url")));
@@ -294,8 +292,8 @@ public final class RedisBackendConfig {
             Objects.requireNonNull(url, "url");
             String scheme = url.getScheme();
             if (!"redis".equals(scheme) && !"rediss".equals(scheme)) {
-                throw new IllegalArgumentException("Redis URL must start with redis:// or rediss:// (TLS), got "
-                        + url.getScheme() + "://…");
+                throw new IllegalArgumentException(
+                        "Redis URL must start with redis:// or rediss:// (TLS), got " + url.getScheme() + "://…");
             }
             this.url = url;
             return this;

@@ -7,17 +7,16 @@ import dev.crossfade.api.JobQueue;
 import dev.crossfade.api.codec.JobCodec;
 import dev.crossfade.redis.internal.Keys;
 import dev.crossfade.redis.internal.WireFormat;
-import redis.clients.jedis.AbstractPipeline;
-import redis.clients.jedis.Response;
-import redis.clients.jedis.UnifiedJedis;
-import redis.clients.jedis.exceptions.JedisException;
-
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import redis.clients.jedis.AbstractPipeline;
+import redis.clients.jedis.Response;
+import redis.clients.jedis.UnifiedJedis;
+import redis.clients.jedis.exceptions.JedisException;
 
 /**
  * The producer side, writing exactly what Ruby's {@code Sidekiq::Client} writes, so Ruby and Java workers consume each
@@ -81,8 +80,10 @@ public final class RedisJobQueue implements JobQueue {
             }
             jids.add(job.jid());
         }
-        String op = byQueue.isEmpty() ? "ZADD " + keys.schedule() : "LPUSH " + keys.queue(byQueue.keySet().iterator().next())
-                + (byQueue.size() > 1 ? " (and " + (byQueue.size() - 1) + " more queues)" : "");
+        String op = byQueue.isEmpty()
+                ? "ZADD " + keys.schedule()
+                : "LPUSH " + keys.queue(byQueue.keySet().iterator().next())
+                        + (byQueue.size() > 1 ? " (and " + (byQueue.size() - 1) + " more queues)" : "");
         List<Response<?>> replies = new ArrayList<>();
         try (AbstractPipeline p = redis.pipelined()) {
             for (Map.Entry<String, List<byte[]>> e : byQueue.entrySet()) {
@@ -92,8 +93,10 @@ public final class RedisJobQueue implements JobQueue {
                 byte[] queueKey = Keys.bytes(keys.queue(e.getKey()));
                 List<byte[]> payloads = e.getValue();
                 for (int i = 0; i < payloads.size(); i += CHUNK) {
-                    replies.add(p.lpush(queueKey, payloads.subList(i, Math.min(payloads.size(), i + CHUNK))
-                            .toArray(new byte[0][])));
+                    replies.add(p.lpush(
+                            queueKey,
+                            payloads.subList(i, Math.min(payloads.size(), i + CHUNK))
+                                    .toArray(new byte[0][])));
                 }
             }
             if (!scheduled.isEmpty()) {
@@ -104,8 +107,8 @@ public final class RedisJobQueue implements JobQueue {
             // must be read, or a job Redis refused would be reported as enqueued.
             replies.forEach(Response::get);
         } catch (JedisException e) {
-            throw new EnqueueException(Backend.REDIS, op + " of " + jobs.size() + " job(s) at " + where + " failed: "
-                    + e.getMessage(), e);
+            throw new EnqueueException(
+                    Backend.REDIS, op + " of " + jobs.size() + " job(s) at " + where + " failed: " + e.getMessage(), e);
         }
         return jids;
     }
@@ -133,8 +136,10 @@ public final class RedisJobQueue implements JobQueue {
         try {
             redis.zadd(Keys.bytes(keys.schedule()), epochSeconds(at), json);
         } catch (JedisException e) {
-            throw new EnqueueException(Backend.REDIS, "ZADD " + keys.schedule() + " of job " + job.jid() + " at "
-                    + where + " failed: " + e.getMessage(), e);
+            throw new EnqueueException(
+                    Backend.REDIS,
+                    "ZADD " + keys.schedule() + " of job " + job.jid() + " at " + where + " failed: " + e.getMessage(),
+                    e);
         }
         return job.jid();
     }
@@ -154,6 +159,5 @@ public final class RedisJobQueue implements JobQueue {
 
     /** Does nothing: the connection pool belongs to the {@link RedisBackend}, which closes it. */
     @Override
-    public void close() {
-    }
+    public void close() {}
 }

@@ -3,13 +3,6 @@ package dev.crossfade.redis;
 import dev.crossfade.api.Job;
 import dev.crossfade.api.execution.RunGuard;
 import dev.crossfade.redis.internal.LuaScript;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
-import redis.clients.jedis.AbstractPipeline;
-import redis.clients.jedis.Response;
-import redis.clients.jedis.UnifiedJedis;
-import redis.clients.jedis.resps.StreamEntry;
-
 import java.nio.charset.StandardCharsets;
 import java.security.SecureRandom;
 import java.time.Duration;
@@ -22,6 +15,12 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import redis.clients.jedis.AbstractPipeline;
+import redis.clients.jedis.Response;
+import redis.clients.jedis.UnifiedJedis;
+import redis.clients.jedis.resps.StreamEntry;
 
 /**
  * The run-once guard for jobs that may sit on both backends: one claim per jid in Redis
@@ -112,6 +111,7 @@ public final class RedisRunGuard implements RunGuard, AutoCloseable {
     private final Map<String, Slot> running = new ConcurrentHashMap<>();
     /** Marked jids and when they were marked (epoch ms), for {@code memory}. */
     private final Map<String, Long> twins = new ConcurrentHashMap<>();
+
     private final RecentRuns recent;
     private final ScheduledExecutorService background;
     private String lastMark;
@@ -146,8 +146,8 @@ public final class RedisRunGuard implements RunGuard, AutoCloseable {
                     + "; set it longer than your slowest job (default 2m)");
         }
         if (memory.compareTo(lease) < 0) {
-            throw new IllegalArgumentException("run-once memory (" + memory + ") must be at least the lease ("
-                    + lease + "); set it longer than the worst queue lag (default 1h)");
+            throw new IllegalArgumentException("run-once memory (" + memory + ") must be at least the lease (" + lease
+                    + "); set it longer than the worst queue lag (default 1h)");
         }
         String ns = namespace == null ? "" : namespace;
         this.prefix = ns + "crossfade:once:";
@@ -213,8 +213,10 @@ public final class RedisRunGuard implements RunGuard, AutoCloseable {
         byte[] t = new byte[12];
         RANDOM.nextBytes(t);
         String token = HexFormat.of().formatHex(t);
-        Object answer = CLAIM.eval(redis, List.of(bytes(slot.key)), List.of(bytes(token),
-                bytes(Integer.toString(slot.attempt)), bytes(Long.toString(lease.toMillis()))));
+        Object answer = CLAIM.eval(
+                redis,
+                List.of(bytes(slot.key)),
+                List.of(bytes(token), bytes(Integer.toString(slot.attempt)), bytes(Long.toString(lease.toMillis()))));
         String a = answer instanceof byte[] b ? new String(b, StandardCharsets.UTF_8) : String.valueOf(answer);
         return switch (a) {
             case "RUN" -> {
@@ -251,11 +253,17 @@ public final class RedisRunGuard implements RunGuard, AutoCloseable {
 
     private void write(String key, String held, boolean succeeded, int attempt, String jid) {
         String outcome = succeeded ? "done" : "failed:" + attempt;
-        Object wrote = FINISH.eval(redis, List.of(bytes(key)), List.of(bytes(held), bytes(outcome),
-                bytes(Long.toString(memory.toMillis()))));
+        Object wrote = FINISH.eval(
+                redis,
+                List.of(bytes(key)),
+                List.of(bytes(held), bytes(outcome), bytes(Long.toString(memory.toMillis()))));
         if (!succeeded && Long.valueOf(0).equals(wrote)) {
-            log.warn("run-once claim of job {} attempt {} was no longer ours when it failed (its lease of {} lapsed); "
-                    + "another copy may have run it", jid, attempt, lease);
+            log.warn(
+                    "run-once claim of job {} attempt {} was no longer ours when it failed (its lease of {} lapsed); "
+                            + "another copy may have run it",
+                    jid,
+                    attempt,
+                    lease);
         }
     }
 
@@ -269,7 +277,8 @@ public final class RedisRunGuard implements RunGuard, AutoCloseable {
             }
         } catch (Throwable e) {
             if (!followFailing) {
-                log.warn("run-once guard cannot read twin marks ({}); jobs marked meanwhile run unclaimed until it can",
+                log.warn(
+                        "run-once guard cannot read twin marks ({}); jobs marked meanwhile run unclaimed until it can",
                         e.toString());
                 followFailing = true;
             }
@@ -290,7 +299,7 @@ public final class RedisRunGuard implements RunGuard, AutoCloseable {
         }
         long expireBefore = System.currentTimeMillis() - memory.toMillis();
         twins.values().removeIf(at -> at < expireBefore);
-        for (;;) {
+        for (; ; ) {
             List<StreamEntry> batch = redis.xrange(stream, "(" + lastMark, "+", 1_000);
             for (StreamEntry e : batch) {
                 long at = e.getID().getTime();
@@ -317,8 +326,11 @@ public final class RedisRunGuard implements RunGuard, AutoCloseable {
                 if (slot.value == null && !slot.done) {
                     Claim c = take(slot);
                     if (c != Claim.RUN) {
-                        log.warn("job {} was marked as having a second copy while it ran unclaimed here, and the "
-                                + "other copy holds the claim ({}); it may run twice", jid, c);
+                        log.warn(
+                                "job {} was marked as having a second copy while it ran unclaimed here, and the "
+                                        + "other copy holds the claim ({}); it may run twice",
+                                jid,
+                                c);
                     }
                 }
             }
@@ -351,8 +363,10 @@ public final class RedisRunGuard implements RunGuard, AutoCloseable {
             }
             for (int i = 0; i < now.size(); i++) {
                 if (Long.valueOf(0).equals(replies.get(i).get()) && running.containsValue(now.get(i))) {
-                    log.warn("run-once claim {} was lost while its job ran (lease {}); another copy may run it",
-                            now.get(i).key, lease);
+                    log.warn(
+                            "run-once claim {} was lost while its job ran (lease {}); another copy may run it",
+                            now.get(i).key,
+                            lease);
                 }
             }
         } catch (Throwable e) {

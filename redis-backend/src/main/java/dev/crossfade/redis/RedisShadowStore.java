@@ -2,14 +2,13 @@ package dev.crossfade.redis;
 
 import dev.crossfade.api.execution.ShadowStore;
 import dev.crossfade.redis.internal.LuaScript;
-import redis.clients.jedis.UnifiedJedis;
-
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import redis.clients.jedis.UnifiedJedis;
 
 /**
  * The shadow comparison's shared store in Redis: sides waiting for their partner in a hash
@@ -77,15 +76,25 @@ final class RedisShadowStore implements ShadowStore {
     @Override
     public Paired pair(String jid, String role, String other, String json, Instant at) {
         long now = at.toEpochMilli();
-        List<?> reply = (List<?>) PAIR.eval(redis, List.of(b(pending), b(since), b(paired)), List.of(b(jid), b(role),
-                b(other), b(json), b(Long.toString(now)), b(Long.toString(now - memory.toMillis()))));
+        List<?> reply = (List<?>) PAIR.eval(
+                redis,
+                List.of(b(pending), b(since), b(paired)),
+                List.of(
+                        b(jid),
+                        b(role),
+                        b(other),
+                        b(json),
+                        b(Long.toString(now)),
+                        b(Long.toString(now - memory.toMillis()))));
         Paired.Kind kind = Paired.Kind.valueOf(text(reply.get(0)));
         return new Paired(kind, reply.size() > 1 ? text(reply.get(1)) : null);
     }
 
     @Override
     public Map<String, String> takeOverdue(Instant cutoff) {
-        List<?> reply = (List<?>) OVERDUE.eval(redis, List.of(b(pending), b(since), b(paired)),
+        List<?> reply = (List<?>) OVERDUE.eval(
+                redis,
+                List.of(b(pending), b(since), b(paired)),
                 List.of(b(Long.toString(cutoff.toEpochMilli())), b(Long.toString(System.currentTimeMillis()))));
         Map<String, String> out = new LinkedHashMap<>();
         for (int i = 0; i + 1 < reply.size(); i += 2) {

@@ -1,13 +1,12 @@
 package dev.crossfade.redis;
 
 import dev.crossfade.api.execution.TwinMarks;
-import redis.clients.jedis.UnifiedJedis;
-import redis.clients.jedis.params.XAddParams;
-
 import java.time.Duration;
 import java.util.Collection;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import redis.clients.jedis.UnifiedJedis;
+import redis.clients.jedis.params.XAddParams;
 
 /**
  * Twin marks in a Redis stream ({@code <namespace>crossfade:twins}), one entry per marked batch with the jids as its
@@ -36,7 +35,11 @@ final class RedisTwinMarks implements TwinMarks {
             fields.put(jid, "1");
         }
         long oldest = System.currentTimeMillis() - memory.toMillis();
-        redis.xadd(stream, XAddParams.xAddParams().minId(Long.toString(Math.max(0, oldest))).approximateTrimming(),
+        redis.xadd(
+                stream,
+                XAddParams.xAddParams()
+                        .minId(Long.toString(Math.max(0, oldest)))
+                        .approximateTrimming(),
                 fields);
     }
 }

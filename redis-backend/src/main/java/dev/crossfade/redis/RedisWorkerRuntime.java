@@ -4,8 +4,8 @@ import dev.crossfade.api.WorkerRuntime;
 import dev.crossfade.api.execution.ExecutionCore;
 import dev.crossfade.redis.internal.Acknowledger;
 import dev.crossfade.redis.internal.Backoff;
-import dev.crossfade.redis.internal.ExecutionMetrics;
 import dev.crossfade.redis.internal.Connections;
+import dev.crossfade.redis.internal.ExecutionMetrics;
 import dev.crossfade.redis.internal.FailureLog;
 import dev.crossfade.redis.internal.Fetched;
 import dev.crossfade.redis.internal.JobRetry;
@@ -19,17 +19,16 @@ import dev.crossfade.redis.internal.Scheduled;
 import dev.crossfade.redis.internal.ServerCheck;
 import dev.crossfade.redis.internal.Supervisor;
 import dev.crossfade.redis.internal.WireFormat;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
-import redis.clients.jedis.UnifiedJedis;
-import redis.clients.jedis.exceptions.JedisException;
-
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import redis.clients.jedis.UnifiedJedis;
+import redis.clients.jedis.exceptions.JedisException;
 
 /**
  * A Redis worker process (Sidekiq's manager): heartbeat, reliable fetcher, worker threads, acknowledger and
@@ -70,12 +69,20 @@ public final class RedisWorkerRuntime implements WorkerRuntime {
     private volatile boolean stopping;
     /** After a failed fetch Redis may have moved jobs whose reply was lost: look for them once fetching works. */
     private volatile boolean fetchUncertain;
+
     private boolean started;
     private Boolean stopResult;
 
-    RedisWorkerRuntime(UnifiedJedis redis, Connections connections, RedisBackendConfig config, Keys keys,
-                       RedisMetrics metrics, WireFormat wire, ExecutionCore core, List<String> queues,
-                       int concurrency) {
+    RedisWorkerRuntime(
+            UnifiedJedis redis,
+            Connections connections,
+            RedisBackendConfig config,
+            Keys keys,
+            RedisMetrics metrics,
+            WireFormat wire,
+            ExecutionCore core,
+            List<String> queues,
+            int concurrency) {
         if (concurrency < 1) {
             throw new IllegalArgumentException("concurrency must be at least 1, got " + concurrency);
         }
@@ -90,7 +97,8 @@ public final class RedisWorkerRuntime implements WorkerRuntime {
         this.threadTag = identity.substring(identity.lastIndexOf(':') + 1);
         this.supervisor = new Supervisor(threadName("supervisor"), metrics);
         this.fetchFailures = new FailureLog(log, "fetching from Redis at " + config.redactedUrl());
-        this.permits = new Semaphore(concurrency + Math.max(concurrency, Math.min(config.fetchBatchSize(), 10 * concurrency)));
+        this.permits =
+                new Semaphore(concurrency + Math.max(concurrency, Math.min(config.fetchBatchSize(), 10 * concurrency)));
         // Each queue's shadow copies wait in a queue of their own that only Crossfade fetches.
         List<String> fetched = new ArrayList<>(queues);
         queues.forEach(q -> fetched.add(Keys.shadowQueue(q)));
@@ -98,12 +106,25 @@ public final class RedisWorkerRuntime implements WorkerRuntime {
         JobRetry retry = new JobRetry(keys, config, wire);
         this.acker = new Acknowledger(redis, retry, metrics, config, fetch::released, threadName("ack"));
         ExecutionMetrics executions = new ExecutionMetrics(keys.prefix());
-        this.processor = new Processor(core, concurrency, local, permits, acker, () -> launcher().fresh(),
-                executions, threadName("worker"));
-        this.launcher = new Launcher(redis, keys, identity, config, fetch,
-                new Recovery(redis, keys, identity, config, metrics), processor, retry, metrics, executions, wire,
+        this.processor = new Processor(
+                core, concurrency, local, permits, acker, () -> launcher().fresh(), executions, threadName("worker"));
+        this.launcher = new Launcher(
+                redis,
+                keys,
+                identity,
+                config,
+                fetch,
+                new Recovery(redis, keys, identity, config, metrics),
+                processor,
+                retry,
+                metrics,
+                executions,
+                wire,
                 concurrency,
-                () -> launcher().quiet(true), this::close, this::dropPrefetched, threadName("heartbeat"));
+                () -> launcher().quiet(true),
+                this::close,
+                this::dropPrefetched,
+                threadName("heartbeat"));
         this.poller = new Scheduled(redis, keys, config);
     }
 
@@ -140,8 +161,12 @@ public final class RedisWorkerRuntime implements WorkerRuntime {
         processor.start(supervisor);
         fetcher = supervisor.start(threadName("fetch"), "fetcher", this::fetchLoop);
         poller.start(supervisor, threadName("poller"));
-        log.info("Redis worker process {} started: queues {}, concurrency {}, Redis {}", identity, fetch.queues(),
-                concurrency, config.redactedUrl());
+        log.info(
+                "Redis worker process {} started: queues {}, concurrency {}, Redis {}",
+                identity,
+                fetch.queues(),
+                concurrency,
+                config.redactedUrl());
     }
 
     private void checkServer() {
@@ -150,8 +175,10 @@ public final class RedisWorkerRuntime implements WorkerRuntime {
             problems = ServerCheck.problems(redis, config.redactedUrl());
         } catch (JedisException e) {
             if (config.strictEvictionPolicy()) {
-                throw new IllegalStateException("cannot check maxmemory-policy of Redis at " + config.redactedUrl()
-                        + " (strictEvictionPolicy is on): " + e.getMessage(), e);
+                throw new IllegalStateException(
+                        "cannot check maxmemory-policy of Redis at " + config.redactedUrl()
+                                + " (strictEvictionPolicy is on): " + e.getMessage(),
+                        e);
             }
             log.warn("cannot reach Redis at {} to check maxmemory-policy: {}", config.redactedUrl(), e.toString());
             return;
@@ -228,8 +255,10 @@ public final class RedisWorkerRuntime implements WorkerRuntime {
         try {
             int n = fetch.reclaimOrphans();
             if (n > 0) {
-                log.warn("pushed {} job(s) back to their queues: a fetch had moved them to this process's in-progress "
-                        + "list but its reply was lost with the connection", n);
+                log.warn(
+                        "pushed {} job(s) back to their queues: a fetch had moved them to this process's in-progress "
+                                + "list but its reply was lost with the connection",
+                        n);
             }
             return true;
         } catch (ThreadDeath death) {
@@ -253,15 +282,18 @@ public final class RedisWorkerRuntime implements WorkerRuntime {
         supervisor.stop();
         processor.stopTaking();
         poller.stop();
-        fetcher.join(System.nanoTime() + config.fetchBlockTimeout().plus(config.socketTimeout()).toNanos());
+        fetcher.join(System.nanoTime()
+                + config.fetchBlockTimeout().plus(config.socketTimeout()).toNanos());
         List<Fetched> back = new ArrayList<>();
         local.drainTo(back);
         back.removeIf(f -> !f.abandonForShutdown());
         boolean clean = processor.awaitIdle(deadline);
         if (!clean) {
             List<Fetched> running = processor.abandonRunning();
-            log.warn("{} job(s) still running after the {} ms shutdown timeout: pushing them back to their queues",
-                    running.size(), timeout.toMillis());
+            log.warn(
+                    "{} job(s) still running after the {} ms shutdown timeout: pushing them back to their queues",
+                    running.size(),
+                    timeout.toMillis());
             back.addAll(running);
         }
         long grace = System.nanoTime() + Duration.ofSeconds(5).toNanos();
@@ -276,8 +308,11 @@ public final class RedisWorkerRuntime implements WorkerRuntime {
         launcher.stop(written && left == 0);
         connections.release(concurrency);
         if (left != 0) {
-            log.warn("worker process {} stopped with {} job(s) left in its in-progress lists; another process will "
-                    + "recover them after {} s", identity, left < 0 ? "an unknown number of" : left,
+            log.warn(
+                    "worker process {} stopped with {} job(s) left in its in-progress lists; another process will "
+                            + "recover them after {} s",
+                    identity,
+                    left < 0 ? "an unknown number of" : left,
                     config.recoveryTimeout().toSeconds());
         } else {
             log.info("worker process {} stopped{}", identity, clean ? "" : " (some jobs were pushed back)");
@@ -298,8 +333,10 @@ public final class RedisWorkerRuntime implements WorkerRuntime {
                 return;
             } catch (RuntimeException e) {
                 if (System.nanoTime() - giveUpAt > 0 || !backoff.pause()) {
-                    log.warn("cannot push {} unfinished job(s) back ({}); they stay in progress for recovery",
-                            jobs.size(), e.toString());
+                    log.warn(
+                            "cannot push {} unfinished job(s) back ({}); they stay in progress for recovery",
+                            jobs.size(),
+                            e.toString());
                     return;
                 }
             }
@@ -310,5 +347,4 @@ public final class RedisWorkerRuntime implements WorkerRuntime {
     public void close() {
         stop(config.shutdownTimeout());
     }
-
 }

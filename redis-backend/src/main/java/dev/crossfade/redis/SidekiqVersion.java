@@ -1,7 +1,6 @@
 package dev.crossfade.redis;
 
 import dev.crossfade.api.codec.JobCodec;
-
 import java.util.Locale;
 
 /**
@@ -57,8 +56,8 @@ public enum SidekiqVersion {
             case "7" -> V7;
             case "8" -> V8;
             case "detect" -> DETECT;
-            default -> throw new IllegalArgumentException("Sidekiq version must be 6, 7, 8 or detect, got '"
-                    + value + "'");
+            default ->
+                throw new IllegalArgumentException("Sidekiq version must be 6, 7, 8 or detect, got '" + value + "'");
         };
     }
 

@@ -19,21 +19,24 @@ final class ChildJvm implements AutoCloseable {
 
     private ChildJvm(Process process) {
         this.process = process;
-        Thread pump = new Thread(() -> {
-            try (BufferedReader r = new BufferedReader(new InputStreamReader(process.getInputStream(),
-                    StandardCharsets.UTF_8))) {
-                String line;
-                while ((line = r.readLine()) != null) {
-                    output.add(line);
-                    if (line.startsWith("READY ")) {
-                        ready.complete(line.substring(6));
+        Thread pump = new Thread(
+                () -> {
+                    try (BufferedReader r = new BufferedReader(
+                            new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8))) {
+                        String line;
+                        while ((line = r.readLine()) != null) {
+                            output.add(line);
+                            if (line.startsWith("READY ")) {
+                                ready.complete(line.substring(6));
+                            }
+                        }
+                    } catch (IOException ignored) {
+                        // The child was killed.
                     }
-                }
-            } catch (IOException ignored) {
-                // The child was killed.
-            }
-            ready.completeExceptionally(new IllegalStateException("child JVM exited before READY:\n" + output()));
-        }, "child-jvm-output");
+                    ready.completeExceptionally(
+                            new IllegalStateException("child JVM exited before READY:\n" + output()));
+                },
+                "child-jvm-output");
         pump.setDaemon(true);
         pump.start();
     }
@@ -71,7 +74,9 @@ final class ChildJvm implements AutoCloseable {
     }
 
     private void signal(String name) throws Exception {
-        Process kill = new ProcessBuilder("kill", "-" + name, Long.toString(process.pid())).inheritIO().start();
+        Process kill = new ProcessBuilder("kill", "-" + name, Long.toString(process.pid()))
+                .inheritIO()
+                .start();
         if (kill.waitFor() != 0) {
             throw new IllegalStateException("kill -" + name + " " + process.pid() + " failed");
         }

@@ -1,5 +1,9 @@
 package dev.crossfade.redis;
 
+import static org.awaitility.Awaitility.await;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
 import dev.crossfade.api.Job;
 import dev.crossfade.api.execution.ExecutionCore;
 import dev.crossfade.api.worker.WorkerRegistry;
@@ -7,12 +11,6 @@ import dev.crossfade.devservices.LocalRedis;
 import dev.crossfade.devservices.RedisService;
 import dev.crossfade.devservices.TestNamespace;
 import dev.crossfade.devservices.junit.CrossfadeServices;
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.extension.ExtendWith;
-import redis.clients.jedis.Connection;
-import redis.clients.jedis.RedisClient;
-import redis.clients.jedis.util.Pool;
-
 import java.io.ByteArrayOutputStream;
 import java.io.OutputStream;
 import java.io.PrintStream;
@@ -23,10 +21,11 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicInteger;
-
-import static org.awaitility.Awaitility.await;
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertTrue;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+import redis.clients.jedis.Connection;
+import redis.clients.jedis.RedisClient;
+import redis.clients.jedis.util.Pool;
 
 /**
  * The connection pool: sized for what the backend's running worker runtimes can hold at once, and quiet when Redis
@@ -42,43 +41,47 @@ class ConnectionPoolTest {
      */
     @Test
     void everyWorkerThreadOfARuntimeCanHoldAConnectionAtOnce(RedisService redis, TestNamespace ns) {
-        try (RedisBackend backend = RedisBackend.create(TestConfigs.fast(redis.uri(), ns.value()).build())) {
+        try (RedisBackend backend =
+                RedisBackend.create(TestConfigs.fast(redis.uri(), ns.value()).build())) {
             Pool<Connection> pool = ((RedisClient) backend.redis()).getPool();
             assertEquals(8, pool.getMaxTotal(), "producers only, before any runtime starts");
             Map<String, String> outcome = new ConcurrentHashMap<>();
             AtomicInteger holding = new AtomicInteger();
-            WorkerRegistry registry = WorkerRegistry.builder().register("Hold", (args, ctx) -> {
-                try (Connection c = pool.getResource()) {
-                    holding.incrementAndGet();
-                    Thread.sleep(6_000); // longer than the pool's wait limit (connect + socket timeout, 5 s)
-                    outcome.put(ctx.jid(), "held");
-                } catch (RuntimeException e) {
-                    outcome.put(ctx.jid(), e.toString());
-                }
-            }).build();
+            WorkerRegistry registry = WorkerRegistry.builder()
+                    .register("Hold", (args, ctx) -> {
+                        try (Connection c = pool.getResource()) {
+                            holding.incrementAndGet();
+                            Thread.sleep(6_000); // longer than the pool's wait limit (connect + socket timeout, 5 s)
+                            outcome.put(ctx.jid(), "held");
+                        } catch (RuntimeException e) {
+                            outcome.put(ctx.jid(), e.toString());
+                        }
+                    })
+                    .build();
             List<String> jids = new ArrayList<>();
-            try (RedisWorkerRuntime workers = backend.workers(ExecutionCore.builder(registry).build(),
-                    List.of("default"), 40)) {
+            try (RedisWorkerRuntime workers =
+                    backend.workers(ExecutionCore.builder(registry).build(), List.of("default"), 40)) {
                 workers.start();
                 assertEquals(8 + 40 + 5, pool.getMaxTotal(), "grown by concurrency plus the runtime's own threads");
                 for (int i = 0; i < 40; i++) {
                     jids.add(backend.queue().enqueue(Job.of("Hold", i)));
                 }
-                await().atMost(Duration.ofSeconds(60)).until(() -> outcome.keySet().containsAll(jids));
+                await().atMost(Duration.ofSeconds(60))
+                        .until(() -> outcome.keySet().containsAll(jids));
             }
-            assertEquals(List.of("held"), outcome.values().stream().distinct().toList(),
-                    "every thread got a connection");
+            assertEquals(
+                    List.of("held"), outcome.values().stream().distinct().toList(), "every thread got a connection");
             assertEquals(8, pool.getMaxTotal(), "shrunk back when the runtime stopped");
         }
     }
 
     @Test
     void aFixedPoolSizeIsKept(RedisService redis, TestNamespace ns) {
-        try (RedisBackend backend = RedisBackend.create(TestConfigs.fast(redis.uri(), ns.value()).poolSize(12)
-                .build())) {
+        try (RedisBackend backend = RedisBackend.create(
+                TestConfigs.fast(redis.uri(), ns.value()).poolSize(12).build())) {
             Pool<Connection> pool = ((RedisClient) backend.redis()).getPool();
-            try (RedisWorkerRuntime workers = backend.workers(ExecutionCore.builder(WorkerRegistry.builder()
-                    .build()).build(), List.of("default"), 20)) {
+            try (RedisWorkerRuntime workers = backend.workers(
+                    ExecutionCore.builder(WorkerRegistry.builder().build()).build(), List.of("default"), 20)) {
                 workers.start();
                 assertEquals(12, pool.getMaxTotal());
             }
@@ -94,14 +97,16 @@ class ConnectionPoolTest {
     @Test
     void aRedisRestartPrintsNoStackTrace() throws Exception {
         try (LocalRedis redis = LocalRedis.builder().build().start();
-             RedisBackend backend = RedisBackend.create(TestConfigs.fast(redis.uri(),
-                     TestNamespace.random("quiet").value()).build())) {
+                RedisBackend backend = RedisBackend.create(TestConfigs.fast(
+                                redis.uri(), TestNamespace.random("quiet").value())
+                        .build())) {
             Pool<Connection> pool = ((RedisClient) backend.redis()).getPool();
             AtomicInteger runs = new AtomicInteger();
-            WorkerRegistry registry = WorkerRegistry.builder().register("Counted", (args, ctx) -> runs.incrementAndGet())
+            WorkerRegistry registry = WorkerRegistry.builder()
+                    .register("Counted", (args, ctx) -> runs.incrementAndGet())
                     .build();
-            try (RedisWorkerRuntime workers = backend.workers(ExecutionCore.builder(registry).build(),
-                    List.of("default"), 2)) {
+            try (RedisWorkerRuntime workers =
+                    backend.workers(ExecutionCore.builder(registry).build(), List.of("default"), 2)) {
                 workers.start();
                 backend.queue().enqueue(Job.of("Counted"));
                 await().atMost(Duration.ofSeconds(10)).until(() -> runs.get() == 1);
@@ -130,10 +135,13 @@ class ConnectionPoolTest {
                     System.setErr(original);
                 }
                 String out = captured.toString(StandardCharsets.UTF_8);
-                List<String> traces = out.lines().filter(l -> l.startsWith("\tat ") || l.startsWith("Caused by"))
+                List<String> traces = out.lines()
+                        .filter(l -> l.startsWith("\tat ") || l.startsWith("Caused by"))
                         .toList();
                 assertEquals(List.of(), traces, "no stack trace was printed:\n" + out);
-                long warnings = out.lines().filter(l -> l.contains(" WARN ") || l.contains(" ERROR ")).count();
+                long warnings = out.lines()
+                        .filter(l -> l.contains(" WARN ") || l.contains(" ERROR "))
+                        .count();
                 assertTrue(warnings <= 8, "each loop reports the outage once:\n" + out);
             }
         }

@@ -13,8 +13,7 @@ final class CountingWorkers {
     static final String COUNTED = "CountedWorker";
     static final String KILLER = "KillerWorker";
 
-    private CountingWorkers() {
-    }
+    private CountingWorkers() {}
 
     static String runsKey(RedisBackend backend) {
         return backend.key("test:runs");

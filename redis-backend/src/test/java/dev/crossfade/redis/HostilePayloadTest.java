@@ -1,5 +1,9 @@
 package dev.crossfade.redis;
 
+import static org.awaitility.Awaitility.await;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.crossfade.api.Job;
@@ -12,9 +16,6 @@ import dev.crossfade.devservices.junit.CrossfadeServices;
 import dev.crossfade.tck.PayloadCorpus;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.extension.ExtendWith;
-
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
@@ -27,10 +28,8 @@ import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicInteger;
-
-import static org.awaitility.Awaitility.await;
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertTrue;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
 
 /**
  * Every payload of the {@link PayloadCorpus}, the 10 MB one included, pushed raw into a queue between good jobs while a
@@ -49,8 +48,8 @@ class HostilePayloadTest {
     @Test
     void everyHostilePayloadEndsWhereItsFateSaysAndTheRuntimeKeepsWorking(RedisService redis, TestNamespace ns) {
         SimpleMeterRegistry meters = new SimpleMeterRegistry();
-        try (RedisBackend backend = RedisBackend.create(TestConfigs.fast(redis.uri(), ns.value())
-                .meterRegistry(meters).build())) {
+        try (RedisBackend backend = RedisBackend.create(
+                TestConfigs.fast(redis.uri(), ns.value()).meterRegistry(meters).build())) {
             AtomicInteger fuzzRuns = new AtomicInteger();
             Map<String, AtomicInteger> goodRuns = new ConcurrentHashMap<>();
             WorkerRegistry registry = WorkerRegistry.builder()
@@ -58,15 +57,17 @@ class HostilePayloadTest {
                         args.raw();
                         fuzzRuns.incrementAndGet();
                     })
-                    .register(GOOD, (args, ctx) -> goodRuns.computeIfAbsent(ctx.jid(), k -> new AtomicInteger())
-                            .incrementAndGet())
+                    .register(
+                            GOOD,
+                            (args, ctx) -> goodRuns.computeIfAbsent(ctx.jid(), k -> new AtomicInteger())
+                                    .incrementAndGet())
                     .build();
             List<PayloadCorpus.Case> cases = distinct(PayloadCorpus.cases(FUZZ, QUEUE, true));
             assertTrue(cases.stream().anyMatch(c -> c.payload().length > 10_000_000), "the 10 MB case is included");
 
             byte[] queueKey = backend.key("queue:" + QUEUE).getBytes(StandardCharsets.UTF_8);
-            try (RedisWorkerRuntime workers = backend.workers(ExecutionCore.builder(registry).build(),
-                    List.of(QUEUE), 4)) {
+            try (RedisWorkerRuntime workers =
+                    backend.workers(ExecutionCore.builder(registry).build(), List.of(QUEUE), 4)) {
                 workers.start();
                 List<String> good = new ArrayList<>();
                 for (PayloadCorpus.Case c : cases) {
@@ -76,12 +77,17 @@ class HostilePayloadTest {
                 good.add(pushGood(backend, queueKey));
 
                 long runs = cases.stream().filter(PayloadCorpus.Case::runs).count();
-                long dead = cases.stream().filter(c -> c.fate() == PayloadCorpus.Fate.DEAD).count();
-                await().atMost(Duration.ofSeconds(120)).until(() -> goodRuns.keySet().containsAll(good)
-                        && fuzzRuns.get() >= runs && backend.admin().deadSize() >= dead
-                        && backend.redis().llen(queueKey) == 0);
+                long dead = cases.stream()
+                        .filter(c -> c.fate() == PayloadCorpus.Fate.DEAD)
+                        .count();
+                await().atMost(Duration.ofSeconds(120))
+                        .until(() -> goodRuns.keySet().containsAll(good)
+                                && fuzzRuns.get() >= runs
+                                && backend.admin().deadSize() >= dead
+                                && backend.redis().llen(queueKey) == 0);
                 String inProgress = backend.key("crossfade:inprogress:" + workers.identity() + "|" + QUEUE);
-                await().atMost(Duration.ofSeconds(20)).until(() -> backend.redis().llen(inProgress) == 0);
+                await().atMost(Duration.ofSeconds(20))
+                        .until(() -> backend.redis().llen(inProgress) == 0);
 
                 assertEquals(runs, fuzzRuns.get(), "every RUNS case ran once, no SHADOW or DEAD case ran");
                 assertEquals(Map.of(), onceOnly(goodRuns), "every good job ran once");
@@ -95,8 +101,10 @@ class HostilePayloadTest {
                 for (int i = 0; i < 50; i++) {
                     after.add(pushGood(backend, queueKey));
                 }
-                await().atMost(Duration.ofSeconds(30)).until(() -> goodRuns.keySet().containsAll(after));
-                await().atMost(Duration.ofSeconds(10)).until(() -> backend.redis().llen(inProgress) == 0);
+                await().atMost(Duration.ofSeconds(30))
+                        .until(() -> goodRuns.keySet().containsAll(after));
+                await().atMost(Duration.ofSeconds(10))
+                        .until(() -> backend.redis().llen(inProgress) == 0);
                 assertEquals(Map.of(), onceOnly(goodRuns));
             }
         }
@@ -116,8 +124,9 @@ class HostilePayloadTest {
             try {
                 key = "class " + JobCodec.defaults().decode(c.payload()).className();
             } catch (RuntimeException | StackOverflowError e) {
-                key = "raw " + new String(c.payload(), 0, Math.min(c.payload().length, KEPT_PAYLOAD),
-                        StandardCharsets.UTF_8);
+                key = "raw "
+                        + new String(
+                                c.payload(), 0, Math.min(c.payload().length, KEPT_PAYLOAD), StandardCharsets.UTF_8);
             }
             expected.merge(key, 1, Integer::sum);
         }
@@ -126,10 +135,13 @@ class HostilePayloadTest {
         for (String entry : backend.redis().zrange(backend.key("dead"), 0, -1)) {
             JsonNode n = read(entry);
             String message = n.path("error_message").asText("");
-            assertTrue(!message.isBlank() && !n.path("error_class").asText("").isBlank(),
+            assertTrue(
+                    !message.isBlank() && !n.path("error_class").asText("").isBlank(),
                     "a dead entry says why: " + abbreviate(entry));
-            String key = ExecutionCore.INVALID_PAYLOAD_CLASS.equals(n.path("class").asText())
-                    ? "raw " + n.path("args").path(0).asText() : "class " + n.path("class").asText();
+            String key =
+                    ExecutionCore.INVALID_PAYLOAD_CLASS.equals(n.path("class").asText())
+                            ? "raw " + n.path("args").path(0).asText()
+                            : "class " + n.path("class").asText();
             actual.merge(key, 1, Integer::sum);
             sawTooLarge |= message.contains("over the") && message.contains("payload limit");
         }
@@ -163,14 +175,17 @@ class HostilePayloadTest {
     }
 
     static double replaced(SimpleMeterRegistry meters) {
-        return meters.find("crossfade.redis.threads.replaced").counters().stream().mapToDouble(Counter::count).sum();
+        return meters.find("crossfade.redis.threads.replaced").counters().stream()
+                .mapToDouble(Counter::count)
+                .sum();
     }
 
     /** Live worker threads of one runtime, found by the nonce its thread names carry. */
     static long workerThreads(RedisWorkerRuntime workers) {
         String nonce = workers.identity().substring(workers.identity().lastIndexOf(':') + 1);
         Set<Thread> all = Thread.getAllStackTraces().keySet();
-        return all.stream().filter(t -> t.isAlive() && t.getName().startsWith("crossfade-redis-worker-" + nonce))
+        return all.stream()
+                .filter(t -> t.isAlive() && t.getName().startsWith("crossfade-redis-worker-" + nonce))
                 .count();
     }
 

@@ -2,7 +2,6 @@ package dev.crossfade.redis;
 
 import dev.crossfade.api.execution.ExecutionCore;
 import dev.crossfade.api.worker.RetryPolicy;
-
 import java.net.URI;
 import java.time.Duration;
 import java.util.List;
@@ -13,14 +12,15 @@ import java.util.List;
  * <maxRecoveries>}. Prints {@code READY <identity>} once its runtime has started, then runs until killed.
  */
 public final class KillableWorkerMain {
-    private KillableWorkerMain() {
-    }
+    private KillableWorkerMain() {}
 
     public static void main(String[] args) throws Exception {
         RedisBackend backend = RedisBackend.create(TestConfigs.fast(URI.create(args[0]), args[1])
-                .maxRecoveries(Integer.parseInt(args[4])).build());
+                .maxRecoveries(Integer.parseInt(args[4]))
+                .build());
         ExecutionCore core = ExecutionCore.builder(CountingWorkers.registry(backend))
-                .retryPolicy(RetryPolicy.fixed(Duration.ofMillis(200))).build();
+                .retryPolicy(RetryPolicy.fixed(Duration.ofMillis(200)))
+                .build();
         RedisWorkerRuntime runtime = backend.workers(core, List.of(args[2]), Integer.parseInt(args[3]));
         runtime.start();
         System.out.println("READY " + runtime.identity());

@@ -10,13 +10,12 @@ import dev.crossfade.devservices.RedisService;
 import dev.crossfade.devservices.junit.CrossfadeServices;
 import dev.crossfade.tck.BackendFixture;
 import dev.crossfade.tck.JobQueueContract;
-import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.extension.ExtendWith;
-
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.extension.ExtendWith;
 
 /** The backend contract suite on a real redis-server, each test under its own key namespace. */
 @ExtendWith(CrossfadeServices.class)
@@ -30,7 +29,8 @@ class RedisContractTest extends JobQueueContract {
 
     @Override
     protected BackendFixture createFixture(String namespace) {
-        RedisBackend backend = RedisBackend.create(TestConfigs.fast(redis.uri(), namespace).build());
+        RedisBackend backend =
+                RedisBackend.create(TestConfigs.fast(redis.uri(), namespace).build());
         return new BackendFixture() {
             @Override
             public Backend backend() {
@@ -57,7 +57,10 @@ class RedisContractTest extends JobQueueContract {
             public List<Job> dead() {
                 List<Job> out = new ArrayList<>();
                 for (byte[] raw : backend.redis().zrange(backend.key("dead").getBytes(StandardCharsets.UTF_8), 0, -1)) {
-                    out.add(JobCodec.builder().maxPayloadBytes(Integer.MAX_VALUE).build().decode(raw));
+                    out.add(JobCodec.builder()
+                            .maxPayloadBytes(Integer.MAX_VALUE)
+                            .build()
+                            .decode(raw));
                 }
                 return out;
             }

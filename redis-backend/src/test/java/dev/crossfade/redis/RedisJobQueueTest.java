@@ -1,5 +1,11 @@
 package dev.crossfade.redis;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.crossfade.api.Backend;
@@ -11,11 +17,6 @@ import dev.crossfade.devservices.LocalRedis;
 import dev.crossfade.devservices.RedisService;
 import dev.crossfade.devservices.TestNamespace;
 import dev.crossfade.devservices.junit.CrossfadeServices;
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.extension.ExtendWith;
-import redis.clients.jedis.RedisClient;
-import redis.clients.jedis.resps.Tuple;
-
 import java.net.ServerSocket;
 import java.time.Duration;
 import java.time.Instant;
@@ -23,12 +24,10 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertFalse;
-import static org.junit.jupiter.api.Assertions.assertNotNull;
-import static org.junit.jupiter.api.Assertions.assertThrows;
-import static org.junit.jupiter.api.Assertions.assertTrue;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+import redis.clients.jedis.RedisClient;
+import redis.clients.jedis.resps.Tuple;
 
 /** The producer side writes Sidekiq's exact layout, under the namespace, and reports failures to the caller. */
 @ExtendWith(CrossfadeServices.class)
@@ -37,9 +36,14 @@ class RedisJobQueueTest {
 
     @Test
     void enqueueWritesSidekiqLayoutUnderTheNamespace(RedisService redis, TestNamespace ns) throws Exception {
-        try (RedisBackend backend = RedisBackend.create(TestConfigs.fast(redis.uri(), ns.value()).build())) {
+        try (RedisBackend backend =
+                RedisBackend.create(TestConfigs.fast(redis.uri(), ns.value()).build())) {
             Instant before = Instant.now();
-            String jid = backend.queue().enqueue(Job.builder("HardWorker").args(1, "two").queue("critical").build());
+            String jid = backend.queue()
+                    .enqueue(Job.builder("HardWorker")
+                            .args(1, "two")
+                            .queue("critical")
+                            .build());
 
             assertEquals(Set.of("critical"), backend.redis().smembers(ns.value() + ":queues"));
             List<String> raw = backend.redis().lrange(ns.value() + ":queue:critical", 0, -1);
@@ -62,10 +66,13 @@ class RedisJobQueueTest {
      */
     @Test
     void anErrorReplyInsideThePipelineFailsTheEnqueue(RedisService redis, TestNamespace ns) {
-        try (RedisBackend backend = RedisBackend.create(TestConfigs.fast(redis.uri(), ns.value()).build())) {
+        try (RedisBackend backend =
+                RedisBackend.create(TestConfigs.fast(redis.uri(), ns.value()).build())) {
             backend.redis().set(ns.value() + ":queue:broken", "not a list");
-            EnqueueException e = assertThrows(EnqueueException.class,
-                    () -> backend.queue().enqueue(Job.builder("HardWorker").queue("broken").build()));
+            EnqueueException e = assertThrows(
+                    EnqueueException.class,
+                    () -> backend.queue()
+                            .enqueue(Job.builder("HardWorker").queue("broken").build()));
             assertTrue(e.getMessage().contains("LPUSH " + ns.value() + ":queue:broken"), e.getMessage());
             assertTrue(e.getMessage().contains("WRONGTYPE"), e.getMessage());
         }
@@ -73,7 +80,8 @@ class RedisJobQueueTest {
 
     @Test
     void scheduledJobGoesToTheScheduleScoredByTimeWithoutAtKey(RedisService redis, TestNamespace ns) throws Exception {
-        try (RedisBackend backend = RedisBackend.create(TestConfigs.fast(redis.uri(), ns.value()).build())) {
+        try (RedisBackend backend =
+                RedisBackend.create(TestConfigs.fast(redis.uri(), ns.value()).build())) {
             Instant at = Instant.now().plus(Duration.ofMinutes(5));
             String jid = backend.queue().enqueueAt(Job.of("LaterWorker", 1), at);
             List<Tuple> entries = backend.redis().zrangeWithScores(ns.value() + ":schedule", 0, -1);
@@ -83,7 +91,8 @@ class RedisJobQueueTest {
             assertFalse(json.has("at"), "Sidekiq removes 'at' before ZADD: the score is the schedule");
             assertEquals(at.toEpochMilli() / 1000.0, entries.get(0).getScore(), 0.001);
 
-            String now = backend.queue().enqueueAt(Job.of("LaterWorker", 2), Instant.now().minusSeconds(1));
+            String now = backend.queue()
+                    .enqueueAt(Job.of("LaterWorker", 2), Instant.now().minusSeconds(1));
             assertEquals(1, backend.redis().llen(ns.value() + ":queue:default"), "a time in the past means now");
             assertEquals(Map.of("default", 1L), backend.admin().queueSizes());
             assertEquals(1, backend.admin().scheduledSize());
@@ -93,10 +102,14 @@ class RedisJobQueueTest {
 
     @Test
     void enqueueAllIsOneBatchAcrossQueuesInOrder(RedisService redis, TestNamespace ns) throws Exception {
-        try (RedisBackend backend = RedisBackend.create(TestConfigs.fast(redis.uri(), ns.value()).build())) {
+        try (RedisBackend backend =
+                RedisBackend.create(TestConfigs.fast(redis.uri(), ns.value()).build())) {
             List<Job> jobs = new ArrayList<>();
             for (int i = 0; i < 2500; i++) {
-                jobs.add(Job.builder("BulkWorker").args(i).queue(i % 5 == 0 ? "low" : "default").build());
+                jobs.add(Job.builder("BulkWorker")
+                        .args(i)
+                        .queue(i % 5 == 0 ? "low" : "default")
+                        .build());
             }
             List<String> jids = backend.queue().enqueueAll(jobs);
             assertEquals(jobs.stream().map(Job::jid).toList(), jids);
@@ -110,7 +123,8 @@ class RedisJobQueueTest {
     @Test
     void oversizedJobIsRejectedBeforeAnythingIsSent(RedisService redis, TestNamespace ns) {
         try (RedisBackend backend = RedisBackend.create(TestConfigs.fast(redis.uri(), ns.value())
-                .codec(JobCodec.builder().maxPayloadBytes(1024).build()).build())) {
+                .codec(JobCodec.builder().maxPayloadBytes(1024).build())
+                .build())) {
             List<Job> jobs = List.of(Job.of("W", "small"), Job.of("W", "x".repeat(2000)));
             assertThrows(PayloadTooLargeException.class, () -> backend.queue().enqueueAll(jobs));
             assertFalse(backend.redis().exists(ns.value() + ":queue:default"), "not even the small one was sent");
@@ -124,16 +138,19 @@ class RedisJobQueueTest {
             port = s.getLocalPort();
         }
         String url = "redis://app:hunter2@127.0.0.1:" + port + "/2";
-        try (RedisBackend backend = RedisBackend.create(RedisBackendConfig.custom().url(url)
-                .connectTimeout(Duration.ofMillis(500)).build())) {
-            EnqueueException e = assertThrows(EnqueueException.class,
-                    () -> backend.queue().enqueue(Job.of("HardWorker", 1)));
+        try (RedisBackend backend = RedisBackend.create(RedisBackendConfig.custom()
+                .url(url)
+                .connectTimeout(Duration.ofMillis(500))
+                .build())) {
+            EnqueueException e =
+                    assertThrows(EnqueueException.class, () -> backend.queue().enqueue(Job.of("HardWorker", 1)));
             assertEquals(Backend.REDIS, e.backend());
             assertTrue(e.getMessage().contains("LPUSH queue:default"), e.getMessage());
             assertTrue(e.getMessage().contains("redis://app:***@127.0.0.1:" + port + "/2"), e.getMessage());
             assertFalse(e.getMessage().contains("hunter2"), "no password in messages: " + e.getMessage());
             assertNotNull(e.getCause());
-            EnqueueException scheduled = assertThrows(EnqueueException.class,
+            EnqueueException scheduled = assertThrows(
+                    EnqueueException.class,
                     () -> backend.queue().enqueueIn(Job.of("HardWorker", 1), Duration.ofMinutes(1)));
             assertTrue(scheduled.getMessage().contains("ZADD schedule"), scheduled.getMessage());
         }
@@ -142,8 +159,9 @@ class RedisJobQueueTest {
     @Test
     void aclUserPasswordAndDatabaseComeFromTheUrl() {
         try (LocalRedis server = LocalRedis.builder().build().start();
-             RedisClient admin = RedisClient.create(server.uri())) {
-            admin.sendCommand(redis.clients.jedis.Protocol.Command.ACL, "SETUSER", "app", "on", ">s3cret", "~*", "&*", "+@all");
+                RedisClient admin = RedisClient.create(server.uri())) {
+            admin.sendCommand(
+                    redis.clients.jedis.Protocol.Command.ACL, "SETUSER", "app", "on", ">s3cret", "~*", "&*", "+@all");
             String url = "redis://app:s3cret@" + server.host() + ":" + server.port() + "/3";
             try (RedisBackend backend = RedisBackend.create(url)) {
                 String jid = backend.queue().enqueue(Job.of("HardWorker", 1));
@@ -154,10 +172,12 @@ class RedisJobQueueTest {
             }
             assertEquals(0, admin.llen("queue:default"), "not to database 0");
             try (RedisBackend wrong = RedisBackend.create("redis://app:nope@" + server.host() + ":" + server.port())) {
-                EnqueueException e = assertThrows(EnqueueException.class,
-                        () -> wrong.queue().enqueue(Job.of("HardWorker", 1)));
-                assertTrue(e.getMessage().toLowerCase().contains("wrongpass")
-                        || e.getMessage().toLowerCase().contains("invalid"), e.getMessage());
+                EnqueueException e =
+                        assertThrows(EnqueueException.class, () -> wrong.queue().enqueue(Job.of("HardWorker", 1)));
+                assertTrue(
+                        e.getMessage().toLowerCase().contains("wrongpass")
+                                || e.getMessage().toLowerCase().contains("invalid"),
+                        e.getMessage());
             }
         }
     }

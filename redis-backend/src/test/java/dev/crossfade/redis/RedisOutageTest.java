@@ -1,5 +1,10 @@
 package dev.crossfade.redis;
 
+import static org.awaitility.Awaitility.await;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
 import dev.crossfade.api.Job;
 import dev.crossfade.api.codec.JobCodec;
 import dev.crossfade.api.execution.ExecutionCore;
@@ -8,10 +13,6 @@ import dev.crossfade.devservices.LocalRedis;
 import dev.crossfade.devservices.TestNamespace;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
-import org.junit.jupiter.api.Test;
-import redis.clients.jedis.UnifiedJedis;
-import redis.clients.jedis.params.ScanParams;
-
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.time.Instant;
@@ -21,11 +22,9 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicInteger;
-
-import static org.awaitility.Awaitility.await;
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertNotNull;
-import static org.junit.jupiter.api.Assertions.assertTrue;
+import org.junit.jupiter.api.Test;
+import redis.clients.jedis.UnifiedJedis;
+import redis.clients.jedis.params.ScanParams;
 
 /**
  * Liveness across a Redis outage longer than the heartbeat TTL: every liveness key expires meanwhile, yet no process
@@ -38,13 +37,14 @@ class RedisOutageTest {
 
     @Test
     void anOutageLongerThanTheTtlRecoversTheDeadButNoLiveProcess() throws Exception {
-        try (LocalRedis redis = LocalRedis.builder().appendOnly(true).fsyncAlways(true).build().start()) {
+        try (LocalRedis redis =
+                LocalRedis.builder().appendOnly(true).fsyncAlways(true).build().start()) {
             String ns = TestNamespace.random("outage").value();
             SimpleMeterRegistry metersA = new SimpleMeterRegistry();
             SimpleMeterRegistry metersB = new SimpleMeterRegistry();
             Map<String, AtomicInteger> starts = new ConcurrentHashMap<>();
             try (RedisBackend a = RedisBackend.create(config(redis, ns, metersA, Duration.ofMillis(250)));
-                 RedisBackend b = RedisBackend.create(config(redis, ns, metersB, Duration.ofMillis(2_400)))) {
+                    RedisBackend b = RedisBackend.create(config(redis, ns, metersB, Duration.ofMillis(2_400)))) {
                 // Left by processes that are gone: one SIGKILLed just now (still registered, its liveness key about
                 // to expire), one whose registration is gone altogether (only its list is left).
                 List<String> leftovers = new ArrayList<>();
@@ -58,12 +58,16 @@ class RedisOutageTest {
                 leftovers.addAll(plant(a, "crossfade:inprogress:orphan-host:77:ba9876543210|" + QUEUE, 3));
 
                 try (RedisWorkerRuntime pa = a.workers(core(starts), List.of(QUEUE), 2);
-                     RedisWorkerRuntime pb = b.workers(core(starts), List.of(QUEUE), 2)) {
+                        RedisWorkerRuntime pb = b.workers(core(starts), List.of(QUEUE), 2)) {
                     pa.start();
                     pb.start();
                     List<String> jobs = new ArrayList<>();
                     for (int i = 0; i < 16; i++) {
-                        jobs.add(a.queue().enqueue(Job.builder("Slow").args(2_000).queue(QUEUE).build()));
+                        jobs.add(a.queue()
+                                .enqueue(Job.builder("Slow")
+                                        .args(2_000)
+                                        .queue(QUEUE)
+                                        .build()));
                     }
                     await().atMost(Duration.ofSeconds(20)).until(() -> inProgress(a, pa) > 0 && inProgress(a, pb) > 0);
 
@@ -73,8 +77,10 @@ class RedisOutageTest {
 
                     List<String> all = new ArrayList<>(jobs);
                     all.addAll(leftovers);
-                    await().atMost(Duration.ofSeconds(90)).ignoreExceptions()
-                            .until(() -> starts.keySet().containsAll(all) && inProgressLists(a).isEmpty()
+                    await().atMost(Duration.ofSeconds(90))
+                            .ignoreExceptions()
+                            .until(() -> starts.keySet().containsAll(all)
+                                    && inProgressLists(a).isEmpty()
                                     && a.redis().llen(a.key("queue:" + QUEUE)) == 0);
 
                     Map<String, Integer> twice = new HashMap<>();
@@ -85,8 +91,8 @@ class RedisOutageTest {
                     });
                     assertEquals(Map.of(), twice, "no job ran twice: neither live process was recovered");
                     assertEquals(all.size(), starts.size());
-                    assertEquals(6.0, recovered(metersA) + recovered(metersB),
-                            "exactly the six leftovers were recovered");
+                    assertEquals(
+                            6.0, recovered(metersA) + recovered(metersB), "exactly the six leftovers were recovered");
                     assertNotNull(a.redis().zscore(a.key("crossfade:beats"), pa.identity()), "A is still registered");
                     assertNotNull(a.redis().zscore(a.key("crossfade:beats"), pb.identity()), "B is still registered");
                     assertEquals(null, a.redis().zscore(a.key("crossfade:beats"), ghost), "the ghost is forgotten");
@@ -105,35 +111,44 @@ class RedisOutageTest {
     void aFrozenProcessThatWasRecoveredDropsTheJobsItHadNotStarted() throws Exception {
         try (LocalRedis redis = LocalRedis.builder().build().start()) {
             String ns = TestNamespace.random("frozen").value();
-            try (RedisBackend backend = RedisBackend.create(TestConfigs.fast(redis.uri(), ns).build())) {
+            try (RedisBackend backend =
+                    RedisBackend.create(TestConfigs.fast(redis.uri(), ns).build())) {
                 List<Job> batch = new ArrayList<>();
                 for (int i = 0; i < 30; i++) {
                     batch.add(Job.builder(CountingWorkers.COUNTED).args(300L).build());
                 }
                 List<String> jids = backend.queue().enqueueAll(batch);
                 String runs = CountingWorkers.runsKey(backend);
-                try (ChildJvm child = ChildJvm.start(KillableWorkerMain.class, redis.uri().toString(), ns, "default",
-                        "1", "3")) {
+                try (ChildJvm child =
+                        ChildJvm.start(KillableWorkerMain.class, redis.uri().toString(), ns, "default", "1", "3")) {
                     String identity = child.awaitReady();
                     String list = backend.key("crossfade:inprogress:" + identity + "|default");
-                    await().atMost(Duration.ofSeconds(30)).until(() -> backend.redis().hlen(runs) >= 2
-                            && backend.redis().llen(list) >= 5);
+                    await().atMost(Duration.ofSeconds(30))
+                            .until(() -> backend.redis().hlen(runs) >= 2
+                                    && backend.redis().llen(list) >= 5);
                     child.freeze();
                     long heldAtFreeze = backend.redis().llen(list);
-                    try (RedisWorkerRuntime peer = backend.workers(ExecutionCore.builder(
-                            CountingWorkers.registry(backend)).build(), List.of("default"), 4)) {
+                    try (RedisWorkerRuntime peer = backend.workers(
+                            ExecutionCore.builder(CountingWorkers.registry(backend))
+                                    .build(),
+                            List.of("default"),
+                            4)) {
                         peer.start();
-                        await().atMost(Duration.ofSeconds(60)).until(() -> backend.redis().hkeys(runs).containsAll(jids));
+                        await().atMost(Duration.ofSeconds(60))
+                                .until(() -> backend.redis().hkeys(runs).containsAll(jids));
                         child.thaw();
-                        await().atMost(Duration.ofSeconds(20)).until(() -> backend.redis().zscore(
-                                backend.key("crossfade:beats"), identity) != null);
+                        await().atMost(Duration.ofSeconds(20))
+                                .until(() -> backend.redis().zscore(backend.key("crossfade:beats"), identity) != null);
                         Thread.sleep(2_000); // time for the thawed child to run anything it wrongly kept
                     }
                     Map<String, String> counts = backend.redis().hgetAll(runs);
-                    long twice = counts.values().stream().filter(n -> !n.equals("1")).count();
+                    long twice =
+                            counts.values().stream().filter(n -> !n.equals("1")).count();
                     assertEquals(jids.size(), counts.size(), "every job ran");
-                    assertTrue(twice <= 1, "at most the job running at the freeze ran twice, not the " + heldAtFreeze
-                            + " the child held: " + counts + "\n" + child.output());
+                    assertTrue(
+                            twice <= 1,
+                            "at most the job running at the freeze ran twice, not the " + heldAtFreeze
+                                    + " the child held: " + counts + "\n" + child.output());
                     assertTrue(child.output().contains("dropped"), child.output());
                 }
             }
@@ -141,27 +156,35 @@ class RedisOutageTest {
     }
 
     /** Heartbeat intervals differ, so that after the outage one process beats well before the other. */
-    private static RedisBackendConfig config(LocalRedis redis, String ns, SimpleMeterRegistry meters,
-                                             Duration heartbeat) {
-        return TestConfigs.fast(redis.uri(), ns).recoveryTimeout(TTL).heartbeatInterval(heartbeat).fetchBatchSize(1)
-                .meterRegistry(meters).build();
+    private static RedisBackendConfig config(
+            LocalRedis redis, String ns, SimpleMeterRegistry meters, Duration heartbeat) {
+        return TestConfigs.fast(redis.uri(), ns)
+                .recoveryTimeout(TTL)
+                .heartbeatInterval(heartbeat)
+                .fetchBatchSize(1)
+                .meterRegistry(meters)
+                .build();
     }
 
     private static ExecutionCore core(Map<String, AtomicInteger> starts) {
         return ExecutionCore.builder(WorkerRegistry.builder()
-                .register("Slow", (args, ctx) -> {
-                    starts.computeIfAbsent(ctx.jid(), k -> new AtomicInteger()).incrementAndGet();
-                    Thread.sleep(args.get(0, Long.class));
-                })
-                .build()).build();
+                        .register("Slow", (args, ctx) -> {
+                            starts.computeIfAbsent(ctx.jid(), k -> new AtomicInteger())
+                                    .incrementAndGet();
+                            Thread.sleep(args.get(0, Long.class));
+                        })
+                        .build())
+                .build();
     }
 
     private static List<String> plant(RedisBackend backend, String listKey, int n) {
         List<String> jids = new ArrayList<>();
         for (int i = 0; i < n; i++) {
             Job job = Job.builder("Slow").args(10).queue(QUEUE).build();
-            backend.redis().lpush(backend.key(listKey).getBytes(StandardCharsets.UTF_8),
-                    JobCodec.defaults().encodeEnqueued(job, Instant.now()));
+            backend.redis()
+                    .lpush(
+                            backend.key(listKey).getBytes(StandardCharsets.UTF_8),
+                            JobCodec.defaults().encodeEnqueued(job, Instant.now()));
             jids.add(job.jid());
         }
         return jids;
@@ -172,7 +195,8 @@ class RedisOutageTest {
     }
 
     private static List<String> inProgressLists(RedisBackend backend) {
-        ScanParams match = new ScanParams().match(backend.key("crossfade:inprogress:*")).count(1_000);
+        ScanParams match =
+                new ScanParams().match(backend.key("crossfade:inprogress:*")).count(1_000);
         List<String> lists = new ArrayList<>();
         String cursor = ScanParams.SCAN_POINTER_START;
         do {
@@ -184,6 +208,8 @@ class RedisOutageTest {
     }
 
     private static double recovered(SimpleMeterRegistry meters) {
-        return meters.find("crossfade.redis.jobs.recovered").counters().stream().mapToDouble(Counter::count).sum();
+        return meters.find("crossfade.redis.jobs.recovered").counters().stream()
+                .mapToDouble(Counter::count)
+                .sum();
     }
 }

@@ -1,15 +1,15 @@
 package dev.crossfade.redis;
 
+import static org.awaitility.Awaitility.await;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
 import dev.crossfade.api.Job;
 import dev.crossfade.api.execution.RunGuard.Claim;
 import dev.crossfade.devservices.RedisService;
 import dev.crossfade.devservices.TestNamespace;
 import dev.crossfade.devservices.junit.CrossfadeServices;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.extension.ExtendWith;
-
 import java.time.Duration;
 import java.util.List;
 import java.util.Set;
@@ -17,11 +17,10 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
-
-import static org.awaitility.Awaitility.await;
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertThrows;
-import static org.junit.jupiter.api.Assertions.assertTrue;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
 
 /**
  * The run-once guard against a real Redis: unmarked jobs cost nothing; marked ones run one copy at a time, with tokens,
@@ -36,7 +35,9 @@ class RedisRunGuardTest {
 
     @BeforeEach
     void setUp(RedisService redis, TestNamespace ns) {
-        backend = RedisBackend.create(RedisBackendConfig.custom().url(redis.uri().toString()).namespace(ns.value())
+        backend = RedisBackend.create(RedisBackendConfig.custom()
+                .url(redis.uri().toString())
+                .namespace(ns.value())
                 .build());
     }
 
@@ -48,13 +49,16 @@ class RedisRunGuardTest {
     }
 
     private static <T> T on(ExecutorService copy, java.util.concurrent.Callable<T> call) throws Exception {
-        return CompletableFuture.supplyAsync(() -> {
-            try {
-                return call.call();
-            } catch (Exception e) {
-                throw new IllegalStateException(e);
-            }
-        }, copy).get(10, TimeUnit.SECONDS);
+        return CompletableFuture.supplyAsync(
+                        () -> {
+                            try {
+                                return call.call();
+                            } catch (Exception e) {
+                                throw new IllegalStateException(e);
+                            }
+                        },
+                        copy)
+                .get(10, TimeUnit.SECONDS);
     }
 
     /** Marks the job as the router does, and waits until the guard has read the mark. */
@@ -102,7 +106,9 @@ class RedisRunGuardTest {
         assertEquals("done", backend.redis().get(claimKey(done)));
         assertEquals(Claim.ALREADY_DONE, on(copyB, () -> guard.claim(done)));
         assertEquals(Claim.ALREADY_DONE, on(copyB, () -> guard.claim(failed)), "the failed run's retry owns it");
-        assertEquals(Claim.RUN, on(copyB, () -> guard.claim(failed.toBuilder().retryCount(0).build())));
+        assertEquals(
+                Claim.RUN,
+                on(copyB, () -> guard.claim(failed.toBuilder().retryCount(0).build())));
     }
 
     @Test
@@ -179,10 +185,10 @@ class RedisRunGuardTest {
 
     @Test
     void aBadLeaseIsRefusedWithItsFix() {
-        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
-                () -> backend.runGuard(Duration.ZERO, Duration.ofHours(1)));
+        IllegalArgumentException e = assertThrows(
+                IllegalArgumentException.class, () -> backend.runGuard(Duration.ZERO, Duration.ofHours(1)));
         assertTrue(e.getMessage().contains("lease must be positive"), e.getMessage());
-        assertThrows(IllegalArgumentException.class, () -> backend.runGuard(Duration.ofMinutes(2),
-                Duration.ofSeconds(1)));
+        assertThrows(
+                IllegalArgumentException.class, () -> backend.runGuard(Duration.ofMinutes(2), Duration.ofSeconds(1)));
     }
 }

@@ -1,8 +1,9 @@
 package dev.crossfade.redis;
 
+import static org.junit.jupiter.api.Assertions.fail;
+
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-
 import java.io.IOException;
 import java.net.URI;
 import java.nio.charset.StandardCharsets;
@@ -12,8 +13,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 
-import static org.junit.jupiter.api.Assertions.fail;
-
 /**
  * Runs the real Ruby Sidekiq scripts under {@code src/test/ruby} against a test Redis: one-shot scripts with Debian's
  * Sidekiq 6.4, and a long-lived {@link Session} with either {@link Kit}.
@@ -21,7 +20,8 @@ import static org.junit.jupiter.api.Assertions.fail;
 final class Ruby {
     /** A Ruby with a Sidekiq: Debian's 6.4 on MRI, or 8.1.7 on JRuby from the sidekiq8 kit. */
     enum Kit {
-        SIDEKIQ6, SIDEKIQ8;
+        SIDEKIQ6,
+        SIDEKIQ8;
 
         /**
          * The sidekiq8 kit: {@code -Dcrossfade.sidekiq8.kit}, else {@code $SIDEKIQ8_KIT}, else {@code ../shared/sidekiq8}
@@ -29,21 +29,27 @@ final class Ruby {
          */
         static Path kit8() {
             String configured = System.getProperty("crossfade.sidekiq8.kit", System.getenv("SIDEKIQ8_KIT"));
-            Path kit = configured != null ? Path.of(configured)
+            Path kit = configured != null
+                    ? Path.of(configured)
                     : Path.of("..", "..", "shared", "sidekiq8").toAbsolutePath().normalize();
             if (!Files.isExecutable(kit.resolve("bin").resolve("ruby"))) {
-                fail("the Sidekiq 8 kit (Sidekiq 8.1.7 on JRuby) is required for the Sidekiq 8 interop tests: not found "
-                        + "at " + kit + "; set SIDEKIQ8_KIT or -Dcrossfade.sidekiq8.kit to its directory");
+                fail(
+                        "the Sidekiq 8 kit (Sidekiq 8.1.7 on JRuby) is required for the Sidekiq 8 interop tests: not found "
+                                + "at " + kit + "; set SIDEKIQ8_KIT or -Dcrossfade.sidekiq8.kit to its directory");
             }
             return kit;
         }
 
         List<String> ruby() {
-            return this == SIDEKIQ6 ? List.of("ruby") : List.of(kit8().resolve("bin/ruby").toString());
+            return this == SIDEKIQ6
+                    ? List.of("ruby")
+                    : List.of(kit8().resolve("bin/ruby").toString());
         }
 
         List<String> sidekiq() {
-            return this == SIDEKIQ6 ? List.of("sidekiq") : List.of(kit8().resolve("bin/sidekiq").toString());
+            return this == SIDEKIQ6
+                    ? List.of("sidekiq")
+                    : List.of(kit8().resolve("bin/sidekiq").toString());
         }
 
         SidekiqVersion version() {
@@ -74,8 +80,8 @@ final class Ruby {
             err = Files.createTempFile("ruby-session-", ".stderr");
             pb.redirectError(err.toFile());
             process = pb.start();
-            out = new java.io.BufferedReader(new java.io.InputStreamReader(process.getInputStream(),
-                    StandardCharsets.UTF_8));
+            out = new java.io.BufferedReader(
+                    new java.io.InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8));
             in = new java.io.OutputStreamWriter(process.getOutputStream(), StandardCharsets.UTF_8);
             JsonNode ready = read();
             if (!ready.has("ready")) {
@@ -93,7 +99,8 @@ final class Ruby {
 
         /** Sends {@code {"cmd": cmd, key: value...}} and returns the answer; fails the test on a Ruby error. */
         synchronized JsonNode call(String cmd, Object... keyValues) throws IOException {
-            com.fasterxml.jackson.databind.node.ObjectNode c = JSON.createObjectNode().put("cmd", cmd);
+            com.fasterxml.jackson.databind.node.ObjectNode c =
+                    JSON.createObjectNode().put("cmd", cmd);
             for (int i = 0; i < keyValues.length; i += 2) {
                 c.set((String) keyValues[i], JSON.valueToTree(keyValues[i + 1]));
             }
@@ -120,18 +127,19 @@ final class Ruby {
             Files.deleteIfExists(err);
         }
     }
-    static final Path SCRIPTS = Path.of("src", "test", "ruby").toAbsolutePath();
-    private static final String INSTALL = "Ruby Sidekiq is required for the Ruby interop tests: "
-            + "apt-get install ruby-sidekiq (CI installs it)";
 
-    private Ruby() {
-    }
+    static final Path SCRIPTS = Path.of("src", "test", "ruby").toAbsolutePath();
+    private static final String INSTALL =
+            "Ruby Sidekiq is required for the Ruby interop tests: " + "apt-get install ruby-sidekiq (CI installs it)";
+
+    private Ruby() {}
 
     /** Fails (never skips) when Ruby or the sidekiq gem is missing: interop is a promise, not an option. */
     static void requireSidekiq() {
         try {
             Process p = new ProcessBuilder("ruby", "-e", "require 'sidekiq'; puts Sidekiq::VERSION")
-                    .redirectErrorStream(true).start();
+                    .redirectErrorStream(true)
+                    .start();
             String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).trim();
             if (!p.waitFor(60, TimeUnit.SECONDS) || p.exitValue() != 0) {
                 fail(INSTALL + ". `ruby -e \"require 'sidekiq'\"` said: " + out);
@@ -146,7 +154,8 @@ final class Ruby {
 
     /** Runs {@code ruby <script> args...} with REDIS_URL and returns its stdout parsed as JSON. */
     static JsonNode run(URI redis, String script, String... args) throws Exception {
-        List<String> cmd = new ArrayList<>(List.of("ruby", SCRIPTS.resolve(script).toString()));
+        List<String> cmd =
+                new ArrayList<>(List.of("ruby", SCRIPTS.resolve(script).toString()));
         cmd.addAll(List.of(args));
         ProcessBuilder pb = new ProcessBuilder(cmd).directory(SCRIPTS.toFile());
         pb.environment().put("REDIS_URL", redis.toString());
@@ -155,8 +164,8 @@ final class Ruby {
         Process p = pb.start();
         String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
         if (!p.waitFor(60, TimeUnit.SECONDS) || p.exitValue() != 0) {
-            fail("ruby " + script + " failed (exit " + (p.isAlive() ? "timeout" : p.exitValue()) + "):\n" + out
-                    + "\n" + Files.readString(err));
+            fail("ruby " + script + " failed (exit " + (p.isAlive() ? "timeout" : p.exitValue()) + "):\n" + out + "\n"
+                    + Files.readString(err));
         }
         Files.deleteIfExists(err);
         return new ObjectMapper().readTree(out);
@@ -172,7 +181,9 @@ final class Ruby {
         List<String> cmd = new ArrayList<>(kit.sidekiq());
         cmd.addAll(List.of("-r", "./worker.rb", "-q", queue, "-c", "2"));
         ProcessBuilder pb = new ProcessBuilder(cmd)
-                .directory(SCRIPTS.toFile()).redirectErrorStream(true).redirectOutput(log.toFile());
+                .directory(SCRIPTS.toFile())
+                .redirectErrorStream(true)
+                .redirectOutput(log.toFile());
         pb.environment().put("REDIS_URL", redis.toString());
         pb.environment().put("RUBYOPT", "-W0");
         return pb.start();

@@ -1,5 +1,7 @@
 package dev.crossfade.redis;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
 import dev.crossfade.api.Job;
 import dev.crossfade.api.codec.JobCodec;
 import dev.crossfade.devservices.RedisService;
@@ -7,9 +9,6 @@ import dev.crossfade.devservices.TestNamespace;
 import dev.crossfade.devservices.junit.CrossfadeServices;
 import dev.crossfade.redis.internal.Keys;
 import dev.crossfade.redis.internal.Scheduled;
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.extension.ExtendWith;
-
 import java.nio.charset.StandardCharsets;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -22,8 +21,8 @@ import java.util.concurrent.Callable;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
-
-import static org.junit.jupiter.api.Assertions.assertEquals;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
 
 /** Several pollers promoting the same schedule and retry sets at once never promote a job twice, nor drop one. */
 @ExtendWith(CrossfadeServices.class)
@@ -31,7 +30,8 @@ class ScheduledPollerTest {
 
     @Test
     void concurrentPollersPromoteEachDueJobExactlyOnce(RedisService redis, TestNamespace ns) throws Exception {
-        try (RedisBackend backend = RedisBackend.create(TestConfigs.fast(redis.uri(), ns.value()).build())) {
+        try (RedisBackend backend =
+                RedisBackend.create(TestConfigs.fast(redis.uri(), ns.value()).build())) {
             JobCodec codec = JobCodec.defaults();
             double past = Instant.now().minusSeconds(5).getEpochSecond();
             double future = Instant.now().plusSeconds(3600).getEpochSecond();
@@ -39,7 +39,10 @@ class ScheduledPollerTest {
             Map<byte[], Double> retry = new HashMap<>();
             Set<String> due = new HashSet<>();
             for (int i = 0; i < 3000; i++) {
-                Job job = Job.builder("HardWorker").args(i).queue(i % 2 == 0 ? "default" : "mailers").build();
+                Job job = Job.builder("HardWorker")
+                        .args(i)
+                        .queue(i % 2 == 0 ? "default" : "mailers")
+                        .build();
                 boolean isDue = i % 10 != 0;
                 (i % 3 == 0 ? retry : schedule).put(codec.encode(job), isDue ? past : future);
                 if (isDue) {

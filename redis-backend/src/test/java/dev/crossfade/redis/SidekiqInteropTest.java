@@ -1,5 +1,11 @@
 package dev.crossfade.redis;
 
+import static org.awaitility.Awaitility.await;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import dev.crossfade.api.Job;
@@ -11,13 +17,6 @@ import dev.crossfade.api.worker.WorkerOptions;
 import dev.crossfade.api.worker.WorkerRegistry;
 import dev.crossfade.devservices.LocalRedis;
 import dev.crossfade.tck.Ledger;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.BeforeEach;
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.TestInstance;
-
 import java.math.BigInteger;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -31,12 +30,12 @@ import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
-
-import static org.awaitility.Awaitility.await;
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertFalse;
-import static org.junit.jupiter.api.Assertions.assertNotNull;
-import static org.junit.jupiter.api.Assertions.assertTrue;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
 
 /**
  * Wire compatibility with real Ruby Sidekiq, both ways, the same scenarios for each generation ({@link Sidekiq6InteropTest}
@@ -71,7 +70,9 @@ abstract class SidekiqInteropTest {
 
     @BeforeEach
     void emptyRedis() {
-        backend = RedisBackend.create(TestConfigs.fast(redis.uri(), "").sidekiqVersion(kit().version()).build());
+        backend = RedisBackend.create(TestConfigs.fast(redis.uri(), "")
+                .sidekiqVersion(kit().version())
+                .build());
         backend.redis().flushAll();
     }
 
@@ -85,7 +86,9 @@ abstract class SidekiqInteropTest {
     }
 
     private RedisWorkerRuntime javaWorkers(WorkerRegistry registry) {
-        ExecutionCore core = ExecutionCore.builder(registry).retryPolicy(RetryPolicy.fixed(Duration.ofHours(1))).build();
+        ExecutionCore core = ExecutionCore.builder(registry)
+                .retryPolicy(RetryPolicy.fixed(Duration.ofHours(1)))
+                .build();
         RedisWorkerRuntime r = backend.workers(core, List.of("default"), 2);
         r.start();
         return r;
@@ -107,9 +110,11 @@ abstract class SidekiqInteropTest {
         Map<String, ArrayNode> received = new ConcurrentHashMap<>();
         try (RedisWorkerRuntime workers = javaWorkers(WorkerRegistry.builder()
                 .register("RubyPushedWorker", recording())
-                .register("NastyArgsWorker", (args, ctx) -> received.put(ctx.jid(), args.raw())).build())) {
-            await().atMost(Duration.ofSeconds(30)).until(() -> ledger.completedAll(jids)
-                    && received.containsKey(nasty.get("jid").asText()));
+                .register("NastyArgsWorker", (args, ctx) -> received.put(ctx.jid(), args.raw()))
+                .build())) {
+            await().atMost(Duration.ofSeconds(30))
+                    .until(() -> ledger.completedAll(jids)
+                            && received.containsKey(nasty.get("jid").asText()));
         }
         Ledger.Run first = ledger.starts(bulk.get(0).asText()).get(0);
         assertEquals("[0,\"ruby-0\",{\"nested\":[1.5,null,true]}]", first.argsJson(), "args as Ruby wrote them");
@@ -127,22 +132,35 @@ abstract class SidekiqInteropTest {
     void jobsEnqueuedByJavaRunInRubySidekiqWithTheirArgsExactly() throws Exception {
         List<String> jids = new ArrayList<>();
         for (int i = 0; i < 10; i++) {
-            jids.add(backend.queue().enqueue(Job.builder("JavaEnqueuedWorker").args(i, "java-" + i, 2.5, null).build()));
+            jids.add(backend.queue()
+                    .enqueue(Job.builder("JavaEnqueuedWorker")
+                            .args(i, "java-" + i, 2.5, null)
+                            .build()));
         }
-        Object[] nasty = {0.1, new BigInteger("1180591620717411303424"), "ünïcödé ✓ 🎉", "nul\u0000inside",
-            Map.of("deep", Map.of("er", List.of(1, List.of(2, Map.of("x", "y"))))), null, -2.5e-8};
-        String nastyJid = backend.queue().enqueue(Job.builder("JavaEnqueuedWorker").args(nasty).build());
+        Object[] nasty = {
+            0.1,
+            new BigInteger("1180591620717411303424"),
+            "ünïcödé ✓ 🎉",
+            "nul\u0000inside",
+            Map.of("deep", Map.of("er", List.of(1, List.of(2, Map.of("x", "y"))))),
+            null,
+            -2.5e-8
+        };
+        String nastyJid = backend.queue()
+                .enqueue(Job.builder("JavaEnqueuedWorker").args(nasty).build());
         jids.add(nastyJid);
         jids.add(backend.queue().enqueueIn(Job.of("JavaEnqueuedWorker", "later"), Duration.ofSeconds(1)));
 
         Path log = Files.createTempFile("sidekiq-", ".log");
         Process sidekiq = Ruby.sidekiq(kit(), redis.uri(), "default", log);
         try {
-            await().atMost(Duration.ofSeconds(60)).until(() -> !sidekiq.isAlive()
-                    || backend.redis().smembers("test:ruby-ran").containsAll(jids));
+            await().atMost(Duration.ofSeconds(60))
+                    .until(() -> !sidekiq.isAlive()
+                            || backend.redis().smembers("test:ruby-ran").containsAll(jids));
             assertTrue(sidekiq.isAlive(), "sidekiq exited early:\n" + Files.readString(log));
             // With the Ruby server registered, a backend left to detect the generation finds it.
-            try (RedisBackend detecting = RedisBackend.create(TestConfigs.fast(redis.uri(), "").build())) {
+            try (RedisBackend detecting =
+                    RedisBackend.create(TestConfigs.fast(redis.uri(), "").build())) {
                 assertEquals(kit().version(), detecting.sidekiqVersion());
             }
         } finally {
@@ -151,9 +169,12 @@ abstract class SidekiqInteropTest {
                 sidekiq.destroyForcibly();
             }
         }
-        assertEquals("[0,\"java-0\",2.5,null]", backend.redis().hget("test:ruby-args", jids.get(0)),
+        assertEquals(
+                "[0,\"java-0\",2.5,null]",
+                backend.redis().hget("test:ruby-args", jids.get(0)),
                 "Ruby received the args Java sent");
-        assertEquals(Json.mapper().valueToTree(nasty),
+        assertEquals(
+                Json.mapper().valueToTree(nasty),
                 Json.mapper().readTree(backend.redis().hget("test:ruby-args", nastyJid)));
         assertEquals(0, backend.redis().llen("queue:default"));
     }
@@ -169,14 +190,19 @@ abstract class SidekiqInteropTest {
         };
         WorkerRegistry registry = WorkerRegistry.builder()
                 .register("FlakyJavaWorker", flaky)
-                .register("DoomedJavaWorker", flaky, WorkerOptions.custom().maxRetries(0).build()).build();
+                .register(
+                        "DoomedJavaWorker",
+                        flaky,
+                        WorkerOptions.custom().maxRetries(0).build())
+                .build();
         String retried = backend.queue().enqueue(Job.of("FlakyJavaWorker", "a"));
         String dead = backend.queue().enqueue(Job.of("DoomedJavaWorker", "b"));
         failing.addAll(List.of(retried, dead));
         Instant before = Instant.now();
         try (RedisWorkerRuntime workers = javaWorkers(registry)) {
-            await().atMost(Duration.ofSeconds(30)).until(() -> backend.admin().retrySize() == 1
-                    && backend.admin().deadSize() == 1);
+            await().atMost(Duration.ofSeconds(30))
+                    .until(() ->
+                            backend.admin().retrySize() == 1 && backend.admin().deadSize() == 1);
             await().atMost(Duration.ofSeconds(10)).until(() -> backend.redis().get("stat:failed") != null);
 
             JsonNode seen = ruby.call("inspect");
@@ -190,15 +216,19 @@ abstract class SidekiqInteropTest {
             assertEquals(0, r.get("retry_count").asInt());
             JsonNode failedAt = r.get("failed_at");
             if (millis()) {
-                assertTrue(failedAt.isIntegralNumber() && failedAt.asLong() >= before.toEpochMilli(),
+                assertTrue(
+                        failedAt.isIntegralNumber() && failedAt.asLong() >= before.toEpochMilli(),
                         "failed_at in Sidekiq 8's integer milliseconds: " + r);
             } else {
-                assertTrue(failedAt.isFloatingPointNumber() && failedAt.asDouble() >= before.getEpochSecond(),
+                assertTrue(
+                        failedAt.isFloatingPointNumber() && failedAt.asDouble() >= before.getEpochSecond(),
                         "failed_at in float seconds: " + r);
             }
             double due = r.get("at").asDouble();
-            assertTrue(due > before.plus(Duration.ofMinutes(59)).getEpochSecond()
-                    && due < Instant.now().plus(Duration.ofMinutes(61)).getEpochSecond(), "due in an hour: " + r);
+            assertTrue(
+                    due > before.plus(Duration.ofMinutes(59)).getEpochSecond()
+                            && due < Instant.now().plus(Duration.ofMinutes(61)).getEpochSecond(),
+                    "due in an hour: " + r);
 
             JsonNode d = seen.get("dead").get(0);
             assertEquals(dead, d.get("jid").asText());
@@ -210,11 +240,17 @@ abstract class SidekiqInteropTest {
 
             // The pages a person looks at.
             String retries = web("/retries");
-            assertTrue(retries.contains("FlakyJavaWorker") && retries.contains("java.lang.IllegalStateException")
-                    && retries.contains("java says no to a"), "/retries lists the Java failure");
+            assertTrue(
+                    retries.contains("FlakyJavaWorker")
+                            && retries.contains("java.lang.IllegalStateException")
+                            && retries.contains("java says no to a"),
+                    "/retries lists the Java failure");
             String morgue = web("/morgue");
-            assertTrue(morgue.contains("DoomedJavaWorker") && morgue.contains("java.lang.IllegalStateException")
-                    && morgue.contains("java says no to b"), "/morgue lists the Java death");
+            assertTrue(
+                    morgue.contains("DoomedJavaWorker")
+                            && morgue.contains("java.lang.IllegalStateException")
+                            && morgue.contains("java says no to b"),
+                    "/morgue lists the Java death");
 
             // Sidekiq's own Retry buttons put them back; Java runs them.
             failing.clear();
@@ -228,9 +264,11 @@ abstract class SidekiqInteropTest {
 
     @Test
     void retryWrittenByRubyIsRetriedByJava() throws Exception {
-        String jid = ruby.call("fail_in_ruby", "class", "RubyFailedWorker", "arg", "again").asText();
+        String jid = ruby.call("fail_in_ruby", "class", "RubyFailedWorker", "arg", "again")
+                .asText();
         try (RedisWorkerRuntime workers = javaWorkers(WorkerRegistry.builder()
-                .register("RubyFailedWorker", recording()).build())) {
+                .register("RubyFailedWorker", recording())
+                .build())) {
             await().atMost(Duration.ofSeconds(30)).until(() -> ledger.completedAll(List.of(jid)));
         }
         Ledger.Run run = ledger.starts(jid).get(0);
@@ -244,11 +282,14 @@ abstract class SidekiqInteropTest {
         CountDownLatch release = new CountDownLatch(1);
         Worker blocking = (args, ctx) -> release.await(30, TimeUnit.SECONDS);
         String jid = backend.queue().enqueue(Job.of("BlockingWorker", 1));
-        try (RedisWorkerRuntime workers = javaWorkers(WorkerRegistry.builder().register("BlockingWorker", blocking)
-                .register("Quick", (args, ctx) -> { }).build())) {
+        try (RedisWorkerRuntime workers = javaWorkers(WorkerRegistry.builder()
+                .register("BlockingWorker", blocking)
+                .register("Quick", (args, ctx) -> {})
+                .build())) {
             String identity = workers.identity();
             // Wait for a heartbeat that saw the job busy.
-            await().atMost(Duration.ofSeconds(10)).until(() -> "1".equals(backend.redis().hget(identity, "busy")));
+            await().atMost(Duration.ofSeconds(10))
+                    .until(() -> "1".equals(backend.redis().hget(identity, "busy")));
             JsonNode seen = ruby.call("inspect");
             String busy = web("/busy");
 
@@ -272,15 +313,20 @@ abstract class SidekiqInteropTest {
             assertTrue(busy.contains(host + ":" + ProcessHandle.current().pid()), "/busy lists the Java process");
             assertTrue(busy.contains(jid) && busy.contains("BlockingWorker"), "/busy lists the running Java job");
             // The Threads and Busy cells of the process row: 2 and 1 (Sidekiq 8 wraps numbers in a span).
-            assertTrue(busy.matches("(?s).*<td[^>]*>\\s*(<span[^>]*>)?2(</span>)?\\s*</td>\\s*"
-                    + "<td[^>]*>\\s*(<span[^>]*>)?1(</span>)?\\s*</td>.*"), "/busy shows 2 threads, 1 busy: " + busy);
+            assertTrue(
+                    busy.matches("(?s).*<td[^>]*>\\s*(<span[^>]*>)?2(</span>)?\\s*</td>\\s*"
+                            + "<td[^>]*>\\s*(<span[^>]*>)?1(</span>)?\\s*</td>.*"),
+                    "/busy shows 2 threads, 1 busy: " + busy);
             assertTrue(busy.matches("(?s).*Queues: </b>\\s*default.*"), "/busy shows the queue");
 
             // Quiet, as the Web UI's button does: the Java process stops fetching.
             ruby.call("quiet", "identity", identity);
-            await().atMost(Duration.ofSeconds(10)).until(() -> "true".equals(backend.redis().hget(identity, "quiet")));
-            assertTrue(ruby.call("inspect").get("processes").findValues("stopping").stream()
-                    .anyMatch(JsonNode::asBoolean), "Sidekiq sees it stopping");
+            await().atMost(Duration.ofSeconds(10))
+                    .until(() -> "true".equals(backend.redis().hget(identity, "quiet")));
+            assertTrue(
+                    ruby.call("inspect").get("processes").findValues("stopping").stream()
+                            .anyMatch(JsonNode::asBoolean),
+                    "Sidekiq sees it stopping");
             String quick = backend.queue().enqueue(Job.of("Quick"));
             Thread.sleep(1_000); // two fetch rounds: a quiet process takes nothing
             assertEquals(1, backend.redis().llen("queue:default"), "a quiet process fetches no job " + quick);
@@ -288,7 +334,9 @@ abstract class SidekiqInteropTest {
 
             assertTrue(workers.stop(Duration.ofSeconds(10)));
             Set<String> listed = new HashSet<>();
-            ruby.call("inspect").get("processes").forEach(n -> listed.add(n.get("identity").asText()));
+            ruby.call("inspect")
+                    .get("processes")
+                    .forEach(n -> listed.add(n.get("identity").asText()));
             assertFalse(listed.contains(identity), "gone from ProcessSet after stop");
         }
     }
@@ -296,13 +344,16 @@ abstract class SidekiqInteropTest {
     @Test
     void activeJobJobsRunOnJavaWorkersAndJavaWritesThemAsRailsDoes() throws Exception {
         List<String> jids = new ArrayList<>();
-        for (String wrapper : List.of(dev.crossfade.api.activejob.ActiveJob.WRAPPER,
-                dev.crossfade.api.activejob.ActiveJob.LEGACY_WRAPPER)) {
+        for (String wrapper : List.of(
+                dev.crossfade.api.activejob.ActiveJob.WRAPPER, dev.crossfade.api.activejob.ActiveJob.LEGACY_WRAPPER)) {
             jids.add(ruby.call("push_active_job", "wrapper", wrapper).asText());
         }
         Map<String, String> got = new ConcurrentHashMap<>();
         try (RedisWorkerRuntime workers = javaWorkers(WorkerRegistry.builder()
-                .register("WelcomeJob", (args, ctx) -> got.put(ctx.jid(), args.raw().toString())).build())) {
+                .register(
+                        "WelcomeJob",
+                        (args, ctx) -> got.put(ctx.jid(), args.raw().toString()))
+                .build())) {
             await().atMost(Duration.ofSeconds(30)).until(() -> got.keySet().containsAll(jids));
         }
         for (String jid : jids) {
@@ -310,17 +361,24 @@ abstract class SidekiqInteropTest {
         }
         // A Java-written Active Job job is one to Sidekiq's own API: it shows the job class and its arguments.
         // Sidekiq 6 knows only the wrapper name of its time.
-        String wrapper = kit() == Ruby.Kit.SIDEKIQ6 ? dev.crossfade.api.activejob.ActiveJob.LEGACY_WRAPPER
+        String wrapper = kit() == Ruby.Kit.SIDEKIQ6
+                ? dev.crossfade.api.activejob.ActiveJob.LEGACY_WRAPPER
                 : dev.crossfade.api.activejob.ActiveJob.WRAPPER;
-        String jid = backend.queue().enqueue(dev.crossfade.api.activejob.ActiveJob.job("WelcomeJob").wrapper(wrapper)
-                .args("gid://shop/User/42", "hi", Map.of("plan", "pro")).build());
+        String jid = backend.queue()
+                .enqueue(dev.crossfade.api.activejob.ActiveJob.job("WelcomeJob")
+                        .wrapper(wrapper)
+                        .args("gid://shop/User/42", "hi", Map.of("plan", "pro"))
+                        .build());
         JsonNode seen = ruby.call("queued_view").get(0);
         assertEquals(jid, seen.get("jid").asText());
         assertEquals(wrapper, seen.get("klass").asText());
         assertEquals("WelcomeJob", seen.get("display_class").asText());
         // Sidekiq 6.4's display drops only GlobalID markers; 8's drops the hash markers too.
-        assertEquals(kit() == Ruby.Kit.SIDEKIQ6 ? "[\"gid://shop/User/42\",\"hi\",{\"plan\":\"pro\",\"_aj_symbol_keys\":[]}]"
-                : "[\"gid://shop/User/42\",\"hi\",{\"plan\":\"pro\"}]", seen.get("display_args").toString());
+        assertEquals(
+                kit() == Ruby.Kit.SIDEKIQ6
+                        ? "[\"gid://shop/User/42\",\"hi\",{\"plan\":\"pro\",\"_aj_symbol_keys\":[]}]"
+                        : "[\"gid://shop/User/42\",\"hi\",{\"plan\":\"pro\"}]",
+                seen.get("display_args").toString());
         assertEquals("WelcomeJob", seen.get("item").get("wrapped").asText());
     }
 

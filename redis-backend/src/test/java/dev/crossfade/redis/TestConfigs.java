@@ -5,8 +5,7 @@ import java.time.Duration;
 
 /** Backend settings for tests: pollers and heartbeats fast enough that scenarios finish in seconds. */
 final class TestConfigs {
-    private TestConfigs() {
-    }
+    private TestConfigs() {}
 
     static RedisBackendConfig.Builder fast(URI url, String namespace) {
         return RedisBackendConfig.custom()

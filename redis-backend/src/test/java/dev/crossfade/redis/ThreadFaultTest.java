@@ -1,5 +1,11 @@
 package dev.crossfade.redis;
 
+import static org.awaitility.Awaitility.await;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
 import dev.crossfade.api.Backend;
 import dev.crossfade.api.Job;
 import dev.crossfade.api.execution.ExecutionCore;
@@ -10,9 +16,6 @@ import dev.crossfade.devservices.RedisService;
 import dev.crossfade.devservices.TestNamespace;
 import dev.crossfade.devservices.junit.CrossfadeServices;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.extension.ExtendWith;
-
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -22,12 +25,8 @@ import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicInteger;
-
-import static org.awaitility.Awaitility.await;
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertFalse;
-import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
 
 /**
  * Faults that reach the runtime's threads: an {@link Error} that escapes the execution core still gives its job an
@@ -49,16 +48,18 @@ class ThreadFaultTest {
     @Test
     void errorsThatEscapeTheExecutionCoreEndTheirJobsDeadAndTheThreadLivesOn(RedisService redis, TestNamespace ns) {
         SimpleMeterRegistry meters = new SimpleMeterRegistry();
-        try (RedisBackend backend = RedisBackend.create(TestConfigs.fast(redis.uri(), ns.value())
-                .meterRegistry(meters).build())) {
+        try (RedisBackend backend = RedisBackend.create(
+                TestConfigs.fast(redis.uri(), ns.value()).meterRegistry(meters).build())) {
             Map<String, AtomicInteger> runs = new ConcurrentHashMap<>();
             WorkerRegistry registry = WorkerRegistry.builder()
                     .register("Unreadable", (args, ctx) -> {
                         throw new UnreadableError();
                     })
-                    .register("ListenerVictim", (args, ctx) -> { })
-                    .register("Good", (args, ctx) -> runs.computeIfAbsent(ctx.jid(), k -> new AtomicInteger())
-                            .incrementAndGet())
+                    .register("ListenerVictim", (args, ctx) -> {})
+                    .register(
+                            "Good",
+                            (args, ctx) -> runs.computeIfAbsent(ctx.jid(), k -> new AtomicInteger())
+                                    .incrementAndGet())
                     .build();
             // A listener that throws an Error (not an exception) for one class of job: it escapes the core too.
             ExecutionListener listener = new ExecutionListener() {
@@ -69,7 +70,8 @@ class ThreadFaultTest {
                     }
                 }
             };
-            ExecutionCore core = ExecutionCore.builder(registry).listener(listener).build();
+            ExecutionCore core =
+                    ExecutionCore.builder(registry).listener(listener).build();
             try (RedisWorkerRuntime workers = backend.workers(core, List.of("default"), 1)) {
                 workers.start();
                 String unreadable = backend.queue().enqueue(Job.of("Unreadable"));
@@ -78,19 +80,22 @@ class ThreadFaultTest {
                 for (int i = 0; i < 10; i++) {
                     good.add(backend.queue().enqueue(Job.of("Good", i)));
                 }
-                await().atMost(Duration.ofSeconds(20)).until(() -> backend.admin().deadSize() == 2
-                        && runs.keySet().containsAll(good));
+                await().atMost(Duration.ofSeconds(20))
+                        .until(() ->
+                                backend.admin().deadSize() == 2 && runs.keySet().containsAll(good));
 
                 Job deadUnreadable = dead(backend, unreadable).orElseThrow();
                 assertEquals(StackOverflowError.class.getName(), deadUnreadable.errorClass());
-                assertTrue(deadUnreadable.errorMessage().contains("escaped the execution core"),
+                assertTrue(
+                        deadUnreadable.errorMessage().contains("escaped the execution core"),
                         deadUnreadable.errorMessage());
                 Job deadVictim = dead(backend, victim).orElseThrow();
                 assertEquals(AssertionError.class.getName(), deadVictim.errorClass());
                 assertTrue(deadVictim.errorMessage().contains("listener broke"), deadVictim.errorMessage());
 
                 String inProgress = backend.key("crossfade:inprogress:" + workers.identity() + "|default");
-                await().atMost(Duration.ofSeconds(10)).until(() -> backend.redis().llen(inProgress) == 0);
+                await().atMost(Duration.ofSeconds(10))
+                        .until(() -> backend.redis().llen(inProgress) == 0);
                 assertEquals(0.0, HostilePayloadTest.replaced(meters), "the worker thread survived both");
                 assertEquals(1, HostilePayloadTest.workerThreads(workers));
                 assertEquals(0, backend.admin().retrySize());
@@ -108,13 +113,15 @@ class ThreadFaultTest {
     @SuppressWarnings("deprecation")
     void deadThreadsAreReplacedAndTheProcessKeepsWorkingAndBeating(RedisService redis, TestNamespace ns) {
         SimpleMeterRegistry meters = new SimpleMeterRegistry();
-        try (RedisBackend backend = RedisBackend.create(TestConfigs.fast(redis.uri(), ns.value())
-                .meterRegistry(meters).build())) {
+        try (RedisBackend backend = RedisBackend.create(
+                TestConfigs.fast(redis.uri(), ns.value()).meterRegistry(meters).build())) {
             Map<String, AtomicInteger> runs = new ConcurrentHashMap<>();
             WorkerRegistry registry = WorkerRegistry.builder()
-                    .register("Good", (args, ctx) -> runs.computeIfAbsent(ctx.jid(), k -> new AtomicInteger())
-                            .incrementAndGet())
-                    .register("Stopped", (args, ctx) -> { })
+                    .register(
+                            "Good",
+                            (args, ctx) -> runs.computeIfAbsent(ctx.jid(), k -> new AtomicInteger())
+                                    .incrementAndGet())
+                    .register("Stopped", (args, ctx) -> {})
                     .build();
             ExecutionListener listener = new ExecutionListener() {
                 @Override
@@ -124,15 +131,21 @@ class ThreadFaultTest {
                     }
                 }
             };
-            try (RedisWorkerRuntime workers = backend.workers(ExecutionCore.builder(registry).listener(listener)
-                    .build(), List.of("default"), 2)) {
+            try (RedisWorkerRuntime workers = backend.workers(
+                    ExecutionCore.builder(registry).listener(listener).build(), List.of("default"), 2)) {
                 workers.start();
                 String nonce = workers.identity().substring(workers.identity().lastIndexOf(':') + 1);
                 String stopped = backend.queue().enqueue(Job.of("Stopped"));
-                await().atMost(Duration.ofSeconds(10)).until(() -> meters.find("crossfade.redis.threads.replaced")
-                        .tag("role", "worker").counter() != null);
-                await().atMost(Duration.ofSeconds(10)).until(() -> dead(backend, stopped).isPresent());
-                assertEquals(ThreadDeath.class.getName(), dead(backend, stopped).orElseThrow().errorClass());
+                await().atMost(Duration.ofSeconds(10))
+                        .until(() -> meters.find("crossfade.redis.threads.replaced")
+                                        .tag("role", "worker")
+                                        .counter()
+                                != null);
+                await().atMost(Duration.ofSeconds(10))
+                        .until(() -> dead(backend, stopped).isPresent());
+                assertEquals(
+                        ThreadDeath.class.getName(),
+                        dead(backend, stopped).orElseThrow().errorClass());
 
                 Thread heartbeat = thread("crossfade-redis-heartbeat-" + nonce);
                 await().atMost(Duration.ofSeconds(10)).until(() -> sleeping(heartbeat));
@@ -143,24 +156,38 @@ class ThreadFaultTest {
                 }
                 await().atMost(Duration.ofSeconds(10)).until(() -> HostilePayloadTest.replaced(meters) == 2.0);
                 assertFalse(heartbeat.isAlive(), "the stopped heartbeat thread died");
-                assertEquals(1.0, meters.get("crossfade.redis.threads.replaced").tag("role", "worker").counter()
-                        .count());
-                assertEquals(1.0, meters.get("crossfade.redis.threads.replaced").tag("role", "heartbeat").counter()
-                        .count());
-                assertEquals(2, HostilePayloadTest.workerThreads(workers), "a new worker thread took the dead one's place");
+                assertEquals(
+                        1.0,
+                        meters.get("crossfade.redis.threads.replaced")
+                                .tag("role", "worker")
+                                .counter()
+                                .count());
+                assertEquals(
+                        1.0,
+                        meters.get("crossfade.redis.threads.replaced")
+                                .tag("role", "heartbeat")
+                                .counter()
+                                .count());
+                assertEquals(
+                        2, HostilePayloadTest.workerThreads(workers), "a new worker thread took the dead one's place");
 
                 String processKey = backend.key(workers.identity());
                 String beat = backend.redis().hget(processKey, "beat");
-                await().atMost(Duration.ofSeconds(10)).until(() -> !beat.equals(backend.redis().hget(processKey, "beat")));
+                await().atMost(Duration.ofSeconds(10))
+                        .until(() -> !beat.equals(backend.redis().hget(processKey, "beat")));
 
                 List<String> good = new ArrayList<>();
                 for (int i = 0; i < 20; i++) {
                     good.add(backend.queue().enqueue(Job.of("Good", i)));
                 }
                 await().atMost(Duration.ofSeconds(20)).until(() -> runs.keySet().containsAll(good));
-                assertEquals(Set.of(1), Set.copyOf(runs.values().stream().map(AtomicInteger::get).toList()));
+                assertEquals(
+                        Set.of(1),
+                        Set.copyOf(
+                                runs.values().stream().map(AtomicInteger::get).toList()));
                 String inProgress = backend.key("crossfade:inprogress:" + workers.identity() + "|default");
-                await().atMost(Duration.ofSeconds(10)).until(() -> backend.redis().llen(inProgress) == 0);
+                await().atMost(Duration.ofSeconds(10))
+                        .until(() -> backend.redis().llen(inProgress) == 0);
             }
         }
     }
@@ -168,16 +195,21 @@ class ThreadFaultTest {
     /** Whether a heartbeat thread is between beats, where stopping it interrupts no Redis command. */
     private static boolean sleeping(Thread t) {
         StackTraceElement[] stack = t.getStackTrace();
-        return stack.length > 1 && stack[0].getMethodName().equals("sleep")
+        return stack.length > 1
+                && stack[0].getMethodName().equals("sleep")
                 && stack[0].getClassName().equals(Thread.class.getName());
     }
 
     private static Thread thread(String name) {
-        return Thread.getAllStackTraces().keySet().stream().filter(t -> t.getName().equals(name)).findFirst()
+        return Thread.getAllStackTraces().keySet().stream()
+                .filter(t -> t.getName().equals(name))
+                .findFirst()
                 .orElseThrow(() -> new AssertionError("no thread named " + name));
     }
 
     private static Optional<Job> dead(RedisBackend backend, String jid) {
-        return backend.admin().dead(100).stream().filter(j -> j.jid().equals(jid)).findFirst();
+        return backend.admin().dead(100).stream()
+                .filter(j -> j.jid().equals(jid))
+                .findFirst();
     }
 }

@@ -1,25 +1,23 @@
 package dev.crossfade.redis;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
 import dev.crossfade.api.Job;
 import dev.crossfade.api.execution.ExecutionCore;
 import dev.crossfade.api.worker.WorkerRegistry;
 import dev.crossfade.devservices.LocalRedis;
+import java.io.IOException;
+import java.net.ServerSocket;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import redis.clients.jedis.RedisClient;
 import redis.clients.jedis.SslOptions;
-
-import java.io.IOException;
-import java.net.ServerSocket;
-import java.nio.file.Path;
-import java.time.Duration;
-import java.util.List;
-import java.util.concurrent.CountDownLatch;
-import java.util.concurrent.TimeUnit;
-
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertThrows;
-import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * {@code rediss://} against a redis-server with TLS on, certificates from a throwaway CA made with openssl: enqueue and
@@ -29,34 +27,104 @@ class TlsConnectionTest {
 
     @Test
     void enqueueAndWorkOverTls(@TempDir Path dir) throws Exception {
-        sh(dir, "openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=test-ca",
-                "-keyout", "ca.key", "-out", "ca.crt");
-        sh(dir, "openssl", "req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=127.0.0.1",
-                "-keyout", "server.key", "-out", "server.csr");
+        sh(
+                dir,
+                "openssl",
+                "req",
+                "-x509",
+                "-newkey",
+                "rsa:2048",
+                "-nodes",
+                "-days",
+                "1",
+                "-subj",
+                "/CN=test-ca",
+                "-keyout",
+                "ca.key",
+                "-out",
+                "ca.crt");
+        sh(
+                dir,
+                "openssl",
+                "req",
+                "-newkey",
+                "rsa:2048",
+                "-nodes",
+                "-subj",
+                "/CN=127.0.0.1",
+                "-keyout",
+                "server.key",
+                "-out",
+                "server.csr");
         java.nio.file.Files.writeString(dir.resolve("san.ext"), "subjectAltName=IP:127.0.0.1\n");
-        sh(dir, "openssl", "x509", "-req", "-in", "server.csr", "-CA", "ca.crt", "-CAkey", "ca.key",
-                "-CAcreateserial", "-days", "1", "-extfile", "san.ext", "-out", "server.crt");
-        sh(dir, "keytool", "-importcert", "-noprompt", "-alias", "test-ca", "-file", "ca.crt",
-                "-keystore", "trust.p12", "-storetype", "PKCS12", "-storepass", "changeit");
+        sh(
+                dir,
+                "openssl",
+                "x509",
+                "-req",
+                "-in",
+                "server.csr",
+                "-CA",
+                "ca.crt",
+                "-CAkey",
+                "ca.key",
+                "-CAcreateserial",
+                "-days",
+                "1",
+                "-extfile",
+                "san.ext",
+                "-out",
+                "server.crt");
+        sh(
+                dir,
+                "keytool",
+                "-importcert",
+                "-noprompt",
+                "-alias",
+                "test-ca",
+                "-file",
+                "ca.crt",
+                "-keystore",
+                "trust.p12",
+                "-storetype",
+                "PKCS12",
+                "-storepass",
+                "changeit");
         int tlsPort;
         try (ServerSocket s = new ServerSocket(0)) {
             tlsPort = s.getLocalPort();
         }
-        try (LocalRedis redis = LocalRedis.builder().extraArgs("--tls-port", Integer.toString(tlsPort),
-                "--tls-cert-file", dir.resolve("server.crt").toString(),
-                "--tls-key-file", dir.resolve("server.key").toString(),
-                "--tls-ca-cert-file", dir.resolve("ca.crt").toString(),
-                "--tls-auth-clients", "no").build().start()) {
+        try (LocalRedis redis = LocalRedis.builder()
+                .extraArgs(
+                        "--tls-port",
+                        Integer.toString(tlsPort),
+                        "--tls-cert-file",
+                        dir.resolve("server.crt").toString(),
+                        "--tls-key-file",
+                        dir.resolve("server.key").toString(),
+                        "--tls-ca-cert-file",
+                        dir.resolve("ca.crt").toString(),
+                        "--tls-auth-clients",
+                        "no")
+                .build()
+                .start()) {
             String url = "rediss://127.0.0.1:" + tlsPort;
             SslOptions trust = SslOptions.builder()
                     .truststore(dir.resolve("trust.p12").toFile(), "changeit".toCharArray())
-                    .trustStoreType("PKCS12").build();
+                    .trustStoreType("PKCS12")
+                    .build();
             try (RedisBackend backend = RedisBackend.create(TestConfigs.fast(java.net.URI.create(url), "tls")
-                    .sslOptions(trust).build())) {
+                    .sslOptions(trust)
+                    .build())) {
                 CountDownLatch ran = new CountDownLatch(1);
                 String jid = backend.queue().enqueue(Job.of("Tls", 1));
-                try (RedisWorkerRuntime workers = backend.workers(ExecutionCore.builder(WorkerRegistry.builder()
-                        .register("Tls", (args, ctx) -> ran.countDown()).build()).build(), List.of("default"), 1)) {
+                try (RedisWorkerRuntime workers = backend.workers(
+                        ExecutionCore.builder(WorkerRegistry.builder()
+                                        .register("Tls", (args, ctx) -> ran.countDown())
+                                        .build())
+                                .build(),
+                        List.of("default"),
+                        1)) {
                     workers.start();
                     assertTrue(ran.await(10, TimeUnit.SECONDS), "job " + jid + " ran over TLS");
                 }
@@ -64,9 +132,12 @@ class TlsConnectionTest {
             try (RedisClient plain = RedisClient.create(redis.uri())) {
                 assertTrue(plain.get("tls:stat:processed") != null, "same server, seen over the plain port too");
             }
-            try (RedisBackend untrusting = RedisBackend.create(RedisBackendConfig.custom().url(url).build())) {
-                assertThrows(dev.crossfade.api.EnqueueException.class,
-                        () -> untrusting.queue().enqueue(Job.of("Tls", 2)), "a server cert from an unknown CA is refused");
+            try (RedisBackend untrusting =
+                    RedisBackend.create(RedisBackendConfig.custom().url(url).build())) {
+                assertThrows(
+                        dev.crossfade.api.EnqueueException.class,
+                        () -> untrusting.queue().enqueue(Job.of("Tls", 2)),
+                        "a server cert from an unknown CA is refused");
             }
             try (RedisClient plain = RedisClient.create(redis.uri())) {
                 assertEquals(0, plain.llen("queue:default"));
@@ -75,7 +146,10 @@ class TlsConnectionTest {
     }
 
     private static void sh(Path dir, String... cmd) throws IOException, InterruptedException {
-        Process p = new ProcessBuilder(cmd).directory(dir.toFile()).redirectErrorStream(true).start();
+        Process p = new ProcessBuilder(cmd)
+                .directory(dir.toFile())
+                .redirectErrorStream(true)
+                .start();
         String out = new String(p.getInputStream().readAllBytes());
         if (!p.waitFor(60, TimeUnit.SECONDS) || p.exitValue() != 0) {
             throw new IllegalStateException(String.join(" ", cmd) + " failed:\n" + out);

@@ -1,5 +1,10 @@
 package dev.crossfade.redis;
 
+import static org.awaitility.Awaitility.await;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
 import dev.crossfade.api.Job;
 import dev.crossfade.api.execution.ExecutionCore;
 import dev.crossfade.api.worker.RetryPolicy;
@@ -7,20 +12,14 @@ import dev.crossfade.devservices.RedisService;
 import dev.crossfade.devservices.TestNamespace;
 import dev.crossfade.devservices.junit.CrossfadeServices;
 import dev.crossfade.redis.internal.JobRetry;
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.extension.ExtendWith;
-
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.stream.Collectors;
-
-import static org.awaitility.Awaitility.await;
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertFalse;
-import static org.junit.jupiter.api.Assertions.assertTrue;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
 
 /**
  * Reliable fetch against real process death: a worker JVM is SIGKILLed mid-batch and another process recovers its
@@ -31,7 +30,8 @@ class WorkerCrashRecoveryTest {
 
     @Test
     void jobsOfASigkilledWorkerProcessAllRunElsewhere(RedisService redis, TestNamespace ns) throws Exception {
-        try (RedisBackend backend = RedisBackend.create(TestConfigs.fast(redis.uri(), ns.value()).build())) {
+        try (RedisBackend backend =
+                RedisBackend.create(TestConfigs.fast(redis.uri(), ns.value()).build())) {
             List<Job> jobs = new ArrayList<>();
             for (int i = 0; i < 200; i++) {
                 jobs.add(Job.builder(CountingWorkers.COUNTED).args(20L).build());
@@ -39,26 +39,31 @@ class WorkerCrashRecoveryTest {
             List<String> jids = backend.queue().enqueueAll(jobs);
             String runs = CountingWorkers.runsKey(backend);
 
-            try (ChildJvm child = ChildJvm.start(KillableWorkerMain.class, redis.uri().toString(), ns.value(),
-                    "default", "4", "3")) {
+            try (ChildJvm child =
+                    ChildJvm.start(KillableWorkerMain.class, redis.uri().toString(), ns.value(), "default", "4", "3")) {
                 String childIdentity = child.awaitReady();
-                await().atMost(Duration.ofSeconds(30)).until(() -> backend.redis().hlen(runs) >= 20);
+                await().atMost(Duration.ofSeconds(30))
+                        .until(() -> backend.redis().hlen(runs) >= 20);
                 child.kill();
                 long inProgress = inProgressOf(backend, childIdentity);
                 assertTrue(inProgress > 0, "the child was killed holding in-progress jobs (else this proves nothing)");
                 assertTrue(backend.redis().hlen(runs) < jids.size(), "the child was killed mid-batch");
 
-                ExecutionCore core = ExecutionCore.builder(CountingWorkers.registry(backend)).build();
+                ExecutionCore core =
+                        ExecutionCore.builder(CountingWorkers.registry(backend)).build();
                 try (RedisWorkerRuntime survivor = backend.workers(core, List.of("default"), 4)) {
                     survivor.start();
                     await().atMost(Duration.ofSeconds(60))
                             .until(() -> backend.redis().hkeys(runs).containsAll(jids));
                     await().atMost(Duration.ofSeconds(10)).until(() -> inProgressOf(backend, childIdentity) == 0);
-                    assertEquals(0, backend.redis().zrank(backend.key("crossfade:beats"), childIdentity) == null ? 0 : 1,
+                    assertEquals(
+                            0,
+                            backend.redis().zrank(backend.key("crossfade:beats"), childIdentity) == null ? 0 : 1,
                             "the dead process is forgotten once recovered");
                 }
                 Map<String, String> counts = backend.redis().hgetAll(runs);
-                Map<String, String> duplicates = counts.entrySet().stream().filter(e -> !e.getValue().equals("1"))
+                Map<String, String> duplicates = counts.entrySet().stream()
+                        .filter(e -> !e.getValue().equals("1"))
                         .collect(Collectors.toMap(Map.Entry::getKey, Map.Entry::getValue));
                 System.out.println("SIGKILL test: " + inProgress + " job(s) were in progress at the kill; "
                         + duplicates.size() + " job(s) ran more than once (at-least-once): " + duplicates);
@@ -70,17 +75,19 @@ class WorkerCrashRecoveryTest {
 
     @Test
     void aJobThatKeepsKillingWorkersEndsDeadAsAPoisonPill(RedisService redis, TestNamespace ns) throws Exception {
-        try (RedisBackend backend = RedisBackend.create(TestConfigs.fast(redis.uri(), ns.value()).maxRecoveries(2)
-                .build())) {
-            String jid = backend.queue().enqueue(Job.builder(CountingWorkers.KILLER).queue("poison").build());
+        try (RedisBackend backend = RedisBackend.create(
+                TestConfigs.fast(redis.uri(), ns.value()).maxRecoveries(2).build())) {
+            String jid = backend.queue()
+                    .enqueue(Job.builder(CountingWorkers.KILLER).queue("poison").build());
             // A live process elsewhere (on another queue) does the recovering, as any fleet member would.
             ExecutionCore core = ExecutionCore.builder(CountingWorkers.registry(backend))
-                    .retryPolicy(RetryPolicy.fixed(Duration.ofMillis(200))).build();
+                    .retryPolicy(RetryPolicy.fixed(Duration.ofMillis(200)))
+                    .build();
             try (RedisWorkerRuntime recoverer = backend.workers(core, List.of("other"), 1)) {
                 recoverer.start();
                 for (int crash = 1; crash <= 2; crash++) {
-                    try (ChildJvm child = ChildJvm.start(KillableWorkerMain.class, redis.uri().toString(), ns.value(),
-                            "poison", "1", "2")) {
+                    try (ChildJvm child = ChildJvm.start(
+                            KillableWorkerMain.class, redis.uri().toString(), ns.value(), "poison", "1", "2")) {
                         assertTrue(child.awaitExit(30), "the killer job halts its worker JVM:\n" + child.output());
                         assertTrue(child.output().contains("KILLER running " + jid), child.output());
                     }
@@ -89,7 +96,8 @@ class WorkerCrashRecoveryTest {
                                 .until(() -> backend.redis().llen(backend.key("queue:poison")) == 1);
                     }
                 }
-                await().atMost(Duration.ofSeconds(20)).until(() -> backend.admin().deadSize() == 1);
+                await().atMost(Duration.ofSeconds(20))
+                        .until(() -> backend.admin().deadSize() == 1);
             }
             Job dead = backend.admin().dead(10).get(0);
             assertEquals(jid, dead.jid());
@@ -108,11 +116,13 @@ class WorkerCrashRecoveryTest {
     @Test
     void aJobThatCrashedOnceAndThenSucceededIsNotAPoisonPillAtItsNextCrash(RedisService redis, TestNamespace ns)
             throws Exception {
-        try (RedisBackend backend = RedisBackend.create(TestConfigs.fast(redis.uri(), ns.value()).maxRecoveries(2)
-                .build())) {
+        try (RedisBackend backend = RedisBackend.create(
+                TestConfigs.fast(redis.uri(), ns.value()).maxRecoveries(2).build())) {
             java.util.concurrent.atomic.AtomicInteger runs = new java.util.concurrent.atomic.AtomicInteger();
             ExecutionCore core = ExecutionCore.builder(dev.crossfade.api.worker.WorkerRegistry.builder()
-                    .register("Survivor", (args, ctx) -> runs.incrementAndGet()).build()).build();
+                            .register("Survivor", (args, ctx) -> runs.incrementAndGet())
+                            .build())
+                    .build();
             Job job = Job.of("Survivor");
             byte[] payload = dev.crossfade.api.codec.JobCodec.defaults().encodeEnqueued(job, java.time.Instant.now());
             String recoveries = backend.key("crossfade:recoveries");
@@ -122,11 +132,15 @@ class WorkerCrashRecoveryTest {
                     String dead = "crashed-host:" + crash + ":00000000000" + crash;
                     backend.redis().zadd(backend.key("crossfade:beats"), 1.0, dead);
                     backend.redis().hset(backend.key("crossfade:fetch-queues"), dead, "[\"default\"]");
-                    backend.redis().lpush(backend.key("crossfade:inprogress:" + dead + "|default")
-                            .getBytes(java.nio.charset.StandardCharsets.UTF_8), payload);
+                    backend.redis()
+                            .lpush(
+                                    backend.key("crossfade:inprogress:" + dead + "|default")
+                                            .getBytes(java.nio.charset.StandardCharsets.UTF_8),
+                                    payload);
                     int expected = crash;
                     await().atMost(Duration.ofSeconds(20)).until(() -> runs.get() == expected);
-                    await().atMost(Duration.ofSeconds(10)).until(() -> !backend.redis().hexists(recoveries, job.jid()));
+                    await().atMost(Duration.ofSeconds(10))
+                            .until(() -> !backend.redis().hexists(recoveries, job.jid()));
                 }
             }
             assertEquals(2, runs.get(), "recovered and run after each crash");

@@ -1,7 +1,6 @@
 package dev.crossfade.router;
 
 import dev.crossfade.api.WorkerRuntime;
-
 import java.time.Duration;
 import java.util.List;
 

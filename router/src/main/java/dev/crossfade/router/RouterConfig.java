@@ -4,7 +4,6 @@ import dev.crossfade.api.execution.TwinMarks;
 import io.github.resilience4j.circuitbreaker.CircuitBreakerConfig;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Metrics;
-
 import java.time.Duration;
 import java.util.Objects;
 
@@ -94,8 +93,7 @@ public final class RouterConfig {
         private TwinMarks twinMarks = TwinMarks.NONE;
         private Duration twinFence = Duration.ofSeconds(2);
 
-        private Builder() {
-        }
+        private Builder() {}
 
         public Builder kafkaTimeout(Duration timeout) {
             if (timeout == null || timeout.isNegative() || timeout.isZero()) {

@@ -20,24 +20,23 @@ import io.github.resilience4j.timelimiter.TimeLimiter;
 import io.github.resilience4j.timelimiter.TimeLimiterConfig;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
-
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.atomic.AtomicLong;
 import java.util.Objects;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Predicate;
 import java.util.function.Supplier;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The {@link JobQueue} an application enqueues into during a migration. Per job, {@link RoutingFlags} picks the
@@ -69,6 +68,7 @@ public final class RoutingJobQueue implements JobQueue {
     private final ExecutorService kafkaCalls;
     /** A Kafka call slower than this (half the time limit) leaves its queues cold; see {@link #warm}. */
     private final long promptNanos;
+
     private final Counter toRedis;
     private final Counter toKafka;
     private final Counter shadows;
@@ -78,10 +78,9 @@ public final class RoutingJobQueue implements JobQueue {
     private final Duration twinFence;
     /** Per queue, when Kafka last accepted its jobs (System.nanoTime); see {@link #warm}. */
     private final Map<String, Long> warmQueues = new ConcurrentHashMap<>();
-    private final Map<String, AtomicLong> lastFallbackLog =
-            new ConcurrentHashMap<>();
-    private final Map<String, AtomicLong> suppressedFallbacks =
-            new ConcurrentHashMap<>();
+
+    private final Map<String, AtomicLong> lastFallbackLog = new ConcurrentHashMap<>();
+    private final Map<String, AtomicLong> suppressedFallbacks = new ConcurrentHashMap<>();
 
     public RoutingJobQueue(JobQueue redis, JobQueue kafka, RoutingFlags flags, RouterConfig config) {
         this.redis = Objects.requireNonNull(redis, "redis");
@@ -89,13 +88,19 @@ public final class RoutingJobQueue implements JobQueue {
         this.flags = Objects.requireNonNull(flags, "flags");
         CircuitBreakerRegistry breakers = CircuitBreakerRegistry.of(config.circuitBreaker());
         this.breaker = breakers.circuitBreaker("kafka-enqueue");
-        this.breaker.getEventPublisher().onStateTransition(e ->
-                log.warn("Kafka enqueue circuit breaker {}: Kafka-bound jobs {}", e.getStateTransition(),
+        this.breaker
+                .getEventPublisher()
+                .onStateTransition(e -> log.warn(
+                        "Kafka enqueue circuit breaker {}: Kafka-bound jobs {}",
+                        e.getStateTransition(),
                         e.getStateTransition().getToState() == CircuitBreaker.State.CLOSED
-                                ? "go to Kafka again" : "go to Redis while it is not closed"));
+                                ? "go to Kafka again"
+                                : "go to Redis while it is not closed"));
         this.limit = config.kafkaTimeout();
-        this.limiter = TimeLimiter.of(TimeLimiterConfig.custom().timeoutDuration(limit)
-                .cancelRunningFuture(true).build());
+        this.limiter = TimeLimiter.of(TimeLimiterConfig.custom()
+                .timeoutDuration(limit)
+                .cancelRunningFuture(true)
+                .build());
         this.promptNanos = config.kafkaTimeout().toNanos() / 2;
         this.kafkaCalls = Executors.newCachedThreadPool(r -> {
             Thread t = new Thread(r, "crossfade-router-kafka");
@@ -113,13 +118,18 @@ public final class RoutingJobQueue implements JobQueue {
     }
 
     private Counter enqueued(Backend b) {
-        return Counter.builder("crossfade.router.enqueued").tag("backend", b.id())
-                .description("authoritative copies accepted, by the backend that accepted them").register(meters);
+        return Counter.builder("crossfade.router.enqueued")
+                .tag("backend", b.id())
+                .description("authoritative copies accepted, by the backend that accepted them")
+                .register(meters);
     }
 
     private Counter fallback(String from, String cause) {
-        return Counter.builder("crossfade.router.fallbacks").tag("from", from).tag("cause", cause)
-                .description("jobs sent to the other backend because the chosen one failed").register(meters);
+        return Counter.builder("crossfade.router.fallbacks")
+                .tag("from", from)
+                .tag("cause", cause)
+                .description("jobs sent to the other backend because the chosen one failed")
+                .register(meters);
     }
 
     /** The breaker's state, for status output and tests. */
@@ -143,7 +153,10 @@ public final class RoutingJobQueue implements JobQueue {
             // Sidekiq's scheduler, Ruby's included, would move a scheduled shadow copy to the real queue and run it.
             d = new RouteDecision(d.primary(), null, d.reason(), d.migration());
         }
-        Job primary = d.shadowed() ? job.toBuilder().extra(SHADOWED_TO, TextNode.valueOf(d.shadowTo().id())).build()
+        Job primary = d.shadowed()
+                ? job.toBuilder()
+                        .extra(SHADOWED_TO, TextNode.valueOf(d.shadowTo().id()))
+                        .build()
                 : job;
         List<MigrationOpTracking> ops = d.migration() == null ? List.of() : List.of(d.migration());
         try {
@@ -187,8 +200,11 @@ public final class RoutingJobQueue implements JobQueue {
                 allOps = new ArrayList<>();
             }
             if (d.shadowed()) {
-                primary = job.toBuilder().extra(SHADOWED_TO, TextNode.valueOf(d.shadowTo().id())).build();
-                (d.shadowTo() == Backend.KAFKA ? shadowKafka : shadowRedis).add(job.toBuilder().shadow(true).build());
+                primary = job.toBuilder()
+                        .extra(SHADOWED_TO, TextNode.valueOf(d.shadowTo().id()))
+                        .build();
+                (d.shadowTo() == Backend.KAFKA ? shadowKafka : shadowRedis)
+                        .add(job.toBuilder().shadow(true).build());
                 if (op != null) {
                     (d.shadowTo() == Backend.KAFKA ? shadowKafkaOps : shadowRedisOps).add(op);
                 }
@@ -258,9 +274,13 @@ public final class RoutingJobQueue implements JobQueue {
                 return other;
             } catch (RuntimeException second) {
                 ran(ops, other, otherStarted, true);
-                EnqueueException e = new EnqueueException(other, "no backend accepted the job(s): " + chosen.id()
-                        + " failed (" + rootMessage(first) + ") and " + other.id() + " failed (" + rootMessage(second)
-                        + ")", second);
+                EnqueueException e = new EnqueueException(
+                        other,
+                        "no backend accepted the job(s): " + chosen.id()
+                                + " failed (" + rootMessage(first) + ") and " + other.id() + " failed ("
+                                + rootMessage(second)
+                                + ")",
+                        second);
                 e.addSuppressed(first);
                 throw e;
             }
@@ -307,8 +327,11 @@ public final class RoutingJobQueue implements JobQueue {
         try {
             twinMarks.mark(jids);
         } catch (RuntimeException e) {
-            log.warn("cannot mark {} job(s) that may have landed on Kafka too ({}); they go to Redis and may run "
-                    + "twice", jobs.size(), rootMessage(e));
+            log.warn(
+                    "cannot mark {} job(s) that may have landed on Kafka too ({}); they go to Redis and may run "
+                            + "twice",
+                    jobs.size(),
+                    rootMessage(e));
             return at;
         }
         if (twinFence.isZero() || twinMarks == TwinMarks.NONE) {
@@ -321,16 +344,19 @@ public final class RoutingJobQueue implements JobQueue {
     /** One line per cause and second at most: an outage must not turn into a log flood. */
     private void logFallback(Backend from, Backend to, int jobs, String cause, Throwable error) {
         long now = System.nanoTime();
-        AtomicLong last = lastFallbackLog.computeIfAbsent(from.id() + cause,
-                k -> new AtomicLong(now - 2_000_000_000L));
-        AtomicLong quiet = suppressedFallbacks.computeIfAbsent(from.id() + cause,
-                k -> new AtomicLong());
+        AtomicLong last = lastFallbackLog.computeIfAbsent(from.id() + cause, k -> new AtomicLong(now - 2_000_000_000L));
+        AtomicLong quiet = suppressedFallbacks.computeIfAbsent(from.id() + cause, k -> new AtomicLong());
         long prev = last.get();
         if (now - prev >= 1_000_000_000L && last.compareAndSet(prev, now)) {
             long suppressed = quiet.getAndSet(0);
-            log.warn("{} enqueue of {} job(s) failed ({}: {}); sending them to {}{}", from.id(), jobs, cause,
-                    rootMessage(error), to.id(), suppressed > 0 ? " (" + suppressed + " more fallbacks in the last "
-                            + "second not logged)" : "");
+            log.warn(
+                    "{} enqueue of {} job(s) failed ({}: {}); sending them to {}{}",
+                    from.id(),
+                    jobs,
+                    cause,
+                    rootMessage(error),
+                    to.id(),
+                    suppressed > 0 ? " (" + suppressed + " more fallbacks in the last " + "second not logged)" : "");
         } else {
             quiet.addAndGet(jobs);
         }
@@ -352,8 +378,11 @@ public final class RoutingJobQueue implements JobQueue {
         } catch (RuntimeException e) {
             ran(ops, target, started, true);
             shadowFailures.increment(copies.size());
-            log.warn("shadow copies of {} job(s) to {} not enqueued ({}); the authoritative copies are unaffected",
-                    copies.size(), target.id(), rootMessage(e));
+            log.warn(
+                    "shadow copies of {} job(s) to {} not enqueued ({}); the authoritative copies are unaffected",
+                    copies.size(),
+                    target.id(),
+                    rootMessage(e));
         }
     }
 
@@ -382,13 +411,14 @@ public final class RoutingJobQueue implements JobQueue {
             if (onCaller) {
                 breaker.executeCallable(() -> ((AsyncJobQueue) kafka).enqueueAllWithin(jobs, limit));
             } else {
-                breaker.executeCallable(() -> limiter.executeFutureSupplier(
-                        () -> CompletableFuture.supplyAsync(call(jobs, at), kafkaCalls)));
+                breaker.executeCallable(() ->
+                        limiter.executeFutureSupplier(() -> CompletableFuture.supplyAsync(call(jobs, at), kafkaCalls)));
             }
         } catch (RuntimeException e) {
             throw e;
         } catch (ExecutionException e) {
-            throw e.getCause() instanceof RuntimeException r ? r
+            throw e.getCause() instanceof RuntimeException r
+                    ? r
                     : new EnqueueException(Backend.KAFKA, e.getCause().toString(), e.getCause());
         } catch (TimeoutException e) {
             throw new EnqueueTimeoutException(Backend.KAFKA, "enqueue timed out", e);

@@ -1,5 +1,10 @@
 package dev.crossfade.router;
 
+import static org.awaitility.Awaitility.await;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
 import dev.crossfade.api.AsyncJobQueue;
 import dev.crossfade.api.Backend;
 import dev.crossfade.api.EnqueueException;
@@ -14,10 +19,6 @@ import dev.crossfade.flags.file.FlagsFile;
 import io.github.resilience4j.circuitbreaker.CircuitBreaker;
 import io.github.resilience4j.circuitbreaker.CircuitBreakerConfig;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
-
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
@@ -29,11 +30,9 @@ import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
-
-import static org.awaitility.Awaitility.await;
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertThrows;
-import static org.junit.jupiter.api.Assertions.assertTrue;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /**
  * Routing logic with the real LaunchDarkly SDK over a flags file, and in-memory queues standing in for the backends
@@ -86,12 +85,12 @@ class RoutingJobQueueTest {
         }
 
         @Override
-        public void close() {
-        }
+        public void close() {}
     };
 
     /** A Kafka stand-in with the asynchronous API, like KafkaJobQueue: records the thread of each call. */
     private final List<String> sendThreads = new CopyOnWriteArrayList<>();
+
     private final AtomicBoolean withholdAcks = new AtomicBoolean();
     private final AtomicLong ackDelayMillis = new AtomicLong();
     private final AsyncJobQueue asyncKafka = new AsyncJobQueue() {
@@ -102,9 +101,11 @@ class RoutingJobQueueTest {
                 return new CompletableFuture<>();
             }
             long delay = ackDelayMillis.get();
-            return delay == 0 ? CompletableFuture.completedFuture(kafkaStore.queue().enqueueAll(jobs))
-                    : CompletableFuture.supplyAsync(() -> kafkaStore.queue().enqueueAll(jobs),
-                    CompletableFuture.delayedExecutor(delay, TimeUnit.MILLISECONDS));
+            return delay == 0
+                    ? CompletableFuture.completedFuture(kafkaStore.queue().enqueueAll(jobs))
+                    : CompletableFuture.supplyAsync(
+                            () -> kafkaStore.queue().enqueueAll(jobs),
+                            CompletableFuture.delayedExecutor(delay, TimeUnit.MILLISECONDS));
         }
 
         @Override
@@ -134,8 +135,7 @@ class RoutingJobQueueTest {
         }
 
         @Override
-        public void close() {
-        }
+        public void close() {}
     };
 
     private RoutingJobQueue router(double kafkaPercent, double shadowPercent) {
@@ -145,14 +145,25 @@ class RoutingJobQueueTest {
     private RoutingJobQueue router(double kafkaPercent, double shadowPercent, JobQueue kafka) {
         FlagsFile file = FlagsFile.at(dir.resolve("flags.json"));
         file.write(new FlagsFile.Settings(kafkaPercent, false, shadowPercent));
-        flags = RoutingFlags.start(FlagsConfig.custom().source(FlagSource.file(file.path())).meterRegistry(meters)
+        flags = RoutingFlags.start(FlagsConfig.custom()
+                .source(FlagSource.file(file.path()))
+                .meterRegistry(meters)
                 .build());
-        router = new RoutingJobQueue(redis.queue(), kafka, flags, RouterConfig.custom()
-                .kafkaTimeout(Duration.ofMillis(300))
-                .circuitBreaker(CircuitBreakerConfig.custom().slidingWindowSize(10).minimumNumberOfCalls(5)
-                        .waitDurationInOpenState(Duration.ofMillis(500)).permittedNumberOfCallsInHalfOpenState(2)
-                        .automaticTransitionFromOpenToHalfOpenEnabled(true).build())
-                .meterRegistry(meters).build());
+        router = new RoutingJobQueue(
+                redis.queue(),
+                kafka,
+                flags,
+                RouterConfig.custom()
+                        .kafkaTimeout(Duration.ofMillis(300))
+                        .circuitBreaker(CircuitBreakerConfig.custom()
+                                .slidingWindowSize(10)
+                                .minimumNumberOfCalls(5)
+                                .waitDurationInOpenState(Duration.ofMillis(500))
+                                .permittedNumberOfCallsInHalfOpenState(2)
+                                .automaticTransitionFromOpenToHalfOpenEnabled(true)
+                                .build())
+                        .meterRegistry(meters)
+                        .build());
         return router;
     }
 
@@ -193,7 +204,11 @@ class RoutingJobQueueTest {
         }
         assertEquals(20, total(redis), "every job accepted, on Redis");
         assertEquals(CircuitBreaker.State.OPEN, router.kafkaBreakerState());
-        assertTrue(meters.get("crossfade.router.fallbacks").tag("cause", "circuit-open").counter().count() > 0);
+        assertTrue(meters.get("crossfade.router.fallbacks")
+                        .tag("cause", "circuit-open")
+                        .counter()
+                        .count()
+                > 0);
 
         kafkaDown.set(false);
         await().atMost(Duration.ofSeconds(10)).until(() -> {
@@ -211,7 +226,12 @@ class RoutingJobQueueTest {
         kafkaHangs.set(true);
         String jid = router.enqueue(Job.of("W", 1));
         assertEquals(jid, redis.jobs(Job.DEFAULT_QUEUE).get(0).jid());
-        assertEquals(1.0, meters.get("crossfade.router.fallbacks").tag("cause", "timeout").counter().count());
+        assertEquals(
+                1.0,
+                meters.get("crossfade.router.fallbacks")
+                        .tag("cause", "timeout")
+                        .counter()
+                        .count());
     }
 
     /**
@@ -241,7 +261,12 @@ class RoutingJobQueueTest {
         router.enqueue(Job.of("W", 3));
         assertEquals(me, sendThreads.get(2));
         assertEquals(1, total(redis), "no ack within the limit: the job went to Redis");
-        assertEquals(1.0, meters.get("crossfade.router.fallbacks").tag("cause", "timeout").counter().count());
+        assertEquals(
+                1.0,
+                meters.get("crossfade.router.fallbacks")
+                        .tag("cause", "timeout")
+                        .counter()
+                        .count());
 
         withholdAcks.set(false);
         router.enqueue(Job.of("W", 4));
@@ -288,8 +313,10 @@ class RoutingJobQueueTest {
         router.enqueue(Job.of("W", 1));
         router.enqueueAll(List.of(Job.of("W", 2), Job.of("W", 3)));
         assertEquals(3, total(redis));
-        assertTrue(redis.jobs(Job.DEFAULT_QUEUE).stream().noneMatch(j -> j.shadow()
-                || j.extra().containsKey(RoutingJobQueue.SHADOWED_TO)), "no shadow, and none expected by comparisons");
+        assertTrue(
+                redis.jobs(Job.DEFAULT_QUEUE).stream()
+                        .noneMatch(j -> j.shadow() || j.extra().containsKey(RoutingJobQueue.SHADOWED_TO)),
+                "no shadow, and none expected by comparisons");
     }
 
     @Test
@@ -297,11 +324,20 @@ class RoutingJobQueueTest {
         List<String> marked = new CopyOnWriteArrayList<>();
         FlagsFile file = FlagsFile.at(dir.resolve("flags.json"));
         file.write(new FlagsFile.Settings(100, false, 0));
-        flags = RoutingFlags.start(FlagsConfig.custom().source(FlagSource.file(file.path())).meterRegistry(meters)
+        flags = RoutingFlags.start(FlagsConfig.custom()
+                .source(FlagSource.file(file.path()))
+                .meterRegistry(meters)
                 .build());
-        router = new RoutingJobQueue(redis.queue(), kafka, flags, RouterConfig.custom()
-                .kafkaTimeout(Duration.ofMillis(300)).meterRegistry(meters).twinMarks(marked::addAll)
-                .twinFence(Duration.ofSeconds(5)).build());
+        router = new RoutingJobQueue(
+                redis.queue(),
+                kafka,
+                flags,
+                RouterConfig.custom()
+                        .kafkaTimeout(Duration.ofMillis(300))
+                        .meterRegistry(meters)
+                        .twinMarks(marked::addAll)
+                        .twinFence(Duration.ofSeconds(5))
+                        .build());
         kafkaHangs.set(true);
         Instant before = Instant.now();
         String jid = router.enqueue(Job.of("W", 1));
@@ -317,8 +353,11 @@ class RoutingJobQueueTest {
         kafkaDown.set(true);
         JobQueue brokenRedis = InMemoryBackend.fake().queue();
         brokenRedis.close();
-        try (RoutingJobQueue bothDown = new RoutingJobQueue(brokenRedis, kafka, flags, RouterConfig.custom()
-                .meterRegistry(meters).build())) {
+        try (RoutingJobQueue bothDown = new RoutingJobQueue(
+                brokenRedis,
+                kafka,
+                flags,
+                RouterConfig.custom().meterRegistry(meters).build())) {
             EnqueueException e = assertThrows(EnqueueException.class, () -> bothDown.enqueue(Job.of("W")));
             assertTrue(e.getMessage().contains("no backend accepted"), e.getMessage());
             assertTrue(e.getMessage().contains("broker unreachable"), e.getMessage());

@@ -1,5 +1,8 @@
 package dev.crossfade.router;
 
+import static org.awaitility.Awaitility.await;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
 import dev.crossfade.api.Backend;
 import dev.crossfade.api.Job;
 import dev.crossfade.api.WorkerRuntime;
@@ -19,18 +22,14 @@ import dev.crossfade.redis.RedisBackend;
 import dev.crossfade.router.shadow.ShadowComparator;
 import dev.crossfade.router.shadow.ShadowReport;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.extension.ExtendWith;
-import org.junit.jupiter.api.io.TempDir;
-
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
-
-import static org.awaitility.Awaitility.await;
-import static org.junit.jupiter.api.Assertions.assertEquals;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.api.io.TempDir;
 
 /**
  * Shadow mode with three worker processes on two backends: the two copies of a job usually run in different
@@ -44,37 +43,46 @@ class ShadowAcrossProcessesTest extends WorkerStacks {
     @TempDir
     Path dir;
 
-
     private static WorkerRegistry registry() {
-        return WorkerRegistry.builder().register("Price", (args, ctx) -> {
-            long price = args.get(0).asLong() * 3;
-            // The seeded bug: on Kafka this one job computes a different price.
-            ctx.result(ctx.jid().equals(SEEDED) && ctx.backend() == Backend.KAFKA ? price + 1 : price);
-        }, WorkerOptions.custom().shadowSafe(true).build()).build();
+        return WorkerRegistry.builder()
+                .register(
+                        "Price",
+                        (args, ctx) -> {
+                            long price = args.get(0).asLong() * 3;
+                            // The seeded bug: on Kafka this one job computes a different price.
+                            ctx.result(ctx.jid().equals(SEEDED) && ctx.backend() == Backend.KAFKA ? price + 1 : price);
+                        },
+                        WorkerOptions.custom().shadowSafe(true).build())
+                .build();
     }
 
     @Test
-    void copiesRunInDifferentProcessesArePairedThroughTheSharedStore(RedisService redisServer,
-                                                                     KafkaService kafkaServer, TestNamespace ns) {
+    void copiesRunInDifferentProcessesArePairedThroughTheSharedStore(
+            RedisService redisServer, KafkaService kafkaServer, TestNamespace ns) {
         FlagsFile file = FlagsFile.at(dir.resolve("flags.json"));
         file.write(new FlagsFile.Settings(50, false, 50));
         RedisBackend redis = redis(redisServer, ns);
         KafkaBackend kafka = kafka(kafkaServer, ns);
         SimpleMeterRegistry routerMeters = new SimpleMeterRegistry();
-        RoutingFlags flags = closeLater(RoutingFlags.start(FlagsConfig.custom().source(FlagSource.file(file.path()))
-                .meterRegistry(routerMeters).build()));
-        RoutingJobQueue router = closeLater(new RoutingJobQueue(redis.queue(), kafka.queue(), flags,
+        RoutingFlags flags = closeLater(RoutingFlags.start(FlagsConfig.custom()
+                .source(FlagSource.file(file.path()))
+                .meterRegistry(routerMeters)
+                .build()));
+        RoutingJobQueue router = closeLater(new RoutingJobQueue(
+                redis.queue(),
+                kafka.queue(),
+                flags,
                 RouterConfig.custom().meterRegistry(routerMeters).build()));
         List<ShadowComparator> comparators = new ArrayList<>();
         for (int p = 0; p < 3; p++) {
             RedisBackend r = redis(redisServer, ns);
             KafkaBackend k = kafka(kafkaServer, ns);
-            ShadowComparator c = new ShadowComparator(Duration.ofSeconds(60), new SimpleMeterRegistry(),
-                    r.shadowStore(Duration.ofHours(1)));
+            ShadowComparator c = new ShadowComparator(
+                    Duration.ofSeconds(60), new SimpleMeterRegistry(), r.shadowStore(Duration.ofHours(1)));
             comparators.add(c);
             ExecutionCore core = ExecutionCore.builder(registry()).listener(c).build();
-            WorkerRuntime w = MigrationWorkerRuntime.of(r.workers(core, Set.of("default"), 4),
-                    k.workers(core, Set.of("default"), 4));
+            WorkerRuntime w = MigrationWorkerRuntime.of(
+                    r.workers(core, Set.of("default"), 4), k.workers(core, Set.of("default"), 4));
             closeLater(w::close);
             w.start();
         }
@@ -85,7 +93,11 @@ class ShadowAcrossProcessesTest extends WorkerStacks {
         }
         // The seeded job must be shadowed: give it a routing key whose decision shadows it.
         for (int i = 0; ; i++) {
-            Job probe = Job.builder("Price").jid(SEEDED).routingKey("seed-" + i).args(7).build();
+            Job probe = Job.builder("Price")
+                    .jid(SEEDED)
+                    .routingKey("seed-" + i)
+                    .args(7)
+                    .build();
             if (flags.decide(probe).shadowed()) {
                 jobs.add(probe);
                 break;
@@ -94,10 +106,11 @@ class ShadowAcrossProcessesTest extends WorkerStacks {
         for (int i = 0; i < jobs.size(); i += 500) {
             router.enqueueAll(jobs.subList(i, Math.min(jobs.size(), i + 500)));
         }
-        long shadowed = (long) routerMeters.get("crossfade.router.shadow.enqueued").counter().count();
+        long shadowed = (long)
+                routerMeters.get("crossfade.router.shadow.enqueued").counter().count();
 
-        ShadowComparator reader = new ShadowComparator(Duration.ofSeconds(60), new SimpleMeterRegistry(),
-                redis.shadowStore(Duration.ofHours(1)));
+        ShadowComparator reader = new ShadowComparator(
+                Duration.ofSeconds(60), new SimpleMeterRegistry(), redis.shadowStore(Duration.ofHours(1)));
         await().atMost(Duration.ofSeconds(120)).until(() -> {
             ShadowReport r = reader.report();
             return r.matched() + r.mismatched() == shadowed;

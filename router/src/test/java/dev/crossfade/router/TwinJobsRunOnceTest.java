@@ -1,5 +1,9 @@
 package dev.crossfade.router;
 
+import static org.awaitility.Awaitility.await;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
 import dev.crossfade.api.Backend;
 import dev.crossfade.api.EnqueueTimeoutException;
 import dev.crossfade.api.Job;
@@ -19,10 +23,6 @@ import dev.crossfade.flags.file.FlagsFile;
 import dev.crossfade.kafka.KafkaBackend;
 import dev.crossfade.redis.RedisBackend;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.extension.ExtendWith;
-import org.junit.jupiter.api.io.TempDir;
-
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
@@ -33,10 +33,9 @@ import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicInteger;
-
-import static org.awaitility.Awaitility.await;
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertTrue;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.api.io.TempDir;
 
 /**
  * Jobs forced onto both backends, as when Kafka wrote a batch but its acknowledgement never reached the router: the
@@ -76,8 +75,7 @@ class TwinJobsRunOnceTest extends WorkerStacks {
             }
 
             @Override
-            public void close() {
-            }
+            public void close() {}
         };
     }
 
@@ -90,7 +88,10 @@ class TwinJobsRunOnceTest extends WorkerStacks {
                 })
                 .register("FailsOnce", (args, ctx) -> {
                     record(ctx.jid(), ctx.attempt());
-                    if (failuresLeft.computeIfAbsent(ctx.jid(), k -> new AtomicInteger(1)).getAndDecrement() > 0) {
+                    if (failuresLeft
+                                    .computeIfAbsent(ctx.jid(), k -> new AtomicInteger(1))
+                                    .getAndDecrement()
+                            > 0) {
                         throw new IllegalStateException("first run fails");
                     }
                 })
@@ -109,24 +110,31 @@ class TwinJobsRunOnceTest extends WorkerStacks {
                 .guard(redis.runGuard(LEASE, Duration.ofMinutes(10)))
                 .retryPolicy(RetryPolicy.fixed(Duration.ofSeconds(1)))
                 .build();
-        WorkerRuntime w = MigrationWorkerRuntime.of(redis.workers(core, Set.of("default"), 4),
-                kafka.workers(core, Set.of("default"), 4));
+        WorkerRuntime w = MigrationWorkerRuntime.of(
+                redis.workers(core, Set.of("default"), 4), kafka.workers(core, Set.of("default"), 4));
         closeLater(w::close);
         w.start();
     }
 
     @Test
-    void everyJidOnBothBackendsRunsOnceAcrossThreeProcesses(RedisService redisServer, KafkaService kafkaServer,
-                                                            TestNamespace ns) throws InterruptedException {
+    void everyJidOnBothBackendsRunsOnceAcrossThreeProcesses(
+            RedisService redisServer, KafkaService kafkaServer, TestNamespace ns) throws InterruptedException {
         FlagsFile file = FlagsFile.at(dir.resolve("flags.json"));
         file.write(new FlagsFile.Settings(100, false, 0));
         RedisBackend redis = redis(redisServer, ns);
         KafkaBackend kafka = kafka(kafkaServer, ns);
-        RoutingFlags flags = closeLater(RoutingFlags.start(FlagsConfig.custom().source(FlagSource.file(file.path()))
-                .meterRegistry(new SimpleMeterRegistry()).build()));
-        RoutingJobQueue router = closeLater(new RoutingJobQueue(redis.queue(), landedButTimedOut(kafka.queue()), flags,
-                RouterConfig.custom().meterRegistry(new SimpleMeterRegistry())
-                        .twinMarks(redis.twinMarks(Duration.ofMinutes(10))).build()));
+        RoutingFlags flags = closeLater(RoutingFlags.start(FlagsConfig.custom()
+                .source(FlagSource.file(file.path()))
+                .meterRegistry(new SimpleMeterRegistry())
+                .build()));
+        RoutingJobQueue router = closeLater(new RoutingJobQueue(
+                redis.queue(),
+                landedButTimedOut(kafka.queue()),
+                flags,
+                RouterConfig.custom()
+                        .meterRegistry(new SimpleMeterRegistry())
+                        .twinMarks(redis.twinMarks(Duration.ofMinutes(10)))
+                        .build()));
         for (int p = 0; p < 3; p++) {
             process(redisServer, kafkaServer, ns);
         }
@@ -151,19 +159,24 @@ class TwinJobsRunOnceTest extends WorkerStacks {
         String slow = router.enqueue(Job.of("Slow"));
         String failsOnce = router.enqueue(Job.of("FailsOnce"));
 
-        await().atMost(Duration.ofSeconds(120)).until(() -> runs.keySet().containsAll(twins)
-                && runs.containsKey(slow) && runs.getOrDefault(failsOnce, List.of()).size() >= 2);
+        await().atMost(Duration.ofSeconds(120))
+                .until(() -> runs.keySet().containsAll(twins)
+                        && runs.containsKey(slow)
+                        && runs.getOrDefault(failsOnce, List.of()).size() >= 2);
         // Both copies of every job have had time to be fetched: the Redis copies wait out the router's fence.
-        await().pollDelay(Duration.ofSeconds(8)).atMost(Duration.ofSeconds(60))
+        await().pollDelay(Duration.ofSeconds(8))
+                .atMost(Duration.ofSeconds(60))
                 .until(() -> redis.admin().queueSizes().values().stream().allMatch(n -> n == 0)
-                        && redis.admin().scheduledSize() == 0 && redis.admin().retrySize() == 0);
+                        && redis.admin().scheduledSize() == 0
+                        && redis.admin().retrySize() == 0);
 
         List<String> twice = twins.stream().filter(j -> runs.get(j).size() != 1).toList();
         assertEquals(List.of(), twice, "jids whose body ran more than once");
         assertEquals(List.of(1), runs.get(slow), "a job longer than the lease runs once");
-        assertEquals(List.of(1, 2), runs.get(failsOnce),
+        assertEquals(
+                List.of(1, 2),
+                runs.get(failsOnce),
                 "a failed copy is retried by its policy, not run again by the other copy");
-        assertTrue(redis.redis().keys(redis.key("crossfade:once:*")).size() >= twins.size(),
-                "the twins were claimed");
+        assertTrue(redis.redis().keys(redis.key("crossfade:once:*")).size() >= twins.size(), "the twins were claimed");
     }
 }

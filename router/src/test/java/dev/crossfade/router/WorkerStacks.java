@@ -7,11 +7,10 @@ import dev.crossfade.kafka.KafkaBackend;
 import dev.crossfade.kafka.KafkaBackendConfig;
 import dev.crossfade.redis.RedisBackend;
 import dev.crossfade.redis.RedisBackendConfig;
-import org.junit.jupiter.api.AfterEach;
-
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import org.junit.jupiter.api.AfterEach;
 
 /**
  * Base of tests that stand up several worker "processes" (each its own clients on shared servers and namespace):
@@ -33,12 +32,18 @@ abstract class WorkerStacks {
     }
 
     RedisBackend redis(RedisService server, TestNamespace ns) {
-        return closeLater(RedisBackend.create(RedisBackendConfig.custom().url(server.uri().toString())
-                .namespace(ns.value() + ":").pollInterval(Duration.ofMillis(100)).build()));
+        return closeLater(RedisBackend.create(RedisBackendConfig.custom()
+                .url(server.uri().toString())
+                .namespace(ns.value() + ":")
+                .pollInterval(Duration.ofMillis(100))
+                .build()));
     }
 
     KafkaBackend kafka(KafkaService server, TestNamespace ns) {
-        return closeLater(KafkaBackend.create(KafkaBackendConfig.custom().bootstrapServers(server.bootstrapServers())
-                .topicPrefix(ns.value()).partitions(6).build()));
+        return closeLater(KafkaBackend.create(KafkaBackendConfig.custom()
+                .bootstrapServers(server.bootstrapServers())
+                .topicPrefix(ns.value())
+                .partitions(6)
+                .build()));
     }
 }

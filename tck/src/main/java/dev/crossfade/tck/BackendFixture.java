@@ -5,7 +5,6 @@ import dev.crossfade.api.Job;
 import dev.crossfade.api.JobQueue;
 import dev.crossfade.api.WorkerRuntime;
 import dev.crossfade.api.execution.ExecutionCore;
-
 import java.util.List;
 import java.util.Set;
 

@@ -1,5 +1,12 @@
 package dev.crossfade.tck;
 
+import static org.awaitility.Awaitility.await;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
@@ -15,11 +22,6 @@ import dev.crossfade.api.worker.RetryPolicy;
 import dev.crossfade.api.worker.Worker;
 import dev.crossfade.api.worker.WorkerOptions;
 import dev.crossfade.api.worker.WorkerRegistry;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.TestInfo;
-
 import java.math.BigDecimal;
 import java.math.BigInteger;
 import java.nio.charset.StandardCharsets;
@@ -34,13 +36,10 @@ import java.util.Set;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Consumer;
-
-import static org.awaitility.Awaitility.await;
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertFalse;
-import static org.junit.jupiter.api.Assertions.assertNotNull;
-import static org.junit.jupiter.api.Assertions.assertThrows;
-import static org.junit.jupiter.api.Assertions.assertTrue;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInfo;
 
 /**
  * The backend contract: scenarios written once that the in-memory, Redis and Kafka backends (in every consumer mode)
@@ -100,8 +99,7 @@ public abstract class JobQueueContract {
     }
 
     protected Worker recording() {
-        return recording(run -> {
-        });
+        return recording(run -> {});
     }
 
     protected ExecutionCore core(WorkerRegistry registry) {
@@ -129,7 +127,8 @@ public abstract class JobQueueContract {
 
     @Test
     void enqueuedJobsRunExactlyOnce() {
-        WorkerRegistry registry = WorkerRegistry.builder().register("HardWorker", recording()).build();
+        WorkerRegistry registry =
+                WorkerRegistry.builder().register("HardWorker", recording()).build();
         JobQueue queue = fixture.queue();
         List<String> jids = new ArrayList<>();
         for (int i = 0; i < 20; i++) {
@@ -148,7 +147,8 @@ public abstract class JobQueueContract {
 
     @Test
     void argsRoundTripExactly() throws Exception {
-        WorkerRegistry registry = WorkerRegistry.builder().register("ArgsWorker", recording()).build();
+        WorkerRegistry registry =
+                WorkerRegistry.builder().register("ArgsWorker", recording()).build();
         ObjectMapper m = new ObjectMapper();
         ArrayNode args = JsonNodeFactory.withExactBigDecimals(true).arrayNode();
         args.add("héllo wörld ✓ 日本語 🎉 \"quoted\" \\ \n tab\t");
@@ -166,14 +166,17 @@ public abstract class JobQueueContract {
         startWorkers(core(registry), 1, Job.DEFAULT_QUEUE);
 
         awaitCompleted(List.of(job.jid()));
-        JsonNode seen = new ObjectMapper().reader().with(com.fasterxml.jackson.databind.DeserializationFeature
-                .USE_BIG_DECIMAL_FOR_FLOATS).readTree(ledger.starts(job.jid()).get(0).argsJson());
+        JsonNode seen = new ObjectMapper()
+                .reader()
+                .with(com.fasterxml.jackson.databind.DeserializationFeature.USE_BIG_DECIMAL_FOR_FLOATS)
+                .readTree(ledger.starts(job.jid()).get(0).argsJson());
         assertEquals(args.toString(), seen.toString(), "args survive the backend byte for byte");
     }
 
     @Test
     void enqueueAllRunsEveryJob() {
-        WorkerRegistry registry = WorkerRegistry.builder().register("BulkWorker", recording()).build();
+        WorkerRegistry registry =
+                WorkerRegistry.builder().register("BulkWorker", recording()).build();
         List<Job> jobs = new ArrayList<>();
         for (int i = 0; i < 500; i++) {
             jobs.add(Job.builder("BulkWorker").args(i).build());
@@ -188,7 +191,8 @@ public abstract class JobQueueContract {
 
     @Test
     void scheduledJobDoesNotRunBeforeItsTime() {
-        WorkerRegistry registry = WorkerRegistry.builder().register("LaterWorker", recording()).build();
+        WorkerRegistry registry =
+                WorkerRegistry.builder().register("LaterWorker", recording()).build();
         startWorkers(core(registry), 1, Job.DEFAULT_QUEUE);
         Instant at = Instant.now().plusSeconds(2);
         String later = fixture.queue().enqueueAt(Job.of("LaterWorker", "later"), at);
@@ -207,12 +211,15 @@ public abstract class JobQueueContract {
                 throw new IllegalStateException("attempt " + run.attempt() + " fails");
             }
         });
-        WorkerRegistry registry = WorkerRegistry.builder().register("FlakyWorker", flaky).build();
+        WorkerRegistry registry =
+                WorkerRegistry.builder().register("FlakyWorker", flaky).build();
         String jid = fixture.queue().enqueue(Job.of("FlakyWorker", 42));
         startWorkers(core(registry), 1, Job.DEFAULT_QUEUE);
 
         awaitCompleted(List.of(jid));
-        assertEquals(List.of(1, 2, 3), ledger.starts(jid).stream().map(Ledger.Run::attempt).toList());
+        assertEquals(
+                List.of(1, 2, 3),
+                ledger.starts(jid).stream().map(Ledger.Run::attempt).toList());
         assertEquals(1, ledger.completions(jid));
         assertTrue(deadJob(jid).isEmpty(), "a job that succeeded is not dead");
     }
@@ -223,7 +230,11 @@ public abstract class JobQueueContract {
             throw new IllegalStateException("boom on attempt " + run.attempt());
         });
         WorkerRegistry registry = WorkerRegistry.builder()
-                .register("DoomedWorker", doomed, WorkerOptions.custom().maxRetries(2).build()).build();
+                .register(
+                        "DoomedWorker",
+                        doomed,
+                        WorkerOptions.custom().maxRetries(2).build())
+                .build();
         String jid = fixture.queue().enqueue(Job.of("DoomedWorker", "x"));
         startWorkers(core(registry), 1, Job.DEFAULT_QUEUE);
 
@@ -241,11 +252,14 @@ public abstract class JobQueueContract {
 
     @Test
     void malformedPayloadsGoDeadAndWorkersKeepRunning() {
-        WorkerRegistry registry = WorkerRegistry.builder().register("HardWorker", recording()).build();
+        WorkerRegistry registry =
+                WorkerRegistry.builder().register("HardWorker", recording()).build();
         fixture.pushRaw(Job.DEFAULT_QUEUE, "{not json".getBytes(StandardCharsets.UTF_8));
-        fixture.pushRaw(Job.DEFAULT_QUEUE, "{\"args\":[1],\"jid\":\"0123456789abcdef01234567\"}"
-                .getBytes(StandardCharsets.UTF_8));
-        fixture.pushRaw(Job.DEFAULT_QUEUE, "{\"class\":\"HardWorker\",\"args\":\"oops\"}".getBytes(StandardCharsets.UTF_8));
+        fixture.pushRaw(
+                Job.DEFAULT_QUEUE,
+                "{\"args\":[1],\"jid\":\"0123456789abcdef01234567\"}".getBytes(StandardCharsets.UTF_8));
+        fixture.pushRaw(
+                Job.DEFAULT_QUEUE, "{\"class\":\"HardWorker\",\"args\":\"oops\"}".getBytes(StandardCharsets.UTF_8));
         startWorkers(core(registry), 1, Job.DEFAULT_QUEUE);
         String good = fixture.queue().enqueue(Job.of("HardWorker", "still alive"));
 
@@ -256,22 +270,30 @@ public abstract class JobQueueContract {
         assertTrue(dead.stream().allMatch(j -> j.className().equals(ExecutionCore.INVALID_PAYLOAD_CLASS)));
         assertTrue(dead.stream().allMatch(j -> j.errorClass().equals(InvalidPayloadException.class.getName())));
         assertTrue(dead.stream().anyMatch(j -> j.errorMessage().contains("not valid JSON")), "names the JSON fault");
-        assertTrue(dead.stream().anyMatch(j -> j.errorMessage().contains("no 'class'")
-                && j.jid().equals("0123456789abcdef01234567")), "names the missing class and keeps the jid");
-        assertTrue(dead.stream().anyMatch(j -> j.errorMessage().contains("'args'")
-                && j.errorMessage().contains("array")), "names the args fault");
+        assertTrue(
+                dead.stream()
+                        .anyMatch(j -> j.errorMessage().contains("no 'class'")
+                                && j.jid().equals("0123456789abcdef01234567")),
+                "names the missing class and keeps the jid");
+        assertTrue(
+                dead.stream()
+                        .anyMatch(j -> j.errorMessage().contains("'args'")
+                                && j.errorMessage().contains("array")),
+                "names the args fault");
         assertTrue(dead.stream().anyMatch(j -> j.args().get(0).textValue().equals("{not json")), "keeps the bytes");
     }
 
     @Test
     void unknownWorkerGoesDeadNamingTheClass() {
-        WorkerRegistry registry = WorkerRegistry.builder().register("HardWorker", recording()).build();
+        WorkerRegistry registry =
+                WorkerRegistry.builder().register("HardWorker", recording()).build();
         String unknown = fixture.queue().enqueue(Job.of("NoSuchWorker", 1));
         // A payload naming a real JDK class must not instantiate it either.
         String jdk = fixture.queue().enqueue(Job.of("java.lang.ProcessBuilder", "touch", "/tmp/pwned"));
         startWorkers(core(registry), 1, Job.DEFAULT_QUEUE);
 
-        await().atMost(timeout()).until(() -> deadJob(unknown).isPresent() && deadJob(jdk).isPresent());
+        await().atMost(timeout())
+                .until(() -> deadJob(unknown).isPresent() && deadJob(jdk).isPresent());
         assertTrue(deadJob(unknown).orElseThrow().errorMessage().contains("'NoSuchWorker'"));
         assertTrue(deadJob(jdk).orElseThrow().errorMessage().contains("no worker registered"));
         assertTrue(ledger.starts(unknown).isEmpty());
@@ -279,10 +301,14 @@ public abstract class JobQueueContract {
 
     @Test
     void concurrentWorkerProcessesRunEachJobOnce() {
-        WorkerRegistry registry = WorkerRegistry.builder().register("HardWorker", recording()).build();
+        WorkerRegistry registry =
+                WorkerRegistry.builder().register("HardWorker", recording()).build();
         List<Job> jobs = new ArrayList<>();
         for (int i = 0; i < 1000; i++) {
-            jobs.add(Job.builder("HardWorker").args(i).routingKey("account-" + (i % 37)).build());
+            jobs.add(Job.builder("HardWorker")
+                    .args(i)
+                    .routingKey("account-" + (i % 37))
+                    .build());
         }
         List<String> jids = fixture.queue().enqueueAll(jobs);
         WorkerRuntime a = startWorkers(core(registry), 4, Job.DEFAULT_QUEUE);
@@ -307,7 +333,8 @@ public abstract class JobQueueContract {
                 throw new IllegalStateException("interrupted by shutdown", e);
             }
         });
-        WorkerRegistry registry = WorkerRegistry.builder().register("SlowWorker", slow).build();
+        WorkerRegistry registry =
+                WorkerRegistry.builder().register("SlowWorker", slow).build();
         List<Job> jobs = new ArrayList<>();
         for (int i = 0; i < 30; i++) {
             jobs.add(Job.of("SlowWorker", i));
@@ -327,8 +354,8 @@ public abstract class JobQueueContract {
     @Test
     void oversizedPayloadIsRejectedAtEnqueue() {
         String big = "x".repeat(1024 * 1024 + 1);
-        PayloadTooLargeException e = assertThrows(PayloadTooLargeException.class,
-                () -> fixture.queue().enqueue(Job.of("HardWorker", big)));
+        PayloadTooLargeException e = assertThrows(
+                PayloadTooLargeException.class, () -> fixture.queue().enqueue(Job.of("HardWorker", big)));
         assertTrue(e.getMessage().contains("limit"), e.getMessage());
     }
 }

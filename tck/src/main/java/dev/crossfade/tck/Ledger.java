@@ -3,7 +3,6 @@ package dev.crossfade.tck;
 import dev.crossfade.api.Backend;
 import dev.crossfade.api.worker.JobArgs;
 import dev.crossfade.api.worker.JobContext;
-
 import java.time.Instant;
 import java.util.Collection;
 import java.util.List;
@@ -15,15 +14,20 @@ import java.util.stream.Collectors;
 /** Records every run by jid, so tests can count runs (exactly once, no loss) instead of trusting logs. */
 public final class Ledger {
     /** One run of one job. */
-    public record Run(String jid, int attempt, Backend backend, boolean shadow, Instant startedAt, String argsJson) {
-    }
+    public record Run(String jid, int attempt, Backend backend, boolean shadow, Instant startedAt, String argsJson) {}
 
     private final Map<String, List<Run>> started = new ConcurrentHashMap<>();
     private final Map<String, List<Run>> completed = new ConcurrentHashMap<>();
 
     /** Records that a run started. */
     public Run start(JobArgs args, JobContext ctx) {
-        Run run = new Run(ctx.jid(), ctx.attempt(), ctx.backend(), ctx.shadow(), Instant.now(), args.raw().toString());
+        Run run = new Run(
+                ctx.jid(),
+                ctx.attempt(),
+                ctx.backend(),
+                ctx.shadow(),
+                Instant.now(),
+                args.raw().toString());
         started.computeIfAbsent(ctx.jid(), k -> new CopyOnWriteArrayList<>()).add(run);
         return run;
     }
@@ -47,7 +51,8 @@ public final class Ledger {
 
     /** Jids completed more than once, with their counts. */
     public Map<String, Integer> duplicates() {
-        return completed.entrySet().stream().filter(e -> e.getValue().size() > 1)
+        return completed.entrySet().stream()
+                .filter(e -> e.getValue().size() > 1)
                 .collect(Collectors.toMap(Map.Entry::getKey, e -> e.getValue().size()));
     }
 

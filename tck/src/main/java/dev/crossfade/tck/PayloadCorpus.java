@@ -1,7 +1,6 @@
 package dev.crossfade.tck;
 
 import dev.crossfade.api.codec.JobCodec;
-
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Collections;
@@ -48,13 +47,44 @@ public final class PayloadCorpus {
         }
     }
 
-    private static final String[] FIELDS = {"class", "args", "jid", "queue", "created_at", "enqueued_at", "at",
-        "retry", "retry_count", "error_message", "error_class", "failed_at", "retried_at", "routing_key", "shadow"};
-    private static final String[] VALUES = {"\"\"", "null", "0", "-1", "1e17", "-1e17", "1.5", "true", "[]", "{}",
-        "\"x\"", "[1,2]", "{\"a\":1}", "18446744073709551616", "1e400", "-0.0", "\"\\u0000\""};
+    private static final String[] FIELDS = {
+        "class",
+        "args",
+        "jid",
+        "queue",
+        "created_at",
+        "enqueued_at",
+        "at",
+        "retry",
+        "retry_count",
+        "error_message",
+        "error_class",
+        "failed_at",
+        "retried_at",
+        "routing_key",
+        "shadow"
+    };
+    private static final String[] VALUES = {
+        "\"\"",
+        "null",
+        "0",
+        "-1",
+        "1e17",
+        "-1e17",
+        "1.5",
+        "true",
+        "[]",
+        "{}",
+        "\"x\"",
+        "[1,2]",
+        "{\"a\":1}",
+        "18446744073709551616",
+        "1e400",
+        "-0.0",
+        "\"\\u0000\""
+    };
 
-    private PayloadCorpus() {
-    }
+    private PayloadCorpus() {}
 
     /**
      * The corpus (over 300 cases) for jobs of {@code workerClass} on {@code queue}; the same list for the same
@@ -96,29 +126,40 @@ public final class PayloadCorpus {
         addText.accept("single quotes", goodJson.replace('"', '\''));
         addText.accept("NaN arg", goodJson.replace("[1,", "[NaN,"));
         addText.accept("Infinity arg", goodJson.replace("[1,", "[Infinity,"));
-        addText.accept("-Infinity created_at", goodJson.replace("\"created_at\":1733400000.123456",
-                "\"created_at\":-Infinity"));
+        addText.accept(
+                "-Infinity created_at",
+                goodJson.replace("\"created_at\":1733400000.123456", "\"created_at\":-Infinity"));
         addText.accept("NaN created_at", goodJson.replace("\"created_at\":1733400000.123456", "\"created_at\":NaN"));
         addText.accept("comment", "/* hi */" + goodJson);
         addText.accept("BOM", "\uFEFF" + goodJson);
         // Bytes that are not UTF-8.
-        add.accept("invalid UTF-8 in args", concat(utf8(goodJson.replace("\"two\"", "\"t")), new byte[]{(byte) 0xC3,
-            (byte) 0x28}, utf8("\"" + goodJson.substring(goodJson.indexOf("\"two\"") + 5))));
-        add.accept("lone continuation bytes", new byte[]{(byte) 0x80, (byte) 0x81, (byte) 0xFE, (byte) 0xFF});
-        add.accept("overlong NUL", concat(utf8("{\"class\":\"" + workerClass + "\",\"args\":[\""), new byte[]{
-            (byte) 0xC0, (byte) 0x80}, utf8("\"]}")));
+        add.accept(
+                "invalid UTF-8 in args",
+                concat(
+                        utf8(goodJson.replace("\"two\"", "\"t")),
+                        new byte[] {(byte) 0xC3, (byte) 0x28},
+                        utf8("\"" + goodJson.substring(goodJson.indexOf("\"two\"") + 5))));
+        add.accept("lone continuation bytes", new byte[] {(byte) 0x80, (byte) 0x81, (byte) 0xFE, (byte) 0xFF});
+        add.accept(
+                "overlong NUL",
+                concat(
+                        utf8("{\"class\":\"" + workerClass + "\",\"args\":[\""),
+                        new byte[] {(byte) 0xC0, (byte) 0x80},
+                        utf8("\"]}")));
         add.accept("NUL bytes", new byte[64]);
         // Duplicate keys, deep nesting, sizes.
         addText.accept("duplicate class", first(goodJson, "\"class\":\"Other\","));
         addText.accept("duplicate args", first(goodJson, "\"args\":{},"));
         addText.accept("deep args", goodJson.replace("[1,", "[" + "[".repeat(5_000) + "]".repeat(5_000) + ","));
-        addText.accept("deep extra", first(goodJson, "\"deep\":" + "{\"a\":".repeat(3_000) + "1"
-                + "}".repeat(3_000) + ","));
+        addText.accept(
+                "deep extra", first(goodJson, "\"deep\":" + "{\"a\":".repeat(3_000) + "1" + "}".repeat(3_000) + ","));
         addText.accept("1e17 created_at", goodJson.replace("1733400000.123456,\"enqueued", "1e17,\"enqueued"));
-        addText.accept("1e17 float created_at", goodJson.replace("1733400000.123456,\"enqueued",
-                "100000000000000000.0,\"enqueued"));
-        addText.accept("integer 1e17 created_at", goodJson.replace("1733400000.123456,\"enqueued",
-                "100000000000000000,\"enqueued"));
+        addText.accept(
+                "1e17 float created_at",
+                goodJson.replace("1733400000.123456,\"enqueued", "100000000000000000.0,\"enqueued"));
+        addText.accept(
+                "integer 1e17 created_at",
+                goodJson.replace("1733400000.123456,\"enqueued", "100000000000000000,\"enqueued"));
         addText.accept("negative created_at", goodJson.replace("1733400000.123456,\"enqueued", "-5.5,\"enqueued"));
         addText.accept("Long.MIN at", first(goodJson, "\"at\":-9223372036854775808,"));
         addText.accept("huge retry_count", first(goodJson, "\"retry_count\":99999999999999999999,"));
@@ -181,7 +222,10 @@ public final class PayloadCorpus {
             if (workerClass.equals(job.className())) {
                 return job.shadow() ? Fate.SHADOW : Fate.RUNS;
             }
-            if (job.shadow() || job.retry() != null && job.retry().isBoolean() && !job.retry().booleanValue()) {
+            if (job.shadow()
+                    || job.retry() != null
+                            && job.retry().isBoolean()
+                            && !job.retry().booleanValue()) {
                 return Fate.DISCARDED;
             }
             return job.maxRetries(25) == 0 ? Fate.DEAD : Fate.RETRIED;
@@ -197,7 +241,10 @@ public final class PayloadCorpus {
 
     private static String object(Map<String, String> fields) {
         StringBuilder sb = new StringBuilder("{");
-        fields.forEach((k, v) -> sb.append(sb.length() > 1 ? "," : "").append(quote(k)).append(':').append(v));
+        fields.forEach((k, v) -> sb.append(sb.length() > 1 ? "," : "")
+                .append(quote(k))
+                .append(':')
+                .append(v));
         return sb.append('}').toString();
     }
 

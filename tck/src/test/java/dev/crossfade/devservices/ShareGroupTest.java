@@ -48,13 +48,21 @@ class ShareGroupTest {
             admin.createTopics(List.of(new NewTopic(topic, 1, (short) 1))).all().get(30, TimeUnit.SECONDS);
             // A share group starts at the log end unless the *group* config says otherwise; there is no client setting.
             ConfigResource groupResource = new ConfigResource(ConfigResource.Type.GROUP, group);
-            admin.incrementalAlterConfigs(Map.of(groupResource, List.of(new AlterConfigOp(
-                            new ConfigEntry("share.auto.offset.reset", "earliest"), AlterConfigOp.OpType.SET))))
-                    .all().get(30, TimeUnit.SECONDS);
+            admin.incrementalAlterConfigs(Map.of(
+                            groupResource,
+                            List.of(new AlterConfigOp(
+                                    new ConfigEntry("share.auto.offset.reset", "earliest"), AlterConfigOp.OpType.SET))))
+                    .all()
+                    .get(30, TimeUnit.SECONDS);
 
-            try (KafkaProducer<String, String> producer = new KafkaProducer<>(Map.of(
-                    ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrapServers(),
-                    ProducerConfig.ACKS_CONFIG, "all"), new StringSerializer(), new StringSerializer())) {
+            try (KafkaProducer<String, String> producer = new KafkaProducer<>(
+                    Map.of(
+                            ProducerConfig.BOOTSTRAP_SERVERS_CONFIG,
+                            kafka.bootstrapServers(),
+                            ProducerConfig.ACKS_CONFIG,
+                            "all"),
+                    new StringSerializer(),
+                    new StringSerializer())) {
                 for (int i = 0; i < 10; i++) {
                     producer.send(new ProducerRecord<>(topic, "job-" + i)).get(30, TimeUnit.SECONDS);
                 }
@@ -63,11 +71,16 @@ class ShareGroupTest {
             Set<String> received = new HashSet<>();
             List<Short> job0Deliveries = new ArrayList<>();
             List<Map<TopicIdPartition, Optional<KafkaException>>> commits = new ArrayList<>();
-            try (KafkaShareConsumer<String, String> consumer = new KafkaShareConsumer<>(Map.of(
-                    ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrapServers(),
-                    ConsumerConfig.GROUP_ID_CONFIG, group,
-                    ConsumerConfig.SHARE_ACKNOWLEDGEMENT_MODE_CONFIG, "explicit"),
-                    new StringDeserializer(), new StringDeserializer())) {
+            try (KafkaShareConsumer<String, String> consumer = new KafkaShareConsumer<>(
+                    Map.of(
+                            ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG,
+                            kafka.bootstrapServers(),
+                            ConsumerConfig.GROUP_ID_CONFIG,
+                            group,
+                            ConsumerConfig.SHARE_ACKNOWLEDGEMENT_MODE_CONFIG,
+                            "explicit"),
+                    new StringDeserializer(),
+                    new StringDeserializer())) {
                 consumer.subscribe(List.of(topic));
                 await().atMost(Duration.ofSeconds(60)).until(() -> {
                     for (ConsumerRecord<String, String> r : consumer.poll(Duration.ofMillis(500))) {
@@ -96,9 +109,10 @@ class ShareGroupTest {
             // may still read 0 here: the broker advances the persisted share-partition start offset lazily.)
             TopicPartition tp = new TopicPartition(topic, 0);
             await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> {
-                Map<TopicPartition, SharePartitionOffsetInfo> offsets = admin
-                        .listShareGroupOffsets(Map.of(group, new ListShareGroupOffsetsSpec().topicPartitions(List.of(tp))))
-                        .partitionsToOffsetInfo(group).get(10, TimeUnit.SECONDS);
+                Map<TopicPartition, SharePartitionOffsetInfo> offsets = admin.listShareGroupOffsets(
+                                Map.of(group, new ListShareGroupOffsetsSpec().topicPartitions(List.of(tp))))
+                        .partitionsToOffsetInfo(group)
+                        .get(10, TimeUnit.SECONDS);
                 assertEquals(Optional.of(0L), offsets.get(tp).lag(), offsets.toString());
             });
         }

@@ -6,7 +6,6 @@ import dev.crossfade.api.JobQueue;
 import dev.crossfade.api.WorkerRuntime;
 import dev.crossfade.api.execution.ExecutionCore;
 import dev.crossfade.api.testing.InMemoryBackend;
-
 import java.util.List;
 import java.util.Set;
 

@@ -3,7 +3,6 @@ package dev.crossfade.tools;
 import dev.crossfade.cli.Main;
 import dev.crossfade.tools.demo.DemoCommand;
 import dev.crossfade.tools.drill.DrillCommand;
-
 import java.io.PrintWriter;
 import java.util.List;
 
@@ -13,8 +12,7 @@ import java.util.List;
  * {@link Main} from crossfade-cli, whose classpath holds no broker, for every other command.
  */
 public final class Tools {
-    private Tools() {
-    }
+    private Tools() {}
 
     public static void main(String[] args) {
         Main.launch(commands(), args);

@@ -1,13 +1,13 @@
 package dev.crossfade.tools;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
 import dev.crossfade.devservices.DevServices;
 import dev.crossfade.devservices.KafkaService;
 import dev.crossfade.devservices.RedisService;
 import dev.crossfade.devservices.junit.CrossfadeServices;
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.extension.ExtendWith;
-import picocli.CommandLine.Model.OptionSpec;
-
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.io.PrintWriter;
@@ -15,10 +15,9 @@ import java.io.StringWriter;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
-
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertFalse;
-import static org.junit.jupiter.api.Assertions.assertTrue;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+import picocli.CommandLine.Model.OptionSpec;
 
 /**
  * {@code crossfade demo} and {@code crossfade drill} as the {@code ./crossfade} script runs them: listed in the help,
@@ -28,8 +27,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 @ExtendWith(CrossfadeServices.class)
 class ToolsCommandsTest {
     /** What a run printed: its output, its error stream, and what went to System.err (picocli's warnings, logs). */
-    private record Result(int exit, String out, String err, String log) {
-    }
+    private record Result(int exit, String out, String err, String log) {}
 
     private static synchronized Result run(String... args) {
         StringWriter out = new StringWriter();
@@ -51,11 +49,15 @@ class ToolsCommandsTest {
     void theHelpListsTheToolsAndTheirHelpIsCompleteWithoutWarnings() {
         Result top = run("--help");
         assertEquals(0, top.exit(), top.err());
-        assertTrue(top.out().contains("demo") && top.out().contains("drill") && top.out().contains("work"), top.out());
+        assertTrue(
+                top.out().contains("demo")
+                        && top.out().contains("drill")
+                        && top.out().contains("work"),
+                top.out());
         List<String> wrong = new ArrayList<>();
         for (Object command : Tools.commands()) {
             var spec = new picocli.CommandLine(command).getCommandSpec();
-            for (String[] args : new String[][]{{spec.name(), "--help"}, {"help", spec.name()}}) {
+            for (String[] args : new String[][] {{spec.name(), "--help"}, {"help", spec.name()}}) {
                 Result r = run(args);
                 if (r.exit() != 0 || !r.out().startsWith("Usage: crossfade " + spec.name())) {
                     wrong.add(String.join(" ", args) + ": exit " + r.exit() + " " + r.out() + r.err());
@@ -68,7 +70,9 @@ class ToolsCommandsTest {
                 wrong.add(spec.name() + ": no description");
             }
             for (OptionSpec o : spec.options()) {
-                if (!o.usageHelp() && !o.versionHelp() && String.join("", o.description()).isBlank()) {
+                if (!o.usageHelp()
+                        && !o.versionHelp()
+                        && String.join("", o.description()).isBlank()) {
                     wrong.add(spec.name() + " " + o.longestName() + ": no description");
                 }
             }
@@ -94,8 +98,15 @@ class ToolsCommandsTest {
             Result r = run("demo", "--phase-seconds", "2", "--rate", "200");
             assertEquals(0, r.exit(), r.out() + r.err());
             assertTrue(r.out().contains("lost: 0"), r.out());
-            for (String phase : new String[]{"redis only", "10% kafka", "50% kafka", "100% kafka",
-                    "shadow 50% to redis", "kill switch: redis", "back to kafka"}) {
+            for (String phase : new String[] {
+                "redis only",
+                "10% kafka",
+                "50% kafka",
+                "100% kafka",
+                "shadow 50% to redis",
+                "kill switch: redis",
+                "back to kafka"
+            }) {
                 assertTrue(r.out().contains(phase), "table has phase " + phase);
             }
             assertFalse(r.out().contains("\tat "), r.out());

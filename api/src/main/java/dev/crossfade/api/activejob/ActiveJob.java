@@ -7,7 +7,6 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.fasterxml.jackson.databind.node.TextNode;
 import dev.crossfade.api.Job;
 import dev.crossfade.api.internal.Json;
-
 import java.time.Instant;
 import java.time.ZoneOffset;
 import java.time.format.DateTimeFormatter;
@@ -50,18 +49,21 @@ public final class ActiveJob {
     /** The wrapper class of Rails' own Sidekiq adapter (Rails 7.1 and older, Sidekiq before 7.3). */
     public static final String LEGACY_WRAPPER = "ActiveJob::QueueAdapters::SidekiqAdapter::JobWrapper";
 
-    private static final Set<String> HASH_MARKERS = Set.of("_aj_symbol_keys", "_aj_ruby2_keywords",
-            "_aj_hash_with_indifferent_access");
-    private static final Set<String> VALUE_SERIALIZERS = Set.of("ActiveJob::Serializers::SymbolSerializer",
-            "ActiveJob::Serializers::TimeSerializer", "ActiveJob::Serializers::DateTimeSerializer",
-            "ActiveJob::Serializers::DateSerializer", "ActiveJob::Serializers::TimeWithZoneSerializer",
-            "ActiveJob::Serializers::BigDecimalSerializer", "ActiveJob::Serializers::ModuleSerializer");
-    private static final DateTimeFormatter ISO_NANOS = DateTimeFormatter.ofPattern("yyyy-MM-dd'T'HH:mm:ss.SSSSSSSSS'Z'")
-            .withZone(ZoneOffset.UTC);
+    private static final Set<String> HASH_MARKERS =
+            Set.of("_aj_symbol_keys", "_aj_ruby2_keywords", "_aj_hash_with_indifferent_access");
+    private static final Set<String> VALUE_SERIALIZERS = Set.of(
+            "ActiveJob::Serializers::SymbolSerializer",
+            "ActiveJob::Serializers::TimeSerializer",
+            "ActiveJob::Serializers::DateTimeSerializer",
+            "ActiveJob::Serializers::DateSerializer",
+            "ActiveJob::Serializers::TimeWithZoneSerializer",
+            "ActiveJob::Serializers::BigDecimalSerializer",
+            "ActiveJob::Serializers::ModuleSerializer");
+    private static final DateTimeFormatter ISO_NANOS =
+            DateTimeFormatter.ofPattern("yyyy-MM-dd'T'HH:mm:ss.SSSSSSSSS'Z'").withZone(ZoneOffset.UTC);
     private static final JsonNodeFactory NODES = JsonNodeFactory.instance;
 
-    private ActiveJob() {
-    }
+    private ActiveJob() {}
 
     /** Whether {@code className} is one of Active Job's Sidekiq wrappers. */
     public static boolean isWrapper(String className) {
@@ -73,14 +75,17 @@ public final class ActiveJob {
      * not a well-formed Active Job job.
      */
     public static Optional<String> jobClass(Job job) {
-        if (!isWrapper(job.className()) || job.args().size() < 1 || !job.args().get(0).isObject()) {
+        if (!isWrapper(job.className())
+                || job.args().size() < 1
+                || !job.args().get(0).isObject()) {
             return Optional.empty();
         }
         JsonNode cls = job.args().get(0).get("job_class");
         if (cls == null || !cls.isTextual()) {
             cls = job.extra().get("wrapped");
         }
-        return cls != null && cls.isTextual() && !cls.textValue().isBlank() ? Optional.of(cls.textValue())
+        return cls != null && cls.isTextual() && !cls.textValue().isBlank()
+                ? Optional.of(cls.textValue())
                 : Optional.empty();
     }
 
@@ -197,8 +202,8 @@ public final class ActiveJob {
          */
         public Builder wrapper(String wrapper) {
             if (!isWrapper(wrapper)) {
-                throw new IllegalArgumentException("wrapper must be " + WRAPPER + " or " + LEGACY_WRAPPER + ", got '"
-                        + wrapper + "'");
+                throw new IllegalArgumentException(
+                        "wrapper must be " + WRAPPER + " or " + LEGACY_WRAPPER + ", got '" + wrapper + "'");
             }
             this.wrapper = wrapper;
             return this;
@@ -241,8 +246,13 @@ public final class ActiveJob {
             } else {
                 data.put("scheduled_at", ISO_NANOS.format(scheduledAt));
             }
-            return Job.builder(wrapper).argsNode(NODES.arrayNode().add(data)).queue(queue).retry(true)
-                    .at(scheduledAt).extra("wrapped", TextNode.valueOf(jobClass)).build();
+            return Job.builder(wrapper)
+                    .argsNode(NODES.arrayNode().add(data))
+                    .queue(queue)
+                    .retry(true)
+                    .at(scheduledAt)
+                    .extra("wrapped", TextNode.valueOf(jobClass))
+                    .build();
         }
 
         /** Maps get Rails' marker for a Hash whose keys are all strings, nested values likewise. */

@@ -7,8 +7,8 @@ import com.fasterxml.jackson.core.JsonToken;
 import com.fasterxml.jackson.core.SerializableString;
 import com.fasterxml.jackson.core.io.SerializedString;
 import com.fasterxml.jackson.core.util.ByteArrayBuilder;
-import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.DeserializationFeature;
+import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.ObjectReader;
 import com.fasterxml.jackson.databind.node.BooleanNode;
@@ -20,7 +20,6 @@ import com.fasterxml.jackson.databind.node.TextNode;
 import dev.crossfade.api.Jid;
 import dev.crossfade.api.Job;
 import dev.crossfade.api.internal.Json;
-
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.math.BigDecimal;
@@ -167,8 +166,8 @@ public final class JobCodec {
         }
         byte[] bytes = out.toByteArray();
         if (bytes.length > maxPayloadBytes) {
-            throw new PayloadTooLargeException("job " + job.jid() + " (" + job.className() + ")", bytes.length,
-                    maxPayloadBytes);
+            throw new PayloadTooLargeException(
+                    "job " + job.jid() + " (" + job.className() + ")", bytes.length, maxPayloadBytes);
         }
         return bytes;
     }
@@ -224,16 +223,17 @@ public final class JobCodec {
             try (JsonParser p = mapper.getFactory().createParser(payload)) {
                 env = read(p, payload);
             }
-            // Checked only once the whole payload has parsed, so broken JSON is reported as such before any field fault.
+            // Checked only once the whole payload has parsed, so broken JSON is reported as such before any field
+            // fault.
             return env.toJob();
         } catch (InvalidPayloadException e) {
             throw e;
         } catch (JsonProcessingException e) {
-            throw new InvalidPayloadException("payload is not valid JSON (" + e.getOriginalMessage() + "): "
-                    + preview(payload), e);
+            throw new InvalidPayloadException(
+                    "payload is not valid JSON (" + e.getOriginalMessage() + "): " + preview(payload), e);
         } catch (DateTimeException e) {
-            throw new InvalidPayloadException("payload has a timestamp out of range (" + e.getMessage() + "): "
-                    + preview(payload), e);
+            throw new InvalidPayloadException(
+                    "payload has a timestamp out of range (" + e.getMessage() + "): " + preview(payload), e);
         } catch (IOException | RuntimeException | StackOverflowError e) {
             // Whatever else a hostile payload provokes is still a fault of the payload, never of the worker thread.
             throw new InvalidPayloadException("payload cannot be decoded (" + e + "): " + preview(payload), e);
@@ -286,8 +286,8 @@ public final class JobCodec {
             }
         }
         if (p.nextToken() != null) {
-            throw new InvalidPayloadException("payload is not valid JSON (content after the end of the job object): "
-                    + preview(payload));
+            throw new InvalidPayloadException(
+                    "payload is not valid JSON (content after the end of the job object): " + preview(payload));
         }
         return env;
     }
@@ -302,11 +302,12 @@ public final class JobCodec {
             case VALUE_TRUE -> BooleanNode.TRUE;
             case VALUE_FALSE -> BooleanNode.FALSE;
             case VALUE_STRING -> TextNode.valueOf(p.getText());
-            case VALUE_NUMBER_INT -> switch (p.getNumberType()) {
-                case INT -> IntNode.valueOf(p.getIntValue());
-                case LONG -> LongNode.valueOf(p.getLongValue());
-                default -> nodes.numberNode(p.getBigIntegerValue());
-            };
+            case VALUE_NUMBER_INT ->
+                switch (p.getNumberType()) {
+                    case INT -> IntNode.valueOf(p.getIntValue());
+                    case LONG -> LongNode.valueOf(p.getLongValue());
+                    default -> nodes.numberNode(p.getBigIntegerValue());
+                };
             // Exact decimals, as the mapper reads floats (USE_BIG_DECIMAL_FOR_FLOATS with exact BigDecimal nodes).
             case VALUE_NUMBER_FLOAT -> nodes.numberNode(p.getDecimalValue());
             default -> subtree.readTree(p);
@@ -425,8 +426,9 @@ public final class JobCodec {
                 throw new InvalidPayloadException("payload for class '" + className + "' has no 'args'");
             }
             if (argsJson == null) {
-                throw new InvalidPayloadException("payload 'args' for class '" + className
-                        + "' must be a JSON array, got a " + args.getNodeType().name().toLowerCase());
+                throw new InvalidPayloadException(
+                        "payload 'args' for class '" + className + "' must be a JSON array, got a "
+                                + args.getNodeType().name().toLowerCase());
             }
             Job.Builder b = Job.builder(className).argsJson(argsJson);
             String id = text(jid, "jid");
@@ -538,8 +540,7 @@ public final class JobCodec {
         private int maxPayloadBytes = DEFAULT_MAX_PAYLOAD_BYTES;
         private Timestamps timestamps = Timestamps.FLOAT_SECONDS;
 
-        private Builder() {
-        }
+        private Builder() {}
 
         /** How timestamps are written: as the fleet's Sidekiq writes them. Default float seconds (Sidekiq 6, 7). */
         public Builder timestamps(Timestamps timestamps) {

@@ -2,7 +2,6 @@ package dev.crossfade.api.execution;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
 import dev.crossfade.api.internal.Json;
-
 import java.io.ByteArrayOutputStream;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
@@ -16,8 +15,7 @@ import java.util.zip.Inflater;
  * strict Base64. Sidekiq Web and {@code Sidekiq::JobRecord#error_backtrace} read it back.
  */
 final class Backtraces {
-    private Backtraces() {
-    }
+    private Backtraces() {}
 
     /** The first {@code maxLines} frames of {@code error}, compressed. */
     static String compress(Throwable error, int maxLines) {
@@ -62,8 +60,8 @@ final class Backtraces {
         }
         inflater.end();
         try {
-            return List.of(Json.mapper().readValue(new String(out.toByteArray(), StandardCharsets.UTF_8),
-                    String[].class));
+            return List.of(
+                    Json.mapper().readValue(new String(out.toByteArray(), StandardCharsets.UTF_8), String[].class));
         } catch (JsonProcessingException e) {
             throw new IllegalStateException(e);
         }

@@ -5,8 +5,8 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.TextNode;
 import dev.crossfade.api.Backend;
 import dev.crossfade.api.Jid;
-import dev.crossfade.api.activejob.ActiveJob;
 import dev.crossfade.api.Job;
+import dev.crossfade.api.activejob.ActiveJob;
 import dev.crossfade.api.codec.InvalidPayloadException;
 import dev.crossfade.api.codec.JobCodec;
 import dev.crossfade.api.internal.Json;
@@ -15,15 +15,14 @@ import dev.crossfade.api.worker.JobContext;
 import dev.crossfade.api.worker.RetryPolicy;
 import dev.crossfade.api.worker.UnknownWorkerException;
 import dev.crossfade.api.worker.WorkerRegistry;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
-
 import java.nio.charset.StandardCharsets;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.Objects;
 import java.util.Optional;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The one place a job runs, shared by every backend: decode, look the worker up in the registry, run it, catch
@@ -39,6 +38,7 @@ public final class ExecutionCore {
     private static final Logger log = LoggerFactory.getLogger(ExecutionCore.class);
     /** Sidekiq keeps the first 10,000 characters of an error message. */
     private static final int MAX_ERROR_MESSAGE = 10_000;
+
     private static final int MAX_KEPT_PAYLOAD = 64 * 1024;
 
     private final WorkerRegistry registry;
@@ -83,11 +83,16 @@ public final class ExecutionCore {
         try {
             job = codec.decode(payload);
         } catch (RuntimeException | StackOverflowError decodeError) {
-            InvalidPayloadException e = decodeError instanceof InvalidPayloadException ipe ? ipe
+            InvalidPayloadException e = decodeError instanceof InvalidPayloadException ipe
+                    ? ipe
                     : new InvalidPayloadException("payload cannot be decoded: " + decodeError, decodeError);
             Job dead = invalidPayloadEnvelope(payload, queue, e, clock.instant());
-            log.warn("{} payload on queue '{}' is malformed, sending jid {} to dead: {}", backend.id(), queue,
-                    dead.jid(), e.getMessage());
+            log.warn(
+                    "{} payload on queue '{}' is malformed, sending jid {} to dead: {}",
+                    backend.id(),
+                    queue,
+                    dead.jid(),
+                    e.getMessage());
             Outcome outcome = new Outcome.Dead(dead, e);
             notifyFinished(dead, backend, outcome, clock.instant(), Duration.ZERO);
             return outcome;
@@ -167,12 +172,18 @@ public final class ExecutionCore {
         return switch (claim) {
             case RUN -> null;
             case ALREADY_DONE -> {
-                log.info("job {} ({}) attempt {} already ran as another copy; acknowledging this one",
-                        job.jid(), job.className(), job.attempt());
+                log.info(
+                        "job {} ({}) attempt {} already ran as another copy; acknowledging this one",
+                        job.jid(),
+                        job.className(),
+                        job.attempt());
                 yield new Outcome.Succeeded(job, null, false, Duration.ZERO);
             }
-            case IN_PROGRESS -> new Outcome.Retry(job, now.plus(guard.deferFor()),
-                    new IllegalStateException("another copy of job " + job.jid() + " is running; deferred"));
+            case IN_PROGRESS ->
+                new Outcome.Retry(
+                        job,
+                        now.plus(guard.deferFor()),
+                        new IllegalStateException("another copy of job " + job.jid() + " is running; deferred"));
         };
     }
 
@@ -180,7 +191,10 @@ public final class ExecutionCore {
         try {
             guard.finished(job, succeeded);
         } catch (RuntimeException e) {
-            log.warn("run-once guard could not record job {} ({}): {}", job.jid(), succeeded ? "done" : "failed",
+            log.warn(
+                    "run-once guard could not record job {} ({}): {}",
+                    job.jid(),
+                    succeeded ? "done" : "failed",
                     e.toString());
         }
     }
@@ -198,13 +212,18 @@ public final class ExecutionCore {
         }
         JsonNode retry = job.retry();
         if (retry != null && retry.isBoolean() && !retry.booleanValue()) {
-            log.warn("job {} ({}) failed and has retry: false; discarded as Sidekiq does: {}", job.jid(),
-                    job.className(), message(error));
+            log.warn(
+                    "job {} ({}) failed and has retry: false; discarded as Sidekiq does: {}",
+                    job.jid(),
+                    job.className(),
+                    message(error));
             return new Outcome.Discarded(failed(job, error, now), error);
         }
         Job failed = failed(job, error, now);
         JsonNode retryQueue = job.extra().get("retry_queue");
-        if (retryQueue != null && retryQueue.isTextual() && !retryQueue.textValue().isBlank()) {
+        if (retryQueue != null
+                && retryQueue.isTextual()
+                && !retryQueue.textValue().isBlank()) {
             failed = failed.toBuilder().queue(retryQueue.textValue()).build();
         }
         Integer workerMax = reg == null ? null : reg.options().maxRetries();
@@ -214,17 +233,29 @@ public final class ExecutionCore {
         JsonNode retryFor = failed.extra().get("retry_for");
         boolean exhausted = retryFor != null && retryFor.isNumber() ? retryWindowSpent(failed, now) : count >= max;
         if (!exhausted) {
-            RetryPolicy policy = reg != null && reg.options().retryPolicy() != null ? reg.options().retryPolicy()
+            RetryPolicy policy = reg != null && reg.options().retryPolicy() != null
+                    ? reg.options().retryPolicy()
                     : retryPolicy;
             Duration delay = policy.delay(count, error);
-            log.warn("job {} ({}) failed on attempt {}: {}; retry {} of {} in {} s", job.jid(), job.className(),
-                    job.attempt(), message(error), count + 1, max, delay.toSeconds());
+            log.warn(
+                    "job {} ({}) failed on attempt {}: {}; retry {} of {} in {} s",
+                    job.jid(),
+                    job.className(),
+                    job.attempt(),
+                    message(error),
+                    count + 1,
+                    max,
+                    delay.toSeconds());
             return new Outcome.Retry(failed, now.plus(delay), error);
         }
         JsonNode dead = job.extra().get("dead");
         if (dead != null && dead.isBoolean() && !dead.booleanValue()) {
-            log.warn("job {} ({}) failed after {} attempts and has dead: false; discarded as Sidekiq does: {}",
-                    job.jid(), job.className(), count + 1, message(error));
+            log.warn(
+                    "job {} ({}) failed after {} attempts and has dead: false; discarded as Sidekiq does: {}",
+                    job.jid(),
+                    job.className(),
+                    count + 1,
+                    message(error));
             return new Outcome.Discarded(failed, error);
         }
         log.warn("job {} ({}) is dead after {} attempts: {}", job.jid(), job.className(), count + 1, message(error));
@@ -246,7 +277,9 @@ public final class ExecutionCore {
      * with {@code backtrace} (true, or a line count) gets {@code error_backtrace} as Sidekiq stores it.
      */
     private static Job failed(Job job, Throwable error, Instant now) {
-        Job.Builder b = job.toBuilder().errorMessage(message(error)).errorClass(error.getClass().getName());
+        Job.Builder b = job.toBuilder()
+                .errorMessage(message(error))
+                .errorClass(error.getClass().getName());
         if (job.retryCount() == null) {
             b.failedAt(now).retryCount(0);
         } else {
@@ -271,8 +304,9 @@ public final class ExecutionCore {
      * @param failedAt when it was found
      */
     public static Job invalidPayloadEnvelope(byte[] payload, String queue, Throwable error, Instant failedAt) {
-        String raw = payload == null ? "" : new String(payload, 0, Math.min(payload.length, MAX_KEPT_PAYLOAD),
-                StandardCharsets.UTF_8);
+        String raw = payload == null
+                ? ""
+                : new String(payload, 0, Math.min(payload.length, MAX_KEPT_PAYLOAD), StandardCharsets.UTF_8);
         ArrayNode args = Json.mapper().createArrayNode().add(raw);
         return Job.builder(INVALID_PAYLOAD_CLASS)
                 .argsNode(args)
@@ -292,7 +326,9 @@ public final class ExecutionCore {
         if (payload != null && payload.length <= JobCodec.DEFAULT_MAX_PAYLOAD_BYTES) {
             try {
                 JsonNode n = Json.mapper().readTree(payload);
-                if (n != null && n.path("jid").isTextual() && !n.path("jid").textValue().isBlank()) {
+                if (n != null
+                        && n.path("jid").isTextual()
+                        && !n.path("jid").textValue().isBlank()) {
                     return n.path("jid").textValue();
                 }
             } catch (Exception ignored) {

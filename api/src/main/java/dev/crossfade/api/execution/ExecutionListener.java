@@ -2,7 +2,6 @@ package dev.crossfade.api.execution;
 
 import dev.crossfade.api.Backend;
 import dev.crossfade.api.Job;
-
 import java.time.Duration;
 import java.time.Instant;
 
@@ -13,16 +12,13 @@ import java.time.Instant;
  */
 public interface ExecutionListener {
     /** A listener that does nothing. */
-    ExecutionListener NONE = new ExecutionListener() {
-    };
+    ExecutionListener NONE = new ExecutionListener() {};
 
     /** A worker is about to run (or, for a shadow copy of an unsafe worker, the delivery is recorded). */
-    default void started(Job job, Backend backend, Instant startedAt) {
-    }
+    default void started(Job job, Backend backend, Instant startedAt) {}
 
     /** The core decided what happens to the job. */
-    default void finished(Job job, Backend backend, Outcome outcome, Instant startedAt, Duration duration) {
-    }
+    default void finished(Job job, Backend backend, Outcome outcome, Instant startedAt, Duration duration) {}
 
     /** Combines listeners, called in order. */
     static ExecutionListener all(ExecutionListener... listeners) {

@@ -1,7 +1,6 @@
 package dev.crossfade.api.execution;
 
 import dev.crossfade.api.Job;
-
 import java.time.Duration;
 import java.time.Instant;
 
@@ -15,25 +14,21 @@ public sealed interface Outcome permits Outcome.Succeeded, Outcome.Retry, Outcom
     Job job();
 
     /** The job is done: acknowledge it. */
-    record Succeeded(Job job, Object result, boolean ran, Duration duration) implements Outcome {
-    }
+    record Succeeded(Job job, Object result, boolean ran, Duration duration) implements Outcome {}
 
     /** The attempt failed: store {@link #job()} in the retry set / retry topic, due at {@link #dueAt()}, then ack. */
-    record Retry(Job job, Instant dueAt, Throwable error) implements Outcome {
-    }
+    record Retry(Job job, Instant dueAt, Throwable error) implements Outcome {}
 
     /**
      * The job will not run again by itself: store {@link #job()} in the dead set / DLQ (its error fields say why), then
      * ack. Used when retries are spent or the payload is malformed.
      */
-    record Dead(Job job, Throwable error) implements Outcome {
-    }
+    record Dead(Job job, Throwable error) implements Outcome {}
 
     /**
      * The job failed and is neither retried nor kept: a failed shadow copy (the authoritative copy is the one that
      * counts), or a job whose own policy says so, as Sidekiq does ({@code retry: false}, or {@code dead: false} once its
      * retries are spent). Acknowledge it; listeners still see the failure.
      */
-    record Discarded(Job job, Throwable error) implements Outcome {
-    }
+    record Discarded(Job job, Throwable error) implements Outcome {}
 }

@@ -1,7 +1,6 @@
 package dev.crossfade.api.execution;
 
 import dev.crossfade.api.Job;
-
 import java.time.Duration;
 
 /**
@@ -21,8 +20,7 @@ public interface RunGuard {
         }
 
         @Override
-        public void finished(Job job, boolean succeeded) {
-        }
+        public void finished(Job job, boolean succeeded) {}
     };
 
     /** The answer to a claim. */

@@ -3,7 +3,6 @@ package dev.crossfade.api.execution;
 import java.time.Instant;
 import java.util.List;
 import java.util.Map;
-import java.util.Optional;
 
 /**
  * Shared storage for the shadow comparison, so the two copies of a job are paired whichever worker processes ran

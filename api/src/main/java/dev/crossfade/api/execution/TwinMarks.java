@@ -14,8 +14,7 @@ import java.util.Collection;
 @FunctionalInterface
 public interface TwinMarks {
     /** Marks nothing: for setups where a job never has a second copy. */
-    TwinMarks NONE = jids -> {
-    };
+    TwinMarks NONE = jids -> {};
 
     /** Records that these jids may have a copy on each backend. */
     void mark(Collection<String> jids);

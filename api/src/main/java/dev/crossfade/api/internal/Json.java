@@ -22,12 +22,14 @@ public final class Json {
 
     static {
         // Payload size is bounded by JobCodec; lift Jackson's own string cap to that order of magnitude.
-        MAPPER.getFactory().setStreamReadConstraints(StreamReadConstraints.builder()
-                .maxStringLength(64 * 1024 * 1024).maxNestingDepth(500).build());
+        MAPPER.getFactory()
+                .setStreamReadConstraints(StreamReadConstraints.builder()
+                        .maxStringLength(64 * 1024 * 1024)
+                        .maxNestingDepth(500)
+                        .build());
     }
 
-    private Json() {
-    }
+    private Json() {}
 
     public static ObjectMapper mapper() {
         return MAPPER;

@@ -9,7 +9,6 @@ import dev.crossfade.api.codec.JobCodec;
 import dev.crossfade.api.execution.ExecutionCore;
 import dev.crossfade.api.execution.Outcome;
 import dev.crossfade.api.worker.WorkerRegistry;
-
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
@@ -55,8 +54,8 @@ public final class InMemoryBackend {
     private final Clock clock;
     private final Object lock = new Object();
     private final Map<String, Deque<byte[]>> queues = new TreeMap<>();
-    private final PriorityQueue<Scheduled> scheduled = new PriorityQueue<>(Comparator.comparing(Scheduled::due)
-            .thenComparingLong(Scheduled::seq));
+    private final PriorityQueue<Scheduled> scheduled =
+            new PriorityQueue<>(Comparator.comparing(Scheduled::due).thenComparingLong(Scheduled::seq));
     private final List<Job> dead = new ArrayList<>();
     private final AtomicLong seq = new AtomicLong();
 
@@ -74,7 +73,8 @@ public final class InMemoryBackend {
 
     /** A backend that runs each job on enqueue (Sidekiq's {@code Sidekiq::Testing.inline!}). */
     public static InMemoryBackend inline(WorkerRegistry registry) {
-        ExecutionCore core = ExecutionCore.builder(registry).defaultMaxRetries(0).build();
+        ExecutionCore core =
+                ExecutionCore.builder(registry).defaultMaxRetries(0).build();
         return new InMemoryBackend(Mode.INLINE, core.codec(), core, Clock.systemUTC());
     }
 
@@ -113,7 +113,9 @@ public final class InMemoryBackend {
     /** Scheduled and retrying jobs, soonest first. */
     public List<Job> scheduled() {
         synchronized (lock) {
-            return scheduled.stream().sorted(scheduled.comparator()).map(s -> decodeQuietly(s.payload))
+            return scheduled.stream()
+                    .sorted(scheduled.comparator())
+                    .map(s -> decodeQuietly(s.payload))
                     .collect(Collectors.toList());
         }
     }
@@ -200,11 +202,14 @@ public final class InMemoryBackend {
             while (!scheduled.isEmpty() && !scheduled.peek().due.isAfter(now)) {
                 Scheduled s = scheduled.poll();
                 Job job = decodeQuietly(s.payload);
-                byte[] ready = codec.encode(job.toBuilder().at(null).enqueuedAt(now).build());
-                queues.computeIfAbsent(s.queue, q -> new java.util.ArrayDeque<>()).addLast(ready);
+                byte[] ready =
+                        codec.encode(job.toBuilder().at(null).enqueuedAt(now).build());
+                queues.computeIfAbsent(s.queue, q -> new java.util.ArrayDeque<>())
+                        .addLast(ready);
             }
             for (Map.Entry<String, Deque<byte[]>> e : queues.entrySet()) {
-                if ((wanted == null || wanted.isEmpty() || wanted.contains(e.getKey())) && !e.getValue().isEmpty()) {
+                if ((wanted == null || wanted.isEmpty() || wanted.contains(e.getKey()))
+                        && !e.getValue().isEmpty()) {
                     return new Fetched(e.getKey(), e.getValue().pollFirst());
                 }
             }
@@ -229,11 +234,9 @@ public final class InMemoryBackend {
         }
     }
 
-    private record Scheduled(Instant due, long seq, String queue, byte[] payload) {
-    }
+    private record Scheduled(Instant due, long seq, String queue, byte[] payload) {}
 
-    private record Fetched(String queue, byte[] payload) {
-    }
+    private record Fetched(String queue, byte[] payload) {}
 
     private final class Queue implements JobQueue {
         private volatile boolean closed;

@@ -5,7 +5,6 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import dev.crossfade.api.Job;
 import dev.crossfade.api.internal.Json;
-
 import java.util.Objects;
 
 /**
@@ -64,8 +63,8 @@ public final class JobArgs {
         try {
             return Json.mapper().treeToValue(node, type);
         } catch (Exception e) {
-            throw new IllegalArgumentException("arg " + index + " cannot be read as " + type.getSimpleName() + ": "
-                    + e.getMessage(), e);
+            throw new IllegalArgumentException(
+                    "arg " + index + " cannot be read as " + type.getSimpleName() + ": " + e.getMessage(), e);
         }
     }
 
@@ -75,8 +74,8 @@ public final class JobArgs {
         try {
             return Json.mapper().readerFor(type).readValue(node);
         } catch (Exception e) {
-            throw new IllegalArgumentException("arg " + index + " cannot be read as " + type.getType() + ": "
-                    + e.getMessage(), e);
+            throw new IllegalArgumentException(
+                    "arg " + index + " cannot be read as " + type.getType() + ": " + e.getMessage(), e);
         }
     }
 
@@ -88,8 +87,8 @@ public final class JobArgs {
         try {
             return Json.mapper().treeToValue(raw(), type);
         } catch (Exception e) {
-            throw new IllegalArgumentException("args cannot be read as " + type.getSimpleName() + ": "
-                    + e.getMessage(), e);
+            throw new IllegalArgumentException(
+                    "args cannot be read as " + type.getSimpleName() + ": " + e.getMessage(), e);
         }
     }
 

@@ -56,8 +56,7 @@ public final class WorkerOptions {
         private RetryPolicy retryPolicy;
         private boolean shadowSafe;
 
-        private Builder() {
-        }
+        private Builder() {}
 
         public Builder maxRetries(int maxRetries) {
             if (maxRetries < 0) {

@@ -62,8 +62,7 @@ public final class WorkerRegistry {
     public static final class Builder {
         private final Map<String, Registration> workers = new LinkedHashMap<>();
 
-        private Builder() {
-        }
+        private Builder() {}
 
         /** Registers {@code worker} under {@code className} with default options. */
         public Builder register(String className, Worker worker) {

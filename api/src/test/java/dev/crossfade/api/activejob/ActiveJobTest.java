@@ -1,5 +1,10 @@
 package dev.crossfade.api.activejob;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.crossfade.api.Backend;
 import dev.crossfade.api.Job;
@@ -8,18 +13,12 @@ import dev.crossfade.api.execution.ExecutionCore;
 import dev.crossfade.api.execution.Outcome;
 import dev.crossfade.api.internal.Json;
 import dev.crossfade.api.worker.WorkerRegistry;
-import org.junit.jupiter.api.Test;
-
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicReference;
-
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertInstanceOf;
-import static org.junit.jupiter.api.Assertions.assertNull;
-import static org.junit.jupiter.api.Assertions.assertTrue;
+import org.junit.jupiter.api.Test;
 
 /**
  * Active Job's Sidekiq payloads, as Rails 7.2/8 with Sidekiq 8's adapter writes them (ActiveJob::Core#serialize and
@@ -46,13 +45,17 @@ class ActiveJobTest {
     void aRailsJobRunsOnTheWorkerOfItsJobClassWithPlainArguments() {
         AtomicReference<JsonNode> got = new AtomicReference<>();
         AtomicReference<String> jid = new AtomicReference<>();
-        ExecutionCore core = ExecutionCore.builder(WorkerRegistry.builder().register("WelcomeJob", (args, ctx) -> {
-            got.set(args.raw());
-            jid.set(ctx.jid());
-        }).build()).build();
+        ExecutionCore core = ExecutionCore.builder(WorkerRegistry.builder()
+                        .register("WelcomeJob", (args, ctx) -> {
+                            got.set(args.raw());
+                            jid.set(ctx.jid());
+                        })
+                        .build())
+                .build();
         Outcome o = core.execute(RAILS_PAYLOAD.getBytes(StandardCharsets.UTF_8), Backend.REDIS, "mailers");
         assertInstanceOf(Outcome.Succeeded.class, o);
-        assertEquals("[\"gid://shop/User/42\",\"hi\",{\"plan\":\"pro\"},{\"locale\":\"fr\",\"kind\":\"weekly\"}]",
+        assertEquals(
+                "[\"gid://shop/User/42\",\"hi\",{\"plan\":\"pro\"},{\"locale\":\"fr\",\"kind\":\"weekly\"}]",
                 got.get().toString());
         assertEquals("6f1c0e5d2b9a8c7d6e5f4a3b", jid.get(), "the Sidekiq jid, as Sidekiq sets provider_job_id");
     }
@@ -62,18 +65,23 @@ class ActiveJobTest {
         String legacy = RAILS_PAYLOAD.replace(ActiveJob.WRAPPER, ActiveJob.LEGACY_WRAPPER);
         List<String> ran = new ArrayList<>();
         ExecutionCore byJobClass = ExecutionCore.builder(WorkerRegistry.builder()
-                .register("WelcomeJob", (a, c) -> ran.add("job:" + a.size())).build()).build();
+                        .register("WelcomeJob", (a, c) -> ran.add("job:" + a.size()))
+                        .build())
+                .build();
         byJobClass.execute(legacy.getBytes(StandardCharsets.UTF_8), Backend.REDIS, "mailers");
         ExecutionCore byWrapper = ExecutionCore.builder(WorkerRegistry.builder()
-                .register(ActiveJob.WRAPPER, (a, c) -> ran.add("wrapper:" + a.size()))
-                .register("WelcomeJob", (a, c) -> ran.add("job")).build()).build();
+                        .register(ActiveJob.WRAPPER, (a, c) -> ran.add("wrapper:" + a.size()))
+                        .register("WelcomeJob", (a, c) -> ran.add("job"))
+                        .build())
+                .build();
         byWrapper.execute(RAILS_PAYLOAD.getBytes(StandardCharsets.UTF_8), Backend.REDIS, "mailers");
         assertEquals(List.of("job:4", "wrapper:1"), ran);
     }
 
     @Test
     void anUnknownJobClassIsAnUnknownWorkerNamedByItsJobClass() {
-        ExecutionCore core = ExecutionCore.builder(WorkerRegistry.builder().build()).build();
+        ExecutionCore core =
+                ExecutionCore.builder(WorkerRegistry.builder().build()).build();
         Outcome o = core.execute(RAILS_PAYLOAD.getBytes(StandardCharsets.UTF_8), Backend.REDIS, "mailers");
         Outcome.Retry r = assertInstanceOf(Outcome.Retry.class, o, "retried for a Ruby process, as Sidekiq would");
         assertTrue(r.job().errorMessage().contains("'WelcomeJob'"), r.job().errorMessage());
@@ -82,10 +90,15 @@ class ActiveJobTest {
 
     @Test
     void javaWritesWhatTheAdapterWritesFieldForField() throws Exception {
-        Job job = ActiveJob.job("WelcomeJob").queue("mailers")
-                .args("gid://shop/User/42", "hi", java.util.Map.of("plan", "pro")).build();
-        JsonNode written = Json.mapper().readTree(JobCodec.builder().timestamps(JobCodec.Timestamps.MILLISECONDS)
-                .build().encodeEnqueued(job, java.time.Instant.now()));
+        Job job = ActiveJob.job("WelcomeJob")
+                .queue("mailers")
+                .args("gid://shop/User/42", "hi", java.util.Map.of("plan", "pro"))
+                .build();
+        JsonNode written = Json.mapper()
+                .readTree(JobCodec.builder()
+                        .timestamps(JobCodec.Timestamps.MILLISECONDS)
+                        .build()
+                        .encodeEnqueued(job, java.time.Instant.now()));
         JsonNode rails = Json.mapper().readTree(RAILS_PAYLOAD);
         assertEquals(names(rails), names(written), "the Sidekiq job's fields");
         assertEquals(names(rails.get("args").get(0)), names(written.get("args").get(0)), "the serialized job's fields");
@@ -94,22 +107,40 @@ class ActiveJobTest {
         }
         JsonNode data = written.get("args").get(0);
         JsonNode railsData = rails.get("args").get(0);
-        for (String same : List.of("job_class", "provider_job_id", "queue_name", "priority", "executions",
-                "exception_executions", "locale", "timezone", "scheduled_at")) {
+        for (String same : List.of(
+                "job_class",
+                "provider_job_id",
+                "queue_name",
+                "priority",
+                "executions",
+                "exception_executions",
+                "locale",
+                "timezone",
+                "scheduled_at")) {
             assertEquals(railsData.get(same), data.get(same), same);
         }
-        assertEquals("[\"gid://shop/User/42\",\"hi\",{\"plan\":\"pro\",\"_aj_symbol_keys\":[]}]",
-                data.get("arguments").toString(), "a Hash with string keys, as Active Job marks it");
-        assertTrue(data.get("job_id").asText().matches("[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-"
-                + "[0-9a-f]{12}"), "SecureRandom.uuid: " + data);
-        assertTrue(data.get("enqueued_at").asText().matches("\\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\d\\.\\d{9}Z"),
+        assertEquals(
+                "[\"gid://shop/User/42\",\"hi\",{\"plan\":\"pro\",\"_aj_symbol_keys\":[]}]",
+                data.get("arguments").toString(),
+                "a Hash with string keys, as Active Job marks it");
+        assertTrue(
+                data.get("job_id")
+                        .asText()
+                        .matches("[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-" + "[0-9a-f]{12}"),
+                "SecureRandom.uuid: " + data);
+        assertTrue(
+                data.get("enqueued_at").asText().matches("\\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\d\\.\\d{9}Z"),
                 "Time#iso8601(9): " + data);
         assertNull(job.at());
         // And it runs on a Java worker of the same class, too.
         AtomicReference<JsonNode> got = new AtomicReference<>();
-        ExecutionCore.builder(WorkerRegistry.builder().register("WelcomeJob", (a, c) -> got.set(a.raw())).build())
-                .build().execute(job, Backend.REDIS);
-        assertEquals("[\"gid://shop/User/42\",\"hi\",{\"plan\":\"pro\"}]", got.get().toString());
+        ExecutionCore.builder(WorkerRegistry.builder()
+                        .register("WelcomeJob", (a, c) -> got.set(a.raw()))
+                        .build())
+                .build()
+                .execute(job, Backend.REDIS);
+        assertEquals(
+                "[\"gid://shop/User/42\",\"hi\",{\"plan\":\"pro\"}]", got.get().toString());
     }
 
     private static List<String> names(JsonNode n) {

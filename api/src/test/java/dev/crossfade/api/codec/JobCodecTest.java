@@ -1,19 +1,18 @@
 package dev.crossfade.api.codec;
 
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
-import dev.crossfade.api.Jid;
-import dev.crossfade.api.Job;
-import org.junit.jupiter.api.Test;
-
-import java.nio.charset.StandardCharsets;
-import java.time.Instant;
-
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.crossfade.api.Jid;
+import dev.crossfade.api.Job;
+import java.nio.charset.StandardCharsets;
+import java.time.Instant;
+import org.junit.jupiter.api.Test;
 
 class JobCodecTest {
     private final JobCodec codec = JobCodec.defaults();
@@ -31,7 +30,8 @@ class JobCodecTest {
         assertEquals(Instant.ofEpochSecond(1700000000, 123456000), job.createdAt());
         assertEquals(Instant.ofEpochSecond(1700000001, 500_000_000), job.enqueuedAt());
         assertEquals(25, job.maxRetries(25));
-        assertEquals("[\"backtrace\",\"tags\",\"cattr\"]",
+        assertEquals(
+                "[\"backtrace\",\"tags\",\"cattr\"]",
                 new ObjectMapper().valueToTree(job.extra().keySet()).toString());
 
         Job again = codec.decode(codec.encode(job));
@@ -48,14 +48,19 @@ class JobCodecTest {
     /** Ruby's Time#to_f as Sidekiq writes it: six decimals, microseconds, for any instant. */
     @Test
     void timestampTextHasMicrosecondsLikeBigDecimalScaleSix() {
-        for (Instant t : new Instant[]{Instant.ofEpochSecond(1700000000, 1_000), Instant.ofEpochSecond(1700000000),
-                Instant.ofEpochSecond(1700000000, 999_999_999), Instant.ofEpochSecond(0, 1_000),
-                Instant.ofEpochSecond(-5, 250_000_000)}) {
-            String json = new String(codec.encode(Job.builder("W").jid("x").createdAt(t).build()),
-                    StandardCharsets.UTF_8);
+        for (Instant t : new Instant[] {
+            Instant.ofEpochSecond(1700000000, 1_000),
+            Instant.ofEpochSecond(1700000000),
+            Instant.ofEpochSecond(1700000000, 999_999_999),
+            Instant.ofEpochSecond(0, 1_000),
+            Instant.ofEpochSecond(-5, 250_000_000)
+        }) {
+            String json = new String(
+                    codec.encode(Job.builder("W").jid("x").createdAt(t).build()), StandardCharsets.UTF_8);
             String expected = java.math.BigDecimal.valueOf(t.getEpochSecond() * 1_000_000L + t.getNano() / 1000, 6)
                     .toString();
-            assertTrue(json.matches(".*\"created_at\":" + java.util.regex.Pattern.quote(expected) + "[,}].*"),
+            assertTrue(
+                    json.matches(".*\"created_at\":" + java.util.regex.Pattern.quote(expected) + "[,}].*"),
                     t + " -> " + json);
         }
     }
@@ -64,12 +69,12 @@ class JobCodecTest {
     @Test
     void floatTimestampsAreExactInEverySpelling() {
         String[][] cases = {
-                {"1700000000.1234567", "2023-11-14T22:13:20.123456Z"},
-                {"1700000000.5", "2023-11-14T22:13:20.500Z"},
-                {"1700000000.000001", "2023-11-14T22:13:20.000001Z"},
-                {"1.7000000005e9", "2023-11-14T22:13:20.500Z"},
-                {"-5.25", "1969-12-31T23:59:54.750Z"},
-                {"0.5", "1970-01-01T00:00:00.500Z"},
+            {"1700000000.1234567", "2023-11-14T22:13:20.123456Z"},
+            {"1700000000.5", "2023-11-14T22:13:20.500Z"},
+            {"1700000000.000001", "2023-11-14T22:13:20.000001Z"},
+            {"1.7000000005e9", "2023-11-14T22:13:20.500Z"},
+            {"-5.25", "1969-12-31T23:59:54.750Z"},
+            {"0.5", "1970-01-01T00:00:00.500Z"},
         };
         for (String[] c : cases) {
             Job job = codec.decode("{\"class\":\"W\",\"args\":[],\"created_at\":" + c[0] + "}");
@@ -104,7 +109,9 @@ class JobCodecTest {
 
     @Test
     void writesTimestampsAsFloatSeconds() throws Exception {
-        Job job = Job.builder("W").createdAt(Instant.ofEpochSecond(1700000000, 250_000_000)).build();
+        Job job = Job.builder("W")
+                .createdAt(Instant.ofEpochSecond(1700000000, 250_000_000))
+                .build();
         JsonNode tree = new ObjectMapper().readTree(codec.encode(job));
         assertTrue(tree.get("created_at").isFloatingPointNumber(), tree.toString());
         assertEquals(1700000000.25, tree.get("created_at").doubleValue(), 1e-6);
@@ -166,8 +173,10 @@ class JobCodecTest {
 
     @Test
     void retryFalseAndCountsAreHonoured() {
-        assertEquals(0, codec.decode("{\"class\":\"W\",\"args\":[],\"retry\":false}").maxRetries(25));
-        assertEquals(3, codec.decode("{\"class\":\"W\",\"args\":[],\"retry\":3}").maxRetries(25));
+        assertEquals(
+                0, codec.decode("{\"class\":\"W\",\"args\":[],\"retry\":false}").maxRetries(25));
+        assertEquals(
+                3, codec.decode("{\"class\":\"W\",\"args\":[],\"retry\":3}").maxRetries(25));
         Job noRetryKey = codec.decode("{\"class\":\"W\",\"args\":[]}");
         assertNull(noRetryKey.retry());
         assertEquals(25, noRetryKey.maxRetries(25));
@@ -195,16 +204,26 @@ class JobCodecTest {
 
     @Test
     void sidekiq8TimestampsAreIntegerMillisecondsExceptAt() throws Exception {
-        JobCodec eight = JobCodec.builder().timestamps(JobCodec.Timestamps.MILLISECONDS).build();
+        JobCodec eight =
+                JobCodec.builder().timestamps(JobCodec.Timestamps.MILLISECONDS).build();
         Instant t = Instant.parse("2026-12-05T10:00:00.123456Z");
-        Job job = Job.builder("W").createdAt(t).failedAt(t).retriedAt(t).retryCount(1).at(t).build();
+        Job job = Job.builder("W")
+                .createdAt(t)
+                .failedAt(t)
+                .retriedAt(t)
+                .retryCount(1)
+                .at(t)
+                .build();
         JsonNode n = new ObjectMapper().readTree(eight.encode(job));
-        for (String field : new String[]{"created_at", "failed_at", "retried_at"}) {
+        for (String field : new String[] {"created_at", "failed_at", "retried_at"}) {
             assertTrue(n.get(field).isIntegralNumber(), field + ": " + n.get(field));
             assertEquals(t.toEpochMilli(), n.get(field).longValue(), field);
         }
         assertTrue(n.get("at").isFloatingPointNumber(), "the schedule time stays float seconds: " + n.get("at"));
-        assertEquals(Instant.ofEpochMilli(t.toEpochMilli()), codec.decode(eight.encode(job)).createdAt());
-        assertTrue(new ObjectMapper().readTree(codec.encode(job)).get("created_at").isFloatingPointNumber());
+        assertEquals(
+                Instant.ofEpochMilli(t.toEpochMilli()),
+                codec.decode(eight.encode(job)).createdAt());
+        assertTrue(
+                new ObjectMapper().readTree(codec.encode(job)).get("created_at").isFloatingPointNumber());
     }
 }

@@ -1,5 +1,11 @@
 package dev.crossfade.api.execution;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
 import com.fasterxml.jackson.databind.node.BooleanNode;
 import com.fasterxml.jackson.databind.node.IntNode;
 import com.fasterxml.jackson.databind.node.TextNode;
@@ -8,9 +14,6 @@ import dev.crossfade.api.Job;
 import dev.crossfade.api.worker.RetryPolicy;
 import dev.crossfade.api.worker.WorkerOptions;
 import dev.crossfade.api.worker.WorkerRegistry;
-import org.junit.jupiter.api.RepeatedTest;
-import org.junit.jupiter.api.Test;
-
 import java.nio.charset.StandardCharsets;
 import java.time.Clock;
 import java.time.Duration;
@@ -19,12 +22,8 @@ import java.time.ZoneOffset;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicBoolean;
-
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertFalse;
-import static org.junit.jupiter.api.Assertions.assertInstanceOf;
-import static org.junit.jupiter.api.Assertions.assertNull;
-import static org.junit.jupiter.api.Assertions.assertTrue;
+import org.junit.jupiter.api.RepeatedTest;
+import org.junit.jupiter.api.Test;
 
 class ExecutionCoreTest {
     private static final Instant NOW = Instant.parse("2026-01-01T00:00:00Z");
@@ -37,10 +36,12 @@ class ExecutionCoreTest {
     @Test
     void successPassesArgsContextAndResult() {
         List<String> seen = new ArrayList<>();
-        WorkerRegistry reg = WorkerRegistry.builder().register("Adder", (args, ctx) -> {
-            seen.add(ctx.jid() + "/" + ctx.queue() + "/" + ctx.attempt() + "/" + ctx.backend());
-            ctx.result(args.get(0, Integer.class) + args.get(1, Integer.class));
-        }).build();
+        WorkerRegistry reg = WorkerRegistry.builder()
+                .register("Adder", (args, ctx) -> {
+                    seen.add(ctx.jid() + "/" + ctx.queue() + "/" + ctx.attempt() + "/" + ctx.backend());
+                    ctx.result(args.get(0, Integer.class) + args.get(1, Integer.class));
+                })
+                .build();
         Job job = Job.builder("Adder").args(2, 3).queue("math").build();
         Outcome o = core(reg).execute(job, Backend.KAFKA);
         Outcome.Succeeded s = assertInstanceOf(Outcome.Succeeded.class, o);
@@ -51,9 +52,11 @@ class ExecutionCoreTest {
 
     @Test
     void firstFailureFollowsSidekiqBookkeeping() {
-        WorkerRegistry reg = WorkerRegistry.builder().register("Boom", (a, c) -> {
-            throw new IllegalArgumentException("bad input");
-        }).build();
+        WorkerRegistry reg = WorkerRegistry.builder()
+                .register("Boom", (a, c) -> {
+                    throw new IllegalArgumentException("bad input");
+                })
+                .build();
         Outcome.Retry r = assertInstanceOf(Outcome.Retry.class, core(reg).execute(Job.of("Boom"), Backend.REDIS));
         assertEquals(0, r.job().retryCount());
         assertEquals(NOW, r.job().failedAt());
@@ -84,9 +87,15 @@ class ExecutionCoreTest {
                 .register("Boom", (a, c) -> {
                     throw new IllegalStateException("x");
                 })
-                .register("Limited", (a, c) -> {
-                    throw new IllegalStateException("y");
-                }, WorkerOptions.custom().maxRetries(1).retryPolicy(RetryPolicy.fixed(Duration.ofSeconds(2))).build())
+                .register(
+                        "Limited",
+                        (a, c) -> {
+                            throw new IllegalStateException("y");
+                        },
+                        WorkerOptions.custom()
+                                .maxRetries(1)
+                                .retryPolicy(RetryPolicy.fixed(Duration.ofSeconds(2)))
+                                .build())
                 .build();
         ExecutionCore core = core(reg);
         // Default 25: the 25th retry's failure (retry_count 24 -> 25) is dead.
@@ -95,37 +104,47 @@ class ExecutionCoreTest {
         Job at25 = Job.builder("Boom").retryCount(24).build();
         assertInstanceOf(Outcome.Dead.class, core.execute(at25, Backend.REDIS));
         // Sidekiq: retry: false discards the job, retry: 0 sends it straight to dead.
-        assertInstanceOf(Outcome.Discarded.class,
+        assertInstanceOf(
+                Outcome.Discarded.class,
                 core.execute(Job.builder("Boom").retry(false).build(), Backend.REDIS));
-        assertInstanceOf(Outcome.Dead.class, core.execute(Job.builder("Boom").retry(0).build(), Backend.REDIS));
+        assertInstanceOf(
+                Outcome.Dead.class, core.execute(Job.builder("Boom").retry(0).build(), Backend.REDIS));
         // Worker option: one retry, fixed delay.
         Outcome.Retry r = assertInstanceOf(Outcome.Retry.class, core.execute(Job.of("Limited"), Backend.REDIS));
         assertEquals(NOW.plusSeconds(2), r.dueAt());
         assertInstanceOf(Outcome.Dead.class, core.execute(r.job(), Backend.REDIS));
         // The job's own retry count beats the worker's.
-        assertInstanceOf(Outcome.Retry.class,
+        assertInstanceOf(
+                Outcome.Retry.class,
                 core.execute(Job.builder("Limited").retry(5).retryCount(2).build(), Backend.REDIS));
     }
 
     @Test
     void unknownWorkerFollowsTheJobsRetryPolicyAndNothingIsLoaded() {
         ExecutionCore core = core(WorkerRegistry.builder().build());
-        Outcome.Retry r = assertInstanceOf(Outcome.Retry.class, core.execute(Job.of("java.lang.Runtime"), Backend.REDIS));
+        Outcome.Retry r =
+                assertInstanceOf(Outcome.Retry.class, core.execute(Job.of("java.lang.Runtime"), Backend.REDIS));
         assertTrue(r.job().errorMessage().contains("no worker registered for class 'java.lang.Runtime'"));
         assertEquals(0, r.job().retryCount());
-        assertInstanceOf(Outcome.Dead.class, core.execute(Job.builder("RubyOnly").retry(0).build(), Backend.REDIS));
-        assertInstanceOf(Outcome.Discarded.class,
+        assertInstanceOf(
+                Outcome.Dead.class,
+                core.execute(Job.builder("RubyOnly").retry(0).build(), Backend.REDIS));
+        assertInstanceOf(
+                Outcome.Discarded.class,
                 core.execute(Job.builder("RubyOnly").retry(false).build(), Backend.REDIS));
     }
 
     @Test
     void aBacktraceIsStoredAsSidekiqStoresIt() throws Exception {
-        WorkerRegistry reg = WorkerRegistry.builder().register("Boom", (a, c) -> {
-            throw new IllegalStateException("x");
-        }).build();
+        WorkerRegistry reg = WorkerRegistry.builder()
+                .register("Boom", (a, c) -> {
+                    throw new IllegalStateException("x");
+                })
+                .build();
         Job job = Job.builder("Boom").extra("backtrace", IntNode.valueOf(3)).build();
         Outcome.Retry r = assertInstanceOf(Outcome.Retry.class, core(reg).execute(job, Backend.REDIS));
-        List<String> lines = Backtraces.decompress(r.job().extra().get("error_backtrace").textValue());
+        List<String> lines =
+                Backtraces.decompress(r.job().extra().get("error_backtrace").textValue());
         assertEquals(3, lines.size());
         assertTrue(lines.get(0).contains("ExecutionCoreTest"), lines.toString());
         Outcome.Retry none = assertInstanceOf(Outcome.Retry.class, core(reg).execute(Job.of("Boom"), Backend.REDIS));
@@ -134,22 +153,41 @@ class ExecutionCoreTest {
 
     @Test
     void sidekiqRetryOptionsDeadFalseRetryQueueAndRetryFor() {
-        WorkerRegistry reg = WorkerRegistry.builder().register("Boom", (a, c) -> {
-            throw new IllegalStateException("x");
-        }).build();
+        WorkerRegistry reg = WorkerRegistry.builder()
+                .register("Boom", (a, c) -> {
+                    throw new IllegalStateException("x");
+                })
+                .build();
         ExecutionCore core = core(reg);
         // dead: false discards a job whose retries are spent instead of keeping it in the dead set.
-        Job spent = Job.builder("Boom").retry(2).retryCount(1).extra("dead", BooleanNode.FALSE).build();
+        Job spent = Job.builder("Boom")
+                .retry(2)
+                .retryCount(1)
+                .extra("dead", BooleanNode.FALSE)
+                .build();
         assertInstanceOf(Outcome.Discarded.class, core.execute(spent, Backend.REDIS));
         // retry_queue: the retry runs on that queue.
-        Job routed = Job.builder("Boom").queue("default").extra("retry_queue", TextNode.valueOf("slow")).build();
-        assertEquals("slow", assertInstanceOf(Outcome.Retry.class, core.execute(routed, Backend.REDIS)).job().queue());
+        Job routed = Job.builder("Boom")
+                .queue("default")
+                .extra("retry_queue", TextNode.valueOf("slow"))
+                .build();
+        assertEquals(
+                "slow",
+                assertInstanceOf(Outcome.Retry.class, core.execute(routed, Backend.REDIS))
+                        .job()
+                        .queue());
         // retry_for: once the window since the first failure is spent, the job is dead whatever its count.
-        Job old = Job.builder("Boom").retryCount(0).failedAt(NOW.minusSeconds(3_600))
-                .extra("retry_for", IntNode.valueOf(600)).build();
+        Job old = Job.builder("Boom")
+                .retryCount(0)
+                .failedAt(NOW.minusSeconds(3_600))
+                .extra("retry_for", IntNode.valueOf(600))
+                .build();
         assertInstanceOf(Outcome.Dead.class, core.execute(old, Backend.REDIS));
-        Job fresh = Job.builder("Boom").retryCount(0).failedAt(NOW.minusSeconds(60))
-                .extra("retry_for", IntNode.valueOf(600)).build();
+        Job fresh = Job.builder("Boom")
+                .retryCount(0)
+                .failedAt(NOW.minusSeconds(60))
+                .extra("retry_for", IntNode.valueOf(600))
+                .build();
         assertInstanceOf(Outcome.Retry.class, core.execute(fresh, Backend.REDIS));
         // With retry_for, the retry count does not end retries (Sidekiq 8: the two exclude each other).
         Job many = fresh.toBuilder().retry(1).retryCount(5).build();
@@ -158,8 +196,10 @@ class ExecutionCoreTest {
 
     @Test
     void malformedBytesBecomeADeadEnvelopeCarryingThem() {
-        Outcome.Dead d = assertInstanceOf(Outcome.Dead.class, core(WorkerRegistry.builder().build())
-                .execute("garbage".getBytes(StandardCharsets.UTF_8), Backend.KAFKA, "critical"));
+        Outcome.Dead d = assertInstanceOf(
+                Outcome.Dead.class,
+                core(WorkerRegistry.builder().build())
+                        .execute("garbage".getBytes(StandardCharsets.UTF_8), Backend.KAFKA, "critical"));
         assertEquals(ExecutionCore.INVALID_PAYLOAD_CLASS, d.job().className());
         assertEquals("critical", d.job().queue());
         assertEquals("garbage", d.job().args().get(0).textValue());
@@ -171,20 +211,30 @@ class ExecutionCoreTest {
         AtomicBoolean unsafeRan = new AtomicBoolean();
         WorkerRegistry reg = WorkerRegistry.builder()
                 .register("Unsafe", (a, c) -> unsafeRan.set(true))
-                .register("Pure", (a, c) -> c.result(c.shadow()), WorkerOptions.custom().shadowSafe(true).build())
-                .register("PureBoom", (a, c) -> {
-                    throw new IllegalStateException("shadow failure");
-                }, WorkerOptions.custom().shadowSafe(true).build())
+                .register(
+                        "Pure",
+                        (a, c) -> c.result(c.shadow()),
+                        WorkerOptions.custom().shadowSafe(true).build())
+                .register(
+                        "PureBoom",
+                        (a, c) -> {
+                            throw new IllegalStateException("shadow failure");
+                        },
+                        WorkerOptions.custom().shadowSafe(true).build())
                 .build();
         ExecutionCore core = core(reg);
-        Outcome.Succeeded skipped = assertInstanceOf(Outcome.Succeeded.class,
+        Outcome.Succeeded skipped = assertInstanceOf(
+                Outcome.Succeeded.class,
                 core.execute(Job.builder("Unsafe").shadow(true).build(), Backend.KAFKA));
         assertFalse(skipped.ran());
         assertFalse(unsafeRan.get(), "a shadow copy must not run a worker that is not shadow-safe");
-        Outcome.Succeeded ran = assertInstanceOf(Outcome.Succeeded.class,
+        Outcome.Succeeded ran = assertInstanceOf(
+                Outcome.Succeeded.class,
                 core.execute(Job.builder("Pure").shadow(true).build(), Backend.KAFKA));
         assertEquals(true, ran.result());
-        assertInstanceOf(Outcome.Discarded.class, core.execute(Job.builder("PureBoom").shadow(true).build(), Backend.KAFKA));
+        assertInstanceOf(
+                Outcome.Discarded.class,
+                core.execute(Job.builder("PureBoom").shadow(true).build(), Backend.KAFKA));
     }
 
     @Test
@@ -207,10 +257,12 @@ class ExecutionCoreTest {
                 throw new IllegalStateException("listener bug");
             }
         };
-        WorkerRegistry reg = WorkerRegistry.builder().register("Ok", (a, c) -> {
-        }).build();
-        ExecutionCore core = ExecutionCore.builder(reg).clock(clock)
-                .listener(ExecutionListener.all(recording, broken)).build();
+        WorkerRegistry reg =
+                WorkerRegistry.builder().register("Ok", (a, c) -> {}).build();
+        ExecutionCore core = ExecutionCore.builder(reg)
+                .clock(clock)
+                .listener(ExecutionListener.all(recording, broken))
+                .build();
         assertInstanceOf(Outcome.Succeeded.class, core.execute(Job.of("Ok"), Backend.REDIS));
         core.execute(Job.of("Missing"), Backend.REDIS);
         assertEquals(List.of("start Ok", "Succeeded Ok", "Retry Missing"), events);
@@ -218,9 +270,11 @@ class ExecutionCoreTest {
 
     @Test
     void errorsThatAreNotExceptionsAreCaughtToo() {
-        WorkerRegistry reg = WorkerRegistry.builder().register("Deep", (a, c) -> {
-            throw new StackOverflowError("too deep");
-        }).build();
+        WorkerRegistry reg = WorkerRegistry.builder()
+                .register("Deep", (a, c) -> {
+                    throw new StackOverflowError("too deep");
+                })
+                .build();
         Outcome.Retry r = assertInstanceOf(Outcome.Retry.class, core(reg).execute(Job.of("Deep"), Backend.REDIS));
         assertEquals("java.lang.StackOverflowError", r.job().errorClass());
     }
@@ -242,8 +296,13 @@ class ExecutionCoreTest {
         };
         List<String> ran = new ArrayList<>();
         WorkerRegistry reg = WorkerRegistry.builder()
-                .register("W", (a, c) -> ran.add(c.jid()), WorkerOptions.custom().shadowSafe(true).build()).build();
-        ExecutionCore core = ExecutionCore.builder(reg).clock(clock).guard(guard).build();
+                .register(
+                        "W",
+                        (a, c) -> ran.add(c.jid()),
+                        WorkerOptions.custom().shadowSafe(true).build())
+                .build();
+        ExecutionCore core =
+                ExecutionCore.builder(reg).clock(clock).guard(guard).build();
         Job done = Job.builder("W").jid("done").build();
         Job busy = Job.builder("W").jid("busy").build();
         answers.put("done", RunGuard.Claim.ALREADY_DONE);

@@ -3,28 +3,31 @@ package dev.crossfade.cli.command;
 import dev.crossfade.api.Backend;
 import dev.crossfade.api.Job;
 import dev.crossfade.cli.Options;
-import dev.crossfade.config.ConfigException;
 import dev.crossfade.cli.runtime.Node;
+import dev.crossfade.config.ConfigException;
 import dev.crossfade.kafka.DeadLetter;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
-import picocli.CommandLine.Command;
-import picocli.CommandLine.Mixin;
-import picocli.CommandLine.Option;
-import picocli.CommandLine.Parameters;
-import picocli.CommandLine.Spec;
-import picocli.CommandLine.Model.CommandSpec;
-
 import java.io.PrintWriter;
 import java.util.EnumSet;
 import java.util.Set;
 import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Spec;
 
 /** {@code crossfade dead list|retry|delete}: the Redis dead set and the Kafka DLQ. */
-@Command(name = "dead", mixinStandardHelpOptions = true,
-        description = {"Inspect and act on dead jobs.",
-                "  list             jobs in the Redis dead set and the Kafka DLQ, newest first",
-                "  retry JID|--all  put a dead job back on its queue (Kafka: --all replays the queue's DLQ)",
-                "  delete JID       remove a job from the Redis dead set (a Kafka DLQ is a log: it expires by retention)"})
+@Command(
+        name = "dead",
+        mixinStandardHelpOptions = true,
+        description = {
+            "Inspect and act on dead jobs.",
+            "  list             jobs in the Redis dead set and the Kafka DLQ, newest first",
+            "  retry JID|--all  put a dead job back on its queue (Kafka: --all replays the queue's DLQ)",
+            "  delete JID       remove a job from the Redis dead set (a Kafka DLQ is a log: it expires by retention)"
+        })
 public final class DeadCommand implements Callable<Integer> {
     @Mixin
     Options options;
@@ -35,11 +38,16 @@ public final class DeadCommand implements Callable<Integer> {
     @Parameters(index = "1", arity = "0..1", paramLabel = "JID", description = "the dead job, for retry and delete")
     String jid;
 
-    @Option(names = "--backend", defaultValue = "both", description = "redis, kafka or both (default: ${DEFAULT-VALUE})")
+    @Option(
+            names = "--backend",
+            defaultValue = "both",
+            description = "redis, kafka or both (default: ${DEFAULT-VALUE})")
     String backend;
 
-    @Option(names = "--queue", defaultValue = "default", description = "Kafka queue whose DLQ to read (default: "
-            + "${DEFAULT-VALUE})")
+    @Option(
+            names = "--queue",
+            defaultValue = "default",
+            description = "Kafka queue whose DLQ to read (default: " + "${DEFAULT-VALUE})")
     String queue;
 
     @Option(names = "--all", description = "with retry: every dead job")
@@ -75,21 +83,29 @@ public final class DeadCommand implements Callable<Integer> {
                 case "list" -> {
                     if (redis) {
                         for (Job j : node.redis().admin().dead(limit)) {
-                            out.printf("redis  %s  %-24s %s: %s%n", j.jid(), j.className(), j.errorClass(),
-                                    j.errorMessage());
+                            out.printf(
+                                    "redis  %s  %-24s %s: %s%n",
+                                    j.jid(), j.className(), j.errorClass(), j.errorMessage());
                         }
                     }
                     if (kafka) {
                         for (DeadLetter d : node.kafka().deadLetters(queue, limit)) {
-                            out.printf("kafka  %s  %-24s %s: %s  (%s-%d@%d)%n", d.job().jid(), d.job().className(),
-                                    d.job().errorClass(), d.job().errorMessage(), d.topic(), d.partition(),
+                            out.printf(
+                                    "kafka  %s  %-24s %s: %s  (%s-%d@%d)%n",
+                                    d.job().jid(),
+                                    d.job().className(),
+                                    d.job().errorClass(),
+                                    d.job().errorMessage(),
+                                    d.topic(),
+                                    d.partition(),
                                     d.offset());
                         }
                     }
                 }
                 case "retry" -> {
                     if (kafka && all) {
-                        out.printf("kafka: replayed %d dead jobs of queue %s%n",
+                        out.printf(
+                                "kafka: replayed %d dead jobs of queue %s%n",
                                 node.kafka().replayDeadLetters(queue), queue);
                     } else if (kafka) {
                         out.println("kafka: a DLQ is replayed as a whole (--all --backend kafka --queue Q); " + jid
@@ -103,14 +119,18 @@ public final class DeadCommand implements Callable<Integer> {
                             }
                             out.printf("redis: retried %d dead jobs%n", n);
                         } else if (jid != null) {
-                            out.println(node.redis().admin().retryDead(jid) ? "redis: " + jid + " is queued again"
-                                    : "redis: no dead job " + jid);
+                            out.println(
+                                    node.redis().admin().retryDead(jid)
+                                            ? "redis: " + jid + " is queued again"
+                                            : "redis: no dead job " + jid);
                         }
                     }
                 }
                 case "delete" -> {
-                    out.println(node.redis().admin().deleteDead(jid) ? "redis: deleted " + jid
-                            : "redis: no dead job " + jid);
+                    out.println(
+                            node.redis().admin().deleteDead(jid)
+                                    ? "redis: deleted " + jid
+                                    : "redis: no dead job " + jid);
                 }
                 default -> throw new IllegalStateException(action);
             }
@@ -122,15 +142,15 @@ public final class DeadCommand implements Callable<Integer> {
     /** Refuses what cannot work before connecting to anything. */
     private void validate(boolean redis) {
         switch (action) {
-            case "list" -> {
-            }
+            case "list" -> {}
             case "retry" -> {
                 if (jid == null && !all) {
                     throw new ConfigException("dead retry", "name a JID or pass --all");
                 }
                 if (!redis && !all) {
-                    throw new ConfigException("dead retry --backend kafka", "a Kafka DLQ is replayed as a whole: "
-                            + "pass --all (and --queue Q)");
+                    throw new ConfigException(
+                            "dead retry --backend kafka",
+                            "a Kafka DLQ is replayed as a whole: " + "pass --all (and --queue Q)");
                 }
             }
             case "delete" -> {
@@ -138,12 +158,12 @@ public final class DeadCommand implements Callable<Integer> {
                     throw new ConfigException("dead delete", "name the JID to delete");
                 }
                 if (!redis) {
-                    throw new ConfigException("dead delete --backend kafka", "a Kafka DLQ is a log: its records "
-                            + "expire by the topic's retention");
+                    throw new ConfigException(
+                            "dead delete --backend kafka",
+                            "a Kafka DLQ is a log: its records " + "expire by the topic's retention");
                 }
             }
-            default -> throw new ConfigException("dead", "action must be list, retry or delete, got '" + action
-                    + "'");
+            default -> throw new ConfigException("dead", "action must be list, retry or delete, got '" + action + "'");
         }
     }
 }

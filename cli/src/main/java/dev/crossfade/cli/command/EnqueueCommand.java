@@ -8,25 +8,26 @@ import dev.crossfade.api.Backend;
 import dev.crossfade.api.Job;
 import dev.crossfade.api.JobQueue;
 import dev.crossfade.cli.Options;
-import dev.crossfade.config.ConfigException;
 import dev.crossfade.cli.runtime.Node;
+import dev.crossfade.config.ConfigException;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
-import picocli.CommandLine.Command;
-import picocli.CommandLine.Mixin;
-import picocli.CommandLine.Option;
-import picocli.CommandLine.Parameters;
-import picocli.CommandLine.Spec;
-import picocli.CommandLine.Model.CommandSpec;
-
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Spec;
 
 /** {@code crossfade enqueue CLASS [ARGS...]}: one or more jobs through the router (or straight to a backend). */
-@Command(name = "enqueue", mixinStandardHelpOptions = true,
+@Command(
+        name = "enqueue",
+        mixinStandardHelpOptions = true,
         description = "Enqueue jobs. Each ARG is JSON when it parses as JSON (42, true, {\"a\":1}, \"text\"), "
                 + "otherwise a string. Prints the jids.")
 public final class EnqueueCommand implements Callable<Integer> {
@@ -44,7 +45,9 @@ public final class EnqueueCommand implements Callable<Integer> {
     @Option(names = "--queue", defaultValue = "default", description = "queue (default: ${DEFAULT-VALUE})")
     String queue;
 
-    @Option(names = "--backend", defaultValue = "routed",
+    @Option(
+            names = "--backend",
+            defaultValue = "routed",
             description = "routed (the flags decide), redis or kafka (default: ${DEFAULT-VALUE})")
     String backend;
 
@@ -84,7 +87,11 @@ public final class EnqueueCommand implements Callable<Integer> {
             };
             List<Job> jobs = new ArrayList<>();
             for (int i = 0; i < count; i++) {
-                jobs.add(Job.builder(className).argsNode(argNodes).queue(queue).routingKey(key).build());
+                jobs.add(Job.builder(className)
+                        .argsNode(argNodes)
+                        .queue(queue)
+                        .routingKey(key)
+                        .build());
             }
             if (delay != null) {
                 Instant at = Instant.now().plus(delay);
@@ -113,5 +120,4 @@ public final class EnqueueCommand implements Callable<Integer> {
             throw new ConfigException("--in", "must be a delay such as 30s, 5m or 1h, got '" + in + "'");
         }
     }
-
 }

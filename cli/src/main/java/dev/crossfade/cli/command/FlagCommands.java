@@ -3,15 +3,14 @@ package dev.crossfade.cli.command;
 import dev.crossfade.cli.Options;
 import dev.crossfade.config.CrossfadeConfig;
 import dev.crossfade.flags.file.FlagsFile;
+import java.io.PrintWriter;
+import java.util.function.Consumer;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
-import picocli.CommandLine.Model.CommandSpec;
-
-import java.io.PrintWriter;
-import java.util.function.Consumer;
 
 /**
  * The commands that move traffic by editing the local flags file: {@code rollout}, {@code kill-switch},
@@ -19,8 +18,7 @@ import java.util.function.Consumer;
  * since the file would be ignored.
  */
 public final class FlagCommands {
-    private FlagCommands() {
-    }
+    private FlagCommands() {}
 
     /** Shared plumbing: the flags file, or the LaunchDarkly refusal. */
     abstract static class FlagCommand implements Runnable {
@@ -32,11 +30,16 @@ public final class FlagCommands {
 
         FlagsFile file(CrossfadeConfig config, String change) {
             if (config.isSet("flags.sdk-key")) {
-                throw new CommandLine.ExecutionException(spec.commandLine(), "flags come from LaunchDarkly, not a "
-                        + "local file: " + change + " in the LaunchDarkly dashboard (flag '" + flagFor(config) + "')");
+                throw new CommandLine.ExecutionException(
+                        spec.commandLine(),
+                        "flags come from LaunchDarkly, not a " + "local file: " + change
+                                + " in the LaunchDarkly dashboard (flag '" + flagFor(config) + "')");
             }
-            FlagsFile f = FlagsFile.at(config.path("flags.file"), config.string("flags.route-flag"),
-                    config.string("flags.kill-switch-flag"), config.string("flags.shadow-flag"));
+            FlagsFile f = FlagsFile.at(
+                    config.path("flags.file"),
+                    config.string("flags.route-flag"),
+                    config.string("flags.kill-switch-flag"),
+                    config.string("flags.shadow-flag"));
             f.createIfMissing();
             return f;
         }
@@ -65,8 +68,12 @@ public final class FlagCommands {
         void print(FlagsFile f) {
             PrintWriter out = spec.commandLine().getOut();
             FlagsFile.Settings s = f.read();
-            out.printf("kafka: %s%%  shadow: %s%%  kill switch: %s  (%s)%n", fmt(s.kafkaPercent()),
-                    fmt(s.shadowPercent()), s.killSwitch() ? "ON, everything to Redis" : "off", f.path());
+            out.printf(
+                    "kafka: %s%%  shadow: %s%%  kill switch: %s  (%s)%n",
+                    fmt(s.kafkaPercent()),
+                    fmt(s.shadowPercent()),
+                    s.killSwitch() ? "ON, everything to Redis" : "off",
+                    f.path());
             out.flush();
         }
 
@@ -82,14 +89,16 @@ public final class FlagCommands {
                 }
                 return p;
             } catch (NumberFormatException e) {
-                throw new CommandLine.ParameterException(spec.commandLine(),
-                        "percent must be a number from 0 to 100, got '" + value + "'");
+                throw new CommandLine.ParameterException(
+                        spec.commandLine(), "percent must be a number from 0 to 100, got '" + value + "'");
             }
         }
     }
 
     /** {@code crossfade rollout <percent>}. */
-    @Command(name = "rollout", mixinStandardHelpOptions = true,
+    @Command(
+            name = "rollout",
+            mixinStandardHelpOptions = true,
             description = "Send PERCENT of jobs to Kafka (the rest to Redis), by editing the local flags file. "
                     + "Sticky per routing key: raising it only moves keys toward Kafka. Workers pick it up within a "
                     + "second, without a restart.")
@@ -115,10 +124,15 @@ public final class FlagCommands {
     }
 
     /** {@code crossfade kill-switch on|off}. */
-    @Command(name = "kill-switch", mixinStandardHelpOptions = true,
-            description = "on: every enqueue goes to Redis at once and shadowing stops. off: the rollout applies again.")
+    @Command(
+            name = "kill-switch",
+            mixinStandardHelpOptions = true,
+            description =
+                    "on: every enqueue goes to Redis at once and shadowing stops. off: the rollout applies again.")
     public static final class KillSwitch extends FlagCommand {
-        @Parameters(paramLabel = "on|off", description = "on: every enqueue to Redis, no shadow copies; off: the rollout applies")
+        @Parameters(
+                paramLabel = "on|off",
+                description = "on: every enqueue to Redis, no shadow copies; off: the rollout applies")
         String state;
 
         @Override
@@ -136,15 +150,18 @@ public final class FlagCommands {
             boolean on = switch (state) {
                 case "on" -> true;
                 case "off" -> false;
-                default -> throw new CommandLine.ParameterException(spec.commandLine(),
-                        "kill-switch takes 'on' or 'off', got '" + state + "'");
+                default ->
+                    throw new CommandLine.ParameterException(
+                            spec.commandLine(), "kill-switch takes 'on' or 'off', got '" + state + "'");
             };
             return f -> f.setKillSwitch(on);
         }
     }
 
     /** {@code crossfade shadow <percent>}. */
-    @Command(name = "shadow", mixinStandardHelpOptions = true,
+    @Command(
+            name = "shadow",
+            mixinStandardHelpOptions = true,
             description = "Give PERCENT of jobs a shadow copy on the other backend, for comparison "
                     + "(see `crossfade shadow-report`).")
     public static final class Shadow extends FlagCommand {

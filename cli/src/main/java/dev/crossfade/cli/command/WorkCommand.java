@@ -3,20 +3,14 @@ package dev.crossfade.cli.command;
 import dev.crossfade.api.Backend;
 import dev.crossfade.api.WorkerRuntime;
 import dev.crossfade.cli.Options;
-import dev.crossfade.config.ConfigException;
-import dev.crossfade.config.CrossfadeConfig;
-import dev.crossfade.config.Redaction;
 import dev.crossfade.cli.http.HttpEndpoints;
 import dev.crossfade.cli.runtime.Node;
 import dev.crossfade.cli.runtime.NodeStatus;
+import dev.crossfade.config.ConfigException;
+import dev.crossfade.config.CrossfadeConfig;
+import dev.crossfade.config.Redaction;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
-import picocli.CommandLine.Command;
-import picocli.CommandLine.Mixin;
-import picocli.CommandLine.Option;
-
 import java.net.MalformedURLException;
 import java.net.URL;
 import java.net.URLClassLoader;
@@ -26,20 +20,29 @@ import java.util.ArrayList;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Set;
-import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
 
 /**
  * {@code crossfade work}: a worker process on Redis, Kafka or both, with /metrics, /health and the dashboard. Runs
  * until SIGTERM or SIGINT, then shuts down gracefully (running jobs finish or go back to their queue).
  */
-@Command(name = "work", mixinStandardHelpOptions = true,
-        description = {"Run workers for the configured queues on Redis, Kafka or both, with /metrics, /health and the "
-                + "dashboard on http.bind:http.port.",
-                "Workers come from --jar files (found through ServiceLoader: META-INF/services/"
-                        + "dev.crossfade.api.worker.WorkerProvider) plus the built-in crossfade.Echo and "
-                        + "crossfade.Ledger. Stop with Ctrl-C or SIGTERM: running jobs finish or return to their "
-                        + "queue."})
+@Command(
+        name = "work",
+        mixinStandardHelpOptions = true,
+        description = {
+            "Run workers for the configured queues on Redis, Kafka or both, with /metrics, /health and the "
+                    + "dashboard on http.bind:http.port.",
+            "Workers come from --jar files (found through ServiceLoader: META-INF/services/"
+                    + "dev.crossfade.api.worker.WorkerProvider) plus the built-in crossfade.Echo and "
+                    + "crossfade.Ledger. Stop with Ctrl-C or SIGTERM: running jobs finish or return to their "
+                    + "queue."
+        })
 public final class WorkCommand implements Callable<Integer> {
     private static final Logger log = LoggerFactory.getLogger(WorkCommand.class);
 
@@ -49,12 +52,17 @@ public final class WorkCommand implements Callable<Integer> {
     @Option(names = "--queues", split = ",", paramLabel = "Q", description = "queues to work (default: workers.queues)")
     List<String> queues;
 
-    @Option(names = "--backends", split = ",", paramLabel = "B",
+    @Option(
+            names = "--backends",
+            split = ",",
+            paramLabel = "B",
             description = "redis, kafka or both (default: workers.backends)")
     List<String> backends;
 
-    @Option(names = "--concurrency", paramLabel = "N", description = "threads per backend (default: "
-            + "workers.concurrency)")
+    @Option(
+            names = "--concurrency",
+            paramLabel = "N",
+            description = "threads per backend (default: " + "workers.concurrency)")
     Integer concurrency;
 
     @Option(names = "--jar", paramLabel = "JAR", description = "a jar with workers (repeatable; adds to workers.jars)")
@@ -68,7 +76,8 @@ public final class WorkCommand implements Callable<Integer> {
         CrossfadeConfig config = options.load();
         PrometheusMeterRegistry meters = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
         ClassLoader loader = loader(config);
-        Set<Backend> bs = backends == null ? parse(config.list("workers.backends"), "workers.backends")
+        Set<Backend> bs = backends == null
+                ? parse(config.list("workers.backends"), "workers.backends")
                 : parse(backends, "--backends");
         if (concurrency != null && concurrency < 1) {
             throw new ConfigException("--concurrency", "must be at least 1, got " + concurrency);
@@ -89,15 +98,23 @@ public final class WorkCommand implements Callable<Integer> {
             int port = httpPort == null ? config.integer("http.port") : httpPort;
             HttpEndpoints http = port == 0 ? null : http(config, port, meters, node);
             CountDownLatch stopped = new CountDownLatch(1);
-            Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-                log.info("stopping: waiting up to {} for running jobs", config.duration("workers.shutdown-timeout"));
-                boolean clean = workers.stop(config.duration("workers.shutdown-timeout"));
-                log.info(clean ? "stopped cleanly" : "stopped; unfinished jobs went back to their queues");
-                if (http != null) {
-                    http.close();
-                }
-                stopped.countDown();
-            }, "crossfade-shutdown"));
+            Runtime.getRuntime()
+                    .addShutdownHook(new Thread(
+                            () -> {
+                                log.info(
+                                        "stopping: waiting up to {} for running jobs",
+                                        config.duration("workers.shutdown-timeout"));
+                                boolean clean = workers.stop(config.duration("workers.shutdown-timeout"));
+                                log.info(
+                                        clean
+                                                ? "stopped cleanly"
+                                                : "stopped; unfinished jobs went back to their queues");
+                                if (http != null) {
+                                    http.close();
+                                }
+                                stopped.countDown();
+                            },
+                            "crossfade-shutdown"));
             workers.start();
             log.info("working queues {} on {} with {} threads per backend", qs, bs, n);
             stopped.await();
@@ -134,8 +151,9 @@ public final class WorkCommand implements Callable<Integer> {
         try {
             node.redis().checkServer().forEach(w -> log.warn("{}", w));
         } catch (RuntimeException e) {
-            log.warn("cannot check the Redis server's settings now: {}", Redaction.redact(String.valueOf(
-                    e.getMessage())));
+            log.warn(
+                    "cannot check the Redis server's settings now: {}",
+                    Redaction.redact(String.valueOf(e.getMessage())));
         }
     }
 
@@ -144,8 +162,10 @@ public final class WorkCommand implements Callable<Integer> {
         try {
             return new HttpEndpoints(bind, port, meters, new NodeStatus(node), config.string("http.token"));
         } catch (java.io.IOException | RuntimeException e) {
-            throw new ConfigException("http.port", "cannot listen on " + bind + ":" + port + " (" + e.getMessage()
-                    + "); pick a free port or address (http.bind, http.port or --http-port)");
+            throw new ConfigException(
+                    "http.port",
+                    "cannot listen on " + bind + ":" + port + " (" + e.getMessage()
+                            + "); pick a free port or address (http.bind, http.port or --http-port)");
         }
     }
 
@@ -159,7 +179,8 @@ public final class WorkCommand implements Callable<Integer> {
             }
             urls.add(jar.toUri().toURL());
         }
-        return urls.isEmpty() ? WorkCommand.class.getClassLoader()
+        return urls.isEmpty()
+                ? WorkCommand.class.getClassLoader()
                 : new URLClassLoader(urls.toArray(URL[]::new), WorkCommand.class.getClassLoader());
     }
 }

@@ -3,12 +3,9 @@ package dev.crossfade.cli.http;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.sun.net.httpserver.HttpExchange;
-import dev.crossfade.config.Redaction;
 import com.sun.net.httpserver.HttpServer;
+import dev.crossfade.config.Redaction;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
-
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -17,6 +14,8 @@ import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.util.Map;
 import java.util.concurrent.Executors;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The HTTP side of a {@code crossfade work} process: {@code /metrics} (Prometheus), {@code /health} (with
@@ -59,7 +58,10 @@ public final class HttpEndpoints implements AutoCloseable {
         server.createContext("/api/shadow-report", ex -> send(ex, 200, "application/json", status.shadowReportJson()));
         server.createContext("/", this::dashboard);
         server.start();
-        log.info("metrics, health and dashboard on http://{}:{}/ (flag changes {})", bind, port(),
+        log.info(
+                "metrics, health and dashboard on http://{}:{}/ (flag changes {})",
+                bind,
+                port(),
                 this.token == null ? "disabled: no http.token set" : "need the http.token");
     }
 
@@ -91,19 +93,26 @@ public final class HttpEndpoints implements AutoCloseable {
         String path = ex.getRequestURI().getPath().replaceAll("/+$", "");
         Map<String, Object> backends = (Map<String, Object>) h.getOrDefault("backends", Map.of());
         switch (path) {
-            case "/health" -> send(ex, "UP".equals(h.get("status")) ? 200 : 503, "application/json",
-                    JSON.writeValueAsString(h));
+            case "/health" ->
+                send(ex, "UP".equals(h.get("status")) ? 200 : 503, "application/json", JSON.writeValueAsString(h));
             case "/health/live" -> probe(ex, Boolean.TRUE.equals(h.get("live")), h);
             case "/health/ready" -> probe(ex, Boolean.TRUE.equals(h.get("ready")), h);
             default -> {
                 Object one = backends.get(path.substring("/health/".length()));
                 if (!path.startsWith("/health/") || one == null) {
-                    send(ex, 404, "text/plain", "not found: use /health, /health/live, /health/ready or /health/"
-                            + String.join("|", backends.keySet()));
+                    send(
+                            ex,
+                            404,
+                            "text/plain",
+                            "not found: use /health, /health/live, /health/ready or /health/"
+                                    + String.join("|", backends.keySet()));
                     return;
                 }
                 Map<String, Object> b = (Map<String, Object>) one;
-                send(ex, Boolean.TRUE.equals(b.get("ready")) ? 200 : 503, "application/json",
+                send(
+                        ex,
+                        Boolean.TRUE.equals(b.get("ready")) ? 200 : 503,
+                        "application/json",
                         JSON.writeValueAsString(b));
             }
         }
@@ -132,16 +141,20 @@ public final class HttpEndpoints implements AutoCloseable {
             return;
         }
         String auth = ex.getRequestHeaders().getFirst("Authorization");
-        if (auth == null || !MessageDigest.isEqual(("Bearer " + token).getBytes(StandardCharsets.UTF_8),
-                auth.getBytes(StandardCharsets.UTF_8))) {
+        if (auth == null
+                || !MessageDigest.isEqual(
+                        ("Bearer " + token).getBytes(StandardCharsets.UTF_8), auth.getBytes(StandardCharsets.UTF_8))) {
             send(ex, 403, "text/plain", "wrong or missing token");
             return;
         }
         try (InputStream in = ex.getRequestBody()) {
             JsonNode body = JSON.readTree(in);
-            Double kafka = body.hasNonNull("kafkaPercent") ? body.get("kafkaPercent").asDouble() : null;
-            Boolean kill = body.hasNonNull("killSwitch") ? body.get("killSwitch").asBoolean() : null;
-            Double shadow = body.hasNonNull("shadowPercent") ? body.get("shadowPercent").asDouble() : null;
+            Double kafka =
+                    body.hasNonNull("kafkaPercent") ? body.get("kafkaPercent").asDouble() : null;
+            Boolean kill =
+                    body.hasNonNull("killSwitch") ? body.get("killSwitch").asBoolean() : null;
+            Double shadow =
+                    body.hasNonNull("shadowPercent") ? body.get("shadowPercent").asDouble() : null;
             status.changeFlags(kafka, kill, shadow);
             log.info("flags changed from the dashboard: kafka={} kill switch={} shadow={}", kafka, kill, shadow);
             send(ex, 200, "application/json", "{\"ok\":true}");

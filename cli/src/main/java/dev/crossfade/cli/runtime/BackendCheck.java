@@ -1,7 +1,6 @@
 package dev.crossfade.cli.runtime;
 
 import dev.crossfade.api.Backend;
-
 import java.util.Map;
 
 /**

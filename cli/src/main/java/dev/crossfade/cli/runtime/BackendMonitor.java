@@ -4,9 +4,6 @@ import dev.crossfade.api.Backend;
 import dev.crossfade.config.Redaction;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
-
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -17,6 +14,8 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Checks each backend in the background and keeps the last verdict, so {@code /health}, {@code /metrics} and the
@@ -36,10 +35,15 @@ public final class BackendMonitor implements AutoCloseable {
     public static final Duration STALE_AFTER = Duration.ofSeconds(5);
     /** How often a backend that stays unreachable is mentioned again. */
     private static final long REMIND_EVERY_NANOS = TimeUnit.MINUTES.toNanos(5);
+
     private static final Logger log = LoggerFactory.getLogger(BackendMonitor.class);
 
     /** UP: the last check answered; DOWN: it failed or did not answer in time; STALE: no verdict lately. */
-    public enum Status { UP, DOWN, STALE }
+    public enum Status {
+        UP,
+        DOWN,
+        STALE
+    }
 
     /**
      * What is known of one backend.
@@ -50,8 +54,14 @@ public final class BackendMonitor implements AutoCloseable {
      * @param decidedAt  {@link System#nanoTime()} of the verdict
      * @param since      {@link System#nanoTime()} when the status last changed
      */
-    public record State(Backend backend, String address, Status status, String error, Map<String, Object> facts,
-                        long decidedAt, long since) {
+    public record State(
+            Backend backend,
+            String address,
+            Status status,
+            String error,
+            Map<String, Object> facts,
+            long decidedAt,
+            long since) {
         /** Milliseconds since the verdict. */
         public long ageMs() {
             return TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - decidedAt);
@@ -84,7 +94,8 @@ public final class BackendMonitor implements AutoCloseable {
             Probe p = new Probe(c);
             probes.add(p);
             if (meters != null) {
-                Gauge.builder("crossfade.backend.up", p, x -> x.state.up() ? 1 : 0).tag("backend", c.backend().id())
+                Gauge.builder("crossfade.backend.up", p, x -> x.state.up() ? 1 : 0)
+                        .tag("backend", c.backend().id())
                         .description("1 when the backend's server answered its last check within the timeout")
                         .register(meters);
             }
@@ -132,8 +143,14 @@ public final class BackendMonitor implements AutoCloseable {
         for (Probe p : probes) {
             State s = p.state;
             if (System.nanoTime() - s.decidedAt() > STALE_AFTER.toNanos()) {
-                s = new State(s.backend(), s.address(), Status.STALE, "no verdict for " + s.ageMs()
-                        + " ms: the health monitor is stuck", s.facts(), s.decidedAt(), s.since());
+                s = new State(
+                        s.backend(),
+                        s.address(),
+                        Status.STALE,
+                        "no verdict for " + s.ageMs() + " ms: the health monitor is stuck",
+                        s.facts(),
+                        s.decidedAt(),
+                        s.since());
             }
             out.add(s);
         }
@@ -157,7 +174,10 @@ public final class BackendMonitor implements AutoCloseable {
             try {
                 p.tick(now);
             } catch (RuntimeException e) {
-                log.debug("health check of {} could not start: {}", p.check.backend().id(), e.toString());
+                log.debug(
+                        "health check of {} could not start: {}",
+                        p.check.backend().id(),
+                        e.toString());
             }
         }
     }
@@ -191,10 +211,11 @@ public final class BackendMonitor implements AutoCloseable {
 
         Probe(BackendCheck check) {
             this.check = check;
-            this.executor = Executors.newSingleThreadExecutor(daemon("crossfade-health-" + check.backend().id()));
+            this.executor = Executors.newSingleThreadExecutor(
+                    daemon("crossfade-health-" + check.backend().id()));
             long now = System.nanoTime();
-            this.state = new State(check.backend(), check.address(), Status.DOWN, "not checked yet", Map.of(), now,
-                    now);
+            this.state =
+                    new State(check.backend(), check.address(), Status.DOWN, "not checked yet", Map.of(), now, now);
         }
 
         /** On the scheduler: start a check, or declare the one in flight too slow. */
@@ -239,11 +260,18 @@ public final class BackendMonitor implements AutoCloseable {
                 log.warn("{} unreachable at {}: {}", name, old.address(), error);
                 remindedAt = at;
             } else if (changed && status == Status.UP && !first) {
-                log.info("{} reachable again at {} (after {} s)", name, old.address(),
+                log.info(
+                        "{} reachable again at {} (after {} s)",
+                        name,
+                        old.address(),
                         TimeUnit.NANOSECONDS.toSeconds(at - old.since()));
             } else if (status == Status.DOWN && at - remindedAt > REMIND_EVERY_NANOS) {
-                log.warn("{} still unreachable at {} after {} min: {}", name, old.address(),
-                        TimeUnit.NANOSECONDS.toMinutes(at - old.since()), error);
+                log.warn(
+                        "{} still unreachable at {} after {} min: {}",
+                        name,
+                        old.address(),
+                        TimeUnit.NANOSECONDS.toMinutes(at - old.since()),
+                        error);
                 remindedAt = at;
             }
         }
@@ -253,7 +281,8 @@ public final class BackendMonitor implements AutoCloseable {
     static String cause(Throwable error) {
         Throwable t = error;
         while ((t instanceof java.util.concurrent.CompletionException
-                || t instanceof java.util.concurrent.ExecutionException) && t.getCause() != null) {
+                        || t instanceof java.util.concurrent.ExecutionException)
+                && t.getCause() != null) {
             t = t.getCause();
         }
         String msg = t.getMessage() == null ? t.getClass().getSimpleName() : t.getMessage();

@@ -17,8 +17,7 @@ public final class BuiltInWorkers {
 
     private static final Logger log = LoggerFactory.getLogger("crossfade.Echo");
 
-    private BuiltInWorkers() {
-    }
+    private BuiltInWorkers() {}
 
     /** The hash the ledger worker writes: jid to number of runs. */
     public static String ledgerKey(String namespace) {
@@ -26,13 +25,19 @@ public final class BuiltInWorkers {
     }
 
     /** Adds the built-in workers. */
-    public static WorkerRegistry.Builder register(WorkerRegistry.Builder registry, UnifiedJedis redis,
-                                                  String namespace) {
+    public static WorkerRegistry.Builder register(
+            WorkerRegistry.Builder registry, UnifiedJedis redis, String namespace) {
         String ledger = ledgerKey(namespace);
-        return registry
-                .register(ECHO, (args, ctx) -> log.info("{} on {} (attempt {}{}): {}", ctx.jid(), ctx.backend().id(),
-                        ctx.attempt(), ctx.shadow() ? ", shadow" : "", args), WorkerOptions.custom().shadowSafe(true)
-                        .build())
+        return registry.register(
+                        ECHO,
+                        (args, ctx) -> log.info(
+                                "{} on {} (attempt {}{}): {}",
+                                ctx.jid(),
+                                ctx.backend().id(),
+                                ctx.attempt(),
+                                ctx.shadow() ? ", shadow" : "",
+                                args),
+                        WorkerOptions.custom().shadowSafe(true).build())
                 .register(LEDGER, (args, ctx) -> {
                     redis.hincrBy(ledger, ctx.jid(), 1);
                     ctx.result(args.raw());

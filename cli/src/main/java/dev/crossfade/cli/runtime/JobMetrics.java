@@ -7,7 +7,6 @@ import dev.crossfade.api.execution.Outcome;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
-
 import java.time.Duration;
 import java.time.Instant;
 import java.util.EnumMap;
@@ -24,16 +23,34 @@ public final class JobMetrics implements ExecutionListener {
     private final Map<Backend, Timer> duration = new EnumMap<>(Backend.class);
 
     public JobMetrics(MeterRegistry meters) {
-        for (Backend b : new Backend[]{Backend.REDIS, Backend.KAFKA}) {
-            processed.put(b, Counter.builder("crossfade.jobs.processed").tag("backend", b.id())
-                    .description("jobs whose run finished, any outcome").register(meters));
-            failed.put(b, Counter.builder("crossfade.jobs.failed").tag("backend", b.id())
-                    .description("runs that failed (retried, dead or discarded)").register(meters));
-            latency.put(b, Timer.builder("crossfade.jobs.latency").tag("backend", b.id())
-                    .description("enqueue-to-start latency").publishPercentiles(0.5, 0.99)
-                    .distributionStatisticExpiry(Duration.ofSeconds(30)).register(meters));
-            duration.put(b, Timer.builder("crossfade.jobs.duration").tag("backend", b.id())
-                    .description("worker run time").publishPercentiles(0.5, 0.99).register(meters));
+        for (Backend b : new Backend[] {Backend.REDIS, Backend.KAFKA}) {
+            processed.put(
+                    b,
+                    Counter.builder("crossfade.jobs.processed")
+                            .tag("backend", b.id())
+                            .description("jobs whose run finished, any outcome")
+                            .register(meters));
+            failed.put(
+                    b,
+                    Counter.builder("crossfade.jobs.failed")
+                            .tag("backend", b.id())
+                            .description("runs that failed (retried, dead or discarded)")
+                            .register(meters));
+            latency.put(
+                    b,
+                    Timer.builder("crossfade.jobs.latency")
+                            .tag("backend", b.id())
+                            .description("enqueue-to-start latency")
+                            .publishPercentiles(0.5, 0.99)
+                            .distributionStatisticExpiry(Duration.ofSeconds(30))
+                            .register(meters));
+            duration.put(
+                    b,
+                    Timer.builder("crossfade.jobs.duration")
+                            .tag("backend", b.id())
+                            .description("worker run time")
+                            .publishPercentiles(0.5, 0.99)
+                            .register(meters));
         }
     }
 

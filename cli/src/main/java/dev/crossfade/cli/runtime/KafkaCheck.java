@@ -3,15 +3,6 @@ package dev.crossfade.cli.runtime;
 import dev.crossfade.api.Backend;
 import dev.crossfade.kafka.KafkaBackend;
 import dev.crossfade.kafka.PartitionLag;
-import org.apache.kafka.clients.admin.Admin;
-import org.apache.kafka.clients.admin.AdminClientConfig;
-import org.apache.kafka.clients.admin.DescribeClusterOptions;
-import org.apache.kafka.clients.admin.ListOffsetsOptions;
-import org.apache.kafka.clients.admin.OffsetSpec;
-import org.apache.kafka.clients.admin.TopicDescription;
-import org.apache.kafka.common.TopicPartition;
-import org.apache.kafka.common.errors.UnknownTopicOrPartitionException;
-
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.net.Socket;
@@ -26,6 +17,14 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.function.Supplier;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.AdminClientConfig;
+import org.apache.kafka.clients.admin.DescribeClusterOptions;
+import org.apache.kafka.clients.admin.ListOffsetsOptions;
+import org.apache.kafka.clients.admin.OffsetSpec;
+import org.apache.kafka.clients.admin.TopicDescription;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.errors.UnknownTopicOrPartitionException;
 
 /**
  * Asks the broker to describe the cluster (the reachability check, bounded by the check timeout), and every few
@@ -46,8 +45,13 @@ final class KafkaCheck implements BackendCheck {
     private Map<String, Object> details;
     private long detailsAt;
 
-    KafkaCheck(Supplier<KafkaBackend> kafka, String bootstrap, String topicPrefix, Map<String, Object> adminProperties,
-               Set<String> queues, Duration timeout) {
+    KafkaCheck(
+            Supplier<KafkaBackend> kafka,
+            String bootstrap,
+            String topicPrefix,
+            Map<String, Object> adminProperties,
+            Set<String> queues,
+            Duration timeout) {
         this.kafka = kafka;
         this.bootstrap = bootstrap;
         this.topicPrefix = topicPrefix;
@@ -78,7 +82,8 @@ final class KafkaCheck implements BackendCheck {
     @Override
     public Map<String, Object> read() {
         try {
-            get(admin.describeCluster(new DescribeClusterOptions().timeoutMs((int) timeout.toMillis())).nodes());
+            get(admin.describeCluster(new DescribeClusterOptions().timeoutMs((int) timeout.toMillis()))
+                    .nodes());
         } catch (org.apache.kafka.common.errors.TimeoutException | NoAnswer e) {
             throw new IllegalStateException(diagnose());
         }
@@ -146,7 +151,8 @@ final class KafkaCheck implements BackendCheck {
 
     /** Records in the queues' dead-letter topics: end minus start offset of every partition. */
     private long dlq() {
-        List<String> topics = queues.stream().map(q -> topicPrefix + "." + q + ".dlq").toList();
+        List<String> topics =
+                queues.stream().map(q -> topicPrefix + "." + q + ".dlq").toList();
         Map<TopicPartition, OffsetSpec> latest = new HashMap<>();
         Map<TopicPartition, OffsetSpec> earliest = new HashMap<>();
         for (var e : admin.describeTopics(topics).topicNameValues().entrySet()) {

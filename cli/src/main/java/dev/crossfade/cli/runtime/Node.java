@@ -25,7 +25,6 @@ import dev.crossfade.router.RoutingJobQueue;
 import dev.crossfade.router.shadow.MigrationReads;
 import dev.crossfade.router.shadow.ShadowComparator;
 import io.micrometer.core.instrument.MeterRegistry;
-
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashSet;
@@ -60,6 +59,7 @@ public final class Node implements AutoCloseable {
 
     /** How long starting the workers waits for Kafka's before leaving it to the background. */
     private static final Duration KAFKA_FIRST_START = Duration.ofSeconds(10);
+
     private static final Duration MAX_HEARTBEAT_INTERVAL = Duration.ofSeconds(10);
 
     /** A sixth of the TTL, as Sidekiq's 10 s beat to its 60 s TTL, and never rarer than that. */
@@ -88,17 +88,24 @@ public final class Node implements AutoCloseable {
             source = FlagSource.launchDarkly(config.string("flags.sdk-key"), launchDarklyEndpoints(config));
             this.flagsFile = null;
         } else {
-            this.flagsFile = FlagsFile.at(config.path("flags.file"), config.string("flags.route-flag"),
-                    config.string("flags.kill-switch-flag"), config.string("flags.shadow-flag"));
+            this.flagsFile = FlagsFile.at(
+                    config.path("flags.file"),
+                    config.string("flags.route-flag"),
+                    config.string("flags.kill-switch-flag"),
+                    config.string("flags.shadow-flag"));
             try {
                 flagsFile.createIfMissing();
             } catch (RuntimeException e) {
-                throw new ConfigException("flags.file", "cannot create " + config.path("flags.file") + " ("
-                        + (e.getCause() == null ? e.getMessage() : e.getCause()) + "); fix the path or its directory");
+                throw new ConfigException(
+                        "flags.file",
+                        "cannot create " + config.path("flags.file") + " ("
+                                + (e.getCause() == null ? e.getMessage() : e.getCause())
+                                + "); fix the path or its directory");
             }
             source = FlagSource.file(config.path("flags.file"));
         }
-        FlagsConfig.Builder fc = FlagsConfig.custom().source(source)
+        FlagsConfig.Builder fc = FlagsConfig.custom()
+                .source(source)
                 .routeFlag(config.string("flags.route-flag"))
                 .killSwitchFlag(config.string("flags.kill-switch-flag"))
                 .shadowFlag(config.string("flags.shadow-flag"))
@@ -109,8 +116,11 @@ public final class Node implements AutoCloseable {
         }
         this.flags = RoutingFlags.start(fc.build());
         // Shared through Redis, so copies run by different worker processes are still paired.
-        this.comparator = new ShadowComparator(Duration.ofSeconds(30), meters,
-                redis.shadowStore(config.duration("workers.run-once-memory")), new MigrationReads(flags));
+        this.comparator = new ShadowComparator(
+                Duration.ofSeconds(30),
+                meters,
+                redis.shadowStore(config.duration("workers.run-once-memory")),
+                new MigrationReads(flags));
         this.jobMetrics = new JobMetrics(meters);
         this.unknownClasses = new UnknownClasses(redis.redis(), config.string("redis.namespace"));
     }
@@ -118,7 +128,8 @@ public final class Node implements AutoCloseable {
     /** Where the SDK reaches LaunchDarkly: a Relay Proxy for all three services, each overridden by its own key. */
     static LaunchDarklyEndpoints launchDarklyEndpoints(CrossfadeConfig config) {
         LaunchDarklyEndpoints at = config.isSet("flags.relay-uri")
-                ? LaunchDarklyEndpoints.relayProxy(config.uri("flags.relay-uri")) : LaunchDarklyEndpoints.defaults();
+                ? LaunchDarklyEndpoints.relayProxy(config.uri("flags.relay-uri"))
+                : LaunchDarklyEndpoints.defaults();
         if (config.isSet("flags.stream-uri")) {
             at = at.withStreaming(config.uri("flags.stream-uri"));
         }
@@ -147,17 +158,22 @@ public final class Node implements AutoCloseable {
     private KafkaBackend createKafka() {
         KafkaBackendConfig.Builder kafkaConfig = KafkaBackendConfig.custom();
         if (config.isSet("kafka.session-timeout")) {
-            kafkaConfig.groupConfig("consumer.session.timeout.ms",
+            kafkaConfig.groupConfig(
+                    "consumer.session.timeout.ms",
                     Long.toString(config.duration("kafka.session-timeout").toMillis()));
         }
         return KafkaBackend.create(kafkaConfig
                 .bootstrapServers(config.string("kafka.bootstrap"))
                 .topicPrefix(config.string("kafka.topic-prefix"))
                 .partitions(config.integer("kafka.partitions"))
-                .replication(config.isSet("kafka.replication")
-                        ? Optional.of((short) config.integer("kafka.replication")) : Optional.empty())
-                .mode(config.string("kafka.mode").equals("share") ? KafkaBackendConfig.Mode.SHARE
-                        : KafkaBackendConfig.Mode.GROUP)
+                .replication(
+                        config.isSet("kafka.replication")
+                                ? Optional.of((short) config.integer("kafka.replication"))
+                                : Optional.empty())
+                .mode(
+                        config.string("kafka.mode").equals("share")
+                                ? KafkaBackendConfig.Mode.SHARE
+                                : KafkaBackendConfig.Mode.GROUP)
                 .ordering(KafkaBackendConfig.Ordering.valueOf(
                         config.string("kafka.ordering").trim().toUpperCase(java.util.Locale.ROOT)))
                 .maxRecoveries(config.integer("kafka.max-recoveries"))
@@ -170,8 +186,13 @@ public final class Node implements AutoCloseable {
      * Workers over the configured queues and backends, with one registry: the built-in workers, those found by
      * ServiceLoader on {@code loader}, and {@code extra}. Not started.
      */
-    public WorkerRuntime workers(ClassLoader loader, WorkerRegistry.Builder extra, ExecutionListener listener,
-                                 Set<String> queues, Set<Backend> backends, int concurrency) {
+    public WorkerRuntime workers(
+            ClassLoader loader,
+            WorkerRegistry.Builder extra,
+            ExecutionListener listener,
+            Set<String> queues,
+            Set<Backend> backends,
+            int concurrency) {
         WorkerRegistry.Builder registry = extra == null ? WorkerRegistry.builder() : extra;
         BuiltInWorkers.register(registry, redis.redis(), config.string("redis.namespace"));
         registry.discover(loader);
@@ -179,10 +200,10 @@ public final class Node implements AutoCloseable {
             namedProvider(loader, provider).register(registry);
         }
         ExecutionCore core = ExecutionCore.builder(registry.build())
-                .guard(redis.runGuard(config.duration("workers.run-once-lease"),
-                        config.duration("workers.run-once-memory")))
-                .listener(ExecutionListener.all(jobMetrics, comparator, unknownClasses,
-                        listener == null ? ExecutionListener.NONE : listener))
+                .guard(redis.runGuard(
+                        config.duration("workers.run-once-lease"), config.duration("workers.run-once-memory")))
+                .listener(ExecutionListener.all(
+                        jobMetrics, comparator, unknownClasses, listener == null ? ExecutionListener.NONE : listener))
                 .build();
         List<WorkerRuntime> runtimes = new ArrayList<>();
         if (!this.backends.containsAll(backends)) {
@@ -193,7 +214,10 @@ public final class Node implements AutoCloseable {
         }
         if (backends.contains(Backend.KAFKA)) {
             // Kafka's start needs the broker; a broker that is down must not keep the Redis workers from running.
-            kafkaWorkers = new PatientStart("kafka", kafka().workers(core, queues, concurrency), KAFKA_FIRST_START,
+            kafkaWorkers = new PatientStart(
+                    "kafka",
+                    kafka().workers(core, queues, concurrency),
+                    KAFKA_FIRST_START,
                     config.duration("workers.shutdown-timeout"));
             runtimes.add(kafkaWorkers);
         }
@@ -205,16 +229,17 @@ public final class Node implements AutoCloseable {
         try {
             Class<?> c = Class.forName(className, true, loader);
             if (!WorkerProvider.class.isAssignableFrom(c)) {
-                throw new ConfigException("workers.providers", className + " does not implement "
-                        + WorkerProvider.class.getName());
+                throw new ConfigException(
+                        "workers.providers", className + " does not implement " + WorkerProvider.class.getName());
             }
             return (WorkerProvider) c.getDeclaredConstructor().newInstance();
         } catch (ClassNotFoundException e) {
-            throw new ConfigException("workers.providers", "class " + className + " not found; add its jar to "
-                    + "workers.jars or --jar");
+            throw new ConfigException(
+                    "workers.providers",
+                    "class " + className + " not found; add its jar to " + "workers.jars or --jar");
         } catch (ReflectiveOperationException e) {
-            throw new ConfigException("workers.providers", className + " needs a public no-argument constructor ("
-                    + e + ")");
+            throw new ConfigException(
+                    "workers.providers", className + " needs a public no-argument constructor (" + e + ")");
         }
     }
 
@@ -287,9 +312,15 @@ public final class Node implements AutoCloseable {
      */
     public synchronized RoutingJobQueue router() {
         if (router == null) {
-            router = new RoutingJobQueue(redis.queue(), kafka().queue(), flags, RouterConfig.custom()
-                    .kafkaTimeout(config.duration("router.kafka-timeout")).meterRegistry(meters)
-                    .twinMarks(redis.twinMarks(config.duration("workers.run-once-memory"))).build());
+            router = new RoutingJobQueue(
+                    redis.queue(),
+                    kafka().queue(),
+                    flags,
+                    RouterConfig.custom()
+                            .kafkaTimeout(config.duration("router.kafka-timeout"))
+                            .meterRegistry(meters)
+                            .twinMarks(redis.twinMarks(config.duration("workers.run-once-memory")))
+                            .build());
         }
         return router;
     }
@@ -326,8 +357,13 @@ public final class Node implements AutoCloseable {
             checks.add(new RedisCheck(redis.admin(), Redaction.redact(config.string("redis.url")), queues));
         }
         if (uses(Backend.KAFKA)) {
-            checks.add(new KafkaCheck(this::kafka, config.string("kafka.bootstrap"),
-                    config.string("kafka.topic-prefix"), Map.of(), queues, config.duration("health.timeout")));
+            checks.add(new KafkaCheck(
+                    this::kafka,
+                    config.string("kafka.bootstrap"),
+                    config.string("kafka.topic-prefix"),
+                    Map.of(),
+                    queues,
+                    config.duration("health.timeout")));
         }
         return checks;
     }

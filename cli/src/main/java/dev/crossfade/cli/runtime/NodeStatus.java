@@ -1,14 +1,13 @@
 package dev.crossfade.cli.runtime;
 
 import dev.crossfade.api.Backend;
-import dev.crossfade.config.Redaction;
 import dev.crossfade.cli.http.StatusSource;
+import dev.crossfade.config.Redaction;
 import dev.crossfade.flags.FlagState;
 import dev.crossfade.flags.file.FlagsFile;
 import dev.crossfade.router.RoutingJobQueue;
 import dev.crossfade.router.shadow.ShadowReport;
 import io.micrometer.core.instrument.search.Search;
-
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -57,12 +56,18 @@ public final class NodeStatus implements StatusSource {
         RoutingJobQueue r = node.routerIfStarted();
         router.put("breaker", r == null ? "unused" : r.kafkaBreakerState().name());
         router.put("fallbacks", (long) Search.in(node.meters()).name("crossfade.router.fallbacks").counters().stream()
-                .mapToDouble(c -> c.count()).sum());
+                .mapToDouble(c -> c.count())
+                .sum());
         s.put("router", router);
-        s.put("processed", Map.of("redis", (long) node.jobMetrics().processed(Backend.REDIS),
-                "kafka", (long) node.jobMetrics().processed(Backend.KAFKA)));
-        s.put("latencyP99Ms", Map.of("redis", node.jobMetrics().latencyMs(Backend.REDIS, 0.99),
-                "kafka", node.jobMetrics().latencyMs(Backend.KAFKA, 0.99)));
+        s.put("processed", Map.of("redis", (long) node.jobMetrics().processed(Backend.REDIS), "kafka", (long)
+                node.jobMetrics().processed(Backend.KAFKA)));
+        s.put(
+                "latencyP99Ms",
+                Map.of(
+                        "redis",
+                        node.jobMetrics().latencyMs(Backend.REDIS, 0.99),
+                        "kafka",
+                        node.jobMetrics().latencyMs(Backend.KAFKA, 0.99)));
         Map<String, Object> queues = new LinkedHashMap<>();
         queues.put("redis", redis.getOrDefault("queues", Map.of()));
         queues.put("redisScheduled", redis.get("scheduled"));
@@ -71,8 +76,8 @@ public final class NodeStatus implements StatusSource {
         failures.put("redisRetry", redis.get("retry"));
         failures.put("redisDead", redis.get("dead"));
         failures.put("kafkaDlq", kafka.get("dlq"));
-        failures.put("failed", (long) (node.jobMetrics().failed(Backend.REDIS)
-                + node.jobMetrics().failed(Backend.KAFKA)));
+        failures.put("failed", (long)
+                (node.jobMetrics().failed(Backend.REDIS) + node.jobMetrics().failed(Backend.KAFKA)));
         s.put("failures", failures);
         s.put("lag", kafka.getOrDefault("lag", List.of()));
         try {
@@ -83,9 +88,21 @@ public final class NodeStatus implements StatusSource {
         try {
             // The comparison is shared through Redis: with Redis down there is none to show, and the rest still is.
             ShadowReport report = node.comparator().report();
-            s.put("shadow", Map.of("matched", report.matched(), "mismatched", report.mismatched(),
-                    "missing", report.missingShadow() + report.missingPrimary(), "duplicates", report.duplicates(),
-                    "deliveredOnly", report.deliveredOnly(), "pending", report.pending()));
+            s.put(
+                    "shadow",
+                    Map.of(
+                            "matched",
+                            report.matched(),
+                            "mismatched",
+                            report.mismatched(),
+                            "missing",
+                            report.missingShadow() + report.missingPrimary(),
+                            "duplicates",
+                            report.duplicates(),
+                            "deliveredOnly",
+                            report.deliveredOnly(),
+                            "pending",
+                            report.pending()));
         } catch (RuntimeException e) {
             s.put("shadow", Map.of("unavailable", String.valueOf(e.getMessage())));
         }
@@ -146,8 +163,10 @@ public final class NodeStatus implements StatusSource {
             if (st.backend() == Backend.KAFKA && kafkaWorkers != null) {
                 // Workers that cannot start without a person's help make the process dead, not just unready.
                 boolean failed = kafkaWorkers.phase() == PatientStart.Phase.FAILED;
-                b.put("workers", kafkaWorkers.phase().name() + (kafkaWorkers.problem() == null ? ""
-                        : ": " + kafkaWorkers.problem()));
+                b.put(
+                        "workers",
+                        kafkaWorkers.phase().name()
+                                + (kafkaWorkers.problem() == null ? "" : ": " + kafkaWorkers.problem()));
                 b.put("live", !failed && Boolean.TRUE.equals(b.get("live")));
                 boolean running = kafkaWorkers.phase() == PatientStart.Phase.RUNNING;
                 b.put("ready", running && Boolean.TRUE.equals(b.get("ready")));

@@ -2,15 +2,14 @@ package dev.crossfade.cli.runtime;
 
 import dev.crossfade.api.WorkerRuntime;
 import dev.crossfade.config.Redaction;
-import org.apache.kafka.common.errors.RetriableException;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
-
 import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import org.apache.kafka.common.errors.RetriableException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Starts a runtime whose start needs its server (Kafka's creates topics and sets group configs) without letting a
@@ -25,7 +24,12 @@ final class PatientStart implements WorkerRuntime {
     private static final long REMIND_EVERY_NANOS = TimeUnit.MINUTES.toNanos(5);
 
     /** Where the runtime is. */
-    enum Phase { STARTING, RUNNING, FAILED, STOPPED }
+    enum Phase {
+        STARTING,
+        RUNNING,
+        FAILED,
+        STOPPED
+    }
 
     private final String name;
     private final WorkerRuntime delegate;
@@ -67,8 +71,11 @@ final class PatientStart implements WorkerRuntime {
             Throwable cause = failed.getCause();
             throw cause instanceof RuntimeException r ? r : new IllegalStateException(cause);
         } catch (TimeoutException stillTrying) {
-            log.warn("{} workers not started after {} s ({}); still trying in the background, the other workers run",
-                    name, firstWait.toSeconds(), problem == null ? "the first attempt is still waiting" : problem);
+            log.warn(
+                    "{} workers not started after {} s ({}); still trying in the background, the other workers run",
+                    name,
+                    firstWait.toSeconds(),
+                    problem == null ? "the first attempt is still waiting" : problem);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
@@ -103,7 +110,10 @@ final class PatientStart implements WorkerRuntime {
                 }
                 long now = System.nanoTime();
                 if (attempts > 1 && !stopping && now - remindedAt > REMIND_EVERY_NANOS) {
-                    log.warn("{} workers still cannot start ({}); retrying every {} s at most", name, problem,
+                    log.warn(
+                            "{} workers still cannot start ({}); retrying every {} s at most",
+                            name,
+                            problem,
                             MAX_BACKOFF_MS / 1000);
                     remindedAt = now;
                 }
@@ -120,7 +130,8 @@ final class PatientStart implements WorkerRuntime {
     /** Timeouts and connection trouble pass when the server is back; anything else needs a person. */
     private static boolean retriable(Throwable e) {
         for (Throwable c = e; c != null; c = c.getCause() == c ? null : c.getCause()) {
-            if (c instanceof RetriableException || c instanceof TimeoutException
+            if (c instanceof RetriableException
+                    || c instanceof TimeoutException
                     || c instanceof org.apache.kafka.common.errors.TimeoutException
                     || c instanceof InterruptedException) {
                 return true;

@@ -2,7 +2,6 @@ package dev.crossfade.cli.runtime;
 
 import dev.crossfade.api.Backend;
 import dev.crossfade.redis.RedisAdmin;
-
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Set;

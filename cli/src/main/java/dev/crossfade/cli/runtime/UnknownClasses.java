@@ -5,17 +5,16 @@ import dev.crossfade.api.Job;
 import dev.crossfade.api.execution.ExecutionListener;
 import dev.crossfade.api.execution.Outcome;
 import dev.crossfade.api.worker.UnknownWorkerException;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
-import redis.clients.jedis.AbstractPipeline;
-import redis.clients.jedis.UnifiedJedis;
-
 import java.time.Duration;
 import java.time.Instant;
 import java.util.Collection;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.TreeMap;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import redis.clients.jedis.AbstractPipeline;
+import redis.clients.jedis.UnifiedJedis;
 
 /**
  * Counts, per queue and class, jobs that a Java worker fetched but no registered worker knows (in a mixed fleet, jobs
@@ -36,9 +35,11 @@ public final class UnknownClasses implements ExecutionListener {
 
     @Override
     public void finished(Job job, Backend backend, Outcome outcome, Instant startedAt, Duration duration) {
-        Throwable error = outcome instanceof Outcome.Retry r ? r.error()
-                : outcome instanceof Outcome.Dead d ? d.error()
-                : outcome instanceof Outcome.Discarded d ? d.error() : null;
+        Throwable error = outcome instanceof Outcome.Retry r
+                ? r.error()
+                : outcome instanceof Outcome.Dead d
+                        ? d.error()
+                        : outcome instanceof Outcome.Discarded d ? d.error() : null;
         if (!(error instanceof UnknownWorkerException) || job.shadow()) {
             return;
         }

@@ -1,5 +1,10 @@
 package dev.crossfade.cli.runtime;
 
+import static org.awaitility.Awaitility.await;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
 import dev.crossfade.api.Backend;
 import dev.crossfade.api.Job;
 import dev.crossfade.api.WorkerRuntime;
@@ -12,20 +17,14 @@ import dev.crossfade.devservices.RedisService;
 import dev.crossfade.devservices.TestNamespace;
 import dev.crossfade.devservices.junit.CrossfadeServices;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.extension.ExtendWith;
-import org.junit.jupiter.api.io.TempDir;
-
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
-
-import static org.awaitility.Awaitility.await;
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertThrows;
-import static org.junit.jupiter.api.Assertions.assertTrue;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.api.io.TempDir;
 
 /** Workers named in configuration, and the built-in ledger, on real servers. */
 @ExtendWith(CrossfadeServices.class)
@@ -44,25 +43,46 @@ class NodeWorkersTest {
     Path dir;
 
     private CrossfadeConfig config(RedisService redis, KafkaService kafka, TestNamespace ns, String providers) {
-        return CrossfadeConfig.load(null, Map.of("CROSSFADE_REDIS_URL", redis.uri().toString(),
-                "CROSSFADE_REDIS_NAMESPACE", ns.value() + ":", "CROSSFADE_KAFKA_BOOTSTRAP", kafka.bootstrapServers(),
-                "CROSSFADE_KAFKA_TOPIC_PREFIX", ns.value(), "CROSSFADE_FLAGS_FILE", dir.resolve("f.json").toString(),
-                "CROSSFADE_WORKERS_PROVIDERS", providers));
+        return CrossfadeConfig.load(
+                null,
+                Map.of(
+                        "CROSSFADE_REDIS_URL",
+                        redis.uri().toString(),
+                        "CROSSFADE_REDIS_NAMESPACE",
+                        ns.value() + ":",
+                        "CROSSFADE_KAFKA_BOOTSTRAP",
+                        kafka.bootstrapServers(),
+                        "CROSSFADE_KAFKA_TOPIC_PREFIX",
+                        ns.value(),
+                        "CROSSFADE_FLAGS_FILE",
+                        dir.resolve("f.json").toString(),
+                        "CROSSFADE_WORKERS_PROVIDERS",
+                        providers));
     }
 
     @Test
     void configuredProvidersAndTheLedgerRunOnBothBackends(RedisService redis, KafkaService kafka, TestNamespace ns) {
-        try (Node node = Node.start(config(redis, kafka, ns, NamedProvider.class.getName()),
-                new SimpleMeterRegistry())) {
-            WorkerRuntime w = node.workers(getClass().getClassLoader(), null, null, Set.of("default"),
-                    Set.of(Backend.REDIS, Backend.KAFKA), 2);
+        try (Node node =
+                Node.start(config(redis, kafka, ns, NamedProvider.class.getName()), new SimpleMeterRegistry())) {
+            WorkerRuntime w = node.workers(
+                    getClass().getClassLoader(),
+                    null,
+                    null,
+                    Set.of("default"),
+                    Set.of(Backend.REDIS, Backend.KAFKA),
+                    2);
             w.start();
             try {
                 String onRedis = node.redis().queue().enqueue(Job.of("Configured"));
                 String onKafka = node.kafka().queue().enqueue(Job.of("Configured"));
                 String ledger = node.kafka().queue().enqueue(Job.of(BuiltInWorkers.LEDGER, 1));
-                await().atMost(Duration.ofSeconds(30)).until(() -> RAN.contains(onRedis) && RAN.contains(onKafka)
-                        && "1".equals(node.redis().redis().hget(BuiltInWorkers.ledgerKey(ns.value() + ":"), ledger)));
+                await().atMost(Duration.ofSeconds(30))
+                        .until(() -> RAN.contains(onRedis)
+                                && RAN.contains(onKafka)
+                                && "1"
+                                        .equals(node.redis()
+                                                .redis()
+                                                .hget(BuiltInWorkers.ledgerKey(ns.value() + ":"), ledger)));
             } finally {
                 w.stop(Duration.ofSeconds(5));
             }
@@ -74,14 +94,15 @@ class NodeWorkersTest {
     void classesNoJavaWorkerKnowsAreReportedPerQueue(RedisService redis, KafkaService kafka, TestNamespace ns) {
         CrossfadeConfig config = config(redis, kafka, ns, "");
         try (Node node = Node.start(config, new SimpleMeterRegistry(), Set.of(Backend.REDIS))) {
-            WorkerRuntime w = node.workers(getClass().getClassLoader(), null, null, Set.of("default"),
-                    Set.of(Backend.REDIS), 2);
+            WorkerRuntime w =
+                    node.workers(getClass().getClassLoader(), null, null, Set.of("default"), Set.of(Backend.REDIS), 2);
             w.start();
             try {
                 for (int i = 0; i < 3; i++) {
                     node.redis().queue().enqueue(Job.of("RubyOnlyMailer", i));
                 }
-                await().atMost(Duration.ofSeconds(30)).until(() -> node.redis().admin().retrySize() == 3);
+                await().atMost(Duration.ofSeconds(30))
+                        .until(() -> node.redis().admin().retrySize() == 3);
             } finally {
                 w.stop(Duration.ofSeconds(5));
             }
@@ -96,9 +117,12 @@ class NodeWorkersTest {
     @Test
     void aMisnamedProviderIsAConfigErrorNamingTheKey(RedisService redis, KafkaService kafka, TestNamespace ns) {
         try (Node node = Node.start(config(redis, kafka, ns, "com.example.Nope"), new SimpleMeterRegistry())) {
-            ConfigException e = assertThrows(ConfigException.class, () -> node.workers(getClass().getClassLoader(),
-                    null, null, Set.of("default"), Set.of(Backend.REDIS), 1));
-            assertTrue(e.getMessage().contains("workers.providers") && e.getMessage().contains("com.example.Nope"));
+            ConfigException e = assertThrows(
+                    ConfigException.class,
+                    () -> node.workers(
+                            getClass().getClassLoader(), null, null, Set.of("default"), Set.of(Backend.REDIS), 1));
+            assertTrue(e.getMessage().contains("workers.providers")
+                    && e.getMessage().contains("com.example.Nope"));
         }
     }
 }

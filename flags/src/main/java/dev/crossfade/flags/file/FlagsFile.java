@@ -6,7 +6,6 @@ import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.crossfade.flags.FlagsConfig;
-
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.AtomicMoveNotSupportedException;
@@ -43,7 +42,10 @@ public final class FlagsFile {
 
     /** A flags file at {@code path} with the default flag keys. */
     public static FlagsFile at(Path path) {
-        return new FlagsFile(path, FlagsConfig.DEFAULT_ROUTE_FLAG, FlagsConfig.DEFAULT_KILL_SWITCH_FLAG,
+        return new FlagsFile(
+                path,
+                FlagsConfig.DEFAULT_ROUTE_FLAG,
+                FlagsConfig.DEFAULT_KILL_SWITCH_FLAG,
                 FlagsConfig.DEFAULT_SHADOW_FLAG);
     }
 
@@ -62,8 +64,7 @@ public final class FlagsFile {
     }
 
     /** The current settings as written in the file. */
-    public record Settings(double kafkaPercent, boolean killSwitch, double shadowPercent) {
-    }
+    public record Settings(double kafkaPercent, boolean killSwitch, double shadowPercent) {}
 
     /** Creates the file with 0% Kafka, kill switch off, no shadow, unless it exists. */
     public synchronized void createIfMissing() {
@@ -75,8 +76,10 @@ public final class FlagsFile {
     /** Reads the settings. */
     public synchronized Settings read() {
         ObjectNode flags = load();
-        return new Settings(percentOf(flags.path(routeFlag), 1), flags.path(killSwitchFlag).path("fallthrough")
-                .path("variation").asInt(0) == 1 && flags.path(killSwitchFlag).path("on").asBoolean(),
+        return new Settings(
+                percentOf(flags.path(routeFlag), 1),
+                flags.path(killSwitchFlag).path("fallthrough").path("variation").asInt(0) == 1
+                        && flags.path(killSwitchFlag).path("on").asBoolean(),
                 percentOf(flags.path(shadowFlag), 1));
     }
 
@@ -109,11 +112,24 @@ public final class FlagsFile {
             }
         }
         ObjectNode flags = root.with("flags");
-        flags.set(routeFlag, rollout(routeFlag, flags.path(routeFlag), JSON.createArrayNode().add("redis").add("kafka"),
-                settings.kafkaPercent()));
-        flags.set(shadowFlag, rollout(shadowFlag, flags.path(shadowFlag), JSON.createArrayNode().add(false).add(true),
-                settings.shadowPercent()));
-        ObjectNode kill = flag(killSwitchFlag, flags.path(killSwitchFlag), JSON.createArrayNode().add(false).add(true));
+        flags.set(
+                routeFlag,
+                rollout(
+                        routeFlag,
+                        flags.path(routeFlag),
+                        JSON.createArrayNode().add("redis").add("kafka"),
+                        settings.kafkaPercent()));
+        flags.set(
+                shadowFlag,
+                rollout(
+                        shadowFlag,
+                        flags.path(shadowFlag),
+                        JSON.createArrayNode().add(false).add(true),
+                        settings.shadowPercent()));
+        ObjectNode kill = flag(
+                killSwitchFlag,
+                flags.path(killSwitchFlag),
+                JSON.createArrayNode().add(false).add(true));
         // Off at rest, as a kill switch is in LaunchDarkly: RoutingFlags then reads it once until it changes.
         kill.put("on", settings.killSwitch());
         kill.putObject("fallthrough").put("variation", settings.killSwitch() ? 1 : 0);

@@ -25,7 +25,6 @@ import dev.openfeature.sdk.EventDetails;
 import dev.openfeature.sdk.FlagEvaluationDetails;
 import dev.openfeature.sdk.MutableContext;
 import dev.openfeature.sdk.ProviderState;
-
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
@@ -79,8 +78,11 @@ public final class OpenFeatureClient implements LDClientInterface {
     }
 
     private void changed(EventDetails details) {
-        List<String> keys = details == null || details.getFlagsChanged() == null || details.getFlagsChanged().isEmpty()
-                ? watched : details.getFlagsChanged();
+        List<String> keys = details == null
+                        || details.getFlagsChanged() == null
+                        || details.getFlagsChanged().isEmpty()
+                ? watched
+                : details.getFlagsChanged();
         for (String key : keys) {
             FlagChangeEvent event = new FlagChangeEvent(key);
             for (FlagChangeListener l : listeners) {
@@ -100,7 +102,7 @@ public final class OpenFeatureClient implements LDClientInterface {
                 case STRING -> c.add(n, v.stringValue());
                 case BOOLEAN -> c.add(n, v.booleanValue());
                 case NUMBER -> c.add(n, v.doubleValue());
-                case NULL -> { }
+                case NULL -> {}
                 default -> c.add(n, v.toJsonString());
             }
         }
@@ -117,13 +119,13 @@ public final class OpenFeatureClient implements LDClientInterface {
                 case PARSE_ERROR -> EvaluationReason.ErrorKind.MALFORMED_FLAG;
                 default -> EvaluationReason.ErrorKind.EXCEPTION;
             };
-            return EvaluationDetail.fromValue(defaultValue, EvaluationDetail.NO_VARIATION,
-                    EvaluationReason.error(kind));
+            return EvaluationDetail.fromValue(
+                    defaultValue, EvaluationDetail.NO_VARIATION, EvaluationReason.error(kind));
         }
-        EvaluationReason reason = "DISABLED".equals(d.getReason()) ? EvaluationReason.off()
-                : EvaluationReason.fallthrough();
-        return EvaluationDetail.fromValue(d.getValue() == null ? defaultValue : d.getValue(),
-                EvaluationDetail.NO_VARIATION, reason);
+        EvaluationReason reason =
+                "DISABLED".equals(d.getReason()) ? EvaluationReason.off() : EvaluationReason.fallthrough();
+        return EvaluationDetail.fromValue(
+                d.getValue() == null ? defaultValue : d.getValue(), EvaluationDetail.NO_VARIATION, reason);
     }
 
     @Override
@@ -165,7 +167,9 @@ public final class OpenFeatureClient implements LDClientInterface {
 
     @Override
     public EvaluationDetail<LDValue> jsonValueVariationDetail(String key, LDContext context, LDValue defaultValue) {
-        return EvaluationDetail.fromValue(jsonValueVariation(key, context, defaultValue), EvaluationDetail.NO_VARIATION,
+        return EvaluationDetail.fromValue(
+                jsonValueVariation(key, context, defaultValue),
+                EvaluationDetail.NO_VARIATION,
                 EvaluationReason.fallthrough());
     }
 
@@ -213,8 +217,8 @@ public final class OpenFeatureClient implements LDClientInterface {
             }
 
             @Override
-            public FlagChangeListener addFlagValueChangeListener(String key, LDContext context,
-                    FlagValueChangeListener listener) {
+            public FlagChangeListener addFlagValueChangeListener(
+                    String key, LDContext context, FlagValueChangeListener listener) {
                 throw new UnsupportedOperationException("not used by routing");
             }
         };
@@ -234,8 +238,7 @@ public final class OpenFeatureClient implements LDClientInterface {
             }
 
             @Override
-            public void removeStatusListener(StatusListener listener) {
-            }
+            public void removeStatusListener(StatusListener listener) {}
 
             @Override
             public boolean waitFor(State state, Duration timeout) {
@@ -253,24 +256,19 @@ public final class OpenFeatureClient implements LDClientInterface {
     // ---- LaunchDarkly-only: nothing to send or report ----
 
     @Override
-    public void track(String eventName, LDContext context) {
-    }
+    public void track(String eventName, LDContext context) {}
 
     @Override
-    public void trackData(String eventName, LDContext context, LDValue data) {
-    }
+    public void trackData(String eventName, LDContext context, LDValue data) {}
 
     @Override
-    public void trackMetric(String eventName, LDContext context, LDValue data, double metricValue) {
-    }
+    public void trackMetric(String eventName, LDContext context, LDValue data, double metricValue) {}
 
     @Override
-    public void trackMigration(MigrationOpTracker tracker) {
-    }
+    public void trackMigration(MigrationOpTracker tracker) {}
 
     @Override
-    public void identify(LDContext context) {
-    }
+    public void identify(LDContext context) {}
 
     @Override
     public FeatureFlagsState allFlagsState(LDContext context, FlagsStateOption... options) {
@@ -278,8 +276,7 @@ public final class OpenFeatureClient implements LDClientInterface {
     }
 
     @Override
-    public void flush() {
-    }
+    public void flush() {}
 
     @Override
     public boolean isOffline() {

@@ -1,8 +1,7 @@
 package dev.crossfade.kafka.internal;
 
-import org.apache.kafka.clients.consumer.ConsumerRecord;
-
 import java.util.List;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
 
 /**
  * A run of records of one partition that one worker thread processes in order. Internal: not part of the API.
@@ -47,7 +46,8 @@ public final class Chunk {
         }
         this.bytes = b;
         this.firstTimestamp = records.isEmpty() ? -1 : records.get(0).timestamp();
-        this.lastOffset = records.isEmpty() ? -1 : records.get(records.size() - 1).offset();
+        this.lastOffset =
+                records.isEmpty() ? -1 : records.get(records.size() - 1).offset();
         this.owner = owner;
         this.polledAtNanos = polledAtNanos;
         this.verdicts = verdicts ? new byte[records.size()] : null;

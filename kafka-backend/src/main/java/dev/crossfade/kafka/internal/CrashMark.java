@@ -37,8 +37,8 @@ public record CrashMark(boolean clean, long hi, int deaths, long alone, int alon
         if (clean) {
             return PREFIX + "clean";
         }
-        return PREFIX + "hi=" + hi + " deaths=" + deaths + (alone >= 0 ? " alone=" + alone + " aloneDeaths="
-                + aloneDeaths : "");
+        return PREFIX + "hi=" + hi + " deaths=" + deaths
+                + (alone >= 0 ? " alone=" + alone + " aloneDeaths=" + aloneDeaths : "");
     }
 
     /** Reads offset metadata; anything not written by {@link #format()} (none, another tool's) is clean. */

@@ -1,9 +1,8 @@
 package dev.crossfade.kafka.internal;
 
+import java.nio.charset.StandardCharsets;
 import org.apache.kafka.common.header.Header;
 import org.apache.kafka.common.header.Headers;
-
-import java.nio.charset.StandardCharsets;
 
 /**
  * Record header names and codecs. Internal: not part of the API. Values are UTF-8 text (numbers in decimal) so that
@@ -24,17 +23,18 @@ public final class Hdr {
     public static final String TARGET = "crossfade-target";
     /** DLQ: where the failing record was read. */
     public static final String SOURCE_TOPIC = "source-topic";
+
     public static final String SOURCE_PARTITION = "source-partition";
     public static final String SOURCE_OFFSET = "source-offset";
     /** DLQ: how many runs the job had. */
     public static final String ATTEMPTS = "attempts";
+
     public static final String ERROR_CLASS = "error-class";
     public static final String ERROR_MESSAGE = "error-message";
     /** DLQ, on a truncated envelope: the class of the job it stands for. */
     public static final String ORIGINAL_CLASS = "original-class";
 
-    private Hdr() {
-    }
+    private Hdr() {}
 
     public static byte[] bytes(String s) {
         return s.getBytes(StandardCharsets.UTF_8);
@@ -43,7 +43,7 @@ public final class Hdr {
     public static byte[] bytes(long v) {
         if (v >= 0 && v < 10) {
             // The attempt header of nearly every record: no string on the enqueue path.
-            return new byte[]{(byte) ('0' + v)};
+            return new byte[] {(byte) ('0' + v)};
         }
         return Long.toString(v).getBytes(StandardCharsets.UTF_8);
     }

@@ -38,7 +38,7 @@ public final class Lane implements Runnable {
 
     @Override
     public void run() {
-        for (;;) {
+        for (; ; ) {
             Chunk next;
             synchronized (this) {
                 next = pending.pollFirst();

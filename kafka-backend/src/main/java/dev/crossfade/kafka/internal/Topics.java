@@ -1,9 +1,5 @@
 package dev.crossfade.kafka.internal;
 
-import org.apache.kafka.clients.admin.Admin;
-import org.apache.kafka.clients.admin.NewTopic;
-import org.apache.kafka.common.errors.TopicExistsException;
-
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -16,6 +12,9 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.regex.Pattern;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.NewTopic;
+import org.apache.kafka.common.errors.TopicExistsException;
 
 /**
  * Topic names and on-demand topic creation. Internal: not part of the API.
@@ -40,8 +39,8 @@ public final class Topics {
     // Queues whose topics are known to exist: the hot path checks this map only.
     private final Set<String> ready = ConcurrentHashMap.newKeySet();
 
-    public Topics(Admin admin, String prefix, boolean create, Settings settings, List<Duration> tiers,
-                  Duration timeout) {
+    public Topics(
+            Admin admin, String prefix, boolean create, Settings settings, List<Duration> tiers, Duration timeout) {
         this.admin = admin;
         this.prefix = prefix;
         this.create = create;
@@ -52,12 +51,15 @@ public final class Topics {
 
     /** What a queue's topic holds. */
     public enum Kind {
-        JOBS, DLQ, DELAY
+        JOBS,
+        DLQ,
+        DELAY
     }
 
     /** The kind of one of {@code queue}'s topics. */
     public Kind kind(String queue, String topic) {
-        return topic.equals(dlq(queue)) ? Kind.DLQ
+        return topic.equals(dlq(queue))
+                ? Kind.DLQ
                 : topic.equals(jobs(queue)) || topic.equals(shadow(queue)) ? Kind.JOBS : Kind.DELAY;
     }
 
@@ -67,8 +69,12 @@ public final class Topics {
      * @param replication    empty: the broker's default
      * @param maxRecordBytes the producers' {@code max.request.size}: no record the backend writes is larger
      */
-    public record Settings(int partitions, Optional<Short> replication, Duration dlqRetention,
-                           Duration delayRetention, int maxRecordBytes) {
+    public record Settings(
+            int partitions,
+            Optional<Short> replication,
+            Duration dlqRetention,
+            Duration delayRetention,
+            int maxRecordBytes) {
         /** Kafka's default {@code max.request.size}, which the brokers' default {@code message.max.bytes} admits. */
         private static final int KAFKA_DEFAULT_REQUEST_SIZE = 1024 * 1024;
 
@@ -80,8 +86,9 @@ public final class Topics {
          */
         public Map<String, String> configs(Kind kind) {
             Map<String, String> c = new LinkedHashMap<>();
-            replication.filter(r -> r >= 2).ifPresent(r -> c.put("min.insync.replicas",
-                    Integer.toString(Math.min(2, r - 1))));
+            replication
+                    .filter(r -> r >= 2)
+                    .ifPresent(r -> c.put("min.insync.replicas", Integer.toString(Math.min(2, r - 1))));
             switch (kind) {
                 case DLQ -> c.put("retention.ms", Long.toString(dlqRetention.toMillis()));
                 case DELAY -> c.put("retention.ms", Long.toString(delayRetention.toMillis()));
@@ -218,7 +225,8 @@ public final class Topics {
             List<String> wanted = all(queue);
             try {
                 Set<String> existing = admin.listTopics().names().get(timeout.toMillis(), TimeUnit.MILLISECONDS);
-                List<String> missing = wanted.stream().filter(t -> !existing.contains(t)).toList();
+                List<String> missing =
+                        wanted.stream().filter(t -> !existing.contains(t)).toList();
                 if (!missing.isEmpty()) {
                     if (!create) {
                         throw new MissingTopicException(missing);
@@ -238,11 +246,11 @@ public final class Topics {
                     awaitLeaders(missing);
                 }
             } catch (ExecutionException e) {
-                throw new IllegalStateException("cannot check or create topics " + wanted + ": " + e.getCause(),
-                        e.getCause());
+                throw new IllegalStateException(
+                        "cannot check or create topics " + wanted + ": " + e.getCause(), e.getCause());
             } catch (TimeoutException e) {
-                throw new IllegalStateException("Kafka Admin did not answer within " + timeout + " while checking "
-                        + "topics " + wanted, e);
+                throw new IllegalStateException(
+                        "Kafka Admin did not answer within " + timeout + " while checking " + "topics " + wanted, e);
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
                 throw new IllegalStateException("interrupted while checking topics " + wanted, e);
@@ -258,10 +266,12 @@ public final class Topics {
      */
     private void awaitLeaders(List<String> names) throws InterruptedException, ExecutionException, TimeoutException {
         long deadline = System.nanoTime() + timeout.toNanos();
-        for (;;) {
+        for (; ; ) {
             boolean ready = true;
             try {
-                for (var d : admin.describeTopics(names).allTopicNames().get(timeout.toMillis(), TimeUnit.MILLISECONDS)
+                for (var d : admin.describeTopics(names)
+                        .allTopicNames()
+                        .get(timeout.toMillis(), TimeUnit.MILLISECONDS)
                         .values()) {
                     for (var p : d.partitions()) {
                         if (p.leader() == null || p.leader().isEmpty()) {
@@ -278,10 +288,14 @@ public final class Topics {
                 // ListOffsets is answered by the replica manager itself, so its success means produce works too.
                 java.util.Map<org.apache.kafka.common.TopicPartition, org.apache.kafka.clients.admin.OffsetSpec> specs =
                         new java.util.HashMap<>();
-                for (var d : admin.describeTopics(names).allTopicNames().get(timeout.toMillis(),
-                        TimeUnit.MILLISECONDS).values()) {
-                    d.partitions().forEach(p -> specs.put(new org.apache.kafka.common.TopicPartition(d.name(),
-                            p.partition()), org.apache.kafka.clients.admin.OffsetSpec.latest()));
+                for (var d : admin.describeTopics(names)
+                        .allTopicNames()
+                        .get(timeout.toMillis(), TimeUnit.MILLISECONDS)
+                        .values()) {
+                    d.partitions()
+                            .forEach(p -> specs.put(
+                                    new org.apache.kafka.common.TopicPartition(d.name(), p.partition()),
+                                    org.apache.kafka.clients.admin.OffsetSpec.latest()));
                 }
                 try {
                     admin.listOffsets(specs).all().get(timeout.toMillis(), TimeUnit.MILLISECONDS);

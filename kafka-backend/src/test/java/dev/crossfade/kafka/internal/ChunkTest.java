@@ -1,18 +1,17 @@
 package dev.crossfade.kafka.internal;
 
-import org.apache.kafka.clients.consumer.ConsumerRecord;
-import org.apache.kafka.common.header.internals.RecordHeaders;
-import org.apache.kafka.common.record.TimestampType;
-import org.junit.jupiter.api.Test;
-
-import java.util.List;
-import java.util.Optional;
-
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.List;
+import java.util.Optional;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.common.header.internals.RecordHeaders;
+import org.apache.kafka.common.record.TimestampType;
+import org.junit.jupiter.api.Test;
 
 class ChunkTest {
     private static ConsumerRecord<byte[], byte[]> record(long offset) {
@@ -63,8 +62,18 @@ class ChunkTest {
     }
 
     private static ConsumerRecord<byte[], byte[]> sized(long offset, int valueSize) {
-        return new ConsumerRecord<>("t", 0, offset, 0L, TimestampType.CREATE_TIME, 0, valueSize, null,
-                valueSize < 0 ? null : new byte[valueSize], new RecordHeaders(), Optional.empty());
+        return new ConsumerRecord<>(
+                "t",
+                0,
+                offset,
+                0L,
+                TimestampType.CREATE_TIME,
+                0,
+                valueSize,
+                null,
+                valueSize < 0 ? null : new byte[valueSize],
+                new RecordHeaders(),
+                Optional.empty());
     }
 
     @Test

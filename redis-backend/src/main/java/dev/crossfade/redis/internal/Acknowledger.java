@@ -3,14 +3,6 @@ package dev.crossfade.redis.internal;
 import dev.crossfade.api.Job;
 import dev.crossfade.api.execution.Outcome;
 import dev.crossfade.redis.RedisBackendConfig;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
-import redis.clients.jedis.AbstractPipeline;
-import redis.clients.jedis.Response;
-import redis.clients.jedis.UnifiedJedis;
-import redis.clients.jedis.exceptions.JedisDataException;
-import redis.clients.jedis.exceptions.JedisException;
-
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
@@ -18,6 +10,13 @@ import java.util.Locale;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import redis.clients.jedis.AbstractPipeline;
+import redis.clients.jedis.Response;
+import redis.clients.jedis.UnifiedJedis;
+import redis.clients.jedis.exceptions.JedisDataException;
+import redis.clients.jedis.exceptions.JedisException;
 
 /**
  * Writes outcomes to Redis from one thread, batching whatever accumulated into one pipeline: an {@code LREM} from the
@@ -37,16 +36,14 @@ public final class Acknowledger {
     private static final Logger log = LoggerFactory.getLogger(Acknowledger.class);
     private static final int MAX_BATCH = 1_000;
     /** Error replies that pass by themselves (a full, loading, busy or failing-over server): retried, not dead. */
-    private static final List<String> TRANSIENT = List.of("OOM", "BUSY", "LOADING", "READONLY", "MASTERDOWN",
-            "TRYAGAIN", "CLUSTERDOWN", "NOREPLICAS", "NOSCRIPT");
+    private static final List<String> TRANSIENT = List.of(
+            "OOM", "BUSY", "LOADING", "READONLY", "MASTERDOWN", "TRYAGAIN", "CLUSTERDOWN", "NOREPLICAS", "NOSCRIPT");
 
     /** @param fallback whether this is already the dead entry written instead of an outcome that could not be */
-    private record Ack(Fetched job, Outcome outcome, boolean fallback) {
-    }
+    private record Ack(Fetched job, Outcome outcome, boolean fallback) {}
 
     /** One acknowledgement ready for the pipeline: encoded, or (encoding failed) replaced by a dead entry. */
-    private record Prepared(Ack ack, byte[] body, byte[] due) {
-    }
+    private record Prepared(Ack ack, byte[] body, byte[] due) {}
 
     private final UnifiedJedis redis;
     private final JobRetry retry;
@@ -64,8 +61,13 @@ public final class Acknowledger {
     /**
      * @param written called for each job once its outcome is in Redis (the job has left the in-progress list)
      */
-    public Acknowledger(UnifiedJedis redis, JobRetry retry, RedisMetrics metrics, RedisBackendConfig config,
-                        Consumer<Fetched> written, String name) {
+    public Acknowledger(
+            UnifiedJedis redis,
+            JobRetry retry,
+            RedisMetrics metrics,
+            RedisBackendConfig config,
+            Consumer<Fetched> written,
+            String name) {
         this.redis = redis;
         this.written = written;
         this.retry = retry;
@@ -125,8 +127,10 @@ public final class Acknowledger {
             }
         }
         if (!pending.isEmpty()) {
-            log.error("gave up writing {} job outcome(s) at shutdown; the jobs stay in the in-progress list and "
-                    + "another process will recover and re-run them", pending.size());
+            log.error(
+                    "gave up writing {} job outcome(s) at shutdown; the jobs stay in the in-progress list and "
+                            + "another process will recover and re-run them",
+                    pending.size());
         }
     }
 
@@ -144,8 +148,10 @@ public final class Acknowledger {
                 }
                 failures.failed(e, "retrying with backoff; the jobs stay in progress meanwhile");
                 if (System.nanoTime() - giveUpAtNanos > 0) {
-                    log.error("gave up writing {} job outcome(s) at shutdown; the jobs stay in the in-progress list "
-                            + "and another process will recover and re-run them", batch.size());
+                    log.error(
+                            "gave up writing {} job outcome(s) at shutdown; the jobs stay in the in-progress list "
+                                    + "and another process will recover and re-run them",
+                            batch.size());
                     pending.clear();
                     return;
                 }
@@ -218,8 +224,11 @@ public final class Acknowledger {
                     if (dead != null) {
                         refused.add(dead);
                     } else {
-                        log.error("Redis refused the dead entry of a job on queue '{}' too ({}); it stays in "
-                                + "progress until this process stops", a.job().queue(), e.getMessage());
+                        log.error(
+                                "Redis refused the dead entry of a job on queue '{}' too ({}); it stays in "
+                                        + "progress until this process stops",
+                                a.job().queue(),
+                                e.getMessage());
                     }
                 }
                 continue;
@@ -267,11 +276,16 @@ public final class Acknowledger {
         } catch (ThreadDeath death) {
             throw death;
         } catch (Throwable t) { // NOPMD: a job broken in memory must not stop the acknowledgements behind it
-            Ack dead = a.fallback() ? null : unwritable(a, "its " + kind(a.outcome()) + " outcome cannot be encoded: "
-                    + FailureLog.describe(t), t);
+            Ack dead = a.fallback()
+                    ? null
+                    : unwritable(
+                            a, "its " + kind(a.outcome()) + " outcome cannot be encoded: " + FailureLog.describe(t), t);
             if (dead == null) {
-                log.error("cannot encode the dead entry of a job on queue '{}' ({}); it stays in progress until "
-                        + "this process stops", a.job().queue(), FailureLog.describe(t));
+                log.error(
+                        "cannot encode the dead entry of a job on queue '{}' ({}); it stays in progress until "
+                                + "this process stops",
+                        a.job().queue(),
+                        FailureLog.describe(t));
                 return null;
             }
             return prepare(dead);
@@ -284,7 +298,8 @@ public final class Acknowledger {
             String message = "cannot store the outcome of this job (" + why + "); sent to the dead set instead of "
                     + "leaving it in progress";
             log.error("job on queue '{}': {}", a.job().queue(), message);
-            Job dead = JobRetry.deadEnvelope(a.job().payload, a.job().queue(), cause.getClass().getName(), message);
+            Job dead = JobRetry.deadEnvelope(
+                    a.job().payload, a.job().queue(), cause.getClass().getName(), message);
             return new Ack(a.job(), new Outcome.Dead(dead, cause), true);
         } catch (Throwable t) { // NOPMD: the caller logs that the job stays in progress
             return null;

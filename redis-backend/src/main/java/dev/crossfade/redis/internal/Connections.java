@@ -54,9 +54,12 @@ public final class Connections {
         if (config.poolSize() == 0) {
             resize(wanted);
         } else if (wanted > config.poolSize()) {
-            log.warn("the Redis pool of {} connection(s) (poolSize) is smaller than the {} the backend's running "
-                    + "worker runtimes and producers can hold at once; threads will queue for connections, and "
-                    + "fetches or acknowledgements that wait too long fail and are retried", config.poolSize(), wanted);
+            log.warn(
+                    "the Redis pool of {} connection(s) (poolSize) is smaller than the {} the backend's running "
+                            + "worker runtimes and producers can hold at once; threads will queue for connections, and "
+                            + "fetches or acknowledgements that wait too long fail and are retried",
+                    config.poolSize(),
+                    wanted);
         }
     }
 
@@ -83,7 +86,8 @@ public final class Connections {
                 .connectionTimeoutMillis((int) config.connectTimeout().toMillis())
                 .socketTimeoutMillis(socketMs)
                 // A blocking fetch waits fetchBlockTimeout for a job; socketTimeout beyond that means a hung server.
-                .blockingSocketTimeoutMillis(socketMs + (int) config.fetchBlockTimeout().toMillis())
+                .blockingSocketTimeoutMillis(
+                        socketMs + (int) config.fetchBlockTimeout().toMillis())
                 .clientName("crossfade");
         if (config.sslOptions() != null) {
             client.sslOptions(config.sslOptions());

@@ -1,13 +1,12 @@
 package dev.crossfade.redis.internal;
 
-import redis.clients.jedis.AbstractPipeline;
-
 import java.time.Instant;
 import java.time.ZoneOffset;
 import java.time.format.DateTimeFormatter;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import redis.clients.jedis.AbstractPipeline;
 
 /**
  * The execution metrics Sidekiq 7/8's Web UI shows on its Metrics page, in the layout of Sidekiq 8's
@@ -23,13 +22,42 @@ import java.util.Map;
  */
 public final class ExecutionMetrics {
     /** Sidekiq's {@code Histogram::BUCKET_INTERVALS}: upper bounds in ms; the last bucket takes everything slower. */
-    private static final long[] BUCKETS = {20, 30, 45, 65, 100, 150, 225, 335, 500, 750, 1100, 1700, 2500, 3800, 5750,
-        8500, 13000, 20000, 30000, 45000, 65000, 100000, 150000, 225000, 335000, Long.MAX_VALUE};
+    private static final long[] BUCKETS = {
+        20,
+        30,
+        45,
+        65,
+        100,
+        150,
+        225,
+        335,
+        500,
+        750,
+        1100,
+        1700,
+        2500,
+        3800,
+        5750,
+        8500,
+        13000,
+        20000,
+        30000,
+        45000,
+        65000,
+        100000,
+        150000,
+        225000,
+        335000,
+        Long.MAX_VALUE
+    };
+
     private static final long SHORT_TERM_SECONDS = 8 * 60 * 60;
     private static final long MID_TERM_SECONDS = 3 * 24 * 60 * 60;
     private static final long HISTOGRAM_TTL_SECONDS = 8 * 60 * 60;
-    private static final DateTimeFormatter MINUTE = DateTimeFormatter.ofPattern("yyMMdd|H:mm").withZone(ZoneOffset.UTC);
-    private static final DateTimeFormatter WINDOW = DateTimeFormatter.ofPattern("d-H:m").withZone(ZoneOffset.UTC);
+    private static final DateTimeFormatter MINUTE =
+            DateTimeFormatter.ofPattern("yyMMdd|H:mm").withZone(ZoneOffset.UTC);
+    private static final DateTimeFormatter WINDOW =
+            DateTimeFormatter.ofPattern("d-H:m").withZone(ZoneOffset.UTC);
 
     /** One class's counts since the last flush. */
     static final class Counts {

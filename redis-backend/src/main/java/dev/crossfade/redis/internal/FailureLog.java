@@ -1,9 +1,8 @@
 package dev.crossfade.redis.internal;
 
+import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import redis.clients.jedis.exceptions.JedisException;
-
-import java.util.concurrent.TimeUnit;
 
 /**
  * How a loop reports a run of failures, so that an outage is a few lines rather than one per attempt: the first
@@ -70,7 +69,8 @@ public final class FailureLog {
         try {
             return t.toString();
         } catch (Throwable broken) { // NOPMD: see above
-            return t.getClass().getName() + " (whose message cannot be read: " + broken.getClass().getName() + ")";
+            return t.getClass().getName() + " (whose message cannot be read: "
+                    + broken.getClass().getName() + ")";
         }
     }
 }

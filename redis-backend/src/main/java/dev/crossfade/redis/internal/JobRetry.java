@@ -4,14 +4,13 @@ import dev.crossfade.api.Job;
 import dev.crossfade.api.codec.JobCodec;
 import dev.crossfade.api.execution.ExecutionCore;
 import dev.crossfade.redis.RedisBackendConfig;
+import java.time.Instant;
+import java.util.List;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import redis.clients.jedis.AbstractPipeline;
 import redis.clients.jedis.Response;
 import redis.clients.jedis.UnifiedJedis;
-
-import java.time.Instant;
-import java.util.List;
 
 /**
  * Writes the retry and dead sets in Sidekiq's layout ({@code ZADD retry <due> <json>}, {@code ZADD dead <now> <json>}
@@ -27,10 +26,11 @@ public final class JobRetry {
      * Jobs on their way to retry/dead are re-encoded with error fields added; a job that was just under the payload
      * limit must not become unstorable because of its error message, so no limit applies here.
      */
-    private static final JobCodec UNLIMITED = JobCodec.builder().maxPayloadBytes(Integer.MAX_VALUE).build();
+    private static final JobCodec UNLIMITED =
+            JobCodec.builder().maxPayloadBytes(Integer.MAX_VALUE).build();
     /** As much of an undecodable payload as a dead envelope keeps, as the execution core does. */
-
     private final Keys keys;
+
     private final byte[] retryKey;
     private final byte[] deadKey;
     private final String recoveriesKey;
@@ -75,8 +75,7 @@ public final class JobRetry {
 
     private List<byte[]> deadArgs(byte[] held, byte[] body, Instant now) {
         Instant oldest = now.minus(config.deadTimeout());
-        return List.of(score(now), body, held, score(oldest),
-                Keys.bytes(Integer.toString(config.deadMaxJobs())));
+        return List.of(score(now), body, held, score(oldest), Keys.bytes(Integer.toString(config.deadMaxJobs())));
     }
 
     /**
@@ -94,12 +93,16 @@ public final class JobRetry {
                 return moved;
             }
             Job dead = poisonEnvelope(payload, maxRecoveries);
-            Object r = Scripts.DEAD.eval(redis, List.of(deadKey, poisonKey),
-                    deadArgs(payload, encode(dead), Instant.now()));
+            Object r = Scripts.DEAD.eval(
+                    redis, List.of(deadKey, poisonKey), deadArgs(payload, encode(dead), Instant.now()));
             if (((Long) r) == 1L) {
                 moved++;
-                log.error("job {} ({}) was in progress in {} worker processes that died without finishing it; sent "
-                        + "to the dead set as a poison pill", dead.jid(), dead.className(), maxRecoveries);
+                log.error(
+                        "job {} ({}) was in progress in {} worker processes that died without finishing it; sent "
+                                + "to the dead set as a poison pill",
+                        dead.jid(),
+                        dead.className(),
+                        maxRecoveries);
             }
         }
     }

@@ -4,13 +4,6 @@ import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.crossfade.redis.RedisBackendConfig;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
-import redis.clients.jedis.AbstractPipeline;
-import redis.clients.jedis.Response;
-import redis.clients.jedis.UnifiedJedis;
-import redis.clients.jedis.exceptions.JedisException;
-
 import java.io.IOException;
 import java.net.InetAddress;
 import java.nio.file.Files;
@@ -22,6 +15,12 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import redis.clients.jedis.AbstractPipeline;
+import redis.clients.jedis.Response;
+import redis.clients.jedis.UnifiedJedis;
+import redis.clients.jedis.exceptions.JedisException;
 
 /**
  * The heartbeat. Makes this JVM look like a Sidekiq process to Sidekiq's Web UI and {@code Sidekiq::ProcessSet}
@@ -49,7 +48,9 @@ public final class Launcher {
     private static final int PROCESS_TTL_SECONDS = 60;
     /** Sidekiq's STATS_TTL: five years. */
     private static final long STATS_TTL_SECONDS = 5L * 365 * 24 * 60 * 60;
-    private static final DateTimeFormatter DAY = DateTimeFormatter.ofPattern("yyyy-MM-dd").withZone(ZoneOffset.UTC);
+
+    private static final DateTimeFormatter DAY =
+            DateTimeFormatter.ofPattern("yyyy-MM-dd").withZone(ZoneOffset.UTC);
 
     private final UnifiedJedis redis;
     private final Keys keys;
@@ -80,9 +81,11 @@ public final class Launcher {
     private volatile long lastBeatNanos;
     /** Whether every beat since connectedSinceNanos succeeded. */
     private volatile boolean beating;
+
     private volatile long connectedSinceNanos;
     /** The Redis server's time as of the last beat, epoch seconds. */
     private volatile double serverNow;
+
     private boolean swept;
     private long lastSweepNanos;
     private boolean staleLogged;
@@ -91,10 +94,23 @@ public final class Launcher {
      * @param onRecoveredByPeer called on the heartbeat thread when a beat finds that a peer recovered this process's
      *                          lists while it could not beat
      */
-    public Launcher(UnifiedJedis redis, Keys keys, String identity, RedisBackendConfig config, ReliableFetch fetch,
-                    Recovery recovery, Processor processor, JobRetry retry, RedisMetrics metrics,
-                    ExecutionMetrics executions, WireFormat wire, int concurrency,
-                    Runnable onQuiet, Runnable onStop, Runnable onRecoveredByPeer, String threadName) {
+    public Launcher(
+            UnifiedJedis redis,
+            Keys keys,
+            String identity,
+            RedisBackendConfig config,
+            ReliableFetch fetch,
+            Recovery recovery,
+            Processor processor,
+            JobRetry retry,
+            RedisMetrics metrics,
+            ExecutionMetrics executions,
+            WireFormat wire,
+            int concurrency,
+            Runnable onQuiet,
+            Runnable onStop,
+            Runnable onRecoveredByPeer,
+            String threadName) {
         this.redis = redis;
         this.keys = keys;
         this.identity = identity;
@@ -118,7 +134,8 @@ public final class Launcher {
         // Sidekiq Web lists the queues a process works; shadow queues are Crossfade's own. Sidekiq 8 reads them from
         // the capsules (one here: every thread works every queue), older ones from queues and weights. The fetcher
         // tries the queues in a random order each time: Sidekiq's random mode, every weight 1.
-        List<String> shown = fetch.queues().stream().filter(q -> !Keys.isShadowQueue(q)).toList();
+        List<String> shown =
+                fetch.queues().stream().filter(q -> !Keys.isShadowQueue(q)).toList();
         ObjectNode weights = JSON.createObjectNode();
         shown.forEach(q -> weights.put(q, 1));
         ObjectNode capsule = i.putObject("capsules").putObject("default");
@@ -143,7 +160,8 @@ public final class Launcher {
     public static String newIdentity() {
         byte[] nonce = new byte[6];
         java.util.concurrent.ThreadLocalRandom.current().nextBytes(nonce);
-        return hostname() + ":" + ProcessHandle.current().pid() + ":" + java.util.HexFormat.of().formatHex(nonce);
+        return hostname() + ":" + ProcessHandle.current().pid() + ":"
+                + java.util.HexFormat.of().formatHex(nonce);
     }
 
     public boolean quiet() {
@@ -177,8 +195,10 @@ public final class Launcher {
         try {
             beat();
         } catch (Throwable e) { // NOPMD: the loop goes on beating
-            failures.failed(e, "fetching waits until a heartbeat succeeds; retrying every "
-                    + config.heartbeatInterval().toMillis() + " ms");
+            failures.failed(
+                    e,
+                    "fetching waits until a heartbeat succeeds; retrying every "
+                            + config.heartbeatInterval().toMillis() + " ms");
         }
         thread = supervisor.start(threadName, "heartbeat", this::loop);
     }
@@ -221,9 +241,12 @@ public final class Launcher {
             failures.failed(e, "retrying every " + config.heartbeatInterval().toMillis() + " ms");
             if (registered && !fresh() && !staleLogged) {
                 staleLogged = true;
-                log.warn("worker process {} has not beaten for over {} s: it fetches and starts no job until a beat "
-                        + "succeeds, as peers judge it dead after {} s", identity,
-                        TimeUnit.NANOSECONDS.toSeconds(staleAfterNanos), config.recoveryTimeout().toSeconds());
+                log.warn(
+                        "worker process {} has not beaten for over {} s: it fetches and starts no job until a beat "
+                                + "succeeds, as peers judge it dead after {} s",
+                        identity,
+                        TimeUnit.NANOSECONDS.toSeconds(staleAfterNanos),
+                        config.recoveryTimeout().toSeconds());
             }
         }
     }
@@ -240,24 +263,34 @@ public final class Launcher {
         long t0 = System.nanoTime();
         try {
             // Crossfade's recovery registry first: it must exist before any job enters our in-progress lists.
-            List<?> reg = (List<?>) Scripts.BEAT.eval(redis,
-                    List.of(Keys.bytes(keys.beats()), Keys.bytes(keys.fetchQueues()), Keys.bytes(keys.alive(identity)),
+            List<?> reg = (List<?>) Scripts.BEAT.eval(
+                    redis,
+                    List.of(
+                            Keys.bytes(keys.beats()),
+                            Keys.bytes(keys.fetchQueues()),
+                            Keys.bytes(keys.alive(identity)),
                             Keys.bytes(keys.recovered(identity))),
-                    List.of(Keys.bytes(identity), Keys.bytes(fetch.queuesJson()),
+                    List.of(
+                            Keys.bytes(identity),
+                            Keys.bytes(fetch.queuesJson()),
                             Keys.bytes(Long.toString(config.recoveryTimeout().toMillis()))));
             long rtt = (System.nanoTime() - t0) / 1_000;
             double now = Long.parseLong(text(reg.get(1))) + Long.parseLong(text(reg.get(2))) / 1e6;
             if (registered && (Long) reg.get(0) == 0L) {
                 if ((Long) reg.get(3) == 1L) {
-                    log.warn("worker process {} was judged dead by a peer while it could not beat, and its "
-                            + "in-progress jobs were queued again: dropping the jobs it had fetched but not started; "
-                            + "jobs still running may run twice", identity);
+                    log.warn(
+                            "worker process {} was judged dead by a peer while it could not beat, and its "
+                                    + "in-progress jobs were queued again: dropping the jobs it had fetched but not started; "
+                                    + "jobs still running may run twice",
+                            identity);
                     onRecoveredByPeer.run();
                 } else {
                     // Nobody queued them again: dropping them would lose them. They run; their acknowledgements
                     // find nothing to remove.
-                    log.warn("Redis at {} no longer had the registration of worker process {} (restarted without "
-                            + "its data, or flushed); the jobs it had fetched still run", config.redactedUrl(),
+                    log.warn(
+                            "Redis at {} no longer had the registration of worker process {} (restarted without "
+                                    + "its data, or flushed); the jobs it had fetched still run",
+                            config.redactedUrl(),
                             identity);
                 }
             }
@@ -307,7 +340,8 @@ public final class Launcher {
     }
 
     private static String text(Object reply) {
-        return reply instanceof byte[] b ? new String(b, java.nio.charset.StandardCharsets.US_ASCII)
+        return reply instanceof byte[] b
+                ? new String(b, java.nio.charset.StandardCharsets.US_ASCII)
                 : String.valueOf(reply);
     }
 
@@ -374,7 +408,11 @@ public final class Launcher {
                 flushStats(p, procd, fails, day);
                 flushRuns(p, runs, wallNow);
                 p.srem(keys.processes(), identity);
-                p.unlink(keys.process(identity), keys.workers(identity), keys.work(identity), keys.alive(identity),
+                p.unlink(
+                        keys.process(identity),
+                        keys.workers(identity),
+                        keys.work(identity),
+                        keys.alive(identity),
                         keys.recovered(identity));
                 if (forgetRecovery) {
                     p.zrem(keys.beats(), identity);
@@ -383,8 +421,11 @@ public final class Launcher {
                 p.sync();
             }
         } catch (JedisException e) {
-            log.warn("cannot remove the heartbeat of {} from Redis ({}); Sidekiq drops it within 60 s and "
-                    + "Crossfade recovers any job it left in progress", identity, e.toString());
+            log.warn(
+                    "cannot remove the heartbeat of {} from Redis ({}); Sidekiq drops it within 60 s and "
+                            + "Crossfade recovers any job it left in progress",
+                    identity,
+                    e.toString());
         }
     }
 

@@ -4,9 +4,6 @@ import dev.crossfade.api.Backend;
 import dev.crossfade.api.Job;
 import dev.crossfade.api.execution.ExecutionCore;
 import dev.crossfade.api.execution.Outcome;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
-
 import java.nio.charset.StandardCharsets;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -18,6 +15,8 @@ import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.BooleanSupplier;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The worker pool: {@code concurrency} threads take fetched jobs from the local hand-off queue, run them through the
@@ -35,8 +34,7 @@ public final class Processor {
     private static final int MAX_SHOWN_PAYLOAD = 64 * 1024;
 
     /** What a busy thread is doing, in the shape of Sidekiq's {@code <identity>:workers} hash values. */
-    public record Work(String queue, String payload, long runAt) {
-    }
+    public record Work(String queue, String payload, long runAt) {}
 
     private final ExecutionCore core;
     private final int concurrency;
@@ -56,8 +54,15 @@ public final class Processor {
     /**
      * @param mayStart whether a thread may start its next job now (false while this process's heartbeat is stale)
      */
-    public Processor(ExecutionCore core, int concurrency, BlockingQueue<Fetched> local, Semaphore fetchPermits,
-                     Acknowledger acker, BooleanSupplier mayStart, ExecutionMetrics executions, String threadPrefix) {
+    public Processor(
+            ExecutionCore core,
+            int concurrency,
+            BlockingQueue<Fetched> local,
+            Semaphore fetchPermits,
+            Acknowledger acker,
+            BooleanSupplier mayStart,
+            ExecutionMetrics executions,
+            String threadPrefix) {
         this.executions = executions;
         this.core = core;
         this.concurrency = concurrency;
@@ -141,15 +146,19 @@ public final class Processor {
                 + "or may not have run, so it is not retried automatically";
         try {
             log.error("job fetched from queue '{}': {}", f.queue, why);
-            Job dead = JobRetry.deadEnvelope(f.payload, f.queue, escaped.getClass().getName(), why);
+            Job dead =
+                    JobRetry.deadEnvelope(f.payload, f.queue, escaped.getClass().getName(), why);
             return new Outcome.Dead(dead, escaped);
         } catch (Throwable t) { // NOPMD: e.g. out of memory re-reading a huge payload
             try {
                 Job dead = ExecutionCore.invalidPayloadEnvelope(null, f.queue, escaped, Instant.now()).toBuilder()
-                        .errorMessage(why + " (payload not kept: " + t.getClass().getName() + ")").build();
+                        .errorMessage(
+                                why + " (payload not kept: " + t.getClass().getName() + ")")
+                        .build();
                 return new Outcome.Dead(dead, escaped);
             } catch (Throwable nothing) { // NOPMD
-                log.error("cannot record the outcome of a job on queue '{}'; it stays in progress until recovery",
+                log.error(
+                        "cannot record the outcome of a job on queue '{}'; it stays in progress until recovery",
                         f.queue);
                 return null;
             }
@@ -164,7 +173,10 @@ public final class Processor {
                 return;
             }
             com.fasterxml.jackson.databind.JsonNode wrapped = job.extra().get("wrapped");
-            String cls = wrapped != null && wrapped.isTextual() && !wrapped.textValue().isEmpty() ? wrapped.textValue()
+            String cls = wrapped != null
+                            && wrapped.isTextual()
+                            && !wrapped.textValue().isEmpty()
+                    ? wrapped.textValue()
                     : job.className();
             executions.record(cls, !(outcome instanceof Outcome.Succeeded), millis);
         } catch (RuntimeException e) {

@@ -1,14 +1,13 @@
 package dev.crossfade.redis.internal;
 
 import dev.crossfade.redis.RedisBackendConfig;
+import java.nio.charset.StandardCharsets;
+import java.util.List;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import redis.clients.jedis.UnifiedJedis;
 import redis.clients.jedis.params.ScanParams;
 import redis.clients.jedis.resps.ScanResult;
-
-import java.nio.charset.StandardCharsets;
-import java.util.List;
 
 /**
  * Recovers the in-progress jobs of worker processes that died, so that reliable fetch never loses a job: a process is
@@ -54,11 +53,19 @@ public final class Recovery {
             if (other.equals(identity)) {
                 continue;
             }
-            List<?> reply = (List<?>) Scripts.RECOVER_PROCESS.eval(redis,
-                    List.of(Keys.bytes(keys.beats()), Keys.bytes(keys.fetchQueues()), Keys.bytes(keys.alive(other)),
-                            Keys.bytes(keys.recoveries()), Keys.bytes(keys.poison()),
+            List<?> reply = (List<?>) Scripts.RECOVER_PROCESS.eval(
+                    redis,
+                    List.of(
+                            Keys.bytes(keys.beats()),
+                            Keys.bytes(keys.fetchQueues()),
+                            Keys.bytes(keys.alive(other)),
+                            Keys.bytes(keys.recoveries()),
+                            Keys.bytes(keys.poison()),
                             Keys.bytes(keys.recovered(other))),
-                    List.of(Keys.bytes(other), Keys.bytes(Keys.num(ttl)), Keys.bytes(keys.prefix()),
+                    List.of(
+                            Keys.bytes(other),
+                            Keys.bytes(Keys.num(ttl)),
+                            Keys.bytes(keys.prefix()),
                             Keys.bytes(Integer.toString(config.maxRecoveries())),
                             Keys.bytes(Long.toString(RECOVERIES_TTL_SECONDS))));
             if ((Long) reply.get(0) == 0L) {
@@ -76,9 +83,13 @@ public final class Recovery {
                 poisoned += pz;
             }
             if (requeued + poisoned > 0) {
-                log.warn("recovered worker process {} (no heartbeat for over {} s): {} in-progress job(s) pushed back "
-                                + "to their queues, {} sent to the dead set as poison pills", other,
-                        config.recoveryTimeout().toSeconds(), requeued, poisoned);
+                log.warn(
+                        "recovered worker process {} (no heartbeat for over {} s): {} in-progress job(s) pushed back "
+                                + "to their queues, {} sent to the dead set as poison pills",
+                        other,
+                        config.recoveryTimeout().toSeconds(),
+                        requeued,
+                        poisoned);
             } else {
                 log.info("forgot dead worker process {}: it held no in-progress jobs", other);
             }
@@ -112,11 +123,18 @@ public final class Recovery {
                 if (owner.equals(identity)) {
                     continue;
                 }
-                List<?> reply = (List<?>) Scripts.RECOVER_ORPHAN.eval(redis,
-                        List.of(Keys.bytes(list), Keys.bytes(keys.queue(queue)), Keys.bytes(keys.beats()),
-                                Keys.bytes(keys.alive(owner)), Keys.bytes(keys.recoveries()),
+                List<?> reply = (List<?>) Scripts.RECOVER_ORPHAN.eval(
+                        redis,
+                        List.of(
+                                Keys.bytes(list),
+                                Keys.bytes(keys.queue(queue)),
+                                Keys.bytes(keys.beats()),
+                                Keys.bytes(keys.alive(owner)),
+                                Keys.bytes(keys.recoveries()),
                                 Keys.bytes(keys.poison())),
-                        List.of(Keys.bytes(owner), Keys.bytes(Integer.toString(config.maxRecoveries())),
+                        List.of(
+                                Keys.bytes(owner),
+                                Keys.bytes(Integer.toString(config.maxRecoveries())),
                                 Keys.bytes(Long.toString(RECOVERIES_TTL_SECONDS))));
                 long requeued = (Long) reply.get(0);
                 long poisoned = (Long) reply.get(1);
@@ -126,9 +144,13 @@ public final class Recovery {
                 metrics.count("recovered", queue, requeued);
                 metrics.count("poisoned", queue, poisoned);
                 if (requeued + poisoned > 0) {
-                    log.warn("recovered {} job(s) from the in-progress list of {} on queue '{}', a process that is "
-                            + "no longer registered ({} sent to the dead set as poison pills)", requeued + poisoned,
-                            owner, queue, poisoned);
+                    log.warn(
+                            "recovered {} job(s) from the in-progress list of {} on queue '{}', a process that is "
+                                    + "no longer registered ({} sent to the dead set as poison pills)",
+                            requeued + poisoned,
+                            owner,
+                            queue,
+                            poisoned);
                 }
                 total += requeued;
             }

@@ -5,7 +5,6 @@ import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
 import io.micrometer.core.instrument.composite.CompositeMeterRegistry;
-
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
@@ -28,7 +27,8 @@ public final class RedisMetrics {
         this.registry = registry != null ? registry : new CompositeMeterRegistry();
         this.fetchLatency = Timer.builder("crossfade.redis.fetch.latency")
                 .description("time of one fetch round trip to Redis (batch Lua fetch or blocking move)")
-                .tag("backend", "redis").register(this.registry);
+                .tag("backend", "redis")
+                .register(this.registry);
     }
 
     /** Counts {@code crossfade.redis.jobs.<what>}: processed, failed, retried, dead, recovered, poisoned. */
@@ -36,8 +36,13 @@ public final class RedisMetrics {
         if (n <= 0) {
             return;
         }
-        counters.computeIfAbsent(what + '\u0000' + queue, k -> Counter.builder("crossfade.redis.jobs." + what)
-                .tag("backend", "redis").tag("queue", queue).register(registry)).increment(n);
+        counters.computeIfAbsent(
+                        what + '\u0000' + queue,
+                        k -> Counter.builder("crossfade.redis.jobs." + what)
+                                .tag("backend", "redis")
+                                .tag("queue", queue)
+                                .register(registry))
+                .increment(n);
     }
 
     /**
@@ -45,9 +50,14 @@ public final class RedisMetrics {
      * poller, supervisor): threads that died and were replaced. Anything above zero is a bug worth a look.
      */
     public void threadReplaced(String role) {
-        counters.computeIfAbsent("threads.replaced\u0000" + role, k -> Counter.builder("crossfade.redis.threads.replaced")
-                .description("runtime threads that died and were replaced by the supervisor")
-                .tag("backend", "redis").tag("role", role).register(registry)).increment();
+        counters.computeIfAbsent(
+                        "threads.replaced\u0000" + role,
+                        k -> Counter.builder("crossfade.redis.threads.replaced")
+                                .description("runtime threads that died and were replaced by the supervisor")
+                                .tag("backend", "redis")
+                                .tag("role", role)
+                                .register(registry))
+                .increment();
     }
 
     public void fetchLatency(long nanos) {
@@ -56,12 +66,16 @@ public final class RedisMetrics {
 
     /** Updates the gauge of a queue's length, registering it on first sight. */
     public void queueSize(String queue, long size) {
-        queueSizes.computeIfAbsent(queue, q -> {
-            AtomicLong holder = new AtomicLong();
-            Gauge.builder("crossfade.redis.queue.size", holder, AtomicLong::get)
-                    .description("jobs waiting in the Redis list queue:<queue>, as of the last heartbeat")
-                    .tag("backend", "redis").tag("queue", q).register(registry);
-            return holder;
-        }).set(size);
+        queueSizes
+                .computeIfAbsent(queue, q -> {
+                    AtomicLong holder = new AtomicLong();
+                    Gauge.builder("crossfade.redis.queue.size", holder, AtomicLong::get)
+                            .description("jobs waiting in the Redis list queue:<queue>, as of the last heartbeat")
+                            .tag("backend", "redis")
+                            .tag("queue", q)
+                            .register(registry);
+                    return holder;
+                })
+                .set(size);
     }
 }

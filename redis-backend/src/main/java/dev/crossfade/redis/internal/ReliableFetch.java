@@ -3,23 +3,21 @@ package dev.crossfade.redis.internal;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.crossfade.redis.RedisBackendConfig;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
-import redis.clients.jedis.AbstractPipeline;
-import redis.clients.jedis.Response;
-import redis.clients.jedis.UnifiedJedis;
-import redis.clients.jedis.args.ListDirection;
-
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.Collection;
-import java.util.Collections;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ThreadLocalRandom;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import redis.clients.jedis.AbstractPipeline;
+import redis.clients.jedis.Response;
+import redis.clients.jedis.UnifiedJedis;
+import redis.clients.jedis.args.ListDirection;
 
 /**
  * Reliable fetch, in the spirit of Sidekiq Pro's super_fetch: a job is never only in a worker's memory. Fetching moves
@@ -53,8 +51,13 @@ public final class ReliableFetch {
      */
     private final Set<Fetched> held = ConcurrentHashMap.newKeySet();
 
-    public ReliableFetch(UnifiedJedis redis, Keys keys, String identity, List<String> queues, RedisBackendConfig config,
-                         RedisMetrics metrics) {
+    public ReliableFetch(
+            UnifiedJedis redis,
+            Keys keys,
+            String identity,
+            List<String> queues,
+            RedisBackendConfig config,
+            RedisMetrics metrics) {
         this.redis = redis;
         this.keys = keys;
         this.identity = identity;
@@ -125,8 +128,8 @@ public final class ReliableFetch {
                     break;
                 }
             }
-            byte[] job = redis.blmove(queueKeys[idx], inProgressKeys[idx], ListDirection.RIGHT, ListDirection.LEFT,
-                    blockSeconds);
+            byte[] job = redis.blmove(
+                    queueKeys[idx], inProgressKeys[idx], ListDirection.RIGHT, ListDirection.LEFT, blockSeconds);
             if (job != null) {
                 out.add(new Fetched(queues.get(idx), job, queueKeys[idx], inProgressKeys[idx]));
             }
@@ -166,8 +169,9 @@ public final class ReliableFetch {
                 int orphans = e.getValue() - mine.getOrDefault(e.getKey(), 0);
                 byte[] payload = e.getKey().array();
                 for (int k = 0; k < orphans; k++) {
-                    n += ((Long) Scripts.REQUEUE.eval(redis, List.of(inProgressKeys[i], queueKeys[i]),
-                            List.of(payload))).intValue();
+                    n += ((Long) Scripts.REQUEUE.eval(
+                                    redis, List.of(inProgressKeys[i], queueKeys[i]), List.of(payload)))
+                            .intValue();
                 }
             }
         }

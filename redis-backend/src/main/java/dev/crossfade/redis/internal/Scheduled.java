@@ -1,13 +1,12 @@
 package dev.crossfade.redis.internal;
 
 import dev.crossfade.redis.RedisBackendConfig;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
-import redis.clients.jedis.UnifiedJedis;
-
 import java.util.List;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import redis.clients.jedis.UnifiedJedis;
 
 /**
  * The scheduled-job poller: moves due entries of {@code schedule} and {@code retry} to their queues. Each move is the
@@ -74,8 +73,12 @@ public final class Scheduled {
         for (String set : List.of(keys.schedule(), keys.retry())) {
             while (running) {
                 double now = Launcher.nowSeconds();
-                Object moved = Scripts.PROMOTE.eval(redis, List.of(Keys.bytes(set), Keys.bytes(keys.queues())),
-                        List.of(Keys.bytes(Keys.num(now)), Keys.bytes(Integer.toString(BATCH)),
+                Object moved = Scripts.PROMOTE.eval(
+                        redis,
+                        List.of(Keys.bytes(set), Keys.bytes(keys.queues())),
+                        List.of(
+                                Keys.bytes(Keys.num(now)),
+                                Keys.bytes(Integer.toString(BATCH)),
                                 Keys.bytes(keys.prefix())));
                 long n = (Long) moved;
                 total += n;

@@ -8,8 +8,7 @@ package dev.crossfade.redis.internal;
  * That is fine on a single Redis, which is all Sidekiq supports, but is not Redis Cluster safe.
  */
 public final class Scripts {
-    private Scripts() {
-    }
+    private Scripts() {}
 
     /**
      * Reliable batch fetch. KEYS: queue1, inprogress1, queue2, inprogress2, ...; ARGV[1]: most jobs to move.

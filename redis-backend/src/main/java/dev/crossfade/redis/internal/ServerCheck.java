@@ -1,13 +1,12 @@
 package dev.crossfade.redis.internal;
 
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import redis.clients.jedis.UnifiedJedis;
 import redis.clients.jedis.exceptions.JedisDataException;
-
-import java.util.ArrayList;
-import java.util.List;
-import java.util.Map;
 
 /**
  * Checks the server settings a job queue depends on. The one that matters is {@code maxmemory-policy}: under any policy
@@ -18,8 +17,7 @@ import java.util.Map;
 public final class ServerCheck {
     private static final Logger log = LoggerFactory.getLogger(ServerCheck.class);
 
-    private ServerCheck() {
-    }
+    private ServerCheck() {}
 
     /** @return problems found, each a full sentence; empty when all is well or nothing could be checked */
     public static List<String> problems(UnifiedJedis redis, String where) {
@@ -28,8 +26,11 @@ public final class ServerCheck {
         try {
             reply = redis.configGet("maxmemory-policy");
         } catch (JedisDataException e) {
-            log.info("cannot read maxmemory-policy from Redis at {} (CONFIG is disabled or renamed: {}); make sure "
-                    + "it is noeviction, or evicted keys will be lost jobs", where, e.getMessage());
+            log.info(
+                    "cannot read maxmemory-policy from Redis at {} (CONFIG is disabled or renamed: {}); make sure "
+                            + "it is noeviction, or evicted keys will be lost jobs",
+                    where,
+                    e.getMessage());
             return problems;
         }
         String policy = reply.get("maxmemory-policy");

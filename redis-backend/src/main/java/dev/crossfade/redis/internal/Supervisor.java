@@ -1,12 +1,11 @@
 package dev.crossfade.redis.internal;
 
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
-
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.LockSupport;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Keeps a worker process's threads alive, as Sidekiq's manager replaces a processor that died. Every loop of the
@@ -56,8 +55,12 @@ public final class Supervisor {
             Thread t = new Thread(this::runBody, name);
             t.setDaemon(true);
             t.setUncaughtExceptionHandler((dead, e) -> {
-                log.error("thread {} died: {}; {}", dead.getName(), e, stopped ? "the runtime is stopping"
-                        : "a new one takes its place", e);
+                log.error(
+                        "thread {} died: {}; {}",
+                        dead.getName(),
+                        e,
+                        stopped ? "the runtime is stopping" : "a new one takes its place",
+                        e);
                 LockSupport.unpark(watcher);
             });
             thread = t;

@@ -5,16 +5,15 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.crossfade.api.codec.JobCodec;
 import dev.crossfade.redis.RedisBackendConfig;
 import dev.crossfade.redis.SidekiqVersion;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import redis.clients.jedis.AbstractPipeline;
 import redis.clients.jedis.Response;
 import redis.clients.jedis.UnifiedJedis;
 import redis.clients.jedis.exceptions.JedisException;
-
-import java.util.ArrayList;
-import java.util.List;
-import java.util.concurrent.TimeUnit;
 
 /**
  * Which Sidekiq generation Crossfade writes for, and the codecs that write it: the configured
@@ -27,8 +26,7 @@ public final class WireFormat {
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final long RECHECK_NANOS = TimeUnit.MINUTES.toNanos(1);
 
-    private record Codecs(SidekiqVersion version, JobCodec enqueue, JobCodec unlimited) {
-    }
+    private record Codecs(SidekiqVersion version, JobCodec enqueue, JobCodec unlimited) {}
 
     private final UnifiedJedis redis;
     private final Keys keys;
@@ -37,6 +35,7 @@ public final class WireFormat {
     private volatile Codecs codecs;
     /** While detecting without a result: when to look again (System.nanoTime); Long.MIN_VALUE before the first look. */
     private volatile long nextLookNanos = Long.MIN_VALUE;
+
     private boolean toldNone;
 
     public WireFormat(UnifiedJedis redis, Keys keys, RedisBackendConfig config) {
@@ -53,8 +52,16 @@ public final class WireFormat {
 
     private Codecs make(SidekiqVersion v) {
         JobCodec.Timestamps t = v == null ? base.timestamps() : v.timestamps();
-        return new Codecs(v, JobCodec.builder().maxPayloadBytes(base.maxPayloadBytes()).timestamps(t).build(),
-                JobCodec.builder().maxPayloadBytes(Integer.MAX_VALUE).timestamps(t).build());
+        return new Codecs(
+                v,
+                JobCodec.builder()
+                        .maxPayloadBytes(base.maxPayloadBytes())
+                        .timestamps(t)
+                        .build(),
+                JobCodec.builder()
+                        .maxPayloadBytes(Integer.MAX_VALUE)
+                        .timestamps(t)
+                        .build());
     }
 
     /** Encodes jobs at enqueue, with the configured payload limit. */
@@ -97,9 +104,12 @@ public final class WireFormat {
             if (found == null) {
                 if (!toldNone) {
                     toldNone = true;
-                    log.info("no Ruby Sidekiq process is registered at {}: writing job timestamps as {} until one is "
-                            + "(set redis.sidekiq-version / sidekiqVersion to choose)", where,
-                            base.timestamps() == JobCodec.Timestamps.MILLISECONDS ? "integer milliseconds (Sidekiq 8)"
+                    log.info(
+                            "no Ruby Sidekiq process is registered at {}: writing job timestamps as {} until one is "
+                                    + "(set redis.sidekiq-version / sidekiqVersion to choose)",
+                            where,
+                            base.timestamps() == JobCodec.Timestamps.MILLISECONDS
+                                    ? "integer milliseconds (Sidekiq 8)"
                                     : "float seconds (Sidekiq 6 and 7; Sidekiq 8 reads them too)");
                 }
                 return;

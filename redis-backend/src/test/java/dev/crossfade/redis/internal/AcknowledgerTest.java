@@ -1,5 +1,9 @@
 package dev.crossfade.redis.internal;
 
+import static org.awaitility.Awaitility.await;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
 import com.fasterxml.jackson.databind.node.POJONode;
 import dev.crossfade.api.Job;
 import dev.crossfade.api.codec.JobCodec;
@@ -9,19 +13,14 @@ import dev.crossfade.devservices.TestNamespace;
 import dev.crossfade.devservices.junit.CrossfadeServices;
 import dev.crossfade.redis.RedisBackend;
 import dev.crossfade.redis.RedisBackendConfig;
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.extension.ExtendWith;
-import redis.clients.jedis.UnifiedJedis;
-
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
-
-import static org.awaitility.Awaitility.await;
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertTrue;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+import redis.clients.jedis.UnifiedJedis;
 
 /**
  * Outcomes that cannot be written as they are (a job that does not encode, a retry with no due time, a retry set that
@@ -40,21 +39,31 @@ class AcknowledgerTest {
 
     @Test
     void outcomesThatCannotBeWrittenEndDeadWithAReason(RedisService service, TestNamespace ns) {
-        RedisBackendConfig config = RedisBackendConfig.custom().url(service.uri()).namespace(ns.value()).build();
+        RedisBackendConfig config = RedisBackendConfig.custom()
+                .url(service.uri())
+                .namespace(ns.value())
+                .build();
         try (RedisBackend backend = RedisBackend.create(config)) {
             UnifiedJedis redis = backend.redis();
             Keys keys = new Keys(config.namespace());
             RedisMetrics metrics = new RedisMetrics(null);
             Set<Fetched> written = ConcurrentHashMap.newKeySet();
             Supervisor supervisor = new Supervisor("test-supervisor", metrics);
-            Acknowledger acker = new Acknowledger(redis, new JobRetry(keys, config, new WireFormat(redis, keys, config)), metrics, config, written::add,
+            Acknowledger acker = new Acknowledger(
+                    redis,
+                    new JobRetry(keys, config, new WireFormat(redis, keys, config)),
+                    metrics,
+                    config,
+                    written::add,
                     "test-ack");
             supervisor.start();
             acker.start(supervisor);
 
             String list = keys.inProgress("test", "q");
             Job plain = Job.of("Broken");
-            Job broken = plain.toBuilder().extra("thing", new POJONode(new Unserialisable())).build();
+            Job broken = plain.toBuilder()
+                    .extra("thing", new POJONode(new Unserialisable()))
+                    .build();
             Job undue = Job.of("Undue");
             Job refused = Job.of("Refused");
             Job fine = Job.of("Fine");
@@ -75,7 +84,8 @@ class AcknowledgerTest {
             assertEquals(0, redis.llen(list), "nothing is left in progress");
             assertEquals("not a sorted set", redis.get(keys.retry()));
             List<Job> dead = backend.admin().dead(10);
-            assertEquals(Set.of(broken.jid(), undue.jid(), refused.jid()),
+            assertEquals(
+                    Set.of(broken.jid(), undue.jid(), refused.jid()),
                     Set.copyOf(dead.stream().map(Job::jid).toList()));
             for (Job j : dead) {
                 assertTrue(j.errorMessage().startsWith("cannot store the outcome of this job"), j.errorMessage());
@@ -88,7 +98,11 @@ class AcknowledgerTest {
     }
 
     private static String message(List<Job> dead, Job job) {
-        return dead.stream().filter(j -> j.jid().equals(job.jid())).findFirst().orElseThrow().errorMessage();
+        return dead.stream()
+                .filter(j -> j.jid().equals(job.jid()))
+                .findFirst()
+                .orElseThrow()
+                .errorMessage();
     }
 
     /** Puts a job in an in-progress list, as a fetch would. */

@@ -1,7 +1,6 @@
 package dev.crossfade.router.shadow;
 
 import dev.crossfade.api.execution.ShadowStore;
-
 import java.time.Instant;
 import java.util.ArrayDeque;
 import java.util.ArrayList;

@@ -3,7 +3,6 @@ package dev.crossfade.router.shadow;
 import dev.crossfade.api.Job;
 import dev.crossfade.flags.MigrationOpTracking;
 import dev.crossfade.flags.RoutingFlags;
-
 import java.util.Objects;
 
 /**
@@ -25,7 +24,8 @@ public final class MigrationReads implements ShadowComparator.Compared {
 
     @Override
     public void compared(Observation primary, Observation shadow, boolean consistent) {
-        MigrationOpTracking read = flags.migrationRead(Job.builder(primary.className()).jid(primary.jid()).build());
+        MigrationOpTracking read = flags.migrationRead(
+                Job.builder(primary.className()).jid(primary.jid()).build());
         if (read == null) {
             return;
         }

@@ -1,7 +1,6 @@
 package dev.crossfade.router.shadow;
 
 import dev.crossfade.api.Backend;
-
 import java.time.Duration;
 import java.time.Instant;
 
@@ -20,16 +19,28 @@ import java.time.Instant;
  * @param digest    a digest of the recorded result (null when nothing ran), compared between the two sides
  * @param at        when it started
  */
-public record Observation(String jid, String className, Backend backend, Role role, int attempt, Duration latency,
-                          Duration duration, OutcomeKind outcome, boolean ran, String digest, Instant at) {
+public record Observation(
+        String jid,
+        String className,
+        Backend backend,
+        Role role,
+        int attempt,
+        Duration latency,
+        Duration duration,
+        OutcomeKind outcome,
+        boolean ran,
+        String digest,
+        Instant at) {
 
     /** Which copy an observation is of. */
     public enum Role {
-        PRIMARY, SHADOW
+        PRIMARY,
+        SHADOW
     }
 
     /** The execution outcome, reduced to what comparisons need. */
     public enum OutcomeKind {
-        SUCCEEDED, FAILED
+        SUCCEEDED,
+        FAILED
     }
 }

@@ -1,9 +1,9 @@
 package dev.crossfade.router.shadow;
 
-import dev.crossfade.api.Backend;
-import dev.crossfade.api.Job;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.crossfade.api.Backend;
+import dev.crossfade.api.Job;
 import dev.crossfade.api.execution.ExecutionListener;
 import dev.crossfade.api.execution.Outcome;
 import dev.crossfade.api.execution.ShadowStore;
@@ -12,10 +12,6 @@ import dev.crossfade.router.RoutingJobQueue;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
-import org.HdrHistogram.Histogram;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
-
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
@@ -29,6 +25,9 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.TreeMap;
 import java.util.concurrent.atomic.AtomicLong;
+import org.HdrHistogram.Histogram;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Joins the authoritative and shadow runs of each shadowed job by jid and reports whether they agree.
@@ -60,7 +59,7 @@ public final class ShadowComparator implements ExecutionListener {
     private final Counter unrecorded;
     private final AtomicLong lastSweep = new AtomicLong();
     private final AtomicLong lastStoreWarning = new AtomicLong();
-    private Compared compared = (primary, shadow, consistent) -> { };
+    private Compared compared = (primary, shadow, consistent) -> {};
 
     /** A comparator of the copies this process runs, kept in memory. */
     public ShadowComparator(Duration grace, MeterRegistry meters) {
@@ -106,7 +105,8 @@ public final class ShadowComparator implements ExecutionListener {
         this.missingCounter = Counter.builder("crossfade.shadow.missing").register(meters);
         this.duplicateCounter = Counter.builder("crossfade.shadow.duplicates").register(meters);
         this.unrecorded = Counter.builder("crossfade.shadow.unrecorded")
-                .description("observations the shadow store could not take").register(meters);
+                .description("observations the shadow store could not take")
+                .register(meters);
     }
 
     @Override
@@ -122,12 +122,22 @@ public final class ShadowComparator implements ExecutionListener {
     private static Observation observe(Job job, Backend backend, Outcome outcome, Instant startedAt, Duration d) {
         boolean ran = !(outcome instanceof Outcome.Succeeded s) || s.ran();
         Observation.OutcomeKind kind = outcome instanceof Outcome.Succeeded
-                ? Observation.OutcomeKind.SUCCEEDED : Observation.OutcomeKind.FAILED;
+                ? Observation.OutcomeKind.SUCCEEDED
+                : Observation.OutcomeKind.FAILED;
         String digest = outcome instanceof Outcome.Succeeded s && s.ran() ? digest(s.result()) : null;
         Duration latency = job.enqueuedAt() == null ? null : Duration.between(job.enqueuedAt(), startedAt);
-        return new Observation(job.jid(), job.className(), backend,
-                job.shadow() ? Observation.Role.SHADOW : Observation.Role.PRIMARY, job.attempt(), latency, d, kind,
-                ran, digest, startedAt);
+        return new Observation(
+                job.jid(),
+                job.className(),
+                backend,
+                job.shadow() ? Observation.Role.SHADOW : Observation.Role.PRIMARY,
+                job.attempt(),
+                latency,
+                d,
+                kind,
+                ran,
+                digest,
+                startedAt);
     }
 
     /** Adds one observation (public for processes that ship observations from elsewhere). Never throws. */
@@ -138,8 +148,8 @@ public final class ShadowComparator implements ExecutionListener {
         }
         boolean primary = o.role() == Observation.Role.PRIMARY;
         try {
-            ShadowStore.Paired p = store.pair(o.jid(), primary ? PRIMARY : SHADOW, primary ? SHADOW : PRIMARY,
-                    toJson(o), clock.instant());
+            ShadowStore.Paired p = store.pair(
+                    o.jid(), primary ? PRIMARY : SHADOW, primary ? SHADOW : PRIMARY, toJson(o), clock.instant());
             switch (p.kind()) {
                 case DUPLICATE -> {
                     store.count("duplicates", 1);
@@ -149,8 +159,7 @@ public final class ShadowComparator implements ExecutionListener {
                     Observation other = fromJson(p.other());
                     compare(primary ? o : other, primary ? other : o);
                 }
-                case WAITING -> {
-                }
+                case WAITING -> {}
             }
             sweepAtMostEverySecond();
         } catch (RuntimeException e) {
@@ -158,15 +167,17 @@ public final class ShadowComparator implements ExecutionListener {
             long now = System.nanoTime();
             long last = lastStoreWarning.get();
             if (now - last > 60_000_000_000L && lastStoreWarning.compareAndSet(last, now)) {
-                log.warn("shadow store unavailable ({}); observations are not compared meanwhile "
-                        + "(crossfade.shadow.unrecorded counts them)", e.toString());
+                log.warn(
+                        "shadow store unavailable ({}); observations are not compared meanwhile "
+                                + "(crossfade.shadow.unrecorded counts them)",
+                        e.toString());
             }
         }
     }
 
     private void compare(Observation primary, Observation shadow) {
-        boolean consistent = !shadow.ran() || (primary.outcome() == shadow.outcome()
-                && Objects.equals(primary.digest(), shadow.digest()));
+        boolean consistent = !shadow.ran()
+                || (primary.outcome() == shadow.outcome() && Objects.equals(primary.digest(), shadow.digest()));
         try {
             compared.compared(primary, shadow, consistent);
         } catch (RuntimeException e) {
@@ -184,17 +195,30 @@ public final class ShadowComparator implements ExecutionListener {
         }
         store.count("mismatched", 1);
         mismatchedCounter.increment();
-        ShadowReport.Mismatch m = new ShadowReport.Mismatch(primary.jid(), primary.className(),
-                primary.backend().id(), primary.outcome().name(), primary.digest(), shadow.backend().id(),
-                shadow.outcome().name(), shadow.digest());
+        ShadowReport.Mismatch m = new ShadowReport.Mismatch(
+                primary.jid(),
+                primary.className(),
+                primary.backend().id(),
+                primary.outcome().name(),
+                primary.digest(),
+                shadow.backend().id(),
+                shadow.outcome().name(),
+                shadow.digest());
         try {
             store.example(Json.mapper().writeValueAsString(m), MAX_EXAMPLES);
         } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
             throw new IllegalStateException(e);
         }
-        log.warn("shadow mismatch for job {} ({}): {} on {} with result {}, {} on {} with result {}", m.jid(),
-                m.className(), m.primaryOutcome(), m.primaryBackend(), m.primaryDigest(), m.shadowOutcome(),
-                m.shadowBackend(), m.shadowDigest());
+        log.warn(
+                "shadow mismatch for job {} ({}): {} on {} with result {}, {} on {} with result {}",
+                m.jid(),
+                m.className(),
+                m.primaryOutcome(),
+                m.primaryBackend(),
+                m.primaryDigest(),
+                m.shadowOutcome(),
+                m.shadowBackend(),
+                m.shadowDigest());
     }
 
     private void sample(Observation o) {
@@ -205,8 +229,12 @@ public final class ShadowComparator implements ExecutionListener {
         String tagBackend = o.backend().id();
         String tagRole = o.role().name().toLowerCase();
         if (o.latency() != null) {
-            Timer.builder("crossfade.shadow.latency").tag("backend", tagBackend).tag("role", tagRole)
-                    .publishPercentiles(0.5, 0.99).register(meters).record(o.latency());
+            Timer.builder("crossfade.shadow.latency")
+                    .tag("backend", tagBackend)
+                    .tag("role", tagRole)
+                    .publishPercentiles(0.5, 0.99)
+                    .register(meters)
+                    .record(o.latency());
         }
     }
 
@@ -251,9 +279,15 @@ public final class ShadowComparator implements ExecutionListener {
         synchronized (samples) {
             samples.forEach((k, s) -> stats.put(k, s.stats()));
         }
-        return new ShadowReport(c.getOrDefault("matched", 0L), c.getOrDefault("mismatched", 0L),
-                c.getOrDefault("deliveredOnly", 0L), c.getOrDefault("missingShadow", 0L),
-                c.getOrDefault("missingPrimary", 0L), c.getOrDefault("duplicates", 0L), store.pending(), examples,
+        return new ShadowReport(
+                c.getOrDefault("matched", 0L),
+                c.getOrDefault("mismatched", 0L),
+                c.getOrDefault("deliveredOnly", 0L),
+                c.getOrDefault("missingShadow", 0L),
+                c.getOrDefault("missingPrimary", 0L),
+                c.getOrDefault("duplicates", 0L),
+                store.pending(),
+                examples,
                 stats);
     }
 
@@ -280,13 +314,20 @@ public final class ShadowComparator implements ExecutionListener {
     private static Observation fromJson(String json) {
         try {
             JsonNode n = Json.mapper().readTree(json);
-            return new Observation(n.get("jid").asText(), n.get("class").asText(),
-                    Backend.parse(n.get("backend").asText()), Observation.Role.valueOf(n.get("role").asText()),
+            return new Observation(
+                    n.get("jid").asText(),
+                    n.get("class").asText(),
+                    Backend.parse(n.get("backend").asText()),
+                    Observation.Role.valueOf(n.get("role").asText()),
                     n.get("attempt").asInt(),
-                    n.has("latencyNanos") ? Duration.ofNanos(n.get("latencyNanos").asLong()) : null,
+                    n.has("latencyNanos")
+                            ? Duration.ofNanos(n.get("latencyNanos").asLong())
+                            : null,
                     Duration.ofNanos(n.get("durationNanos").asLong()),
-                    Observation.OutcomeKind.valueOf(n.get("outcome").asText()), n.get("ran").asBoolean(),
-                    n.has("digest") ? n.get("digest").asText() : null, Instant.ofEpochMilli(n.get("at").asLong()));
+                    Observation.OutcomeKind.valueOf(n.get("outcome").asText()),
+                    n.get("ran").asBoolean(),
+                    n.has("digest") ? n.get("digest").asText() : null,
+                    Instant.ofEpochMilli(n.get("at").asLong()));
         } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
             throw new IllegalStateException("unreadable shadow observation: " + json, e);
         }
@@ -295,7 +336,8 @@ public final class ShadowComparator implements ExecutionListener {
     /** A short, stable digest of a result's JSON form, so results are compared without being kept. */
     static String digest(Object result) {
         try {
-            byte[] json = result == null ? "null".getBytes(StandardCharsets.UTF_8)
+            byte[] json = result == null
+                    ? "null".getBytes(StandardCharsets.UTF_8)
                     : Json.mapper().writeValueAsBytes(result);
             byte[] hash = MessageDigest.getInstance("SHA-256").digest(json);
             StringBuilder sb = new StringBuilder(16);
@@ -327,8 +369,12 @@ public final class ShadowComparator implements ExecutionListener {
         }
 
         ShadowReport.BackendStats stats() {
-            return new ShadowReport.BackendStats(count, count == 0 ? 0 : (double) errors / count,
-                    millis(latencyMicros, 50), millis(latencyMicros, 99), millis(durationMicros, 50),
+            return new ShadowReport.BackendStats(
+                    count,
+                    count == 0 ? 0 : (double) errors / count,
+                    millis(latencyMicros, 50),
+                    millis(latencyMicros, 99),
+                    millis(durationMicros, 50),
                     millis(durationMicros, 99));
         }
 

@@ -1,21 +1,20 @@
 package dev.crossfade.router.shadow;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
 import com.fasterxml.jackson.databind.node.TextNode;
 import dev.crossfade.api.Backend;
 import dev.crossfade.api.Job;
 import dev.crossfade.api.execution.Outcome;
 import dev.crossfade.router.RoutingJobQueue;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
-import org.junit.jupiter.api.Test;
-
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.ZoneId;
 import java.util.concurrent.atomic.AtomicReference;
-
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertTrue;
+import org.junit.jupiter.api.Test;
 
 class ShadowComparatorTest {
     private final AtomicReference<Instant> now = new AtomicReference<>(Instant.parse("2026-01-01T00:00:00Z"));
@@ -39,17 +38,28 @@ class ShadowComparatorTest {
     private final ShadowComparator comparator = new ShadowComparator(Duration.ofSeconds(30), meters, clock);
 
     private static Job primary(String jid) {
-        return Job.builder("Pricing").jid(jid).enqueuedAt(Instant.parse("2026-01-01T00:00:00Z"))
-                .extra(RoutingJobQueue.SHADOWED_TO, TextNode.valueOf("kafka")).build();
+        return Job.builder("Pricing")
+                .jid(jid)
+                .enqueuedAt(Instant.parse("2026-01-01T00:00:00Z"))
+                .extra(RoutingJobQueue.SHADOWED_TO, TextNode.valueOf("kafka"))
+                .build();
     }
 
     private static Job shadow(String jid) {
-        return Job.builder("Pricing").jid(jid).enqueuedAt(Instant.parse("2026-01-01T00:00:00Z")).shadow(true).build();
+        return Job.builder("Pricing")
+                .jid(jid)
+                .enqueuedAt(Instant.parse("2026-01-01T00:00:00Z"))
+                .shadow(true)
+                .build();
     }
 
     private void run(Job job, Backend backend, Object result) {
-        comparator.finished(job, backend, new Outcome.Succeeded(job, result, true, Duration.ofMillis(3)),
-                Instant.parse("2026-01-01T00:00:00.004Z"), Duration.ofMillis(3));
+        comparator.finished(
+                job,
+                backend,
+                new Outcome.Succeeded(job, result, true, Duration.ofMillis(3)),
+                Instant.parse("2026-01-01T00:00:00.004Z"),
+                Duration.ofMillis(3));
     }
 
     @Test
@@ -72,8 +82,12 @@ class ShadowComparatorTest {
     @Test
     void aFailureOnOneSideIsAMismatch() {
         Job p = primary("c");
-        comparator.finished(p, Backend.REDIS, new Outcome.Retry(p, now.get(), new IllegalStateException("x")),
-                now.get(), Duration.ZERO);
+        comparator.finished(
+                p,
+                Backend.REDIS,
+                new Outcome.Retry(p, now.get(), new IllegalStateException("x")),
+                now.get(),
+                Duration.ZERO);
         run(shadow("c"), Backend.KAFKA, null);
         assertEquals(1, comparator.report().mismatched());
         assertEquals(1.0, comparator.report().backends().get("redis/primary").errorRate());
@@ -96,8 +110,8 @@ class ShadowComparatorTest {
     void deliveryOnlyShadowsAreCountedApartAndUnshadowedJobsIgnored() {
         Job s = shadow("f");
         run(primary("f"), Backend.KAFKA, 5);
-        comparator.finished(s, Backend.REDIS, new Outcome.Succeeded(s, null, false, Duration.ZERO), now.get(),
-                Duration.ZERO);
+        comparator.finished(
+                s, Backend.REDIS, new Outcome.Succeeded(s, null, false, Duration.ZERO), now.get(), Duration.ZERO);
         run(Job.of("Plain"), Backend.REDIS, 1);
         ShadowReport r = comparator.report();
         assertEquals(1, r.deliveredOnly());

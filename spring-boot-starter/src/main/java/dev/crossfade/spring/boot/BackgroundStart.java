@@ -60,7 +60,10 @@ final class BackgroundStart implements WorkerRuntime {
                 if (stopping) {
                     return;
                 }
-                LOG.warn("Crossfade {} workers cannot start yet ({}); retrying in {} s", name, e.toString(),
+                LOG.warn(
+                        "Crossfade {} workers cannot start yet ({}); retrying in {} s",
+                        name,
+                        e.toString(),
                         backoff / 1000);
             }
             try {

@@ -38,9 +38,11 @@ import org.springframework.core.env.Environment;
  *
  * <p>Meters go to the application's {@link MeterRegistry} when it has exactly one, else to Micrometer's global one.
  */
-@AutoConfiguration(afterName = {
-        "org.springframework.boot.micrometer.metrics.autoconfigure.CompositeMeterRegistryAutoConfiguration",
-        "org.springframework.boot.micrometer.metrics.autoconfigure.MetricsAutoConfiguration"})
+@AutoConfiguration(
+        afterName = {
+            "org.springframework.boot.micrometer.metrics.autoconfigure.CompositeMeterRegistryAutoConfiguration",
+            "org.springframework.boot.micrometer.metrics.autoconfigure.MetricsAutoConfiguration"
+        })
 @ConditionalOnMissingBean(InMemoryBackend.class)
 public class CrossfadeAutoConfiguration {
 
@@ -76,17 +78,21 @@ public class CrossfadeAutoConfiguration {
     KafkaBackend crossfadeKafkaBackend(CrossfadeConfig config, ObjectProvider<MeterRegistry> meters) {
         KafkaBackendConfig.Builder kafka = KafkaBackendConfig.custom();
         if (config.isSet("kafka.session-timeout")) {
-            kafka.groupConfig("consumer.session.timeout.ms",
+            kafka.groupConfig(
+                    "consumer.session.timeout.ms",
                     Long.toString(config.duration("kafka.session-timeout").toMillis()));
         }
-        return KafkaBackend.create(kafka
-                .bootstrapServers(config.string("kafka.bootstrap"))
+        return KafkaBackend.create(kafka.bootstrapServers(config.string("kafka.bootstrap"))
                 .topicPrefix(config.string("kafka.topic-prefix"))
                 .partitions(config.integer("kafka.partitions"))
-                .replication(config.isSet("kafka.replication")
-                        ? Optional.of((short) config.integer("kafka.replication")) : Optional.empty())
-                .mode(config.string("kafka.mode").trim().equals("share") ? KafkaBackendConfig.Mode.SHARE
-                        : KafkaBackendConfig.Mode.GROUP)
+                .replication(
+                        config.isSet("kafka.replication")
+                                ? Optional.of((short) config.integer("kafka.replication"))
+                                : Optional.empty())
+                .mode(
+                        config.string("kafka.mode").trim().equals("share")
+                                ? KafkaBackendConfig.Mode.SHARE
+                                : KafkaBackendConfig.Mode.GROUP)
                 .shutdownTimeout(config.duration("workers.shutdown-timeout"))
                 .meterRegistry(meters(meters))
                 .build());
@@ -102,11 +108,16 @@ public class CrossfadeAutoConfiguration {
                     : FlagSource.launchDarkly(config.string("flags.sdk-key"));
         } else {
             // Like the command: a missing file starts as "everything on Redis", so a new app runs unchanged.
-            FlagsFile.at(config.path("flags.file"), config.string("flags.route-flag"),
-                    config.string("flags.kill-switch-flag"), config.string("flags.shadow-flag")).createIfMissing();
+            FlagsFile.at(
+                            config.path("flags.file"),
+                            config.string("flags.route-flag"),
+                            config.string("flags.kill-switch-flag"),
+                            config.string("flags.shadow-flag"))
+                    .createIfMissing();
             source = FlagSource.file(config.path("flags.file"));
         }
-        FlagsConfig.Builder flags = FlagsConfig.custom().source(source)
+        FlagsConfig.Builder flags = FlagsConfig.custom()
+                .source(source)
                 .routeFlag(config.string("flags.route-flag"))
                 .killSwitchFlag(config.string("flags.kill-switch-flag"))
                 .shadowFlag(config.string("flags.shadow-flag"))
@@ -124,17 +135,25 @@ public class CrossfadeAutoConfiguration {
      */
     @Bean
     @ConditionalOnMissingBean
-    JobQueue crossfadeJobQueue(CrossfadeConfig config, RedisBackend redis, ObjectProvider<KafkaBackend> kafka,
-                               ObjectProvider<RoutingFlags> flags, ObjectProvider<MeterRegistry> meters) {
+    JobQueue crossfadeJobQueue(
+            CrossfadeConfig config,
+            RedisBackend redis,
+            ObjectProvider<KafkaBackend> kafka,
+            ObjectProvider<RoutingFlags> flags,
+            ObjectProvider<MeterRegistry> meters) {
         KafkaBackend k = kafka.getIfUnique();
         if (k == null) {
             return redis.queue();
         }
-        return new RoutingJobQueue(redis.queue(), k.queue(), flags.getObject(), RouterConfig.custom()
-                .kafkaTimeout(config.duration("router.kafka-timeout"))
-                .meterRegistry(meters(meters))
-                .twinMarks(redis.twinMarks(config.duration("workers.run-once-memory")))
-                .build());
+        return new RoutingJobQueue(
+                redis.queue(),
+                k.queue(),
+                flags.getObject(),
+                RouterConfig.custom()
+                        .kafkaTimeout(config.duration("router.kafka-timeout"))
+                        .meterRegistry(meters(meters))
+                        .twinMarks(redis.twinMarks(config.duration("workers.run-once-memory")))
+                        .build());
     }
 
     @Bean
@@ -145,11 +164,19 @@ public class CrossfadeAutoConfiguration {
 
     @Bean
     @ConditionalOnBooleanProperty(name = "crossfade.workers.enabled", matchIfMissing = true)
-    WorkerLifecycle crossfadeWorkers(CrossfadeConfig config, RedisBackend redis,
-                                     ObjectProvider<KafkaBackend> kafka, WorkerRegistry registry,
-                                     ObjectProvider<MeterRegistry> meters,
-                                     ObjectProvider<ExecutionListener> listeners) {
-        return new WorkerLifecycle(redis, kafka.getIfUnique(), registry, config, meters(meters),
+    WorkerLifecycle crossfadeWorkers(
+            CrossfadeConfig config,
+            RedisBackend redis,
+            ObjectProvider<KafkaBackend> kafka,
+            WorkerRegistry registry,
+            ObjectProvider<MeterRegistry> meters,
+            ObjectProvider<ExecutionListener> listeners) {
+        return new WorkerLifecycle(
+                redis,
+                kafka.getIfUnique(),
+                registry,
+                config,
+                meters(meters),
                 listeners.orderedStream().toList());
     }
 }

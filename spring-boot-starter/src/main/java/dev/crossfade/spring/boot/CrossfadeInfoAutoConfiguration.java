@@ -2,15 +2,14 @@ package dev.crossfade.spring.boot;
 
 import dev.crossfade.flags.FlagState;
 import dev.crossfade.flags.RoutingFlags;
+import java.util.LinkedHashMap;
+import java.util.Map;
 import org.springframework.boot.actuate.info.InfoContributor;
 import org.springframework.boot.autoconfigure.AutoConfiguration;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnBean;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnClass;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnMissingBean;
 import org.springframework.context.annotation.Bean;
-
-import java.util.LinkedHashMap;
-import java.util.Map;
 
 /**
  * Adds {@code crossfade} to the actuator's {@code info} endpoint: where the flags come from and how they split

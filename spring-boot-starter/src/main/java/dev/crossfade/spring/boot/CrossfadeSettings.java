@@ -14,10 +14,10 @@ import org.springframework.boot.context.properties.source.ConfigurationPropertyN
 import org.springframework.boot.context.properties.source.ConfigurationPropertySource;
 import org.springframework.boot.context.properties.source.ConfigurationPropertySources;
 import org.springframework.boot.context.properties.source.IterableConfigurationPropertySource;
+import org.springframework.boot.origin.Origin;
 import org.springframework.core.env.ConfigurableEnvironment;
 import org.springframework.core.env.Environment;
 import org.springframework.core.env.StandardEnvironment;
-import org.springframework.boot.origin.Origin;
 
 /**
  * Reads the {@code crossfade.*} properties into the command's {@link CrossfadeConfig}: the keys of
@@ -32,8 +32,7 @@ final class CrossfadeSettings {
     /** The starter's own key: false makes an enqueue-only application. */
     static final String WORKERS_ENABLED = "workers.enabled";
 
-    private CrossfadeSettings() {
-    }
+    private CrossfadeSettings() {}
 
     static CrossfadeConfig bind(Environment environment) {
         Binder binder = Binder.get(environment);
@@ -49,7 +48,9 @@ final class CrossfadeSettings {
             }
             String name = PREFIX + s.key();
             String value = s.type() == Setting.Type.LIST
-                    ? binder.bind(name, Bindable.listOf(String.class)).map(l -> String.join(",", l)).orElse(null)
+                    ? binder.bind(name, Bindable.listOf(String.class))
+                            .map(l -> String.join(",", l))
+                            .orElse(null)
                     : binder.bind(name, String.class).orElse(null);
             if (value != null) {
                 set.put(s.key(), value);
@@ -102,8 +103,8 @@ final class CrossfadeSettings {
                     if (name.isNumericIndex(i)) {
                         break; // a list item: the key is its parent
                     }
-                    key.append(key.length() == 0 ? "" : ".").append(name.getElement(i,
-                            ConfigurationPropertyName.Form.DASHED));
+                    key.append(key.length() == 0 ? "" : ".")
+                            .append(name.getElement(i, ConfigurationPropertyName.Form.DASHED));
                 }
                 String k = key.toString();
                 if (!known.containsKey(uniform(k)) && !commandOnly(k)) {

@@ -19,5 +19,4 @@ import org.springframework.boot.autoconfigure.ImportAutoConfiguration;
 @Documented
 @Inherited
 @ImportAutoConfiguration(CrossfadeTestAutoConfiguration.class)
-public @interface CrossfadeTest {
-}
+public @interface CrossfadeTest {}

@@ -18,6 +18,7 @@ final class FlagsHealthIndicator implements HealthIndicator {
     @Override
     public Health health() {
         return (flags.healthy() ? Health.up() : Health.down())
-                .withDetail("source", flags.sourceDescription()).build();
+                .withDetail("source", flags.sourceDescription())
+                .build();
     }
 }

@@ -26,7 +26,7 @@ final class KafkaConfiguredCondition extends SpringBootCondition {
                 .orElse(List.of(Setting.find("workers.backends").defaultValue().split(",")));
         return backends.stream().anyMatch(b -> b.trim().equalsIgnoreCase("kafka"))
                 ? ConditionOutcome.match("crossfade.workers.backends names kafka")
-                : ConditionOutcome.noMatch("crossfade.workers.backends does not name kafka and "
-                        + "crossfade.kafka.bootstrap is not set");
+                : ConditionOutcome.noMatch(
+                        "crossfade.workers.backends does not name kafka and " + "crossfade.kafka.bootstrap is not set");
     }
 }

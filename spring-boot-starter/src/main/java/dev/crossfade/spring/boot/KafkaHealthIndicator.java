@@ -41,7 +41,8 @@ final class KafkaHealthIndicator implements HealthIndicator, AutoCloseable {
         try {
             int ms = (int) check.timeout().toMillis();
             String clusterId = check.run(() -> admin.describeCluster(new DescribeClusterOptions().timeoutMs(ms))
-                    .clusterId().get(ms, TimeUnit.MILLISECONDS));
+                    .clusterId()
+                    .get(ms, TimeUnit.MILLISECONDS));
             health = Health.up().withDetail("clusterId", clusterId);
         } catch (Exception e) {
             health = Health.down().withDetail("error", e.getClass().getSimpleName() + ": " + e.getMessage());

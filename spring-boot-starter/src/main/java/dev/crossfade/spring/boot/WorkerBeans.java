@@ -12,8 +12,7 @@ import org.springframework.beans.factory.ListableBeanFactory;
  * annotations in the application's code, so what a payload may run is fixed when the context starts.
  */
 final class WorkerBeans {
-    private WorkerBeans() {
-    }
+    private WorkerBeans() {}
 
     static WorkerRegistry registry(ListableBeanFactory beans) {
         WorkerRegistry.Builder registry = WorkerRegistry.builder();
@@ -32,8 +31,8 @@ final class WorkerBeans {
             String other = beanOfClass.putIfAbsent(className, beanName);
             if (other != null) {
                 // Two beans for one job class would make which one runs depend on bean order.
-                throw new IllegalStateException("job class '" + className + "' has two workers: beans '" + other
-                        + "' and '" + beanName + "'");
+                throw new IllegalStateException(
+                        "job class '" + className + "' has two workers: beans '" + other + "' and '" + beanName + "'");
             }
             registry.register(className, worker, options(annotation));
         }

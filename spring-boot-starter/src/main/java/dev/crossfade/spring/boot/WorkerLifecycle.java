@@ -43,8 +43,13 @@ final class WorkerLifecycle implements SmartLifecycle {
     private final ExecutionCore core;
     private WorkerRuntime runtime;
 
-    WorkerLifecycle(RedisBackend redis, KafkaBackend kafka, WorkerRegistry registry, CrossfadeConfig config,
-                    MeterRegistry meters, List<ExecutionListener> listeners) {
+    WorkerLifecycle(
+            RedisBackend redis,
+            KafkaBackend kafka,
+            WorkerRegistry registry,
+            CrossfadeConfig config,
+            MeterRegistry meters,
+            List<ExecutionListener> listeners) {
         this.redis = redis;
         this.kafka = kafka;
         // Checked by CrossfadeConfig: queue names usable on both backends, backends among redis and kafka.
@@ -57,8 +62,8 @@ final class WorkerLifecycle implements SmartLifecycle {
         this.shutdownTimeout = config.duration("workers.shutdown-timeout");
         Duration runOnceMemory = config.duration("workers.run-once-memory");
         // Shared through Redis, so copies run by different worker processes are still paired.
-        ShadowComparator comparator = new ShadowComparator(Duration.ofSeconds(30), meters,
-                redis.shadowStore(runOnceMemory));
+        ShadowComparator comparator =
+                new ShadowComparator(Duration.ofSeconds(30), meters, redis.shadowStore(runOnceMemory));
         List<ExecutionListener> all = new ArrayList<>(listeners);
         all.add(0, comparator);
         this.core = ExecutionCore.builder(registry)
@@ -86,8 +91,12 @@ final class WorkerLifecycle implements SmartLifecycle {
         WorkerRuntime r = MigrationWorkerRuntime.of(runtimes.toArray(WorkerRuntime[]::new));
         r.start();
         runtime = r;
-        LOG.info("Crossfade workers started on {} for queues {} ({} threads per backend; Redis {})", backends, queues,
-                concurrency, redis.config().redactedUrl());
+        LOG.info(
+                "Crossfade workers started on {} for queues {} ({} threads per backend; Redis {})",
+                backends,
+                queues,
+                concurrency,
+                redis.config().redactedUrl());
     }
 
     @Override

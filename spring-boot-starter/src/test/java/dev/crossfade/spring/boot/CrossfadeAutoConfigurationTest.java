@@ -7,12 +7,12 @@ import dev.crossfade.api.worker.JobArgs;
 import dev.crossfade.api.worker.JobContext;
 import dev.crossfade.api.worker.Worker;
 import dev.crossfade.api.worker.WorkerRegistry;
-import dev.crossfade.kafka.KafkaBackend;
-import dev.crossfade.redis.RedisBackend;
-import dev.crossfade.redis.RedisBackendConfig;
 import dev.crossfade.config.ConfigException;
 import dev.crossfade.config.CrossfadeConfig;
 import dev.crossfade.config.Setting;
+import dev.crossfade.kafka.KafkaBackend;
+import dev.crossfade.redis.RedisBackend;
+import dev.crossfade.redis.RedisBackendConfig;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
@@ -34,10 +34,10 @@ class CrossfadeAutoConfigurationTest {
 
     private ApplicationContextRunner runner() {
         return new ApplicationContextRunner()
-                .withConfiguration(AutoConfigurations.of(CrossfadeAutoConfiguration.class,
-                        CrossfadeHealthAutoConfiguration.class))
-                .withPropertyValues("crossfade.workers.enabled=false",
-                        "crossfade.flags.file=" + dir.resolve("flags.json"));
+                .withConfiguration(
+                        AutoConfigurations.of(CrossfadeAutoConfiguration.class, CrossfadeHealthAutoConfiguration.class))
+                .withPropertyValues(
+                        "crossfade.workers.enabled=false", "crossfade.flags.file=" + dir.resolve("flags.json"));
     }
 
     @Test
@@ -47,7 +47,8 @@ class CrossfadeAutoConfigurationTest {
                 .run(context -> {
                     assertThat(context).hasNotFailed();
                     assertThat(context).getBean(RedisBackend.class).isSameAs(context.getBean("userRedis"));
-                    assertThat(context.getBean(RedisBackend.class).config().namespace()).startsWith("user");
+                    assertThat(context.getBean(RedisBackend.class).config().namespace())
+                            .startsWith("user");
                     assertThat(context).doesNotHaveBean(KafkaBackend.class);
                     assertThat(context.getBean(JobQueue.class))
                             .isSameAs(context.getBean(RedisBackend.class).queue());
@@ -56,11 +57,10 @@ class CrossfadeAutoConfigurationTest {
 
     @Test
     void workersEnabledFalseMakesAnEnqueueOnlyApplication() {
-        runner().withPropertyValues("crossfade.workers.backends=redis")
-                .run(context -> {
-                    assertThat(context).hasSingleBean(JobQueue.class);
-                    assertThat(context).doesNotHaveBean(WorkerLifecycle.class);
-                });
+        runner().withPropertyValues("crossfade.workers.backends=redis").run(context -> {
+            assertThat(context).hasSingleBean(JobQueue.class);
+            assertThat(context).doesNotHaveBean(WorkerLifecycle.class);
+        });
     }
 
     @Test
@@ -81,7 +81,8 @@ class CrossfadeAutoConfigurationTest {
                 .run(context -> {
                     WorkerRegistry registry = context.getBean(WorkerRegistry.class);
                     assertThat(registry.classNames()).containsExactly("HardWorker");
-                    WorkerRegistry.Registration hard = registry.find("HardWorker").orElseThrow();
+                    WorkerRegistry.Registration hard =
+                            registry.find("HardWorker").orElseThrow();
                     assertThat(hard.worker()).isSameAs(context.getBean("hardWorker"));
                     assertThat(hard.options().maxRetries()).isEqualTo(2);
                     assertThat(hard.options().shadowSafe()).isTrue();
@@ -92,8 +93,8 @@ class CrossfadeAutoConfigurationTest {
     void twoWorkersForOneJobClassFailTheStart() {
         runner().withPropertyValues("crossfade.workers.backends=redis")
                 .withUserConfiguration(Workers.class, SecondHardWorker.class)
-                .run(context -> assertThat(context).hasFailed()
-                        .getFailure().hasStackTraceContaining("has two workers"));
+                .run(context ->
+                        assertThat(context).hasFailed().getFailure().hasStackTraceContaining("has two workers"));
     }
 
     /** The command's errors, word for word: the key under crossfade., the source Spring's. */
@@ -109,21 +110,24 @@ class CrossfadeAutoConfigurationTest {
                 "kafka.bootstrap", "broker-without-port");
         bad.forEach((key, value) -> {
             String command = commandError(key, value);
-            runner().withPropertyValues("crossfade." + key + "=" + value)
-                    .run(context -> {
-                        assertThat(context).hasFailed();
-                        assertThat(context.getStartupFailure()).rootCause().isInstanceOf(ConfigException.class)
-                                .hasMessage(command.replace("config error: " + key + ":",
-                                        "config error: crossfade." + key + ":") + " (in \"crossfade." + key
+            runner().withPropertyValues("crossfade." + key + "=" + value).run(context -> {
+                assertThat(context).hasFailed();
+                assertThat(context.getStartupFailure())
+                        .rootCause()
+                        .isInstanceOf(ConfigException.class)
+                        .hasMessage(
+                                command.replace("config error: " + key + ":", "config error: crossfade." + key + ":")
+                                        + " (in \"crossfade." + key
                                         + "\" from property source \"test\")");
-                    });
+            });
         });
     }
 
     @Test
     void unknownKeyFailsTheStartNamingTheNearestSetting() {
         runner().withPropertyValues("crossfade.kafka.bootstrp=127.0.0.1:9092")
-                .run(context -> assertThat(context.getStartupFailure()).rootCause()
+                .run(context -> assertThat(context.getStartupFailure())
+                        .rootCause()
                         .hasMessage("config error: crossfade.kafka.bootstrp: unknown key (did you mean "
                                 + "'crossfade.kafka.bootstrap'?); see `crossfade config keys`"));
     }
@@ -131,8 +135,11 @@ class CrossfadeAutoConfigurationTest {
     /** Every setting the starter reads has the command's default, and relaxed forms bind to the same key. */
     @Test
     void defaultsAreTheCommandsAndRelaxedNamesBind() {
-        runner().withPropertyValues("crossfade.workers.backends=redis", "crossfade.kafka.topicPrefix=shop",
-                        "crossfade.workers.queues[0]=mail", "crossfade.workers.queues[1]=default")
+        runner().withPropertyValues(
+                        "crossfade.workers.backends=redis",
+                        "crossfade.kafka.topicPrefix=shop",
+                        "crossfade.workers.queues[0]=mail",
+                        "crossfade.workers.queues[1]=default")
                 .run(context -> {
                     CrossfadeConfig config = context.getBean(CrossfadeConfig.class);
                     CrossfadeConfig command = CrossfadeConfig.defaults();
@@ -144,7 +151,9 @@ class CrossfadeAutoConfigurationTest {
                     }
                     assertThat(config.string("kafka.topic-prefix")).isEqualTo("shop");
                     assertThat(config.list("workers.queues")).containsExactly("mail", "default");
-                    assertThat(config.isSet("kafka.replication")).as("broker's default").isFalse();
+                    assertThat(config.isSet("kafka.replication"))
+                            .as("broker's default")
+                            .isFalse();
                 });
     }
 
@@ -152,8 +161,8 @@ class CrossfadeAutoConfigurationTest {
     @Test
     void configurationMetadataComesFromTheSettingsTable() throws Exception {
         com.fasterxml.jackson.databind.JsonNode metadata;
-        try (java.io.InputStream in = getClass().getClassLoader()
-                .getResourceAsStream("META-INF/spring-configuration-metadata.json")) {
+        try (java.io.InputStream in =
+                getClass().getClassLoader().getResourceAsStream("META-INF/spring-configuration-metadata.json")) {
             assertThat(in).as("generated at process-classes").isNotNull();
             metadata = new com.fasterxml.jackson.databind.ObjectMapper().readTree(in);
         }
@@ -165,8 +174,12 @@ class CrossfadeAutoConfigurationTest {
                 assertThat(p).as(s.key()).isNull();
             } else {
                 assertThat(p).as(s.key()).isNotNull();
-                assertThat(p.path("defaultValue").isMissingNode() ? null : p.get("defaultValue").asText())
-                        .as(s.key()).isEqualTo(s.secret() ? null : s.defaultValue());
+                assertThat(
+                                p.path("defaultValue").isMissingNode()
+                                        ? null
+                                        : p.get("defaultValue").asText())
+                        .as(s.key())
+                        .isEqualTo(s.secret() ? null : s.defaultValue());
             }
         }
         assertThat(byName).containsKey("crossfade.workers.enabled");
@@ -186,7 +199,9 @@ class CrossfadeAutoConfigurationTest {
     static class UserRedis {
         @Bean
         RedisBackend userRedis() {
-            return RedisBackend.create(RedisBackendConfig.custom().url("redis://127.0.0.1:1/0").namespace("user")
+            return RedisBackend.create(RedisBackendConfig.custom()
+                    .url("redis://127.0.0.1:1/0")
+                    .namespace("user")
                     .build());
         }
     }
@@ -196,12 +211,12 @@ class CrossfadeAutoConfigurationTest {
         @Bean
         @CrossfadeWorker(value = "HardWorker", maxRetries = 2, shadowSafe = true)
         Worker hardWorker() {
-            return (JobArgs args, JobContext context) -> { };
+            return (JobArgs args, JobContext context) -> {};
         }
 
         @Bean
         Worker notAnnotated() {
-            return (JobArgs args, JobContext context) -> { };
+            return (JobArgs args, JobContext context) -> {};
         }
     }
 
@@ -210,7 +225,7 @@ class CrossfadeAutoConfigurationTest {
         @Bean
         @CrossfadeWorker("HardWorker")
         Worker anotherHardWorker() {
-            return (JobArgs args, JobContext context) -> { };
+            return (JobArgs args, JobContext context) -> {};
         }
     }
 }

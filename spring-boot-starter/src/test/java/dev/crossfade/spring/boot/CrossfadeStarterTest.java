@@ -60,18 +60,21 @@ class CrossfadeStarterTest {
     }
 
     private static ConfigurableApplicationContext start(List<String> properties) {
-        return new SpringApplicationBuilder(TestApp.class).properties(properties.toArray(String[]::new)).run();
+        return new SpringApplicationBuilder(TestApp.class)
+                .properties(properties.toArray(String[]::new))
+                .run();
     }
 
     @Test
-    void jobEnqueuedThroughTheQueueBeanRunsOnceOnTheBeanWorker(RedisService redis, KafkaService kafka,
-                                                              TestNamespace ns) {
+    void jobEnqueuedThroughTheQueueBeanRunsOnceOnTheBeanWorker(
+            RedisService redis, KafkaService kafka, TestNamespace ns) {
         try (ConfigurableApplicationContext app = start(properties(redis, kafka, ns))) {
             JobQueue queue = app.getBean(JobQueue.class);
             assertThat(queue).isInstanceOf(RoutingJobQueue.class);
             Ledger ledger = app.getBean(Ledger.class);
 
-            String jid = queue.enqueue(Job.builder("HardWorker").queue("starter").build());
+            String jid =
+                    queue.enqueue(Job.builder("HardWorker").queue("starter").build());
 
             await().atMost(Duration.ofSeconds(30)).until(() -> ledger.runs(jid) == 1);
             // The flags file starts as "everything on Redis".
@@ -80,12 +83,19 @@ class CrossfadeStarterTest {
             assertThat(ledger.runs(jid)).isEqualTo(1);
 
             MeterRegistry meters = app.getBean(MeterRegistry.class);
-            assertThat(meters.find("crossfade.router.enqueued").meters()).as("router meters").isNotEmpty();
-            assertThat(meters.find("crossfade.flags.decisions").meters()).as("flags meters").isNotEmpty();
+            assertThat(meters.find("crossfade.router.enqueued").meters())
+                    .as("router meters")
+                    .isNotEmpty();
+            assertThat(meters.find("crossfade.flags.decisions").meters())
+                    .as("flags meters")
+                    .isNotEmpty();
 
-            for (String name : List.of("crossfadeRedisHealthIndicator", "crossfadeKafkaHealthIndicator",
+            for (String name : List.of(
+                    "crossfadeRedisHealthIndicator",
+                    "crossfadeKafkaHealthIndicator",
                     "crossfadeFlagsHealthIndicator")) {
-                assertThat(app.getBean(name, HealthIndicator.class).health().getStatus()).as(name)
+                assertThat(app.getBean(name, HealthIndicator.class).health().getStatus())
+                        .as(name)
                         .isEqualTo(Status.UP);
             }
         }
@@ -99,7 +109,8 @@ class CrossfadeStarterTest {
         try (ConfigurableApplicationContext app = start(properties(redis, kafka, ns))) {
             Ledger ledger = app.getBean(Ledger.class);
 
-            String jid = app.getBean(JobQueue.class).enqueue(Job.builder("HardWorker").queue("starter").build());
+            String jid = app.getBean(JobQueue.class)
+                    .enqueue(Job.builder("HardWorker").queue("starter").build());
 
             await().atMost(Duration.ofSeconds(60)).until(() -> ledger.runs(jid) == 1);
             assertThat(ledger.backend(jid)).isEqualTo(Backend.KAFKA);
@@ -116,9 +127,12 @@ class CrossfadeStarterTest {
         try {
             assertThat(Duration.ofNanos(System.nanoTime() - started)).isLessThan(Duration.ofSeconds(20));
             Ledger ledger = app.getBean(Ledger.class);
-            String jid = app.getBean(JobQueue.class).enqueue(Job.builder("HardWorker").queue("starter").build());
+            String jid = app.getBean(JobQueue.class)
+                    .enqueue(Job.builder("HardWorker").queue("starter").build());
             await().atMost(Duration.ofSeconds(30)).until(() -> ledger.runs(jid) == 1);
-            assertThat(app.getBean("crossfadeKafkaHealthIndicator", HealthIndicator.class).health().getStatus())
+            assertThat(app.getBean("crossfadeKafkaHealthIndicator", HealthIndicator.class)
+                            .health()
+                            .getStatus())
                     .isEqualTo(Status.DOWN);
         } finally {
             long closing = System.nanoTime();
@@ -156,17 +170,24 @@ class CrossfadeStarterTest {
             List<Job> jobs = new ArrayList<>();
             for (int i = 0; i < 200; i++) {
                 // Some jobs outlast the shutdown timeout, so some are running when the context closes.
-                jobs.add(Job.builder("HardWorker").queue("starter").args(i % 10 == 0 ? 2_000L : 50L).build());
+                jobs.add(Job.builder("HardWorker")
+                        .queue("starter")
+                        .args(i % 10 == 0 ? 2_000L : 50L)
+                        .build());
             }
             enqueued.addAll(queue.enqueueAll(jobs));
             await().atMost(Duration.ofSeconds(30)).until(() -> ledger.finishedJobs() >= 20);
         }
         Set<String> finished = ledger.finishedJids();
         try (RedisBackend check = RedisBackend.create(dev.crossfade.redis.RedisBackendConfig.custom()
-                .url(redis.uri().toString()).namespace(ns.value()).build())) {
+                .url(redis.uri().toString())
+                .namespace(ns.value())
+                .build())) {
             Set<String> queued = new HashSet<>();
             for (String payload : check.redis().lrange(check.key("queue:starter"), 0, -1)) {
-                queued.add(dev.crossfade.api.codec.JobCodec.defaults().decode(payload).jid());
+                queued.add(dev.crossfade.api.codec.JobCodec.defaults()
+                        .decode(payload)
+                        .jid());
             }
             Set<String> lost = new HashSet<>(enqueued);
             lost.removeAll(finished);

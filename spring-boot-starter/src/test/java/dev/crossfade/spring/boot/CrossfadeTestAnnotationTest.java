@@ -22,12 +22,16 @@ class CrossfadeTestAnnotationTest {
 
     @Autowired
     ApplicationContext context;
+
     @Autowired
     JobQueue queue;
+
     @Autowired
     InMemoryBackend backend;
+
     @Autowired
     ExecutionCore core;
+
     @Autowired
     Ledger ledger;
 

@@ -54,13 +54,16 @@ import org.slf4j.LoggerFactory;
 public final class CrossfadeServices implements ParameterResolver {
     private static final Logger LOG = LoggerFactory.getLogger(CrossfadeServices.class);
     private static final Namespace STORE = Namespace.create(CrossfadeServices.class);
-    private static final Set<Class<?>> SUPPORTED =
-            Set.of(RedisService.class, KafkaService.class, LocalRedis.class, LocalKafka.class, TestNamespace.class,
-                    LocalLaunchDarkly.class);
+    private static final Set<Class<?>> SUPPORTED = Set.of(
+            RedisService.class,
+            KafkaService.class,
+            LocalRedis.class,
+            LocalKafka.class,
+            TestNamespace.class,
+            LocalLaunchDarkly.class);
 
     /** Instantiated by JUnit. */
-    public CrossfadeServices() {
-    }
+    public CrossfadeServices() {}
 
     /** Constructor parameters get the test method's context, so a per-method test instance gets that method's namespace. */
     @Override
@@ -78,13 +81,19 @@ public final class CrossfadeServices implements ParameterResolver {
         Class<?> type = parameterContext.getParameter().getType();
         if (type == TestNamespace.class) {
             // Stores see their parents' values, so the key names the context: a method must not inherit the class's.
-            return context.getStore(STORE).computeIfAbsent("namespace:" + context.getUniqueId(),
-                    k -> TestNamespace.random(hint(context)), TestNamespace.class);
+            return context.getStore(STORE)
+                    .computeIfAbsent(
+                            "namespace:" + context.getUniqueId(),
+                            k -> TestNamespace.random(hint(context)),
+                            TestNamespace.class);
         }
         if (type == LocalLaunchDarkly.class) {
             // Tests change its flags, so each test gets its own; it starts in milliseconds, and closes with the test.
-            return context.getStore(STORE).computeIfAbsent("launchdarkly:" + context.getUniqueId(),
-                    k -> LocalLaunchDarkly.builder().build().start(), LocalLaunchDarkly.class);
+            return context.getStore(STORE)
+                    .computeIfAbsent(
+                            "launchdarkly:" + context.getUniqueId(),
+                            k -> LocalLaunchDarkly.builder().build().start(),
+                            LocalLaunchDarkly.class);
         }
         if (type == RedisService.class || type == LocalRedis.class) {
             RedisService redis = sharedRedis(context);
@@ -102,19 +111,29 @@ public final class CrossfadeServices implements ParameterResolver {
 
     private static RedisService sharedRedis(ExtensionContext context) {
         // The root store closes AutoCloseable values when the test plan finishes, i.e. once per JVM.
-        return context.getRoot().getStore(STORE).computeIfAbsent("redis", k -> {
-            RedisService redis = DevServices.redis();
-            LOG.info("shared Redis for this test JVM: {}", redis);
-            return redis;
-        }, RedisService.class);
+        return context.getRoot()
+                .getStore(STORE)
+                .computeIfAbsent(
+                        "redis",
+                        k -> {
+                            RedisService redis = DevServices.redis();
+                            LOG.info("shared Redis for this test JVM: {}", redis);
+                            return redis;
+                        },
+                        RedisService.class);
     }
 
     private static KafkaService sharedKafka(ExtensionContext context) {
-        return context.getRoot().getStore(STORE).computeIfAbsent("kafka", k -> {
-            KafkaService kafka = DevServices.kafka();
-            LOG.info("shared Kafka for this test JVM: {}", kafka);
-            return kafka;
-        }, KafkaService.class);
+        return context.getRoot()
+                .getStore(STORE)
+                .computeIfAbsent(
+                        "kafka",
+                        k -> {
+                            KafkaService kafka = DevServices.kafka();
+                            LOG.info("shared Kafka for this test JVM: {}", kafka);
+                            return kafka;
+                        },
+                        KafkaService.class);
     }
 
     private static <T> T local(Object service, Class<T> type, String what, String variable) {
@@ -155,7 +174,9 @@ public final class CrossfadeServices implements ParameterResolver {
     }
 
     private static String hint(ExtensionContext context) {
-        return context.getTestMethod().map(Method::getName)
-                .orElseGet(() -> context.getTestClass().map(Class::getSimpleName).orElse(""));
+        return context.getTestMethod()
+                .map(Method::getName)
+                .orElseGet(
+                        () -> context.getTestClass().map(Class::getSimpleName).orElse(""));
     }
 }

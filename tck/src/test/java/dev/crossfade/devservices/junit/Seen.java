@@ -12,6 +12,5 @@ final class Seen {
     static final List<KafkaService> KAFKA = new CopyOnWriteArrayList<>();
     static final List<TestNamespace> NAMESPACES = new CopyOnWriteArrayList<>();
 
-    private Seen() {
-    }
+    private Seen() {}
 }

@@ -1,7 +1,6 @@
 package dev.crossfade.devservices.junit;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -39,8 +38,8 @@ class SharedServicesTest {
     }
 
     @Test
-    void localAndInterfaceParametersAreTheSameSharedServers(RedisService redis, LocalRedis localRedis,
-            KafkaService kafka, LocalKafka localKafka, TestNamespace ns) {
+    void localAndInterfaceParametersAreTheSameSharedServers(
+            RedisService redis, LocalRedis localRedis, KafkaService kafka, LocalKafka localKafka, TestNamespace ns) {
         assertSame(redis, localRedis);
         assertSame(kafka, localKafka);
         assertTrue(localRedis.isRunning());

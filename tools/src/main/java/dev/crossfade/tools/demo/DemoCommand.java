@@ -6,8 +6,8 @@ import dev.crossfade.api.WorkerRuntime;
 import dev.crossfade.api.worker.WorkerOptions;
 import dev.crossfade.api.worker.WorkerRegistry;
 import dev.crossfade.cli.Main;
-import dev.crossfade.config.CrossfadeConfig;
 import dev.crossfade.cli.runtime.Node;
+import dev.crossfade.config.CrossfadeConfig;
 import dev.crossfade.devservices.DevServices;
 import dev.crossfade.devservices.KafkaService;
 import dev.crossfade.devservices.LocalKafka;
@@ -18,11 +18,6 @@ import dev.crossfade.kafka.PartitionLag;
 import dev.crossfade.router.shadow.ShadowReport;
 import io.micrometer.core.instrument.search.Search;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
-import picocli.CommandLine.Command;
-import picocli.CommandLine.Option;
-import picocli.CommandLine.Spec;
-import picocli.CommandLine.Model.CommandSpec;
-
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Files;
@@ -37,31 +32,43 @@ import java.util.Set;
 import java.util.concurrent.Callable;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
 
 /**
  * {@code crossfade demo}: the migration drill on local services with no configuration: 0% → 10% → 50% → 100% Kafka,
  * a shadow phase, the kill switch back to Redis, then back to Kafka, with live progress and a table per phase ending
  * in {@code lost: N} from a ledger of jids.
  */
-@Command(name = "demo", mixinStandardHelpOptions = true,
-        description = {"Run the migration drill on a local Redis and a local Kafka broker (started for the demo and "
-                + "removed after): a producer enqueues through the router at a steady rate while the flags move "
-                + "0%% -> 10%% -> 50%% -> 100%% Kafka, shadow, kill switch back to Redis, back to Kafka.",
-                "Ends with a table per phase and `lost: N` counted from a ledger of jids (exit code 1 if N > 0).",
-                "Needs redis-server (apt-get install redis-server), or Docker for Testcontainers."})
+@Command(
+        name = "demo",
+        mixinStandardHelpOptions = true,
+        description = {
+            "Run the migration drill on a local Redis and a local Kafka broker (started for the demo and "
+                    + "removed after): a producer enqueues through the router at a steady rate while the flags move "
+                    + "0%% -> 10%% -> 50%% -> 100%% Kafka, shadow, kill switch back to Redis, back to Kafka.",
+            "Ends with a table per phase and `lost: N` counted from a ledger of jids (exit code 1 if N > 0).",
+            "Needs redis-server (apt-get install redis-server), or Docker for Testcontainers."
+        })
 public final class DemoCommand implements Callable<Integer> {
-    @Option(names = "--phase-seconds", defaultValue = "7", description = "length of each phase (default: "
-            + "${DEFAULT-VALUE})")
+    @Option(
+            names = "--phase-seconds",
+            defaultValue = "7",
+            description = "length of each phase (default: " + "${DEFAULT-VALUE})")
     int phaseSeconds;
 
-    @Option(names = "--rate", defaultValue = "400", description = "jobs enqueued per second (default: ${DEFAULT-VALUE})")
+    @Option(
+            names = "--rate",
+            defaultValue = "400",
+            description = "jobs enqueued per second (default: ${DEFAULT-VALUE})")
     int rate;
 
     @Spec
     CommandSpec spec;
 
-    private record Step(String name, double kafka, double shadow, boolean kill) {
-    }
+    private record Step(String name, double kafka, double shadow, boolean kill) {}
 
     private static final List<Step> STEPS = List.of(
             new Step("redis only", 0, 0, false),
@@ -84,7 +91,8 @@ public final class DemoCommand implements Callable<Integer> {
         out.println("starting a local Redis and a local Kafka broker (about 15 s)...");
         out.flush();
         try (RedisService redisServer = DevServices.redis(LocalRedis.builder().appendOnly(true));
-             KafkaService kafkaServer = DevServices.kafka(LocalKafka.builder().partitions(3))) {
+                KafkaService kafkaServer =
+                        DevServices.kafka(LocalKafka.builder().partitions(3))) {
             Map<String, String> env = new HashMap<>();
             env.put("CROSSFADE_REDIS_URL", redisServer.uri().toString());
             // Unique per run, so a demo pointed at a shared server never sees an earlier run's jobs.
@@ -101,11 +109,19 @@ public final class DemoCommand implements Callable<Integer> {
             try (Node node = Node.start(config, meters)) {
                 FlagsFile flags = node.flagsFile();
                 flags.write(new FlagsFile.Settings(0, false, 0));
-                WorkerRegistry.Builder workers = WorkerRegistry.builder().register("DemoJob", (args, ctx) ->
-                        ctx.result(args.get(0).asLong() * 31 + args.get(1).asText().length()),
-                        WorkerOptions.custom().shadowSafe(true).build());
-                WorkerRuntime runtime = node.workers(DemoCommand.class.getClassLoader(), workers, ledger,
-                        Set.of(Job.DEFAULT_QUEUE), Set.of(Backend.REDIS, Backend.KAFKA), 4);
+                WorkerRegistry.Builder workers = WorkerRegistry.builder()
+                        .register(
+                                "DemoJob",
+                                (args, ctx) -> ctx.result(args.get(0).asLong() * 31
+                                        + args.get(1).asText().length()),
+                                WorkerOptions.custom().shadowSafe(true).build());
+                WorkerRuntime runtime = node.workers(
+                        DemoCommand.class.getClassLoader(),
+                        workers,
+                        ledger,
+                        Set.of(Job.DEFAULT_QUEUE),
+                        Set.of(Backend.REDIS, Backend.KAFKA),
+                        4);
                 List<DemoLedger.Phase> phases = new ArrayList<>();
                 ledger.current.set(new DemoLedger.Phase("warm-up"));
                 runtime.start();
@@ -165,7 +181,10 @@ public final class DemoCommand implements Callable<Integer> {
         while (producing.get()) {
             List<Job> jobs = new ArrayList<>(batch);
             for (int i = 0; i < batch; i++, n++) {
-                jobs.add(Job.builder("DemoJob").args(n, "order-" + n).routingKey("account-" + (n % 500)).build());
+                jobs.add(Job.builder("DemoJob")
+                        .args(n, "order-" + n)
+                        .routingKey("account-" + (n % 500))
+                        .build());
             }
             node.router().enqueueAll(jobs);
             ledger.enqueued(jobs);
@@ -191,36 +210,74 @@ public final class DemoCommand implements Callable<Integer> {
 
     private static long lag(Node node) {
         try {
-            return node.kafka().lag(Job.DEFAULT_QUEUE).stream().mapToLong(PartitionLag::offsetLag).sum();
+            return node.kafka().lag(Job.DEFAULT_QUEUE).stream()
+                    .mapToLong(PartitionLag::offsetLag)
+                    .sum();
         } catch (RuntimeException e) {
             return 0;
         }
     }
 
-    private static void progress(PrintWriter out, int i, Step step, DemoLedger ledger, DemoLedger.Phase p,
-                                 long started) {
-        out.printf("\r[%3ds] phase %d/%d %-22s enqueued %6d  ran: redis %6d  kafka %6d  lag %5d   ",
-                TimeUnit.NANOSECONDS.toSeconds(System.nanoTime() - started), i + 1, STEPS.size(), step.name(),
-                ledger.enqueued.size(), p.processedRedis.get(), p.processedKafka.get(), p.maxLag);
+    private static void progress(
+            PrintWriter out, int i, Step step, DemoLedger ledger, DemoLedger.Phase p, long started) {
+        out.printf(
+                "\r[%3ds] phase %d/%d %-22s enqueued %6d  ran: redis %6d  kafka %6d  lag %5d   ",
+                TimeUnit.NANOSECONDS.toSeconds(System.nanoTime() - started),
+                i + 1,
+                STEPS.size(),
+                step.name(),
+                ledger.enqueued.size(),
+                p.processedRedis.get(),
+                p.processedKafka.get(),
+                p.maxLag);
         out.flush();
     }
 
     private static void table(PrintWriter out, List<DemoLedger.Phase> phases, DemoLedger ledger, ShadowReport r) {
         out.println();
-        out.printf("%-24s %8s %8s %8s %9s %9s %9s %11s %8s %8s %7s%n", "phase", "enqueued", "->redis", "->kafka",
-                "fallbacks", "ran redis", "ran kafka", "shadow ok/x", "p50 ms", "p99 ms", "max lag");
+        out.printf(
+                "%-24s %8s %8s %8s %9s %9s %9s %11s %8s %8s %7s%n",
+                "phase",
+                "enqueued",
+                "->redis",
+                "->kafka",
+                "fallbacks",
+                "ran redis",
+                "ran kafka",
+                "shadow ok/x",
+                "p50 ms",
+                "p99 ms",
+                "max lag");
         for (DemoLedger.Phase p : phases) {
             long[] lat;
             synchronized (p.latencyMicros) {
-                lat = p.latencyMicros.stream().mapToLong(Long::longValue).sorted().toArray();
+                lat = p.latencyMicros.stream()
+                        .mapToLong(Long::longValue)
+                        .sorted()
+                        .toArray();
             }
-            out.printf("%-24s %8d %8d %8d %9d %9d %9d %11s %8.1f %8.1f %7d%n", p.name, p.enqueued.get(), p.toRedis,
-                    p.toKafka, p.fallbacks, p.processedRedis.get(), p.processedKafka.get(),
-                    p.shadowMatched + "/" + p.shadowMismatched, pct(lat, 0.5), pct(lat, 0.99), p.maxLag);
+            out.printf(
+                    "%-24s %8d %8d %8d %9d %9d %9d %11s %8.1f %8.1f %7d%n",
+                    p.name,
+                    p.enqueued.get(),
+                    p.toRedis,
+                    p.toKafka,
+                    p.fallbacks,
+                    p.processedRedis.get(),
+                    p.processedKafka.get(),
+                    p.shadowMatched + "/" + p.shadowMismatched,
+                    pct(lat, 0.5),
+                    pct(lat, 0.99),
+                    p.maxLag);
         }
-        out.printf("%njobs: %d  ran: %d  duplicates: %d  dead: %d  shadow matched: %d  mismatched: %d%n",
-                ledger.enqueued.size(), ledger.runs.size(), ledger.duplicates(), ledger.dead.size(),
-                r.matched() + r.deliveredOnly(), r.mismatched());
+        out.printf(
+                "%njobs: %d  ran: %d  duplicates: %d  dead: %d  shadow matched: %d  mismatched: %d%n",
+                ledger.enqueued.size(),
+                ledger.runs.size(),
+                ledger.duplicates(),
+                ledger.dead.size(),
+                r.matched() + r.deliveredOnly(),
+                r.mismatched());
         out.printf("lost: %d%n", ledger.lost());
         out.flush();
     }
@@ -236,11 +293,14 @@ public final class DemoCommand implements Callable<Integer> {
     private record Counts(long redis, long kafka, long fallbacks, long matched, long mismatched) {
         static Counts read(SimpleMeterRegistry meters, Node node) {
             ShadowReport r = node.comparator().report();
-            return new Counts(count(meters, "crossfade.router.enqueued", "redis"),
+            return new Counts(
+                    count(meters, "crossfade.router.enqueued", "redis"),
                     count(meters, "crossfade.router.enqueued", "kafka"),
                     (long) Search.in(meters).name("crossfade.router.fallbacks").counters().stream()
-                            .mapToDouble(c -> c.count()).sum(),
-                    r.matched() + r.deliveredOnly(), r.mismatched());
+                            .mapToDouble(c -> c.count())
+                            .sum(),
+                    r.matched() + r.deliveredOnly(),
+                    r.mismatched());
         }
 
         private static long count(SimpleMeterRegistry meters, String name, String backend) {
@@ -256,7 +316,8 @@ public final class DemoCommand implements Callable<Integer> {
 
     private static void deleteQuietly(Path dir) {
         try (var files = Files.walk(dir)) {
-            files.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+            files.sorted(java.util.Comparator.reverseOrder())
+                    .forEach(p -> p.toFile().delete());
         } catch (IOException ignored) {
             // A temporary directory; the OS cleans it eventually.
         }

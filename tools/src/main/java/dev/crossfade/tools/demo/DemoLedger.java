@@ -4,7 +4,6 @@ import dev.crossfade.api.Backend;
 import dev.crossfade.api.Job;
 import dev.crossfade.api.execution.ExecutionListener;
 import dev.crossfade.api.execution.Outcome;
-
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -54,7 +53,9 @@ final class DemoLedger implements ExecutionListener {
     @Override
     public void started(Job job, Backend backend, Instant startedAt) {
         if (!job.shadow() && job.enqueuedAt() != null) {
-            current.get().latencyMicros.add(Duration.between(job.enqueuedAt(), startedAt).toNanos() / 1000);
+            current.get()
+                    .latencyMicros
+                    .add(Duration.between(job.enqueuedAt(), startedAt).toNanos() / 1000);
         }
     }
 
@@ -72,7 +73,9 @@ final class DemoLedger implements ExecutionListener {
     }
 
     long lost() {
-        return enqueued.stream().filter(j -> !runs.containsKey(j) && !dead.contains(j)).count();
+        return enqueued.stream()
+                .filter(j -> !runs.containsKey(j) && !dead.contains(j))
+                .count();
     }
 
     long duplicates() {

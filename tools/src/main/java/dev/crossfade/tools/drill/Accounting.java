@@ -6,21 +6,6 @@ import dev.crossfade.api.execution.ExecutionCore;
 import dev.crossfade.cli.runtime.BuiltInWorkers;
 import dev.crossfade.cli.runtime.Node;
 import dev.crossfade.kafka.DeadLetter;
-import org.apache.kafka.clients.admin.Admin;
-import org.apache.kafka.clients.admin.AdminClientConfig;
-import org.apache.kafka.clients.consumer.ConsumerConfig;
-import org.apache.kafka.clients.consumer.ConsumerRecord;
-import org.apache.kafka.clients.consumer.KafkaConsumer;
-import org.apache.kafka.clients.consumer.OffsetAndMetadata;
-import org.apache.kafka.common.PartitionInfo;
-import org.apache.kafka.common.TopicPartition;
-import org.apache.kafka.common.serialization.ByteArrayDeserializer;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
-import redis.clients.jedis.UnifiedJedis;
-import redis.clients.jedis.params.ScanParams;
-import redis.clients.jedis.resps.ScanResult;
-
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -38,6 +23,20 @@ import java.util.TreeMap;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.AdminClientConfig;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.consumer.OffsetAndMetadata;
+import org.apache.kafka.common.PartitionInfo;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import redis.clients.jedis.UnifiedJedis;
+import redis.clients.jedis.params.ScanParams;
+import redis.clients.jedis.resps.ScanResult;
 
 /**
  * Accounts for every jid after a drill: processed (and how often, from the ledger), dead (Redis dead set or Kafka
@@ -52,12 +51,10 @@ final class Accounting {
     /** The cause of a duplicate that must never happen: a live process judged dead and its job run again. */
     static final String LIVE_RERUN = "rerun on redis by a peer while the process that ran it was alive";
 
-    private Accounting() {
-    }
+    private Accounting() {}
 
     /** Dead jobs by jid with their reason, and the malformed-payload markers found among them. */
-    record Dead(Map<String, String> reasons, Map<String, String> markers, int redis, int kafka) {
-    }
+    record Dead(Map<String, String> reasons, Map<String, String> markers, int redis, int kafka) {}
 
     static Dead readDead(Node node, String queue) {
         Map<String, String> reasons = new HashMap<>();
@@ -83,7 +80,8 @@ final class Accounting {
     }
 
     private static void marker(Job j, String where, Map<String, String> markers) {
-        if (ExecutionCore.INVALID_PAYLOAD_CLASS.equals(j.className()) && !j.args().isEmpty()) {
+        if (ExecutionCore.INVALID_PAYLOAD_CLASS.equals(j.className())
+                && !j.args().isEmpty()) {
             Matcher m = MARKER.matcher(j.args().get(0).asText());
             if (m.find()) {
                 markers.put(m.group(), where + ": " + j.errorMessage());
@@ -99,8 +97,9 @@ final class Accounting {
         }
     }
 
-    static DrillReport account(Drill drill, Node node, String namespace, String topicPrefix, String bootstrap,
-                               String queue) throws IOException {
+    static DrillReport account(
+            Drill drill, Node node, String namespace, String topicPrefix, String bootstrap, String queue)
+            throws IOException {
         UnifiedJedis redis = node.redis().redis();
         Map<String, String> ledger = redis.hgetAll(BuiltInWorkers.ledgerKey(namespace));
         Map<String, List<Run>> runs = new HashMap<>();
@@ -150,7 +149,8 @@ final class Accounting {
         for (Map.Entry<String, String> e : drill.expectedDead.entrySet()) {
             ok.add(e.getKey());
             if (dead.reasons().containsKey(e.getKey())) {
-                report.expectedDeadFound.put(e.getKey(), e.getValue() + " -> " + dead.reasons().get(e.getKey()));
+                report.expectedDeadFound.put(
+                        e.getKey(), e.getValue() + " -> " + dead.reasons().get(e.getKey()));
             } else if (ledger.containsKey(e.getKey())) {
                 report.unexpectedRuns.add(e.getKey());
             } else {
@@ -187,8 +187,8 @@ final class Accounting {
                     }
                 }
             }
-            anywhereInRedis(redis, namespace, report.lost).forEach((jid, k) -> report.lostTrail.merge(jid, k,
-                    (a, b) -> a + "; " + b));
+            anywhereInRedis(redis, namespace, report.lost)
+                    .forEach((jid, k) -> report.lostTrail.merge(jid, k, (a, b) -> a + "; " + b));
         }
         guardLines(drill, runs, report);
         return report.build();
@@ -314,7 +314,8 @@ final class Accounting {
             contents.put("Redis retry set", redis.zrange(ns + "retry", 0, -1));
             contents.put("Redis schedule", redis.zrange(ns + "schedule", 0, -1));
             contents.put("Redis poison list", redis.lrange(ns + "crossfade:poison", 0, -1));
-            ScanParams params = new ScanParams().match(ns + "crossfade:inprogress:*").count(200);
+            ScanParams params =
+                    new ScanParams().match(ns + "crossfade:inprogress:*").count(200);
             String cursor = ScanParams.SCAN_POINTER_START;
             do {
                 ScanResult<String> page = redis.scan(cursor, params);
@@ -341,8 +342,8 @@ final class Accounting {
      * Where each jid waits in Kafka, if anywhere: past the committed offset of the jobs topic or a delay topic. A jid
      * found below the committed offset (consumed, yet no run recorded) goes to {@code consumed}, the trail of a loss.
      */
-    private static Map<String, String> locateInKafka(String bootstrap, String prefix, String queue, List<String> jids,
-                                                     Map<String, String> consumed) {
+    private static Map<String, String> locateInKafka(
+            String bootstrap, String prefix, String queue, List<String> jids, Map<String, String> consumed) {
         Map<String, String> places = new HashMap<>();
         Map<String, Object> props = new HashMap<>();
         props.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
@@ -350,15 +351,17 @@ final class Accounting {
         // The queue's own groups (KafkaBackendConfig.workerGroup, schedulerGroup), and the shadow copies' group.
         String group = prefix + ".workers:" + queue;
         try (Admin admin = Admin.create(props);
-             KafkaConsumer<byte[], byte[]> c = new KafkaConsumer<>(consumerProps(bootstrap),
-                     new ByteArrayDeserializer(), new ByteArrayDeserializer())) {
+                KafkaConsumer<byte[], byte[]> c = new KafkaConsumer<>(
+                        consumerProps(bootstrap), new ByteArrayDeserializer(), new ByteArrayDeserializer())) {
             Map<TopicPartition, OffsetAndMetadata> committed = new HashMap<>();
             for (String g : List.of(group, group + ":scheduler", group + ":shadow")) {
-                committed.putAll(admin.listConsumerGroupOffsets(g).partitionsToOffsetAndMetadata()
+                committed.putAll(admin.listConsumerGroupOffsets(g)
+                        .partitionsToOffsetAndMetadata()
                         .get(10, TimeUnit.SECONDS));
             }
             List<TopicPartition> tps = new ArrayList<>();
-            for (Map.Entry<String, List<PartitionInfo>> t : c.listTopics(Duration.ofSeconds(10)).entrySet()) {
+            for (Map.Entry<String, List<PartitionInfo>> t :
+                    c.listTopics(Duration.ofSeconds(10)).entrySet()) {
                 if (t.getKey().startsWith(jobsTopic) && !t.getKey().endsWith(".dlq")) {
                     t.getValue().forEach(p -> tps.add(new TopicPartition(p.topic(), p.partition())));
                 }

@@ -1,9 +1,9 @@
 package dev.crossfade.tools.drill;
 
 import dev.crossfade.api.Job;
-import dev.crossfade.config.CrossfadeConfig;
 import dev.crossfade.cli.runtime.BuiltInWorkers;
 import dev.crossfade.cli.runtime.Node;
+import dev.crossfade.config.CrossfadeConfig;
 import dev.crossfade.devservices.LocalKafka;
 import dev.crossfade.devservices.LocalRedis;
 import dev.crossfade.flags.file.FlagsFile;
@@ -11,15 +11,6 @@ import io.github.resilience4j.circuitbreaker.CircuitBreaker;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.search.Search;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
-import org.apache.kafka.clients.producer.KafkaProducer;
-import org.apache.kafka.clients.producer.ProducerConfig;
-import org.apache.kafka.clients.producer.ProducerRecord;
-import org.apache.kafka.common.serialization.ByteArraySerializer;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
-import redis.clients.jedis.params.ScanParams;
-import redis.clients.jedis.resps.ScanResult;
-
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.charset.StandardCharsets;
@@ -48,6 +39,14 @@ import java.util.jar.JarEntry;
 import java.util.jar.JarOutputStream;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import redis.clients.jedis.params.ScanParams;
+import redis.clients.jedis.resps.ScanResult;
 
 /**
  * The fault drill: its own Redis (append-only, fsync always) and Kafka broker, worker processes running
@@ -64,6 +63,7 @@ public final class Drill {
     static final Duration HEARTBEAT_TTL = Duration.ofSeconds(6);
     /** How much longer than the TTL Redis stays frozen: every liveness key has expired by the time it is back. */
     private static final Duration OUTAGE_MARGIN = Duration.ofSeconds(4);
+
     private static final Pattern JID = Pattern.compile("\"jid\":\"([^\"]+)\"");
 
     private final DrillSettings settings;
@@ -87,15 +87,18 @@ public final class Drill {
 
     /** Base worker slots; a slot's process is replaced when it dies. Guarded by {@link #poolLock}. */
     private final List<WorkerProcess> pool = new ArrayList<>();
+
     private final ReentrantLock poolLock = new ReentrantLock();
     private final List<WorkerProcess> allWorkers = new CopyOnWriteArrayList<>();
     private final AtomicInteger workerSeq = new AtomicInteger();
     /** Pid to the moment (nanos) it was killed, by us or by a JVM-halting job. */
     final Map<Long, Long> killedPids = new ConcurrentHashMap<>();
+
     final AtomicInteger diedOnTheirOwn = new AtomicInteger();
 
     /** Producer state. */
     final String[] okJids;
+
     final AtomicInteger rejectedCalls = new AtomicInteger();
     final Latencies calm = new Latencies();
     final Latencies duringFaults = new Latencies();
@@ -135,9 +138,16 @@ public final class Drill {
         boolean keep = false;
         try {
             say("starting Redis (AOF, fsync always) and a Kafka broker in " + dir);
-            redisServer = LocalRedis.builder().appendOnly(true).fsyncAlways(true).maxmemoryPolicy("noeviction")
-                    .build().start();
-            kafkaServer = LocalKafka.builder().partitions(settings.partitions()).build().start();
+            redisServer = LocalRedis.builder()
+                    .appendOnly(true)
+                    .fsyncAlways(true)
+                    .maxmemoryPolicy("noeviction")
+                    .build()
+                    .start();
+            kafkaServer = LocalKafka.builder()
+                    .partitions(settings.partitions())
+                    .build()
+                    .start();
             configure();
             meters = new SimpleMeterRegistry();
             node = Node.start(CrossfadeConfig.load(childConfig, Map.of()), meters);
@@ -200,8 +210,16 @@ public final class Drill {
                   run-once-lease: 15s
                 http:
                   port: 0
-                """.formatted(redisServer.uri(), namespace, HEARTBEAT_TTL.toSeconds(), kafkaServer.bootstrapServers(), topicPrefix,
-                settings.partitions(), dir.resolve("flags.json"), QUEUE, settings.concurrency()));
+                """.formatted(
+                        redisServer.uri(),
+                        namespace,
+                        HEARTBEAT_TTL.toSeconds(),
+                        kafkaServer.bootstrapServers(),
+                        topicPrefix,
+                        settings.partitions(),
+                        dir.resolve("flags.json"),
+                        QUEUE,
+                        settings.concurrency()));
         workerJar = dir.resolve("drill-workers.jar");
         try (JarOutputStream jar = new JarOutputStream(Files.newOutputStream(workerJar))) {
             jar.putNextEntry(new JarEntry("META-INF/services/dev.crossfade.api.worker.WorkerProvider"));
@@ -261,8 +279,9 @@ public final class Drill {
 
     private DrillReport exercise() throws Exception {
         double seconds = (double) settings.jobs() / settings.rate();
-        say(String.format("producing %,d jobs at %d/s (%.0f s) with %d faults over %s", settings.jobs(),
-                settings.rate(), seconds, settings.faults(), settings.kinds()));
+        say(String.format(
+                "producing %,d jobs at %d/s (%.0f s) with %d faults over %s",
+                settings.jobs(), settings.rate(), seconds, settings.faults(), settings.kinds()));
         List<Thread> threads = new ArrayList<>();
         long start = System.nanoTime();
         threads.add(daemon("drill-monitor", this::monitor));
@@ -295,15 +314,17 @@ public final class Drill {
     }
 
     private Thread daemon(String name, Runnable body) {
-        Thread t = new Thread(() -> {
-            try {
-                body.run();
-            } catch (RuntimeException e) {
-                if (!stopping) {
-                    log.error("{} failed", name, e);
-                }
-            }
-        }, name);
+        Thread t = new Thread(
+                () -> {
+                    try {
+                        body.run();
+                    } catch (RuntimeException e) {
+                        if (!stopping) {
+                            log.error("{} failed", name, e);
+                        }
+                    }
+                },
+                name);
         t.setDaemon(true);
         t.start();
         return t;
@@ -317,7 +338,10 @@ public final class Drill {
         while ((n = next.getAndIncrement()) < settings.jobs()) {
             long due = start + (long) (n * 1e9 / settings.rate());
             sleepUntil(due);
-            Job job = Job.builder(DrillWorkers.LEDGER).args(n).routingKey("account-" + (n % 2000)).build();
+            Job job = Job.builder(DrillWorkers.LEDGER)
+                    .args(n)
+                    .routingKey("account-" + (n % 2000))
+                    .build();
             FaultEvent during = current;
             long a = System.nanoTime();
             enqueueUntilAccepted(job);
@@ -356,8 +380,8 @@ public final class Drill {
         while (!stopping && produced.get() < settings.jobs()) {
             double elapsed = (System.nanoTime() - start) / 1e9;
             double shadow = elapsed > seconds / 3 && elapsed < 2 * seconds / 3 ? 50 : 0;
-            FlagsFile.Settings s = new FlagsFile.Settings(ROUTE_PERCENTS[random.nextInt(ROUTE_PERCENTS.length)], false,
-                    shadow);
+            FlagsFile.Settings s =
+                    new FlagsFile.Settings(ROUTE_PERCENTS[random.nextInt(ROUTE_PERCENTS.length)], false, shadow);
             flagsLock.lock();
             try {
                 node.flagsFile().write(s);
@@ -374,7 +398,8 @@ public final class Drill {
 
     private double fallbacks() {
         return Search.in(meters).name("crossfade.router.fallbacks").counters().stream()
-                .mapToDouble(Counter::count).sum();
+                .mapToDouble(Counter::count)
+                .sum();
     }
 
     /** Samples fallbacks and the breaker every 5 ms, stamping the open fault's reaction times. */
@@ -386,7 +411,8 @@ public final class Drill {
                 if (f.firstFallbackNanos < 0 && fallbacks() > f.fallbacksBefore) {
                     f.firstFallbackNanos = now;
                 }
-                if (f.breakerOpenNanos < 0 && !f.openBefore
+                if (f.breakerOpenNanos < 0
+                        && !f.openBefore
                         && node.router().kafkaBreakerState() == CircuitBreaker.State.OPEN) {
                     f.breakerOpenNanos = now;
                 }
@@ -444,7 +470,10 @@ public final class Drill {
         for (int i = 0; i < settings.faults(); i++) {
             FaultKind kind = settings.kinds().get(i % settings.kinds().size());
             sleepUntil(Math.max(start + (i + 1) * spacing, lastEnd + TimeUnit.SECONDS.toNanos(1)));
-            FaultEvent f = new FaultEvent(kind, System.nanoTime(), fallbacks(),
+            FaultEvent f = new FaultEvent(
+                    kind,
+                    System.nanoTime(),
+                    fallbacks(),
                     node.router().kafkaBreakerState() == CircuitBreaker.State.OPEN);
             faults.add(f);
             current = f;
@@ -459,8 +488,14 @@ public final class Drill {
                 current = null;
                 lastEnd = f.endNanos;
             }
-            say(String.format("fault %d/%d at %5.1fs: %-26s %s (%d ms)", i + 1, settings.faults(), rel(f.startNanos),
-                    kind.label(), f.detail, TimeUnit.NANOSECONDS.toMillis(f.endNanos - f.startNanos)));
+            say(String.format(
+                    "fault %d/%d at %5.1fs: %-26s %s (%d ms)",
+                    i + 1,
+                    settings.faults(),
+                    rel(f.startNanos),
+                    kind.label(),
+                    f.detail,
+                    TimeUnit.NANOSECONDS.toMillis(f.endNanos - f.startNanos)));
         }
     }
 
@@ -515,8 +550,8 @@ public final class Drill {
                 byte[] queueKey = node.redis().key("queue:" + QUEUE).getBytes(StandardCharsets.UTF_8);
                 node.redis().redis().lpush(queueKey, garbage(redisMarker));
                 try (KafkaProducer<byte[], byte[]> p = rawProducer()) {
-                    p.send(new ProducerRecord<>(topicPrefix + "." + QUEUE, garbage(kafkaMarker))).get(30,
-                            TimeUnit.SECONDS);
+                    p.send(new ProducerRecord<>(topicPrefix + "." + QUEUE, garbage(kafkaMarker)))
+                            .get(30, TimeUnit.SECONDS);
                 }
                 malformed.put(redisMarker, "redis");
                 malformed.put(kafkaMarker, "kafka");
@@ -525,7 +560,8 @@ public final class Drill {
             case POISON_JOB -> {
                 Job poison = Job.builder(DrillWorkers.POISON).args(index).build();
                 // retry: 0 sends an unknown class straight to dead, as in Sidekiq; it would otherwise be retried.
-                Job unknown = Job.builder("drill.NoSuchWorker").args(index).retry(0).build();
+                Job unknown =
+                        Job.builder("drill.NoSuchWorker").args(index).retry(0).build();
                 enqueueUntilAccepted(poison);
                 enqueueUntilAccepted(unknown);
                 expectedDead.put(poison.jid(), "always throws");
@@ -569,7 +605,9 @@ public final class Drill {
         // Jobs that outlast the outage: the live processes hold them, running, the whole time.
         List<String> slow = new ArrayList<>();
         for (int i = 0; i < (pool.size() + peers.size()) * 3; i++) {
-            Job job = Job.builder(DrillWorkers.SLOW).args(outage.toMillis() + 3000).build();
+            Job job = Job.builder(DrillWorkers.SLOW)
+                    .args(outage.toMillis() + 3000)
+                    .build();
             node.redis().queue().enqueue(job);
             slow.add(job.jid());
             outageJobs.put(job.jid(), "in flight across the Redis outage");
@@ -641,7 +679,8 @@ public final class Drill {
             }
         });
         // Peers beat for a TTL after reconnecting before they judge anyone; then the sweep recovers the victim.
-        long deadline = resumedAt + HEARTBEAT_TTL.multipliedBy(4).plusSeconds(30).toNanos();
+        long deadline =
+                resumedAt + HEARTBEAT_TTL.multipliedBy(4).plusSeconds(30).toNanos();
         boolean recovered = victimIdentity == null;
         while (!recovered && System.nanoTime() < deadline) {
             // Recovery empties its lists and forgets its registration.
@@ -656,13 +695,21 @@ public final class Drill {
         for (WorkerProcess peer : peers) {
             peer.sigterm(Duration.ofSeconds(30));
         }
-        f.detail = String.format("Redis frozen %d s (heartbeat TTL %d s), %d slow jobs in flight on %d processes%s; "
-                        + "%s SIGKILLed meanwhile holding %d in-progress jobs, %s; replaced by %s", outage.toSeconds(),
-                HEARTBEAT_TTL.toSeconds(), slow.size(), pool.size() + peers.size(),
-                peers.isEmpty() ? "" : " (with " + peers.size() + " extra for the fault)", victim, orphaned,
-                victimIdentity == null ? "not registered (nothing to recover)" : recovered
-                        ? "recovered " + took + " s after Redis was back"
-                        : "NOT recovered within " + TimeUnit.NANOSECONDS.toSeconds(deadline - resumedAt) + " s",
+        f.detail = String.format(
+                "Redis frozen %d s (heartbeat TTL %d s), %d slow jobs in flight on %d processes%s; "
+                        + "%s SIGKILLed meanwhile holding %d in-progress jobs, %s; replaced by %s",
+                outage.toSeconds(),
+                HEARTBEAT_TTL.toSeconds(),
+                slow.size(),
+                pool.size() + peers.size(),
+                peers.isEmpty() ? "" : " (with " + peers.size() + " extra for the fault)",
+                victim,
+                orphaned,
+                victimIdentity == null
+                        ? "not registered (nothing to recover)"
+                        : recovered
+                                ? "recovered " + took + " s after Redis was back"
+                                : "NOT recovered within " + TimeUnit.NANOSECONDS.toSeconds(deadline - resumedAt) + " s",
                 replacement);
     }
 
@@ -688,7 +735,8 @@ public final class Drill {
     /** In-progress list keys of a process identity ({@code *}: every process). */
     private List<String> inProgressKeys(String identity) {
         List<String> keys = new ArrayList<>();
-        ScanParams params = new ScanParams().match(inProgressPrefix() + identity + "|*").count(500);
+        ScanParams params =
+                new ScanParams().match(inProgressPrefix() + identity + "|*").count(500);
         String cursor = ScanParams.SCAN_POINTER_START;
         do {
             ScanResult<String> page = node.redis().redis().scan(cursor, params);
@@ -740,8 +788,10 @@ public final class Drill {
             long unprocessed;
             try {
                 Map<String, String> ledger = node.redis().redis().hgetAll(ledgerKey);
-                unprocessed = java.util.stream.Stream.of(Arrays.stream(okJids), outageJobs.keySet().stream(),
-                        orphans.keySet().stream()).flatMap(x -> x).filter(j -> j != null && !ledger.containsKey(j))
+                unprocessed = java.util.stream.Stream.of(
+                                Arrays.stream(okJids), outageJobs.keySet().stream(), orphans.keySet().stream())
+                        .flatMap(x -> x)
+                        .filter(j -> j != null && !ledger.containsKey(j))
                         .count();
             } catch (RuntimeException e) {
                 unprocessed = -1;
@@ -749,7 +799,8 @@ public final class Drill {
             if (unprocessed == 0) {
                 Accounting.Dead dead = Accounting.readDead(node, QUEUE);
                 if (expectedDead.keySet().stream().allMatch(dead.reasons()::containsKey)
-                        && malformed.keySet().stream().allMatch(m -> dead.markers().containsKey(m))) {
+                        && malformed.keySet().stream()
+                                .allMatch(m -> dead.markers().containsKey(m))) {
                     break;
                 }
             }
@@ -786,9 +837,17 @@ public final class Drill {
 
     private void progress(String what) {
         long alive = allWorkers.stream().filter(WorkerProcess::isAlive).count();
-        say(String.format("[%5.1fs] %s: enqueued %,d/%,d, faults %d/%d, workers alive %d, fallbacks %.0f, breaker %s",
-                rel(System.nanoTime()), what, produced.get(), settings.jobs(), faults.size(), settings.faults(), alive,
-                fallbacks(), node.router().kafkaBreakerState()));
+        say(String.format(
+                "[%5.1fs] %s: enqueued %,d/%,d, faults %d/%d, workers alive %d, fallbacks %.0f, breaker %s",
+                rel(System.nanoTime()),
+                what,
+                produced.get(),
+                settings.jobs(),
+                faults.size(),
+                settings.faults(),
+                alive,
+                fallbacks(),
+                node.router().kafkaBreakerState()));
     }
 
     private void say(String line) {
@@ -819,7 +878,8 @@ public final class Drill {
 
     private static void deleteQuietly(Path dir) {
         try (var files = Files.walk(dir)) {
-            files.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+            files.sorted(java.util.Comparator.reverseOrder())
+                    .forEach(p -> p.toFile().delete());
         } catch (IOException ignored) {
             // A temporary directory; the OS cleans it eventually.
         }

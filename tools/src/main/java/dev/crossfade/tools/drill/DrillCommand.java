@@ -1,55 +1,72 @@
 package dev.crossfade.tools.drill;
 
 import dev.crossfade.cli.Main;
+import java.io.PrintWriter;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
-import java.io.PrintWriter;
-import java.time.Duration;
-import java.util.List;
-import java.util.concurrent.Callable;
-
 /**
  * {@code crossfade drill}: the fault drill (see {@link Drill}). Exit code 0 when the drill passed
  * ({@link DrillReport#passed()}: no job lost, no live process's job rerun), 1 otherwise.
  */
-@Command(name = "drill", mixinStandardHelpOptions = true,
-        description = {"Fault drill on a local Redis and Kafka broker started for it: worker processes (crossfade "
-                + "work) consume both backends while a producer enqueues through the router at a steady rate, the "
-                + "route flag moves every few hundred ms, shadow copies run for a third of the time, and faults hit "
-                + "on a schedule (worker SIGKILL, broker SIGSTOP and restart, Redis restart, a consumer joining and "
-                + "leaving, malformed payloads, poison jobs, a garbage flags file, a Redis outage longer than the "
-                + "heartbeat TTL).",
-                "Ends with a table: faults by kind, enqueue latency during faults, time to fall back, duplicates by "
-                        + "cause, and `lost: N` (exit code 1 if N > 0, or if a Redis outage made a live process's "
-                        + "job run twice). Needs redis-server on the PATH."})
+@Command(
+        name = "drill",
+        mixinStandardHelpOptions = true,
+        description = {
+            "Fault drill on a local Redis and Kafka broker started for it: worker processes (crossfade "
+                    + "work) consume both backends while a producer enqueues through the router at a steady rate, the "
+                    + "route flag moves every few hundred ms, shadow copies run for a third of the time, and faults hit "
+                    + "on a schedule (worker SIGKILL, broker SIGSTOP and restart, Redis restart, a consumer joining and "
+                    + "leaving, malformed payloads, poison jobs, a garbage flags file, a Redis outage longer than the "
+                    + "heartbeat TTL).",
+            "Ends with a table: faults by kind, enqueue latency during faults, time to fall back, duplicates by "
+                    + "cause, and `lost: N` (exit code 1 if N > 0, or if a Redis outage made a live process's "
+                    + "job run twice). Needs redis-server on the PATH."
+        })
 public final class DrillCommand implements Callable<Integer> {
     @Option(names = "--jobs", defaultValue = "100000", description = "jobs to enqueue (default: ${DEFAULT-VALUE})")
     int jobs;
 
-    @Option(names = "--faults", defaultValue = "24", description = "faults to inject, spread over the run, cycling "
-            + "through the kinds (default: ${DEFAULT-VALUE})")
+    @Option(
+            names = "--faults",
+            defaultValue = "24",
+            description =
+                    "faults to inject, spread over the run, cycling " + "through the kinds (default: ${DEFAULT-VALUE})")
     int faults;
 
     @Option(names = "--workers", defaultValue = "3", description = "worker processes (default: ${DEFAULT-VALUE})")
     int workers;
 
-    @Option(names = "--rate", defaultValue = "400", description = "jobs enqueued per second (default: "
-            + "${DEFAULT-VALUE})")
+    @Option(
+            names = "--rate",
+            defaultValue = "400",
+            description = "jobs enqueued per second (default: " + "${DEFAULT-VALUE})")
     int rate;
 
-    @Option(names = "--kinds", split = ",", paramLabel = "KIND", description = "fault kinds in schedule order "
-            + "(default: all but halt-poison): ${COMPLETION-CANDIDATES}", converter = KindConverter.class)
+    @Option(
+            names = "--kinds",
+            split = ",",
+            paramLabel = "KIND",
+            description = "fault kinds in schedule order " + "(default: all but halt-poison): ${COMPLETION-CANDIDATES}",
+            converter = KindConverter.class)
     List<FaultKind> kinds;
 
-    @Option(names = "--drain-timeout", defaultValue = "300", paramLabel = "SECONDS",
+    @Option(
+            names = "--drain-timeout",
+            defaultValue = "300",
+            paramLabel = "SECONDS",
             description = "longest wait for the last jobs after the last enqueue (default: ${DEFAULT-VALUE})")
     int drainSeconds;
 
-    @Option(names = "--seed", defaultValue = "42", description = "seed of the random choices (default: "
-            + "${DEFAULT-VALUE})")
+    @Option(
+            names = "--seed",
+            defaultValue = "42",
+            description = "seed of the random choices (default: " + "${DEFAULT-VALUE})")
     long seed;
 
     @Spec
@@ -59,8 +76,13 @@ public final class DrillCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         // The drill moves the route flag hundreds of times; one INFO line per move would bury the progress lines.
         Main.quiet("dev.crossfade.flags.RoutingFlags");
-        DrillSettings.Builder s = DrillSettings.custom().jobs(jobs).faults(faults).workers(workers).rate(rate)
-                .drainTimeout(Duration.ofSeconds(drainSeconds)).seed(seed);
+        DrillSettings.Builder s = DrillSettings.custom()
+                .jobs(jobs)
+                .faults(faults)
+                .workers(workers)
+                .rate(rate)
+                .drainTimeout(Duration.ofSeconds(drainSeconds))
+                .seed(seed);
         if (kinds != null) {
             s.kinds(kinds);
         }

@@ -50,7 +50,7 @@ public final class DrillReport {
         d.faults.forEach(f -> ev.computeIfAbsent(f.kind, k -> new ArrayList<>()).add(f));
         this.events = ev;
         Map<FaultKind, double[]> p = new EnumMap<>(FaultKind.class);
-        d.byKind.forEach((k, l) -> p.put(k, new double[]{l.count(), l.percentileMillis(0.99)}));
+        d.byKind.forEach((k, l) -> p.put(k, new double[] {l.count(), l.percentileMillis(0.99)}));
         this.p99ByKind = p;
         this.calmP50 = d.calm.percentileMillis(0.5);
         this.calmP99 = d.calm.percentileMillis(0.99);
@@ -76,12 +76,12 @@ public final class DrillReport {
 
     /** Slow jobs put in flight before Redis outages, and how many of them ran exactly once. */
     public int[] outageJobsRunOnce() {
-        return new int[]{b.drill.outageJobs.size(), b.outageJobsOnce};
+        return new int[] {b.drill.outageJobs.size(), b.outageJobsOnce};
     }
 
     /** In-progress jobs left by workers killed during Redis outages, and how many of them ran or died since. */
     public int[] orphansEnded() {
-        return new int[]{b.drill.orphans.size(), b.orphansEnded};
+        return new int[] {b.drill.orphans.size(), b.orphansEnded};
     }
 
     /**
@@ -89,7 +89,9 @@ public final class DrillReport {
      * across a Redis outage or left by a worker killed during one accounted for.
      */
     public boolean passed() {
-        return b.lost.isEmpty() && b.liveReruns == 0 && b.orphansEnded == b.drill.orphans.size()
+        return b.lost.isEmpty()
+                && b.liveReruns == 0
+                && b.orphansEnded == b.drill.orphans.size()
                 && b.outageJobsRun == b.drill.outageJobs.size();
     }
 
@@ -146,27 +148,35 @@ public final class DrillReport {
     /** Prints the table. */
     public void print(PrintWriter out) {
         out.println();
-        out.printf("crossfade drill: %,d jobs at %d/s, %d worker processes (%d started in all), %d faults planned, "
-                + "%d s%n%n", jobs, rate, workers, workerProcesses, faultsPlanned, elapsedSeconds);
-        out.printf("%-26s %8s %10s %14s %16s %16s%n", "fault", "injected", "enqueues", "enqueue p99 ms",
-                "first fallback ms", "breaker OPEN ms");
+        out.printf(
+                "crossfade drill: %,d jobs at %d/s, %d worker processes (%d started in all), %d faults planned, "
+                        + "%d s%n%n",
+                jobs, rate, workers, workerProcesses, faultsPlanned, elapsedSeconds);
+        out.printf(
+                "%-26s %8s %10s %14s %16s %16s%n",
+                "fault", "injected", "enqueues", "enqueue p99 ms", "first fallback ms", "breaker OPEN ms");
         for (FaultKind k : FaultKind.values()) {
             List<FaultEvent> ev = events.getOrDefault(k, List.of());
             if (ev.isEmpty()) {
                 continue;
             }
             double[] lat = p99ByKind.get(k);
-            out.printf("%-26s %8d %10.0f %14.1f %16s %16s%n", k.label(), injected.getOrDefault(k, 0), lat[0], lat[1],
-                    range(ev, true), range(ev, false));
+            out.printf(
+                    "%-26s %8d %10.0f %14.1f %16s %16s%n",
+                    k.label(), injected.getOrDefault(k, 0), lat[0], lat[1], range(ev, true), range(ev, false));
         }
         out.printf("%n%-44s %,d%n", "jobs enqueued (OK from the router)", enqueued);
         out.printf("%-44s %,d%n", "  processed", b.processed);
         out.printf("%-44s %,d jobs, %,d extra runs%n", "  of which ran more than once", b.duplicateJobs, b.extraRuns);
         out.printf("%-44s %,d%n", "  dead although ordinary jobs", b.unexpectedDead.size());
         out.printf("%-44s %,d%n", "  still queued after the drain wait", b.stillQueued.size());
-        out.printf("%-44s %,d / %,d (dead with a reason / enqueued)%n", "poison, unknown-class, halting jobs",
-                b.expectedDeadFound.size(), expectedDead);
-        out.printf("%-44s %,d / %,d%n", "malformed payloads dead with a reason", b.malformedFound.size(),
+        out.printf(
+                "%-44s %,d / %,d (dead with a reason / enqueued)%n",
+                "poison, unknown-class, halting jobs", b.expectedDeadFound.size(), expectedDead);
+        out.printf(
+                "%-44s %,d / %,d%n",
+                "malformed payloads dead with a reason",
+                b.malformedFound.size(),
                 b.malformedFound.size() + b.malformedMissing.size());
         out.printf("%-44s Redis dead set %,d, Kafka DLQ %,d%n", "dead entries", b.deadRedis, b.deadKafka);
         out.printf("%-44s %,d%n", "runs of jids never acknowledged to producer", b.runsWithoutOk);
@@ -174,12 +184,17 @@ public final class DrillReport {
         out.printf("%-44s %,d%n", "route flag changes", flagChanges);
         out.printf("%-44s %,d%n", "workers that died on their own (replaced)", diedOnTheirOwn);
         if (!b.drill.outageJobs.isEmpty() || injected.containsKey(FaultKind.REDIS_OUTAGE)) {
-            out.printf("%n%s (heartbeat TTL %d s, %d injected)%n", FaultKind.REDIS_OUTAGE.label(),
-                    Drill.HEARTBEAT_TTL.toSeconds(), injected.getOrDefault(FaultKind.REDIS_OUTAGE, 0));
-            out.printf("%-44s %,d / %,d (ran exactly once / in flight)%n", "  slow jobs in flight across it",
-                    b.outageJobsOnce, b.drill.outageJobs.size());
-            out.printf("%-44s %,d / %,d (ran or dead / left)%n", "  in-progress jobs of workers killed in it",
-                    b.orphansEnded, b.drill.orphans.size());
+            out.printf(
+                    "%n%s (heartbeat TTL %d s, %d injected)%n",
+                    FaultKind.REDIS_OUTAGE.label(),
+                    Drill.HEARTBEAT_TTL.toSeconds(),
+                    injected.getOrDefault(FaultKind.REDIS_OUTAGE, 0));
+            out.printf(
+                    "%-44s %,d / %,d (ran exactly once / in flight)%n",
+                    "  slow jobs in flight across it", b.outageJobsOnce, b.drill.outageJobs.size());
+            out.printf(
+                    "%-44s %,d / %,d (ran or dead / left)%n",
+                    "  in-progress jobs of workers killed in it", b.orphansEnded, b.drill.orphans.size());
             out.printf("%-44s %,d (must be 0)%n", "  live processes' jobs rerun by a peer", b.liveReruns);
             out.printf("%-44s %,d%n", "  all extra runs around it", b.outageExtraRuns);
         }
@@ -196,8 +211,9 @@ public final class DrillReport {
         out.printf("  %6d  runs while the guard was unavailable (Redis down: at-least-once)%n", b.guardUnavailable);
         if (!b.unexpectedDead.isEmpty()) {
             out.println("\nordinary jobs that died (first 10):");
-            b.unexpectedDead.entrySet().stream().limit(10).forEach(e -> out.printf("  %s %s%n", e.getKey(),
-                    e.getValue()));
+            b.unexpectedDead.entrySet().stream()
+                    .limit(10)
+                    .forEach(e -> out.printf("  %s %s%n", e.getKey(), e.getValue()));
         }
         if (!b.stillQueued.isEmpty()) {
             out.println("\nstill queued (first 10):");
@@ -209,16 +225,25 @@ public final class DrillReport {
         if (!b.unexpectedRuns.isEmpty()) {
             out.println("\npoison jobs that ran: " + b.unexpectedRuns);
         }
-        out.printf("%nlost: %d%s%n", b.lost.size(), b.lost.isEmpty() ? "" : "  " + b.lost.subList(0,
-                Math.min(20, b.lost.size())));
+        out.printf(
+                "%nlost: %d%s%n",
+                b.lost.size(), b.lost.isEmpty() ? "" : "  " + b.lost.subList(0, Math.min(20, b.lost.size())));
         if (!b.lost.isEmpty()) {
             List<String> order = Arrays.asList(b.drill.okJids);
-            out.printf("  lost jobs were enqueued at (s into the run): %s%n", b.lost.stream().limit(20)
-                    .map(j -> String.format("%.1f", order.indexOf(j) / (double) b.drill.settings().rate())).toList());
+            out.printf(
+                    "  lost jobs were enqueued at (s into the run): %s%n",
+                    b.lost.stream()
+                            .limit(20)
+                            .map(j -> String.format(
+                                    "%.1f",
+                                    order.indexOf(j)
+                                            / (double) b.drill.settings().rate()))
+                            .toList());
         }
         if (!b.lostTrail.isEmpty()) {
-            out.printf("  trail of lost jobs: %d, e.g. %s%n", b.lostTrail.size(),
-                    b.lostTrail.entrySet().stream().limit(5).toList());
+            out.printf(
+                    "  trail of lost jobs: %d, e.g. %s%n",
+                    b.lostTrail.size(), b.lostTrail.entrySet().stream().limit(5).toList());
         }
         out.flush();
     }
@@ -238,8 +263,8 @@ public final class DrillReport {
         if (n == 0) {
             return "-";
         }
-        return (min == max ? Long.toString(min) : min + ".." + max) + (n < ev.size() ? " (" + n + "/" + ev.size()
-                + ")" : "");
+        return (min == max ? Long.toString(min) : min + ".." + max)
+                + (n < ev.size() ? " (" + n + "/" + ev.size() + ")" : "");
     }
 
     /** Collects the accounting; package-private, filled by {@link Accounting}. */

@@ -103,8 +103,7 @@ public final class DrillSettings {
         private Duration drainTimeout = Duration.ofMinutes(5);
         private long seed = 42;
 
-        private Builder() {
-        }
+        private Builder() {}
 
         public Builder jobs(int jobs) {
             this.jobs = positive(jobs, "jobs");
@@ -134,8 +133,10 @@ public final class DrillSettings {
             if (kinds.isEmpty()) {
                 throw new IllegalArgumentException("at least one fault kind is needed");
             }
-            this.kinds = new ArrayList<>(Set.copyOf(kinds).size() == kinds.size() ? kinds
-                    : new ArrayList<>(new java.util.LinkedHashSet<>(kinds)));
+            this.kinds = new ArrayList<>(
+                    Set.copyOf(kinds).size() == kinds.size()
+                            ? kinds
+                            : new ArrayList<>(new java.util.LinkedHashSet<>(kinds)));
             return this;
         }
 

@@ -4,10 +4,9 @@ import dev.crossfade.api.worker.WorkerOptions;
 import dev.crossfade.api.worker.WorkerProvider;
 import dev.crossfade.api.worker.WorkerRegistry;
 import dev.crossfade.cli.runtime.BuiltInWorkers;
-import redis.clients.jedis.RedisClient;
-
 import java.net.URI;
 import java.util.List;
+import redis.clients.jedis.RedisClient;
 
 /**
  * The drill's workers, registered only in the drill's child worker processes: the drill writes a tiny jar whose
@@ -34,11 +33,12 @@ public final class DrillWorkers implements WorkerProvider {
     public static final String SLOW = "drill.Slow";
     /** Kills the worker process running it. */
     public static final String HALT = "drill.Halt";
+
     static final String REDIS_URL_ENV = "CROSSFADE_DRILL_REDIS_URL";
     static final String NAMESPACE_ENV = "CROSSFADE_DRILL_NAMESPACE";
 
-    private static final String RECORD = "redis.call('HINCRBY', KEYS[1], ARGV[1], 1) "
-            + "redis.call('RPUSH', KEYS[2], ARGV[2]) return 1";
+    private static final String RECORD =
+            "redis.call('HINCRBY', KEYS[1], ARGV[1], 1) " + "redis.call('RPUSH', KEYS[2], ARGV[2]) return 1";
 
     /** Key of the run log: one line per run of {@value #LEDGER}. */
     static String runsKey(String namespace) {
@@ -50,23 +50,38 @@ public final class DrillWorkers implements WorkerProvider {
         String url = System.getenv(REDIS_URL_ENV);
         String ns = System.getenv().getOrDefault(NAMESPACE_ENV, "");
         if (url == null) {
-            throw new IllegalStateException(REDIS_URL_ENV + " is not set: the drill workers run only in drill children");
+            throw new IllegalStateException(
+                    REDIS_URL_ENV + " is not set: the drill workers run only in drill children");
         }
         // Lazily connected; shares nothing with the backend's pool so a stuck ledger write cannot starve fetching.
         RedisClient redis = RedisClient.create(URI.create(url));
         long pid = ProcessHandle.current().pid();
         List<String> keys = List.of(BuiltInWorkers.ledgerKey(ns), runsKey(ns));
-        registry.register(LEDGER, (args, ctx) -> redis.eval(RECORD, keys, List.of(ctx.jid(),
-                        ctx.jid() + " " + ctx.backend().id() + " " + pid + " " + ctx.attempt() + " "
-                                + System.currentTimeMillis())))
+        registry.register(
+                        LEDGER,
+                        (args, ctx) -> redis.eval(
+                                RECORD,
+                                keys,
+                                List.of(
+                                        ctx.jid(),
+                                        ctx.jid() + " " + ctx.backend().id() + " " + pid + " " + ctx.attempt() + " "
+                                                + System.currentTimeMillis())))
                 .register(SLOW, (args, ctx) -> {
                     Thread.sleep(args.get(0, Long.class));
-                    redis.eval(RECORD, keys, List.of(ctx.jid(), ctx.jid() + " " + ctx.backend().id() + " " + pid + " "
-                            + ctx.attempt() + " " + System.currentTimeMillis()));
+                    redis.eval(
+                            RECORD,
+                            keys,
+                            List.of(
+                                    ctx.jid(),
+                                    ctx.jid() + " " + ctx.backend().id() + " " + pid + " " + ctx.attempt() + " "
+                                            + System.currentTimeMillis()));
                 })
-                .register(POISON, (args, ctx) -> {
-                    throw new IllegalStateException("drill poison job " + ctx.jid() + " always fails");
-                }, WorkerOptions.custom().maxRetries(1).build())
+                .register(
+                        POISON,
+                        (args, ctx) -> {
+                            throw new IllegalStateException("drill poison job " + ctx.jid() + " always fails");
+                        },
+                        WorkerOptions.custom().maxRetries(1).build())
                 .register(HALT, (args, ctx) -> Runtime.getRuntime().halt(137));
     }
 }

@@ -13,6 +13,7 @@ final class FaultEvent {
     volatile String detail = "";
     /** Router fallbacks counted before the fault started, and breaker state then: baselines for the monitor. */
     final double fallbacksBefore;
+
     final boolean openBefore;
     volatile long firstFallbackNanos = -1;
     volatile long breakerOpenNanos = -1;

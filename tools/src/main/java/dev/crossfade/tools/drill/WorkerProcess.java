@@ -34,15 +34,27 @@ final class WorkerProcess {
         List<String> cmd = new ArrayList<>();
         cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
         // Small, quick-starting JVMs: four of them share two cores with the broker and the producer.
-        cmd.addAll(List.of("-Xmx256m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-Xss512k",
+        cmd.addAll(List.of(
+                "-Xmx256m",
+                "-XX:+UseSerialGC",
+                "-XX:TieredStopAtLevel=1",
+                "-Xss512k",
                 "-Dorg.slf4j.simpleLogger.showDateTime=true",
                 "-Dorg.slf4j.simpleLogger.dateTimeFormat=HH:mm:ss.SSS",
                 "-Dorg.slf4j.simpleLogger.log.org.apache.kafka=warn",
-                "-cp", System.getProperty("java.class.path"),
-                "dev.crossfade.cli.Main", "work", "-c", config.toString(), "--jar", jar.toString(),
-                "--http-port", "0"));
+                "-cp",
+                System.getProperty("java.class.path"),
+                "dev.crossfade.cli.Main",
+                "work",
+                "-c",
+                config.toString(),
+                "--jar",
+                jar.toString(),
+                "--http-port",
+                "0"));
         Path log = dir.resolve(name + ".log");
-        ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true)
+        ProcessBuilder pb = new ProcessBuilder(cmd)
+                .redirectErrorStream(true)
                 .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()));
         // The YAML names everything; inherited settings would override it (environment wins over the file).
         pb.environment().keySet().removeIf(k -> k.startsWith("CROSSFADE_") || k.equals("LD_SDK_KEY"));
@@ -78,7 +90,8 @@ final class WorkerProcess {
                 return false;
             }
             try {
-                if (Files.exists(log) && Files.readString(log, StandardCharsets.UTF_8).contains(READY)) {
+                if (Files.exists(log)
+                        && Files.readString(log, StandardCharsets.UTF_8).contains(READY)) {
                     return true;
                 }
             } catch (IOException | UncheckedIOException e) {

@@ -1,6 +1,7 @@
 package dev.crossfade.tools.drill;
 
-import org.junit.jupiter.api.Test;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.PrintWriter;
 import java.io.StringWriter;
@@ -8,9 +9,7 @@ import java.time.Duration;
 import java.util.EnumSet;
 import java.util.List;
 import java.util.Set;
-
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertTrue;
+import org.junit.jupiter.api.Test;
 
 /**
  * The CI variant of the fault drill: 10,000 jobs through the router into worker processes while nine kinds of fault
@@ -20,17 +19,35 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * an at-least-once backend and are reported by cause, not asserted away.
  */
 class DrillTest {
-    private static final List<FaultKind> KINDS = List.of(FaultKind.WORKER_SIGKILL, FaultKind.BROKER_PAUSE,
-            FaultKind.REDIS_RESTART, FaultKind.POISON_JOB, FaultKind.MALFORMED_PAYLOAD, FaultKind.CONSUMER_JOIN_LEAVE,
-            FaultKind.FLAGS_GARBAGE, FaultKind.BROKER_RESTART, FaultKind.REDIS_OUTAGE);
+    private static final List<FaultKind> KINDS = List.of(
+            FaultKind.WORKER_SIGKILL,
+            FaultKind.BROKER_PAUSE,
+            FaultKind.REDIS_RESTART,
+            FaultKind.POISON_JOB,
+            FaultKind.MALFORMED_PAYLOAD,
+            FaultKind.CONSUMER_JOIN_LEAVE,
+            FaultKind.FLAGS_GARBAGE,
+            FaultKind.BROKER_RESTART,
+            FaultKind.REDIS_OUTAGE);
 
     @Test
     void tenThousandJobsThroughNineKindsOfFaultLoseNothing() throws Exception {
         StringWriter text = new StringWriter();
         PrintWriter out = new PrintWriter(text, true);
-        DrillReport report = new Drill(DrillSettings.custom()
-                .jobs(10_000).rate(250).workers(2).concurrency(4).partitions(4).faults(KINDS.size()).kinds(KINDS)
-                .drainTimeout(Duration.ofSeconds(150)).seed(7).build(), out).run();
+        DrillReport report = new Drill(
+                        DrillSettings.custom()
+                                .jobs(10_000)
+                                .rate(250)
+                                .workers(2)
+                                .concurrency(4)
+                                .partitions(4)
+                                .faults(KINDS.size())
+                                .kinds(KINDS)
+                                .drainTimeout(Duration.ofSeconds(150))
+                                .seed(7)
+                                .build(),
+                        out)
+                .run();
         report.print(out);
         String table = text.toString();
         System.out.println(table);
@@ -41,7 +58,10 @@ class DrillTest {
         assertTrue(report.outageJobsRunOnce()[0] > 0, table);
         assertTrue(report.passed(), table);
         assertEquals(Set.copyOf(KINDS), report.injected().keySet(), "every fault kind happened:\n" + table);
-        assertEquals(KINDS.size(), report.injected().values().stream().mapToInt(Integer::intValue).sum(), table);
+        assertEquals(
+                KINDS.size(),
+                report.injected().values().stream().mapToInt(Integer::intValue).sum(),
+                table);
         assertTrue(report.processed() >= 10_000 - report.stillQueued().size(), table);
         assertEquals(Set.of(), Set.copyOf(report.malformedMissing()), table);
         assertEquals(2, report.malformedFound().size(), table);

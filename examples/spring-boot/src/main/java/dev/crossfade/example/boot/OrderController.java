@@ -22,22 +22,24 @@ public class OrderController {
     }
 
     /** An order as posted: {@code {"orderId": "o-1", "sku": "tea", "quantity": 2, "email": "a@example.com"}}. */
-    public record Order(String orderId, String sku, int quantity, String email) {
-    }
+    public record Order(String orderId, String sku, int quantity, String email) {}
 
     /** The jids of the enqueued jobs, to look them up in Sidekiq's web UI or {@code crossfade status}. */
-    public record Accepted(String orderId, List<String> jids) {
-    }
+    public record Accepted(String orderId, List<String> jids) {}
 
     @PostMapping("/orders")
     @ResponseStatus(HttpStatus.ACCEPTED)
     public Accepted place(@RequestBody Order order) {
         // The order id is the routing key: both jobs of one order land on the same Kafka partition.
         List<String> jids = jobs.enqueueAll(List.of(
-                Job.builder(ReserveStockWorker.JOB).args(order.orderId(), order.sku(), order.quantity())
-                        .routingKey(order.orderId()).build(),
-                Job.builder(SendReceiptWorker.JOB).args(order.orderId(), order.email())
-                        .routingKey(order.orderId()).build()));
+                Job.builder(ReserveStockWorker.JOB)
+                        .args(order.orderId(), order.sku(), order.quantity())
+                        .routingKey(order.orderId())
+                        .build(),
+                Job.builder(SendReceiptWorker.JOB)
+                        .args(order.orderId(), order.email())
+                        .routingKey(order.orderId())
+                        .build()));
         return new Accepted(order.orderId(), jids);
     }
 }

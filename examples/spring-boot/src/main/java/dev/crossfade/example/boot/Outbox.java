@@ -9,8 +9,7 @@ import org.springframework.stereotype.Component;
 @Component
 public class Outbox {
     /** One sent receipt, with the job that sent it and the backend that delivered the job. */
-    public record Receipt(String orderId, String email, String jid, Backend backend) {
-    }
+    public record Receipt(String orderId, String email, String jid, Backend backend) {}
 
     private final List<Receipt> sent = new CopyOnWriteArrayList<>();
 

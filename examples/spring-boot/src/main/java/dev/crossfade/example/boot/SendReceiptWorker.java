@@ -24,7 +24,7 @@ public class SendReceiptWorker implements Worker {
         if (context.shadow()) {
             return; // a shadow copy must not mail the customer twice
         }
-        outbox.send(new Outbox.Receipt(args.get(0, String.class), args.get(1, String.class), context.jid(),
-                context.backend()));
+        outbox.send(new Outbox.Receipt(
+                args.get(0, String.class), args.get(1, String.class), context.jid(), context.backend()));
     }
 }

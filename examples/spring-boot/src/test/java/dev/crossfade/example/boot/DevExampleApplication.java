@@ -13,8 +13,7 @@ import org.springframework.context.ConfigurableApplicationContext;
  */
 public final class DevExampleApplication {
 
-    private DevExampleApplication() {
-    }
+    private DevExampleApplication() {}
 
     public static void main(String[] args) {
         RedisService redis = DevServices.redis();
@@ -23,14 +22,18 @@ public final class DevExampleApplication {
         withServices[0] = "--crossfade.redis.url=" + redis.uri();
         withServices[1] = "--crossfade.kafka.bootstrap=" + kafka.bootstrapServers();
         System.arraycopy(args, 0, withServices, 2, args.length);
-        ConfigurableApplicationContext app =
-                SpringApplication.from(ExampleApplication::main).run(withServices).getApplicationContext();
+        ConfigurableApplicationContext app = SpringApplication.from(ExampleApplication::main)
+                .run(withServices)
+                .getApplicationContext();
         // The servers stop only after the context has closed (a second close waits for the first), so the workers
         // can hand their unfinished jobs back to the queues on the way out.
-        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-            app.close();
-            kafka.close();
-            redis.close();
-        }, "dev-services-stop"));
+        Runtime.getRuntime()
+                .addShutdownHook(new Thread(
+                        () -> {
+                            app.close();
+                            kafka.close();
+                            redis.close();
+                        },
+                        "dev-services-stop"));
     }
 }

@@ -43,14 +43,17 @@ import org.springframework.test.context.DynamicPropertySource;
 @DirtiesContext
 class ExampleApplicationTest {
     private static final ObjectMapper JSON = new ObjectMapper();
+
     @TempDir
     static Path dir;
+
     private static TestNamespace ns;
     private static RedisService redis;
     private static LocalKafka kafka;
     private static Path flags;
 
-    private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+    private final HttpClient http =
+            HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
 
     @LocalServerPort
     int port;
@@ -97,15 +100,16 @@ class ExampleApplicationTest {
 
     @Test
     void ordersRunOnceThroughTheRouterAndFallBackToRedisWhenKafkaIsDown() throws Exception {
-        HttpResponse<String> placed = post("/orders",
-                "{\"orderId\":\"o-1\",\"sku\":\"tea\",\"quantity\":2,\"email\":\"ann@example.com\"}");
+        HttpResponse<String> placed =
+                post("/orders", "{\"orderId\":\"o-1\",\"sku\":\"tea\",\"quantity\":2,\"email\":\"ann@example.com\"}");
         assertThat(placed.statusCode()).as(placed.body()).isEqualTo(202);
         List<String> jids = jids(placed);
         assertThat(jids).hasSize(2);
 
         // The flag sends the order's jobs to Kafka; each runs once, on its bean worker.
         await().atMost(Duration.ofSeconds(60)).until(() -> receipts("o-1").size() == 1 && stock.reserved("tea") == 2);
-        await().during(Duration.ofMillis(500)).atMost(Duration.ofSeconds(5))
+        await().during(Duration.ofMillis(500))
+                .atMost(Duration.ofSeconds(5))
                 .until(() -> receipts("o-1").size() == 1 && stock.reserved("tea") == 2);
         Outbox.Receipt first = receipts("o-1").get(0);
         assertThat(first.jid()).isEqualTo(jids.get(1));
@@ -114,7 +118,9 @@ class ExampleApplicationTest {
         JsonNode health = health("/actuator/health", 200);
         assertThat(health.at("/status").asText()).isEqualTo("UP");
         for (String component : List.of("crossfadeRedis", "crossfadeKafka", "crossfadeFlags")) {
-            assertThat(health.at("/components/" + component + "/status").asText()).as(component).isEqualTo("UP");
+            assertThat(health.at("/components/" + component + "/status").asText())
+                    .as(component)
+                    .isEqualTo("UP");
         }
         // The info endpoint says where the flags come from and how they split traffic.
         JsonNode info = health("/actuator/info", 200).at("/crossfade");
@@ -124,16 +130,20 @@ class ExampleApplicationTest {
 
         kafka.stop();
 
-        await().atMost(Duration.ofSeconds(30)).until(() -> "DOWN".equals(
-                health("/actuator/health", null).at("/components/crossfadeKafka/status").asText()));
+        await().atMost(Duration.ofSeconds(30))
+                .until(() -> "DOWN"
+                        .equals(health("/actuator/health", null)
+                                .at("/components/crossfadeKafka/status")
+                                .asText()));
         // The application as a whole is DOWN (503), its Redis and flags are not.
         JsonNode down = health("/actuator/health", 503);
         assertThat(down.at("/components/crossfadeRedis/status").asText()).isEqualTo("UP");
         // Still ready for orders: they go to Redis.
-        assertThat(health("/actuator/health/readiness", 200).at("/status").asText()).isEqualTo("UP");
+        assertThat(health("/actuator/health/readiness", 200).at("/status").asText())
+                .isEqualTo("UP");
 
-        HttpResponse<String> fallback = post("/orders",
-                "{\"orderId\":\"o-2\",\"sku\":\"tea\",\"quantity\":1,\"email\":\"bob@example.com\"}");
+        HttpResponse<String> fallback =
+                post("/orders", "{\"orderId\":\"o-2\",\"sku\":\"tea\",\"quantity\":1,\"email\":\"bob@example.com\"}");
         assertThat(fallback.statusCode()).as(fallback.body()).isEqualTo(202);
         String receiptJid = jids(fallback).get(1);
         await().atMost(Duration.ofSeconds(30)).until(() -> receipts("o-2").size() == 1 && stock.reserved("tea") == 3);
@@ -151,19 +161,26 @@ class ExampleApplicationTest {
     }
 
     /** The controller's answer, read with the test's own JSON mapper. */
-    record Accepted(String orderId, List<String> jids) {
-    }
+    record Accepted(String orderId, List<String> jids) {}
 
     private HttpResponse<String> post(String path, String body) throws IOException, InterruptedException {
-        return http.send(HttpRequest.newBuilder(uri(path)).timeout(Duration.ofSeconds(10))
-                .header("Content-Type", "application/json")
-                .POST(HttpRequest.BodyPublishers.ofString(body)).build(), HttpResponse.BodyHandlers.ofString());
+        return http.send(
+                HttpRequest.newBuilder(uri(path))
+                        .timeout(Duration.ofSeconds(10))
+                        .header("Content-Type", "application/json")
+                        .POST(HttpRequest.BodyPublishers.ofString(body))
+                        .build(),
+                HttpResponse.BodyHandlers.ofString());
     }
 
     /** The health JSON at {@code path}; its HTTP status must be {@code expectedStatus} unless that is null. */
     private JsonNode health(String path, Integer expectedStatus) throws IOException, InterruptedException {
-        HttpResponse<String> r = http.send(HttpRequest.newBuilder(uri(path)).timeout(Duration.ofSeconds(10)).GET()
-                .build(), HttpResponse.BodyHandlers.ofString());
+        HttpResponse<String> r = http.send(
+                HttpRequest.newBuilder(uri(path))
+                        .timeout(Duration.ofSeconds(10))
+                        .GET()
+                        .build(),
+                HttpResponse.BodyHandlers.ofString());
         if (expectedStatus != null) {
             assertThat(r.statusCode()).as(path + " " + r.body()).isEqualTo(expectedStatus);
         }

@@ -19,8 +19,7 @@ public final class ConfigurationMetadata {
     /** The command's keys the starter does not read: the application serves HTTP itself, its workers are beans. */
     private static final List<String> COMMAND_ONLY = List.of("http.", "workers.jars", "workers.providers");
 
-    private ConfigurationMetadata() {
-    }
+    private ConfigurationMetadata() {}
 
     /** Whether a setting is the command's alone, so the starter neither reads nor lists it. */
     public static boolean commandOnly(String key) {
@@ -31,7 +30,9 @@ public final class ConfigurationMetadata {
     public static void main(String[] args) throws IOException {
         ObjectMapper json = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
         ObjectNode root = json.createObjectNode();
-        root.putArray("groups").addObject().put("name", "crossfade")
+        root.putArray("groups")
+                .addObject()
+                .put("name", "crossfade")
                 .put("type", "dev.crossfade.config.CrossfadeConfig")
                 .put("description", "Crossfade: the crossfade command's settings");
         ArrayNode properties = root.putArray("properties");
@@ -40,7 +41,9 @@ public final class ConfigurationMetadata {
             if (commandOnly(s.key())) {
                 continue;
             }
-            ObjectNode p = properties.addObject().put("name", "crossfade." + s.key())
+            ObjectNode p = properties
+                    .addObject()
+                    .put("name", "crossfade." + s.key())
                     .put("type", javaType(s.type()))
                     .put("description", s.description() + " (environment: " + s.env() + ")")
                     .put("sourceType", "dev.crossfade.config.CrossfadeConfig");
@@ -48,13 +51,20 @@ public final class ConfigurationMetadata {
                 p.put("defaultValue", s.defaultValue());
             }
         }
-        properties.addObject().put("name", "crossfade.workers.enabled").put("type", "java.lang.Boolean")
+        properties
+                .addObject()
+                .put("name", "crossfade.workers.enabled")
+                .put("type", "java.lang.Boolean")
                 .put("description", "Whether this application runs workers; false makes it enqueue-only.")
                 .put("defaultValue", true);
         ObjectNode mode = hints.addObject().put("name", "crossfade.kafka.mode");
-        mode.putArray("values").addObject().put("value", "group")
+        mode.putArray("values")
+                .addObject()
+                .put("value", "group")
                 .put("description", "consumer group, ordered per partition");
-        ((ArrayNode) mode.get("values")).addObject().put("value", "share")
+        ((ArrayNode) mode.get("values"))
+                .addObject()
+                .put("value", "share")
                 .put("description", "share group (KIP-932 queues)");
         Path out = Path.of(args[0]);
         Files.createDirectories(out.getParent());
