@@ -32,6 +32,15 @@ module Interop
     jid
   end
 
+  # A job Ruby Sidekiq's own code failed and then moved to the dead set (as Sidekiq Web's Kill button does);
+  # returns the jid.
+  def kill_in_ruby(klass, arg)
+    jid = fail_in_ruby(klass, arg)
+    Sidekiq::RetrySet.new.find_job(jid).kill
+    Sidekiq::DeadSet.new.find_job(jid) or raise("Ruby did not move #{jid} to the dead set")
+    jid
+  end
+
   def entry_fields(e)
     {"jid" => e.jid, "class" => e.klass, "display_class" => e.display_class, "args" => e.args, "queue" => e.queue,
      "error_class" => e["error_class"], "error_message" => e["error_message"], "retry_count" => e["retry_count"],

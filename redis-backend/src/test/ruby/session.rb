@@ -1,7 +1,7 @@
 # One long-lived Ruby process answering the interop tests' questions, so a test class pays Ruby's start-up (seconds on
 # JRuby) once. Reads one JSON command per line on stdin, answers one JSON line on stdout:
 #   {"cmd": "inspect"} | {"cmd": "push", "class": ..., "count": n} | {"cmd": "push_nasty", "class": ...}
-#   {"cmd": "fail_in_ruby", "class": ..., "arg": ...} | {"cmd": "web", "path": "/busy"} | {"cmd": "quiet", "identity": ...}
+#   {"cmd": "fail_in_ruby", "class": ..., "arg": ...} | {"cmd": "kill_in_ruby", "class": ..., "arg": ...} | {"cmd": "web", "path": "/busy"} | {"cmd": "quiet", "identity": ...}
 #   {"cmd": "retry_all"} | {"cmd": "dead_retry_all"} | {"cmd": "metrics"}
 require_relative "lib"
 require "securerandom"
@@ -45,6 +45,7 @@ def handle(c)
        "item" => j.item}
     }
   when "fail_in_ruby" then Interop.fail_in_ruby(c["class"], c["arg"])
+  when "kill_in_ruby" then Interop.kill_in_ruby(c["class"], c["arg"])
   when "web" then web(c["path"])
   when "quiet"
     p = Sidekiq::ProcessSet.new.find { |x| x.identity == c["identity"] } or raise("no process #{c["identity"]}")

@@ -278,6 +278,20 @@ abstract class SidekiqInteropTest {
     }
 
     @Test
+    void deadJobWrittenByRubyIsPutBackByJavaAndRunByJava() throws Exception {
+        String jid = ruby.call("kill_in_ruby", "class", "RubyDeadWorker", "arg", "revived")
+                .asText();
+        assertEquals(1, backend.admin().deadSize());
+        assertTrue(backend.admin().retryDead(jid), "Java's dead retry finds the entry Ruby wrote");
+        try (RedisWorkerRuntime workers = javaWorkers(
+                WorkerRegistry.builder().register("RubyDeadWorker", recording()).build())) {
+            await().atMost(Duration.ofSeconds(30)).until(() -> ledger.completedAll(List.of(jid)));
+        }
+        assertEquals("[\"revived\"]", ledger.starts(jid).get(0).argsJson());
+        assertEquals(0, backend.admin().deadSize());
+    }
+
+    @Test
     void javaProcessIsListedBySidekiqWithItsBusyJobsAndQuietedByIt() throws Exception {
         CountDownLatch release = new CountDownLatch(1);
         Worker blocking = (args, ctx) -> release.await(30, TimeUnit.SECONDS);
