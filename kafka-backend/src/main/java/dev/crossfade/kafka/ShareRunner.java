@@ -18,6 +18,7 @@ import java.util.Set;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.locks.LockSupport;
 import org.apache.kafka.clients.consumer.AcknowledgeType;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.ConsumerRecords;
@@ -75,6 +76,7 @@ import org.slf4j.LoggerFactory;
 public final class ShareRunner extends KafkaRunner {
     private static final Logger log = LoggerFactory.getLogger(ShareRunner.class);
     // After a failed poll-loop turn: 100 ms doubling to 10 s.
+    private static final long WAIT_NANOS = TimeUnit.MILLISECONDS.toNanos(20);
     private static final IntervalFunction LOOP_BACKOFF =
             IntervalFunction.ofExponentialBackoff(Duration.ofMillis(100), 2.0, Duration.ofSeconds(10));
     /** Outcomes remembered per consumer for records whose acknowledgement the client refused. */
@@ -236,10 +238,9 @@ public final class ShareRunner extends KafkaRunner {
             long renewEvery = renewInterval(consumer);
             boolean stopping = false;
             while (!batch.settled()) {
-                try {
-                    Thread.sleep(20);
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
+                // Woken at once when the batch settles; the timeout paces acknowledgements and renewals meanwhile.
+                LockSupport.parkNanos(WAIT_NANOS);
+                if (Thread.currentThread().isInterrupted()) {
                     break;
                 }
                 long now = System.nanoTime();
@@ -451,6 +452,9 @@ public final class ShareRunner extends KafkaRunner {
         int[] acked = new int[0];
         final AtomicInteger unsettled = new AtomicInteger();
 
+        /** The poll thread that runs this batch; woken when the last chunk finishes. */
+        private final Thread owner = Thread.currentThread();
+
         Batch(KafkaShareConsumer<byte[], byte[]> consumer, Owed owed) {
             this.consumer = consumer;
             this.owed = owed;
@@ -510,7 +514,9 @@ public final class ShareRunner extends KafkaRunner {
         }
 
         void chunkDone() {
-            unsettled.decrementAndGet();
+            if (unsettled.decrementAndGet() == 0) {
+                LockSupport.unpark(owner); // the poll thread waits for the batch to settle
+            }
         }
 
         /** Acknowledges the records finished since the last call; returns how many. Poll thread only. */
