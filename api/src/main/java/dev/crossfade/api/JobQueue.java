@@ -12,6 +12,11 @@ import java.util.List;
  * configured acks). Anything else is an {@link EnqueueException} naming the backend and the reason: a job is never
  * dropped silently. Invalid jobs (too large, not encodable) are rejected with
  * {@link dev.crossfade.api.codec.InvalidPayloadException} before anything is sent.
+ *
+ * <p>The forms with a {@code limit} make the caller's deadline part of the call: every wait the backend makes on the
+ * caller's thread (a pooled connection, topic creation, client metadata, the acknowledgement) counts against it, and
+ * the call returns by then with the jids or an {@link EnqueueTimeoutException}. So a caller with a deadline, such as
+ * the router, needs no thread of its own to keep it. The forms without one wait up to the backend's own timeouts.
  */
 public interface JobQueue extends AutoCloseable {
 
@@ -29,6 +34,26 @@ public interface JobQueue extends AutoCloseable {
      * @return the jids, in order
      */
     List<String> enqueueAll(List<Job> jobs);
+
+    /**
+     * Enqueues several jobs as {@link #enqueueAll(List)} does, returning within about {@code limit} (plus the time to
+     * encode them): with their jids, in order, once the backend has durably accepted every one, else with an
+     * {@link EnqueueException}, an {@link EnqueueTimeoutException} when the limit ran out. On a timeout some jobs may
+     * still arrive. A limit of zero or less is spent already: the call throws {@link EnqueueTimeoutException} and
+     * sends nothing. Invalid jobs are rejected by throwing, before anything is sent.
+     *
+     * @return the jids, in order
+     */
+    List<String> enqueueAll(List<Job> jobs, Duration limit);
+
+    /**
+     * Enqueues one job within {@code limit}, as {@link #enqueueAll(List, Duration)} does.
+     *
+     * @return the job's jid
+     */
+    default String enqueue(Job job, Duration limit) {
+        return enqueueAll(List.of(job), limit).get(0);
+    }
 
     /**
      * Enqueues a job that must not start before {@code at}. A time in the past means now.

@@ -125,13 +125,13 @@ final class RouterBench {
         s.note("Router enqueue: " + (2 * ctx.rounds() + 1) + " rounds per row after a warm-up round; in each, the "
                 + "router and the direct call take turns call by call (which goes first alternates), and each side's "
                 + "time is its own calls' time; median jobs/s of each side. The router runs with its defaults "
-                + "(resilience4j circuit breaker and 2 s time limit around Kafka calls, Micrometer counters) and "
+                + "(resilience4j circuit breaker around Kafka calls, which get its 2 s time limit, Micrometer counters) and "
                 + "real flags from a flags file written by `FlagsFile`: at 100% Kafka the route flag is on and "
                 + "serves `kafka` to every job, the kill switch and shadow flag are off; at 0% every flag is off. A "
                 + "flag that serves one variation to every job, on or off, is read once until it changes (the "
-                + "decision row above measures a rollout, evaluated per job). Once Kafka has accepted a queue's jobs "
-                + "promptly, the router sends its batches with `KafkaJobQueue.enqueueAllWithin`, flushed on the "
-                + "caller's thread, as a direct `enqueueAll` is.");
+                + "decision row above measures a rollout, evaluated per job). The router calls "
+                + "`KafkaJobQueue.enqueueAll(jobs, limit)` on the caller's thread; the direct side calls "
+                + "`enqueueAll(jobs)`.");
     }
 
     private void compare(

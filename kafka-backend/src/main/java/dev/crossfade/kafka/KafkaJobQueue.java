@@ -1,10 +1,10 @@
 package dev.crossfade.kafka;
 
-import dev.crossfade.api.AsyncJobQueue;
 import dev.crossfade.api.Backend;
 import dev.crossfade.api.EnqueueException;
 import dev.crossfade.api.EnqueueTimeoutException;
 import dev.crossfade.api.Job;
+import dev.crossfade.api.JobQueue;
 import dev.crossfade.api.codec.JobCodec;
 import dev.crossfade.kafka.internal.Hdr;
 import dev.crossfade.kafka.internal.Topics;
@@ -34,23 +34,24 @@ import org.apache.kafka.clients.producer.RecordMetadata;
  * The producer role: puts jobs on Kafka. Obtain one from {@link KafkaBackend#queue()}; it shares the backend's
  * idempotent producers ({@code acks=all} by default: one that sends at once, for single jobs, and one for batches,
  * which lingers until the call has sent its jobs and flushes it; calls with a time limit have batch producers of their
- * own, see {@link #enqueueAllWithin}), so it is cheap and thread-safe.
+ * own, see {@link #enqueueAll(List, Duration)}), so it is cheap and thread-safe.
  *
  * <p>Each queue is a topic {@code <prefix>.<queue>}, created on first use (or required to exist in strict mode). The
  * value is the Sidekiq job JSON, as on Redis, with {@code enqueued_at} set; the key is the job's routing key, else its
  * jid (so a routing key keeps an account's jobs on one partition, in order); headers {@code class}, {@code jid} and
  * {@code attempt} let tools route and inspect without parsing JSON. Every method returns only after the broker's ack
  * (or, for {@link #enqueueAllAsync}, a future that completes on it): anything else is an {@link EnqueueException}
- * naming the topic. Scheduled jobs go to the delay tiers ({@link KafkaBackendConfig}).
+ * naming the topic. Scheduled jobs ({@link #enqueueAt}, or a job whose {@code at} is in the future) go to the delay
+ * tiers ({@link KafkaBackendConfig}).
  *
  * <p>A job whose record would not leave room, within the producers' {@code max.request.size}, for the error fields a
  * failed run adds is refused before anything is sent, with a {@link dev.crossfade.api.codec.PayloadTooLargeException}
  * (so its retry or dead letter can always be stored).
  */
-public final class KafkaJobQueue implements AsyncJobQueue {
+public final class KafkaJobQueue implements JobQueue {
     private final Producer<byte[], byte[]> producer;
     private final Producer<byte[], byte[]> bulkProducer;
-    /** Per time limit, a batch producer whose own timeouts keep a call within it; see {@link #enqueueAllWithin}. */
+    /** Per time limit, a batch producer whose own timeouts keep a call within it; see {@link #enqueueAll(List, Duration)}. */
     private final Function<Duration, Producer<byte[], byte[]>> boundedProducers;
 
     private final Topics topics;
@@ -62,6 +63,9 @@ public final class KafkaJobQueue implements AsyncJobQueue {
     private final ExecutorService flusher = KafkaBackend.pool("crossfade-kafka-flush", 1);
 
     private final AtomicBoolean flushQueued = new AtomicBoolean();
+    /** Topics the unlingering producer lately wrote to promptly; see {@link #enqueueAll(List, Duration)}. */
+    private final PromptTopics prompt = new PromptTopics();
+
     private volatile boolean closed;
 
     KafkaJobQueue(
@@ -98,45 +102,57 @@ public final class KafkaJobQueue implements AsyncJobQueue {
     public List<String> enqueueAll(List<Job> jobs) {
         Objects.requireNonNull(jobs, "jobs");
         checkOpen();
-        return sendAll(jobs, bulkProducer, timeout);
+        return sendAll(jobs, records(jobs, Long.MAX_VALUE), bulkProducer, System.nanoTime() + timeout.toNanos());
     }
 
     /**
-     * A batch goes through a producer of this limit's own, made on first use, whose Kafka timeouts add up to it: a
-     * {@code send} blocks for metadata or buffer room at most half the limit ({@code max.block.ms}), and a record is
-     * given up after the other half ({@code delivery.timeout.ms}). So this call can flush that producer on the
-     * caller's thread, where an asynchronous call hands its flush to the flusher thread, and still return within the
-     * limit. A single job leaves at once from the producer that does not linger; only the wait for its ack is bounded
-     * (its {@code send} blocks only while the producer lacks metadata or buffer room, as in {@link #enqueueAllAsync}).
-     * A queue's first call may also wait for its topic to be created.
+     * Every wait counts against {@code limit}. A queue's topics are checked or created within the first half of it
+     * (Admin calls bounded by what is left of that half). A batch then goes through a producer of this limit's own,
+     * made on first use, whose Kafka timeouts fit in the other half: its {@code send} blocks for metadata or buffer room
+     * at most half the limit ({@code max.block.ms}) and a record is given up after the other half
+     * ({@code delivery.timeout.ms}); so this call can flush that producer on the caller's thread and still return by
+     * the deadline. A single job to a topic this queue lately wrote to promptly leaves at once from the producer that
+     * does not linger, which holds the topic's metadata, so its {@code send} does not block; only the wait for its ack
+     * is bounded. Any other single job goes the batch way.
      */
     @Override
-    public List<String> enqueueAllWithin(List<Job> jobs, Duration limit) {
+    public List<String> enqueueAll(List<Job> jobs, Duration limit) {
         Objects.requireNonNull(jobs, "jobs");
-        Objects.requireNonNull(limit, "limit");
         checkOpen();
-        if (jobs.size() > 1) {
-            return sendAll(jobs, boundedProducers.apply(limit), limit);
+        long start = System.nanoTime();
+        long deadline = EnqueueTimeoutException.deadline(Backend.KAFKA, limit, jobs.size());
+        List<ProducerRecord<byte[], byte[]>> records = records(jobs, start + limit.toNanos() / 2);
+        if (records.size() == 1 && prompt.isWarm(records.get(0).topic(), start)) {
+            ProducerRecord<byte[], byte[]> r = records.get(0);
+            Send s = new Send(r.topic(), jobs.get(0).jid(), sendRaw(producer, r));
+            try {
+                awaitUntil(s, deadline);
+            } catch (RuntimeException e) {
+                prompt.cool(r.topic());
+                throw e;
+            }
+            prompt.settled(r.topic(), start, limit);
+            return List.of(s.jid);
         }
+        List<String> jids;
         try {
-            return enqueueAllAsync(jobs).get(limit.toNanos(), TimeUnit.NANOSECONDS);
-        } catch (ExecutionException e) {
-            throw (EnqueueException) e.getCause(); // enqueueAllAsync fails its future with nothing else
-        } catch (TimeoutException e) {
-            throw failure(
-                    "job " + jobs.get(0).jid() + " was not acknowledged within " + limit + " (it may still arrive)", e);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new EnqueueException(
-                    Backend.KAFKA,
-                    "interrupted waiting for the ack of job " + jobs.get(0).jid() + " (it may still arrive)",
-                    e);
+            jids = sendAll(jobs, records, boundedProducers.apply(limit), deadline);
+        } catch (RuntimeException e) {
+            records.forEach(r -> prompt.cool(r.topic()));
+            throw e;
         }
+        if (records.size() == 1) {
+            prompt.settled(records.get(0).topic(), start, limit);
+        }
+        return jids;
     }
 
-    /** Sends the jobs through {@code via}, flushes it on this thread and waits up to {@code wait} for each ack. */
-    private List<String> sendAll(List<Job> jobs, Producer<byte[], byte[]> via, Duration wait) {
-        List<ProducerRecord<byte[], byte[]>> records = records(jobs);
+    /**
+     * Sends the records through {@code via}, flushes it on this thread and waits for each ack until {@code deadline}
+     * (System.nanoTime).
+     */
+    private List<String> sendAll(
+            List<Job> jobs, List<ProducerRecord<byte[], byte[]>> records, Producer<byte[], byte[]> via, long deadline) {
         List<Send> sends = new ArrayList<>(records.size());
         for (int i = 0; i < records.size(); i++) {
             ProducerRecord<byte[], byte[]> r = records.get(i);
@@ -156,7 +172,7 @@ public final class KafkaJobQueue implements AsyncJobQueue {
         int failed = 0;
         for (Send s : sends) {
             try {
-                await(s, wait);
+                awaitUntil(s, deadline);
             } catch (EnqueueException e) {
                 failed++;
                 if (first == null) {
@@ -173,11 +189,17 @@ public final class KafkaJobQueue implements AsyncJobQueue {
         return jids;
     }
 
-    @Override
+    /**
+     * Sends jobs and returns at once with a future of their jids, in order, that completes when the broker has
+     * acknowledged every one of them, or completes exceptionally with an {@link EnqueueException} naming the first
+     * that it did not. Invalid jobs (too large, not encodable) are rejected by throwing, before anything is sent. The
+     * call itself blocks only while the client has no room to buffer the records or no metadata for their topic (at
+     * most {@code max.block.ms}).
+     */
     public CompletableFuture<List<String>> enqueueAllAsync(List<Job> jobs) {
         Objects.requireNonNull(jobs, "jobs");
         checkOpen();
-        List<ProducerRecord<byte[], byte[]>> records = records(jobs);
+        List<ProducerRecord<byte[], byte[]>> records = records(jobs, Long.MAX_VALUE);
         List<String> jids = jobs.stream().map(Job::jid).toList();
         // A batch goes out together, as in enqueueAll; a single job leaves at once without a flush.
         Producer<byte[], byte[]> p = records.size() > 1 ? bulkProducer : producer;
@@ -216,7 +238,7 @@ public final class KafkaJobQueue implements AsyncJobQueue {
         if (at == null || !at.isAfter(Instant.now())) {
             return enqueue(job);
         }
-        String queue = ensure(job.queue());
+        String queue = ensure(job.queue(), Long.MAX_VALUE);
         Job scheduled = job.toBuilder().at(at).build();
         byte[] value = codec.encode(scheduled);
         ProducerRecord<byte[], byte[]> record =
@@ -270,14 +292,18 @@ public final class KafkaJobQueue implements AsyncJobQueue {
         }
     }
 
-    /** Encodes everything first: an invalid job is rejected before anything is sent. */
-    private List<ProducerRecord<byte[], byte[]>> records(List<Job> jobs) {
+    /**
+     * Encodes everything first: an invalid job is rejected before anything is sent. Topic checks and creation end by
+     * {@code ensureBy} (System.nanoTime; {@code Long.MAX_VALUE}: the backend's own timeout).
+     */
+    private List<ProducerRecord<byte[], byte[]>> records(List<Job> jobs, long ensureBy) {
         Set<String> queues = new HashSet<>();
         List<ProducerRecord<byte[], byte[]>> records = new ArrayList<>(jobs.size());
         Instant now = Instant.now();
         for (Job job : jobs) {
+            Objects.requireNonNull(job, "job in list");
             if (queues.add(job.queue())) {
-                ensure(job.queue());
+                ensure(job.queue(), ensureBy);
             }
             records.add(record(job, now));
         }
@@ -285,12 +311,19 @@ public final class KafkaJobQueue implements AsyncJobQueue {
     }
 
     private Send send(Job job) {
-        ensure(job.queue());
+        ensure(job.queue(), Long.MAX_VALUE);
         ProducerRecord<byte[], byte[]> r = record(job, Instant.now());
         return new Send(r.topic(), job.jid(), sendRaw(producer, r));
     }
 
     private ProducerRecord<byte[], byte[]> record(Job job, Instant now) {
+        if (job.at() != null && job.at().isAfter(now)) {
+            byte[] value = codec.encode(job);
+            ProducerRecord<byte[], byte[]> r =
+                    delays.scheduled(job.queue(), key(job), value, job, job.at().toEpochMilli());
+            sizes.checkEnqueue(job, r);
+            return r;
+        }
         byte[] value = codec.encodeEnqueued(job, now);
         byte[] jid = Hdr.bytes(job.jid());
         // Without a routing key the key is the jid: the header and the key share one array (neither is written to).
@@ -317,10 +350,12 @@ public final class KafkaJobQueue implements AsyncJobQueue {
         return k.getBytes(StandardCharsets.UTF_8);
     }
 
-    private String ensure(String queue) {
+    private String ensure(String queue, long by) {
         Topics.checkQueue(queue);
         try {
-            topics.ensure(queue);
+            topics.ensure(queue, by);
+        } catch (Topics.TopicTimeoutException e) {
+            throw new EnqueueTimeoutException(Backend.KAFKA, "topics of queue " + queue + ": " + e.getMessage(), e);
         } catch (Topics.MissingTopicException e) {
             throw new EnqueueException(Backend.KAFKA, e.getMessage(), e);
         } catch (IllegalStateException e) {
@@ -331,16 +366,22 @@ public final class KafkaJobQueue implements AsyncJobQueue {
     }
 
     private void await(Send s, Duration wait) {
+        awaitUntil(s, System.nanoTime() + wait.toNanos());
+    }
+
+    private void awaitUntil(Send s, long deadline) {
+        long wait = deadline - System.nanoTime();
         try {
-            s.future.get(wait.toMillis(), TimeUnit.MILLISECONDS);
+            if (wait <= 0 && !s.future.isDone()) {
+                throw new TimeoutException();
+            }
+            s.future.get(Math.max(0, wait), TimeUnit.NANOSECONDS);
         } catch (ExecutionException e) {
             throw failure(
                     "job " + s.jid + " was not acknowledged by topic " + s.topic + ": " + e.getCause(), e.getCause());
         } catch (TimeoutException e) {
             throw failure(
-                    "job " + s.jid + " was not acknowledged by topic " + s.topic + " within " + wait
-                            + " (it may still arrive)",
-                    e);
+                    "job " + s.jid + " was not acknowledged by topic " + s.topic + " in time (it may still arrive)", e);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new EnqueueException(
@@ -368,4 +409,33 @@ public final class KafkaJobQueue implements AsyncJobQueue {
     }
 
     private record Send(String topic, String jid, Future<RecordMetadata> future) {}
+
+    /**
+     * Topics whose single jobs may leave from the unlingering producer within a time limit: those it had acknowledged
+     * within half the limit in the last minute, well inside the producer's 5-minute metadata idle expiry, so it holds
+     * their metadata and its {@code send} does not block for it. A failure or a slow call forgets the topic, so on a
+     * struggling broker the next single job takes the bounded producer, whose {@code send} blocks at most half the
+     * limit.
+     */
+    private static final class PromptTopics {
+        private static final long WARM_NANOS = 60_000_000_000L;
+        private final java.util.Map<String, Long> lastPrompt = new java.util.concurrent.ConcurrentHashMap<>();
+
+        boolean isWarm(String topic, long now) {
+            Long at = lastPrompt.get(topic);
+            return at != null && now - at <= WARM_NANOS;
+        }
+
+        void settled(String topic, long start, Duration limit) {
+            if (System.nanoTime() - start <= limit.toNanos() / 2) {
+                lastPrompt.put(topic, start);
+            } else {
+                lastPrompt.remove(topic);
+            }
+        }
+
+        void cool(String topic) {
+            lastPrompt.remove(topic);
+        }
+    }
 }

@@ -80,7 +80,7 @@ class ClientSettingsReachEveryClientTest {
                     })
                     .build();
             backend.queue().enqueue(Job.builder("Doomed").retry(0).build());
-            backend.queue().enqueueAllWithin(List.of(Job.of("Later", 1), Job.of("Later", 2)), Duration.ofSeconds(5));
+            backend.queue().enqueueAll(List.of(Job.of("Later", 1), Job.of("Later", 2)), Duration.ofSeconds(5));
             WorkerRuntime group =
                     backend.workers(ExecutionCore.builder(registry).build(), Set.of("default"), 1);
             group.start();

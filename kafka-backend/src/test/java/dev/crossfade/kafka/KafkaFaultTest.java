@@ -88,10 +88,10 @@ class KafkaFaultTest {
     }
 
     /**
-     * {@code enqueueAllWithin} keeps to its limit when the broker hangs (a private broker, SIGSTOPped): a batch, which
-     * the call flushes on its own thread, and a single job both fail with a timeout about the limit after the call,
-     * where the backend's own enqueue timeout (60 s here) would hold an {@code enqueueAll} for a minute. Once the
-     * broker thaws, calls succeed again.
+     * {@code enqueueAll(jobs, limit)} keeps to its limit when the broker hangs (a private broker, SIGSTOPped): a batch,
+     * which the call flushes on its own thread, a single job, and a job for a queue whose topics were never checked
+     * all fail with a timeout about the limit after the call, where the backend's own enqueue timeout (60 s here) would
+     * hold an {@code enqueueAll} for a minute. Once the broker thaws, calls succeed again.
      */
     @Test
     void aCallWithATimeLimitKeepsToItWhenTheBrokerHangs(TestNamespace ns) {
@@ -103,11 +103,8 @@ class KafkaFaultTest {
                                 .build())) {
             KafkaJobQueue queue = backend.queue();
             queue.enqueueAll(batchOf("warm", 10)); // creates the topic
-            assertEquals(
-                    10, queue.enqueueAllWithin(batchOf("before", 10), limit).size());
-            assertEquals(
-                    1,
-                    queue.enqueueAllWithin(batchOf("single-before", 1), limit).size());
+            assertEquals(10, queue.enqueueAll(batchOf("before", 10), limit).size());
+            assertEquals(1, queue.enqueueAll(batchOf("single-before", 1), limit).size());
 
             broker.pause();
             try {
@@ -117,19 +114,34 @@ class KafkaFaultTest {
                             Duration.ofSeconds(20),
                             () -> assertThrows(
                                     EnqueueTimeoutException.class,
-                                    () -> queue.enqueueAllWithin(batchOf("hung-" + size, size), limit)));
+                                    () -> queue.enqueueAll(batchOf("hung-" + size, size), limit)));
                     Duration took = Duration.ofNanos(System.nanoTime() - t0);
                     assertTrue(
                             took.compareTo(limit.plusSeconds(1)) < 0,
                             size + " job(s): the call took " + took + " (" + e.getMessage() + ")");
                 }
+                // A queue not used before: its topics must be checked, which Admin cannot answer now.
+                long t0 = System.nanoTime();
+                EnqueueTimeoutException e = assertTimeoutPreemptively(
+                        Duration.ofSeconds(20),
+                        () -> assertThrows(
+                                EnqueueTimeoutException.class,
+                                () -> queue.enqueueAll(
+                                        List.of(Job.builder("CountingWorker")
+                                                .queue("fresh")
+                                                .args(1)
+                                                .build()),
+                                        limit)));
+                Duration took = Duration.ofNanos(System.nanoTime() - t0);
+                assertTrue(
+                        took.compareTo(limit.plusSeconds(1)) < 0,
+                        "a new queue: the call took " + took + " (" + e.getMessage() + ")");
             } finally {
                 broker.resume();
             }
             await().atMost(Duration.ofSeconds(60))
                     .ignoreExceptions()
-                    .until(() ->
-                            queue.enqueueAllWithin(batchOf("after", 10), limit).size() == 10);
+                    .until(() -> queue.enqueueAll(batchOf("after", 10), limit).size() == 10);
         }
     }
 

@@ -5,10 +5,13 @@ import dev.crossfade.api.Job;
 import dev.crossfade.api.JobQueue;
 import dev.crossfade.api.WorkerRuntime;
 import dev.crossfade.api.execution.ExecutionCore;
+import dev.crossfade.devservices.KafkaService;
+import dev.crossfade.devservices.LocalKafka;
 import dev.crossfade.tck.BackendFixture;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
 import org.apache.kafka.clients.admin.Admin;
@@ -18,9 +21,34 @@ import org.apache.kafka.clients.producer.ProducerRecord;
 /** The contract suite's view of a Kafka backend whose topic prefix is the test's namespace. */
 final class KafkaFixture implements BackendFixture {
     private final KafkaBackend backend;
+    private final KafkaService broker;
 
     KafkaFixture(KafkaBackend backend) {
+        this(backend, null);
+    }
+
+    /** A fixture that may freeze {@code broker} when it is a local process (the contract's time-limit scenario). */
+    KafkaFixture(KafkaBackend backend, KafkaService broker) {
         this.backend = backend;
+        this.broker = broker;
+    }
+
+    @Override
+    public Optional<Freezable> server() {
+        if (broker instanceof LocalKafka local) {
+            return Optional.of(new Freezable() {
+                @Override
+                public void pause() {
+                    local.pause();
+                }
+
+                @Override
+                public void resume() {
+                    local.resume();
+                }
+            });
+        }
+        return Optional.empty();
     }
 
     /** Test-friendly settings: few partitions, fast heartbeats so rebalances and takeovers take about a second. */

@@ -17,8 +17,10 @@ class KafkaGroupContractTest extends JobQueueContract {
 
     @Override
     protected BackendFixture createFixture(String namespace) {
-        return new KafkaFixture(KafkaBackend.create(
-                KafkaFixture.config(kafka.bootstrapServers(), namespace, KafkaBackendConfig.Mode.GROUP)
-                        .build()));
+        return new KafkaFixture(
+                KafkaBackend.create(
+                        KafkaFixture.config(kafka.bootstrapServers(), namespace, KafkaBackendConfig.Mode.GROUP)
+                                .build()),
+                kafka);
     }
 }

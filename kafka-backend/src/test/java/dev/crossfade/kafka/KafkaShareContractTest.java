@@ -17,8 +17,10 @@ class KafkaShareContractTest extends JobQueueContract {
 
     @Override
     protected BackendFixture createFixture(String namespace) {
-        return new KafkaFixture(KafkaBackend.create(
-                KafkaFixture.config(kafka.bootstrapServers(), namespace, KafkaBackendConfig.Mode.SHARE)
-                        .build()));
+        return new KafkaFixture(
+                KafkaBackend.create(
+                        KafkaFixture.config(kafka.bootstrapServers(), namespace, KafkaBackendConfig.Mode.SHARE)
+                                .build()),
+                kafka);
     }
 }

@@ -2,21 +2,30 @@ package dev.crossfade.redis;
 
 import dev.crossfade.api.Backend;
 import dev.crossfade.api.EnqueueException;
+import dev.crossfade.api.EnqueueTimeoutException;
 import dev.crossfade.api.Job;
 import dev.crossfade.api.JobQueue;
 import dev.crossfade.api.codec.JobCodec;
 import dev.crossfade.redis.internal.Keys;
 import dev.crossfade.redis.internal.WireFormat;
+import java.net.SocketTimeoutException;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.NoSuchElementException;
 import java.util.Objects;
+import java.util.concurrent.TimeUnit;
 import redis.clients.jedis.AbstractPipeline;
+import redis.clients.jedis.Connection;
+import redis.clients.jedis.Pipeline;
+import redis.clients.jedis.RedisClient;
 import redis.clients.jedis.Response;
 import redis.clients.jedis.UnifiedJedis;
 import redis.clients.jedis.exceptions.JedisException;
+import redis.clients.jedis.util.Pool;
 
 /**
  * The producer side, writing exactly what Ruby's {@code Sidekiq::Client} writes, so Ruby and Java workers consume each
@@ -62,30 +71,98 @@ public final class RedisJobQueue implements JobQueue {
         if (jobs.isEmpty()) {
             return List.of();
         }
-        Instant now = Instant.now();
-        JobCodec codec = wire.codec();
-        Map<String, List<byte[]>> byQueue = new LinkedHashMap<>();
-        Map<byte[], Double> scheduled = new LinkedHashMap<>();
-        List<String> jids = new ArrayList<>(jobs.size());
-        for (Job job : jobs) {
-            Objects.requireNonNull(job, "job in list");
-            if (job.at() != null && job.at().isAfter(now)) {
-                refuseScheduledShadow(job);
-                scheduled.put(codec.encode(scheduledCopy(job, job.at())), epochSeconds(job.at()));
-            } else {
-                byte[] json = codec.encodeEnqueued(job, now);
-                // A shadow copy must never reach Ruby Sidekiq, which would run it for real.
-                String q = job.shadow() ? Keys.shadowQueue(job.queue()) : job.queue();
-                byQueue.computeIfAbsent(q, k -> new ArrayList<>()).add(json);
-            }
-            jids.add(job.jid());
-        }
-        String op = byQueue.isEmpty()
-                ? "ZADD " + keys.schedule()
-                : "LPUSH " + keys.queue(byQueue.keySet().iterator().next())
-                        + (byQueue.size() > 1 ? " (and " + (byQueue.size() - 1) + " more queues)" : "");
-        List<Response<?>> replies = new ArrayList<>();
+        Batch batch = new Batch(jobs);
         try (AbstractPipeline p = redis.pipelined()) {
+            batch.write(p);
+        } catch (JedisException e) {
+            throw batch.failure(e);
+        }
+        return batch.jids;
+    }
+
+    /**
+     * {@inheritDoc}
+     *
+     * <p>The limit bounds the wait for a pooled connection and each wait for Redis's replies (the connection's read
+     * timeout is set to what is left of it for this call). A connection that timed out is discarded, since its reply
+     * may still come.
+     */
+    @Override
+    public List<String> enqueueAll(List<Job> jobs, Duration limit) {
+        Objects.requireNonNull(jobs, "jobs");
+        long deadline = EnqueueTimeoutException.deadline(Backend.REDIS, limit, jobs.size());
+        if (jobs.isEmpty()) {
+            return List.of();
+        }
+        Batch batch = new Batch(jobs);
+        if (!(redis instanceof RedisClient client)) {
+            // A client without a pool of its own (none today): its own timeouts bound the call.
+            return enqueueAll(jobs);
+        }
+        Pool<Connection> pool = client.getPool();
+        Connection c;
+        try {
+            c = pool.borrowObject(Math.max(1, TimeUnit.NANOSECONDS.toMillis(deadline - System.nanoTime())));
+        } catch (NoSuchElementException e) {
+            throw new EnqueueTimeoutException(
+                    Backend.REDIS,
+                    "no Redis connection free at " + where + " within the time limit " + limit + "; nothing sent",
+                    e);
+        } catch (Exception e) {
+            throw batch.failure(e);
+        }
+        int soTimeout = c.getSoTimeout();
+        try {
+            long left = deadline - System.nanoTime();
+            if (left <= 0) {
+                throw new EnqueueTimeoutException(
+                        Backend.REDIS, "time limit " + limit + " spent waiting for a connection; nothing sent", null);
+            }
+            c.setSoTimeout((int) Math.max(1, Math.min(Integer.MAX_VALUE, TimeUnit.NANOSECONDS.toMillis(left))));
+            batch.write(new Pipeline(c));
+        } catch (JedisException e) {
+            throw batch.failure(e);
+        } finally {
+            // A connection that timed out is broken (its reply may still come): the pool discards it.
+            if (c.isBroken()) {
+                pool.returnBrokenResource(c);
+            } else {
+                c.setSoTimeout(soTimeout);
+                pool.returnResource(c);
+            }
+        }
+        return batch.jids;
+    }
+
+    /** Jobs encoded for one pipeline: every payload encoded (and size-checked) before anything is sent. */
+    private final class Batch {
+        final Map<String, List<byte[]>> byQueue = new LinkedHashMap<>();
+        final Map<byte[], Double> scheduled = new LinkedHashMap<>();
+        final List<String> jids;
+        final int size;
+
+        Batch(List<Job> jobs) {
+            Instant now = Instant.now();
+            JobCodec codec = wire.codec();
+            jids = new ArrayList<>(jobs.size());
+            size = jobs.size();
+            for (Job job : jobs) {
+                Objects.requireNonNull(job, "job in list");
+                if (job.at() != null && job.at().isAfter(now)) {
+                    refuseScheduledShadow(job);
+                    scheduled.put(codec.encode(scheduledCopy(job, job.at())), epochSeconds(job.at()));
+                } else {
+                    byte[] json = codec.encodeEnqueued(job, now);
+                    // A shadow copy must never reach Ruby Sidekiq, which would run it for real.
+                    String q = job.shadow() ? Keys.shadowQueue(job.queue()) : job.queue();
+                    byQueue.computeIfAbsent(q, k -> new ArrayList<>()).add(json);
+                }
+                jids.add(job.jid());
+            }
+        }
+
+        void write(AbstractPipeline p) {
+            List<Response<?>> replies = new ArrayList<>();
             for (Map.Entry<String, List<byte[]>> e : byQueue.entrySet()) {
                 if (!Keys.isShadowQueue(e.getKey())) {
                     replies.add(p.sadd(keys.queues(), e.getKey()));
@@ -106,11 +183,21 @@ public final class RedisJobQueue implements JobQueue {
             // sync() does not throw for error replies (LOADING right after a restart, OOM, READONLY...): each reply
             // must be read, or a job Redis refused would be reported as enqueued.
             replies.forEach(Response::get);
-        } catch (JedisException e) {
-            throw new EnqueueException(
-                    Backend.REDIS, op + " of " + jobs.size() + " job(s) at " + where + " failed: " + e.getMessage(), e);
         }
-        return jids;
+
+        EnqueueException failure(Exception e) {
+            String op = byQueue.isEmpty()
+                    ? "ZADD " + keys.schedule()
+                    : "LPUSH " + keys.queue(byQueue.keySet().iterator().next())
+                            + (byQueue.size() > 1 ? " (and " + (byQueue.size() - 1) + " more queues)" : "");
+            String message = op + " of " + size + " job(s) at " + where + " failed: " + e.getMessage();
+            for (Throwable t = e; t != null; t = t.getCause()) {
+                if (t instanceof SocketTimeoutException) {
+                    return new EnqueueTimeoutException(Backend.REDIS, message + " (the jobs may still arrive)", e);
+                }
+            }
+            return new EnqueueException(Backend.REDIS, message, e);
+        }
     }
 
     /**

@@ -6,6 +6,7 @@ import dev.crossfade.api.JobQueue;
 import dev.crossfade.api.WorkerRuntime;
 import dev.crossfade.api.codec.JobCodec;
 import dev.crossfade.api.execution.ExecutionCore;
+import dev.crossfade.devservices.LocalRedis;
 import dev.crossfade.devservices.RedisService;
 import dev.crossfade.devservices.junit.CrossfadeServices;
 import dev.crossfade.tck.BackendFixture;
@@ -13,6 +14,7 @@ import dev.crossfade.tck.JobQueueContract;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
 import java.util.Set;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.extension.ExtendWith;
@@ -63,6 +65,24 @@ class RedisContractTest extends JobQueueContract {
                             .decode(raw));
                 }
                 return out;
+            }
+
+            @Override
+            public Optional<Freezable> server() {
+                if (redis instanceof LocalRedis local) {
+                    return Optional.of(new Freezable() {
+                        @Override
+                        public void pause() {
+                            local.pause();
+                        }
+
+                        @Override
+                        public void resume() {
+                            local.resume();
+                        }
+                    });
+                }
+                return Optional.empty();
             }
 
             @Override

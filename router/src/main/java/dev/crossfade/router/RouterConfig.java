@@ -13,9 +13,9 @@ import java.util.Objects;
  * <table>
  *   <caption>Settings and defaults</caption>
  *   <tr><th>setting</th><th>default</th><th>meaning</th></tr>
- *   <tr><td>kafkaTimeout</td><td>2 s</td><td>longest a Kafka enqueue may take before the job goes to Redis instead
- *   (a warm queue's batch keeps to it through Kafka's own producer timeouts, half of it each to send and to be
- *   acknowledged; anything else through the time limiter); also the breaker's slow-call threshold</td></tr>
+ *   <tr><td>kafkaTimeout</td><td>2 s</td><td>longest a Kafka enqueue may take before the job goes to Redis instead:
+ *   the limit handed to {@code JobQueue.enqueueAll(jobs, limit)}, which the Kafka backend keeps to on the caller's
+ *   thread; also the breaker's slow-call threshold</td></tr>
  *   <tr><td>circuitBreaker</td><td>count window 20, at least 10 calls, opens at 50% failures or slow calls, stays
  *   open 10 s, 5 trial calls half-open</td><td>resilience4j config for the breaker around Kafka enqueues; while open,
  *   Kafka-bound jobs go straight to Redis</td></tr>

@@ -1,7 +1,6 @@
 package dev.crossfade.router;
 
 import com.fasterxml.jackson.databind.node.TextNode;
-import dev.crossfade.api.AsyncJobQueue;
 import dev.crossfade.api.Backend;
 import dev.crossfade.api.EnqueueException;
 import dev.crossfade.api.EnqueueTimeoutException;
@@ -16,8 +15,6 @@ import io.github.resilience4j.circuitbreaker.CallNotPermittedException;
 import io.github.resilience4j.circuitbreaker.CircuitBreaker;
 import io.github.resilience4j.circuitbreaker.CircuitBreakerRegistry;
 import io.github.resilience4j.micrometer.tagged.TaggedCircuitBreakerMetrics;
-import io.github.resilience4j.timelimiter.TimeLimiter;
-import io.github.resilience4j.timelimiter.TimeLimiterConfig;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.time.Duration;
@@ -26,15 +23,8 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
-import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.ExecutionException;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicLong;
-import java.util.function.Predicate;
-import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -42,9 +32,9 @@ import org.slf4j.LoggerFactory;
  * The {@link JobQueue} an application enqueues into during a migration. Per job, {@link RoutingFlags} picks the
  * authoritative backend and whether a shadow copy goes to the other one.
  *
- * <p>Kafka enqueues run behind a resilience4j circuit breaker and a time limit: resilience4j's time limiter, or, for a
- * queue Kafka has lately accepted jobs for, {@link AsyncJobQueue#enqueueAllWithin} on the caller's thread. When Kafka
- * errs, times out, or the breaker is open, the job goes to Redis and the caller sees success (counted in
+ * <p>Kafka enqueues run on the caller's thread behind a resilience4j circuit breaker, with the time limit
+ * ({@link RouterConfig#kafkaTimeout()}) handed to {@link JobQueue#enqueueAll(List, Duration)}, which keeps to it. When
+ * Kafka errs, times out, or the breaker is open, the job goes to Redis and the caller sees success (counted in
  * {@code crossfade.router.fallbacks} and logged). When Redis is the one failing, Kafka is tried. An enqueue fails only
  * when no backend accepted the job. A job whose Kafka write timed out may still have landed there: before its Redis
  * copy is written it is marked ({@link RouterConfig#twinMarks()}) and that copy waits {@link RouterConfig#twinFence()},
@@ -57,17 +47,14 @@ public final class RoutingJobQueue implements JobQueue {
     public static final String SHADOWED_TO = "shadowed_to";
 
     private static final Logger log = LoggerFactory.getLogger(RoutingJobQueue.class);
-    private static final long WARM_NANOS = 60_000_000_000L;
 
     private final JobQueue redis;
     private final JobQueue kafka;
     private final RoutingFlags flags;
     private final CircuitBreaker breaker;
     private final Duration limit;
-    private final TimeLimiter limiter;
-    private final ExecutorService kafkaCalls;
-    /** A Kafka call slower than this (half the time limit) leaves its queues cold; see {@link #warm}. */
-    private final long promptNanos;
+    /** A deadline meaning none: the caller gave no limit (the Kafka part still keeps to kafkaTimeout). */
+    private static final long NO_DEADLINE = Long.MAX_VALUE;
 
     private final Counter toRedis;
     private final Counter toKafka;
@@ -76,8 +63,6 @@ public final class RoutingJobQueue implements JobQueue {
     private final MeterRegistry meters;
     private final TwinMarks twinMarks;
     private final Duration twinFence;
-    /** Per queue, when Kafka last accepted its jobs (System.nanoTime); see {@link #warm}. */
-    private final Map<String, Long> warmQueues = new ConcurrentHashMap<>();
 
     private final Map<String, AtomicLong> lastFallbackLog = new ConcurrentHashMap<>();
     private final Map<String, AtomicLong> suppressedFallbacks = new ConcurrentHashMap<>();
@@ -97,16 +82,6 @@ public final class RoutingJobQueue implements JobQueue {
                                 ? "go to Kafka again"
                                 : "go to Redis while it is not closed"));
         this.limit = config.kafkaTimeout();
-        this.limiter = TimeLimiter.of(TimeLimiterConfig.custom()
-                .timeoutDuration(limit)
-                .cancelRunningFuture(true)
-                .build());
-        this.promptNanos = config.kafkaTimeout().toNanos() / 2;
-        this.kafkaCalls = Executors.newCachedThreadPool(r -> {
-            Thread t = new Thread(r, "crossfade-router-kafka");
-            t.setDaemon(true);
-            return t;
-        });
         this.meters = config.meterRegistry();
         this.twinMarks = config.twinMarks();
         this.twinFence = config.twinFence();
@@ -139,15 +114,15 @@ public final class RoutingJobQueue implements JobQueue {
 
     @Override
     public String enqueue(Job job) {
-        return route(job, null);
+        return route(job, null, NO_DEADLINE);
     }
 
     @Override
     public String enqueueAt(Job job, Instant at) {
-        return route(job, at);
+        return route(job, at, NO_DEADLINE);
     }
 
-    private String route(Job job, Instant at) {
+    private String route(Job job, Instant at, long deadline) {
         RouteDecision d = flags.decide(job);
         if (d.shadowed() && at != null && d.shadowTo() == Backend.REDIS) {
             // Sidekiq's scheduler, Ruby's included, would move a scheduled shadow copy to the real queue and run it.
@@ -160,9 +135,9 @@ public final class RoutingJobQueue implements JobQueue {
                 : job;
         List<MigrationOpTracking> ops = d.migration() == null ? List.of() : List.of(d.migration());
         try {
-            Backend landed = send(d.primary(), List.of(primary), at, ops);
+            Backend landed = send(d.primary(), List.of(primary), at, ops, deadline);
             if (d.shadowed() && landed == d.primary()) {
-                shadow(d.shadowTo(), List.of(job.toBuilder().shadow(true).build()), at, ops);
+                shadow(d.shadowTo(), List.of(job.toBuilder().shadow(true).build()), at, ops, deadline);
             }
         } finally {
             if (d.migration() != null) {
@@ -174,6 +149,26 @@ public final class RoutingJobQueue implements JobQueue {
 
     @Override
     public List<String> enqueueAll(List<Job> jobs) {
+        return routeAll(jobs, NO_DEADLINE);
+    }
+
+    /**
+     * {@inheritDoc}
+     *
+     * <p>The whole call keeps to {@code limit}: the Kafka part to the lesser of it and {@link RouterConfig#kafkaTimeout()},
+     * a fallback and the shadow copies to what is left of it.
+     */
+    @Override
+    public List<String> enqueueAll(List<Job> jobs, Duration limit) {
+        return routeAll(jobs, EnqueueTimeoutException.deadline(Backend.KAFKA, limit, jobs.size()));
+    }
+
+    @Override
+    public String enqueue(Job job, Duration limit) {
+        return route(job, null, EnqueueTimeoutException.deadline(Backend.KAFKA, limit, 1));
+    }
+
+    private List<String> routeAll(List<Job> jobs, long deadline) {
         // Sized for the common case of one backend taking the whole batch.
         List<Job> forRedis = new ArrayList<>(jobs.size());
         List<Job> forKafka = new ArrayList<>(jobs.size());
@@ -217,14 +212,14 @@ public final class RoutingJobQueue implements JobQueue {
         }
         try {
             // Each part goes in one round trip; a part that falls back takes its shadows' place, so those are dropped.
-            if (!forKafka.isEmpty() && send(Backend.KAFKA, forKafka, null, kafkaOps) != Backend.KAFKA) {
+            if (!forKafka.isEmpty() && send(Backend.KAFKA, forKafka, null, kafkaOps, deadline) != Backend.KAFKA) {
                 shadowRedis.clear();
             }
-            if (!forRedis.isEmpty() && send(Backend.REDIS, forRedis, null, redisOps) != Backend.REDIS) {
+            if (!forRedis.isEmpty() && send(Backend.REDIS, forRedis, null, redisOps, deadline) != Backend.REDIS) {
                 shadowKafka.clear();
             }
-            shadow(Backend.REDIS, shadowRedis, null, shadowRedisOps);
-            shadow(Backend.KAFKA, shadowKafka, null, shadowKafkaOps);
+            shadow(Backend.REDIS, shadowRedis, null, shadowRedisOps, deadline);
+            shadow(Backend.KAFKA, shadowKafka, null, shadowKafkaOps, deadline);
         } finally {
             allOps.forEach(MigrationOpTracking::send);
         }
@@ -247,10 +242,10 @@ public final class RoutingJobQueue implements JobQueue {
     }
 
     /** Sends jobs to {@code chosen}, or to the other backend if it fails. Returns where they landed. */
-    private Backend send(Backend chosen, List<Job> jobs, Instant at, List<MigrationOpTracking> ops) {
+    private Backend send(Backend chosen, List<Job> jobs, Instant at, List<MigrationOpTracking> ops, long deadline) {
         long started = start(ops);
         try {
-            write(chosen, jobs, at);
+            write(chosen, jobs, at, deadline);
             ran(ops, chosen, started, false);
             count(chosen, jobs.size());
             return chosen;
@@ -268,7 +263,7 @@ public final class RoutingJobQueue implements JobQueue {
             }
             long otherStarted = start(ops);
             try {
-                write(other, unshadowed(jobs), otherAt);
+                write(other, unshadowed(jobs), otherAt, deadline);
                 ran(ops, other, otherStarted, false);
                 count(other, jobs.size());
                 return other;
@@ -366,13 +361,13 @@ public final class RoutingJobQueue implements JobQueue {
         (b == Backend.KAFKA ? toKafka : toRedis).increment(n);
     }
 
-    private void shadow(Backend target, List<Job> copies, Instant at, List<MigrationOpTracking> ops) {
+    private void shadow(Backend target, List<Job> copies, Instant at, List<MigrationOpTracking> ops, long deadline) {
         if (copies.isEmpty()) {
             return;
         }
         long started = start(ops);
         try {
-            write(target, copies, at);
+            write(target, copies, at, deadline);
             ran(ops, target, started, false);
             shadows.increment(copies.size());
         } catch (RuntimeException e) {
@@ -386,106 +381,37 @@ public final class RoutingJobQueue implements JobQueue {
         }
     }
 
-    private void write(Backend backend, List<Job> jobs, Instant at) {
-        if (backend == Backend.REDIS) {
+    /** Writes jobs to one backend, by {@code deadline} (System.nanoTime) unless it is {@link #NO_DEADLINE}. */
+    private void write(Backend backend, List<Job> jobs, Instant at, long deadline) {
+        if (backend == Backend.REDIS && deadline == NO_DEADLINE) {
             direct(redis, jobs, at);
             return;
         }
-        long start = System.nanoTime();
-        try {
-            callKafka(jobs, at, at == null && kafka instanceof AsyncJobQueue && warm(jobs));
-        } catch (RuntimeException e) {
-            cool(jobs);
-            throw e;
+        List<Job> timed = at == null ? jobs : scheduled(jobs, at);
+        if (backend == Backend.REDIS) {
+            redis.enqueueAll(timed, left(deadline));
+            return;
         }
-        if (System.nanoTime() - start > promptNanos) {
-            cool(jobs);
-        } else if (at == null) {
-            // A scheduled job went to a delay topic, which says nothing of the queue's own topic.
-            markWarm(jobs);
-        }
+        // The backend keeps to the limit on this thread, topic creation and metadata included (JobQueue's contract).
+        Duration kafkaLimit = deadline == NO_DEADLINE ? limit : min(limit, left(deadline));
+        breaker.executeSupplier(() -> kafka.enqueueAll(timed, kafkaLimit));
     }
 
-    private void callKafka(List<Job> jobs, Instant at, boolean onCaller) {
-        try {
-            if (onCaller) {
-                breaker.executeCallable(() -> ((AsyncJobQueue) kafka).enqueueAllWithin(jobs, limit));
-            } else {
-                breaker.executeCallable(() ->
-                        limiter.executeFutureSupplier(() -> CompletableFuture.supplyAsync(call(jobs, at), kafkaCalls)));
-            }
-        } catch (RuntimeException e) {
-            throw e;
-        } catch (ExecutionException e) {
-            throw e.getCause() instanceof RuntimeException r
-                    ? r
-                    : new EnqueueException(Backend.KAFKA, e.getCause().toString(), e.getCause());
-        } catch (TimeoutException e) {
-            throw new EnqueueTimeoutException(Backend.KAFKA, "enqueue timed out", e);
-        } catch (Exception e) {
-            throw new EnqueueException(Backend.KAFKA, e.toString(), e);
-        }
+    private static Duration left(long deadline) {
+        return Duration.ofNanos(deadline - System.nanoTime());
     }
 
-    /*
-     * A queue that Kafka accepted jobs for in the last WARM_NANOS (well inside the producer's 5-minute metadata idle
-     * expiry), promptly (within half the time limit) and with no failure or slow call since, is written from the
-     * caller's thread with AsyncJobQueue.enqueueAllWithin, which keeps to the limit by itself: a batch through a
-     * producer whose own timeouts split the limit, a single job with a bounded wait for its ack. A single job's send
-     * can still block while its producer has no metadata for the topic or no buffer room, which is when Kafka is in
-     * trouble; acks slow down before a struggling broker lets the buffer fill, so the slow call sends the queue back
-     * to a router thread first. Anything else (a queue's first jobs, whose topic may need creating) goes through a
-     * router thread under the time limiter, so the caller never waits past the limit. Saving that hand-off is a
-     * quarter of a single Kafka enqueue's time, and a tenth of a batch's.
-     */
-    private boolean warm(List<Job> jobs) {
-        if (breaker.getState() != CircuitBreaker.State.CLOSED) {
-            return false;
-        }
-        long now = System.nanoTime();
-        return everyQueue(jobs, q -> {
-            Long ok = warmQueues.get(q);
-            return ok != null && now - ok <= WARM_NANOS;
-        });
+    private static Duration min(Duration a, Duration b) {
+        return a.compareTo(b) <= 0 ? a : b;
     }
 
-    private void markWarm(List<Job> jobs) {
-        long now = System.nanoTime();
-        everyQueue(jobs, q -> {
-            warmQueues.put(q, now);
-            return true;
-        });
-    }
-
-    private void cool(List<Job> jobs) {
-        everyQueue(jobs, q -> {
-            warmQueues.remove(q);
-            return true;
-        });
-    }
-
-    /**
-     * Whether {@code test} holds for each queue of the jobs, stopping at the first that fails. A batch's jobs mostly
-     * share one queue, so a run of jobs on the same queue is tested once.
-     */
-    private static boolean everyQueue(List<Job> jobs, Predicate<String> test) {
-        String last = null;
+    /** The jobs with {@code at} set: a job whose {@code at} is in the future is scheduled by enqueueAll. */
+    private static List<Job> scheduled(List<Job> jobs, Instant at) {
+        List<Job> out = new ArrayList<>(jobs.size());
         for (Job j : jobs) {
-            if (!j.queue().equals(last)) {
-                if (!test.test(j.queue())) {
-                    return false;
-                }
-                last = j.queue();
-            }
+            out.add(j.toBuilder().at(at).build());
         }
-        return true;
-    }
-
-    private Supplier<Object> call(List<Job> jobs, Instant at) {
-        return () -> {
-            direct(kafka, jobs, at);
-            return null;
-        };
+        return out;
     }
 
     private static void direct(JobQueue queue, List<Job> jobs, Instant at) {
@@ -518,9 +444,7 @@ public final class RoutingJobQueue implements JobQueue {
         return c == t ? String.valueOf(t.getMessage()) : t.getMessage() + " / " + c;
     }
 
-    /** Stops the router's own threads. The backends' queues and the flags belong to the caller. */
+    /** Does nothing: the router holds no threads or connections; the backends' queues and the flags are the caller's. */
     @Override
-    public void close() {
-        kafkaCalls.shutdownNow();
-    }
+    public void close() {}
 }

@@ -5,7 +5,6 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.crossfade.api.AsyncJobQueue;
 import dev.crossfade.api.Backend;
 import dev.crossfade.api.EnqueueException;
 import dev.crossfade.api.EnqueueTimeoutException;
@@ -24,12 +23,10 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.concurrent.atomic.AtomicLong;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -51,12 +48,24 @@ class RoutingJobQueueTest {
     private RoutingFlags flags;
     private RoutingJobQueue router;
 
-    /** A Kafka stand-in that can fail or hang on demand. */
+    /** Per call to the Kafka stand-in with a limit: the calling thread and the limit it was given. */
+    private final List<String> kafkaThreads = new CopyOnWriteArrayList<>();
+
+    private final List<Duration> kafkaLimits = new CopyOnWriteArrayList<>();
+
+    /**
+     * A Kafka stand-in that can fail or hang on demand. A hang keeps to the limit of a call that has one, as JobQueue's
+     * contract asks (and throws EnqueueTimeoutException), and holds a call without one until the test ends.
+     */
     private final JobQueue kafka = new JobQueue() {
-        private void check() {
+        private void check(Duration limit) {
             if (kafkaHangs.get()) {
                 try {
-                    hang.await();
+                    if (limit == null) {
+                        hang.await();
+                    } else if (!hang.await(limit.toNanos(), TimeUnit.NANOSECONDS)) {
+                        throw new EnqueueTimeoutException(Backend.KAFKA, "no ack within " + limit + " (test)", null);
+                    }
                 } catch (InterruptedException e) {
                     Thread.currentThread().interrupt();
                 }
@@ -68,70 +77,35 @@ class RoutingJobQueueTest {
 
         @Override
         public String enqueue(Job job) {
-            check();
+            check(null);
             return kafkaStore.queue().enqueue(job);
         }
 
         @Override
         public List<String> enqueueAll(List<Job> jobs) {
-            check();
+            check(null);
             return kafkaStore.queue().enqueueAll(jobs);
         }
 
         @Override
+        public List<String> enqueueAll(List<Job> jobs, Duration limit) {
+            kafkaThreads.add(Thread.currentThread().getName());
+            kafkaLimits.add(limit);
+            check(limit);
+            List<String> jids = new ArrayList<>();
+            for (Job j : jobs) {
+                jids.add(
+                        j.at() == null
+                                ? kafkaStore.queue().enqueue(j)
+                                : kafkaStore.queue().enqueueAt(j, j.at()));
+            }
+            return jids;
+        }
+
+        @Override
         public String enqueueAt(Job job, Instant at) {
-            check();
+            check(null);
             return kafkaStore.queue().enqueueAt(job, at);
-        }
-
-        @Override
-        public void close() {}
-    };
-
-    /** A Kafka stand-in with the asynchronous API, like KafkaJobQueue: records the thread of each call. */
-    private final List<String> sendThreads = new CopyOnWriteArrayList<>();
-
-    private final AtomicBoolean withholdAcks = new AtomicBoolean();
-    private final AtomicLong ackDelayMillis = new AtomicLong();
-    private final AsyncJobQueue asyncKafka = new AsyncJobQueue() {
-        @Override
-        public CompletableFuture<List<String>> enqueueAllAsync(List<Job> jobs) {
-            sendThreads.add(Thread.currentThread().getName());
-            if (withholdAcks.get()) {
-                return new CompletableFuture<>();
-            }
-            long delay = ackDelayMillis.get();
-            return delay == 0
-                    ? CompletableFuture.completedFuture(kafkaStore.queue().enqueueAll(jobs))
-                    : CompletableFuture.supplyAsync(
-                            () -> kafkaStore.queue().enqueueAll(jobs),
-                            CompletableFuture.delayedExecutor(delay, TimeUnit.MILLISECONDS));
-        }
-
-        @Override
-        public List<String> enqueueAllWithin(List<Job> jobs, Duration limit) {
-            try {
-                return enqueueAllAsync(jobs).get(limit.toMillis(), TimeUnit.MILLISECONDS);
-            } catch (java.util.concurrent.TimeoutException e) {
-                throw new EnqueueTimeoutException(Backend.KAFKA, "no ack within " + limit + " (test)", e);
-            } catch (InterruptedException | java.util.concurrent.ExecutionException e) {
-                throw new EnqueueException(Backend.KAFKA, e.toString(), e);
-            }
-        }
-
-        @Override
-        public List<String> enqueueAll(List<Job> jobs) {
-            return enqueueAllAsync(jobs).join();
-        }
-
-        @Override
-        public String enqueue(Job job) {
-            return enqueueAll(List.of(job)).get(0);
-        }
-
-        @Override
-        public String enqueueAt(Job job, Instant at) {
-            throw new UnsupportedOperationException();
         }
 
         @Override
@@ -235,60 +209,33 @@ class RoutingJobQueueTest {
     }
 
     /**
-     * A router at 100% Kafka over the asynchronous stand-in, after two enqueues: the first goes through a router
-     * thread (the queue is cold), the second from the caller's. Returns the caller's thread name.
+     * Kafka is called on the caller's thread with the router's limit, which Kafka keeps to by itself: the router has no
+     * thread of its own to hand a call to. A scheduled job carries its time to Kafka in the job.
      */
-    private String warmUpAsyncKafka() {
-        router(100, 0, asyncKafka);
+    @Test
+    void kafkaIsCalledOnTheCallersThreadWithTheRoutersLimit() {
+        router(100, 0);
         String me = Thread.currentThread().getName();
         router.enqueue(Job.of("W", 1));
-        router.enqueue(Job.of("W", 2));
-        assertTrue(sendThreads.get(0).startsWith("crossfade-router-kafka"), sendThreads.toString());
-        assertEquals(me, sendThreads.get(1), "a warm queue is sent from the caller's thread");
-        return me;
+        router.enqueueAll(List.of(Job.of("W", 2), Job.of("W", 3)));
+        Instant at = Instant.now().plusSeconds(60);
+        router.enqueueAt(Job.of("W", 4), at);
+        assertEquals(List.of(me, me, me), kafkaThreads);
+        assertEquals(List.of(Duration.ofMillis(300), Duration.ofMillis(300), Duration.ofMillis(300)), kafkaLimits);
+        assertEquals(3, total(kafkaStore));
+        assertEquals(at, kafkaStore.scheduled().get(0).at());
     }
 
-    /**
-     * Once Kafka has accepted a queue's jobs, the next ones are sent from the caller's thread (no hand-off); after a
-     * failure they go through a router thread again, so a stuck producer cannot hold the caller past the limit.
-     */
+    /** A caller's own limit, shorter than the router's, bounds the Kafka part and the fallback with it. */
     @Test
-    void warmQueuesAreSentFromTheCallersThreadUntilKafkaFails() {
-        String me = warmUpAsyncKafka();
-        assertEquals(2, total(kafkaStore));
-
-        withholdAcks.set(true);
-        router.enqueue(Job.of("W", 3));
-        assertEquals(me, sendThreads.get(2));
-        assertEquals(1, total(redis), "no ack within the limit: the job went to Redis");
-        assertEquals(
-                1.0,
-                meters.get("crossfade.router.fallbacks")
-                        .tag("cause", "timeout")
-                        .counter()
-                        .count());
-
-        withholdAcks.set(false);
-        router.enqueue(Job.of("W", 4));
-        router.enqueue(Job.of("W", 5));
-        assertTrue(sendThreads.get(3).startsWith("crossfade-router-kafka"), "after a failure: " + sendThreads);
-        assertEquals(me, sendThreads.get(4), "warm again after a success");
-        assertEquals(4, total(kafkaStore));
-    }
-
-    /** A call that succeeds but takes more than half the limit sends the queue back through a router thread. */
-    @Test
-    void aSlowButSuccessfulKafkaCallLeavesTheQueueCold() {
-        String me = warmUpAsyncKafka();
-
-        ackDelayMillis.set(200); // the limit is 300 ms
-        router.enqueue(Job.of("W", 3));
-        assertEquals(3, total(kafkaStore), "a slow ack within the limit is still a success");
-        ackDelayMillis.set(0);
-        router.enqueue(Job.of("W", 4));
-        assertTrue(sendThreads.get(3).startsWith("crossfade-router-kafka"), "after a slow call: " + sendThreads);
-        router.enqueue(Job.of("W", 5));
-        assertEquals(me, sendThreads.get(4), "warm again after a prompt success");
+    void aCallersShorterLimitBoundsTheKafkaPart() {
+        router(100, 0);
+        router.enqueueAll(List.of(Job.of("W", 1)), Duration.ofMillis(100));
+        assertTrue(kafkaLimits.get(0).compareTo(Duration.ofMillis(100)) <= 0, "Kafka was given " + kafkaLimits);
+        kafkaHangs.set(true);
+        String jid = router.enqueue(Job.of("W", 2), Duration.ofMillis(100));
+        assertEquals(jid, redis.jobs(Job.DEFAULT_QUEUE).get(0).jid(), "the hung Kafka part fell back to Redis");
+        assertThrows(EnqueueTimeoutException.class, () -> router.enqueueAll(List.of(Job.of("W", 3)), Duration.ZERO));
     }
 
     @Test

@@ -75,6 +75,12 @@ class TwinJobsRunOnceTest extends WorkerStacks {
             }
 
             @Override
+            public List<String> enqueueAll(List<Job> jobs, Duration limit) {
+                kafka.enqueueAll(jobs, limit);
+                throw new EnqueueTimeoutException(Backend.KAFKA, "ack lost", null);
+            }
+
+            @Override
             public void close() {}
         };
     }

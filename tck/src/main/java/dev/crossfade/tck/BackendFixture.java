@@ -6,6 +6,7 @@ import dev.crossfade.api.JobQueue;
 import dev.crossfade.api.WorkerRuntime;
 import dev.crossfade.api.execution.ExecutionCore;
 import java.util.List;
+import java.util.Optional;
 import java.util.Set;
 
 /**
@@ -30,6 +31,21 @@ public interface BackendFixture extends AutoCloseable {
 
     /** The dead set or DLQ contents, decoded. */
     List<Job> dead();
+
+    /**
+     * The server this fixture's backend talks to, when the suite may freeze it (a local process it can SIGSTOP);
+     * empty otherwise (an in-memory backend, a container or a server named by the environment).
+     */
+    default Optional<Freezable> server() {
+        return Optional.empty();
+    }
+
+    /** A server that can be frozen (connections stay open, nothing answers, like a long pause) and thawed. */
+    interface Freezable {
+        void pause();
+
+        void resume();
+    }
 
     /** Releases what the fixture opened (not the shared servers). */
     @Override

@@ -5,12 +5,15 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
+import dev.crossfade.api.EnqueueTimeoutException;
 import dev.crossfade.api.Job;
 import dev.crossfade.api.JobQueue;
 import dev.crossfade.api.WorkerRuntime;
@@ -50,6 +53,8 @@ import org.junit.jupiter.api.TestInfo;
 public abstract class JobQueueContract {
     /** Retry delay used by the suite's execution cores, so retry scenarios finish in seconds. */
     protected static final Duration FAST_RETRY = Duration.ofMillis(200);
+    /** What an enqueue with a time limit may take beyond it on a frozen server: scheduling and GC on a busy host. */
+    private static final Duration FREEZE_SLACK = Duration.ofSeconds(2);
 
     private BackendFixture fixture;
     private final List<WorkerRuntime> runtimes = new ArrayList<>();
@@ -187,6 +192,71 @@ public abstract class JobQueueContract {
 
         awaitCompleted(jids);
         assertEquals(Map.of(), ledger.duplicates());
+    }
+
+    /**
+     * The time limit is part of the enqueue contract: within it, jobs are accepted as without one (a job whose
+     * {@code at} is in the future is scheduled); a limit already spent throws {@link EnqueueTimeoutException} at once
+     * and sends nothing.
+     */
+    @Test
+    void aTimeLimitIsPartOfTheEnqueue() {
+        WorkerRegistry registry =
+                WorkerRegistry.builder().register("LimitWorker", recording()).build();
+        JobQueue queue = fixture.queue();
+        Job spent = Job.of("LimitWorker", "spent");
+        assertTimeoutPreemptively(
+                timeout(),
+                () -> assertThrows(
+                        EnqueueTimeoutException.class, () -> queue.enqueueAll(List.of(spent), Duration.ZERO)));
+        assertThrows(EnqueueTimeoutException.class, () -> queue.enqueue(spent, Duration.ofSeconds(-1)));
+
+        List<String> jids = new ArrayList<>(queue.enqueueAll(
+                List.of(
+                        Job.of("LimitWorker", "a"),
+                        Job.of("LimitWorker", "b"),
+                        Job.builder("LimitWorker")
+                                .args("later")
+                                .at(Instant.now().plusSeconds(1))
+                                .build()),
+                timeout()));
+        jids.add(queue.enqueue(Job.of("LimitWorker", "c"), timeout()));
+        startWorkers(core(registry), 2, Job.DEFAULT_QUEUE);
+
+        awaitCompleted(jids);
+        assertTrue(ledger.starts(spent.jid()).isEmpty(), "a job whose limit was spent is not sent");
+        assertEquals(Map.of(), ledger.duplicates());
+    }
+
+    /**
+     * With the server frozen (SIGSTOP), an enqueue with a time limit returns about then with
+     * {@link EnqueueTimeoutException}, where the backend's own timeouts would hold it far longer: for a queue the
+     * backend has used and for one it has not (Kafka: whose topics it must check or create). Once the server thaws,
+     * enqueues within the limit succeed again.
+     */
+    @Test
+    void aTimeLimitIsKeptWhileTheServerHangs() {
+        Optional<BackendFixture.Freezable> server = fixture.server();
+        assumeTrue(server.isPresent(), "this fixture's server cannot be frozen");
+        JobQueue queue = fixture.queue();
+        queue.enqueueAll(List.of(Job.of("LimitWorker", "warm")));
+        Duration limit = Duration.ofSeconds(1);
+        List<Job> jobs = List.of(
+                Job.of("LimitWorker", "frozen"),
+                Job.builder("LimitWorker").queue("fresh").args("frozen").build());
+        server.get().pause();
+        try {
+            assertTimeoutPreemptively(
+                    limit.plus(FREEZE_SLACK),
+                    () -> assertThrows(EnqueueTimeoutException.class, () -> queue.enqueueAll(jobs, limit)));
+        } finally {
+            server.get().resume();
+        }
+        await().atMost(timeout())
+                .ignoreExceptions()
+                .until(() -> queue.enqueueAll(List.of(Job.of("LimitWorker", "after")), limit)
+                                .size()
+                        == 1);
     }
 
     @Test

@@ -2,6 +2,7 @@ package dev.crossfade.api.testing;
 
 import dev.crossfade.api.Backend;
 import dev.crossfade.api.EnqueueException;
+import dev.crossfade.api.EnqueueTimeoutException;
 import dev.crossfade.api.Job;
 import dev.crossfade.api.JobQueue;
 import dev.crossfade.api.WorkerRuntime;
@@ -253,10 +254,19 @@ public final class InMemoryBackend {
             checkOpen();
             List<String> jids = new ArrayList<>(jobs.size());
             for (Job j : jobs) {
-                push(j, null);
+                // A job whose at is in the future is scheduled, as on Redis and Kafka.
+                push(j, j.at());
                 jids.add(j.jid());
             }
             return jids;
+        }
+
+        /** Nothing here waits, so only a limit already spent is exceeded. */
+        @Override
+        public List<String> enqueueAll(List<Job> jobs, java.time.Duration limit) {
+            checkOpen();
+            EnqueueTimeoutException.deadline(Backend.MEMORY, limit, jobs.size());
+            return enqueueAll(jobs);
         }
 
         @Override

@@ -11,6 +11,7 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import java.util.concurrent.locks.ReentrantLock;
 import java.util.regex.Pattern;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.NewTopic;
@@ -38,6 +39,8 @@ public final class Topics {
     private final Duration timeout;
     // Queues whose topics are known to exist: the hot path checks this map only.
     private final Set<String> ready = ConcurrentHashMap.newKeySet();
+    /** One check or creation at a time; a lock rather than a monitor so a caller's deadline bounds the wait for it. */
+    private final ReentrantLock creating = new ReentrantLock();
 
     public Topics(
             Admin admin, String prefix, boolean create, Settings settings, List<Duration> tiers, Duration timeout) {
@@ -215,16 +218,39 @@ public final class Topics {
      * @throws IllegalStateException  when Admin cannot answer within the timeout
      */
     public void ensure(String queue) {
+        ensure(queue, Long.MAX_VALUE);
+    }
+
+    /**
+     * As {@link #ensure(String)}, ending by {@code by} ({@link System#nanoTime()}; {@code Long.MAX_VALUE} for none) or
+     * the backend's timeout, whichever comes first: waiting for another thread's creation of topics counts too.
+     *
+     * @throws TopicTimeoutException when {@code by} came before the topics were known to exist
+     */
+    public void ensure(String queue, long by) {
         if (ready.contains(queue)) {
             return;
         }
-        synchronized (this) {
+        long own = System.nanoTime() + timeout.toNanos();
+        // Long.MAX_VALUE: no deadline of the caller's (compared as a flag: nanoTime values may overflow on
+        // subtraction).
+        boolean callers = by != Long.MAX_VALUE && by - own <= 0;
+        long deadline = callers ? by : own;
+        try {
+            if (!creating.tryLock(deadline - System.nanoTime(), TimeUnit.NANOSECONDS)) {
+                throw new TopicTimeoutException("no time left while another call checked or created " + all(queue));
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted while checking topics " + all(queue), e);
+        }
+        try {
             if (ready.contains(queue)) {
                 return;
             }
             List<String> wanted = all(queue);
             try {
-                Set<String> existing = admin.listTopics().names().get(timeout.toMillis(), TimeUnit.MILLISECONDS);
+                Set<String> existing = admin.listTopics().names().get(left(deadline), TimeUnit.NANOSECONDS);
                 List<String> missing =
                         wanted.stream().filter(t -> !existing.contains(t)).toList();
                 if (!missing.isEmpty()) {
@@ -236,19 +262,23 @@ public final class Topics {
                                     .configs(settings.configs(kind(queue, t))))
                             .toList();
                     try {
-                        admin.createTopics(topics).all().get(timeout.toMillis(), TimeUnit.MILLISECONDS);
+                        admin.createTopics(topics).all().get(left(deadline), TimeUnit.NANOSECONDS);
                     } catch (ExecutionException e) {
                         // Another process may have created them between the list and the create: that is fine.
                         if (!(e.getCause() instanceof TopicExistsException)) {
                             throw e;
                         }
                     }
-                    awaitLeaders(missing);
+                    awaitLeaders(missing, deadline);
                 }
             } catch (ExecutionException e) {
                 throw new IllegalStateException(
                         "cannot check or create topics " + wanted + ": " + e.getCause(), e.getCause());
             } catch (TimeoutException e) {
+                if (callers) {
+                    throw new TopicTimeoutException(
+                            "Kafka Admin did not answer in the time left while checking topics " + wanted);
+                }
                 throw new IllegalStateException(
                         "Kafka Admin did not answer within " + timeout + " while checking " + "topics " + wanted, e);
             } catch (InterruptedException e) {
@@ -256,7 +286,14 @@ public final class Topics {
                 throw new IllegalStateException("interrupted while checking topics " + wanted, e);
             }
             ready.add(queue);
+        } finally {
+            creating.unlock();
         }
+    }
+
+    /** Nanoseconds left until {@code deadline}; at least 1, so a spent deadline times out rather than waits. */
+    private static long left(long deadline) {
+        return Math.max(1, deadline - System.nanoTime());
     }
 
     /**
@@ -264,14 +301,14 @@ public final class Topics {
      * loaded yet gets NOT_LEADER_OR_FOLLOWER, and an idempotent producer's retries of those first batches can then
      * stall on OUT_OF_ORDER_SEQUENCE_NUMBER until the delivery timeout (KAFKA-14359, seen with Kafka 4.4 on fresh topics).
      */
-    private void awaitLeaders(List<String> names) throws InterruptedException, ExecutionException, TimeoutException {
-        long deadline = System.nanoTime() + timeout.toNanos();
+    private void awaitLeaders(List<String> names, long deadline)
+            throws InterruptedException, ExecutionException, TimeoutException {
         for (; ; ) {
             boolean ready = true;
             try {
                 for (var d : admin.describeTopics(names)
                         .allTopicNames()
-                        .get(timeout.toMillis(), TimeUnit.MILLISECONDS)
+                        .get(left(deadline), TimeUnit.NANOSECONDS)
                         .values()) {
                     for (var p : d.partitions()) {
                         if (p.leader() == null || p.leader().isEmpty()) {
@@ -290,7 +327,7 @@ public final class Topics {
                         new java.util.HashMap<>();
                 for (var d : admin.describeTopics(names)
                         .allTopicNames()
-                        .get(timeout.toMillis(), TimeUnit.MILLISECONDS)
+                        .get(left(deadline), TimeUnit.NANOSECONDS)
                         .values()) {
                     d.partitions()
                             .forEach(p -> specs.put(
@@ -298,16 +335,23 @@ public final class Topics {
                                     org.apache.kafka.clients.admin.OffsetSpec.latest()));
                 }
                 try {
-                    admin.listOffsets(specs).all().get(timeout.toMillis(), TimeUnit.MILLISECONDS);
+                    admin.listOffsets(specs).all().get(left(deadline), TimeUnit.NANOSECONDS);
                     return;
                 } catch (ExecutionException e) {
                     // not loaded yet: try again
                 }
             }
             if (System.nanoTime() - deadline >= 0) {
-                throw new TimeoutException("partitions of " + names + " have no leader after " + timeout);
+                throw new TimeoutException("partitions of " + names + " have no leader in time");
             }
             Thread.sleep(20);
+        }
+    }
+
+    /** The caller's time ran out before a queue's topics were known to exist; they may exist by the next call. */
+    public static final class TopicTimeoutException extends RuntimeException {
+        TopicTimeoutException(String message) {
+            super(message);
         }
     }
 

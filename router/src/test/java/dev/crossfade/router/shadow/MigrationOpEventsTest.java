@@ -73,6 +73,12 @@ class MigrationOpEventsTest {
         }
 
         @Override
+        public List<String> enqueueAll(List<Job> jobs, Duration limit) {
+            check();
+            return kafkaStore.queue().enqueueAll(jobs, limit);
+        }
+
+        @Override
         public String enqueueAt(Job job, Instant at) {
             check();
             return kafkaStore.queue().enqueueAt(job, at);
