@@ -72,7 +72,7 @@ final class ClientProperties {
     }
 
     /**
-     * The batch producer of {@link KafkaJobQueue#enqueueAllWithin} for {@code limit}: half the limit for {@code send}
+     * The batch producer of {@link KafkaJobQueue#enqueueAll(java.util.List, Duration)} for {@code limit}: half the limit for {@code send}
      * to block ({@code max.block.ms}), half for a record to be acknowledged ({@code delivery.timeout.ms}, with the
      * request timeout inside it, as the client requires). The application's producer properties apply, but for these
      * three.

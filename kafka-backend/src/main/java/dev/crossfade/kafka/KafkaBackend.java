@@ -464,7 +464,7 @@ public final class KafkaBackend implements AutoCloseable {
     }
 
     /**
-     * The batch producer of {@link KafkaJobQueue#enqueueAllWithin} for {@code limit}: the bulk producer's settings,
+     * The batch producer of {@link KafkaJobQueue#enqueueAll(java.util.List, Duration)} for {@code limit}: the bulk producer's settings,
      * with timeouts that split the limit, so that a call which flushes it on its own thread returns within the limit.
      * An application has one or two limits (the router's), so one or two of these.
      */

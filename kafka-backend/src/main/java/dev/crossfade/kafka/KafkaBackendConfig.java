@@ -109,7 +109,7 @@ import java.util.Optional;
  *   <tr><td>producerProperties</td><td>none</td><td>raw producer properties, applied last to each of the backend's
  *   producers (defaults: {@code acks=all}, idempotence on, {@code batch.size=65536}; {@code linger.ms=0} for single
  *   jobs, and {@code linger.ms=5} for batches, which each call flushes once its jobs are sent, so that a batch leaves
- *   together). The batch producer of calls with a time limit ({@code KafkaJobQueue.enqueueAllWithin}, the router's)
+ *   together). The batch producer of calls with a time limit ({@code KafkaJobQueue.enqueueAll(jobs, limit)}, the router's)
  *   sets its own {@code max.block.ms}, {@code delivery.timeout.ms} and {@code request.timeout.ms} from that
  *   limit. Their {@code max.request.size} (1 MiB by default) sets the payload limit: an enqueue whose record would
  *   not leave 32 KiB for the error fields and headers a failed run adds is refused with a

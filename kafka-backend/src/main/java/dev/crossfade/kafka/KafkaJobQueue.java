@@ -113,7 +113,8 @@ public final class KafkaJobQueue implements JobQueue {
      * ({@code delivery.timeout.ms}); so this call can flush that producer on the caller's thread and still return by
      * the deadline. A single job to a topic this queue lately wrote to promptly leaves at once from the producer that
      * does not linger, which holds the topic's metadata, so its {@code send} does not block; only the wait for its ack
-     * is bounded. Any other single job goes the batch way.
+     * is bounded. Any other single job goes the batch way, and once it succeeded promptly the flusher thread fetches
+     * the topic's metadata for the unlingering producer.
      */
     @Override
     public List<String> enqueueAll(List<Job> jobs, Duration limit) {
@@ -124,15 +125,14 @@ public final class KafkaJobQueue implements JobQueue {
         List<ProducerRecord<byte[], byte[]>> records = records(jobs, start + limit.toNanos() / 2);
         if (records.size() == 1 && prompt.isWarm(records.get(0).topic(), start)) {
             ProducerRecord<byte[], byte[]> r = records.get(0);
-            Send s = new Send(r.topic(), jobs.get(0).jid(), sendRaw(producer, r));
             try {
-                awaitUntil(s, deadline);
+                awaitUntil(new Send(r.topic(), jobs.get(0).jid(), sendRaw(producer, r)), deadline);
             } catch (RuntimeException e) {
                 prompt.cool(r.topic());
                 throw e;
             }
             prompt.settled(r.topic(), start, limit);
-            return List.of(s.jid);
+            return List.of(jobs.get(0).jid());
         }
         List<String> jids;
         try {
@@ -141,8 +141,8 @@ public final class KafkaJobQueue implements JobQueue {
             records.forEach(r -> prompt.cool(r.topic()));
             throw e;
         }
-        if (records.size() == 1) {
-            prompt.settled(records.get(0).topic(), start, limit);
+        if (records.size() == 1 && System.nanoTime() - start <= limit.toNanos() / 2) {
+            warmUp(records.get(0).topic());
         }
         return jids;
     }
@@ -268,6 +268,25 @@ public final class KafkaJobQueue implements JobQueue {
     public void close() {
         closed = true;
         flusher.shutdown();
+    }
+
+    /**
+     * Has the flusher thread fetch the unlingering producer's metadata for {@code topic} (which the bounded producer's
+     * success says nothing of), then lets single jobs to it leave from that producer.
+     */
+    private void warmUp(String topic) {
+        try {
+            flusher.execute(() -> {
+                try {
+                    producer.partitionsFor(topic);
+                    prompt.warm(topic);
+                } catch (org.apache.kafka.common.KafkaException e) {
+                    // Stays cold: the next single job takes the bounded producer again.
+                }
+            });
+        } catch (RejectedExecutionException e) {
+            // Closing.
+        }
     }
 
     /**
@@ -411,9 +430,9 @@ public final class KafkaJobQueue implements JobQueue {
     private record Send(String topic, String jid, Future<RecordMetadata> future) {}
 
     /**
-     * Topics whose single jobs may leave from the unlingering producer within a time limit: those it had acknowledged
-     * within half the limit in the last minute, well inside the producer's 5-minute metadata idle expiry, so it holds
-     * their metadata and its {@code send} does not block for it. A failure or a slow call forgets the topic, so on a
+     * Topics whose single jobs may leave from the unlingering producer within a time limit: those it fetched metadata
+     * for after a prompt call, or had acknowledged within half the limit, in the last minute (well inside the
+     * producer's 5-minute metadata idle expiry), so it holds their metadata and its {@code send} does not block for it. A failure or a slow call forgets the topic, so on a
      * struggling broker the next single job takes the bounded producer, whose {@code send} blocks at most half the
      * limit.
      */
@@ -424,6 +443,10 @@ public final class KafkaJobQueue implements JobQueue {
         boolean isWarm(String topic, long now) {
             Long at = lastPrompt.get(topic);
             return at != null && now - at <= WARM_NANOS;
+        }
+
+        void warm(String topic) {
+            lastPrompt.put(topic, System.nanoTime());
         }
 
         void settled(String topic, long start, Duration limit) {

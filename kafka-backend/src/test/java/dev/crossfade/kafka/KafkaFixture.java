@@ -36,17 +36,7 @@ final class KafkaFixture implements BackendFixture {
     @Override
     public Optional<Freezable> server() {
         if (broker instanceof LocalKafka local) {
-            return Optional.of(new Freezable() {
-                @Override
-                public void pause() {
-                    local.pause();
-                }
-
-                @Override
-                public void resume() {
-                    local.resume();
-                }
-            });
+            return Optional.of(Freezable.of(local::pause, local::resume));
         }
         return Optional.empty();
     }

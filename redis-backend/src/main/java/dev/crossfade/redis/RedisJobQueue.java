@@ -17,6 +17,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.NoSuchElementException;
 import java.util.Objects;
+import java.util.concurrent.Executor;
+import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 import redis.clients.jedis.AbstractPipeline;
 import redis.clients.jedis.Connection;
@@ -39,6 +41,12 @@ import redis.clients.jedis.util.Pool;
 public final class RedisJobQueue implements JobQueue {
     /** Arguments per LPUSH/ZADD command: bounds one command's size without adding round trips. */
     private static final int CHUNK = 1_000;
+    /** Hands broken connections back to their pool; see {@link #enqueueAll(List, Duration)}. */
+    private static final Executor DISCARDS = Executors.newSingleThreadExecutor(r -> {
+        Thread t = new Thread(r, "crossfade-redis-discard");
+        t.setDaemon(true);
+        return t;
+    });
 
     private final UnifiedJedis redis;
     private final Keys keys;
@@ -123,9 +131,10 @@ public final class RedisJobQueue implements JobQueue {
         } catch (JedisException e) {
             throw batch.failure(e);
         } finally {
-            // A connection that timed out is broken (its reply may still come): the pool discards it.
+            // A connection that timed out is broken (its reply may still come): the pool discards it, and replaces it at
+            // once with a new one, whose handshake waits for the server: off the caller's thread.
             if (c.isBroken()) {
-                pool.returnBrokenResource(c);
+                DISCARDS.execute(() -> pool.returnBrokenResource(c));
             } else {
                 c.setSoTimeout(soTimeout);
                 pool.returnResource(c);

@@ -70,17 +70,7 @@ class RedisContractTest extends JobQueueContract {
             @Override
             public Optional<Freezable> server() {
                 if (redis instanceof LocalRedis local) {
-                    return Optional.of(new Freezable() {
-                        @Override
-                        public void pause() {
-                            local.pause();
-                        }
-
-                        @Override
-                        public void resume() {
-                            local.resume();
-                        }
-                    });
+                    return Optional.of(Freezable.of(local::pause, local::resume));
                 }
                 return Optional.empty();
             }

@@ -155,8 +155,8 @@ public final class RoutingJobQueue implements JobQueue {
     /**
      * {@inheritDoc}
      *
-     * <p>The whole call keeps to {@code limit}: the Kafka part to the lesser of it and {@link RouterConfig#kafkaTimeout()},
-     * a fallback and the shadow copies to what is left of it.
+     * <p>The whole call keeps to {@code limit}: the chosen backend gets half of it (Kafka: at most
+     * {@link RouterConfig#kafkaTimeout()}), so that a fallback has the other half; shadow copies get what is left.
      */
     @Override
     public List<String> enqueueAll(List<Job> jobs, Duration limit) {
@@ -245,7 +245,7 @@ public final class RoutingJobQueue implements JobQueue {
     private Backend send(Backend chosen, List<Job> jobs, Instant at, List<MigrationOpTracking> ops, long deadline) {
         long started = start(ops);
         try {
-            write(chosen, jobs, at, deadline);
+            write(chosen, jobs, at, firstHalf(deadline));
             ran(ops, chosen, started, false);
             count(chosen, jobs.size());
             return chosen;
@@ -395,6 +395,15 @@ public final class RoutingJobQueue implements JobQueue {
         // The backend keeps to the limit on this thread, topic creation and metadata included (JobQueue's contract).
         Duration kafkaLimit = deadline == NO_DEADLINE ? limit : min(limit, left(deadline));
         breaker.executeSupplier(() -> kafka.enqueueAll(timed, kafkaLimit));
+    }
+
+    /** Half of what is left until {@code deadline}: the chosen backend's share, so a fallback has the other half. */
+    private static long firstHalf(long deadline) {
+        if (deadline == NO_DEADLINE) {
+            return NO_DEADLINE;
+        }
+        long now = System.nanoTime();
+        return now + (deadline - now) / 2;
     }
 
     private static Duration left(long deadline) {

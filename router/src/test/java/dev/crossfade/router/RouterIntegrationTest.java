@@ -248,7 +248,7 @@ class RouterIntegrationTest {
         for (int i = 0; i < 200; i++) {
             jids.add(router.enqueue(Job.of("Count", i)));
         }
-        // A warm queue's batch is flushed on the caller's thread: a hung broker must not hold it past the limit (the
+        // Kafka calls run on the caller's thread with the router's limit: a hung broker must not hold them past it (the
         // backend's own enqueue timeout is 60 s). Its jobs go to Redis, and may land on Kafka too once it thaws.
         for (int call = 0; call < 3; call++) {
             jids.addAll(router.enqueueAll(counts("warm-" + call, 20)));

@@ -218,7 +218,7 @@ class RoutingJobQueueTest {
         String me = Thread.currentThread().getName();
         router.enqueue(Job.of("W", 1));
         router.enqueueAll(List.of(Job.of("W", 2), Job.of("W", 3)));
-        Instant at = Instant.now().plusSeconds(60);
+        Instant at = Instant.now().plusSeconds(60).truncatedTo(java.time.temporal.ChronoUnit.MILLIS);
         router.enqueueAt(Job.of("W", 4), at);
         assertEquals(List.of(me, me, me), kafkaThreads);
         assertEquals(List.of(Duration.ofMillis(300), Duration.ofMillis(300), Duration.ofMillis(300)), kafkaLimits);
@@ -226,14 +226,17 @@ class RoutingJobQueueTest {
         assertEquals(at, kafkaStore.scheduled().get(0).at());
     }
 
-    /** A caller's own limit, shorter than the router's, bounds the Kafka part and the fallback with it. */
+    /**
+     * A caller's own limit, shorter than the router's, bounds the whole call: Kafka gets half of it, so a fallback to
+     * Redis has the other half.
+     */
     @Test
     void aCallersShorterLimitBoundsTheKafkaPart() {
         router(100, 0);
-        router.enqueueAll(List.of(Job.of("W", 1)), Duration.ofMillis(100));
+        router.enqueueAll(List.of(Job.of("W", 1)), Duration.ofMillis(200));
         assertTrue(kafkaLimits.get(0).compareTo(Duration.ofMillis(100)) <= 0, "Kafka was given " + kafkaLimits);
         kafkaHangs.set(true);
-        String jid = router.enqueue(Job.of("W", 2), Duration.ofMillis(100));
+        String jid = router.enqueue(Job.of("W", 2), Duration.ofMillis(200));
         assertEquals(jid, redis.jobs(Job.DEFAULT_QUEUE).get(0).jid(), "the hung Kafka part fell back to Redis");
         assertThrows(EnqueueTimeoutException.class, () -> router.enqueueAll(List.of(Job.of("W", 3)), Duration.ZERO));
     }

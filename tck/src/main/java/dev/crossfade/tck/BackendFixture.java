@@ -45,6 +45,21 @@ public interface BackendFixture extends AutoCloseable {
         void pause();
 
         void resume();
+
+        /** A server frozen and thawed by the two actions (a local server's own pause and resume). */
+        static Freezable of(Runnable pause, Runnable resume) {
+            return new Freezable() {
+                @Override
+                public void pause() {
+                    pause.run();
+                }
+
+                @Override
+                public void resume() {
+                    resume.run();
+                }
+            };
+        }
     }
 
     /** Releases what the fixture opened (not the shared servers). */

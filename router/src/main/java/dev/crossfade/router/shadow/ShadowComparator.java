@@ -1,13 +1,16 @@
 package dev.crossfade.router.shadow;
 
+import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.json.JsonMapper;
+import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.crossfade.api.Backend;
 import dev.crossfade.api.Job;
 import dev.crossfade.api.execution.ExecutionListener;
 import dev.crossfade.api.execution.Outcome;
 import dev.crossfade.api.execution.ShadowStore;
-import dev.crossfade.api.internal.Json;
 import dev.crossfade.router.RoutingJobQueue;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -42,6 +45,12 @@ import org.slf4j.LoggerFactory;
  * {@link #report()}.
  */
 public final class ShadowComparator implements ExecutionListener {
+    /** Numbers keep their exact text, as in job payloads, so equal results compare equal (api's mapper is internal). */
+    private static final ObjectMapper JSON = JsonMapper.builder()
+            .nodeFactory(JsonNodeFactory.withExactBigDecimals(true))
+            .enable(DeserializationFeature.USE_BIG_DECIMAL_FOR_FLOATS)
+            .build();
+
     private static final Logger log = LoggerFactory.getLogger(ShadowComparator.class);
     private static final int MAX_EXAMPLES = 20;
     private static final String PRIMARY = "primary";
@@ -205,7 +214,7 @@ public final class ShadowComparator implements ExecutionListener {
                 shadow.outcome().name(),
                 shadow.digest());
         try {
-            store.example(Json.mapper().writeValueAsString(m), MAX_EXAMPLES);
+            store.example(JSON.writeValueAsString(m), MAX_EXAMPLES);
         } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
             throw new IllegalStateException(e);
         }
@@ -270,7 +279,7 @@ public final class ShadowComparator implements ExecutionListener {
         List<ShadowReport.Mismatch> examples = new ArrayList<>();
         for (String json : store.examples()) {
             try {
-                examples.add(Json.mapper().readValue(json, ShadowReport.Mismatch.class));
+                examples.add(JSON.readValue(json, ShadowReport.Mismatch.class));
             } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
                 log.debug("unreadable mismatch example: {}", e.toString());
             }
@@ -292,7 +301,7 @@ public final class ShadowComparator implements ExecutionListener {
     }
 
     private static String toJson(Observation o) {
-        ObjectNode n = Json.mapper().createObjectNode();
+        ObjectNode n = JSON.createObjectNode();
         n.put("jid", o.jid());
         n.put("class", o.className());
         n.put("backend", o.backend().id());
@@ -313,7 +322,7 @@ public final class ShadowComparator implements ExecutionListener {
 
     private static Observation fromJson(String json) {
         try {
-            JsonNode n = Json.mapper().readTree(json);
+            JsonNode n = JSON.readTree(json);
             return new Observation(
                     n.get("jid").asText(),
                     n.get("class").asText(),
@@ -336,9 +345,7 @@ public final class ShadowComparator implements ExecutionListener {
     /** A short, stable digest of a result's JSON form, so results are compared without being kept. */
     static String digest(Object result) {
         try {
-            byte[] json = result == null
-                    ? "null".getBytes(StandardCharsets.UTF_8)
-                    : Json.mapper().writeValueAsBytes(result);
+            byte[] json = result == null ? "null".getBytes(StandardCharsets.UTF_8) : JSON.writeValueAsBytes(result);
             byte[] hash = MessageDigest.getInstance("SHA-256").digest(json);
             StringBuilder sb = new StringBuilder(16);
             for (int i = 0; i < 8; i++) {
