@@ -131,7 +131,8 @@ public final class RedisJobQueue implements JobQueue {
         } catch (JedisException e) {
             throw batch.failure(e);
         } finally {
-            // A connection that timed out is broken (its reply may still come): the pool discards it, and replaces it at
+            // A connection that timed out is broken (its reply may still come): the pool discards it, and replaces it
+            // at
             // once with a new one, whose handshake waits for the server: off the caller's thread.
             if (c.isBroken()) {
                 DISCARDS.execute(() -> pool.returnBrokenResource(c));
