@@ -7,7 +7,7 @@ package dev.crossfade.redis.internal;
  * <p>Some scripts build key names from a prefix argument (the queue a job names is only known inside the script).
  * That is fine on a single Redis, which is all Sidekiq supports, but is not Redis Cluster safe.
  */
-public final class Scripts {
+final class Scripts {
     private Scripts() {}
 
     /**
@@ -15,7 +15,7 @@ public final class Scripts {
      * Moves from the right end of each queue (Sidekiq pushes left, pops right) to the left of its in-progress list,
      * queue by queue in the order given. Returns a flat list: queue index (1-based), payload, queue index, payload...
      */
-    public static final LuaScript FETCH = new LuaScript("fetch", """
+    static final LuaScript FETCH = new LuaScript("fetch", """
             local max = tonumber(ARGV[1])
             local out = {}
             local n = 0
@@ -37,7 +37,7 @@ public final class Scripts {
      * {@code queues} set; ARGV: now (epoch seconds), limit, key prefix. ZRANGEBYSCORE, ZREM and LPUSH in one script:
      * pollers in several processes can never promote a job twice nor drop one. Returns the number promoted.
      */
-    public static final LuaScript PROMOTE = new LuaScript("promote", """
+    static final LuaScript PROMOTE = new LuaScript("promote", """
             local jobs = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[2]))
             local moved = 0
             for _, job in ipairs(jobs) do
@@ -62,7 +62,7 @@ public final class Scripts {
      * retry set of the wrong type is refused before anything is written: a script that fails half-way keeps its
      * earlier writes, and the job would be gone from the in-progress list without being anywhere else.
      */
-    public static final LuaScript RETRY = new LuaScript("retry", """
+    static final LuaScript RETRY = new LuaScript("retry", """
             local t = redis.call('TYPE', KEYS[1])['ok']
             if t ~= 'zset' and t ~= 'none' then
               return redis.error_reply('WRONGTYPE ' .. KEYS[1] .. ' is a ' .. t .. ', not a sorted set')
@@ -80,7 +80,7 @@ public final class Scripts {
      * does (keeping exactly max entries, where Sidekiq keeps one fewer). Like {@link #RETRY}, refuses a dead set of
      * the wrong type before writing anything.
      */
-    public static final LuaScript DEAD = new LuaScript("dead", """
+    static final LuaScript DEAD = new LuaScript("dead", """
             local t = redis.call('TYPE', KEYS[1])['ok']
             if t ~= 'zset' and t ~= 'none' then
               return redis.error_reply('WRONGTYPE ' .. KEYS[1] .. ' is a ' .. t .. ', not a sorted set')
@@ -98,7 +98,7 @@ public final class Scripts {
      * Returns an unfinished job to the front (right end) of its queue at shutdown. KEYS[1]: in-progress list, KEYS[2]:
      * queue; ARGV[1]: payload. Only if it is still in progress, so it is never both acknowledged and requeued.
      */
-    public static final LuaScript REQUEUE = new LuaScript("requeue", """
+    static final LuaScript REQUEUE = new LuaScript("requeue", """
             if redis.call('LREM', KEYS[1], 1, ARGV[1]) == 1 then
               redis.call('RPUSH', KEYS[2], ARGV[1])
               return 1
@@ -147,7 +147,7 @@ public final class Scripts {
      * microseconds, recovered by a peer (1/0)}. Registered before but not now means either that a peer recovered this
      * process's lists (the peer left the mark) or that Redis lost the registration (restarted without its data).
      */
-    public static final LuaScript BEAT = new LuaScript("beat", """
+    static final LuaScript BEAT = new LuaScript("beat", """
             if redis.replicate_commands then pcall(redis.replicate_commands) end
             local t = redis.call('TIME')
             local was = redis.call('ZSCORE', KEYS[1], ARGV[1])
@@ -169,7 +169,7 @@ public final class Scripts {
      * else {1, queue, requeued, poisoned, ...}.
      * A queue list it cannot read is forgotten with the registration; the orphan sweep finds those lists.
      */
-    public static final LuaScript RECOVER_PROCESS = new LuaScript("recover-process", RECOVER_LIST + """
+    static final LuaScript RECOVER_PROCESS = new LuaScript("recover-process", RECOVER_LIST + """
             if redis.replicate_commands then pcall(redis.replicate_commands) end
             if redis.call('EXISTS', KEYS[3]) == 1 then return {0} end
             local t = redis.call('TIME')
@@ -205,7 +205,7 @@ public final class Scripts {
      * KEYS[6]: poison list; ARGV: owner identity, max recoveries, recoveries TTL (seconds). Returns {-1, 0} when the
      * owner is registered or alive (the dead-process path handles it), else {requeued, poisoned}.
      */
-    public static final LuaScript RECOVER_ORPHAN = new LuaScript("recover-orphan", RECOVER_LIST + """
+    static final LuaScript RECOVER_ORPHAN = new LuaScript("recover-orphan", RECOVER_LIST + """
             if redis.call('ZSCORE', KEYS[3], ARGV[1]) or redis.call('EXISTS', KEYS[4]) == 1 then return {-1, 0} end
             local r, p = recover(KEYS[1], KEYS[2], KEYS[5], KEYS[6], tonumber(ARGV[2]), tonumber(ARGV[3]))
             return {r, p}
