@@ -27,6 +27,10 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -37,8 +41,8 @@ import redis.clients.jedis.params.ScanParams;
 import redis.clients.jedis.resps.ScanResult;
 
 /**
- * Jobs forced onto both backends, as when the broker hangs with a batch in hand: the router's Kafka call times out and
- * it falls back to Redis, and the broker writes the batch once it runs again, so each jid sits on both. Three worker
+ * Jobs forced onto both backends, as when the broker hangs with the jobs in hand: the router's Kafka calls time out and
+ * it falls back to Redis, and the broker writes them once it runs again, so each jid sits on both. Three worker
  * JVMs (each its own backends, guard and runtime, sharing the queues) must run each jid's worker body once, a job
  * longer than the guard's lease once, and a job that fails on one copy through its retry, never through the other copy.
  * The broker is this class's own, since the test freezes it.
@@ -93,8 +97,8 @@ class TwinJobsRunOnceTest extends WorkerStacks {
                         .twinMarks(redis.twinMarks(Duration.ofMinutes(10)))
                         // The breaker stays closed through the hang, so every call tries Kafka before falling back.
                         .circuitBreaker(CircuitBreakerConfig.custom()
-                                .slidingWindowSize(1_000)
-                                .minimumNumberOfCalls(1_000)
+                                .slidingWindowSize(10_000)
+                                .minimumNumberOfCalls(10_000)
                                 .build())
                         .build()));
         for (int p = 0; p < 3; p++) {
@@ -112,31 +116,43 @@ class TwinJobsRunOnceTest extends WorkerStacks {
         Thread.sleep(3_000);
         long recordsBefore = kafkaRecords(kafka);
 
-        List<String> twins = new ArrayList<>();
-        String slow;
-        String failsOnce;
+        // Single enqueues from many threads while the broker is frozen: each call's wait for its ack times out and
+        // the router falls back to Redis, while the record stays in flight and the broker writes it after the thaw.
+        List<Future<String>> calls = new ArrayList<>();
+        ExecutorService callers = Executors.newFixedThreadPool(50);
         broker.pause();
         try {
-            for (int batch = 0; batch < 10; batch++) {
-                List<Job> jobs = new ArrayList<>();
-                for (int i = 0; i < 100; i++) {
-                    jobs.add(Job.of("Twin", batch * 100 + i));
-                }
-                twins.addAll(router.enqueueAll(jobs));
+            for (int i = 0; i < 1_000; i++) {
+                Job job = Job.of("Twin", i);
+                calls.add(callers.submit(() -> router.enqueue(job)));
             }
-            slow = router.enqueue(Job.of("Slow"));
-            failsOnce = router.enqueue(Job.of("FailsOnce"));
+            calls.add(callers.submit(() -> router.enqueue(Job.of("Slow"))));
+            calls.add(callers.submit(() -> router.enqueue(Job.of("FailsOnce"))));
+            for (Future<String> f : calls) {
+                f.get(2, TimeUnit.MINUTES);
+            }
         } finally {
             broker.resume();
+            callers.shutdown();
         }
+        List<String> twins = new ArrayList<>();
+        for (Future<String> f : calls.subList(0, 1_000)) {
+            twins.add(f.get());
+        }
+        String slow = calls.get(1_000).get();
+        String failsOnce = calls.get(1_001).get();
         assertEquals(
-                12,
+                twins.size() + 2,
                 routerMeters.find("crossfade.router.fallbacks").counters().stream()
                         .mapToDouble(c -> c.count())
                         .sum(),
-                "every call during the hang fell back to Redis");
-        // The hung broker still had the writes: once it runs, they land on Kafka too.
-        await().atMost(Duration.ofSeconds(60)).until(() -> kafkaRecords(kafka) - recordsBefore >= twins.size() + 2);
+                "every job enqueued during the hang fell back to Redis");
+        // The frozen broker had the writes: once it runs, they land on Kafka too.
+        long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+        while (kafkaRecords(kafka) - recordsBefore < twins.size() + 2 && System.nanoTime() < deadline) {
+            Thread.sleep(200);
+        }
+        assertEquals(twins.size() + 2, kafkaRecords(kafka) - recordsBefore, "jobs written to Kafka after the thaw");
 
         await().atMost(Duration.ofSeconds(120))
                 .until(() -> twins.stream().allMatch(j -> !runs(redis, j).isEmpty())
