@@ -32,13 +32,22 @@ final class Payloads {
     }
 
     Job job(long n) {
-        return Job.builder(CLASS).args(n, filler).build();
+        return job(CLASS, n);
+    }
+
+    /** The benchmark job under another class name (same args and filler). */
+    Job job(String className, long n) {
+        return Job.builder(className).args(n, filler).build();
     }
 
     List<Job> batch(long from, int count) {
+        return batch(CLASS, from, count);
+    }
+
+    List<Job> batch(String className, long from, int count) {
         List<Job> jobs = new ArrayList<>(count);
         for (int i = 0; i < count; i++) {
-            jobs.add(job(from + i));
+            jobs.add(job(className, from + i));
         }
         return jobs;
     }

@@ -42,6 +42,7 @@ final class RedisBench {
             Report.Section s = report.section("Redis");
             enqueueMany(s);
             processing(s);
+            new ShippedRedisBench(ctx, this).run(s);
             latency(s);
             s.note("Payload: class `NoopJob`, args `[n, \"x…\"]`, "
                     + ctx.payloads().encodedSize()
@@ -117,8 +118,12 @@ final class RedisBench {
     }
 
     private void enqueueAll(RedisJobQueue queue, long from, int n) {
+        enqueueAll(queue, Payloads.CLASS, from, n);
+    }
+
+    void enqueueAll(RedisJobQueue queue, String className, long from, int n) {
         for (int i = 0; i < n; i += BATCH) {
-            queue.enqueueAll(ctx.payloads().batch(from + i, Math.min(BATCH, n - i)));
+            queue.enqueueAll(ctx.payloads().batch(className, from + i, Math.min(BATCH, n - i)));
         }
     }
 
@@ -240,12 +245,19 @@ final class RedisBench {
     }
 
     private double sidekiq(List<String> command, int n) {
-        enqueueAll(backend.queue(), 0, n);
+        return sidekiq(command, "ruby/noop.rb", Payloads.CLASS, n);
+    }
+
+    /**
+     * Enqueues n jobs of {@code className}, drains them with a Sidekiq process that requires {@code script} (a
+     * resource), and returns jobs/s from the first job leaving the queue to the queue being empty.
+     */
+    double sidekiq(List<String> command, String script, String className, int n) {
+        enqueueAll(backend.queue(), className, 0, n);
         String queueKey = backend.key("queue:default");
         Path log = ctx.work().resolve("sidekiq.log");
         List<String> cmd = new ArrayList<>(command);
-        cmd.addAll(List.of(
-                "-r", ctx.resource("ruby/noop.rb").toString(), "-c", Integer.toString(THREADS), "-q", "default"));
+        cmd.addAll(List.of("-r", ctx.resource(script).toString(), "-c", Integer.toString(THREADS), "-q", "default"));
         Process p = Child.start(
                 cmd, Map.of("REDIS_URL", ctx.redis().uri().toString(), "RAILS_ENV", "production"), ctx.work(), log);
         try {
@@ -349,7 +361,11 @@ final class RedisBench {
         }
     }
 
-    private void flush() {
+    RedisBackend backend() {
+        return backend;
+    }
+
+    void flush() {
         backend.redis().flushAll();
     }
 }

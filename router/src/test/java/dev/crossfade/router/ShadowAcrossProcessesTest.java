@@ -2,13 +2,9 @@ package dev.crossfade.router;
 
 import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.crossfade.api.Backend;
 import dev.crossfade.api.Job;
-import dev.crossfade.api.WorkerRuntime;
-import dev.crossfade.api.execution.ExecutionCore;
-import dev.crossfade.api.worker.WorkerOptions;
-import dev.crossfade.api.worker.WorkerRegistry;
 import dev.crossfade.devservices.KafkaService;
 import dev.crossfade.devservices.RedisService;
 import dev.crossfade.devservices.TestNamespace;
@@ -26,39 +22,25 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Set;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * Shadow mode with three worker processes on two backends: the two copies of a job usually run in different
- * processes, and the shared store pairs them anyway. Any process's report, or a fresh reader's (as
- * {@code crossfade shadow-report} is), counts every comparison.
+ * Shadow mode with three worker JVMs on two backends: the two copies of a job usually run in different processes, and
+ * the shared store pairs them anyway. A fresh reader's report (as {@code crossfade shadow-report} without {@code --url}
+ * makes it) counts every comparison.
  */
 @ExtendWith(CrossfadeServices.class)
 class ShadowAcrossProcessesTest extends WorkerStacks {
-    private static final String SEEDED = "00000000000000000000beef";
+    private static final String SEEDED = WorkerJvmMain.SEEDED;
 
     @TempDir
     Path dir;
 
-    private static WorkerRegistry registry() {
-        return WorkerRegistry.builder()
-                .register(
-                        "Price",
-                        (args, ctx) -> {
-                            long price = args.get(0).asLong() * 3;
-                            // The seeded bug: on Kafka this one job computes a different price.
-                            ctx.result(ctx.jid().equals(SEEDED) && ctx.backend() == Backend.KAFKA ? price + 1 : price);
-                        },
-                        WorkerOptions.custom().shadowSafe(true).build())
-                .build();
-    }
-
     @Test
     void copiesRunInDifferentProcessesArePairedThroughTheSharedStore(
-            RedisService redisServer, KafkaService kafkaServer, TestNamespace ns) {
+            RedisService redisServer, KafkaService kafkaServer, TestNamespace ns) throws Exception {
         FlagsFile file = FlagsFile.at(dir.resolve("flags.json"));
         file.write(new FlagsFile.Settings(50, false, 50));
         RedisBackend redis = redis(redisServer, ns);
@@ -73,18 +55,8 @@ class ShadowAcrossProcessesTest extends WorkerStacks {
                 kafka.queue(),
                 flags,
                 RouterConfig.custom().meterRegistry(routerMeters).build()));
-        List<ShadowComparator> comparators = new ArrayList<>();
         for (int p = 0; p < 3; p++) {
-            RedisBackend r = redis(redisServer, ns);
-            KafkaBackend k = kafka(kafkaServer, ns);
-            ShadowComparator c = new ShadowComparator(
-                    Duration.ofSeconds(60), new SimpleMeterRegistry(), r.shadowStore(Duration.ofHours(1)));
-            comparators.add(c);
-            ExecutionCore core = ExecutionCore.builder(registry()).listener(c).build();
-            WorkerRuntime w = MigrationWorkerRuntime.of(
-                    r.workers(core, Set.of("default"), 4), k.workers(core, Set.of("default"), 4));
-            closeLater(w::close);
-            w.start();
+            workerJvm(redisServer, kafkaServer.bootstrapServers(), ns, Duration.ofMinutes(2));
         }
 
         List<Job> jobs = new ArrayList<>();
@@ -108,6 +80,7 @@ class ShadowAcrossProcessesTest extends WorkerStacks {
         }
         long shadowed = (long)
                 routerMeters.get("crossfade.router.shadow.enqueued").counter().count();
+        assertTrue(shadowed > 2_000 && shadowed < 3_000, "about half shadowed: " + shadowed);
 
         ShadowComparator reader = new ShadowComparator(
                 Duration.ofSeconds(60), new SimpleMeterRegistry(), redis.shadowStore(Duration.ofHours(1)));
@@ -122,8 +95,5 @@ class ShadowAcrossProcessesTest extends WorkerStacks {
         assertEquals(0, r.missingShadow() + r.missingPrimary());
         assertEquals(0, r.pending());
         assertEquals(0, r.duplicates());
-        for (ShadowComparator c : comparators) {
-            assertEquals(r.matched(), c.report().matched(), "every process reads the same comparison");
-        }
     }
 }

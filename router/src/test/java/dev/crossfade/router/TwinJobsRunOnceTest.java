@@ -5,14 +5,11 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.crossfade.api.Backend;
-import dev.crossfade.api.EnqueueTimeoutException;
 import dev.crossfade.api.Job;
-import dev.crossfade.api.JobQueue;
 import dev.crossfade.api.WorkerRuntime;
 import dev.crossfade.api.execution.ExecutionCore;
-import dev.crossfade.api.worker.RetryPolicy;
 import dev.crossfade.api.worker.WorkerRegistry;
-import dev.crossfade.devservices.KafkaService;
+import dev.crossfade.devservices.LocalKafka;
 import dev.crossfade.devservices.RedisService;
 import dev.crossfade.devservices.TestNamespace;
 import dev.crossfade.devservices.junit.CrossfadeServices;
@@ -21,168 +18,239 @@ import dev.crossfade.flags.FlagsConfig;
 import dev.crossfade.flags.RoutingFlags;
 import dev.crossfade.flags.file.FlagsFile;
 import dev.crossfade.kafka.KafkaBackend;
+import dev.crossfade.kafka.PartitionLag;
 import dev.crossfade.redis.RedisBackend;
+import io.github.resilience4j.circuitbreaker.CircuitBreakerConfig;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
 import java.util.Set;
-import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.io.TempDir;
+import redis.clients.jedis.params.ScanParams;
+import redis.clients.jedis.resps.ScanResult;
 
 /**
- * Jobs forced onto both backends, as when Kafka wrote a batch but its acknowledgement never reached the router: the
- * router falls back to Redis, so each jid sits on both. Three worker processes (each its own backends, guard and
- * runtime, sharing the queues) must run each jid's worker body once, a job longer than the guard's lease once, and a
- * job that fails on one copy through its retry, never through the other copy.
+ * Jobs forced onto both backends, as when the broker hangs with the jobs in hand: the router's Kafka calls time out and
+ * it falls back to Redis, and the broker writes them once it runs again, so each jid sits on both. Three worker
+ * JVMs (each its own backends, guard and runtime, sharing the queues) must run each jid's worker body once, a job
+ * longer than the guard's lease once, and a job that fails on one copy through its retry, never through the other copy.
+ * The broker is this class's own, since the test freezes it.
  */
 @ExtendWith(CrossfadeServices.class)
 class TwinJobsRunOnceTest extends WorkerStacks {
     private static final Duration LEASE = Duration.ofSeconds(2);
+    private static LocalKafka broker;
 
     @TempDir
     Path dir;
 
-    private final Map<String, List<Integer>> runs = new ConcurrentHashMap<>();
-    private final Map<String, AtomicInteger> failuresLeft = new ConcurrentHashMap<>();
-
-    /** Kafka that writes, then reports a timeout: the write landed, the router cannot know. */
-    private static JobQueue landedButTimedOut(JobQueue kafka) {
-        return new JobQueue() {
-            @Override
-            public String enqueue(Job job) {
-                kafka.enqueue(job);
-                throw new EnqueueTimeoutException(Backend.KAFKA, "ack lost", null);
-            }
-
-            @Override
-            public String enqueueAt(Job job, Instant at) {
-                kafka.enqueueAt(job, at);
-                throw new EnqueueTimeoutException(Backend.KAFKA, "ack lost", null);
-            }
-
-            @Override
-            public List<String> enqueueAll(List<Job> jobs) {
-                kafka.enqueueAll(jobs);
-                throw new EnqueueTimeoutException(Backend.KAFKA, "ack lost", null);
-            }
-
-            @Override
-            public List<String> enqueueAll(List<Job> jobs, Duration limit) {
-                kafka.enqueueAll(jobs, limit);
-                throw new EnqueueTimeoutException(Backend.KAFKA, "ack lost", null);
-            }
-
-            @Override
-            public void close() {}
-        };
+    @BeforeAll
+    static void startBroker() {
+        broker = LocalKafka.builder().build().start();
     }
 
-    private WorkerRegistry registry() {
-        return WorkerRegistry.builder()
-                .register("Twin", (args, ctx) -> record(ctx.jid(), ctx.attempt()))
-                .register("Slow", (args, ctx) -> {
-                    record(ctx.jid(), ctx.attempt());
-                    Thread.sleep(LEASE.toMillis() * 3);
-                })
-                .register("FailsOnce", (args, ctx) -> {
-                    record(ctx.jid(), ctx.attempt());
-                    if (failuresLeft
-                                    .computeIfAbsent(ctx.jid(), k -> new AtomicInteger(1))
-                                    .getAndDecrement()
-                            > 0) {
-                        throw new IllegalStateException("first run fails");
-                    }
-                })
-                .build();
+    @AfterAll
+    static void stopBroker() {
+        if (broker != null) {
+            broker.close();
+        }
     }
 
-    private void record(String jid, int attempt) {
-        runs.computeIfAbsent(jid, k -> new CopyOnWriteArrayList<>()).add(attempt);
+    private static List<String> runs(RedisBackend redis, String jid) {
+        return redis.redis().lrange(redis.key("test:runs:" + jid), 0, -1);
     }
 
-    /** One worker process: its own clients, guard and runtime on both backends. */
-    private void process(RedisService redisServer, KafkaService kafkaServer, TestNamespace ns) {
-        RedisBackend redis = redis(redisServer, ns);
-        KafkaBackend kafka = kafka(kafkaServer, ns);
-        ExecutionCore core = ExecutionCore.builder(registry())
-                .guard(redis.runGuard(LEASE, Duration.ofMinutes(10)))
-                .retryPolicy(RetryPolicy.fixed(Duration.ofSeconds(1)))
-                .build();
-        WorkerRuntime w = MigrationWorkerRuntime.of(
-                redis.workers(core, Set.of("default"), 4), kafka.workers(core, Set.of("default"), 4));
-        closeLater(w::close);
-        w.start();
+    private static long kafkaRecords(KafkaBackend kafka) {
+        return kafka.lag("default").stream().mapToLong(PartitionLag::endOffset).sum();
     }
 
     @Test
-    void everyJidOnBothBackendsRunsOnceAcrossThreeProcesses(
-            RedisService redisServer, KafkaService kafkaServer, TestNamespace ns) throws InterruptedException {
+    void everyJidOnBothBackendsRunsOnceAcrossThreeWorkerJvms(RedisService redisServer, TestNamespace ns)
+            throws Exception {
         FlagsFile file = FlagsFile.at(dir.resolve("flags.json"));
         file.write(new FlagsFile.Settings(100, false, 0));
         RedisBackend redis = redis(redisServer, ns);
-        KafkaBackend kafka = kafka(kafkaServer, ns);
+        KafkaBackend kafka = kafka(broker.bootstrapServers(), ns);
+        SimpleMeterRegistry routerMeters = new SimpleMeterRegistry();
         RoutingFlags flags = closeLater(RoutingFlags.start(FlagsConfig.custom()
                 .source(FlagSource.file(file.path()))
                 .meterRegistry(new SimpleMeterRegistry())
                 .build()));
         RoutingJobQueue router = closeLater(new RoutingJobQueue(
                 redis.queue(),
-                landedButTimedOut(kafka.queue()),
+                kafka.queue(),
                 flags,
                 RouterConfig.custom()
-                        .meterRegistry(new SimpleMeterRegistry())
+                        .meterRegistry(routerMeters)
+                        .kafkaTimeout(Duration.ofMillis(500))
                         .twinMarks(redis.twinMarks(Duration.ofMinutes(10)))
+                        // The breaker stays closed through the hang, so every call tries Kafka before falling back.
+                        .circuitBreaker(CircuitBreakerConfig.custom()
+                                .slidingWindowSize(10_000)
+                                .minimumNumberOfCalls(10_000)
+                                .build())
                         .build()));
         for (int p = 0; p < 3; p++) {
-            process(redisServer, kafkaServer, ns);
+            workerJvm(redisServer, broker.bootstrapServers(), ns, LEASE);
         }
 
-        // Let the three consumers settle into the group first: a rebalance redelivers uncommitted records, which is
-        // Kafka's own at-least-once and not what this test is about.
-        List<String> warm = new ArrayList<>();
+        // Warm the router's Kafka paths (batch and single) and let the three consumers settle into the group: a
+        // rebalance redelivers uncommitted records, which is Kafka's own at-least-once and not what this test is about.
+        List<String> warm = new ArrayList<>(router.enqueueAll(List.of(Job.of("Twin", "warm"), Job.of("Twin", "warm"))));
         for (int i = 0; i < 30; i++) {
-            warm.add(kafka.queue().enqueue(Job.of("Twin", "warm-" + i)));
+            warm.add(router.enqueue(Job.of("Twin", "warm-" + i)));
         }
-        await().atMost(Duration.ofSeconds(60)).until(() -> runs.keySet().containsAll(warm));
+        await().atMost(Duration.ofSeconds(60))
+                .until(() -> warm.stream().allMatch(j -> !runs(redis, j).isEmpty()));
         Thread.sleep(3_000);
+        long recordsBefore = kafkaRecords(kafka);
 
-        List<String> twins = new ArrayList<>();
-        for (int batch = 0; batch < 10; batch++) {
-            List<Job> jobs = new ArrayList<>();
-            for (int i = 0; i < 100; i++) {
-                jobs.add(Job.of("Twin", batch * 100 + i));
+        // Single enqueues from many threads while the broker is frozen: each call's wait for its ack times out and
+        // the router falls back to Redis, while the record stays in flight and the broker writes it after the thaw.
+        List<Future<String>> calls = new ArrayList<>();
+        ExecutorService callers = Executors.newFixedThreadPool(50);
+        broker.pause();
+        try {
+            for (int i = 0; i < 1_000; i++) {
+                Job job = Job.of("Twin", i);
+                calls.add(callers.submit(() -> router.enqueue(job)));
             }
-            twins.addAll(router.enqueueAll(jobs));
+            calls.add(callers.submit(() -> router.enqueue(Job.of("Slow"))));
+            calls.add(callers.submit(() -> router.enqueue(Job.of("FailsOnce"))));
+            for (Future<String> f : calls) {
+                f.get(2, TimeUnit.MINUTES);
+            }
+        } finally {
+            broker.resume();
+            callers.shutdown();
         }
-        String slow = router.enqueue(Job.of("Slow"));
-        String failsOnce = router.enqueue(Job.of("FailsOnce"));
+        List<String> twins = new ArrayList<>();
+        for (Future<String> f : calls.subList(0, 1_000)) {
+            twins.add(f.get());
+        }
+        String slow = calls.get(1_000).get();
+        String failsOnce = calls.get(1_001).get();
+        assertEquals(
+                twins.size() + 2,
+                routerMeters.find("crossfade.router.fallbacks").counters().stream()
+                        .mapToDouble(c -> c.count())
+                        .sum(),
+                "every job enqueued during the hang fell back to Redis");
+        // The frozen broker had the writes: once it runs, they land on Kafka too.
+        long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+        while (kafkaRecords(kafka) - recordsBefore < twins.size() + 2 && System.nanoTime() < deadline) {
+            Thread.sleep(200);
+        }
+        // At least every job: a producer retry after the thaw may write one twice, which the guard covers as well.
+        long landed = kafkaRecords(kafka) - recordsBefore;
+        assertTrue(landed >= twins.size() + 2, "jobs written to Kafka after the thaw: " + landed);
 
         await().atMost(Duration.ofSeconds(120))
-                .until(() -> runs.keySet().containsAll(twins)
-                        && runs.containsKey(slow)
-                        && runs.getOrDefault(failsOnce, List.of()).size() >= 2);
-        // Both copies of every job have had time to be fetched: the Redis copies wait out the router's fence.
-        await().pollDelay(Duration.ofSeconds(8))
+                .until(() -> twins.stream().allMatch(j -> !runs(redis, j).isEmpty())
+                        && !runs(redis, slow).isEmpty()
+                        && runs(redis, failsOnce).size() >= 2);
+        // Both copies of every job have been taken: the Redis copies wait out the router's fence, the Kafka copies
+        // are committed.
+        await().pollDelay(Duration.ofSeconds(5))
                 .atMost(Duration.ofSeconds(60))
                 .until(() -> redis.admin().queueSizes().values().stream().allMatch(n -> n == 0)
                         && redis.admin().scheduledSize() == 0
-                        && redis.admin().retrySize() == 0);
+                        && redis.admin().retrySize() == 0
+                        && kafka.lag("default").stream().allMatch(l -> l.offsetLag() == 0));
 
-        List<String> twice = twins.stream().filter(j -> runs.get(j).size() != 1).toList();
+        List<String> twice =
+                twins.stream().filter(j -> runs(redis, j).size() != 1).toList();
         assertEquals(List.of(), twice, "jids whose body ran more than once");
-        assertEquals(List.of(1), runs.get(slow), "a job longer than the lease runs once");
+        assertEquals(List.of("1"), runs(redis, slow), "a job longer than the lease runs once");
         assertEquals(
-                List.of(1, 2),
-                runs.get(failsOnce),
+                List.of("1", "2"),
+                runs(redis, failsOnce),
                 "a failed copy is retried by its policy, not run again by the other copy");
-        assertTrue(redis.redis().keys(redis.key("crossfade:once:*")).size() >= twins.size(), "the twins were claimed");
+        assertTrue(guardKeys(redis) >= twins.size(), "the twins were claimed");
+    }
+
+    /**
+     * Without a fault no job can sit on both backends, so none is claimed: at 0% and at 100% Kafka, 100,000 jobs run
+     * without a guard round trip and leave no guard key (the twins above show the same guard does claim).
+     */
+    @Test
+    void jobsOnOneBackendLeaveNoGuardKeys(RedisService redisServer, TestNamespace ns) {
+        FlagsFile file = FlagsFile.at(dir.resolve("flags.json"));
+        file.write(new FlagsFile.Settings(0, false, 0));
+        RedisBackend redis = redis(redisServer, ns);
+        KafkaBackend kafka = kafka(broker.bootstrapServers(), ns);
+        RoutingFlags flags = closeLater(RoutingFlags.start(FlagsConfig.custom()
+                .source(FlagSource.file(file.path()))
+                .meterRegistry(new SimpleMeterRegistry())
+                .build()));
+        SimpleMeterRegistry routerMeters = new SimpleMeterRegistry();
+        RoutingJobQueue router = closeLater(new RoutingJobQueue(
+                redis.queue(),
+                kafka.queue(),
+                flags,
+                RouterConfig.custom()
+                        .meterRegistry(routerMeters)
+                        .twinMarks(redis.twinMarks(Duration.ofMinutes(10)))
+                        .build()));
+        AtomicInteger ran = new AtomicInteger();
+        for (int p = 0; p < 2; p++) {
+            RedisBackend r = redis(redisServer, ns);
+            KafkaBackend k = kafka(broker.bootstrapServers(), ns);
+            ExecutionCore core = ExecutionCore.builder(WorkerRegistry.builder()
+                            .register("Plain", (args, ctx) -> ran.incrementAndGet())
+                            .build())
+                    .guard(closeLater(r.runGuard(LEASE, Duration.ofMinutes(10))))
+                    .build();
+            WorkerRuntime w = MigrationWorkerRuntime.of(
+                    r.workers(core, Set.of("default"), 4), k.workers(core, Set.of("default"), 4));
+            closeLater(w::close);
+            w.start();
+        }
+        int n = 100_000;
+        for (int kafkaPercent : new int[] {0, 100}) {
+            file.write(new FlagsFile.Settings(kafkaPercent, false, 0));
+            await().atMost(Duration.ofSeconds(10))
+                    .until(() -> flags.decide(Job.of("Plain")).primary()
+                            == (kafkaPercent == 0 ? Backend.REDIS : Backend.KAFKA));
+            int before = ran.get();
+            for (int i = 0; i < n; i += 1_000) {
+                List<Job> jobs = new ArrayList<>(1_000);
+                for (int j = 0; j < 1_000; j++) {
+                    jobs.add(Job.of("Plain", i + j));
+                }
+                router.enqueueAll(jobs);
+            }
+            await().atMost(Duration.ofSeconds(120)).until(() -> ran.get() - before >= n);
+            assertEquals(n, ran.get() - before, "each job ran once at " + kafkaPercent + "% Kafka");
+            double fallbacks = routerMeters.find("crossfade.router.fallbacks").counters().stream()
+                    .mapToDouble(c -> c.count())
+                    .sum();
+            assertEquals(0, fallbacks, "no fault: no job may have fallen back to Redis");
+            assertEquals(0, guardKeys(redis), "guard keys left at " + kafkaPercent + "% Kafka");
+        }
+    }
+
+    /** Guard keys in this test's namespace, counted with SCAN as an operator would (KEYS blocks Redis). */
+    private static long guardKeys(RedisBackend redis) {
+        long n = 0;
+        String cursor = ScanParams.SCAN_POINTER_START;
+        ScanParams match = new ScanParams().match(redis.key("crossfade:once:*")).count(1_000);
+        do {
+            ScanResult<String> page = redis.redis().scan(cursor, match);
+            n += page.getResult().size();
+            cursor = page.getCursor();
+        } while (!cursor.equals(ScanParams.SCAN_POINTER_START));
+        return n;
     }
 }

@@ -7,9 +7,12 @@ import dev.crossfade.kafka.KafkaBackend;
 import dev.crossfade.kafka.KafkaBackendConfig;
 import dev.crossfade.redis.RedisBackend;
 import dev.crossfade.redis.RedisBackendConfig;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 
 /**
@@ -40,10 +43,53 @@ abstract class WorkerStacks {
     }
 
     KafkaBackend kafka(KafkaService server, TestNamespace ns) {
+        return kafka(server.bootstrapServers(), ns);
+    }
+
+    KafkaBackend kafka(String bootstrapServers, TestNamespace ns) {
         return closeLater(KafkaBackend.create(KafkaBackendConfig.custom()
-                .bootstrapServers(server.bootstrapServers())
+                .bootstrapServers(bootstrapServers)
                 .topicPrefix(ns.value())
                 .partitions(6)
                 .build()));
+    }
+
+    /**
+     * Starts {@link WorkerJvmMain} as a child JVM on the test's servers and waits until it works; it is stopped (stdin
+     * closed, then killed if need be) after the test.
+     */
+    Process workerJvm(RedisService redis, String kafkaBootstrap, TestNamespace ns, Duration lease) throws Exception {
+        Path out = Files.createTempFile("worker-jvm-", ".out");
+        Process p = new ProcessBuilder(
+                        Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                        "-Xmx256m",
+                        "-XX:+UseSerialGC",
+                        "-XX:TieredStopAtLevel=1",
+                        "-cp",
+                        System.getProperty("java.class.path"),
+                        WorkerJvmMain.class.getName(),
+                        redis.uri().toString(),
+                        ns.value() + ":",
+                        kafkaBootstrap,
+                        ns.value(),
+                        Long.toString(lease.toMillis()))
+                .redirectErrorStream(true)
+                .redirectOutput(out.toFile())
+                .start();
+        closeLater(() -> {
+            p.getOutputStream().close();
+            if (!p.waitFor(20, TimeUnit.SECONDS)) {
+                p.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
+            }
+            Files.deleteIfExists(out);
+        });
+        long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+        while (Files.readAllLines(out).stream().noneMatch("READY"::equals)) {
+            if (!p.isAlive() || System.nanoTime() > deadline) {
+                throw new IllegalStateException("worker JVM did not start:\n" + Files.readString(out));
+            }
+            Thread.sleep(100);
+        }
+        return p;
     }
 }
