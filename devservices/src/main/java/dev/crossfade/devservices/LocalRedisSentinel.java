@@ -174,11 +174,18 @@ public final class LocalRedisSentinel implements AutoCloseable {
     }
 
     /**
-     * Starts a killed node again and waits until Sentinel has made it a replica of the current master, in sync (it
-     * comes back empty, as a host that lost its disk would).
+     * Starts a killed node again as a replica of the current master and waits until it is in sync (it comes back
+     * empty, as a host that lost its disk would).
      */
     public LocalRedis rejoin(LocalRedis node, Duration timeout) {
+        LocalRedis master = master();
         node.start();
+        try {
+            // What Sentinel would send on its next look at the node (up to 10 s later): replicate the new master.
+            RespClient.call(HOST, node.port(), CALL, "REPLICAOF", HOST, Integer.toString(master.port()));
+        } catch (IOException e) {
+            throw new DevServiceException("cannot make " + node.uri() + " a replica of " + master.uri(), e);
+        }
         awaitReplicaLink(node, timeout);
         return node;
     }

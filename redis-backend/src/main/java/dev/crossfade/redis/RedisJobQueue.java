@@ -5,8 +5,11 @@ import dev.crossfade.api.EnqueueException;
 import dev.crossfade.api.Job;
 import dev.crossfade.api.JobQueue;
 import dev.crossfade.api.codec.JobCodec;
+import dev.crossfade.redis.internal.Backoff;
+import dev.crossfade.redis.internal.Failover;
 import dev.crossfade.redis.internal.Keys;
 import dev.crossfade.redis.internal.WireFormat;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -25,7 +28,9 @@ import redis.clients.jedis.exceptions.JedisException;
  * the score is the schedule).
  *
  * <p>Every call is one round trip (a pipeline; {@link #enqueueAll} sends all jobs in one), and returns only after Redis
- * replied. Thread-safe; obtained from {@link RedisBackend#queue()}, whose connection pool it shares.
+ * replied (and, with {@code waitReplicas}, after that many replicas have the write). A write Redis refuses because it is
+ * failing over ({@code READONLY} from a demoted master, {@code MASTERDOWN}, {@code LOADING}) is tried again with backoff
+ * for up to the socket timeout, as nothing of it was stored. Thread-safe; obtained from {@link RedisBackend#queue()}, whose connection pool it shares.
  */
 public final class RedisJobQueue implements JobQueue {
     /** Arguments per LPUSH/ZADD command: bounds one command's size without adding round trips. */
@@ -35,12 +40,18 @@ public final class RedisJobQueue implements JobQueue {
     private final Keys keys;
     private final WireFormat wire;
     private final String where;
+    private final Failover failover;
+    private final Duration refusalBudget;
+    private final Duration maxBackoff;
 
-    RedisJobQueue(UnifiedJedis redis, Keys keys, WireFormat wire, String redactedUrl) {
+    RedisJobQueue(UnifiedJedis redis, Keys keys, WireFormat wire, RedisBackendConfig config) {
         this.redis = redis;
         this.keys = keys;
         this.wire = wire;
-        this.where = redactedUrl;
+        this.where = config.redactedUrl();
+        this.failover = new Failover(config);
+        this.refusalBudget = config.socketTimeout();
+        this.maxBackoff = config.maxReconnectBackoff();
     }
 
     @Override
@@ -84,8 +95,7 @@ public final class RedisJobQueue implements JobQueue {
                 ? "ZADD " + keys.schedule()
                 : "LPUSH " + keys.queue(byQueue.keySet().iterator().next())
                         + (byQueue.size() > 1 ? " (and " + (byQueue.size() - 1) + " more queues)" : "");
-        List<Response<?>> replies = new ArrayList<>();
-        try (AbstractPipeline p = redis.pipelined()) {
+        write(op + " of " + jobs.size() + " job(s)", (p, replies) -> {
             for (Map.Entry<String, List<byte[]>> e : byQueue.entrySet()) {
                 if (!Keys.isShadowQueue(e.getKey())) {
                     replies.add(p.sadd(keys.queues(), e.getKey()));
@@ -102,15 +112,42 @@ public final class RedisJobQueue implements JobQueue {
             if (!scheduled.isEmpty()) {
                 replies.add(p.zadd(Keys.bytes(keys.schedule()), scheduled));
             }
-            p.sync();
-            // sync() does not throw for error replies (LOADING right after a restart, OOM, READONLY...): each reply
-            // must be read, or a job Redis refused would be reported as enqueued.
-            replies.forEach(Response::get);
-        } catch (JedisException e) {
-            throw new EnqueueException(
-                    Backend.REDIS, op + " of " + jobs.size() + " job(s) at " + where + " failed: " + e.getMessage(), e);
-        }
+        });
         return jids;
+    }
+
+    /** The commands one write queues in its pipeline, adding each reply to the list. */
+    private interface Writes {
+        void queue(AbstractPipeline p, List<Response<?>> replies);
+    }
+
+    /**
+     * Sends {@code writes} in one pipeline (plus {@code WAIT} when waitReplicas is on) and reads every reply; tries again
+     * while Redis refuses the write for a failover, within the socket timeout.
+     *
+     * @throws EnqueueException naming {@code what} and the server when the write was not acknowledged
+     */
+    private void write(String what, Writes writes) {
+        long giveUpAt = System.nanoTime() + refusalBudget.toNanos();
+        Backoff backoff = new Backoff(maxBackoff);
+        while (true) {
+            List<Response<?>> replies = new ArrayList<>();
+            try (AbstractPipeline p = redis.pipelined()) {
+                writes.queue(p, replies);
+                Response<Long> waited = failover.request(p);
+                p.sync();
+                // sync() does not throw for error replies (LOADING right after a restart, OOM, READONLY...): each
+                // reply must be read, or a job Redis refused would be reported as enqueued.
+                replies.forEach(Response::get);
+                failover.check(waited);
+                return;
+            } catch (JedisException e) {
+                if (Failover.isRefusal(e) && System.nanoTime() - giveUpAt < 0 && backoff.pause()) {
+                    continue;
+                }
+                throw new EnqueueException(Backend.REDIS, what + " at " + where + " failed: " + e.getMessage(), e);
+            }
+        }
     }
 
     /**
@@ -133,14 +170,9 @@ public final class RedisJobQueue implements JobQueue {
         }
         refuseScheduledShadow(job);
         byte[] json = wire.codec().encode(scheduledCopy(job, at));
-        try {
-            redis.zadd(Keys.bytes(keys.schedule()), epochSeconds(at), json);
-        } catch (JedisException e) {
-            throw new EnqueueException(
-                    Backend.REDIS,
-                    "ZADD " + keys.schedule() + " of job " + job.jid() + " at " + where + " failed: " + e.getMessage(),
-                    e);
-        }
+        write(
+                "ZADD " + keys.schedule() + " of job " + job.jid(),
+                (p, replies) -> replies.add(p.zadd(Keys.bytes(keys.schedule()), epochSeconds(at), json)));
         return job.jid();
     }
 
