@@ -278,7 +278,11 @@ public final class CrossfadeConfig {
                     }
                 }
                 case BOOLEAN -> bool(s.key());
-                case URL -> uri(s.key());
+                case URL -> {
+                    if (!s.key().equals("redis.url")) {
+                        uri(s.key()); // redis.url has its own check: a Sentinel URL names several hosts
+                    }
+                }
                 case PATH -> {
                     if (v.isBlank()) {
                         throw fail(s.key(), "must be a file path, e.g. " + s.defaultValue());
@@ -327,6 +331,12 @@ public final class CrossfadeConfig {
             range("kafka.replication", 1, Short.MAX_VALUE);
         }
         range("workers.concurrency", 1, 10_000);
+        range("redis.wait-replicas", 0, 100);
+        if (duration("redis.wait-timeout").compareTo(Duration.ofSeconds(3)) >= 0) {
+            throw fail(
+                    "redis.wait-timeout",
+                    "must be below 3s (the Redis socket timeout), got '" + string("redis.wait-timeout") + "'");
+        }
         range("http.port", 0, 65535);
         bootstrap();
         name("kafka.topic-prefix", "a topic name prefix");
@@ -367,6 +377,11 @@ public final class CrossfadeConfig {
     }
 
     private void redisUrl() {
+        String raw = string("redis.url") == null ? "" : string("redis.url").trim();
+        if (raw.startsWith("redis+sentinel://") || raw.startsWith("rediss+sentinel://")) {
+            sentinelUrl(raw);
+            return;
+        }
         URI u = uri("redis.url");
         String scheme = u.getScheme();
         if (!"redis".equals(scheme) && !"rediss".equals(scheme)) {
@@ -375,6 +390,31 @@ public final class CrossfadeConfig {
         String path = u.getPath() == null ? "" : u.getPath();
         if (!path.isEmpty() && !path.equals("/") && !path.matches("/\\d{1,5}")) {
             throw fail("redis.url", "the path must be a database number such as /0, got '" + shown("redis.url") + "'");
+        }
+    }
+
+    /** {@code redis+sentinel://[user:password@]host:port[,host:port...]/<master name>[/db]}; URI cannot split it. */
+    private void sentinelUrl(String raw) {
+        String rest = raw.substring(raw.indexOf("://") + 3);
+        int slash = rest.indexOf('/');
+        String authority = slash < 0 ? rest : rest.substring(0, slash);
+        String path = slash < 0 ? "" : rest.substring(slash);
+        String hosts = authority.substring(authority.lastIndexOf('@') + 1);
+        for (String hp : hosts.split(",", -1)) {
+            Matcher m = HOST_PORT.matcher(hp);
+            if (!m.matches() || Integer.parseInt(m.group(2)) < 1 || Integer.parseInt(m.group(2)) > 65535) {
+                throw fail(
+                        "redis.url",
+                        "must name the sentinels as host:port,host:port (port 1..65535), e.g. "
+                                + "redis+sentinel://10.0.0.1:26379,10.0.0.2:26379/mymaster, got '" + shown("redis.url")
+                                + "'");
+            }
+        }
+        if (!path.matches("/[A-Za-z0-9._-]+(/\\d{1,5})?")) {
+            throw fail(
+                    "redis.url",
+                    "must end with the master's name and an optional database number, e.g. /mymaster or "
+                            + "/mymaster/0, got '" + shown("redis.url") + "'");
         }
     }
 

@@ -45,7 +45,22 @@ public record Setting(String key, Type type, String defaultValue, String descrip
                     Type.URL,
                     "redis://127.0.0.1:6379/0",
                     "Redis URL, `redis://host:port/db`; `rediss://` for TLS; an ACL user and password go before the "
-                            + "host as `user:password@`"),
+                            + "host as `user:password@`. Behind Sentinel: "
+                            + "`redis+sentinel://host:port,host:port/<master name>[/db]` (`rediss+sentinel://` for TLS "
+                            + "to the master), the user and password being the master's"),
+            new Setting(
+                    "redis.wait-replicas",
+                    Type.INT,
+                    "0",
+                    "after each enqueue and each outcome write, WAIT until this many replicas have it, so a failover "
+                            + "cannot drop an acknowledged enqueue (0: off). With fewer replicas connected, enqueues "
+                            + "fail and outcome writes wait"),
+            new Setting(
+                    "redis.wait-timeout",
+                    Type.DURATION,
+                    "1s",
+                    "how long one WAIT of redis.wait-replicas waits for the replicas (below 3s, the socket "
+                            + "timeout)"),
             new Setting("redis.namespace", Type.STRING, "", "key prefix for every Redis key (Sidekiq's namespace)"),
             new Setting(
                     "redis.strict-maxmemory",

@@ -13,7 +13,6 @@ import java.util.ArrayList;
 import java.util.Collection;
 import java.util.List;
 import java.util.Objects;
-import redis.clients.jedis.RedisClient;
 import redis.clients.jedis.UnifiedJedis;
 
 /**
@@ -35,7 +34,7 @@ import redis.clients.jedis.UnifiedJedis;
 public final class RedisBackend implements AutoCloseable {
     private final RedisBackendConfig config;
     private final Connections connections;
-    private final RedisClient redis;
+    private final UnifiedJedis redis;
     private final Keys keys;
     private final RedisMetrics metrics;
     private final RedisJobQueue queue;
@@ -53,7 +52,7 @@ public final class RedisBackend implements AutoCloseable {
         this.keys = new Keys(config.namespace());
         this.metrics = new RedisMetrics(config.meterRegistry());
         this.wire = new WireFormat(redis, keys, config);
-        this.queue = new RedisJobQueue(redis, keys, wire, config.redactedUrl());
+        this.queue = new RedisJobQueue(redis, keys, wire, config);
         this.admin = new RedisAdmin(redis, keys, wire);
     }
 

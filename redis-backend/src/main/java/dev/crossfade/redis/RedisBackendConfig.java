@@ -1,6 +1,7 @@
 package dev.crossfade.redis;
 
 import dev.crossfade.api.codec.JobCodec;
+import dev.crossfade.redis.internal.RedisUrl;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.net.URI;
 import java.time.Duration;
@@ -15,9 +16,19 @@ import redis.clients.jedis.SslOptions;
  *   <caption>Settings and defaults</caption>
  *   <tr><th>setting</th><th>default</th><th>meaning</th></tr>
  *   <tr><td>url</td><td>{@code redis://localhost:6379}</td><td>Jedis URI: {@code redis://[user:password@]host:port[/db]};
- *   {@code rediss://} for TLS. ACL user, password and database number come from the URI.</td></tr>
+ *   {@code rediss://} for TLS. ACL user, password and database number come from the URI. Behind Sentinel:
+ *   {@code redis+sentinel://[user:password@]host:port,host:port/<master name>[/db]} ({@code rediss+sentinel://} for
+ *   TLS to the master): Jedis asks the sentinels for the master and follows their {@code +switch-master} after a
+ *   failover; user and password are the master's, the sentinels are asked without either.</td></tr>
  *   <tr><td>sslOptions</td><td>none: the JVM's default truststore</td><td>Jedis {@link SslOptions} for
  *   {@code rediss://}: a truststore for a private CA, a client keystore for mutual TLS, the verify mode</td></tr>
+ *   <tr><td>waitReplicas</td><td>0 (off)</td><td>after each enqueue and each outcome write, {@code WAIT} until this
+ *   many replicas have the write. Redis replicates asynchronously, so without it a failover can drop writes the
+ *   master acknowledged; with it an enqueue returns only once the write is on a replica (else it throws, and may be
+ *   repeated), and an outcome write is retried until it is (the job stays in progress meanwhile). With fewer replicas
+ *   connected than this, enqueues fail and outcomes wait: use at most the replicas you run minus one</td></tr>
+ *   <tr><td>waitTimeout</td><td>1 s</td><td>how long one {@code WAIT} waits for the replicas; below
+ *   socketTimeout</td></tr>
  *   <tr><td>namespace</td><td>empty (Sidekiq's plain key names)</td><td>key prefix, as the redis-namespace gem does:
  *   {@code "myapp"} makes {@code myapp:queue:default}; a trailing {@code :} is added when missing</td></tr>
  *   <tr><td>codec</td><td>{@link JobCodec#defaults()} (1 MiB limit)</td><td>encodes jobs at enqueue; its payload limit
@@ -71,6 +82,8 @@ import redis.clients.jedis.SslOptions;
 public final class RedisBackendConfig {
     private final URI url;
     private final SslOptions sslOptions;
+    private final int waitReplicas;
+    private final Duration waitTimeout;
     private final String namespace;
     private final JobCodec codec;
     private final SidekiqVersion sidekiqVersion;
@@ -94,6 +107,8 @@ public final class RedisBackendConfig {
     private RedisBackendConfig(Builder b) {
         this.url = b.url;
         this.sslOptions = b.sslOptions;
+        this.waitReplicas = b.waitReplicas;
+        this.waitTimeout = b.waitTimeout;
         this.namespace = b.namespace;
         this.codec = b.codec;
         this.sidekiqVersion = b.sidekiqVersion;
@@ -130,6 +145,8 @@ public final class RedisBackendConfig {
         Builder b = new Builder();
         b.url = url;
         b.sslOptions = sslOptions;
+        b.waitReplicas = waitReplicas;
+        b.waitTimeout = waitTimeout;
         b.namespace = namespace;
         b.codec = codec;
         b.sidekiqVersion = sidekiqVersion;
@@ -158,7 +175,11 @@ public final class RedisBackendConfig {
 
     /** The URL with any password replaced by {@code ***}, for log and exception messages. */
     public String redactedUrl() {
-        String userInfo = url.getRawUserInfo();
+        // A Sentinel URL's several hosts leave URI without user info: take it from the raw authority.
+        String authority = url.getRawAuthority();
+        int at = authority == null ? -1 : authority.lastIndexOf('@');
+        String userInfo =
+                url.getRawUserInfo() != null ? url.getRawUserInfo() : at < 0 ? null : authority.substring(0, at);
         if (userInfo == null) {
             return url.toString();
         }
@@ -170,6 +191,15 @@ public final class RedisBackendConfig {
     /** TLS options, or null for the JVM defaults. */
     public SslOptions sslOptions() {
         return sslOptions;
+    }
+
+    /** Replicas each enqueue and outcome write waits for ({@code WAIT}); 0 when off. */
+    public int waitReplicas() {
+        return waitReplicas;
+    }
+
+    public Duration waitTimeout() {
+        return waitTimeout;
     }
 
     /** The key prefix, empty or ending in {@code :}. */
@@ -262,6 +292,8 @@ public final class RedisBackendConfig {
     public static final class Builder {
         private URI url = URI.create("redis://localhost:6379");
         private SslOptions sslOptions;
+        private int waitReplicas;
+        private Duration waitTimeout = Duration.ofSeconds(1);
         private String namespace = "";
         private JobCodec codec = JobCodec.defaults();
         private SidekiqVersion sidekiqVersion = SidekiqVersion.DETECT;
@@ -291,9 +323,11 @@ public final class RedisBackendConfig {
         public Builder url(URI url) {
             Objects.requireNonNull(url, "url");
             String scheme = url.getScheme();
-            if (!"redis".equals(scheme) && !"rediss".equals(scheme)) {
-                throw new IllegalArgumentException(
-                        "Redis URL must start with redis:// or rediss:// (TLS), got " + url.getScheme() + "://…");
+            if (RedisUrl.isSentinel(url)) {
+                RedisUrl.parse(url);
+            } else if (!"redis".equals(scheme) && !"rediss".equals(scheme)) {
+                throw new IllegalArgumentException("Redis URL must start with redis://, rediss:// (TLS) or "
+                        + "redis+sentinel://, got " + url.getScheme() + "://…");
             }
             this.url = url;
             return this;
@@ -301,6 +335,19 @@ public final class RedisBackendConfig {
 
         public Builder sslOptions(SslOptions sslOptions) {
             this.sslOptions = sslOptions;
+            return this;
+        }
+
+        public Builder waitReplicas(int waitReplicas) {
+            if (waitReplicas < 0) {
+                throw new IllegalArgumentException("waitReplicas must be 0 (off) or more, got " + waitReplicas);
+            }
+            this.waitReplicas = waitReplicas;
+            return this;
+        }
+
+        public Builder waitTimeout(Duration waitTimeout) {
+            this.waitTimeout = positive(waitTimeout, "waitTimeout");
             return this;
         }
 
@@ -427,6 +474,10 @@ public final class RedisBackendConfig {
             if (socketTimeout.compareTo(fetchBlockTimeout) <= 0) {
                 throw new IllegalArgumentException("socketTimeout (" + socketTimeout + ") must exceed "
                         + "fetchBlockTimeout (" + fetchBlockTimeout + "), or idle fetches would time out");
+            }
+            if (waitReplicas > 0 && waitTimeout.compareTo(socketTimeout) >= 0) {
+                throw new IllegalArgumentException("waitTimeout (" + waitTimeout + ") must be below socketTimeout ("
+                        + socketTimeout + "), or a WAIT for a missing replica would look like a hung server");
             }
             return new RedisBackendConfig(this);
         }

@@ -6,6 +6,8 @@ import dev.crossfade.api.EnqueueTimeoutException;
 import dev.crossfade.api.Job;
 import dev.crossfade.api.JobQueue;
 import dev.crossfade.api.codec.JobCodec;
+import dev.crossfade.redis.internal.Backoff;
+import dev.crossfade.redis.internal.Failover;
 import dev.crossfade.redis.internal.Keys;
 import dev.crossfade.redis.internal.WireFormat;
 import java.net.SocketTimeoutException;
@@ -36,11 +38,14 @@ import redis.clients.jedis.util.Pool;
  * the score is the schedule).
  *
  * <p>Every call is one round trip (a pipeline; {@link #enqueueAll} sends all jobs in one), and returns only after Redis
- * replied. Thread-safe; obtained from {@link RedisBackend#queue()}, whose connection pool it shares.
+ * replied (and, with {@code waitReplicas}, after that many replicas have the write). A write Redis refuses because it is
+ * failing over ({@code READONLY} from a demoted master, {@code MASTERDOWN}, {@code LOADING}) is tried again with backoff
+ * for up to the socket timeout, as nothing of it was stored. Thread-safe; obtained from {@link RedisBackend#queue()}, whose connection pool it shares.
  */
 public final class RedisJobQueue implements JobQueue {
     /** Arguments per LPUSH/ZADD command: bounds one command's size without adding round trips. */
     private static final int CHUNK = 1_000;
+
     /** Hands broken connections back to their pool; see {@link #enqueueAll(List, Duration)}. */
     private static final Executor DISCARDS = Executors.newSingleThreadExecutor(r -> {
         Thread t = new Thread(r, "crossfade-redis-discard");
@@ -52,12 +57,18 @@ public final class RedisJobQueue implements JobQueue {
     private final Keys keys;
     private final WireFormat wire;
     private final String where;
+    private final Failover failover;
+    private final Duration refusalBudget;
+    private final Duration maxBackoff;
 
-    RedisJobQueue(UnifiedJedis redis, Keys keys, WireFormat wire, String redactedUrl) {
+    RedisJobQueue(UnifiedJedis redis, Keys keys, WireFormat wire, RedisBackendConfig config) {
         this.redis = redis;
         this.keys = keys;
         this.wire = wire;
-        this.where = redactedUrl;
+        this.where = config.redactedUrl();
+        this.failover = new Failover(config);
+        this.refusalBudget = config.socketTimeout();
+        this.maxBackoff = config.maxReconnectBackoff();
     }
 
     @Override
@@ -80,11 +91,7 @@ public final class RedisJobQueue implements JobQueue {
             return List.of();
         }
         Batch batch = new Batch(jobs);
-        try (AbstractPipeline p = redis.pipelined()) {
-            batch.write(p);
-        } catch (JedisException e) {
-            throw batch.failure(e);
-        }
+        write(batch.describe(), batch::queue);
         return batch.jids;
     }
 
@@ -127,7 +134,10 @@ public final class RedisJobQueue implements JobQueue {
                         Backend.REDIS, "time limit " + limit + " spent waiting for a connection; nothing sent", null);
             }
             c.setSoTimeout((int) Math.max(1, Math.min(Integer.MAX_VALUE, TimeUnit.NANOSECONDS.toMillis(left))));
-            batch.write(new Pipeline(c));
+            Pipeline p = new Pipeline(c);
+            List<Response<?>> replies = new ArrayList<>();
+            batch.queue(p, replies);
+            send(p, replies);
         } catch (JedisException e) {
             throw batch.failure(e);
         } finally {
@@ -171,8 +181,7 @@ public final class RedisJobQueue implements JobQueue {
             }
         }
 
-        void write(AbstractPipeline p) {
-            List<Response<?>> replies = new ArrayList<>();
+        void queue(AbstractPipeline p, List<Response<?>> replies) {
             for (Map.Entry<String, List<byte[]>> e : byQueue.entrySet()) {
                 if (!Keys.isShadowQueue(e.getKey())) {
                     replies.add(p.sadd(keys.queues(), e.getKey()));
@@ -189,25 +198,68 @@ public final class RedisJobQueue implements JobQueue {
             if (!scheduled.isEmpty()) {
                 replies.add(p.zadd(Keys.bytes(keys.schedule()), scheduled));
             }
-            p.sync();
-            // sync() does not throw for error replies (LOADING right after a restart, OOM, READONLY...): each reply
-            // must be read, or a job Redis refused would be reported as enqueued.
-            replies.forEach(Response::get);
         }
 
-        EnqueueException failure(Exception e) {
+        String describe() {
             String op = byQueue.isEmpty()
                     ? "ZADD " + keys.schedule()
                     : "LPUSH " + keys.queue(byQueue.keySet().iterator().next())
                             + (byQueue.size() > 1 ? " (and " + (byQueue.size() - 1) + " more queues)" : "");
-            String message = op + " of " + size + " job(s) at " + where + " failed: " + e.getMessage();
-            for (Throwable t = e; t != null; t = t.getCause()) {
-                if (t instanceof SocketTimeoutException) {
-                    return new EnqueueTimeoutException(Backend.REDIS, message + " (the jobs may still arrive)", e);
-                }
-            }
-            return new EnqueueException(Backend.REDIS, message, e);
+            return op + " of " + size + " job(s)";
         }
+
+        EnqueueException failure(Exception e) {
+            return RedisJobQueue.this.failure(describe(), e);
+        }
+    }
+
+    /** The commands one write queues in its pipeline, adding each reply to the list. */
+    private interface Writes {
+        void queue(AbstractPipeline p, List<Response<?>> replies);
+    }
+
+    /**
+     * Sends {@code writes} in one pipeline (plus {@code WAIT} when waitReplicas is on) and reads every reply; tries again
+     * while Redis refuses the write for a failover, within the socket timeout.
+     *
+     * @throws EnqueueException naming {@code what} and the server when the write was not acknowledged
+     */
+    private void write(String what, Writes writes) {
+        long giveUpAt = System.nanoTime() + refusalBudget.toNanos();
+        Backoff backoff = new Backoff(maxBackoff);
+        while (true) {
+            List<Response<?>> replies = new ArrayList<>();
+            try (AbstractPipeline p = redis.pipelined()) {
+                writes.queue(p, replies);
+                send(p, replies);
+                return;
+            } catch (JedisException e) {
+                if (Failover.isRefusal(e) && System.nanoTime() - giveUpAt < 0 && backoff.pause()) {
+                    continue;
+                }
+                throw failure(what, e);
+            }
+        }
+    }
+
+    /** Adds {@code WAIT} when waitReplicas is on, syncs, and reads every reply. */
+    private void send(AbstractPipeline p, List<Response<?>> replies) {
+        Response<Long> waited = failover.request(p);
+        p.sync();
+        // sync() does not throw for error replies (LOADING right after a restart, OOM, READONLY...): each reply must be
+        // read, or a job Redis refused would be reported as enqueued.
+        replies.forEach(Response::get);
+        failover.check(waited);
+    }
+
+    private EnqueueException failure(String what, Exception e) {
+        String message = what + " at " + where + " failed: " + e.getMessage();
+        for (Throwable t = e; t != null; t = t.getCause()) {
+            if (t instanceof SocketTimeoutException) {
+                return new EnqueueTimeoutException(Backend.REDIS, message + " (the jobs may still arrive)", e);
+            }
+        }
+        return new EnqueueException(Backend.REDIS, message, e);
     }
 
     /**
@@ -230,14 +282,9 @@ public final class RedisJobQueue implements JobQueue {
         }
         refuseScheduledShadow(job);
         byte[] json = wire.codec().encode(scheduledCopy(job, at));
-        try {
-            redis.zadd(Keys.bytes(keys.schedule()), epochSeconds(at), json);
-        } catch (JedisException e) {
-            throw new EnqueueException(
-                    Backend.REDIS,
-                    "ZADD " + keys.schedule() + " of job " + job.jid() + " at " + where + " failed: " + e.getMessage(),
-                    e);
-        }
+        write(
+                "ZADD " + keys.schedule() + " of job " + job.jid(),
+                (p, replies) -> replies.add(p.zadd(Keys.bytes(keys.schedule()), epochSeconds(at), json)));
         return job.jid();
     }
 

@@ -20,10 +20,14 @@ import redis.clients.jedis.RedisClient;
 import redis.clients.jedis.SslOptions;
 
 /**
- * {@code rediss://} against a redis-server with TLS on, certificates from a throwaway CA made with openssl: enqueue and
- * work over TLS, and a client that does not trust the CA is refused.
+ * {@code rediss://} against a redis-server with TLS on, certificates from a throwaway CA made with openssl, and an ACL
+ * user (the default user may only {@code PING}): enqueue and work over TLS as that user; a client that does not trust
+ * the CA, one without the user and one with a wrong password are refused, and no message shows the password.
  */
 class TlsConnectionTest {
+    private static final String USER = "crossfade";
+    /** As a deployment passes it: in the environment, not in the code. */
+    private static final String PASSWORD = "acl-" + Long.toHexString(System.nanoTime()) + "-Pw";
 
     @Test
     void enqueueAndWorkOverTls(@TempDir Path dir) throws Exception {
@@ -105,10 +109,24 @@ class TlsConnectionTest {
                         "--tls-ca-cert-file",
                         dir.resolve("ca.crt").toString(),
                         "--tls-auth-clients",
-                        "no")
+                        "no",
+                        "--user",
+                        USER,
+                        "on",
+                        ">" + PASSWORD,
+                        "~*",
+                        "&*",
+                        "+@all",
+                        "--user",
+                        "default",
+                        "on",
+                        "nopass",
+                        "-@all",
+                        "+ping")
                 .build()
                 .start()) {
-            String url = "rediss://127.0.0.1:" + tlsPort;
+            String url = "rediss://" + USER + ":" + PASSWORD + "@127.0.0.1:" + tlsPort;
+            String plainUrl = "redis://" + USER + ":" + PASSWORD + "@127.0.0.1:" + redis.port();
             SslOptions trust = SslOptions.builder()
                     .truststore(dir.resolve("trust.p12").toFile(), "changeit".toCharArray())
                     .trustStoreType("PKCS12")
@@ -116,6 +134,9 @@ class TlsConnectionTest {
             try (RedisBackend backend = RedisBackend.create(TestConfigs.fast(java.net.URI.create(url), "tls")
                     .sslOptions(trust)
                     .build())) {
+                assertTrue(
+                        !backend.config().toString().contains(PASSWORD),
+                        backend.config().toString());
                 CountDownLatch ran = new CountDownLatch(1);
                 String jid = backend.queue().enqueue(Job.of("Tls", 1));
                 try (RedisWorkerRuntime workers = backend.workers(
@@ -129,8 +150,24 @@ class TlsConnectionTest {
                     assertTrue(ran.await(10, TimeUnit.SECONDS), "job " + jid + " ran over TLS");
                 }
             }
-            try (RedisClient plain = RedisClient.create(redis.uri())) {
+            try (RedisClient plain = RedisClient.create(plainUrl)) {
                 assertTrue(plain.get("tls:stat:processed") != null, "same server, seen over the plain port too");
+            }
+            for (String without : List.of(
+                    "rediss://127.0.0.1:" + tlsPort,
+                    "rediss://" + USER + ":wrong-" + PASSWORD + "@127.0.0.1:" + tlsPort)) {
+                try (RedisBackend refused = RedisBackend.create(TestConfigs.fast(java.net.URI.create(without), "tls")
+                        .sslOptions(trust)
+                        .build())) {
+                    dev.crossfade.api.EnqueueException e = assertThrows(
+                            dev.crossfade.api.EnqueueException.class,
+                            () -> refused.queue().enqueue(Job.of("Tls", 3)),
+                            "without the ACL user's password the enqueue is refused");
+                    assertTrue(
+                            !e.getMessage().contains(PASSWORD)
+                                    && !e.getMessage().contains("wrong-"),
+                            e.getMessage());
+                }
             }
             try (RedisBackend untrusting =
                     RedisBackend.create(RedisBackendConfig.custom().url(url).build())) {
@@ -139,7 +176,7 @@ class TlsConnectionTest {
                         () -> untrusting.queue().enqueue(Job.of("Tls", 2)),
                         "a server cert from an unknown CA is refused");
             }
-            try (RedisClient plain = RedisClient.create(redis.uri())) {
+            try (RedisClient plain = RedisClient.create(plainUrl)) {
                 assertEquals(0, plain.llen("queue:default"));
             }
         }

@@ -77,6 +77,8 @@ public final class Node implements AutoCloseable {
                 .url(config.string("redis.url"))
                 .namespace(config.string("redis.namespace"))
                 .strictEvictionPolicy(config.bool("redis.strict-maxmemory"))
+                .waitReplicas(config.integer("redis.wait-replicas"))
+                .waitTimeout(config.duration("redis.wait-timeout"))
                 .sidekiqVersion(SidekiqVersion.parse(config.string("redis.sidekiq-version")))
                 .recoveryTimeout(config.duration("redis.heartbeat-ttl"))
                 .heartbeatInterval(heartbeatInterval(config.duration("redis.heartbeat-ttl")))

@@ -26,7 +26,9 @@ import redis.clients.jedis.exceptions.JedisException;
  *
  * <p>An acknowledgement is never dropped: while Redis is unreachable the batch is retried with backoff (every command
  * in it is idempotent, see {@link Scripts}), and the job stays safely in the in-progress list meanwhile. Only a
- * shutdown whose deadline passes gives up, leaving the jobs in progress for recovery by another process.
+ * shutdown whose deadline passes gives up, leaving the jobs in progress for recovery by another process. With
+ * {@code waitReplicas}, a batch counts as written only once that many replicas have it ({@link Failover}); until then
+ * it is written again, so a failover cannot undo an outcome this process already acted on.
  *
  * <p>An outcome that cannot be written as it is (its job does not encode, or Redis refuses the write for good, e.g.
  * {@code WRONGTYPE}) is written as a dead entry saying why, so the job neither sits in the in-progress list nor
@@ -53,6 +55,7 @@ public final class Acknowledger {
     private final String name;
     private final LinkedBlockingQueue<Ack> pending = new LinkedBlockingQueue<>();
     private final FailureLog failures;
+    private final Failover failover;
     private Supervisor.Slot thread;
     private volatile boolean running = true;
     private volatile long giveUpAtNanos = Long.MAX_VALUE;
@@ -74,6 +77,7 @@ public final class Acknowledger {
         this.metrics = metrics;
         this.config = config;
         this.name = name;
+        this.failover = new Failover(config);
         this.failures = new FailureLog(log, "writing job outcomes to Redis at " + config.redactedUrl());
     }
 
@@ -208,7 +212,10 @@ public final class Acknowledger {
                     retry.finished(p, jid);
                 }
             }
+            Response<Long> waited = failover.request(p);
             p.sync();
+            // Before any reply is acted on: a batch the replicas did not get is written again as a whole.
+            failover.check(waited);
         }
         List<Ack> refused = new ArrayList<>();
         JedisDataException again = null;

@@ -1,6 +1,7 @@
 package dev.crossfade.redis.internal;
 
 import dev.crossfade.redis.RedisBackendConfig;
+import java.util.LinkedHashSet;
 import org.apache.commons.pool2.PooledObject;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -11,6 +12,8 @@ import redis.clients.jedis.DefaultJedisClientConfig;
 import redis.clients.jedis.HostAndPort;
 import redis.clients.jedis.JedisClientConfig;
 import redis.clients.jedis.RedisClient;
+import redis.clients.jedis.RedisSentinelClient;
+import redis.clients.jedis.UnifiedJedis;
 import redis.clients.jedis.providers.ConnectionProvider;
 import redis.clients.jedis.providers.PooledConnectionProvider;
 import redis.clients.jedis.util.JedisURIHelper;
@@ -21,6 +24,10 @@ import redis.clients.jedis.util.JedisURIHelper;
  * thread, which may run the run-once guard or use the client itself) and shrinks again when it stops, on top of
  * {@link #BASE} for producers, the router and admin reads. A pool smaller than that makes threads queue for a
  * connection, and a fetch or acknowledgement that waits past the pool's wait limit fails.
+ *
+ * <p>Behind Sentinel ({@link RedisUrl}) the client is Jedis's {@link RedisSentinelClient}: it asks the sentinels for
+ * the master and, on their {@code +switch-master}, replaces its pool with one to the new master. That pool is built
+ * from the same pool configuration object, which resizing changes too, so a failover keeps the current size.
  *
  * <p>The pool checks idle connections in the background. Jedis logs a failed check with a stack trace, every time, for
  * every idle connection: a Redis restart printed dozens. Here a failed check is one debug line; the runtime's loops
@@ -34,16 +41,23 @@ public final class Connections {
 
     private static final Logger log = LoggerFactory.getLogger(Connections.class);
 
-    private final RedisClient client;
+    private final UnifiedJedis client;
+    private final ConnectionPoolConfig pool;
     private final RedisBackendConfig config;
     private int reserved;
 
     public Connections(RedisBackendConfig config) {
         this.config = config;
-        this.client = connect(config);
+        int size = config.poolSize() == 0 ? BASE : config.poolSize();
+        this.pool = new ConnectionPoolConfig();
+        pool.setMaxTotal(size);
+        pool.setMaxIdle(size);
+        pool.setMinIdle(0);
+        pool.setMaxWait(config.connectTimeout().plus(config.socketTimeout()));
+        this.client = RedisUrl.isSentinel(config.url()) ? sentinel(config, pool) : connect(config, pool);
     }
 
-    public RedisClient client() {
+    public UnifiedJedis client() {
         return client;
     }
 
@@ -72,15 +86,21 @@ public final class Connections {
     }
 
     private void resize(int size) {
-        client.getPool().setMaxTotal(size);
-        client.getPool().setMaxIdle(size);
+        pool.setMaxTotal(size);
+        pool.setMaxIdle(size);
+        if (client instanceof RedisClient standalone) {
+            standalone.getPool().setMaxTotal(size);
+            standalone.getPool().setMaxIdle(size);
+        } else if (client instanceof RedisSentinelClient sentineled) {
+            for (var p : sentineled.getPrimaryNodesConnectionMap().values()) {
+                p.setMaxTotal(size);
+                p.setMaxIdle(size);
+            }
+        }
     }
 
-    /**
-     * The client, built from the URI with Jedis's own URI support (ACL user, password, database number,
-     * {@code rediss://} TLS) plus our timeouts, pool size and quiet connection checks.
-     */
-    private static RedisClient connect(RedisBackendConfig config) {
+    /** The client config shared by both kinds of client: timeouts, name, TLS options. */
+    private static DefaultJedisClientConfig.Builder clientConfig(RedisBackendConfig config) {
         int socketMs = (int) config.socketTimeout().toMillis();
         DefaultJedisClientConfig.Builder client = DefaultJedisClientConfig.builder()
                 .connectionTimeoutMillis((int) config.connectTimeout().toMillis())
@@ -92,14 +112,38 @@ public final class Connections {
         if (config.sslOptions() != null) {
             client.sslOptions(config.sslOptions());
         }
-        int size = config.poolSize() == 0 ? BASE : config.poolSize();
-        ConnectionPoolConfig pool = new ConnectionPoolConfig();
-        pool.setMaxTotal(size);
-        pool.setMaxIdle(size);
-        pool.setMinIdle(0);
-        pool.setMaxWait(config.connectTimeout().plus(config.socketTimeout()));
+        return client;
+    }
+
+    /** The Sentinel-following client: the master's address comes from the sentinels, the rest from the URL. */
+    private static RedisSentinelClient sentinel(RedisBackendConfig config, ConnectionPoolConfig pool) {
+        RedisUrl url = RedisUrl.parse(config.url());
+        DefaultJedisClientConfig.Builder master =
+                clientConfig(config).user(url.user()).password(url.password()).database(url.database());
+        if (url.tls()) {
+            master.ssl(true);
+        }
+        JedisClientConfig sentinels = DefaultJedisClientConfig.builder()
+                .connectionTimeoutMillis((int) config.connectTimeout().toMillis())
+                .socketTimeoutMillis((int) config.socketTimeout().toMillis())
+                .clientName("crossfade-sentinel")
+                .build();
+        return RedisSentinelClient.builder()
+                .masterName(url.masterName())
+                .sentinels(new LinkedHashSet<>(url.sentinels()))
+                .clientConfig(master.build())
+                .sentinelClientConfig(sentinels)
+                .poolConfig(pool)
+                .build();
+    }
+
+    /**
+     * The client, built from the URI with Jedis's own URI support (ACL user, password, database number,
+     * {@code rediss://} TLS) plus our timeouts, pool size and quiet connection checks.
+     */
+    private static RedisClient connect(RedisBackendConfig config, ConnectionPoolConfig pool) {
         QuietClientBuilder builder = new QuietClientBuilder(JedisURIHelper.getHostAndPort(config.url()));
-        builder.clientConfig(client.build()).fromURI(config.url()).poolConfig(pool);
+        builder.clientConfig(clientConfig(config).build()).fromURI(config.url()).poolConfig(pool);
         return builder.build();
     }
 

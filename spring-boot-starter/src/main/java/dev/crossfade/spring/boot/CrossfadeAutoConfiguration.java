@@ -67,6 +67,8 @@ public class CrossfadeAutoConfiguration {
                 .url(config.string("redis.url"))
                 .namespace(config.string("redis.namespace"))
                 .strictEvictionPolicy(config.bool("redis.strict-maxmemory"))
+                .waitReplicas(config.integer("redis.wait-replicas"))
+                .waitTimeout(config.duration("redis.wait-timeout"))
                 .shutdownTimeout(config.duration("workers.shutdown-timeout"))
                 .meterRegistry(meters(meters))
                 .build());
