@@ -91,7 +91,7 @@ import java.util.Optional;
  *   goes to the DLQ instead of running again, so the broker never silently archives it. The headroom, limit − 1, is
  *   shared by everything that hands a record back unfinished: a crash, a lock that ran out, and a stop that could not
  *   finish its acquired records within {@code shutdownTimeout} (each acquisition counts, released or not). A graceful
- *   stop finishes what it acquired and costs none; see {@link ShareRunner}</td></tr>
+ *   stop finishes what it acquired and costs none; see {@code ShareRunner}</td></tr>
  *   <tr><td>groupConfigs</td><td>none</td><td>group-level dynamic configs set with Admin before the workers join, e.g.
  *   {@code consumer.session.timeout.ms}, {@code share.record.lock.duration.ms} (share mode renews the locks of running
  *   jobs every half lock, so jobs may run longer than it). Share mode always sets
