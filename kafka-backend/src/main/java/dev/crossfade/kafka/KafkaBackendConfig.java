@@ -74,7 +74,9 @@ import java.util.Optional;
  *   revoke and stop). Bounds re-runs after a crash</td></tr>
  *   <tr><td>revokeTimeout</td><td>10 s</td><td>group mode: how long a revoked partition's running jobs may finish
  *   before they are abandoned (left uncommitted: the new owner runs them again)</td></tr>
- *   <tr><td>shutdownTimeout</td><td>25 s</td><td>{@code WorkerRuntime.close()}'s wait for running jobs</td></tr>
+ *   <tr><td>shutdownTimeout</td><td>25 s</td><td>{@code WorkerRuntime.close()}'s wait for running jobs. Group mode's
+ *   final commits and leaving the group keep to it too (at least a second each past it), even with the broker
+ *   gone</td></tr>
  *   <tr><td>shareConsumers</td><td>1</td><td>share mode: share consumers (poll loops) per worker runtime; they
  *   share the worker pool</td></tr>
  *   <tr><td>maxRecoveries</td><td>3</td><td>group mode: the poison cap. A job in flight in this many worker

@@ -22,6 +22,13 @@ import org.apache.kafka.common.errors.WakeupException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+/**
+ * One consumer of a {@link GroupRunner} and its poll loop, over some topics in one group: a queue's jobs topic, or (in
+ * a group of its own, so that they never take a member's share of job partitions) its shadow topic. It splits fetched
+ * records into chunks per partition and lane, hands them to the runner's workers once announced, pauses partitions
+ * past their buffer bounds, and handles rebalances and the final commit. Each member's partitions ({@link
+ * PartitionState}), commits ({@link OffsetCommits}) and rebalances are its own; the worker pool is the runner's.
+ */
 final class GroupMember {
     private static final Logger log = LoggerFactory.getLogger(GroupMember.class);
     // After a failed poll-loop turn: 100 ms doubling to 10 s.
