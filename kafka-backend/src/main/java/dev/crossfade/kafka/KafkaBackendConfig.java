@@ -74,7 +74,9 @@ import java.util.Optional;
  *   revoke and stop). Bounds re-runs after a crash</td></tr>
  *   <tr><td>revokeTimeout</td><td>10 s</td><td>group mode: how long a revoked partition's running jobs may finish
  *   before they are abandoned (left uncommitted: the new owner runs them again)</td></tr>
- *   <tr><td>shutdownTimeout</td><td>25 s</td><td>{@code WorkerRuntime.close()}'s wait for running jobs</td></tr>
+ *   <tr><td>shutdownTimeout</td><td>25 s</td><td>{@code WorkerRuntime.close()}'s wait for running jobs. Group mode's
+ *   final commits and leaving the group keep to it too (at least a second each past it), even with the broker
+ *   gone</td></tr>
  *   <tr><td>shareConsumers</td><td>1</td><td>share mode: share consumers (poll loops) per worker runtime; they
  *   share the worker pool</td></tr>
  *   <tr><td>maxRecoveries</td><td>3</td><td>group mode: the poison cap. A job in flight in this many worker
@@ -91,7 +93,7 @@ import java.util.Optional;
  *   goes to the DLQ instead of running again, so the broker never silently archives it. The headroom, limit − 1, is
  *   shared by everything that hands a record back unfinished: a crash, a lock that ran out, and a stop that could not
  *   finish its acquired records within {@code shutdownTimeout} (each acquisition counts, released or not). A graceful
- *   stop finishes what it acquired and costs none; see {@link ShareRunner}</td></tr>
+ *   stop finishes what it acquired and costs none; see {@code ShareRunner}</td></tr>
  *   <tr><td>groupConfigs</td><td>none</td><td>group-level dynamic configs set with Admin before the workers join, e.g.
  *   {@code consumer.session.timeout.ms}, {@code share.record.lock.duration.ms} (share mode renews the locks of running
  *   jobs every half lock, so jobs may run longer than it). Share mode always sets

@@ -7,6 +7,9 @@ import dev.crossfade.api.Job;
 import dev.crossfade.api.JobQueue;
 import dev.crossfade.api.codec.JobCodec;
 import dev.crossfade.kafka.internal.Hdr;
+import dev.crossfade.kafka.internal.OutcomeWriter;
+import dev.crossfade.kafka.internal.RecordSize;
+import dev.crossfade.kafka.internal.Threads;
 import dev.crossfade.kafka.internal.Topics;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
@@ -55,12 +58,12 @@ public final class KafkaJobQueue implements JobQueue {
     private final Function<Duration, Producer<byte[], byte[]>> boundedProducers;
 
     private final Topics topics;
-    private final RetryAndDlq delays;
+    private final OutcomeWriter delays;
     private final JobCodec codec;
     private final RecordSize sizes;
     private final Duration timeout;
     /** Flushes the bulk producer for enqueueAllAsync, whose caller must not block; at most one flush waits to run. */
-    private final ExecutorService flusher = KafkaBackend.pool("crossfade-kafka-flush", 1);
+    private final ExecutorService flusher = Threads.pool("crossfade-kafka-flush", 1);
 
     private final AtomicBoolean flushQueued = new AtomicBoolean();
     /** Topics the unlingering producer lately wrote to promptly; see {@link #enqueueAll(List, Duration)}. */
@@ -73,7 +76,7 @@ public final class KafkaJobQueue implements JobQueue {
             Producer<byte[], byte[]> bulkProducer,
             Function<Duration, Producer<byte[], byte[]>> boundedProducers,
             Topics topics,
-            RetryAndDlq delays,
+            OutcomeWriter delays,
             JobCodec codec,
             RecordSize sizes,
             Duration timeout) {
@@ -350,7 +353,7 @@ public final class KafkaJobQueue implements JobQueue {
         // A shadow copy never reaches a consumer of the jobs topic that is not Crossfade (it would run it for real).
         String topic = job.shadow() ? topics.shadow(job.queue()) : topics.jobs(job.queue());
         ProducerRecord<byte[], byte[]> r =
-                new ProducerRecord<>(topic, null, null, key, value, RetryAndDlq.jobHeaders(job, jid));
+                new ProducerRecord<>(topic, null, null, key, value, Hdr.jobHeaders(job, jid));
         sizes.checkEnqueue(job, r);
         return r;
     }

@@ -86,17 +86,18 @@ class ClientSettingsReachEveryClientTest {
             group.start();
             try {
                 await().atMost(Duration.ofSeconds(30))
-                        .until(() -> !backend.deadLetters("default", 10).isEmpty());
+                        .until(() -> !backend.admin().deadLetters("default", 10).isEmpty());
             } finally {
                 group.stop(Duration.ofSeconds(10));
             }
-            assertTrue(backend.replayDeadLetters("default") >= 1);
-            backend.lag("default");
+            assertTrue(backend.admin().replayDeadLetters("default") >= 1);
+            backend.admin().lag("default");
             // Once the stopped workers have left their groups.
             await().atMost(Duration.ofSeconds(30))
                     .ignoreExceptions()
-                    .until(() ->
-                            backend.transfer("default", InMemoryBackend.fake().queue()) != null);
+                    .until(() -> backend.admin()
+                                    .transfer("default", InMemoryBackend.fake().queue())
+                            != null);
             try (KafkaBackend share = KafkaBackend.create(config.mode(KafkaBackendConfig.Mode.SHARE)
                     .groupId(prefix + ".share")
                     .build())) {

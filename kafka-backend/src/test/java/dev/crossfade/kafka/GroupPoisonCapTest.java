@@ -88,7 +88,7 @@ class GroupPoisonCapTest {
                 }
             }
             assertEquals(MAX_RECOVERIES, deaths, "worker JVMs the halting job took down before it was dead-lettered");
-            DeadLetter d = backend.deadLetters("default", 10).stream()
+            DeadLetter d = backend.admin().deadLetters("default", 10).stream()
                     .filter(x -> x.job() != null && poison.equals(x.job().jid()))
                     .findFirst()
                     .orElseThrow();
@@ -102,7 +102,7 @@ class GroupPoisonCapTest {
     }
 
     private static boolean dead(KafkaBackend backend, String jid) {
-        return backend.deadLetters("default", 10).stream()
+        return backend.admin().deadLetters("default", 10).stream()
                 .anyMatch(d -> d.job() != null && jid.equals(d.job().jid()));
     }
 

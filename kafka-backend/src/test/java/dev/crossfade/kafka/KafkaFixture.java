@@ -99,7 +99,7 @@ final class KafkaFixture implements BackendFixture {
             for (String t : admin.listTopics().names().get(20, TimeUnit.SECONDS)) {
                 if (t.startsWith(prefix) && t.endsWith(".dlq")) {
                     String queue = t.substring(prefix.length(), t.length() - ".dlq".length());
-                    backend.deadLetters(queue, Integer.MAX_VALUE).forEach(d -> out.add(d.job()));
+                    backend.admin().deadLetters(queue, Integer.MAX_VALUE).forEach(d -> out.add(d.job()));
                 }
             }
         } catch (Exception e) {

@@ -14,6 +14,7 @@ import dev.crossfade.api.worker.WorkerRegistry;
 import dev.crossfade.devservices.KafkaService;
 import dev.crossfade.devservices.TestNamespace;
 import dev.crossfade.devservices.junit.CrossfadeServices;
+import dev.crossfade.kafka.internal.RecordSize;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.Collection;
@@ -92,9 +93,11 @@ class OutcomeSizeTest {
             try {
                 await().atMost(Duration.ofSeconds(60)).until(() -> ran.contains(after.jid()));
                 await().atMost(Duration.ofSeconds(30))
-                        .until(() -> backend.deadLetters(QUEUE, 10).size() == 2);
+                        .until(() -> backend.admin().deadLetters(QUEUE, 10).size() == 2);
                 Map<String, DeadLetter> byJid = new HashMap<>();
-                backend.deadLetters(QUEUE, 10).forEach(d -> byJid.put(d.job().jid(), d));
+                backend.admin()
+                        .deadLetters(QUEUE, 10)
+                        .forEach(d -> byJid.put(d.job().jid(), d));
                 assertTruncated(
                         byJid.get(retried.jid()),
                         "retry write refused: record too large (",
@@ -104,7 +107,8 @@ class OutcomeSizeTest {
                         "dead letter write refused: record too large (",
                         offsets.get(dead.jid()));
                 await().atMost(Duration.ofSeconds(30))
-                        .until(() -> backend.lag(QUEUE).stream().allMatch(l -> l.committedOffset() == l.endOffset()));
+                        .until(() -> backend.admin().lag(QUEUE).stream()
+                                .allMatch(l -> l.committedOffset() == l.endOffset()));
             } finally {
                 workers.stop(Duration.ofSeconds(10));
             }
@@ -135,7 +139,7 @@ class OutcomeSizeTest {
             }
             Job big = Job.builder("GrowingWorker").args("b".repeat(50_000)).build();
             Job after = Job.of("FineWorker", "after");
-            long offset = backend.lag(QUEUE).get(0).endOffset();
+            long offset = backend.admin().lag(QUEUE).get(0).endOffset();
             backend.queue().enqueue(big);
             backend.queue().enqueue(after);
             Set<String> ran = ConcurrentHashMap.newKeySet();
@@ -143,9 +147,11 @@ class OutcomeSizeTest {
             try {
                 await().atMost(Duration.ofSeconds(60)).until(() -> ran.contains(after.jid()));
                 await().atMost(Duration.ofSeconds(30))
-                        .until(() -> backend.deadLetters(QUEUE, 10).size() == 1);
+                        .until(() -> backend.admin().deadLetters(QUEUE, 10).size() == 1);
                 assertTruncated(
-                        backend.deadLetters(QUEUE, 10).get(0), "retry write refused: record too large (", offset);
+                        backend.admin().deadLetters(QUEUE, 10).get(0),
+                        "retry write refused: record too large (",
+                        offset);
             } finally {
                 workers.stop(Duration.ofSeconds(10));
             }

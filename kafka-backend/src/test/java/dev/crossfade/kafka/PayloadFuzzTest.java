@@ -12,6 +12,7 @@ import dev.crossfade.api.worker.WorkerRegistry;
 import dev.crossfade.devservices.KafkaService;
 import dev.crossfade.devservices.TestNamespace;
 import dev.crossfade.devservices.junit.CrossfadeServices;
+import dev.crossfade.kafka.internal.KafkaRunner;
 import dev.crossfade.tck.PayloadCorpus;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
@@ -116,7 +117,7 @@ class PayloadFuzzTest {
                 List<PartitionLag> lag = List.of();
                 deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
                 while (System.nanoTime() < deadline) {
-                    lag = backend.lag(QUEUE);
+                    lag = backend.admin().lag(QUEUE);
                     if (lag.stream().allMatch(done)) {
                         break;
                     }
@@ -136,7 +137,7 @@ class PayloadFuzzTest {
                                         .toList());
                 // The dead letters were written before their records were finished.
                 Map<String, DeadLetter> dlq = new HashMap<>();
-                for (DeadLetter d : backend.deadLetters(QUEUE, 10_000)) {
+                for (DeadLetter d : backend.admin().deadLetters(QUEUE, 10_000)) {
                     dlq.put(
                             d.headers().get("source-partition") + "@"
                                     + d.headers().get("source-offset"),
@@ -164,7 +165,7 @@ class PayloadFuzzTest {
 
                 assertEquals(List.of(), uncaught, "worker or poll threads died");
                 // Poll threads are named <runner>[-<queue>]-poll...: one per queue's group in group mode.
-                String runner = ((KafkaRunner) workers).name;
+                String runner = ((KafkaRunner) workers).name();
                 assertTrue(
                         Thread.getAllStackTraces().keySet().stream()
                                 .anyMatch(t -> t.getName().startsWith(runner)

@@ -17,6 +17,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
+import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.OffsetSpec;
 import org.apache.kafka.clients.consumer.OffsetAndMetadata;
 import org.apache.kafka.common.TopicPartition;
@@ -54,7 +55,7 @@ class QueuePerGroupTest {
                 await().atMost(Duration.ofSeconds(30)).until(() -> runs.count(bJobs) > 0);
 
                 InMemoryBackend redis = InMemoryBackend.fake();
-                KafkaBackend.Transferred moved = backend.transfer("a", redis.queue());
+                KafkaAdmin.Transferred moved = backend.admin().transfer("a", redis.queue());
 
                 bJobs.addAll(enqueueB(backend, 50));
                 await().atMost(Duration.ofSeconds(30)).until(() -> runs.all(bJobs));
@@ -78,8 +79,9 @@ class QueuePerGroupTest {
             throws Exception {
         String prefix = ns.value().replaceAll("[^a-zA-Z0-9._-]", "").toLowerCase();
         try (KafkaBackend backend = KafkaBackend.create(
-                FaultTestSupport.config(kafka.bootstrapServers(), prefix, KafkaBackendConfig.Mode.GROUP)
-                        .build())) {
+                        FaultTestSupport.config(kafka.bootstrapServers(), prefix, KafkaBackendConfig.Mode.GROUP)
+                                .build());
+                Admin admin = Admin.create(backend.clients().admin())) {
             // An earlier version's workers ran these, committing in the one group every queue shared.
             List<String> ran = enqueue(backend, "c", 10);
             String topic = backend.topics().jobs("c");
@@ -88,13 +90,12 @@ class QueuePerGroupTest {
                 latest.put(new TopicPartition(topic, p), OffsetSpec.latest());
             }
             Map<TopicPartition, OffsetAndMetadata> committed = new HashMap<>();
-            backend.admin()
-                    .listOffsets(latest)
+            admin.listOffsets(latest)
                     .all()
                     .get(30, TimeUnit.SECONDS)
                     .forEach((tp, o) -> committed.put(tp, new OffsetAndMetadata(o.offset())));
             String legacy = backend.config().groupId();
-            backend.admin().alterConsumerGroupOffsets(legacy, committed).all().get(30, TimeUnit.SECONDS);
+            admin.alterConsumerGroupOffsets(legacy, committed).all().get(30, TimeUnit.SECONDS);
             List<String> fresh = enqueue(backend, "c", 5);
 
             FaultTestSupport.Runs runs = new FaultTestSupport.Runs();
@@ -107,8 +108,7 @@ class QueuePerGroupTest {
             assertEquals(0, runs.count(ran), "jobs the earlier version's workers ran, run again");
             assertEquals(
                     Map.of(),
-                    backend.admin()
-                            .listConsumerGroupOffsets(legacy)
+                    admin.listConsumerGroupOffsets(legacy)
                             .partitionsToOffsetAndMetadata()
                             .get(30, TimeUnit.SECONDS),
                     "the earlier group's offsets, once taken over");

@@ -73,7 +73,7 @@ class ShareRollingRestartTest {
                 while (!runs.all(jids) && System.nanoTime() < deadline) {
                     sleep(200);
                 }
-                List<DeadLetter> dead = backend.deadLetters("default", 100);
+                List<DeadLetter> dead = backend.admin().deadLetters("default", 100);
                 assertEquals(List.of(), dead, "dead-lettered");
                 assertEquals(List.of(), runs.missing(jids), "lost");
                 assertEquals(List.of(), unclean, "rounds whose stop handed back unfinished jobs");

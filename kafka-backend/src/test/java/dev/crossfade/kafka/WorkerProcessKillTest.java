@@ -93,7 +93,9 @@ class WorkerProcessKillTest {
                     "%s kill test: child finished %d jobs before SIGKILL; duplicates after takeover: %d%n",
                     mode, beforeTakeover, all.duplicates().size());
             assertFalse(
-                    backend.deadLetters("default", 10).stream().findAny().isPresent(),
+                    backend.admin().deadLetters("default", 10).stream()
+                            .findAny()
+                            .isPresent(),
                     "the kill sent nothing to the DLQ");
         }
     }

@@ -165,8 +165,9 @@ class RouterIntegrationTest {
         assertEquals(20_000, toKafka + toRedis);
         assertTrue(Math.abs(toKafka / 20_000 - 0.25) <= 0.02, "kafka share " + toKafka / 20_000);
         assertEquals((long) toRedis, redis.admin().queueSizes().get("default"), "what Redis holds");
-        long onKafka =
-                kafka.lag("default").stream().mapToLong(p -> p.endOffset()).sum();
+        long onKafka = kafka.admin().lag("default").stream()
+                .mapToLong(p -> p.endOffset())
+                .sum();
         assertEquals((long) toKafka, onKafka, "what Kafka holds");
     }
 

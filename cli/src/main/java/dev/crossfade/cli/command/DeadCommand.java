@@ -89,7 +89,7 @@ public final class DeadCommand implements Callable<Integer> {
                         }
                     }
                     if (kafka) {
-                        for (DeadLetter d : node.kafka().deadLetters(queue, limit)) {
+                        for (DeadLetter d : node.kafka().admin().deadLetters(queue, limit)) {
                             out.printf(
                                     "kafka  %s  %-24s %s: %s  (%s-%d@%d)%n",
                                     d.job().jid(),
@@ -106,7 +106,7 @@ public final class DeadCommand implements Callable<Integer> {
                     if (kafka && all) {
                         out.printf(
                                 "kafka: replayed %d dead jobs of queue %s%n",
-                                node.kafka().replayDeadLetters(queue), queue);
+                                node.kafka().admin().replayDeadLetters(queue), queue);
                     } else if (kafka) {
                         out.println("kafka: a DLQ is replayed as a whole (--all --backend kafka --queue Q); " + jid
                                 + " was looked for in Redis only");

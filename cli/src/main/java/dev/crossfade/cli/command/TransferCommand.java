@@ -4,7 +4,7 @@ import dev.crossfade.api.Backend;
 import dev.crossfade.cli.Options;
 import dev.crossfade.cli.runtime.Node;
 import dev.crossfade.config.ConfigException;
-import dev.crossfade.kafka.KafkaBackend;
+import dev.crossfade.kafka.KafkaAdmin;
 import dev.crossfade.redis.RedisAdmin;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.io.PrintWriter;
@@ -19,7 +19,7 @@ import picocli.CommandLine.Spec;
 /**
  * {@code crossfade transfer --from redis --to kafka --queue Q}: moves a queue's waiting and scheduled jobs from one
  * backend to the other, e.g. to drain Redis after the rollout reached 100%, or to roll back. The moving itself is a
- * backend admin operation ({@link RedisAdmin#transfer}, {@link KafkaBackend#transfer}); this command only wires them.
+ * backend admin operation ({@link RedisAdmin#transfer}, {@link KafkaAdmin#transfer}); this command only wires them.
  */
 @Command(
         name = "transfer",
@@ -67,8 +67,8 @@ public final class TransferCommand implements Callable<Integer> {
                         t.retries(),
                         t.invalid() == 0 ? "" : "; " + t.invalid() + " payloads that are not jobs stay in Redis");
             } else {
-                KafkaBackend.Transferred t =
-                        node.kafka().transfer(queue, node.redis().queue());
+                KafkaAdmin.Transferred t =
+                        node.kafka().admin().transfer(queue, node.redis().queue());
                 out.printf(
                         "moved %d jobs of queue %s from kafka to redis: %d pending, %d scheduled or retrying%s%n",
                         t.total(),

@@ -140,7 +140,7 @@ final class KafkaCheck implements BackendCheck {
     /** A queue never used on Kafka has no topic yet, and so no lag. */
     private List<PartitionLag> lagOf(String queue) {
         try {
-            return kafka.get().lag(queue);
+            return kafka.get().admin().lag(queue);
         } catch (RuntimeException e) {
             if (unknownTopic(e)) {
                 return List.of();

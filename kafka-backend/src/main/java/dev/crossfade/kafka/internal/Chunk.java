@@ -26,7 +26,7 @@ public final class Chunk {
     private final long lastOffset;
     private final Object owner;
     private final long polledAtNanos;
-    private final byte[] verdicts;
+    private final Verdict[] verdicts;
     private volatile int completed;
     private volatile int begun;
     private volatile boolean running;
@@ -50,7 +50,7 @@ public final class Chunk {
                 records.isEmpty() ? -1 : records.get(records.size() - 1).offset();
         this.owner = owner;
         this.polledAtNanos = polledAtNanos;
-        this.verdicts = verdicts ? new byte[records.size()] : null;
+        this.verdicts = verdicts ? new Verdict[records.size()] : null;
     }
 
     /** The records; only until {@link #release()}. */
@@ -128,8 +128,8 @@ public final class Chunk {
     }
 
     /** Called by the worker after a record: advances the prefix (when finished) before clearing running. */
-    public void end(boolean finished, byte verdict) {
-        if (finished) {
+    public void end(Verdict verdict) {
+        if (verdict.finished()) {
             if (verdicts != null) {
                 verdicts[completed] = verdict;
             }
@@ -138,9 +138,9 @@ public final class Chunk {
         running = false;
     }
 
-    /** The verdict of record {@code i} (0 when unfinished); share mode only. Read after {@link #isRunning()} is false. */
-    public byte verdict(int i) {
-        return i < completed ? verdicts[i] : 0;
+    /** The verdict of record {@code i}; share mode only. Read after {@link #isRunning()} is false. */
+    public Verdict verdict(int i) {
+        return i < completed ? verdicts[i] : Verdict.UNFINISHED;
     }
 
     public boolean isRunning() {

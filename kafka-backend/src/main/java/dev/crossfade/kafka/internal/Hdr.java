@@ -1,8 +1,11 @@
 package dev.crossfade.kafka.internal;
 
+import dev.crossfade.api.Job;
 import java.nio.charset.StandardCharsets;
 import org.apache.kafka.common.header.Header;
 import org.apache.kafka.common.header.Headers;
+import org.apache.kafka.common.header.internals.RecordHeader;
+import org.apache.kafka.common.header.internals.RecordHeaders;
 
 /**
  * Record header names and codecs. Internal: not part of the API. Values are UTF-8 text (numbers in decimal) so that
@@ -35,6 +38,21 @@ public final class Hdr {
     public static final String ORIGINAL_CLASS = "original-class";
 
     private Hdr() {}
+
+    /** The headers every job record carries: class, jid and attempt. */
+    public static RecordHeaders jobHeaders(Job job) {
+        return jobHeaders(job, bytes(job.jid()));
+    }
+
+    /** As {@link #jobHeaders(Job)}, with the jid already encoded (the producer also uses it as the key). */
+    public static RecordHeaders jobHeaders(Job job, byte[] jid) {
+        // From an array: the list is made at its size, where add() would grow it (a tenth of a raw send's cost).
+        return new RecordHeaders(new Header[] {
+            new RecordHeader(CLASS, bytes(job.className())),
+            new RecordHeader(JID, jid),
+            new RecordHeader(ATTEMPT, bytes(job.attempt()))
+        });
+    }
 
     public static byte[] bytes(String s) {
         return s.getBytes(StandardCharsets.UTF_8);

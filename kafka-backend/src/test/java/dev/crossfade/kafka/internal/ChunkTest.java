@@ -24,10 +24,10 @@ class ChunkTest {
     void commitPointFollowsTheFinishedPrefix() {
         assertEquals(40, chunk.firstUnfinishedOffset());
         assertTrue(chunk.begin());
-        chunk.end(true, (byte) 1);
+        chunk.end(Verdict.ACCEPT);
         assertEquals(41, chunk.firstUnfinishedOffset());
         assertTrue(chunk.begin());
-        chunk.end(false, (byte) 0);
+        chunk.end(Verdict.UNFINISHED);
         assertEquals(41, chunk.firstUnfinishedOffset(), "an unfinished record holds the commit point");
         assertFalse(chunk.isDone());
     }
@@ -35,13 +35,13 @@ class ChunkTest {
     @Test
     void releaseDropsRecordsOnlyOnceEveryRecordFinished() {
         chunk.begin();
-        chunk.end(true, (byte) 1);
+        chunk.end(Verdict.ACCEPT);
         chunk.release();
         assertNotNull(chunk.records(), "records still to run are kept");
         assertEquals(41, chunk.firstUnfinishedOffset());
         for (int i = 0; i < 2; i++) {
             chunk.begin();
-            chunk.end(true, (byte) 1);
+            chunk.end(Verdict.ACCEPT);
         }
         chunk.release();
         assertNull(chunk.records());
@@ -55,7 +55,7 @@ class ChunkTest {
         assertEquals(350, c.bytes(), "a record without a payload counts 0");
         for (int i = 0; i < 3; i++) {
             c.begin();
-            c.end(true, (byte) 1);
+            c.end(Verdict.ACCEPT);
         }
         c.release();
         assertEquals(350, c.bytes());

@@ -210,7 +210,7 @@ public final class DemoCommand implements Callable<Integer> {
 
     private static long lag(Node node) {
         try {
-            return node.kafka().lag(Job.DEFAULT_QUEUE).stream()
+            return node.kafka().admin().lag(Job.DEFAULT_QUEUE).stream()
                     .mapToLong(PartitionLag::offsetLag)
                     .sum();
         } catch (RuntimeException e) {

@@ -64,7 +64,7 @@ final class Accounting {
             reasons.put(j.jid(), "Redis dead set: " + j.errorClass() + ": " + j.errorMessage());
             marker(j, "Redis dead set", markers);
         }
-        List<DeadLetter> dlq = node.kafka().deadLetters(queue, 1_000_000);
+        List<DeadLetter> dlq = node.kafka().admin().deadLetters(queue, 1_000_000);
         for (DeadLetter d : dlq) {
             String why = "Kafka DLQ: " + d.headers().getOrDefault("error-class", "?") + ": "
                     + d.headers().getOrDefault("error-message", "?");

@@ -1,7 +1,7 @@
-package dev.crossfade.kafka;
+package dev.crossfade.kafka.internal;
 
-import dev.crossfade.kafka.internal.Chunk;
-import dev.crossfade.kafka.internal.Topics;
+import dev.crossfade.kafka.KafkaBackendConfig;
+import dev.crossfade.kafka.PartitionLag;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Tags;
@@ -45,7 +45,7 @@ import org.slf4j.LoggerFactory;
  * committed offset, read with a one-record fetch), tagged {@code topic}, {@code partition}, {@code group}. In share
  * mode the offset lag is the broker's count of records not yet acknowledged, where it reports one, since records past
  * the share-partition start offset may be done already.
- * Without a {@code MeterRegistry} in the config, only {@link KafkaBackend#lag(String)} reads are available.
+ * Without a {@code MeterRegistry} in the config, only {@code KafkaAdmin.lag(String)} reads are available.
  */
 public final class LagMonitor implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(LagMonitor.class);
@@ -61,7 +61,7 @@ public final class LagMonitor implements AutoCloseable {
     private ScheduledExecutorService refresher;
     private KafkaConsumer<byte[], byte[]> probe;
 
-    LagMonitor(
+    public LagMonitor(
             Admin admin,
             Topics topics,
             KafkaBackendConfig config,
@@ -74,7 +74,7 @@ public final class LagMonitor implements AutoCloseable {
     }
 
     /** Records one batch; cheap when no registry is configured. */
-    void batch(String topic, Chunk chunk, int ran, long startNanos) {
+    public void batch(String topic, Chunk chunk, int ran, long startNanos) {
         if (registry == null || chunk.size() == 0) {
             return;
         }
@@ -96,7 +96,7 @@ public final class LagMonitor implements AutoCloseable {
     }
 
     /** Starts periodic partition-lag gauges for these queues (only with a registry). */
-    synchronized void watch(Collection<String> queues) {
+    public synchronized void watch(Collection<String> queues) {
         if (registry == null) {
             return;
         }

@@ -1,9 +1,9 @@
-package dev.crossfade.kafka;
+package dev.crossfade.kafka.internal;
 
 import dev.crossfade.api.Job;
 import dev.crossfade.api.JobQueue;
-import dev.crossfade.kafka.internal.Hdr;
-import dev.crossfade.kafka.internal.Topics;
+import dev.crossfade.kafka.KafkaAdmin;
+import dev.crossfade.kafka.KafkaBackendConfig;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -29,7 +29,7 @@ import org.apache.kafka.common.errors.GroupNotEmptyException;
 import org.apache.kafka.common.errors.UnknownMemberIdException;
 
 /**
- * Moves one queue's not-yet-consumed jobs out of Kafka into another {@link JobQueue} ({@link KafkaBackend#transfer}):
+ * Moves one queue's not-yet-consumed jobs out of Kafka into another {@link JobQueue} ({@link KafkaAdmin#transfer}):
  * the records of the jobs topic past the workers' group's committed offsets, and the records of the delay tiers past
  * the scheduler group's committed offsets (scheduled jobs and retries, sent with {@code enqueueAt(due)}).
  *
@@ -40,26 +40,36 @@ import org.apache.kafka.common.errors.UnknownMemberIdException;
  * the next run (duplicates by jid, which the router's run-once guard runs once), never loses it. Records that are not
  * jobs go to the queue's DLQ, as a worker would send them. Group mode only: a share group's progress is not an offset.
  */
-final class QueueTransfer {
+public final class QueueTransfer {
     private static final Duration ADMIN_TIMEOUT = Duration.ofSeconds(30);
     private static final Duration STALL = Duration.ofSeconds(30);
 
-    private final KafkaBackend backend;
+    private final KafkaBackendConfig config;
+    private final ClientProperties clients;
     private final Topics topics;
     private final Admin admin;
+    private final OutcomeWriter outcomes;
     private final String queue;
     private final JobQueue target;
 
-    QueueTransfer(KafkaBackend backend, String queue, JobQueue target) {
-        this.backend = backend;
-        this.topics = backend.topics();
-        this.admin = backend.admin();
+    public QueueTransfer(
+            KafkaBackendConfig config,
+            ClientProperties clients,
+            Topics topics,
+            Admin admin,
+            OutcomeWriter outcomes,
+            String queue,
+            JobQueue target) {
+        this.config = config;
+        this.clients = clients;
+        this.topics = topics;
+        this.admin = admin;
+        this.outcomes = outcomes;
         this.queue = Topics.checkQueue(queue);
         this.target = target;
     }
 
-    KafkaBackend.Transferred run() {
-        KafkaBackendConfig config = backend.config();
+    public KafkaAdmin.Transferred run() {
         if (config.mode() == KafkaBackendConfig.Mode.SHARE) {
             throw new IllegalStateException("transfer out of Kafka needs group mode: a share group's progress is per "
                     + "record, not an offset, so the not-yet-run jobs of queue '" + queue + "' cannot be told apart");
@@ -78,7 +88,7 @@ final class QueueTransfer {
                 topics.delayTopics(queue).stream().filter(existing::contains).toList();
         long[] delayed = tiers.isEmpty() ? new long[2] : move(tiers, scheduler, true);
         scheduled += delayed[0];
-        return new KafkaBackend.Transferred(pending[0], scheduled, pending[1] + delayed[1]);
+        return new KafkaAdmin.Transferred(pending[0], scheduled, pending[1] + delayed[1]);
     }
 
     private void requireNoMembers(List<String> groups) {
@@ -111,7 +121,7 @@ final class QueueTransfer {
     private long[] move(List<String> topicNames, String group, boolean delayed) {
         Map<TopicPartition, OffsetAndMetadata> committed =
                 get(admin.listConsumerGroupOffsets(group).partitionsToOffsetAndMetadata());
-        Map<String, Object> props = backend.clients().reader();
+        Map<String, Object> props = clients.reader();
         props.put(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, 500);
         long sent = 0;
         long invalid = 0;
@@ -191,11 +201,11 @@ final class QueueTransfer {
     private Job decode(ConsumerRecord<byte[], byte[]> r) {
         Job job;
         try {
-            job = backend.retryAndDlq().codec().decode(r.value());
+            job = outcomes.codec().decode(r.value());
         } catch (RuntimeException e) {
             // The payload's head only, as the workers keep it: a huge record would not fit the DLQ whole.
-            Job dead = RetryAndDlq.invalidPayload(r.value(), queue, e);
-            get(backend.retryAndDlq().deadLetter(queue, r.key(), dead, e, r.topic(), r.partition(), r.offset()));
+            Job dead = OutcomeWriter.invalidPayload(r.value(), queue, e);
+            get(outcomes.deadLetter(queue, r.key(), dead, e, r.topic(), r.partition(), r.offset()));
             return null;
         }
         return job.toBuilder().queue(queue).at(null).build();

@@ -1,15 +1,12 @@
-package dev.crossfade.kafka;
+package dev.crossfade.kafka.internal;
 
-import dev.crossfade.api.Backend;
 import dev.crossfade.api.Jid;
 import dev.crossfade.api.Job;
 import dev.crossfade.api.codec.InvalidPayloadException;
 import dev.crossfade.api.codec.JobCodec;
 import dev.crossfade.api.execution.ExecutionCore;
 import dev.crossfade.api.execution.Outcome;
-import dev.crossfade.kafka.internal.Chunk;
-import dev.crossfade.kafka.internal.Hdr;
-import dev.crossfade.kafka.internal.Topics;
+import dev.crossfade.kafka.DeadLetter;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.nio.charset.StandardCharsets;
@@ -21,15 +18,14 @@ import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.producer.Producer;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.clients.producer.RecordMetadata;
-import org.apache.kafka.common.header.Header;
-import org.apache.kafka.common.header.internals.RecordHeader;
 import org.apache.kafka.common.header.internals.RecordHeaders;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The retry and dead-letter role: runs a fetched record through the execution core and durably stores what the
- * outcome asks for before the record may be committed or acknowledged. Every record ends somewhere.
+ * The write-back role (Sidekiq's {@code job_retry.rb}): durably stores what an outcome of the execution core asks for
+ * before the record may be committed or acknowledged, and answers with the record's {@link Verdict}. Every record ends
+ * somewhere. {@link JobExecution} runs the jobs and hands their outcomes here.
  *
  * <ul>
  *   <li>{@link Outcome.Retry}: the updated job goes to the delay tiers of its queue (the one its {@code retry_queue}
@@ -44,20 +40,14 @@ import org.slf4j.LoggerFactory;
  *   class, and a message naming the fault ({@code retry write refused: record too large (...)}). When even that is
  *   refused, the record is finished as dead all the same, logged with the envelope and counted
  *   ({@code crossfade.kafka.dead.unstored}); a partition never waits on a write that cannot succeed.</li>
- *   <li>A fault anywhere else (the core, this code) dead-letters the record with that fault as the reason.</li>
  * </ul>
  * A write that fails for a reason that may pass is retried with backoff until the broker acknowledges it or the
  * record's partition is taken away; the record is finished only after the ack, so nothing is lost between the two.
  * With a meter registry, counters {@code crossfade.kafka.dead.truncated} and {@code crossfade.kafka.dead.unstored}
  * (tag {@code topic}, the source topic) count the two fallbacks. Thread-safe.
  */
-final class RetryAndDlq {
-    /** Verdicts, as share mode acknowledges them. */
-    static final byte ACCEPT = 1;
-
-    static final byte REJECT = 2;
-
-    private static final Logger log = LoggerFactory.getLogger(RetryAndDlq.class);
+public final class OutcomeWriter {
+    private static final Logger log = LoggerFactory.getLogger(OutcomeWriter.class);
     /** Of a malformed payload, the DLQ keeps this much, as the execution core does. */
     private static final int PREVIEW_CHARS = 2_000;
 
@@ -71,7 +61,7 @@ final class RetryAndDlq {
     // Decodes any record the workers may meet (and re-encodes it): the record-size check is what bounds writes.
     private final JobCodec codec;
 
-    RetryAndDlq(
+    public OutcomeWriter(
             Producer<byte[], byte[]> producer,
             Topics topics,
             RecordSize sizes,
@@ -87,25 +77,25 @@ final class RetryAndDlq {
                 .build();
     }
 
-    JobCodec codec() {
+    public JobCodec codec() {
         return codec;
     }
 
-    RecordSize sizes() {
+    public RecordSize sizes() {
         return sizes;
     }
 
     /** Sends a job to the delay tier for its remaining delay: the scheduler's hops. */
-    Future<RecordMetadata> schedule(String queue, byte[] key, byte[] value, Job job, long dueMillis) {
+    public Future<RecordMetadata> schedule(String queue, byte[] key, byte[] value, Job job, long dueMillis) {
         return producer.send(scheduled(queue, key, value, job, dueMillis));
     }
 
     /** The delay-tier record of a job due at {@code dueMillis}. */
-    ProducerRecord<byte[], byte[]> scheduled(String queue, byte[] key, byte[] value, Job job, long dueMillis) {
+    public ProducerRecord<byte[], byte[]> scheduled(String queue, byte[] key, byte[] value, Job job, long dueMillis) {
         long now = System.currentTimeMillis();
         Duration tier = topics.tierFor(dueMillis - now);
         long hop = Math.min(now + tier.toMillis(), dueMillis);
-        RecordHeaders h = jobHeaders(job);
+        RecordHeaders h = Hdr.jobHeaders(job);
         h.add(Hdr.DUE, Hdr.bytes(dueMillis));
         h.add(Hdr.HOP, Hdr.bytes(hop));
         h.add(Hdr.TARGET, Hdr.bytes(job.shadow() ? topics.shadow(queue) : topics.jobs(queue)));
@@ -113,14 +103,14 @@ final class RetryAndDlq {
     }
 
     /** Sends a dead job to the DLQ of {@code queue}, with headers naming where it failed and why. */
-    Future<RecordMetadata> deadLetter(
+    public Future<RecordMetadata> deadLetter(
             String queue, byte[] key, Job dead, Throwable error, String sourceTopic, int partition, long offset) {
         return producer.send(deadRecord(queue, key, dead, error, sourceTopic, partition, offset));
     }
 
     private ProducerRecord<byte[], byte[]> deadRecord(
             String queue, byte[] key, Job dead, Throwable error, String sourceTopic, int partition, long offset) {
-        RecordHeaders h = jobHeaders(dead);
+        RecordHeaders h = Hdr.jobHeaders(dead);
         h.add(Hdr.SOURCE_TOPIC, Hdr.bytes(sourceTopic));
         h.add(Hdr.SOURCE_PARTITION, Hdr.bytes(partition));
         h.add(Hdr.SOURCE_OFFSET, Hdr.bytes(offset));
@@ -137,66 +127,24 @@ final class RetryAndDlq {
         return new ProducerRecord<>(topics.dlq(queue), null, null, key, codec.encode(dead), h);
     }
 
-    static RecordHeaders jobHeaders(Job job) {
-        return jobHeaders(job, Hdr.bytes(job.jid()));
-    }
-
-    /** As {@link #jobHeaders(Job)}, with the jid already encoded (the producer also uses it as the key). */
-    static RecordHeaders jobHeaders(Job job, byte[] jid) {
-        // From an array: the list is made at its size, where add() would grow it (a tenth of a raw send's cost).
-        return new RecordHeaders(new Header[] {
-            new RecordHeader(Hdr.CLASS, Hdr.bytes(job.className())),
-            new RecordHeader(Hdr.JID, jid),
-            new RecordHeader(Hdr.ATTEMPT, Hdr.bytes(job.attempt()))
-        });
-    }
-
     /**
-     * Runs one fetched record and stores its outcome durably. Never throws.
+     * Schedules the retried job in the delay tiers of its retry queue, due at the outcome's {@code dueAt}. Never
+     * throws.
      *
-     * @return the verdict ({@link #ACCEPT} or {@link #REJECT}), or 0 when the record is not finished (its chunk was
-     *         closed, or the thread interrupted, while a write was pending): it must then stay uncommitted / be
-     *         released
+     * @param queue the queue the record was read from
+     * @param gone  whether the record's partition was taken away (then a pending write is given up)
      */
-    byte run(ExecutionCore core, ConsumerRecord<byte[], byte[]> r, Chunk chunk) {
-        BooleanSupplier gone = chunk::isClosed;
+    public Verdict retry(ConsumerRecord<byte[], byte[]> r, String queue, Outcome.Retry retry, BooleanSupplier gone) {
+        Job next = retry.job();
+        String target = retryQueue(queue, next);
+        ProducerRecord<byte[], byte[]> record;
         try {
-            return runAndStore(core, r, gone);
-        } catch (Throwable t) {
-            return failSafe(r, t, gone, "the record could not be settled");
+            record = scheduled(
+                    target, r.key(), codec.encode(next), next, retry.dueAt().toEpochMilli());
+        } catch (RuntimeException e) {
+            return truncated(r, queue, next, "retry write refused: " + DurableSend.describe(e), gone);
         }
-    }
-
-    private byte runAndStore(ExecutionCore core, ConsumerRecord<byte[], byte[]> r, BooleanSupplier gone) {
-        String queue = topics.queueOf(r.topic());
-        Outcome outcome;
-        try {
-            outcome = core.execute(r.value(), Backend.KAFKA, queue);
-        } catch (Throwable t) {
-            // The core turns every failure into an outcome; should it ever throw, the record still ends somewhere.
-            return failSafe(r, t, gone, "the execution core failed");
-        }
-        if (outcome instanceof Outcome.Succeeded || outcome instanceof Outcome.Discarded) {
-            return ACCEPT;
-        }
-        if (gone.getAsBoolean()) {
-            // The partition is gone: another consumer runs this record again, so do not store a second copy.
-            return 0;
-        }
-        if (outcome instanceof Outcome.Retry retry) {
-            Job next = retry.job();
-            String target = retryQueue(queue, next);
-            ProducerRecord<byte[], byte[]> record;
-            try {
-                record = scheduled(
-                        target, r.key(), codec.encode(next), next, retry.dueAt().toEpochMilli());
-            } catch (RuntimeException e) {
-                return truncated(r, queue, next, "retry write refused: " + DurableSend.describe(e), gone);
-            }
-            return store(record, r, queue, next, "retry", ACCEPT, gone);
-        }
-        Outcome.Dead dead = (Outcome.Dead) outcome;
-        return storeDead(r, queue, dead.job(), dead.error(), gone);
+        return store(record, r, queue, next, "retry", Verdict.ACCEPT, gone);
     }
 
     /**
@@ -227,9 +175,9 @@ final class RetryAndDlq {
      * Dead-letters a record as is (share mode's delivery limit, or a fault while settling it), the fault as its
      * error. Never throws.
      *
-     * @return {@link #REJECT}, or 0 when the chunk was closed or the thread interrupted first
+     * @return {@link Verdict#REJECT}, or {@link Verdict#UNFINISHED} when the chunk was closed or the thread interrupted first
      */
-    byte deadLetterRaw(ConsumerRecord<byte[], byte[]> r, Throwable error, Chunk chunk) {
+    public Verdict deadLetterRaw(ConsumerRecord<byte[], byte[]> r, Throwable error, Chunk chunk) {
         return deadLetterRaw(topics.queueOf(r.topic()), r, error, chunk::isClosed);
     }
 
@@ -237,7 +185,8 @@ final class RetryAndDlq {
      * As {@link #deadLetterRaw(ConsumerRecord, Throwable, Chunk)}, to the DLQ of {@code queue} (the scheduler's
      * records sit in delay topics), giving up a pending write once {@code gone} says so.
      */
-    byte deadLetterRaw(String queue, ConsumerRecord<byte[], byte[]> r, Throwable error, BooleanSupplier gone) {
+    public Verdict deadLetterRaw(
+            String queue, ConsumerRecord<byte[], byte[]> r, Throwable error, BooleanSupplier gone) {
         try {
             Job job;
             try {
@@ -254,7 +203,7 @@ final class RetryAndDlq {
                     .failedAt(Instant.now())
                     .retryCount(job.retryCount() == null ? 0 : job.retryCount())
                     .build();
-            return storeDead(r, queue, dead, error, gone);
+            return dead(r, queue, dead, error, gone);
         } catch (Throwable t) {
             return unstored(r, null, "cannot dead-letter (" + error + "): " + t, t);
         }
@@ -265,9 +214,9 @@ final class RetryAndDlq {
      * in its partition), instead of running it again: error class {@value #POISON_PILL_CLASS}, as on Redis. Never
      * throws.
      *
-     * @return {@link #REJECT}, or 0 when the chunk was closed or the thread interrupted first
+     * @return {@link Verdict#REJECT}, or {@link Verdict#UNFINISHED} when the chunk was closed or the thread interrupted first
      */
-    byte deadLetterPoison(ConsumerRecord<byte[], byte[]> r, int deaths, int maxRecoveries, Chunk chunk) {
+    public Verdict deadLetterPoison(ConsumerRecord<byte[], byte[]> r, int deaths, int maxRecoveries, Chunk chunk) {
         String why = "job was in flight in " + deaths + " worker processes that died (crashed, killed or stuck past "
                 + "revokeTimeout) before finishing it, the last time running alone in its partition; sent to the DLQ "
                 + "so it cannot take down more workers (maxRecoveries = " + maxRecoveries + ")";
@@ -288,11 +237,12 @@ final class RetryAndDlq {
      * The envelope of a payload that is not a job: class {@value ExecutionCore#INVALID_PAYLOAD_CLASS}, the payload
      * (its first 64 Ki chars) as its one arg, the error as its error fields.
      */
-    static Job invalidPayload(byte[] raw, String queue, Throwable error) {
+    public static Job invalidPayload(byte[] raw, String queue, Throwable error) {
         return ExecutionCore.invalidPayloadEnvelope(raw, queue, error, Instant.now());
     }
 
-    private byte storeDead(
+    /** Writes a dead job to the DLQ of {@code queue}. Never throws. */
+    public Verdict dead(
             ConsumerRecord<byte[], byte[]> r, String queue, Job dead, Throwable error, BooleanSupplier gone) {
         ProducerRecord<byte[], byte[]> record;
         try {
@@ -300,17 +250,17 @@ final class RetryAndDlq {
         } catch (RuntimeException e) {
             return truncated(r, queue, dead, "dead-letter write refused: " + DurableSend.describe(e), gone);
         }
-        return store(record, r, queue, dead, "dead letter", REJECT, gone);
+        return store(record, r, queue, dead, "dead letter", Verdict.REJECT, gone);
     }
 
     /** Writes an outcome; a write that can never succeed dead-letters a truncated envelope instead. */
-    private byte store(
+    private Verdict store(
             ProducerRecord<byte[], byte[]> record,
             ConsumerRecord<byte[], byte[]> r,
             String queue,
             Job job,
             String kind,
-            byte verdict,
+            Verdict verdict,
             BooleanSupplier gone) {
         String what = kind + " of job " + job.jid() + " from " + r.topic() + "-" + r.partition() + "@" + r.offset();
         String tooLarge = sizes.tooLarge(record);
@@ -321,7 +271,7 @@ final class RetryAndDlq {
         DurableSend.Result sent = durable.send(record, gone, what);
         return switch (sent.status()) {
             case ACKED -> verdict;
-            case ABANDONED -> 0;
+            case ABANDONED -> Verdict.UNFINISHED;
             case REFUSED ->
                 truncated(r, queue, job, kind + " write refused: " + DurableSend.describe(sent.refusal()), gone);
         };
@@ -331,7 +281,7 @@ final class RetryAndDlq {
      * Dead-letters a small stand-in for a job whose own record cannot be written, so the record still ends in the
      * DLQ with the reason; when even that is refused, finishes it as dead without a copy ({@link #unstored}).
      */
-    private byte truncated(
+    private Verdict truncated(
             ConsumerRecord<byte[], byte[]> r, String queue, Job job, String reason, BooleanSupplier gone) {
         Job envelope;
         ProducerRecord<byte[], byte[]> record;
@@ -357,8 +307,8 @@ final class RetryAndDlq {
                 "truncated dead letter of job " + envelope.jid() + " from " + r.topic() + "-" + r.partition() + "@"
                         + r.offset());
         return switch (sent.status()) {
-            case ACKED -> REJECT;
-            case ABANDONED -> 0;
+            case ACKED -> Verdict.REJECT;
+            case ABANDONED -> Verdict.UNFINISHED;
             case REFUSED ->
                 unstored(
                         r,
@@ -407,7 +357,7 @@ final class RetryAndDlq {
     }
 
     /** The last resort: the record is finished as dead without a DLQ copy, logged (with the envelope) and counted. */
-    private byte unstored(ConsumerRecord<byte[], byte[]> r, Job envelope, String reason, Throwable cause) {
+    private Verdict unstored(ConsumerRecord<byte[], byte[]> r, Job envelope, String reason, Throwable cause) {
         count(
                 "crossfade.kafka.dead.unstored",
                 r.topic(),
@@ -426,16 +376,7 @@ final class RetryAndDlq {
                 reason,
                 json,
                 cause);
-        return REJECT;
-    }
-
-    /** For a fault outside the outcome writes: dead-letter the record with the fault as its reason. */
-    private byte failSafe(ConsumerRecord<byte[], byte[]> r, Throwable t, BooleanSupplier gone, String what) {
-        if (gone.getAsBoolean()) {
-            return 0;
-        }
-        log.error("{}-{}@{}: {}; dead-lettering it", r.topic(), r.partition(), r.offset(), what, t);
-        return deadLetterRaw(topics.queueOf(r.topic()), r, t, gone);
+        return Verdict.REJECT;
     }
 
     private void count(String name, String topic, String description) {

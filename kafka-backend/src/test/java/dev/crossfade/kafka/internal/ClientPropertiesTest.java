@@ -1,9 +1,10 @@
-package dev.crossfade.kafka;
+package dev.crossfade.kafka.internal;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
+import dev.crossfade.kafka.KafkaBackendConfig;
 import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.Map;

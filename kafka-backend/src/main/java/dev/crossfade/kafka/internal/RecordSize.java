@@ -1,4 +1,4 @@
-package dev.crossfade.kafka;
+package dev.crossfade.kafka.internal;
 
 import dev.crossfade.api.Job;
 import dev.crossfade.api.codec.PayloadTooLargeException;
@@ -13,20 +13,20 @@ import org.apache.kafka.common.header.Header;
  * that was accepted never becomes too large to store its outcome. A record from elsewhere (a raw producer, another
  * configuration) can still be too large by then; {@link #tooLarge} lets the writer see that before sending.
  */
-final class RecordSize {
+public final class RecordSize {
     /**
      * Room for a failure's additions: the error message (the core keeps 4,000 chars, which JSON escaping may make six
      * times as many bytes), error class, timestamps and retry count in the job, and the delay or DLQ headers (the
      * error message header keeps 1,000 chars).
      */
-    static final int ERROR_ROOM = 32 * 1024;
+    public static final int ERROR_ROOM = 32 * 1024;
     // DefaultRecordBatch's framing (61) and a record's largest overhead (21), plus varints rounded up.
     private static final int FRAMING = 61 + 21 + 3 * 5;
     private static final int PER_HEADER = 2 * 5;
 
     private final int maxRequestSize;
 
-    RecordSize(int maxRequestSize) {
+    public RecordSize(int maxRequestSize) {
         if (maxRequestSize < 4 * 1024) {
             throw new IllegalArgumentException("max.request.size of " + maxRequestSize + " bytes leaves no room for a "
                     + "job; Kafka's default is 1048576");
@@ -34,12 +34,12 @@ final class RecordSize {
         this.maxRequestSize = maxRequestSize;
     }
 
-    int maxRequestSize() {
+    public int maxRequestSize() {
         return maxRequestSize;
     }
 
     /** The largest record an enqueue may send: {@code max.request.size} less the room a failure needs. */
-    int enqueueLimit() {
+    public int enqueueLimit() {
         return maxRequestSize - room();
     }
 
@@ -49,7 +49,7 @@ final class RecordSize {
     }
 
     /** An upper bound of the bytes the producer counts against {@code max.request.size} for this record. */
-    static int estimate(ProducerRecord<byte[], byte[]> r) {
+    public static int estimate(ProducerRecord<byte[], byte[]> r) {
         long n = FRAMING + length(r.key()) + length(r.value());
         for (Header h : r.headers()) {
             n += PER_HEADER + h.key().getBytes(StandardCharsets.UTF_8).length + length(h.value());
@@ -58,7 +58,7 @@ final class RecordSize {
     }
 
     /** Null when the record fits; else the reason, naming both sizes. */
-    String tooLarge(ProducerRecord<byte[], byte[]> r) {
+    public String tooLarge(ProducerRecord<byte[], byte[]> r) {
         int size = estimate(r);
         return size <= maxRequestSize
                 ? null
@@ -70,7 +70,7 @@ final class RecordSize {
      *
      * @throws PayloadTooLargeException naming the job, its record's size and the limit
      */
-    void checkEnqueue(Job job, ProducerRecord<byte[], byte[]> r) {
+    public void checkEnqueue(Job job, ProducerRecord<byte[], byte[]> r) {
         int size = estimate(r);
         if (size > enqueueLimit()) {
             throw new PayloadTooLargeException(

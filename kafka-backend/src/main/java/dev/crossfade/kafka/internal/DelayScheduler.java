@@ -1,8 +1,6 @@
-package dev.crossfade.kafka;
+package dev.crossfade.kafka.internal;
 
 import dev.crossfade.api.Job;
-import dev.crossfade.kafka.internal.Hdr;
-import dev.crossfade.kafka.internal.Topics;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -41,12 +39,12 @@ import org.slf4j.LoggerFactory;
  * but never loses a job. A record the broker can never take (refused for good: too large for the jobs topic, not
  * authorized) is dead-lettered to its queue's DLQ instead of holding back its tier.
  */
-final class DelayScheduler {
+public final class DelayScheduler {
     private static final Logger log = LoggerFactory.getLogger(DelayScheduler.class);
 
     private final KafkaConsumer<byte[], byte[]> consumer;
     private final Producer<byte[], byte[]> producer;
-    private final RetryAndDlq delays;
+    private final OutcomeWriter delays;
     private final Topics topics;
     private final List<String> tierTopics;
     private final Duration maxSleep;
@@ -54,11 +52,13 @@ final class DelayScheduler {
     private final Map<TopicPartition, OffsetAndMetadata> pending = new HashMap<>();
     private final Thread thread;
     private volatile boolean running = true;
+    /** When a stop must be over (its final commit and close keep to it); 0 while running. */
+    private volatile long stopDeadlineNanos;
 
-    DelayScheduler(
+    public DelayScheduler(
             KafkaConsumer<byte[], byte[]> consumer,
             Producer<byte[], byte[]> producer,
-            RetryAndDlq delays,
+            OutcomeWriter delays,
             Topics topics,
             Collection<String> queues,
             Duration maxSleep,
@@ -74,15 +74,21 @@ final class DelayScheduler {
         this.thread.setDaemon(true);
     }
 
-    void start() {
+    public void start() {
         thread.start();
     }
 
-    void stop(Duration timeout) {
+    /** Stops polling; the final commit and the close keep to {@code deadlineNanos} (see {@link KafkaRunner#left}). */
+    public void stop(long deadlineNanos) {
+        stopDeadlineNanos = deadlineNanos;
         running = false;
         consumer.wakeup();
+    }
+
+    /** Waits for the loop to end, at most until {@code untilNanos}. */
+    public void join(long untilNanos) {
         try {
-            thread.join(Math.max(1, timeout.toMillis()));
+            thread.join(Math.max(1, TimeUnit.NANOSECONDS.toMillis(untilNanos - System.nanoTime())));
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
@@ -127,7 +133,8 @@ final class DelayScheduler {
             log.error("delay scheduler stopped by an unexpected error; scheduled jobs stay in their tiers", t);
         } finally {
             try {
-                consumer.close(org.apache.kafka.clients.consumer.CloseOptions.timeout(Duration.ofSeconds(5)));
+                consumer.close(org.apache.kafka.clients.consumer.CloseOptions.timeout(
+                        stopDeadlineNanos == 0 ? Duration.ofSeconds(5) : KafkaRunner.left(stopDeadlineNanos)));
             } catch (RuntimeException e) {
                 log.debug("closing the scheduler consumer: {}", e.toString());
             }
@@ -194,13 +201,13 @@ final class DelayScheduler {
                         r.partition(),
                         r.offset(),
                         DurableSend.describe(failure));
-                byte v = delays.deadLetterRaw(
+                Verdict v = delays.deadLetterRaw(
                         queueOf(r, null),
                         r,
                         new IllegalStateException(
                                 "scheduled job could not " + "be forwarded: " + DurableSend.describe(failure), failure),
                         () -> !running);
-                if (v == 0) {
+                if (!v.finished()) {
                     failure = new IllegalStateException("stopping");
                 } else {
                     failure = null;
@@ -256,7 +263,7 @@ final class DelayScheduler {
                     null,
                     r.key(),
                     value,
-                    RetryAndDlq.jobHeaders(job)));
+                    Hdr.jobHeaders(job)));
         }
         return producer.send(new ProducerRecord<>(topics.jobs(queue), null, null, r.key(), value));
     }
@@ -293,7 +300,9 @@ final class DelayScheduler {
         Map<TopicPartition, OffsetAndMetadata> offsets = new HashMap<>(pending);
         pending.clear();
         try {
-            if (sync) {
+            if (sync && stopDeadlineNanos != 0) {
+                consumer.commitSync(offsets, KafkaRunner.left(stopDeadlineNanos));
+            } else if (sync) {
                 consumer.commitSync(offsets);
             } else {
                 consumer.commitAsync(offsets, (o, e) -> {

@@ -1,4 +1,4 @@
-package dev.crossfade.kafka;
+package dev.crossfade.kafka.internal;
 
 import dev.crossfade.api.codec.InvalidPayloadException;
 import io.github.resilience4j.core.IntervalFunction;
@@ -29,7 +29,7 @@ import org.slf4j.LoggerFactory;
  * try (too large, invalid, not authorized, not serializable): those are reported at once so the caller can store
  * something else instead of wedging its partition. Thread-safe.
  */
-final class DurableSend {
+public final class DurableSend {
     /** How a send ended. */
     enum Status {
         /** The broker acknowledged the record. */
@@ -40,7 +40,7 @@ final class DurableSend {
         REFUSED
     }
 
-    record Result(Status status, Throwable refusal) {
+    public record Result(Status status, Throwable refusal) {
         static final Result ACKED = new Result(Status.ACKED, null);
         static final Result ABANDONED = new Result(Status.ABANDONED, null);
     }
@@ -54,7 +54,7 @@ final class DurableSend {
     private final Producer<byte[], byte[]> producer;
     private final Duration ackTimeout;
 
-    DurableSend(Producer<byte[], byte[]> producer, Duration ackTimeout) {
+    public DurableSend(Producer<byte[], byte[]> producer, Duration ackTimeout) {
         this.producer = producer;
         // The producer gives up at its delivery.timeout.ms (the enqueue timeout); the margin only guards a stuck
         // client.
@@ -65,7 +65,7 @@ final class DurableSend {
      * Sends {@code record} until acknowledged or refused for good; between tries, gives up when {@code gone} says
      * the work was taken away, or when the thread is interrupted.
      */
-    Result send(ProducerRecord<byte[], byte[]> record, BooleanSupplier gone, String what) {
+    public Result send(ProducerRecord<byte[], byte[]> record, BooleanSupplier gone, String what) {
         for (int attempt = 1; ; attempt++) {
             Throwable failure;
             try {
@@ -104,7 +104,7 @@ final class DurableSend {
      * producer has already retried what Kafka calls retriable up to its delivery timeout, so what reaches us is a
      * timeout (may pass) or a non-retriable error, of which only these are about the record or its permissions.
      */
-    static boolean isFinal(Throwable t) {
+    public static boolean isFinal(Throwable t) {
         return t instanceof RecordTooLargeException
                 || t instanceof RecordBatchTooLargeException
                 || t instanceof InvalidRecordException
@@ -119,7 +119,7 @@ final class DurableSend {
     }
 
     /** A short reason for a refusal, for the dead letter's error message. */
-    static String describe(Throwable t) {
+    public static String describe(Throwable t) {
         String what;
         if (t instanceof RecordTooLargeException
                 || t instanceof RecordBatchTooLargeException

@@ -1,7 +1,6 @@
-package dev.crossfade.kafka;
+package dev.crossfade.kafka.internal;
 
 import dev.crossfade.api.execution.ExecutionCore;
-import dev.crossfade.kafka.internal.Chunk;
 import io.github.resilience4j.core.IntervalFunction;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -33,7 +32,7 @@ import org.slf4j.LoggerFactory;
 /**
  * Share-group mode (KIP-932): {@code shareConsumers} poll loops, each with a {@code KafkaShareConsumer} in explicit
  * acknowledgement mode, feed one pool of {@code concurrency} threads. Any number of consumers may work on one
- * partition; records are acquired and acknowledged one by one. Obtain one from {@link KafkaBackend#workers}.
+ * partition; records are acquired and acknowledged one by one. Obtained from {@code KafkaBackend.workers}.
  *
  * <p>Acknowledgements: {@code ACCEPT} when the job succeeded or its retry was durably scheduled in the delay tiers;
  * {@code REJECT} when it was durably written to our DLQ (retries spent, unknown worker, malformed payload, or the
@@ -87,8 +86,8 @@ public final class ShareRunner extends KafkaRunner {
     private final Counter releasedStarted;
     private final Counter releasedUnstarted;
 
-    ShareRunner(KafkaBackend backend, ExecutionCore core, List<String> queues, int concurrency) {
-        super(backend, core, queues, concurrency, "share-");
+    public ShareRunner(RunnerParts parts, ExecutionCore core, List<String> queues, int concurrency) {
+        super(parts, core, queues, concurrency, "share-");
         MeterRegistry registry = config.meterRegistry();
         this.locksRenewed = registry == null ? null : renewals(registry, "renewed");
         this.locksLost = registry == null ? null : renewals(registry, "lost");
@@ -115,7 +114,7 @@ public final class ShareRunner extends KafkaRunner {
     }
 
     @Override
-    Map<String, String> groupDefaults() {
+    public Map<String, String> groupDefaults() {
         return Map.of(
                 "share.auto.offset.reset",
                 "earliest",
@@ -124,7 +123,7 @@ public final class ShareRunner extends KafkaRunner {
     }
 
     @Override
-    List<String> groupIds() {
+    public List<String> groupIds() {
         return List.of(config.groupId(), shadowGroup());
     }
 
@@ -137,20 +136,20 @@ public final class ShareRunner extends KafkaRunner {
     }
 
     @Override
-    void startLoops() {
-        List<String> jobs = queues.stream().map(q -> backend.topics().jobs(q)).toList();
+    public void startLoops() {
+        List<String> jobs = queues.stream().map(q -> parts.topics().jobs(q)).toList();
         for (int i = 0; i < config.shareConsumers(); i++) {
             String clientId = name + "-" + i;
             startLoop(() -> pollLoop(clientId, config.groupId(), jobs), "-poll-" + i);
         }
         List<String> shadows =
-                queues.stream().map(q -> backend.topics().shadow(q)).toList();
+                queues.stream().map(q -> parts.topics().shadow(q)).toList();
         startLoop(() -> pollLoop(name + "-shadow", shadowGroup(), shadows), "-poll-shadow");
     }
 
     private KafkaShareConsumer<byte[], byte[]> newConsumer(String clientId, String groupId, List<String> topics) {
         KafkaShareConsumer<byte[], byte[]> consumer =
-                new KafkaShareConsumer<>(backend.clients().shareConsumer(clientId, concurrency, groupId));
+                new KafkaShareConsumer<>(parts.clients().shareConsumer(clientId, concurrency, groupId));
         try {
             // Acknowledgements committed asynchronously report failures only here.
             consumer.setAcknowledgementCommitCallback((offsets, error) -> {
@@ -369,8 +368,8 @@ public final class ShareRunner extends KafkaRunner {
         }
     }
 
-    private static AcknowledgeType type(byte verdict) {
-        return verdict == RetryAndDlq.REJECT ? AcknowledgeType.REJECT : AcknowledgeType.ACCEPT;
+    private static AcknowledgeType type(Verdict verdict) {
+        return verdict == Verdict.REJECT ? AcknowledgeType.REJECT : AcknowledgeType.ACCEPT;
     }
 
     private void commit(KafkaShareConsumer<byte[], byte[]> consumer, boolean sync) {
@@ -385,18 +384,6 @@ public final class ShareRunner extends KafkaRunner {
         }
     }
 
-    /** Sleeps up to {@code millis}, less once the runtime stops. */
-    private void pause(long millis) {
-        long until = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(millis);
-        try {
-            while (running && System.nanoTime() - until < 0) {
-                Thread.sleep(Math.min(50, millis));
-            }
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        }
-    }
-
     /** Runs a chunk on a worker thread. Never throws. */
     private void process(Chunk c) {
         long start = System.nanoTime();
@@ -407,11 +394,12 @@ public final class ShareRunner extends KafkaRunner {
                     break;
                 }
                 ConsumerRecord<byte[], byte[]> r = c.records().get(i);
-                byte verdict = 0;
+                Verdict verdict = Verdict.UNFINISHED;
                 try {
                     short delivery = r.deliveryCount().orElse((short) 1);
                     if (delivery >= config.shareDeliveryLimit()) {
-                        verdict = backend.retryAndDlq()
+                        verdict = execution
+                                .outcomes()
                                 .deadLetterRaw(
                                         r,
                                         new IllegalStateException("delivered "
@@ -420,12 +408,12 @@ public final class ShareRunner extends KafkaRunner {
                                                 + "each time); dead-lettered instead of run again"),
                                         c);
                     } else {
-                        verdict = backend.retryAndDlq().run(core, r, c);
+                        verdict = execution.run(r, c);
                     }
                 } finally {
-                    c.end(verdict != 0, verdict);
+                    c.end(verdict);
                 }
-                if (verdict == 0) {
+                if (!verdict.finished()) {
                     break;
                 }
                 ran++;
@@ -436,7 +424,7 @@ public final class ShareRunner extends KafkaRunner {
             ((Batch) c.owner()).chunkDone();
             try {
                 if (!c.records().isEmpty()) {
-                    backend.lagMonitor().batch(c.records().get(0).topic(), c, ran, start);
+                    parts.lag().batch(c.records().get(0).topic(), c, ran, start);
                 }
             } catch (RuntimeException e) {
                 log.debug("{}: batch meters: {}", name, e.toString());
@@ -471,7 +459,7 @@ public final class ShareRunner extends KafkaRunner {
         void add(List<ConsumerRecord<byte[], byte[]>> records) {
             List<ConsumerRecord<byte[], byte[]>> fresh = new ArrayList<>(records.size());
             for (ConsumerRecord<byte[], byte[]> r : records) {
-                Byte verdict = owed.take(r);
+                Verdict verdict = owed.take(r);
                 if (verdict == null) {
                     fresh.add(r);
                 } else {
@@ -527,7 +515,7 @@ public final class ShareRunner extends KafkaRunner {
                 int upto = c.completed();
                 for (int i = acked[k]; i < upto; i++) {
                     ConsumerRecord<byte[], byte[]> r = c.records().get(i);
-                    byte verdict = c.verdict(i);
+                    Verdict verdict = c.verdict(i);
                     if (!acknowledge(consumer, r, type(verdict))) {
                         owed.put(r, verdict);
                     }
@@ -609,9 +597,9 @@ public final class ShareRunner extends KafkaRunner {
      * thread only.
      */
     private static final class Owed {
-        private final Map<String, Byte> verdicts = new LinkedHashMap<>(16, 0.75f, false) {
+        private final Map<String, Verdict> verdicts = new LinkedHashMap<>(16, 0.75f, false) {
             @Override
-            protected boolean removeEldestEntry(Map.Entry<String, Byte> eldest) {
+            protected boolean removeEldestEntry(Map.Entry<String, Verdict> eldest) {
                 return size() > OWED_MAX;
             }
         };
@@ -620,11 +608,11 @@ public final class ShareRunner extends KafkaRunner {
             return r.topic() + "-" + r.partition() + "@" + r.offset();
         }
 
-        void put(ConsumerRecord<?, ?> r, byte verdict) {
+        void put(ConsumerRecord<?, ?> r, Verdict verdict) {
             verdicts.put(key(r), verdict);
         }
 
-        Byte take(ConsumerRecord<?, ?> r) {
+        Verdict take(ConsumerRecord<?, ?> r) {
             return verdicts.isEmpty() ? null : verdicts.remove(key(r));
         }
     }

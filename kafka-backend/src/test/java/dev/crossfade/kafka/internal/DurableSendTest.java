@@ -1,4 +1,4 @@
-package dev.crossfade.kafka;
+package dev.crossfade.kafka.internal;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;

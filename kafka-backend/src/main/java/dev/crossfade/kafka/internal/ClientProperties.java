@@ -1,9 +1,11 @@
-package dev.crossfade.kafka;
+package dev.crossfade.kafka.internal;
 
+import dev.crossfade.kafka.KafkaBackendConfig;
 import java.time.Duration;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.atomic.AtomicLong;
 import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.CooperativeStickyAssignor;
@@ -20,7 +22,7 @@ import org.slf4j.LoggerFactory;
  * DLQ listing, replay, transfer and lag, and the admin client. Order for each: the backend's defaults, then the
  * client properties, then the kind's own raw properties.
  */
-final class ClientProperties {
+public final class ClientProperties {
     private static final Logger log = LoggerFactory.getLogger(ClientProperties.class);
     private static final int BULK_LINGER_MS = 5;
     /** Kafka's default {@code max.request.size}. */
@@ -48,14 +50,21 @@ final class ClientProperties {
             ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG,
             ConsumerConfig.AUTO_OFFSET_RESET_CONFIG);
 
+    /** Numbers the clients and runtimes of this JVM, so their ids and thread names are told apart. */
+    private static final AtomicLong SEQ = new AtomicLong();
+
     private final KafkaBackendConfig config;
 
-    ClientProperties(KafkaBackendConfig config) {
+    public static long nextId() {
+        return SEQ.incrementAndGet();
+    }
+
+    public ClientProperties(KafkaBackendConfig config) {
         this.config = config;
     }
 
     /** The producer that sends single jobs at once, and writes retries, dead letters and scheduler hops. */
-    Map<String, Object> producer() {
+    public Map<String, Object> producer() {
         return producer("", 0);
     }
 
@@ -67,7 +76,7 @@ final class ClientProperties {
      * produce requests. The linger only bounds how long records wait when a flush never comes; a full batch leaves at
      * once.
      */
-    Map<String, Object> bulkProducer() {
+    public Map<String, Object> bulkProducer() {
         return producer("-bulk", BULK_LINGER_MS);
     }
 
@@ -77,7 +86,7 @@ final class ClientProperties {
      * request timeout inside it, as the client requires). The application's producer properties apply, but for these
      * three.
      */
-    Map<String, Object> boundedProducer(Duration limit) {
+    public Map<String, Object> boundedProducer(Duration limit) {
         Map<String, Object> p = producer("-bounded", BULK_LINGER_MS);
         int linger = Integer.parseInt(String.valueOf(p.get(ProducerConfig.LINGER_MS_CONFIG)));
         long half = Math.max(limit.toMillis() / 2, linger + 1L);
@@ -88,7 +97,7 @@ final class ClientProperties {
     }
 
     /** The producers' {@code max.request.size}: what the payload limits derive from. */
-    int maxRequestSize() {
+    public int maxRequestSize() {
         Object v = producer().get(ProducerConfig.MAX_REQUEST_SIZE_CONFIG);
         if (v == null) {
             return DEFAULT_MAX_REQUEST_SIZE;
@@ -106,9 +115,7 @@ final class ClientProperties {
         Map<String, Object> p = new HashMap<>();
         long timeout = config.enqueueTimeout().toMillis();
         p.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, config.bootstrapServers());
-        p.put(
-                ProducerConfig.CLIENT_ID_CONFIG,
-                "crossfade-producer-" + KafkaBackend.SEQ.incrementAndGet() + clientSuffix);
+        p.put(ProducerConfig.CLIENT_ID_CONFIG, "crossfade-producer-" + nextId() + clientSuffix);
         p.put(ProducerConfig.ACKS_CONFIG, "all");
         p.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, true);
         // A single enqueue has nothing to gain from lingering, which would add to every call (5 ms).
@@ -129,7 +136,7 @@ final class ClientProperties {
     }
 
     /** A consumer-group member: the workers' (group mode) and the delay scheduler's. */
-    Map<String, Object> consumer(String groupId, String clientId) {
+    public Map<String, Object> consumer(String groupId, String clientId) {
         Map<String, Object> p = new HashMap<>();
         p.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, config.bootstrapServers());
         p.put(ConsumerConfig.GROUP_ID_CONFIG, groupId);
@@ -163,12 +170,12 @@ final class ClientProperties {
      * records than a poll returns ({@code share.acquire.mode=record_limit}): records a fetch acquired beyond the batch
      * would wait in the client, locked, and a stop would hand them back having spent a delivery attempt on each.
      */
-    Map<String, Object> shareConsumer(String clientId, int concurrency) {
+    public Map<String, Object> shareConsumer(String clientId, int concurrency) {
         return shareConsumer(clientId, concurrency, config.groupId());
     }
 
     /** As {@link #shareConsumer(String, int)}, in share group {@code groupId}. */
-    Map<String, Object> shareConsumer(String clientId, int concurrency, String groupId) {
+    public Map<String, Object> shareConsumer(String clientId, int concurrency, String groupId) {
         Map<String, Object> p = new HashMap<>();
         p.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, config.bootstrapServers());
         p.put(ConsumerConfig.GROUP_ID_CONFIG, groupId);
@@ -195,10 +202,10 @@ final class ClientProperties {
      * A consumer that reads by offset, outside the workers' groups: DLQ listing, replay (which adds its own group),
      * transfer and the lag probe.
      */
-    Map<String, Object> reader() {
+    public Map<String, Object> reader() {
         Map<String, Object> p = new HashMap<>();
         p.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, config.bootstrapServers());
-        p.put(ConsumerConfig.CLIENT_ID_CONFIG, "crossfade-reader-" + KafkaBackend.SEQ.incrementAndGet());
+        p.put(ConsumerConfig.CLIENT_ID_CONFIG, "crossfade-reader-" + nextId());
         p.put(ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class);
         p.put(ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class);
         p.putAll(config.clientProperties());
@@ -212,10 +219,10 @@ final class ClientProperties {
         return p;
     }
 
-    Map<String, Object> admin() {
+    public Map<String, Object> admin() {
         Map<String, Object> p = new HashMap<>();
         p.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, config.bootstrapServers());
-        p.put(AdminClientConfig.CLIENT_ID_CONFIG, "crossfade-admin-" + KafkaBackend.SEQ.incrementAndGet());
+        p.put(AdminClientConfig.CLIENT_ID_CONFIG, "crossfade-admin-" + nextId());
         p.putAll(config.clientProperties());
         p.putAll(config.adminProperties());
         return p;

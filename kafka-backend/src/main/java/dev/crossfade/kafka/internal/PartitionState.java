@@ -1,0 +1,148 @@
+package dev.crossfade.kafka.internal;
+
+import java.nio.ByteBuffer;
+import java.util.ArrayDeque;
+import java.util.HashMap;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Supplier;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.common.TopicPartition;
+
+/**
+ * One assigned partition of a consumer-group member: its fetched chunks (what the commit point is computed from), the
+ * chunks held until a commit announces them, its lanes, what was committed and announced, and a recovery in progress.
+ * Touched by the poll thread only, except the outstanding counts ({@link #settled}).
+ */
+final class PartitionState {
+    final TopicPartition tp;
+    final ArrayDeque<Chunk> chunks = new ArrayDeque<>();
+    final AtomicInteger outstanding = new AtomicInteger();
+    final AtomicLong outstandingBytes = new AtomicLong();
+    private final Map<Integer, Lane> lanes = new HashMap<>();
+    private final Map<ByteBuffer, Lane> keyLanes = new HashMap<>();
+    private final Supplier<Lane> newLane;
+    private final int concurrency;
+    /** Fetched chunks not yet handed to the workers, in offset order. */
+    final ArrayDeque<Held> held = new ArrayDeque<>();
+
+    long highest = -1;
+    long committed = -1;
+    /** The offset metadata of the last commit sent; null when it failed. */
+    String sentMark;
+    /** Records up to this were announced by an acknowledged commit and may start. */
+    long announced = -1;
+    /** Records up to this are announced by a commit sent (maybe not yet acknowledged). */
+    long announcing = -1;
+    /** Non-null while jobs the previous owner left in flight run. */
+    Recovery recovery;
+
+    boolean paused;
+
+    PartitionState(TopicPartition tp, Supplier<Lane> newLane, int concurrency) {
+        this.tp = tp;
+        this.newLane = newLane;
+        this.concurrency = concurrency;
+    }
+
+    /** A new chunk of this partition's records, tracked for commits and counted for backpressure. */
+    Chunk track(List<ConsumerRecord<byte[], byte[]>> records, long polledAtNanos) {
+        Chunk c = new Chunk(records, this, polledAtNanos, false);
+        chunks.add(c);
+        outstanding.addAndGet(c.size());
+        outstandingBytes.addAndGet(c.bytes());
+        return c;
+    }
+
+    /** A chunk's worker is done with it: its records no longer count for backpressure. */
+    void settled(Chunk c) {
+        outstanding.addAndGet(-c.size());
+        outstandingBytes.addAndGet(-c.bytes());
+    }
+
+    Lane lane(int id) {
+        return lanes.computeIfAbsent(id, i -> newLane.get());
+    }
+
+    Lane keyLane(ByteBuffer key) {
+        return keyLanes.computeIfAbsent(key, k -> newLane.get());
+    }
+
+    /**
+     * Forgets lanes with nothing queued or running, so the map holds at most the keys in flight. Only the poll thread
+     * submits, so an idle lane removed here can receive nothing more.
+     */
+    void pruneIdleLanes() {
+        if (keyLanes.size() > 4 * concurrency) {
+            keyLanes.values().removeIf(Lane::idle);
+        }
+    }
+
+    /** Whether the next commit should announce further ahead: fetching has used half of what was announced. */
+    boolean needsAnnouncing(int ahead) {
+        return recovery == null && highest >= 0 && highest > announcing - ahead / 2;
+    }
+
+    /**
+     * What the next commit of this partition says about jobs in flight.
+     *
+     * @param hi the highest offset that may start before a later commit is acknowledged (at least every one
+     *     announced so far)
+     */
+    CrashMark mark(boolean clean, long hi) {
+        if (recovery == null) {
+            return clean ? CrashMark.CLEAN : CrashMark.running(Math.max(hi, announced));
+        }
+        // Keep the last recovery mark (it may name the job running alone), or the crashes counted so far.
+        CrashMark sent = sentMark == null ? null : CrashMark.parse(sentMark);
+        return sent != null && !sent.clean() ? sent : new CrashMark(false, recovery.hi, recovery.deaths, -1, 0);
+    }
+
+    /** The offset to commit: the first unfinished one, or one past the last fetched; -1 when nothing fetched. */
+    long commitPoint() {
+        long min = Long.MAX_VALUE;
+        for (Iterator<Chunk> it = chunks.iterator(); it.hasNext(); ) {
+            Chunk c = it.next();
+            long u = c.firstUnfinishedOffset();
+            if (u < 0) {
+                it.remove();
+            } else if (u < min) {
+                min = u;
+            }
+        }
+        if (min != Long.MAX_VALUE) {
+            return min;
+        }
+        // Nothing fetched yet: committing highest + 1 = 0 here would roll the group back to the start.
+        return highest < 0 ? -1 : highest + 1;
+    }
+
+    /** A fetched chunk waiting to be handed to the workers; {@code key} names its lane in KEY ordering. */
+    record Held(Chunk chunk, ByteBuffer key, boolean suspect) {}
+
+    /** A partition whose previous owner died with jobs in flight (see {@link CrashMark}). */
+    static final class Recovery {
+        final long hi;
+        final int deaths;
+        final long aloneOffset;
+        final int aloneDeaths;
+        /** One at a time (each marked first), or the whole range at once with the range marked. */
+        final boolean alone;
+
+        boolean wholeRangeReleased;
+        Chunk current;
+
+        Recovery(CrashMark mark, long committed, int concurrency) {
+            this.hi = mark.hi();
+            this.deaths = mark.deaths();
+            this.aloneOffset = mark.alone();
+            this.aloneDeaths = mark.aloneDeaths();
+            // One by one costs a synchronous commit per job: worth it when few jobs are suspect or the range already
+            // took down more than one owner.
+            this.alone = mark.alone() >= committed || mark.deaths() >= 2 || hi - committed + 1 <= concurrency;
+        }
+    }
+}
