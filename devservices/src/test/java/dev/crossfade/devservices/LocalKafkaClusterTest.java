@@ -61,8 +61,7 @@ class LocalKafkaClusterTest {
             admin.createTopics(List.of(new NewTopic(topic, java.util.Optional.of(1), java.util.Optional.empty())))
                     .all()
                     .get(30, TimeUnit.SECONDS);
-            ConfigEntry minIsr = admin.describeConfigs(
-                            List.of(new ConfigResource(ConfigResource.Type.TOPIC, topic)))
+            ConfigEntry minIsr = admin.describeConfigs(List.of(new ConfigResource(ConfigResource.Type.TOPIC, topic)))
                     .all()
                     .get(30, TimeUnit.SECONDS)
                     .values()
@@ -74,10 +73,14 @@ class LocalKafkaClusterTest {
         assertEquals(3, cluster.inSyncReplicas(topic, 0).size());
 
         Map<String, Object> props = secured(Map.of(
-                ProducerConfig.ACKS_CONFIG, "all",
-                ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG, StringSerializer.class,
-                ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG, StringSerializer.class,
-                ProducerConfig.DELIVERY_TIMEOUT_MS_CONFIG, 60_000));
+                ProducerConfig.ACKS_CONFIG,
+                "all",
+                ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG,
+                StringSerializer.class,
+                ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG,
+                StringSerializer.class,
+                ProducerConfig.DELIVERY_TIMEOUT_MS_CONFIG,
+                60_000));
         try (KafkaProducer<String, String> producer = new KafkaProducer<>(props)) {
             producer.send(new ProducerRecord<>(topic, "before")).get(30, TimeUnit.SECONDS);
             LocalKafka leader = cluster.leaderOf(topic, 0);
