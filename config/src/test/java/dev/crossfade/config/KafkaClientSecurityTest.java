@@ -29,7 +29,7 @@ class KafkaClientSecurityTest {
                 Map.of(
                         "CROSSFADE_KAFKA_SECURITY_PROTOCOL", "SASL_SSL",
                         "CROSSFADE_KAFKA_SASL_USERNAME", "app",
-                        "CROSSFADE_KAFKA_SASL_PASSWORD", "pa\"ss\\word",
+                        "CROSSFADE_KAFKA_SASL_PASSWORD", "pa\"ss\\s3cr3t",
                         "CROSSFADE_KAFKA_SSL_TRUSTSTORE", store.toString(),
                         "CROSSFADE_KAFKA_SSL_TRUSTSTORE_PASSWORD", "store-pw"));
         Map<String, String> p = KafkaClientSecurity.properties(c);
@@ -37,13 +37,13 @@ class KafkaClientSecurityTest {
         assertEquals("SCRAM-SHA-512", p.get("sasl.mechanism"));
         assertEquals(
                 "org.apache.kafka.common.security.scram.ScramLoginModule required username=\"app\" "
-                        + "password=\"pa\\\"ss\\\\word\";",
+                        + "password=\"pa\\\"ss\\\\s3cr3t\";",
                 p.get("sasl.jaas.config"));
         assertEquals(store.toString(), p.get("ssl.truststore.location"));
         assertEquals("PKCS12", p.get("ssl.truststore.type"));
         assertEquals("store-pw", p.get("ssl.truststore.password"));
-        assertFalse(c.shown("kafka.sasl-password").contains("word"));
-        assertFalse(Redaction.redact(p.get("sasl.jaas.config")).contains("word"));
+        assertFalse(c.shown("kafka.sasl-password").contains("s3cr3t"));
+        assertFalse(Redaction.redact(p.get("sasl.jaas.config")).contains("s3cr3t"));
     }
 
     @Test
