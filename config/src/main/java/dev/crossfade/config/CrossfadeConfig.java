@@ -295,6 +295,9 @@ public final class CrossfadeConfig {
         choice("kafka.mode", List.of("group", "share"));
         choice("kafka.ordering", List.of("key", "partition", "none"));
         choice("redis.sidekiq-version", List.of("detect", "6", "7", "8"));
+        choice("kafka.security-protocol", List.of("PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"));
+        choice("kafka.sasl-mechanism", List.of("SCRAM-SHA-512", "SCRAM-SHA-256", "PLAIN"));
+        kafkaSecurity();
         List<String> backends = list("workers.backends");
         if (backends.isEmpty()) {
             throw fail("workers.backends", "must list redis, kafka or both");
@@ -415,6 +418,27 @@ public final class CrossfadeConfig {
                     "redis.url",
                     "must end with the master's name and an optional database number, e.g. /mymaster or "
                             + "/mymaster/0, got '" + shown("redis.url") + "'");
+        }
+    }
+
+    /** SASL needs a user and a password; a named trust store must be a readable file. */
+    private void kafkaSecurity() {
+        String protocol = string("kafka.security-protocol").trim();
+        if (protocol.startsWith("SASL_")) {
+            for (String key : List.of("kafka.sasl-username", "kafka.sasl-password")) {
+                if (!isSet(key)) {
+                    throw fail(
+                            key,
+                            "must be set when kafka.security-protocol is " + protocol + " (e.g. in "
+                                    + Setting.find(key).env() + ")");
+                }
+            }
+        }
+        if (isSet("kafka.ssl-truststore") && !Files.isReadable(path("kafka.ssl-truststore"))) {
+            throw fail(
+                    "kafka.ssl-truststore",
+                    "names no readable file: '" + string("kafka.ssl-truststore")
+                            + "'; give the path of a PKCS12 or JKS trust store");
         }
     }
 

@@ -28,8 +28,9 @@ public final class Redaction {
     /** A URL's user info: the user stays visible, a password (or user info without one, which may be one) does not. */
     private static final Pattern URL_USERINFO =
             Pattern.compile("(\\b[a-zA-Z][a-zA-Z0-9+.-]*://)([^\\s'\"@/:]*)(:[^\\s'\"]*)?@");
-    /** JAAS options ({@code password="..."}) as in Kafka's sasl.jaas.config. */
-    private static final Pattern JAAS = Pattern.compile("(?i)\\b(password|secret|token)(\\s*=\\s*)\"[^\"]*\"");
+    /** JAAS options ({@code password="..."}) as in Kafka's sasl.jaas.config, whose values may hold \" and \\. */
+    private static final Pattern JAAS =
+            Pattern.compile("(?i)\\b(password|secret|token)(\\s*=\\s*)\"(?:[^\"\\\\]|\\\\.)*\"");
 
     private static final String SECRET_KEY =
             "[a-z0-9_.-]*(?:password|passwd|secret|token|sdk[-_.]?key|api[-_.]?key|credentials?)";

@@ -125,6 +125,33 @@ public record Setting(String key, Type type, String defaultValue, String descrip
                             + "(45s by default, not below its group.consumer.min.session.timeout.ms); keep it at least "
                             + "3 times the heartbeat interval (5s by default)"),
             new Setting(
+                    "kafka.security-protocol",
+                    Type.ENUM,
+                    "PLAINTEXT",
+                    "how every Kafka client connects: `PLAINTEXT`, `SSL`, `SASL_PLAINTEXT` or `SASL_SSL`"),
+            new Setting(
+                    "kafka.sasl-mechanism",
+                    Type.ENUM,
+                    "SCRAM-SHA-512",
+                    "SASL mechanism when the protocol is SASL_*: `SCRAM-SHA-512`, `SCRAM-SHA-256` or `PLAIN`"),
+            new Setting("kafka.sasl-username", Type.STRING, null, "SASL user; required when the protocol is SASL_*"),
+            new Setting(
+                    "kafka.sasl-password",
+                    Type.SECRET,
+                    null,
+                    "SASL password; required when the protocol is SASL_* (best set in the environment)"),
+            new Setting(
+                    "kafka.ssl-truststore",
+                    Type.PATH,
+                    null,
+                    "trust store (PKCS12 or JKS) with the CA of the brokers' certificates; unset: the JVM's default "
+                            + "trust store"),
+            new Setting(
+                    "kafka.ssl-truststore-password",
+                    Type.SECRET,
+                    null,
+                    "password of kafka.ssl-truststore, if it has one"),
+            new Setting(
                     "flags.file",
                     Type.PATH,
                     ".crossfade/flags.json",

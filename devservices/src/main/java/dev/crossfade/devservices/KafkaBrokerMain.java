@@ -1,6 +1,10 @@
 package dev.crossfade.devservices;
 
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 
 /**
  * Entry point of the child JVM that {@link LocalKafka} starts. Formatting the storage and running the broker in one JVM
@@ -10,6 +14,9 @@ import java.nio.file.Path;
  * <p>Arguments: {@code server.properties clusterId parentPid homeDir}. Package-private: only LocalKafka launches it.
  */
 final class KafkaBrokerMain {
+    /** In the home directory: extra arguments of {@code kafka-storage format}, one per line. */
+    static final String FORMAT_ARGS = "format-args";
+
     private KafkaBrokerMain() {}
 
     public static void main(String[] args) throws Exception {
@@ -23,12 +30,22 @@ final class KafkaBrokerMain {
         Path home = Path.of(args[3]);
         watchParent(parentPid, home);
 
-        // --ignore-formatted makes this a no-op on restart, so data written before a kill survives.
-        String[] format = {"format", "--config", config, "--cluster-id", clusterId, "--standalone", "--ignore-formatted"
-        };
+        // --ignore-formatted makes this a no-op on restart, so data written before a kill survives. The quorum
+        // options (--standalone, or none with static voters) and SCRAM users (--add-scram) come from a file, so that
+        // passwords never appear on a command line that ps shows.
+        List<String> format =
+                new ArrayList<>(List.of("format", "--config", config, "--cluster-id", clusterId, "--ignore-formatted"));
+        Path formatArgs = home.resolve(FORMAT_ARGS);
+        if (Files.exists(formatArgs)) {
+            format.addAll(Files.readAllLines(formatArgs, StandardCharsets.UTF_8).stream()
+                    .filter(l -> !l.isEmpty())
+                    .toList());
+        } else {
+            format.add("--standalone");
+        }
         int rc;
         try {
-            rc = kafka.tools.StorageTool.execute(format, System.out);
+            rc = kafka.tools.StorageTool.execute(format.toArray(String[]::new), System.out);
         } catch (RuntimeException e) {
             System.err.println("kafka-storage format failed: " + e);
             e.printStackTrace();

@@ -58,6 +58,9 @@ public final class LocalKafka extends LocalServer<LocalKafka> implements KafkaSe
     private final Config config;
     private int port;
     private int controllerPort;
+    /** The SASL_SSL listener's port when {@link Builder#security} is set, else 0. */
+    private int securePort;
+
     private String clusterId;
 
     private LocalKafka(Config config) {
@@ -102,16 +105,31 @@ public final class LocalKafka extends LocalServer<LocalKafka> implements KafkaSe
                 throw new UncheckedIOException("cannot create a temporary directory for Kafka", e);
             }
             Processes.trackDirectory(directory);
-            clusterId = Uuid.randomUuid().toString();
+            clusterId = config.node != null
+                    ? config.node.clusterId
+                    : Uuid.randomUuid().toString();
         }
         long begin = System.nanoTime();
         for (int attempt = 1; ; attempt++) {
             if (fresh) {
-                // A free port can be taken between probing and binding; on a fresh start we can simply pick again.
-                port = Processes.freePort();
-                controllerPort = Processes.freePort();
-                while (controllerPort == port) {
+                if (config.node != null) {
+                    // A cluster's node: its peers already know its ports.
+                    port = config.node.port;
+                    controllerPort = config.node.controllerPort;
+                    securePort = config.node.securePort;
+                } else {
+                    // A free port can be taken between probing and binding; on a fresh start we can simply pick
+                    // again.
+                    port = Processes.freePort();
                     controllerPort = Processes.freePort();
+                    while (controllerPort == port) {
+                        controllerPort = Processes.freePort();
+                    }
+                    securePort = 0;
+                    while (config.security != null
+                            && (securePort == 0 || securePort == port || securePort == controllerPort)) {
+                        securePort = Processes.freePort();
+                    }
                 }
                 writeConfigFiles();
             }
@@ -120,8 +138,10 @@ public final class LocalKafka extends LocalServer<LocalKafka> implements KafkaSe
                 awaitReady();
                 break;
             } catch (DevServiceException e) {
-                boolean portClash =
-                        fresh && attempt < 3 && Processes.tail(logFile(), 200).contains("Address already in use");
+                boolean portClash = fresh
+                        && config.node == null
+                        && attempt < 3
+                        && Processes.tail(logFile(), 200).contains("Address already in use");
                 if (!portClash) {
                     throw e;
                 }
@@ -142,13 +162,29 @@ public final class LocalKafka extends LocalServer<LocalKafka> implements KafkaSe
     private void writeConfigFiles() {
         Map<String, String> p = new LinkedHashMap<>();
         p.put("process.roles", "broker,controller");
-        p.put("node.id", "1");
-        p.put("controller.quorum.bootstrap.servers", HOST + ":" + controllerPort);
-        p.put("listeners", "PLAINTEXT://" + HOST + ":" + port + ",CONTROLLER://" + HOST + ":" + controllerPort);
-        p.put("advertised.listeners", "PLAINTEXT://" + HOST + ":" + port);
+        if (config.node != null) {
+            p.put("node.id", Integer.toString(config.node.nodeId));
+            p.put("controller.quorum.voters", config.node.voters);
+        } else {
+            p.put("node.id", "1");
+            p.put("controller.quorum.bootstrap.servers", HOST + ":" + controllerPort);
+        }
+        String listeners = "PLAINTEXT://" + HOST + ":" + port + ",CONTROLLER://" + HOST + ":" + controllerPort;
+        String advertised = "PLAINTEXT://" + HOST + ":" + port;
+        String protocols = "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT";
+        if (config.security != null) {
+            // Clients use SECURE; the brokers and controllers keep talking on loopback PLAINTEXT among themselves.
+            listeners += ",SECURE://" + HOST + ":" + securePort;
+            advertised += ",SECURE://" + HOST + ":" + securePort;
+            protocols += ",SECURE:SASL_SSL";
+            p.put("sasl.enabled.mechanisms", KafkaSecurity.MECHANISM);
+            p.putAll(config.security.brokerProperties("SECURE"));
+        }
+        p.put("listeners", listeners);
+        p.put("advertised.listeners", advertised);
         p.put("controller.listener.names", "CONTROLLER");
         p.put("inter.broker.listener.name", "PLAINTEXT");
-        p.put("listener.security.protocol.map", "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT");
+        p.put("listener.security.protocol.map", protocols);
         p.put("log.dirs", directory.resolve("data").toString());
         p.put("num.partitions", Integer.toString(config.partitions));
         p.put("default.replication.factor", "1");
@@ -194,7 +230,18 @@ public final class LocalKafka extends LocalServer<LocalKafka> implements KafkaSe
                 "rootLogger.level = " + config.logLevel,
                 "rootLogger.appenderRef.stdout.ref = STDOUT",
                 "");
+        List<String> formatArgs = new ArrayList<>();
+        if (config.node == null) {
+            formatArgs.add("--standalone");
+        }
+        if (config.security != null) {
+            formatArgs.addAll(config.security.formatArguments());
+        }
         try {
+            Files.writeString(
+                    directory.resolve(KafkaBrokerMain.FORMAT_ARGS),
+                    String.join("\n", formatArgs) + "\n",
+                    StandardCharsets.UTF_8);
             Files.writeString(serverProperties(), text, StandardCharsets.UTF_8);
             Files.writeString(directory.resolve("log4j2.properties"), log4j, StandardCharsets.UTF_8);
             Files.deleteIfExists(logFile());
@@ -236,12 +283,13 @@ public final class LocalKafka extends LocalServer<LocalKafka> implements KafkaSe
     private void awaitReady() {
         long deadline = System.nanoTime() + config.startupTimeout.toNanos();
         // Cheap TCP probe first, so the Admin client does not fill the log with connection warnings.
-        while (!Processes.isListening(HOST, port, Duration.ofMillis(200))) {
+        while (!Processes.isListening(HOST, port, Duration.ofMillis(200))
+                || (securePort != 0 && !Processes.isListening(HOST, securePort, Duration.ofMillis(200)))) {
             checkAliveAndTime(deadline, "the broker port never opened");
             sleep(Duration.ofMillis(50));
         }
         Properties props = new Properties();
-        props.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers());
+        props.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, internalBootstrap());
         props.put(AdminClientConfig.CLIENT_ID_CONFIG, "crossfade-devservices-readiness");
         props.put(AdminClientConfig.REQUEST_TIMEOUT_MS_CONFIG, "2000");
         props.put(AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, "3000");
@@ -292,6 +340,9 @@ public final class LocalKafka extends LocalServer<LocalKafka> implements KafkaSe
     }
 
     /**
+     * Where clients connect: the SASL_SSL listener when {@link Builder#security} is set (clients then need
+     * {@link KafkaSecurity#clientProperties()}), else the plaintext one.
+     *
      * @throws IllegalStateException before the first {@link #start()}, when no port is chosen yet
      */
     @Override
@@ -299,7 +350,20 @@ public final class LocalKafka extends LocalServer<LocalKafka> implements KafkaSe
         if (port == 0) {
             throw new IllegalStateException("LocalKafka has no port before start()");
         }
+        return HOST + ":" + (securePort != 0 ? securePort : port);
+    }
+
+    /** The loopback plaintext listener the brokers use among themselves; for dev services' own admin clients. */
+    synchronized String internalBootstrap() {
+        if (port == 0) {
+            throw new IllegalStateException("LocalKafka has no port before start()");
+        }
         return HOST + ":" + port;
+    }
+
+    /** This broker's {@code node.id}: 1 alone, its place in a {@link LocalKafkaCluster} (from 1) there. */
+    public int nodeId() {
+        return config.node != null ? config.node.nodeId : 1;
     }
 
     /** Always true: this handle owns the broker process. */
@@ -322,6 +386,9 @@ public final class LocalKafka extends LocalServer<LocalKafka> implements KafkaSe
         return "LocalKafka[" + (port == 0 ? "not started" : bootstrapServers()) + state() + "]";
     }
 
+    /** What a node of a {@link LocalKafkaCluster} needs to know about its cluster. */
+    record ClusterNode(int nodeId, int port, int controllerPort, int securePort, String voters, String clusterId) {}
+
     private static final class Config {
         final int partitions;
         final List<String> jvmOptions;
@@ -331,8 +398,12 @@ public final class LocalKafka extends LocalServer<LocalKafka> implements KafkaSe
         final String logLevel;
         final String classpath;
         final Path javaExecutable;
+        final KafkaSecurity security;
+        final ClusterNode node;
 
         Config(Builder b) {
+            this.security = b.security;
+            this.node = b.node;
             this.partitions = b.partitions;
             this.jvmOptions = List.copyOf(b.jvmOptions);
             this.brokerProperties = Map.copyOf(b.brokerProperties);
@@ -358,8 +429,25 @@ public final class LocalKafka extends LocalServer<LocalKafka> implements KafkaSe
         private String logLevel = "WARN";
         private String classpath;
         private Path javaExecutable;
+        private KafkaSecurity security;
+        private ClusterNode node;
 
         private Builder() {}
+
+        /**
+         * Adds a SASL_SSL listener with this TLS material and SCRAM user, and makes it the one
+         * {@link LocalKafka#bootstrapServers()} names. The brokers keep a loopback plaintext listener among themselves.
+         */
+        public Builder security(KafkaSecurity security) {
+            this.security = Objects.requireNonNull(security, "security");
+            return this;
+        }
+
+        /** Makes this broker one node of a {@link LocalKafkaCluster}, on ports chosen by the cluster. */
+        Builder clusterNode(ClusterNode node) {
+            this.node = node;
+            return this;
+        }
 
         /** {@code num.partitions}: the partition count of topics created without an explicit count. Default 1. */
         public Builder partitions(int partitions) {

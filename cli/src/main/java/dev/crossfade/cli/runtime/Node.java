@@ -8,6 +8,7 @@ import dev.crossfade.api.worker.WorkerProvider;
 import dev.crossfade.api.worker.WorkerRegistry;
 import dev.crossfade.config.ConfigException;
 import dev.crossfade.config.CrossfadeConfig;
+import dev.crossfade.config.KafkaClientSecurity;
 import dev.crossfade.config.Redaction;
 import dev.crossfade.flags.FlagSource;
 import dev.crossfade.flags.FlagsConfig;
@@ -164,6 +165,7 @@ public final class Node implements AutoCloseable {
                     "consumer.session.timeout.ms",
                     Long.toString(config.duration("kafka.session-timeout").toMillis()));
         }
+        KafkaClientSecurity.properties(config).forEach(kafkaConfig::clientProperty);
         return KafkaBackend.create(kafkaConfig
                 .bootstrapServers(config.string("kafka.bootstrap"))
                 .topicPrefix(config.string("kafka.topic-prefix"))
@@ -363,7 +365,7 @@ public final class Node implements AutoCloseable {
                     this::kafka,
                     config.string("kafka.bootstrap"),
                     config.string("kafka.topic-prefix"),
-                    Map.of(),
+                    Map.copyOf(KafkaClientSecurity.properties(config)),
                     queues,
                     config.duration("health.timeout")));
         }

@@ -5,6 +5,7 @@ import dev.crossfade.api.execution.ExecutionListener;
 import dev.crossfade.api.testing.InMemoryBackend;
 import dev.crossfade.api.worker.WorkerRegistry;
 import dev.crossfade.config.CrossfadeConfig;
+import dev.crossfade.config.KafkaClientSecurity;
 import dev.crossfade.flags.FlagSource;
 import dev.crossfade.flags.FlagsConfig;
 import dev.crossfade.flags.RoutingFlags;
@@ -84,6 +85,7 @@ public class CrossfadeAutoConfiguration {
                     "consumer.session.timeout.ms",
                     Long.toString(config.duration("kafka.session-timeout").toMillis()));
         }
+        KafkaClientSecurity.properties(config).forEach(kafka::clientProperty);
         return KafkaBackend.create(kafka.bootstrapServers(config.string("kafka.bootstrap"))
                 .topicPrefix(config.string("kafka.topic-prefix"))
                 .partitions(config.integer("kafka.partitions"))

@@ -33,7 +33,10 @@ public class CrossfadeHealthAutoConfiguration {
     @ConditionalOnBean(KafkaBackend.class)
     @ConditionalOnMissingBean(name = "crossfadeKafkaHealthIndicator")
     HealthIndicator crossfadeKafkaHealthIndicator(KafkaBackend kafka, CrossfadeConfig config) {
-        return new KafkaHealthIndicator(kafka.config().bootstrapServers(), config.duration("health.timeout"));
+        return new KafkaHealthIndicator(
+                kafka.config().bootstrapServers(),
+                kafka.config().clientProperties(),
+                config.duration("health.timeout"));
     }
 
     @Bean

@@ -20,11 +20,12 @@ final class KafkaHealthIndicator implements HealthIndicator, AutoCloseable {
     private final BoundedCheck check;
     private final Admin admin;
 
-    KafkaHealthIndicator(String bootstrap, Duration timeout) {
+    /** @param clientProperties the backend's ({@code security.protocol}, {@code sasl.*}, {@code ssl.*}) */
+    KafkaHealthIndicator(String bootstrap, Map<String, ?> clientProperties, Duration timeout) {
         this.bootstrap = bootstrap;
         this.check = new BoundedCheck("crossfade-health-kafka", timeout);
         int ms = (int) Math.max(100, timeout.toMillis());
-        Map<String, Object> p = new HashMap<>();
+        Map<String, Object> p = new HashMap<>(clientProperties);
         p.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
         p.put(AdminClientConfig.CLIENT_ID_CONFIG, "crossfade-health");
         p.put(AdminClientConfig.REQUEST_TIMEOUT_MS_CONFIG, ms);

@@ -11,6 +11,7 @@ import dev.crossfade.config.CrossfadeConfig;
 import dev.crossfade.devservices.DevServices;
 import dev.crossfade.devservices.KafkaService;
 import dev.crossfade.devservices.LocalKafka;
+import dev.crossfade.devservices.LocalKafkaCluster;
 import dev.crossfade.devservices.LocalRedis;
 import dev.crossfade.devservices.RedisService;
 import dev.crossfade.flags.file.FlagsFile;
@@ -65,6 +66,12 @@ public final class DemoCommand implements Callable<Integer> {
             description = "jobs enqueued per second (default: ${DEFAULT-VALUE})")
     int rate;
 
+    @Option(
+            names = "--cluster",
+            description = "run on a local three-broker Kafka cluster (replication 3, min.insync.replicas 2) instead "
+                    + "of one broker")
+    boolean cluster;
+
     @Spec
     CommandSpec spec;
 
@@ -88,11 +95,15 @@ public final class DemoCommand implements Callable<Integer> {
             System.setProperty(DevServices.TESTCONTAINERS, "true");
         }
         Path dir = Files.createTempDirectory("crossfade-demo");
-        out.println("starting a local Redis and a local Kafka broker (about 15 s)...");
+        out.println(
+                cluster
+                        ? "starting a local Redis and a local three-broker Kafka cluster (about 30 s)..."
+                        : "starting a local Redis and a local Kafka broker (about 15 s)...");
         out.flush();
         try (RedisService redisServer = DevServices.redis(LocalRedis.builder().appendOnly(true));
-                KafkaService kafkaServer =
-                        DevServices.kafka(LocalKafka.builder().partitions(3))) {
+                KafkaService kafkaServer = cluster
+                        ? LocalKafkaCluster.builder().partitions(3).build().start()
+                        : DevServices.kafka(LocalKafka.builder().partitions(3))) {
             Map<String, String> env = new HashMap<>();
             env.put("CROSSFADE_REDIS_URL", redisServer.uri().toString());
             // Unique per run, so a demo pointed at a shared server never sees an earlier run's jobs.
