@@ -340,6 +340,14 @@ public final class LocalLaunchDarkly implements AutoCloseable {
         return apiToken;
     }
 
+    /** The flag as served now, or null. */
+    public JsonNode flag(String key) {
+        synchronized (lock) {
+            ObjectNode f = flags.get(key);
+            return f == null ? null : f.deepCopy();
+        }
+    }
+
     /** Flag updates received through the REST API. */
     public int restPatches() {
         return restPatches.get();

@@ -98,7 +98,7 @@ public final class Guardrails {
             breach = "failure-rate";
         } else if (live.kafkaLag() != null && live.kafkaLag().compareTo(maxLag) > 0) {
             breach = "kafka-lag";
-        } else if (kafkaStarts >= minJobs && kp99 > (rp99 < 0 ? 0 : rp99) + latencyMargin.toMillis()) {
+        } else if (kafkaStarts >= minJobs && rp99 >= 0 && kp99 > rp99 + latencyMargin.toMillis()) {
             breach = "latency-p99";
         } else if (f.chosenKafka() >= minJobs && fallbackRate > maxFallbackRate) {
             breach = "fallback-rate";

@@ -58,8 +58,6 @@ public final class Ramp {
     private final String token = UUID.randomUUID().toString();
     private final MeterRegistry meters;
     private volatile boolean stop;
-    private volatile double percent;
-    private volatile int step = -1;
 
     Ramp(
             RampStore store,
@@ -80,13 +78,23 @@ public final class Ramp {
         this.steps = List.copyOf(steps);
         this.hold = hold;
         this.meters = meters;
-        Gauge.builder("crossfade.ramp.percent", this, r -> r.percent)
-                .description("Kafka share the guarded rollout driven here has reached")
-                .register(meters);
-        Gauge.builder("crossfade.ramp.step", this, r -> r.step)
-                .description("index of the guarded rollout's current step (-1: not driving)")
-                .register(meters);
+        this.gauges = GAUGES.computeIfAbsent(meters, m -> {
+            double[] g = {0, -1};
+            Gauge.builder("crossfade.ramp.percent", g, v -> v[0])
+                    .description("Kafka share the guarded rollout driven here has reached")
+                    .register(m);
+            Gauge.builder("crossfade.ramp.step", g, v -> v[1])
+                    .description("index of the guarded rollout's current step (-1: not driving)")
+                    .register(m);
+            return g;
+        });
     }
+
+    /** Per registry, the gauges' values: a process may drive several ramps in turn (the dashboard), one at a time. */
+    private static final Map<MeterRegistry, double[]> GAUGES =
+            java.util.Collections.synchronizedMap(new java.util.WeakHashMap<>());
+
+    private final double[] gauges;
 
     /** A driver over a node's Redis, Kafka lag, shadow counters and flags, with the node's {@code ramp.*} settings. */
     public static Ramp of(Node node) {
@@ -169,7 +177,7 @@ public final class Ramp {
             return driveHolding();
         } finally {
             store.release(token);
-            step = -1;
+            gauges[1] = -1;
         }
     }
 
@@ -272,7 +280,7 @@ public final class Ramp {
                     + Redaction.redact(String.valueOf(e.getMessage())) + "): set the kill switch by hand";
             log.error("rollback could not change {}: {}", traffic.describe(), Redaction.redact(e.toString()));
         }
-        percent = 0;
+        gauges[0] = 0;
         save(Map.of("status", "rolled-back", "rolledBackMs", Long.toString(decided)));
         Map<String, Object> d = decide(
                 "rollback",
@@ -291,8 +299,8 @@ public final class Ramp {
             throw new IllegalStateException(
                     "cannot set the Kafka share through " + traffic.describe() + ": " + e.getMessage(), e);
         }
-        percent = steps.get(at);
-        step = at;
+        gauges[0] = steps.get(at);
+        gauges[1] = at;
     }
 
     private void saveStep(int at, long startedMs) {
