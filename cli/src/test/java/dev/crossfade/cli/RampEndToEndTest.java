@@ -53,7 +53,14 @@ import org.junit.jupiter.api.extension.ExtendWith;
 @ExtendWith(CrossfadeServices.class)
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class RampEndToEndTest {
+    static {
+        // Every judgement of the driver in the test's output, for a failure's post-mortem.
+        System.setProperty("org.slf4j.simpleLogger.log.dev.crossfade.cli.ramp.Ramp", "debug");
+    }
+
     private static final String Q = "ramp";
+    /** Drivers a test started, stopped after it so a failed test leaves no driver holding the lease. */
+    private final List<Ramp> drivers = new java.util.concurrent.CopyOnWriteArrayList<>();
 
     private Node node;
     private FlagsFile flags;
@@ -103,6 +110,7 @@ class RampEndToEndTest {
         enqueued.add(warm.jid());
         node.kafka().queue().enqueue(warm);
         await().atMost(Duration.ofSeconds(60)).until(() -> ran.contains(warm.jid()));
+        routing = node;
         node.router();
         toKafka =
                 meters.find("crossfade.router.enqueued").tag("backend", "kafka").counter();
@@ -142,8 +150,10 @@ class RampEndToEndTest {
                                     .build();
                             try {
                                 routing.router().enqueue(j);
-                            } catch (RuntimeException closing) {
-                                continue; // the LaunchDarkly node closing under the producer: not accepted, not lost
+                            } catch (RuntimeException e) {
+                                // The LaunchDarkly node closing under the producer: not accepted, so not lost.
+                                System.out.println("ramp test: enqueue refused: " + e);
+                                continue;
                             }
                             enqueued.add(j.jid());
                             if (kafkaCount.count() > before) {
@@ -164,6 +174,8 @@ class RampEndToEndTest {
 
     @AfterEach
     void stopProducing() throws InterruptedException {
+        drivers.forEach(Ramp::stop);
+        drivers.clear();
         producing.set(false);
         producer.join(5_000);
         // Lost 0: every job enqueued through the ramp ran, on whichever backend it landed.
@@ -362,7 +374,8 @@ class RampEndToEndTest {
         return out;
     }
 
-    private static Ramp.End drive(Ramp r) {
+    private Ramp.End drive(Ramp r) {
+        drivers.add(r);
         try {
             return r.drive();
         } catch (InterruptedException e) {

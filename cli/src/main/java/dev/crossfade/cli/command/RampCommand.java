@@ -30,7 +30,7 @@ import picocli.CommandLine.Spec;
                     + "to Redis at once and the decision log (`crossfade status`) says why.",
             "Runs until the last step passes (exit 0) or a guardrail rolls it back (exit 3); stopped, it resumes "
                     + "where it was when run again. One driver per migration (a lease in Redis).",
-            "--clear ends a rollback's hold: the kill switch goes off and the route flag stays at 0%."
+            "--clear ends a rollback's hold: the kill switch goes off and the route flag stays at 0%%."
         })
 public final class RampCommand implements Callable<Integer> {
     /** Exit code of a ramp that rolled back. */
@@ -39,7 +39,7 @@ public final class RampCommand implements Callable<Integer> {
     @Mixin
     Options options;
 
-    @Option(names = "--clear", description = "clear a rollback: routers follow the flags again (at 0% Kafka)")
+    @Option(names = "--clear", description = "clear a rollback: routers follow the flags again (at 0%% Kafka)")
     boolean clear;
 
     @Spec

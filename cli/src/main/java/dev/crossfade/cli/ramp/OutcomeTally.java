@@ -40,6 +40,8 @@ public final class OutcomeTally implements ExecutionListener, RouteListener, Aut
     private final UnifiedJedis redis;
     private final Map<Field, LongAdder> pending = new ConcurrentHashMap<>();
     private final ScheduledExecutorService flusher;
+    /** Whether the last flush failed, so an outage is logged once. */
+    private boolean failing;
 
     /** A counter in one second's hash. */
     record Field(long second, String name) {}
@@ -144,7 +146,17 @@ public final class OutcomeTally implements ExecutionListener, RouteListener, Aut
         } catch (RuntimeException e) {
             taken.forEach(
                     (f, n) -> pending.computeIfAbsent(f, k -> new LongAdder()).add(n));
-            log.debug("cannot write rollout counters ({}); keeping them for the next flush", e.toString());
+            if (!failing) {
+                failing = true;
+                log.warn(
+                        "cannot write the rollout's outcome counts to Redis ({}); keeping them for the next flush",
+                        e.toString());
+            }
+            return;
+        }
+        if (failing) {
+            failing = false;
+            log.info("rollout outcome counts reach Redis again");
         }
     }
 

@@ -36,6 +36,8 @@ public final class Ramp {
     static final Duration LEASE = Duration.ofSeconds(10);
 
     private static final Logger log = LoggerFactory.getLogger(Ramp.class);
+    private static final com.fasterxml.jackson.databind.ObjectMapper JSON =
+            new com.fasterxml.jackson.databind.ObjectMapper();
 
     /** How a drive ended. */
     public enum End {
@@ -95,6 +97,11 @@ public final class Ramp {
             java.util.Collections.synchronizedMap(new java.util.WeakHashMap<>());
 
     private final double[] gauges;
+    /**
+     * Redis runs and failures per queue|class over the ramp's finished steps: the failure test's baseline for a class
+     * no Redis job of ran in the current step (at 100% none does).
+     */
+    private final Map<String, long[]> baseline = new java.util.TreeMap<>();
 
     /** A driver over a node's Redis, Kafka lag, shadow counters and flags, with the node's {@code ramp.*} settings. */
     public static Ramp of(Node node) {
@@ -193,6 +200,7 @@ public final class Ramp {
         if ("running".equals(status) && s.get("steps").equals(join(steps))) {
             at = Integer.parseInt(s.get("step"));
             stepStarted = Long.parseLong(s.get("stepStartedMs"));
+            loadBaseline(s.get("baseline"));
             decide("resume", at, null, "resumed by a new driver; step held since " + stepStarted, null);
             apply(at);
         } else {
@@ -203,6 +211,7 @@ public final class Ramp {
             plan.put("holdMs", Long.toString(hold.toMillis()));
             plan.put("startedMs", Long.toString(stepStarted));
             plan.put("status", "running");
+            plan.put("baseline", "{}");
             save(plan);
             apply(0);
             saveStep(0, stepStarted);
@@ -215,6 +224,48 @@ public final class Ramp {
         }
         long[] shadowBase = shadowCounts();
         long lastRenew = System.currentTimeMillis();
+        Thread lagReader = startLagReader();
+        try {
+            return loop(at, stepStarted, shadowBase, lastRenew);
+        } finally {
+            lagReader.interrupt();
+        }
+    }
+
+    /** The newest Kafka lag read, and when (ms); read on a thread of its own so a slow broker never delays a rollback. */
+    private volatile Duration lastLag;
+
+    private volatile long lastLagAtMs;
+
+    /** A lag older than this is not judged: the broker's admin calls are stuck, which other guardrails will see. */
+    static final Duration LAG_STALE = Duration.ofSeconds(10);
+
+    private Thread startLagReader() {
+        lastLag = null;
+        Thread t = new Thread(
+                () -> {
+                    while (!Thread.currentThread().isInterrupted()) {
+                        try {
+                            Duration d = kafkaLag.get();
+                            lastLag = d;
+                            lastLagAtMs = System.currentTimeMillis();
+                        } catch (RuntimeException e) {
+                            log.debug("cannot read Kafka lag: {}", e.toString());
+                        }
+                        try {
+                            Thread.sleep(TICK.toMillis());
+                        } catch (InterruptedException e) {
+                            return;
+                        }
+                    }
+                },
+                "crossfade-ramp-lag");
+        t.setDaemon(true);
+        t.start();
+        return t;
+    }
+
+    private End loop(int at, long stepStarted, long[] shadowBase, long lastRenew) throws InterruptedException {
         while (!stop) {
             long now = System.currentTimeMillis();
             if (now - lastRenew >= LEASE.toMillis() / 3) {
@@ -225,6 +276,9 @@ public final class Ramp {
                 lastRenew = now;
             }
             Guardrails.Judgement j = judge(stepStarted, now, shadowBase);
+            if (log.isDebugEnabled()) {
+                log.debug("ramp step {} judged: breach {}, healthy {}: {}", at, j.breach(), j.healthy(), j.figures());
+            }
             if (j.breach() != null) {
                 rollBack(at, j);
                 return End.ROLLED_BACK;
@@ -235,6 +289,7 @@ public final class Ramp {
                     decide("done", at, null, "every step held: Kafka takes " + fmt(steps.get(at)) + "%", j.figures());
                     return End.DONE;
                 }
+                foldIntoBaseline(stepStarted, now);
                 at++;
                 apply(at);
                 stepStarted = System.currentTimeMillis();
@@ -255,16 +310,52 @@ public final class Ramp {
     }
 
     private Guardrails.Judgement judge(long stepStartedMs, long nowMs, long[] shadowBase) {
-        OutcomeWindows.Figures f = windows.read(stepStartedMs / 1000, nowMs / 1000);
-        Duration lag;
-        try {
-            lag = kafkaLag.get();
-        } catch (RuntimeException e) {
-            lag = null;
-        }
+        OutcomeWindows.Figures f = withBaseline(windows.read(stepStartedMs / 1000, nowMs / 1000));
+        Duration lag = System.currentTimeMillis() - lastLagAtMs > LAG_STALE.toMillis() ? null : lastLag;
         long[] sh = shadowCounts();
         long mismatched = sh[1] - shadowBase[1];
         return guardrails.judge(f, new Guardrails.Live(lag, sh[0] - shadowBase[0] + mismatched, mismatched));
+    }
+
+    /** The step's figures, with the earlier steps' Redis runs for classes that had none in this step. */
+    private OutcomeWindows.Figures withBaseline(OutcomeWindows.Figures f) {
+        if (baseline.isEmpty()) {
+            return f;
+        }
+        Map<String, long[]> strata = new java.util.TreeMap<>();
+        f.strata().forEach((k, v) -> {
+            long[] b = baseline.get(k);
+            strata.put(k, v[2] == 0 && b != null ? new long[] {v[0], v[1], b[0], b[1]} : v);
+        });
+        return new OutcomeWindows.Figures(strata, f.kafkaLatency(), f.redisLatency(), f.chosenKafka(), f.fellBack());
+    }
+
+    private void foldIntoBaseline(long stepStartedMs, long nowMs) {
+        windows.read(stepStartedMs / 1000, nowMs / 1000).strata().forEach((k, v) -> {
+            if (v[2] > 0 && (baseline.containsKey(k) || baseline.size() < OutcomeTally.MAX_KEYS)) {
+                long[] b = baseline.computeIfAbsent(k, x -> new long[2]);
+                b[0] += v[2];
+                b[1] += v[3];
+            }
+        });
+        try {
+            save(Map.of("baseline", JSON.writeValueAsString(baseline)));
+        } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    private void loadBaseline(String json) {
+        if (json == null) {
+            return;
+        }
+        try {
+            Map<String, long[]> m =
+                    JSON.readValue(json, new com.fasterxml.jackson.core.type.TypeReference<Map<String, long[]>>() {});
+            baseline.putAll(m);
+        } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+            log.warn("ignoring an unreadable failure baseline in the ramp's state: {}", e.getOriginalMessage());
+        }
     }
 
     private void rollBack(int at, Guardrails.Judgement j) {
@@ -357,7 +448,12 @@ public final class Ramp {
     public static void clear(Node node) throws IOException {
         RampStore store = node.rampStore();
         Map<String, String> s = store.state();
-        traffic(node).clear();
+        String note = "kill switch off";
+        try {
+            traffic(node).clear();
+        } catch (ConfigException noToken) {
+            note = "turn the kill switch off in LaunchDarkly yourself (no flags.api-token)";
+        }
         store.clearHold();
         if ("rolled-back".equals(s.get("status")) || "done".equals(s.get("status"))) {
             store.forget();
@@ -365,7 +461,7 @@ public final class Ramp {
         Map<String, Object> d = new LinkedHashMap<>();
         d.put("atMs", System.currentTimeMillis());
         d.put("kind", "clear");
-        d.put("message", "hold cleared: kill switch off, routers follow the flags again");
+        d.put("message", "hold cleared: " + note + "; routers follow the flags again");
         store.record(d);
     }
 
