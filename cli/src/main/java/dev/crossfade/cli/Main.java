@@ -4,6 +4,7 @@ import dev.crossfade.cli.command.ConfigCommand;
 import dev.crossfade.cli.command.DeadCommand;
 import dev.crossfade.cli.command.EnqueueCommand;
 import dev.crossfade.cli.command.FlagCommands;
+import dev.crossfade.cli.command.RampCommand;
 import dev.crossfade.cli.command.ShadowReportCommand;
 import dev.crossfade.cli.command.StatusCommand;
 import dev.crossfade.cli.command.TransferCommand;
@@ -34,6 +35,7 @@ import picocli.CommandLine.Command;
             FlagCommands.Rollout.class,
             FlagCommands.KillSwitch.class,
             FlagCommands.Shadow.class,
+            RampCommand.class,
             DeadCommand.class,
             ShadowReportCommand.class,
             TransferCommand.class,

@@ -262,6 +262,24 @@ public final class CrossfadeConfig {
         return prev[b.length()];
     }
 
+    /** A percentage from 0 to 100 (a trailing {@code %} allowed). */
+    public double percent(String key) {
+        return parsePercent(key, string(key));
+    }
+
+    private double parsePercent(String key, String value) {
+        String v = value == null ? "" : value.trim();
+        try {
+            double p = Double.parseDouble(v.endsWith("%") ? v.substring(0, v.length() - 1) : v);
+            if (p >= 0 && p <= 100) {
+                return p;
+            }
+        } catch (NumberFormatException e) {
+            // reported below
+        }
+        throw fail(key, "must be a percentage from 0 to 100, got '" + value + "'");
+    }
+
     /** Checks every value: its type, then what each key needs beyond it. */
     private void validate() {
         for (Setting s : Setting.ALL) {
@@ -291,6 +309,20 @@ public final class CrossfadeConfig {
                 }
                 default -> {}
             }
+        }
+        for (String k : List.of("ramp.failure-margin", "ramp.max-fallback-rate", "ramp.max-shadow-mismatch-rate")) {
+            percent(k);
+        }
+        double previous = 0;
+        for (String step : list("ramp.steps")) {
+            double p = parsePercent("ramp.steps", step);
+            if (p <= previous) {
+                throw fail(
+                        "ramp.steps",
+                        "must be rising percentages above 0, e.g. 1,5,25,50,100, got '" + values.get("ramp.steps")
+                                + "'");
+            }
+            previous = p;
         }
         choice("kafka.mode", List.of("group", "share"));
         choice("kafka.ordering", List.of("key", "partition", "none"));

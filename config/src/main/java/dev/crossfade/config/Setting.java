@@ -202,6 +202,24 @@ public record Setting(String key, Type type, String defaultValue, String descrip
                     "LaunchDarkly migration flag used instead of route and shadow flags"),
             new Setting("flags.start-wait", Type.DURATION, "5s", "how long start-up waits for flags"),
             new Setting(
+                    "flags.api-token",
+                    Type.SECRET,
+                    null,
+                    "LaunchDarkly REST API access token (writer role on the route and kill-switch flags); when set, "
+                            + "`crossfade ramp` changes those flags in LaunchDarkly; unset under LaunchDarkly, a "
+                            + "rollback holds routers on Redis through Redis alone and a ramp cannot start"),
+            new Setting(
+                    "flags.api-uri",
+                    Type.URL,
+                    "https://app.launchdarkly.com",
+                    "LaunchDarkly REST API, for flags.api-token"),
+            new Setting("flags.project", Type.STRING, "default", "LaunchDarkly project key of the flags"),
+            new Setting(
+                    "flags.environment",
+                    Type.STRING,
+                    "production",
+                    "LaunchDarkly environment key the SDK key belongs to"),
+            new Setting(
                     "router.kafka-timeout",
                     Type.DURATION,
                     "2s",
@@ -232,6 +250,51 @@ public record Setting(String key, Type type, String defaultValue, String descrip
                     Type.DURATION,
                     "25s",
                     "how long a stopping worker waits for running jobs before returning them to their queue"),
+            new Setting(
+                    "ramp.steps",
+                    Type.LIST,
+                    "1,5,25,50,100",
+                    "Kafka percentages a guarded rollout (`crossfade ramp`) goes through, rising, each above 0 and at "
+                            + "most 100"),
+            new Setting(
+                    "ramp.hold",
+                    Type.DURATION,
+                    "10m",
+                    "least time at each step; a step advances once it has passed and the failure test has decided "
+                            + "that Kafka is not worse"),
+            new Setting(
+                    "ramp.failure-margin",
+                    Type.STRING,
+                    "2",
+                    "percentage points by which Kafka's failure rate may exceed Redis's for the same queues and "
+                            + "classes; a sequential test (SPRT, 1% false alarms, 5% misses) decides, so a breach is "
+                            + "caught after a handful of jobs and a pass needs about 150 clean ones at 2"),
+            new Setting(
+                    "ramp.latency-margin",
+                    Type.DURATION,
+                    "1s",
+                    "how much Kafka's enqueue-to-start p99 may exceed Redis's for the same queues and classes"),
+            new Setting(
+                    "ramp.max-kafka-lag",
+                    Type.DURATION,
+                    "30s",
+                    "largest Kafka time lag (age of the oldest unprocessed job) of any ramped queue"),
+            new Setting(
+                    "ramp.max-fallback-rate",
+                    Type.STRING,
+                    "1",
+                    "largest percentage of Kafka-routed jobs that fell back to Redis because Kafka failed"),
+            new Setting(
+                    "ramp.max-shadow-mismatch-rate",
+                    Type.STRING,
+                    "0.1",
+                    "largest percentage of compared shadow pairs that disagree (when shadowing is on)"),
+            new Setting(
+                    "ramp.min-jobs",
+                    Type.INT,
+                    "20",
+                    "Kafka jobs (or shadow pairs) a step needs before the latency, fallback and mismatch guardrails "
+                            + "judge it"),
             new Setting("http.bind", Type.STRING, "127.0.0.1", "address of /metrics, /health and the dashboard"),
             new Setting("http.port", Type.INT, "9400", "port of /metrics, /health and the dashboard (0: none)"),
             new Setting(

@@ -33,7 +33,8 @@ import org.slf4j.LoggerFactory;
  * LaunchDarkly's SDK-facing services on a free loopback port, for tests of the real LaunchDarkly server SDK: the
  * streaming service ({@code GET /all}, server-sent events: a {@code put} of every flag on connect, then a {@code patch}
  * or {@code delete} for each change), the polling service ({@code GET /sdk/latest-all}) and the events service
- * ({@code POST /bulk} and {@code /diagnostic}), each under {@link #uri()}, as a Relay Proxy serves them. Every request
+ * ({@code POST /bulk} and {@code /diagnostic}), and a flag update through the REST API
+ * ({@code PATCH /api/v2/flags/<project>/<key>}, JSON Patch of a flag's {@code on} and {@code fallthrough}), each under {@link #uri()}, as a Relay Proxy serves them. Every request
  * must carry the SDK key in {@code Authorization}; others get 401, which the SDK takes as final.
  *
  * <p>Tests change flags with {@link #setFlag} and {@link #deleteFlag} (pushed to every open stream at once), cut the
@@ -54,6 +55,8 @@ public final class LocalLaunchDarkly implements AutoCloseable {
     private static final ObjectMapper JSON = new ObjectMapper();
     /** The key of a service built without {@link Builder#sdkKey}; shaped like a real one, which it is not. */
     public static final String DEFAULT_SDK_KEY = "sdk-00000000-0000-4000-8000-000000000000";
+    /** The REST API token of a service built without {@link Builder#apiToken}. */
+    public static final String DEFAULT_API_TOKEN = "api-00000000-0000-4000-8000-000000000000";
 
     private final String sdkKey;
     private final Duration heartbeat;
@@ -70,6 +73,8 @@ public final class LocalLaunchDarkly implements AutoCloseable {
     private final List<JsonNode> diagnostics = new ArrayList<>();
     private final AtomicInteger streamsOpened = new AtomicInteger();
     private final AtomicInteger unauthorized = new AtomicInteger();
+    private final AtomicInteger restPatches = new AtomicInteger();
+    private final String apiToken;
     private ExecutorService executor;
     private HttpServer server;
     private int port;
@@ -79,6 +84,7 @@ public final class LocalLaunchDarkly implements AutoCloseable {
     private LocalLaunchDarkly(Builder b) {
         this.sdkKey = b.sdkKey;
         this.heartbeat = b.heartbeat;
+        this.apiToken = b.apiToken;
         b.flags.forEach(this::store);
     }
 
@@ -113,6 +119,7 @@ public final class LocalLaunchDarkly implements AutoCloseable {
         server.createContext("/sdk/latest-all", this::poll);
         server.createContext("/bulk", x -> receive(x, events));
         server.createContext("/diagnostic", x -> receive(x, diagnostics));
+        server.createContext("/api/v2/flags/", this::restPatch);
         server.setExecutor(executor);
         server.start();
         paused = false;
@@ -328,7 +335,76 @@ public final class LocalLaunchDarkly implements AutoCloseable {
         return "LocalLaunchDarkly[" + (port == 0 ? "not started" : uri()) + (paused ? ", paused" : "") + "]";
     }
 
+    /** The REST API token {@code PATCH /api/v2/flags/<project>/<key>} wants in {@code Authorization}. */
+    public String apiToken() {
+        return apiToken;
+    }
+
+    /** The flag as served now, or null. */
+    public JsonNode flag(String key) {
+        synchronized (lock) {
+            ObjectNode f = flags.get(key);
+            return f == null ? null : f.deepCopy();
+        }
+    }
+
+    /** Flag updates received through the REST API. */
+    public int restPatches() {
+        return restPatches.get();
+    }
+
     // ---- the services ----
+
+    /**
+     * A minimal slice of LaunchDarkly's REST API: {@code PATCH /api/v2/flags/<project>/<key>} with a JSON Patch whose
+     * operations replace {@code /environments/<env>/on} or {@code /environments/<env>/fallthrough} (one environment
+     * here, so the name is not checked); the flag is updated and pushed to every stream as a {@code patch}.
+     */
+    private void restPatch(HttpExchange x) throws IOException {
+        if (!"PATCH".equals(x.getRequestMethod())) {
+            respond(x, 405, "");
+            return;
+        }
+        if (!apiToken.equals(x.getRequestHeaders().getFirst("Authorization"))) {
+            unauthorized.incrementAndGet();
+            respond(x, 401, "{\"message\":\"invalid access token\"}");
+            return;
+        }
+        String[] parts = x.getRequestURI().getPath().split("/");
+        // "", api, v2, flags, project, key
+        if (parts.length != 6) {
+            respond(x, 404, "");
+            return;
+        }
+        String key = parts[5];
+        JsonNode ops;
+        try (InputStream in = x.getRequestBody()) {
+            ops = JSON.readTree(in);
+        }
+        synchronized (lock) {
+            ObjectNode flag = flags.get(key);
+            if (flag == null) {
+                respond(x, 404, "{\"message\":\"unknown flag\"}");
+                return;
+            }
+            ObjectNode f = flag.deepCopy();
+            for (JsonNode op : ops) {
+                String[] path = op.path("path").asText().split("/");
+                if (!"replace".equals(op.path("op").asText()) || path.length != 4 || !"environments".equals(path[1])) {
+                    respond(x, 400, "{\"message\":\"unsupported patch\"}");
+                    return;
+                }
+                f.set(path[3], op.path("value"));
+            }
+            f.put("version", versions.getOrDefault(key, 0) + 1);
+            ObjectNode stored = store(key, f);
+            restPatches.incrementAndGet();
+            ObjectNode patch = JSON.createObjectNode().put("path", "/flags/" + key);
+            patch.set("data", stored);
+            push("patch", patch);
+        }
+        respond(x, 200, "{}");
+    }
 
     private boolean authorized(HttpExchange x) throws IOException {
         if (sdkKey.equals(x.getRequestHeaders().getFirst("Authorization"))) {
@@ -443,9 +519,19 @@ public final class LocalLaunchDarkly implements AutoCloseable {
     public static final class Builder {
         private String sdkKey = DEFAULT_SDK_KEY;
         private Duration heartbeat = Duration.ofSeconds(30);
+        private String apiToken = DEFAULT_API_TOKEN;
         private final Map<String, ObjectNode> flags = new LinkedHashMap<>();
 
         private Builder() {}
+
+        /** The only token the REST API accepts; {@link #DEFAULT_API_TOKEN} unless set. */
+        public Builder apiToken(String apiToken) {
+            if (apiToken == null || apiToken.isBlank()) {
+                throw new IllegalArgumentException("apiToken is empty");
+            }
+            this.apiToken = apiToken;
+            return this;
+        }
 
         /** The only key accepted in {@code Authorization}; {@link #DEFAULT_SDK_KEY} unless set. */
         public Builder sdkKey(String sdkKey) {

@@ -92,6 +92,8 @@ public final class RoutingFlags implements AutoCloseable {
     private volatile boolean migrationStageValid = true;
 
     private volatile LDValue probedMigrationValue = LDValue.ofNull();
+    /** Why every job goes to Redis regardless of the flags ({@link #holdOnRedis}), or null. */
+    private volatile String hold;
     /** Kafka and shadow shares at the last flag change, so each change is logged as old -> new. */
     private volatile double[] lastShares;
 
@@ -260,6 +262,9 @@ public final class RoutingFlags implements AutoCloseable {
     }
 
     private RouteDecision evaluate(JobContext ctx) {
+        if (hold != null) {
+            return KILL;
+        }
         if (!client.isInitialized()) {
             return unhealthy(
                     "not-initialized",
@@ -577,6 +582,32 @@ public final class RoutingFlags implements AutoCloseable {
                         !client.isInitialized() || (now.isString() && MigrationStage.isStage(now.stringValue()));
             }
         }
+    }
+
+    /**
+     * Sends every job to Redis with no shadow copy, as the kill switch does, whatever the flags say, until
+     * {@link #releaseHold()}: a guarded rollout's rollback, which must not wait for a flag change to reach this process
+     * (or, without an API token, for anyone to make one). Idempotent.
+     */
+    public void holdOnRedis(String why) {
+        String before = hold;
+        hold = why == null ? "held" : why;
+        if (before == null) {
+            log.warn("routing every job to Redis until the hold is cleared: {}", hold);
+        }
+    }
+
+    /** Ends {@link #holdOnRedis}: the flags decide again. */
+    public void releaseHold() {
+        if (hold != null) {
+            hold = null;
+            log.info("hold on Redis cleared: the flags decide again");
+        }
+    }
+
+    /** Why routing is held on Redis, or null when the flags decide. */
+    public String hold() {
+        return hold;
     }
 
     /** Sends LaunchDarkly the events recorded so far without waiting for the flush interval; returns at once. */

@@ -25,6 +25,8 @@ import java.util.Objects;
  *   {@code RedisBackend.twinMarks(memory)} whenever workers run with a run-once guard</td></tr>
  *   <tr><td>twinFence</td><td>2 s</td><td>how long such a fallback copy waits on Redis before it may run, so every
  *   worker process has seen its mark first (guards read marks about every 250 ms)</td></tr>
+ *   <tr><td>routeListener</td><td>{@link RouteListener#NONE}</td><td>told where each authoritative write landed
+ *   (a guarded rollout counts fallbacks with it)</td></tr>
  * </table>
  */
 public final class RouterConfig {
@@ -33,8 +35,10 @@ public final class RouterConfig {
     private final MeterRegistry meterRegistry;
     private final TwinMarks twinMarks;
     private final Duration twinFence;
+    private final RouteListener routeListener;
 
     private RouterConfig(Builder b) {
+        this.routeListener = b.routeListener;
         this.twinMarks = b.twinMarks;
         this.twinFence = b.twinFence;
         this.kafkaTimeout = b.kafkaTimeout;
@@ -85,6 +89,10 @@ public final class RouterConfig {
         return twinFence;
     }
 
+    public RouteListener routeListener() {
+        return routeListener;
+    }
+
     /** Builder for {@link RouterConfig}. */
     public static final class Builder {
         private Duration kafkaTimeout = Duration.ofSeconds(2);
@@ -92,8 +100,14 @@ public final class RouterConfig {
         private MeterRegistry meterRegistry = Metrics.globalRegistry;
         private TwinMarks twinMarks = TwinMarks.NONE;
         private Duration twinFence = Duration.ofSeconds(2);
+        private RouteListener routeListener = RouteListener.NONE;
 
         private Builder() {}
+
+        public Builder routeListener(RouteListener listener) {
+            this.routeListener = Objects.requireNonNull(listener, "listener");
+            return this;
+        }
 
         public Builder kafkaTimeout(Duration timeout) {
             if (timeout == null || timeout.isNegative() || timeout.isZero()) {

@@ -63,6 +63,7 @@ public final class RoutingJobQueue implements JobQueue {
     private final MeterRegistry meters;
     private final TwinMarks twinMarks;
     private final Duration twinFence;
+    private final RouteListener routeListener;
 
     private final Map<String, AtomicLong> lastFallbackLog = new ConcurrentHashMap<>();
     private final Map<String, AtomicLong> suppressedFallbacks = new ConcurrentHashMap<>();
@@ -85,6 +86,7 @@ public final class RoutingJobQueue implements JobQueue {
         this.meters = config.meterRegistry();
         this.twinMarks = config.twinMarks();
         this.twinFence = config.twinFence();
+        this.routeListener = config.routeListener();
         TaggedCircuitBreakerMetrics.ofCircuitBreakerRegistry(breakers).bindTo(meters);
         this.toRedis = enqueued(Backend.REDIS);
         this.toKafka = enqueued(Backend.KAFKA);
@@ -248,6 +250,7 @@ public final class RoutingJobQueue implements JobQueue {
             write(chosen, jobs, at, firstHalf(deadline));
             ran(ops, chosen, started, false);
             count(chosen, jobs.size());
+            routed(chosen, chosen, jobs.size());
             return chosen;
         } catch (InvalidPayloadException e) {
             throw e;
@@ -266,6 +269,7 @@ public final class RoutingJobQueue implements JobQueue {
                 write(other, unshadowed(jobs), otherAt, deadline);
                 ran(ops, other, otherStarted, false);
                 count(other, jobs.size());
+                routed(chosen, other, jobs.size());
                 return other;
             } catch (RuntimeException second) {
                 ran(ops, other, otherStarted, true);
@@ -354,6 +358,14 @@ public final class RoutingJobQueue implements JobQueue {
                     suppressed > 0 ? " (" + suppressed + " more fallbacks in the last " + "second not logged)" : "");
         } else {
             quiet.addAndGet(jobs);
+        }
+    }
+
+    private void routed(Backend chosen, Backend landed, int n) {
+        try {
+            routeListener.routed(chosen, landed, n);
+        } catch (RuntimeException e) {
+            log.debug("route listener failed: {}", e.toString());
         }
     }
 

@@ -84,6 +84,25 @@ public final class StatusCommand implements Callable<Integer> {
                     "flags:    %s (%s)%n",
                     split.get("source"),
                     Boolean.TRUE.equals(split.get("flagsHealthy")) ? "healthy" : "UNAVAILABLE: routing to Redis");
+            Map<String, Object> ramp = (Map<String, Object>) s.get("ramp");
+            if (ramp.containsKey("status") || ramp.containsKey("hold")) {
+                out.printf(
+                        "ramp:     %s, at %s%% of steps %s%s%n",
+                        ramp.getOrDefault("status", "none"),
+                        ramp.getOrDefault("percent", "0"),
+                        ramp.getOrDefault("steps", "-"),
+                        ramp.containsKey("hold") ? "; HELD ON REDIS: " + ramp.get("hold") : "");
+                List<Map<String, Object>> log = (List<Map<String, Object>>) ramp.get("decisions");
+                for (int i = Math.min(log.size(), 5) - 1; i >= 0; i--) {
+                    Map<String, Object> d = log.get(i);
+                    out.printf(
+                            "  %s %-8s %s%s%n",
+                            java.time.Instant.ofEpochMilli(((Number) d.getOrDefault("atMs", 0L)).longValue()),
+                            d.get("kind"),
+                            d.get("message"),
+                            d.containsKey("figures") ? " [" + d.get("figures") + "]" : "");
+                }
+            }
             int unreachable = 0;
             for (BackendMonitor.State st : states) {
                 if (!st.up()) {

@@ -55,6 +55,7 @@ public final class HttpEndpoints implements AutoCloseable {
         server.createContext("/health", this::health);
         server.createContext("/api/status", this::apiStatus);
         server.createContext("/api/flags", this::apiFlags);
+        server.createContext("/api/ramp", this::apiRamp);
         server.createContext("/api/shadow-report", ex -> send(ex, 200, "application/json", status.shadowReportJson()));
         server.createContext("/", this::dashboard);
         server.start();
@@ -131,20 +132,47 @@ public final class HttpEndpoints implements AutoCloseable {
         send(ex, 200, "application/json", JSON.writeValueAsString(snapshot));
     }
 
-    private void apiFlags(HttpExchange ex) throws IOException {
+    /** Whether a flag-changing request may go ahead; answers it when not. */
+    private boolean authorised(HttpExchange ex) throws IOException {
         if (!"POST".equals(ex.getRequestMethod())) {
             send(ex, 405, "text/plain", "POST only");
-            return;
+            return false;
         }
         if (token == null) {
             send(ex, 403, "text/plain", "flag changes are disabled: start the worker with http.token set");
-            return;
+            return false;
         }
         String auth = ex.getRequestHeaders().getFirst("Authorization");
         if (auth == null
                 || !MessageDigest.isEqual(
                         ("Bearer " + token).getBytes(StandardCharsets.UTF_8), auth.getBytes(StandardCharsets.UTF_8))) {
             send(ex, 403, "text/plain", "wrong or missing token");
+            return false;
+        }
+        return true;
+    }
+
+    /** {@code POST /api/ramp} with {@code {"action": "start"|"stop"|"clear"}}: the guarded rollout, as the command. */
+    private void apiRamp(HttpExchange ex) throws IOException {
+        if (!authorised(ex)) {
+            return;
+        }
+        try (InputStream in = ex.getRequestBody()) {
+            String action = JSON.readTree(in).path("action").asText("");
+            if (!java.util.List.of("start", "stop", "clear").contains(action)) {
+                send(ex, 400, "text/plain", "action must be start, stop or clear");
+                return;
+            }
+            status.ramp(action);
+            log.info("ramp {} from the dashboard", action);
+            send(ex, 200, "application/json", "{\"ok\":true}");
+        } catch (RuntimeException | IOException e) {
+            send(ex, 409, "text/plain", Redaction.redact(String.valueOf(e.getMessage())));
+        }
+    }
+
+    private void apiFlags(HttpExchange ex) throws IOException {
+        if (!authorised(ex)) {
             return;
         }
         try (InputStream in = ex.getRequestBody()) {

@@ -23,4 +23,10 @@ public interface StatusSource {
 
     /** Applies a flag change from the dashboard (already authorised). */
     void changeFlags(Double kafkaPercent, Boolean killSwitch, Double shadowPercent);
+
+    /**
+     * Starts (or resumes) driving the guarded rollout in this process ({@code start}), stops driving it here
+     * ({@code stop}), or clears a rollback ({@code clear}); already authorised.
+     */
+    void ramp(String action);
 }

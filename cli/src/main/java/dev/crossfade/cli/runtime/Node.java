@@ -6,6 +6,10 @@ import dev.crossfade.api.execution.ExecutionCore;
 import dev.crossfade.api.execution.ExecutionListener;
 import dev.crossfade.api.worker.WorkerProvider;
 import dev.crossfade.api.worker.WorkerRegistry;
+import dev.crossfade.cli.ramp.OutcomeTally;
+import dev.crossfade.cli.ramp.OutcomeWindows;
+import dev.crossfade.cli.ramp.RampHold;
+import dev.crossfade.cli.ramp.RampStore;
 import dev.crossfade.config.ConfigException;
 import dev.crossfade.config.CrossfadeConfig;
 import dev.crossfade.config.KafkaClientSecurity;
@@ -57,6 +61,9 @@ public final class Node implements AutoCloseable {
     private final ShadowComparator comparator;
     private final JobMetrics jobMetrics;
     private final UnknownClasses unknownClasses;
+    private final RampStore rampStore;
+    private OutcomeTally outcomeTally;
+    private RampHold rampHold;
 
     /** How long starting the workers waits for Kafka's before leaving it to the background. */
     private static final Duration KAFKA_FIRST_START = Duration.ofSeconds(10);
@@ -126,6 +133,7 @@ public final class Node implements AutoCloseable {
                 new MigrationReads(flags));
         this.jobMetrics = new JobMetrics(meters);
         this.unknownClasses = new UnknownClasses(redis.redis(), config.string("redis.namespace"));
+        this.rampStore = new RampStore(redis.redis(), config.string("redis.namespace"));
     }
 
     /** Where the SDK reaches LaunchDarkly: a Relay Proxy for all three services, each overridden by its own key. */
@@ -207,7 +215,11 @@ public final class Node implements AutoCloseable {
                 .guard(redis.runGuard(
                         config.duration("workers.run-once-lease"), config.duration("workers.run-once-memory")))
                 .listener(ExecutionListener.all(
-                        jobMetrics, comparator, unknownClasses, listener == null ? ExecutionListener.NONE : listener))
+                        jobMetrics,
+                        comparator,
+                        unknownClasses,
+                        outcomeTally(),
+                        listener == null ? ExecutionListener.NONE : listener))
                 .build();
         List<WorkerRuntime> runtimes = new ArrayList<>();
         if (!this.backends.containsAll(backends)) {
@@ -324,7 +336,10 @@ public final class Node implements AutoCloseable {
                             .kafkaTimeout(config.duration("router.kafka-timeout"))
                             .meterRegistry(meters)
                             .twinMarks(redis.twinMarks(config.duration("workers.run-once-memory")))
+                            .routeListener(outcomeTally())
                             .build());
+            // A rollback of a guarded rollout reaches this router through Redis, whatever the flags say.
+            rampHold = new RampHold(rampStore, flags);
         }
         return router;
     }
@@ -372,6 +387,23 @@ public final class Node implements AutoCloseable {
         return checks;
     }
 
+    /** The guarded rollout's state, decision log, lease and hold, in Redis. */
+    public RampStore rampStore() {
+        return rampStore;
+    }
+
+    /**
+     * The per-second outcome counts a guarded rollout judges by ({@link OutcomeWindows}), written by this node's
+     * workers and router; created on first use.
+     */
+    public synchronized OutcomeTally outcomeTally() {
+        if (outcomeTally == null) {
+            outcomeTally = new OutcomeTally(
+                    redis.redis(), new OutcomeWindows(redis.redis(), config.string("redis.namespace")));
+        }
+        return outcomeTally;
+    }
+
     /** The Kafka workers' start, or null when this node has none. */
     PatientStart kafkaWorkers() {
         return kafkaWorkers;
@@ -400,10 +432,20 @@ public final class Node implements AutoCloseable {
         RoutingJobQueue r;
         KafkaBackend k;
         BackendMonitor m;
+        OutcomeTally t;
+        RampHold h;
         synchronized (this) {
             r = router;
             k = kafka;
             m = monitor;
+            t = outcomeTally;
+            h = rampHold;
+        }
+        if (h != null) {
+            h.close();
+        }
+        if (t != null) {
+            t.close();
         }
         if (m != null) {
             m.close();

@@ -2,6 +2,8 @@ package dev.crossfade.cli.runtime;
 
 import dev.crossfade.api.Backend;
 import dev.crossfade.cli.http.StatusSource;
+import dev.crossfade.cli.ramp.Ramp;
+import dev.crossfade.cli.ramp.RampStore;
 import dev.crossfade.config.Redaction;
 import dev.crossfade.flags.FlagState;
 import dev.crossfade.flags.file.FlagsFile;
@@ -18,6 +20,7 @@ import java.util.Map;
  * (or, for a command, from one round of checks), the rest from memory. Only the backends the node runs on appear.
  */
 public final class NodeStatus implements StatusSource {
+    private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(NodeStatus.class);
     private final Node node;
     private Map<String, Object> cached;
     private long cachedAt;
@@ -107,7 +110,86 @@ public final class NodeStatus implements StatusSource {
             s.put("shadow", Map.of("unavailable", String.valueOf(e.getMessage())));
         }
         s.put("backends", backends);
+        s.put("ramp", ramp(10));
         return s;
+    }
+
+    /**
+     * The guarded rollout as Redis holds it, for any process: {@code status} (running, done, rolled-back; absent when
+     * none), {@code steps}, {@code percent}, the rollback's {@code hold} and the newest {@code decisions}.
+     */
+    public Map<String, Object> ramp(int decisions) {
+        Map<String, Object> r = new LinkedHashMap<>();
+        try {
+            RampStore store = node.rampStore();
+            Map<String, String> st = store.state();
+            if (st.containsKey("status")) {
+                r.put("status", st.get("status"));
+                r.put("steps", st.get("steps"));
+                r.put("percent", st.get("percent"));
+                r.put("holdMs", st.get("holdMs"));
+            }
+            String hold = store.holdReason();
+            if (hold != null) {
+                r.put("hold", hold);
+            }
+            r.put("decisions", store.decisions(decisions));
+        } catch (RuntimeException e) {
+            r.put("unavailable", Redaction.redact(String.valueOf(e.getMessage())));
+        }
+        return r;
+    }
+
+    /** The ramp this process drives from the dashboard, or null. */
+    private Ramp driving;
+
+    @Override
+    public synchronized void ramp(String action) {
+        switch (action) {
+            case "start" -> {
+                if (driving != null) {
+                    throw new IllegalStateException("this process is already driving the ramp");
+                }
+                Ramp ramp = Ramp.of(node);
+                driving = ramp;
+                Thread t = new Thread(
+                        () -> {
+                            try {
+                                ramp.drive();
+                            } catch (InterruptedException e) {
+                                Thread.currentThread().interrupt();
+                            } catch (RuntimeException e) {
+                                log.warn(
+                                        "ramp from the dashboard: {}",
+                                        Redaction.redact(String.valueOf(e.getMessage())));
+                            } finally {
+                                synchronized (NodeStatus.this) {
+                                    if (driving == ramp) {
+                                        driving = null;
+                                    }
+                                }
+                            }
+                        },
+                        "crossfade-ramp");
+                t.setDaemon(true);
+                t.start();
+            }
+            case "stop" -> {
+                if (driving == null) {
+                    throw new IllegalStateException("this process is not driving the ramp");
+                }
+                driving.stop();
+            }
+            case "clear" -> {
+                try {
+                    Ramp.clear(node);
+                } catch (java.io.IOException e) {
+                    throw new IllegalStateException(e.getMessage(), e);
+                }
+            }
+            default -> throw new IllegalArgumentException("unknown ramp action " + action);
+        }
+        cached = null;
     }
 
     /** The split as configured: exact from a flags file, estimated over sample keys from LaunchDarkly. */

@@ -17,7 +17,7 @@ import java.util.List;
  */
 public final class ConfigurationMetadata {
     /** The command's keys the starter does not read: the application serves HTTP itself, its workers are beans. */
-    private static final List<String> COMMAND_ONLY = List.of("http.", "workers.jars", "workers.providers");
+    private static final List<String> COMMAND_ONLY = List.of("http.", "workers.jars", "workers.providers", "ramp.");
 
     private ConfigurationMetadata() {}
 

@@ -1,0 +1,173 @@
+package dev.crossfade.cli.ramp;
+
+import dev.crossfade.api.Backend;
+import dev.crossfade.api.Job;
+import dev.crossfade.api.execution.ExecutionListener;
+import dev.crossfade.api.execution.Outcome;
+import dev.crossfade.router.RouteListener;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.LongAdder;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import redis.clients.jedis.AbstractPipeline;
+import redis.clients.jedis.UnifiedJedis;
+
+/**
+ * What a guarded rollout compares, counted by every worker and router process into Redis: per second, per backend,
+ * queue and class, runs, failed runs and an enqueue-to-start histogram; and per second the jobs routers sent to Kafka
+ * and how many of them fell back to Redis. Each process adds to memory on the job's thread (a map lookup and an
+ * increment) and writes the sums every {@link #FLUSH} in one pipelined round trip ({@code HINCRBY} per non-zero field,
+ * one {@code EXPIRE} per second touched), so Redis sees a few commands per process per flush, not per job. Windows
+ * expire after {@link OutcomeWindows#KEEP}; at most {@link #MAX_KEYS} queue/class pairs per flush are kept, the rest
+ * counted under one overflow pair. Shadow copies are not counted: they are the comparison's business.
+ */
+public final class OutcomeTally implements ExecutionListener, RouteListener, AutoCloseable {
+    /** How often sums go to Redis. */
+    public static final Duration FLUSH = Duration.ofMillis(200);
+
+    static final int MAX_KEYS = 500;
+    static final String OVERFLOW = "(other)";
+
+    private static final Logger log = LoggerFactory.getLogger(OutcomeTally.class);
+
+    private final OutcomeWindows windows;
+    private final UnifiedJedis redis;
+    private final Map<Field, LongAdder> pending = new ConcurrentHashMap<>();
+    private final ScheduledExecutorService flusher;
+    /** Whether the last flush failed, so an outage is logged once. */
+    private boolean failing;
+
+    /** A counter in one second's hash. */
+    record Field(long second, String name) {}
+
+    public OutcomeTally(UnifiedJedis redis, OutcomeWindows windows) {
+        this.redis = redis;
+        this.windows = windows;
+        this.flusher = Executors.newSingleThreadScheduledExecutor(r -> {
+            Thread t = new Thread(r, "crossfade-outcome-tally");
+            t.setDaemon(true);
+            return t;
+        });
+        flusher.scheduleWithFixedDelay(this::flush, FLUSH.toMillis(), FLUSH.toMillis(), TimeUnit.MILLISECONDS);
+    }
+
+    @Override
+    public void started(Job job, Backend backend, Instant startedAt) {
+        if (job.shadow() || job.enqueuedAt() == null || !counted(backend)) {
+            return;
+        }
+        long ms = Math.max(0, Duration.between(job.enqueuedAt(), startedAt).toMillis());
+        add(startedAt, OutcomeWindows.latencyField(backend, key(job), OutcomeWindows.bucketOf(ms)), 1);
+    }
+
+    @Override
+    public void finished(Job job, Backend backend, Outcome outcome, Instant startedAt, Duration duration) {
+        if (job.shadow() || !counted(backend)) {
+            return;
+        }
+        Instant at = startedAt.plus(duration);
+        String key = key(job);
+        add(at, OutcomeWindows.runsField(backend, key), 1);
+        if (!(outcome instanceof Outcome.Succeeded)) {
+            add(at, OutcomeWindows.failedField(backend, key), 1);
+        }
+    }
+
+    @Override
+    public void routed(Backend chosen, Backend landed, int jobs) {
+        if (chosen != Backend.KAFKA) {
+            return;
+        }
+        Instant now = Instant.now();
+        add(now, OutcomeWindows.CHOSEN_KAFKA, jobs);
+        if (landed != chosen) {
+            add(now, OutcomeWindows.FELL_BACK, jobs);
+        }
+    }
+
+    private static boolean counted(Backend b) {
+        return b == Backend.REDIS || b == Backend.KAFKA;
+    }
+
+    private String key(Job job) {
+        return OutcomeWindows.stratum(job.queue(), job.className());
+    }
+
+    private void add(Instant at, String name, long n) {
+        Map<Field, LongAdder> p = pending;
+        Field f = new Field(at.getEpochSecond(), name);
+        LongAdder a = p.get(f);
+        if (a == null) {
+            if (p.size() >= MAX_KEYS * 4 && name.contains(OutcomeWindows.SEP)) {
+                f = new Field(f.second(), OutcomeWindows.overflow(name));
+            }
+            a = p.computeIfAbsent(f, k -> new LongAdder());
+        }
+        a.add(n);
+    }
+
+    /** Writes what was counted since the last flush; on a Redis error the sums are kept for the next one. */
+    void flush() {
+        if (pending.isEmpty()) {
+            return;
+        }
+        long stale = Instant.now().getEpochSecond() - 5;
+        Map<Field, Long> taken = new java.util.HashMap<>();
+        for (var it = pending.entrySet().iterator(); it.hasNext(); ) {
+            Map.Entry<Field, LongAdder> e = it.next();
+            // sumThenReset loses no concurrent increment: it lands in this flush or the next.
+            long n = e.getValue().sumThenReset();
+            if (n != 0) {
+                taken.put(e.getKey(), n);
+            } else if (e.getKey().second() < stale) {
+                // Nothing counts into a second this old any more; drop it so the map stays small.
+                it.remove();
+            }
+        }
+        if (taken.isEmpty()) {
+            return;
+        }
+        try (AbstractPipeline p = redis.pipelined()) {
+            java.util.Set<Long> seconds = new java.util.HashSet<>();
+            taken.forEach((f, n) -> {
+                String key = windows.key(f.second());
+                p.hincrBy(key, f.name(), n);
+                if (seconds.add(f.second())) {
+                    p.expire(key, OutcomeWindows.KEEP.toSeconds());
+                }
+            });
+            p.sync();
+        } catch (RuntimeException e) {
+            taken.forEach(
+                    (f, n) -> pending.computeIfAbsent(f, k -> new LongAdder()).add(n));
+            if (!failing) {
+                failing = true;
+                log.warn(
+                        "cannot write the rollout's outcome counts to Redis ({}); keeping them for the next flush",
+                        e.toString());
+            }
+            return;
+        }
+        if (failing) {
+            failing = false;
+            log.info("rollout outcome counts reach Redis again");
+        }
+    }
+
+    @Override
+    public void close() {
+        flusher.shutdown();
+        try {
+            flusher.awaitTermination(1, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        flush();
+    }
+}

@@ -1,0 +1,196 @@
+package dev.crossfade.cli.ramp;
+
+import dev.crossfade.api.Backend;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import redis.clients.jedis.AbstractPipeline;
+import redis.clients.jedis.Response;
+import redis.clients.jedis.UnifiedJedis;
+
+/**
+ * The per-second hashes {@link OutcomeTally} writes ({@code <namespace>crossfade:ramp:outcomes:<epoch second>}), and
+ * their sum over a span of seconds for the guardrails. Fields are {@code <backend>|n|<queue>|<class>} (runs),
+ * {@code ...|f|...} (failed runs), {@code ...|l<bucket>|...} (enqueue-to-start histogram), and
+ * {@code router|chosen}, {@code router|fallback}. A reader caches seconds that can no longer change, so a driver
+ * reads about one hash per second of its step.
+ */
+public final class OutcomeWindows {
+    /** How long a second's counts are kept: a driver restarted within this resumes its step's figures. */
+    public static final Duration KEEP = Duration.ofHours(6);
+
+    static final String SEP = "|";
+    static final String CHOSEN_KAFKA = "router|chosen";
+    static final String FELL_BACK = "router|fallback";
+    /** Upper bounds of the latency buckets, in ms; the last bucket is everything above. */
+    static final long[] BOUNDS_MS = {5, 10, 25, 50, 100, 250, 500, 1_000, 2_500, 5_000, 10_000, 30_000, 60_000, 300_000
+    };
+    /** Seconds this far back are final: every process flushed them. */
+    private static final long SETTLED = 3;
+
+    private final UnifiedJedis redis;
+    private final String prefix;
+    private final Map<Long, Map<String, String>> settled = new HashMap<>();
+
+    public OutcomeWindows(UnifiedJedis redis, String namespace) {
+        this.redis = redis;
+        this.prefix = (namespace == null ? "" : namespace) + "crossfade:ramp:outcomes:";
+    }
+
+    String key(long second) {
+        return prefix + second;
+    }
+
+    static String stratum(String queue, String className) {
+        return queue + SEP + className;
+    }
+
+    static String runsField(Backend b, String stratum) {
+        return b.id() + SEP + "n" + SEP + stratum;
+    }
+
+    static String failedField(Backend b, String stratum) {
+        return b.id() + SEP + "f" + SEP + stratum;
+    }
+
+    static String latencyField(Backend b, String stratum, int bucket) {
+        return b.id() + SEP + "l" + bucket + SEP + stratum;
+    }
+
+    static String overflow(String field) {
+        String[] p = field.split("\\|", 3);
+        return p.length < 3 ? field : p[0] + SEP + p[1] + SEP + OutcomeTally.OVERFLOW + SEP + OutcomeTally.OVERFLOW;
+    }
+
+    static int bucketOf(long ms) {
+        for (int i = 0; i < BOUNDS_MS.length; i++) {
+            if (ms <= BOUNDS_MS[i]) {
+                return i;
+            }
+        }
+        return BOUNDS_MS.length;
+    }
+
+    /** The upper bound of the bucket holding the {@code q} quantile, in ms; -1 with no samples. */
+    static long quantileMs(long[] histogram, double q) {
+        long total = 0;
+        for (long n : histogram) {
+            total += n;
+        }
+        if (total == 0) {
+            return -1;
+        }
+        long need = (long) Math.ceil(q * total);
+        long seen = 0;
+        for (int i = 0; i < histogram.length; i++) {
+            seen += histogram[i];
+            if (seen >= need) {
+                return i < BOUNDS_MS.length ? BOUNDS_MS[i] : Long.MAX_VALUE;
+            }
+        }
+        return Long.MAX_VALUE;
+    }
+
+    /**
+     * Sums over seconds {@code from..to}, both included.
+     *
+     * @param strata     per queue|class: Kafka runs, Kafka failed, Redis runs, Redis failed
+     * @param kafkaLatency enqueue-to-start histogram of Kafka runs
+     * @param redisLatency the same of Redis runs, only of queues and classes that also ran on Kafka
+     * @param chosenKafka jobs routers sent to Kafka
+     * @param fellBack    of those, jobs that went to Redis because Kafka failed
+     */
+    public record Figures(
+            Map<String, long[]> strata, long[] kafkaLatency, long[] redisLatency, long chosenKafka, long fellBack) {
+        public List<FailureSprt.Stratum> sprtStrata() {
+            List<FailureSprt.Stratum> out = new ArrayList<>();
+            strata.values().forEach(s -> out.add(new FailureSprt.Stratum(s[0], s[1], s[2], s[3])));
+            return out;
+        }
+
+        public long kafkaRuns() {
+            return strata.values().stream().mapToLong(s -> s[0]).sum();
+        }
+
+        public long redisRuns() {
+            return strata.values().stream().mapToLong(s -> s[2]).sum();
+        }
+    }
+
+    /** The sums over seconds {@code from..to}. */
+    public synchronized Figures read(long from, long to) {
+        settled.keySet().removeIf(s -> s < from);
+        long now = System.currentTimeMillis() / 1000;
+        Map<Long, Response<Map<String, String>>> asked = new LinkedHashMap<>();
+        try (AbstractPipeline p = redis.pipelined()) {
+            for (long s = from; s <= to; s++) {
+                if (!settled.containsKey(s)) {
+                    asked.put(s, p.hgetAll(key(s)));
+                }
+            }
+            p.sync();
+        }
+        Map<Long, Map<String, String>> all = new TreeMap<>(settled);
+        asked.forEach((s, r) -> {
+            all.put(s, r.get());
+            if (s < now - SETTLED) {
+                settled.put(s, r.get());
+            }
+        });
+        Map<String, long[]> strata = new TreeMap<>();
+        Map<String, long[]> kafkaLat = new HashMap<>();
+        Map<String, long[]> redisLat = new HashMap<>();
+        long chosen = 0;
+        long fell = 0;
+        for (Map<String, String> h : all.values()) {
+            for (Map.Entry<String, String> e : h.entrySet()) {
+                long n = Long.parseLong(e.getValue());
+                String f = e.getKey();
+                if (f.equals(CHOSEN_KAFKA)) {
+                    chosen += n;
+                    continue;
+                }
+                if (f.equals(FELL_BACK)) {
+                    fell += n;
+                    continue;
+                }
+                String[] p = f.split("\\|", 3);
+                if (p.length < 3) {
+                    continue;
+                }
+                boolean kafka = p[0].equals(Backend.KAFKA.id());
+                String stratum = p[2];
+                if (p[1].equals("n") || p[1].equals("f")) {
+                    long[] s = strata.computeIfAbsent(stratum, k -> new long[4]);
+                    s[(kafka ? 0 : 2) + (p[1].equals("f") ? 1 : 0)] += n;
+                } else if (p[1].startsWith("l")) {
+                    int b = Integer.parseInt(p[1].substring(1));
+                    if (b >= 0 && b <= BOUNDS_MS.length) {
+                        (kafka ? kafkaLat : redisLat)
+                                .computeIfAbsent(stratum, k -> new long[BOUNDS_MS.length + 1])[b] += n;
+                    }
+                }
+            }
+        }
+        long[] k = new long[BOUNDS_MS.length + 1];
+        long[] r = new long[BOUNDS_MS.length + 1];
+        kafkaLat.values().forEach(h -> add(k, h));
+        // Only queues and classes Kafka also ran: a slow queue that stays on Redis says nothing about Kafka.
+        redisLat.forEach((s, h) -> {
+            if (kafkaLat.containsKey(s)) {
+                add(r, h);
+            }
+        });
+        return new Figures(strata, k, r, chosen, fell);
+    }
+
+    private static void add(long[] into, long[] h) {
+        for (int i = 0; i < into.length; i++) {
+            into[i] += h[i];
+        }
+    }
+}
