@@ -162,7 +162,7 @@ class ClusterLeaderKillTest {
                 refused.addAndGet(batch.size());
             }
             if (killed == null && sent >= JOBS / 3) {
-                busiest = kafka.lag("default").stream()
+                busiest = kafka.admin().lag("default").stream()
                         .max(Comparator.comparingLong(PartitionLag::offsetLag))
                         .map(PartitionLag::partition)
                         .orElse(0);

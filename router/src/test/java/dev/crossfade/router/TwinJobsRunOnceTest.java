@@ -72,7 +72,9 @@ class TwinJobsRunOnceTest extends WorkerStacks {
     }
 
     private static long kafkaRecords(KafkaBackend kafka) {
-        return kafka.lag("default").stream().mapToLong(PartitionLag::endOffset).sum();
+        return kafka.admin().lag("default").stream()
+                .mapToLong(PartitionLag::endOffset)
+                .sum();
     }
 
     @Test
@@ -167,7 +169,7 @@ class TwinJobsRunOnceTest extends WorkerStacks {
                 .until(() -> redis.admin().queueSizes().values().stream().allMatch(n -> n == 0)
                         && redis.admin().scheduledSize() == 0
                         && redis.admin().retrySize() == 0
-                        && kafka.lag("default").stream().allMatch(l -> l.offsetLag() == 0));
+                        && kafka.admin().lag("default").stream().allMatch(l -> l.offsetLag() == 0));
 
         List<String> twice =
                 twins.stream().filter(j -> runs(redis, j).size() != 1).toList();

@@ -114,7 +114,7 @@ public final class Ramp {
         Supplier<Duration> lag = () -> {
             Duration worst = Duration.ZERO;
             for (String q : queues) {
-                for (PartitionLag p : node.kafka().lag(q)) {
+                for (PartitionLag p : node.kafka().admin().lag(q)) {
                     if (p.timeLag() != null && p.timeLag().compareTo(worst) > 0) {
                         worst = p.timeLag();
                     }
