@@ -146,7 +146,9 @@ class TransferIntegrationTest {
         r = CliTestSupport.run("transfer", "--from", "kafka", "--to", "redis", "--queue", Q, "-c", c.toString());
         assertEquals(0, r.exit(), r.err());
         assertTrue(
-                r.out().contains("moved 1130 jobs of queue moving from kafka to redis: 1100 pending, 30 scheduled"),
+                r.out()
+                        .contains(
+                                "moved 1130 jobs of queue moving from kafka to redis: 1100 pending, 20 scheduled, 10 retries"),
                 r.out());
 
         try (Node node = Node.start(CrossfadeConfig.load(c, Map.of()), new SimpleMeterRegistry())) {

@@ -1,6 +1,7 @@
 package dev.crossfade.kafka;
 
 import dev.crossfade.api.JobQueue;
+import dev.crossfade.api.Transferred;
 import dev.crossfade.api.execution.ExecutionCore;
 import dev.crossfade.kafka.internal.ClientProperties;
 import dev.crossfade.kafka.internal.LagMonitor;
@@ -149,20 +150,6 @@ public final class KafkaAdmin {
     public Transferred transfer(String queue, JobQueue target) {
         Objects.requireNonNull(target, "target");
         return new QueueTransfer(config, clients, topics, admin, outcomes, queue, target).run();
-    }
-
-    /**
-     * What {@link #transfer} moved.
-     *
-     * @param pending   jobs that were waiting in the jobs topic
-     * @param scheduled scheduled jobs and retries from the delay tiers, sent with their due time
-     * @param invalid   records that were not jobs, sent to the queue's DLQ instead
-     */
-    public record Transferred(long pending, long scheduled, long invalid) {
-        /** Jobs the target accepted. */
-        public long total() {
-            return pending + scheduled;
-        }
     }
 
     private static List<TopicPartition> partitions(KafkaConsumer<byte[], byte[]> c, String topic) {

@@ -4,6 +4,7 @@ import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import dev.crossfade.api.Job;
+import dev.crossfade.api.Transferred;
 import dev.crossfade.api.WorkerRuntime;
 import dev.crossfade.api.testing.InMemoryBackend;
 import dev.crossfade.devservices.KafkaService;
@@ -55,7 +56,7 @@ class QueuePerGroupTest {
                 await().atMost(Duration.ofSeconds(30)).until(() -> runs.count(bJobs) > 0);
 
                 InMemoryBackend redis = InMemoryBackend.fake();
-                KafkaAdmin.Transferred moved = backend.admin().transfer("a", redis.queue());
+                Transferred moved = backend.admin().transfer("a", redis.queue());
 
                 bJobs.addAll(enqueueB(backend, 50));
                 await().atMost(Duration.ofSeconds(30)).until(() -> runs.all(bJobs));

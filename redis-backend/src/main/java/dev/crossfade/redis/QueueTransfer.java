@@ -2,6 +2,7 @@ package dev.crossfade.redis;
 
 import dev.crossfade.api.Job;
 import dev.crossfade.api.JobQueue;
+import dev.crossfade.api.Transferred;
 import dev.crossfade.api.codec.InvalidPayloadException;
 import dev.crossfade.api.codec.JobCodec;
 import dev.crossfade.redis.internal.Keys;
@@ -113,7 +114,7 @@ final class QueueTransfer {
         this.lockKey = keys.transferPending(queue) + ":lock";
     }
 
-    RedisAdmin.Transferred run() {
+    Transferred run() {
         // Two transfers of one queue would share the staging keys; one deleting the other's unacknowledged batch
         // would lose it. The lock expires so a crashed transfer does not block the queue for long.
         if (!"OK"
@@ -125,7 +126,7 @@ final class QueueTransfer {
             long[] pending = pending();
             long scheduled = sortedSet(keys.schedule(), "schedule");
             long retries = sortedSet(keys.retry(), "retry");
-            return new RedisAdmin.Transferred(pending[0], scheduled, retries, pending[1]);
+            return new Transferred(pending[0], scheduled, retries, pending[1]);
         } finally {
             if (lockToken.equals(redis.get(lockKey))) {
                 redis.del(lockKey);

@@ -3,6 +3,7 @@ package dev.crossfade.redis;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.crossfade.api.Job;
+import dev.crossfade.api.Transferred;
 import dev.crossfade.api.codec.InvalidPayloadException;
 import dev.crossfade.api.codec.JobCodec;
 import dev.crossfade.redis.internal.Keys;
@@ -134,21 +135,6 @@ public final class RedisAdmin {
         java.util.Objects.requireNonNull(queue, "queue");
         java.util.Objects.requireNonNull(target, "target");
         return new QueueTransfer(redis, keys, CODEC, queue, target, 500).run();
-    }
-
-    /**
-     * What {@link #transfer} moved.
-     *
-     * @param pending   pending jobs sent to the target
-     * @param scheduled scheduled jobs sent (with their due time)
-     * @param retries   retry-set entries sent (due at their retry time)
-     * @param invalid   payloads left in the queue because they are not jobs
-     */
-    public record Transferred(long pending, long scheduled, long retries, long invalid) {
-        /** Jobs the target accepted. */
-        public long total() {
-            return pending + scheduled + retries;
-        }
     }
 
     /** Finds a member by jid as Sidekiq's {@code JobSet#find_job} does: ZSCAN matching the jid, then parse. */

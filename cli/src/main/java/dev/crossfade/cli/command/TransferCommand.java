@@ -1,6 +1,7 @@
 package dev.crossfade.cli.command;
 
 import dev.crossfade.api.Backend;
+import dev.crossfade.api.Transferred;
 import dev.crossfade.cli.Options;
 import dev.crossfade.cli.runtime.Node;
 import dev.crossfade.config.ConfigException;
@@ -56,7 +57,7 @@ public final class TransferCommand implements Callable<Integer> {
         PrintWriter out = spec.commandLine().getOut();
         try (Node node = Node.start(options.load(), new SimpleMeterRegistry(), Set.of(Backend.REDIS, Backend.KAFKA))) {
             if (from.equals("redis")) {
-                RedisAdmin.Transferred t =
+                Transferred t =
                         node.redis().admin().transfer(queue, node.kafka().queue());
                 out.printf(
                         "moved %d jobs of queue %s from redis to kafka: %d pending, %d scheduled, %d retries%s%n",
@@ -67,14 +68,15 @@ public final class TransferCommand implements Callable<Integer> {
                         t.retries(),
                         t.invalid() == 0 ? "" : "; " + t.invalid() + " payloads that are not jobs stay in Redis");
             } else {
-                KafkaAdmin.Transferred t =
+                Transferred t =
                         node.kafka().admin().transfer(queue, node.redis().queue());
                 out.printf(
-                        "moved %d jobs of queue %s from kafka to redis: %d pending, %d scheduled or retrying%s%n",
+                        "moved %d jobs of queue %s from kafka to redis: %d pending, %d scheduled, %d retries%s%n",
                         t.total(),
                         queue,
                         t.pending(),
                         t.scheduled(),
+                        t.retries(),
                         t.invalid() == 0 ? "" : "; " + t.invalid() + " records that are not jobs went to the DLQ");
             }
             out.flush();

@@ -2,6 +2,7 @@ package dev.crossfade.kafka.internal;
 
 import dev.crossfade.api.Job;
 import dev.crossfade.api.JobQueue;
+import dev.crossfade.api.Transferred;
 import dev.crossfade.kafka.KafkaAdmin;
 import dev.crossfade.kafka.KafkaBackendConfig;
 import java.time.Duration;
@@ -69,7 +70,7 @@ public final class QueueTransfer {
         this.target = target;
     }
 
-    public KafkaAdmin.Transferred run() {
+    public Transferred run() {
         if (config.mode() == KafkaBackendConfig.Mode.SHARE) {
             throw new IllegalStateException("transfer out of Kafka needs group mode: a share group's progress is per "
                     + "record, not an offset, so the not-yet-run jobs of queue '" + queue + "' cannot be told apart");
@@ -79,16 +80,14 @@ public final class QueueTransfer {
         String scheduler = config.schedulerGroup(queue);
         requireNoMembers(List.of(workers, scheduler));
         Set<String> existing = get(admin.listTopics().names());
-        long[] pending = new long[2];
-        long scheduled = 0;
+        long[] pending = new long[3];
         if (existing.contains(topics.jobs(queue))) {
             pending = move(List.of(topics.jobs(queue)), workers, false);
         }
         List<String> tiers =
                 topics.delayTopics(queue).stream().filter(existing::contains).toList();
-        long[] delayed = tiers.isEmpty() ? new long[2] : move(tiers, scheduler, true);
-        scheduled += delayed[0];
-        return new KafkaAdmin.Transferred(pending[0], scheduled, pending[1] + delayed[1]);
+        long[] delayed = tiers.isEmpty() ? new long[3] : move(tiers, scheduler, true);
+        return new Transferred(pending[0], delayed[0] - delayed[2], delayed[2], pending[1] + delayed[1]);
     }
 
     private void requireNoMembers(List<String> groups) {
@@ -117,7 +116,7 @@ public final class QueueTransfer {
         }
     }
 
-    /** @return jobs sent, records dead-lettered because they are not jobs */
+    /** @return jobs sent, records dead-lettered because they are not jobs, retries among the jobs sent */
     private long[] move(List<String> topicNames, String group, boolean delayed) {
         Map<TopicPartition, OffsetAndMetadata> committed =
                 get(admin.listConsumerGroupOffsets(group).partitionsToOffsetAndMetadata());
@@ -125,6 +124,7 @@ public final class QueueTransfer {
         props.put(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, 500);
         long sent = 0;
         long invalid = 0;
+        long retries = 0;
         try (KafkaConsumer<byte[], byte[]> c = new KafkaConsumer<>(props)) {
             List<TopicPartition> tps = new ArrayList<>();
             for (String t : topicNames) {
@@ -147,7 +147,7 @@ public final class QueueTransfer {
                 }
             }
             if (todo.isEmpty()) {
-                return new long[2];
+                return new long[3];
             }
             c.assign(todo);
             todo.forEach(tp -> c.seek(tp, start.get(tp)));
@@ -187,11 +187,14 @@ public final class QueueTransfer {
                 for (Map.Entry<Job, Instant> e : later) {
                     target.enqueueAt(e.getKey(), e.getValue());
                     sent++;
+                    if (e.getKey().retryCount() != null) {
+                        retries++;
+                    }
                 }
                 commit(group, done);
             }
         }
-        return new long[] {sent, invalid};
+        return new long[] {sent, invalid, retries};
     }
 
     /**
