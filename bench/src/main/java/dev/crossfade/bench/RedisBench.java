@@ -114,7 +114,8 @@ final class RedisBench {
                 + "on one thread, timed including building the `Job` objects (as `push_bulk`'s time includes building "
                 + "its payloads), after a JIT warm-up of "
                 + String.format(java.util.Locale.ROOT, "%,d", warmUp)
-                + " jobs (until its rate stopped rising). Sidekiq: `push_bulk` of " + BATCH + " args per call (6.4 has no batch_size option; 1,000 is Sidekiq's recommended maximum), "
+                + " jobs (until its rate stopped rising). Sidekiq: `push_bulk` of " + BATCH
+                + " args per call (6.4 has no batch_size option; 1,000 is Sidekiq's recommended maximum), "
                 + "timed inside Ruby. redis-benchmark: `-t lpush -n " + n + " -d " + Payloads.TARGET_BYTES + " -c 1 -P "
                 + BATCH + "`, the same batch shape with no encoding at all.");
     }
