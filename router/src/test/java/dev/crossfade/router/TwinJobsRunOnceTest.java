@@ -5,7 +5,9 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.crossfade.api.Backend;
+import dev.crossfade.api.EnqueueTimeoutException;
 import dev.crossfade.api.Job;
+import dev.crossfade.api.JobQueue;
 import dev.crossfade.api.WorkerRuntime;
 import dev.crossfade.api.execution.ExecutionCore;
 import dev.crossfade.api.worker.WorkerRegistry;
@@ -24,6 +26,7 @@ import io.github.resilience4j.circuitbreaker.CircuitBreakerConfig;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
@@ -42,10 +45,12 @@ import redis.clients.jedis.resps.ScanResult;
 
 /**
  * Jobs forced onto both backends, as when the broker hangs with the jobs in hand: the router's Kafka calls time out and
- * it falls back to Redis, and the broker writes them once it runs again, so each jid sits on both. Three worker
- * JVMs (each its own backends, guard and runtime, sharing the queues) must run each jid's worker body once, a job
- * longer than the guard's lease once, and a job that fails on one copy through its retry, never through the other copy.
- * The broker is this class's own, since the test freezes it.
+ * it falls back to Redis, and the broker writes them once it runs again, so each jid sits on both. The real fault (the
+ * broker SIGSTOPped under concurrent enqueues) twins the jobs whose requests were on the wire; a Kafka queue whose
+ * acks are lost after the write twins a thousand more, deterministically. Three worker JVMs (each its own backends,
+ * guard and runtime, sharing the queues) must run each jid's worker body once, a job longer than the guard's lease
+ * once, and a job that fails on one copy through its retry, never through the other copy. The broker is this class's
+ * own, since the test freezes it.
  */
 @ExtendWith(CrossfadeServices.class)
 class TwinJobsRunOnceTest extends WorkerStacks {
@@ -118,18 +123,17 @@ class TwinJobsRunOnceTest extends WorkerStacks {
         Thread.sleep(3_000);
         long recordsBefore = kafkaRecords(kafka);
 
-        // Single enqueues from many threads while the broker is frozen: each call's wait for its ack times out and
-        // the router falls back to Redis, while the record stays in flight and the broker writes it after the thaw.
+        // 1. The real fault: single enqueues from many threads while the broker is frozen. Each call's wait for its
+        // ack times out and the router falls back to Redis; the requests already on the wire are written once the
+        // broker runs again, so those jids sit on both backends.
         List<Future<String>> calls = new ArrayList<>();
         ExecutorService callers = Executors.newFixedThreadPool(50);
         broker.pause();
         try {
-            for (int i = 0; i < 1_000; i++) {
-                Job job = Job.of("Twin", i);
+            for (int i = 0; i < 300; i++) {
+                Job job = Job.of("Twin", "frozen-" + i);
                 calls.add(callers.submit(() -> router.enqueue(job)));
             }
-            calls.add(callers.submit(() -> router.enqueue(Job.of("Slow"))));
-            calls.add(callers.submit(() -> router.enqueue(Job.of("FailsOnce"))));
             for (Future<String> f : calls) {
                 f.get(2, TimeUnit.MINUTES);
             }
@@ -138,25 +142,39 @@ class TwinJobsRunOnceTest extends WorkerStacks {
             callers.shutdown();
         }
         List<String> twins = new ArrayList<>();
-        for (Future<String> f : calls.subList(0, 1_000)) {
+        for (Future<String> f : calls) {
             twins.add(f.get());
         }
-        String slow = calls.get(1_000).get();
-        String failsOnce = calls.get(1_001).get();
-        assertEquals(
-                twins.size() + 2,
-                routerMeters.find("crossfade.router.fallbacks").counters().stream()
-                        .mapToDouble(c -> c.count())
-                        .sum(),
-                "every job enqueued during the hang fell back to Redis");
-        // The frozen broker had the writes: once it runs, they land on Kafka too.
-        long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
-        while (kafkaRecords(kafka) - recordsBefore < twins.size() + 2 && System.nanoTime() < deadline) {
-            Thread.sleep(200);
+        assertEquals(twins.size(), fallbacks(routerMeters), "every job enqueued during the hang fell back to Redis");
+        long landed = awaitSteady(() -> kafkaRecords(kafka) - recordsBefore);
+        assertTrue(landed > 0, "the frozen broker wrote the requests it had been sent: " + landed);
+
+        // 2. Many more twins, deterministically: Kafka writes each job and the ack is lost (what a broker that froze
+        // after writing does, for every job). Among them a job longer than the lease and one that fails once.
+        RoutingJobQueue ackLost = closeLater(new RoutingJobQueue(
+                redis.queue(),
+                landedButTimedOut(kafka.queue()),
+                flags,
+                RouterConfig.custom()
+                        .meterRegistry(routerMeters)
+                        .twinMarks(redis.twinMarks(Duration.ofMinutes(10)))
+                        .circuitBreaker(CircuitBreakerConfig.custom()
+                                .slidingWindowSize(10_000)
+                                .minimumNumberOfCalls(10_000)
+                                .build())
+                        .build()));
+        List<String> certain = new ArrayList<>();
+        for (int i = 0; i < 1_000; i += 100) {
+            List<Job> batch = new ArrayList<>();
+            for (int j = i; j < i + 100; j++) {
+                batch.add(Job.of("Twin", j));
+            }
+            certain.addAll(ackLost.enqueueAll(batch));
         }
-        // At least every job: a producer retry after the thaw may write one twice, which the guard covers as well.
-        long landed = kafkaRecords(kafka) - recordsBefore;
-        assertTrue(landed >= twins.size() + 2, "jobs written to Kafka after the thaw: " + landed);
+        String slow = ackLost.enqueue(Job.of("Slow"));
+        String failsOnce = ackLost.enqueue(Job.of("FailsOnce"));
+        assertEquals(twins.size() + certain.size() + 2, fallbacks(routerMeters), "the lost acks fell back to Redis");
+        twins.addAll(certain);
 
         await().atMost(Duration.ofSeconds(120))
                 .until(() -> twins.stream().allMatch(j -> !runs(redis, j).isEmpty())
@@ -179,7 +197,7 @@ class TwinJobsRunOnceTest extends WorkerStacks {
                 List.of("1", "2"),
                 runs(redis, failsOnce),
                 "a failed copy is retried by its policy, not run again by the other copy");
-        assertTrue(guardKeys(redis) >= twins.size(), "the twins were claimed");
+        assertTrue(guardKeys(redis) >= certain.size() + 2, "the twins were claimed");
     }
 
     /**
@@ -241,6 +259,60 @@ class TwinJobsRunOnceTest extends WorkerStacks {
             assertEquals(0, fallbacks, "no fault: no job may have fallen back to Redis");
             assertEquals(0, guardKeys(redis), "guard keys left at " + kafkaPercent + "% Kafka");
         }
+    }
+
+    private static double fallbacks(SimpleMeterRegistry meters) {
+        return meters.find("crossfade.router.fallbacks").counters().stream()
+                .mapToDouble(c -> c.count())
+                .sum();
+    }
+
+    /** Polls {@code value} until it has not changed for two seconds (at most a minute); returns the last value. */
+    private static long awaitSteady(java.util.function.LongSupplier value) throws InterruptedException {
+        long last = value.getAsLong();
+        long steadySince = System.nanoTime();
+        long giveUp = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+        while (System.nanoTime() - steadySince < Duration.ofSeconds(2).toNanos() && System.nanoTime() < giveUp) {
+            Thread.sleep(200);
+            long now = value.getAsLong();
+            if (now != last) {
+                last = now;
+                steadySince = System.nanoTime();
+            }
+        }
+        return last;
+    }
+
+    /** Kafka that writes, then reports a timeout: the write landed, the router cannot know. */
+    private static JobQueue landedButTimedOut(JobQueue kafka) {
+        return new JobQueue() {
+            @Override
+            public String enqueue(Job job) {
+                kafka.enqueue(job);
+                throw new EnqueueTimeoutException(Backend.KAFKA, "ack lost", null);
+            }
+
+            @Override
+            public String enqueueAt(Job job, Instant at) {
+                kafka.enqueueAt(job, at);
+                throw new EnqueueTimeoutException(Backend.KAFKA, "ack lost", null);
+            }
+
+            @Override
+            public List<String> enqueueAll(List<Job> jobs) {
+                kafka.enqueueAll(jobs);
+                throw new EnqueueTimeoutException(Backend.KAFKA, "ack lost", null);
+            }
+
+            @Override
+            public List<String> enqueueAll(List<Job> jobs, Duration limit) {
+                kafka.enqueueAll(jobs, limit);
+                throw new EnqueueTimeoutException(Backend.KAFKA, "ack lost", null);
+            }
+
+            @Override
+            public void close() {}
+        };
     }
 
     /** Guard keys in this test's namespace, counted with SCAN as an operator would (KEYS blocks Redis). */
