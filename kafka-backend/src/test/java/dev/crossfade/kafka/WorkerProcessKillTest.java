@@ -13,6 +13,7 @@ import dev.crossfade.devservices.ChildJvm;
 import dev.crossfade.devservices.KafkaService;
 import dev.crossfade.devservices.TestNamespace;
 import dev.crossfade.devservices.junit.CrossfadeServices;
+import dev.crossfade.tck.Ledger;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -63,22 +64,22 @@ class WorkerProcessKillTest {
             int beforeTakeover = lines(ledger);
             assertTrue(beforeTakeover < jids.size(), "the child was killed mid-run (" + beforeTakeover + " done)");
 
-            FaultTestSupport.Runs runs = new FaultTestSupport.Runs();
+            Ledger runs = new Ledger();
             WorkerRegistry registry = WorkerRegistry.builder()
-                    .register("SlowWorker", (a, ctx) -> runs.add(ctx.jid()))
+                    .register("SlowWorker", (a, ctx) -> runs.complete(runs.start(a, ctx)))
                     .build();
             WorkerRuntime takeover =
                     backend.workers(ExecutionCore.builder(registry).build(), Set.of("default"), 4);
             takeover.start();
             try {
                 await().atMost(Duration.ofSeconds(60)).until(() -> {
-                    FaultTestSupport.Runs all = merged(runs, ledger);
-                    return all.all(jids);
+                    Ledger all = merged(runs, ledger);
+                    return all.completedAll(jids);
                 });
             } finally {
                 takeover.stop(Duration.ofSeconds(10));
             }
-            FaultTestSupport.Runs all = merged(runs, ledger);
+            Ledger all = merged(runs, ledger);
             assertEquals(List.of(), all.missing(jids), "no job lost");
             System.out.printf(
                     "%s kill test: child finished %d jobs before SIGKILL; duplicates after takeover: %d%n",
@@ -91,10 +92,10 @@ class WorkerProcessKillTest {
         }
     }
 
-    private static FaultTestSupport.Runs merged(FaultTestSupport.Runs inProcess, Path ledger) throws Exception {
-        FaultTestSupport.Runs all = new FaultTestSupport.Runs();
-        all.addFile(ledger);
-        inProcess.snapshotInto(all);
+    private static Ledger merged(Ledger inProcess, Path ledger) throws Exception {
+        Ledger all = new Ledger();
+        all.completeFromFile(ledger);
+        all.completeAll(inProcess);
         return all;
     }
 
