@@ -1,15 +1,14 @@
 package dev.crossfade.cli;
 
+import dev.crossfade.devservices.ChildJvm;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.TimeUnit;
 import java.util.function.Predicate;
 
 /**
@@ -17,11 +16,11 @@ import java.util.function.Predicate;
  * in one file. {@link #close()} stops it and checks that nothing it printed holds a test secret.
  */
 final class CliProcess implements AutoCloseable {
-    private final Process process;
+    private final ChildJvm process;
     private final Path output;
     private final String what;
 
-    private CliProcess(Process process, Path output, String what) {
+    private CliProcess(ChildJvm process, Path output, String what) {
         this.process = process;
         this.output = output;
         this.what = what;
@@ -34,23 +33,19 @@ final class CliProcess implements AutoCloseable {
 
     /** {@link #start(Path, Map, String...)} with extra JVM options, e.g. {@code -D} log levels. */
     static CliProcess start(Path dir, Map<String, String> env, List<String> jvmOptions, String... args) {
-        List<String> cmd = new ArrayList<>(List.of(
-                Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "-Xmx256m",
-                "-XX:+UseSerialGC",
-                "-XX:TieredStopAtLevel=1"));
-        cmd.addAll(jvmOptions);
-        cmd.addAll(List.of("-cp", System.getProperty("java.class.path"), Main.class.getName()));
-        cmd.addAll(List.of(args));
         try {
             Path out = Files.createTempFile(dir, "crossfade-", ".out");
-            ProcessBuilder pb = new ProcessBuilder(cmd)
-                    .redirectErrorStream(true)
-                    .redirectOutput(ProcessBuilder.Redirect.to(out.toFile()))
-                    .directory(dir.toFile());
-            pb.environment().keySet().removeIf(k -> k.startsWith("CROSSFADE_") || k.equals("LD_SDK_KEY"));
-            pb.environment().putAll(env);
-            return new CliProcess(pb.start(), out, String.join(" ", args));
+            ChildJvm child = ChildJvm.builder(Main.class)
+                    .heap("256m")
+                    .quickStart()
+                    .jvmOptions(jvmOptions)
+                    .args(args)
+                    .directory(dir)
+                    .envRemoved(k -> k.startsWith("CROSSFADE_") || k.equals("LD_SDK_KEY"))
+                    .env(env)
+                    .outputTo(out)
+                    .start();
+            return new CliProcess(child, out, String.join(" ", args));
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
@@ -67,23 +62,17 @@ final class CliProcess implements AutoCloseable {
 
     /** Waits until a line matches, or fails with the output. */
     void awaitLine(Predicate<String> line, Duration timeout) throws InterruptedException {
-        long deadline = System.nanoTime() + timeout.toNanos();
-        while (System.nanoTime() < deadline) {
-            if (output().lines().anyMatch(line)) {
-                return;
-            }
-            if (!process.isAlive()) {
-                throw new AssertionError(what + " exited with " + process.exitValue() + ":\n" + output());
-            }
-            Thread.sleep(100);
+        try {
+            process.awaitLine(line, timeout);
+        } catch (IllegalStateException e) {
+            throw new AssertionError(what + ": " + e.getMessage());
         }
-        throw new AssertionError(what + ": the line awaited did not come within " + timeout + ":\n" + output());
     }
 
     /** Waits for the exit, or fails. */
-    int awaitExit(Duration timeout) throws InterruptedException {
-        if (!process.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS)) {
-            process.destroyForcibly();
+    int awaitExit(Duration timeout) {
+        if (!process.awaitExit(timeout)) {
+            process.process().destroyForcibly();
             throw new AssertionError(what + " still running after " + timeout + ":\n" + output());
         }
         return process.exitValue();
@@ -95,11 +84,11 @@ final class CliProcess implements AutoCloseable {
 
     /** SIGTERM, a wait for the graceful exit, then the secret check of all it printed. */
     @Override
-    public void close() throws InterruptedException {
+    public void close() {
         if (process.isAlive()) {
-            process.destroy();
-            if (!process.waitFor(30, TimeUnit.SECONDS)) {
-                process.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
+            process.terminate();
+            if (!process.awaitExit(Duration.ofSeconds(30))) {
+                process.kill();
             }
         }
         CliTestSupport.assertNoSecret(what, output());

@@ -4,14 +4,10 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.crossfade.devservices.ChildJvm;
 import dev.crossfade.devservices.LocalLaunchDarkly;
 import dev.crossfade.devservices.junit.CrossfadeServices;
-import java.io.BufferedReader;
-import java.io.IOException;
-import java.io.InputStreamReader;
-import java.io.UncheckedIOException;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.BlockingQueue;
@@ -38,41 +34,21 @@ class KillSwitchAcrossJvmsTest {
     }
 
     /** One watcher JVM and the lines it printed, each with the nanoTime it arrived. */
-    private record Watcher(Process process, BlockingQueue<Line> lines) {}
+    private record Watcher(ChildJvm process, BlockingQueue<Line> lines) {}
 
     private record Line(String text, long nanos) {}
 
-    private static Watcher watch(LocalLaunchDarkly ld) throws IOException {
-        Process p = new ProcessBuilder(
-                        Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                        "-Xmx128m",
-                        "-XX:+UseSerialGC",
-                        "-XX:TieredStopAtLevel=1",
-                        "-Dorg.slf4j.simpleLogger.defaultLogLevel=warn",
-                        "-cp",
-                        System.getProperty("java.class.path"),
-                        KillSwitchWatcher.class.getName(),
-                        ld.uri().toString(),
-                        ld.sdkKey())
-                .redirectError(ProcessBuilder.Redirect.INHERIT)
-                .start();
+    private static Watcher watch(LocalLaunchDarkly ld) {
         BlockingQueue<Line> lines = new LinkedBlockingQueue<>();
-        Thread reader = new Thread(
-                () -> {
-                    try (BufferedReader r =
-                            new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8))) {
-                        String line;
-                        while ((line = r.readLine()) != null) {
-                            lines.add(new Line(line, System.nanoTime()));
-                        }
-                    } catch (IOException e) {
-                        throw new UncheckedIOException(e);
-                    }
-                },
-                "watcher-output");
-        reader.setDaemon(true);
-        reader.start();
-        return new Watcher(p, lines);
+        ChildJvm child = ChildJvm.builder(KillSwitchWatcher.class)
+                .heap("128m")
+                .quickStart()
+                .jvmOptions("-Dorg.slf4j.simpleLogger.defaultLogLevel=warn")
+                .args(ld.uri().toString(), ld.sdkKey())
+                .inheritStderr()
+                .onLine(line -> lines.add(new Line(line, System.nanoTime())))
+                .start();
+        return new Watcher(child, lines);
     }
 
     @Test
@@ -119,9 +95,9 @@ class KillSwitchAcrossJvmsTest {
             assertEquals(1, ld.streamsOpened() / JVMS, "one stream per JVM for all the flips");
         } finally {
             for (Watcher w : watchers) {
-                w.process().getOutputStream().close();
-                if (!w.process().waitFor(10, TimeUnit.SECONDS)) {
-                    w.process().destroyForcibly().waitFor(10, TimeUnit.SECONDS);
+                w.process().closeStdin();
+                if (!w.process().awaitExit(Duration.ofSeconds(10))) {
+                    w.process().kill();
                 }
             }
         }

@@ -8,6 +8,7 @@ import dev.crossfade.api.WorkerRuntime;
 import dev.crossfade.devservices.KafkaService;
 import dev.crossfade.devservices.TestNamespace;
 import dev.crossfade.devservices.junit.CrossfadeServices;
+import dev.crossfade.tck.Ledger;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -33,10 +34,10 @@ class GroupBackpressureTest {
                 jobs.add(Job.of("CountingWorker", i, "x".repeat(4_000)));
             }
             List<String> jids = backend.queue().enqueueAll(jobs);
-            FaultTestSupport.Runs runs = new FaultTestSupport.Runs();
+            Ledger runs = new Ledger();
             WorkerRuntime workers = FaultTestSupport.countingWorkers(backend, runs, 0);
             try {
-                await().atMost(Duration.ofSeconds(60)).until(() -> runs.all(jids));
+                await().atMost(Duration.ofSeconds(60)).until(() -> runs.completedAll(jids));
             } finally {
                 workers.stop(Duration.ofSeconds(10));
             }

@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.crossfade.api.Job;
+import dev.crossfade.devservices.ChildJvm;
 import dev.crossfade.devservices.KafkaService;
 import dev.crossfade.devservices.TestNamespace;
 import dev.crossfade.devservices.junit.CrossfadeServices;
@@ -13,7 +14,6 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.io.TempDir;
@@ -49,26 +49,20 @@ class GroupPoisonCapTest {
             }
 
             int deaths = 0;
-            Process child = null;
+            ChildJvm child = null;
             try {
                 for (int start = 1; ; start++) {
-                    child = new ProcessBuilder(
-                                    Path.of(System.getProperty("java.home"), "bin", "java")
-                                            .toString(),
-                                    "-cp",
-                                    System.getProperty("java.class.path"),
-                                    "-Xmx256m",
-                                    WorkerMain.class.getName(),
+                    child = ChildJvm.builder(WorkerMain.class)
+                            .heap("256m")
+                            .args(
                                     kafka.bootstrapServers(),
                                     prefix,
                                     "GROUP",
                                     ledger.toString(),
                                     Integer.toString(MAX_RECOVERIES))
-                            .redirectErrorStream(true)
-                            .redirectOutput(
-                                    dir.resolve("child-" + start + ".log").toFile())
+                            .outputTo(dir.resolve("child-" + start + ".log"))
                             .start();
-                    Process running = child;
+                    ChildJvm running = child;
                     await().atMost(Duration.ofSeconds(45))
                             .pollInterval(Duration.ofMillis(200))
                             .until(() -> !running.isAlive() || (ledgerHas(ledger, behind) && dead(backend, poison)));
@@ -83,8 +77,7 @@ class GroupPoisonCapTest {
                 }
             } finally {
                 if (child != null) {
-                    child.destroyForcibly();
-                    child.waitFor(20, TimeUnit.SECONDS);
+                    child.close();
                 }
             }
             assertEquals(MAX_RECOVERIES, deaths, "worker JVMs the halting job took down before it was dead-lettered");

@@ -16,6 +16,7 @@ import dev.crossfade.devservices.KafkaService;
 import dev.crossfade.devservices.LocalKafka;
 import dev.crossfade.devservices.TestNamespace;
 import dev.crossfade.devservices.junit.CrossfadeServices;
+import dev.crossfade.tck.Ledger;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
@@ -54,7 +55,7 @@ class KafkaFaultTest {
                 KafkaBackend backend = KafkaBackend.create(
                         FaultTestSupport.config(broker.bootstrapServers(), prefix(ns), KafkaBackendConfig.Mode.GROUP)
                                 .build())) {
-            FaultTestSupport.Runs runs = new FaultTestSupport.Runs();
+            Ledger runs = new Ledger();
             WorkerRuntime workers = FaultTestSupport.countingWorkers(backend, runs, 5);
             try {
                 List<String> jids = new ArrayList<>();
@@ -67,7 +68,7 @@ class KafkaFaultTest {
                         .enqueueAt(
                                 Job.of("CountingWorker", "scheduled"),
                                 Instant.now().plusSeconds(3)));
-                await().atMost(Duration.ofSeconds(30)).until(() -> runs.count(jids) >= 50);
+                await().atMost(Duration.ofSeconds(30)).until(() -> runs.completedCount(jids) >= 50);
 
                 broker.kill();
                 broker.start();
@@ -77,7 +78,7 @@ class KafkaFaultTest {
                     second.add(Job.of("CountingWorker", "after-" + i));
                 }
                 jids.addAll(backend.queue().enqueueAll(second));
-                await().atMost(Duration.ofSeconds(90)).until(() -> runs.all(jids));
+                await().atMost(Duration.ofSeconds(90)).until(() -> runs.completedAll(jids));
                 assertEquals(List.of(), runs.missing(jids));
                 System.out.println(
                         "broker restart: duplicates " + runs.duplicates().size() + " of " + jids.size());
@@ -98,14 +99,14 @@ class KafkaFaultTest {
                 KafkaBackend backend = KafkaBackend.create(
                         FaultTestSupport.config(broker.bootstrapServers(), prefix(ns), KafkaBackendConfig.Mode.GROUP)
                                 .build())) {
-            FaultTestSupport.Runs runs = new FaultTestSupport.Runs();
+            Ledger runs = new Ledger();
             WorkerRuntime workers = FaultTestSupport.countingWorkers(backend, runs, 0);
             List<Job> jobs = new ArrayList<>();
             for (int i = 0; i < 20; i++) {
                 jobs.add(Job.of("CountingWorker", i));
             }
             List<String> jids = backend.queue().enqueueAll(jobs);
-            await().atMost(Duration.ofSeconds(30)).until(() -> runs.all(jids));
+            await().atMost(Duration.ofSeconds(30)).until(() -> runs.completedAll(jids));
 
             broker.kill();
             long start = System.nanoTime();

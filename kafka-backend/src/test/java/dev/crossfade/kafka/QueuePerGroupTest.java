@@ -10,6 +10,7 @@ import dev.crossfade.api.testing.InMemoryBackend;
 import dev.crossfade.devservices.KafkaService;
 import dev.crossfade.devservices.TestNamespace;
 import dev.crossfade.devservices.junit.CrossfadeServices;
+import dev.crossfade.tck.Ledger;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -49,17 +50,17 @@ class QueuePerGroupTest {
                     .enqueueIn(Job.builder("CountingWorker").queue("a").build(), Duration.ofHours(1));
 
             // Queue b's workers keep running throughout.
-            FaultTestSupport.Runs runs = new FaultTestSupport.Runs();
+            Ledger runs = new Ledger();
             WorkerRuntime b = FaultTestSupport.countingWorkers(backend, runs, 0, Set.of("b"));
             try {
                 List<String> bJobs = new ArrayList<>(enqueueB(backend, 50));
-                await().atMost(Duration.ofSeconds(30)).until(() -> runs.count(bJobs) > 0);
+                await().atMost(Duration.ofSeconds(30)).until(() -> runs.completedCount(bJobs) > 0);
 
                 InMemoryBackend redis = InMemoryBackend.fake();
                 Transferred moved = backend.admin().transfer("a", redis.queue());
 
                 bJobs.addAll(enqueueB(backend, 50));
-                await().atMost(Duration.ofSeconds(30)).until(() -> runs.all(bJobs));
+                await().atMost(Duration.ofSeconds(30)).until(() -> runs.completedAll(bJobs));
 
                 Set<String> arrived = new HashSet<>();
                 redis.allPending().forEach(j -> arrived.add(j.jid()));
@@ -99,14 +100,14 @@ class QueuePerGroupTest {
             admin.alterConsumerGroupOffsets(legacy, committed).all().get(30, TimeUnit.SECONDS);
             List<String> fresh = enqueue(backend, "c", 5);
 
-            FaultTestSupport.Runs runs = new FaultTestSupport.Runs();
+            Ledger runs = new Ledger();
             WorkerRuntime workers = FaultTestSupport.countingWorkers(backend, runs, 0, Set.of("c"));
             try {
-                await().atMost(Duration.ofSeconds(30)).until(() -> runs.all(fresh));
+                await().atMost(Duration.ofSeconds(30)).until(() -> runs.completedAll(fresh));
             } finally {
                 workers.stop(Duration.ofSeconds(10));
             }
-            assertEquals(0, runs.count(ran), "jobs the earlier version's workers ran, run again");
+            assertEquals(0, runs.completedCount(ran), "jobs the earlier version's workers ran, run again");
             assertEquals(
                     Map.of(),
                     admin.listConsumerGroupOffsets(legacy)

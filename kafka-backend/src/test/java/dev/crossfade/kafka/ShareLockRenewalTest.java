@@ -10,6 +10,7 @@ import dev.crossfade.api.worker.WorkerRegistry;
 import dev.crossfade.devservices.KafkaService;
 import dev.crossfade.devservices.TestNamespace;
 import dev.crossfade.devservices.junit.CrossfadeServices;
+import dev.crossfade.tck.Ledger;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -45,7 +46,7 @@ class ShareLockRenewalTest {
             for (int i = 0; i < 4; i++) {
                 jids.add(backend.queue().enqueue(Job.of("SlowWorker", i)));
             }
-            FaultTestSupport.Runs runs = new FaultTestSupport.Runs();
+            Ledger runs = new Ledger();
             CountDownLatch started = new CountDownLatch(1);
             // Two threads for four jobs: each chunk runs two jobs back to back, so the second waits a whole job
             // (longer than the lock) before it starts, and each job itself outlasts the lock.
@@ -57,10 +58,10 @@ class ShareLockRenewalTest {
                 second = slowWorkers(backend, runs, new CountDownLatch(1), 2);
                 second.start();
                 long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
-                while (!runs.all(jids) && System.nanoTime() < deadline) {
+                while (!runs.completedAll(jids) && System.nanoTime() < deadline) {
                     Thread.sleep(50);
                 }
-                assertTrue(runs.all(jids), "every job ran");
+                assertTrue(runs.completedAll(jids), "every job ran");
                 // Past the point where expired locks would have handed the jobs to the second consumer.
                 Thread.sleep(2 * LOCK_MILLIS);
                 assertEquals(Map.of(), runs.duplicates(), "no job ran twice");
@@ -82,13 +83,12 @@ class ShareLockRenewalTest {
     }
 
     /** Workers of class {@code SlowWorker}, each run taking 1.5 locks. */
-    private static WorkerRuntime slowWorkers(
-            KafkaBackend backend, FaultTestSupport.Runs runs, CountDownLatch started, int threads) {
+    private static WorkerRuntime slowWorkers(KafkaBackend backend, Ledger runs, CountDownLatch started, int threads) {
         WorkerRegistry registry = WorkerRegistry.builder()
                 .register("SlowWorker", (a, ctx) -> {
                     started.countDown();
                     Thread.sleep(LOCK_MILLIS * 3 / 2);
-                    runs.add(ctx.jid());
+                    runs.complete(runs.start(a, ctx));
                 })
                 .build();
         return backend.workers(ExecutionCore.builder(registry).build(), Set.of("default"), threads);

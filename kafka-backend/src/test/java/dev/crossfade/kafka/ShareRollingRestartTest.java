@@ -9,6 +9,7 @@ import dev.crossfade.api.worker.WorkerRegistry;
 import dev.crossfade.devservices.KafkaService;
 import dev.crossfade.devservices.TestNamespace;
 import dev.crossfade.devservices.junit.CrossfadeServices;
+import dev.crossfade.tck.Ledger;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -39,7 +40,7 @@ class ShareRollingRestartTest {
                         .shutdownTimeout(Duration.ofSeconds(20))
                         .meterRegistry(meters)
                         .build())) {
-            FaultTestSupport.Runs runs = new FaultTestSupport.Runs();
+            Ledger runs = new Ledger();
             List<String> jids = new CopyOnWriteArrayList<>();
             // A backlog first, so every stop finds its runtime with a full batch acquired.
             jids.addAll(backend.queue().enqueueAll(batch(2_000)));
@@ -70,7 +71,7 @@ class ShareRollingRestartTest {
             }
             try {
                 long deadline = System.nanoTime() + Duration.ofSeconds(120).toNanos();
-                while (!runs.all(jids) && System.nanoTime() < deadline) {
+                while (!runs.completedAll(jids) && System.nanoTime() < deadline) {
                     sleep(200);
                 }
                 List<DeadLetter> dead = backend.admin().deadLetters("default", 100);
@@ -101,11 +102,11 @@ class ShareRollingRestartTest {
     }
 
     /** A share runtime of {@value #THREADS} threads whose jobs take 20 ms. */
-    private static WorkerRuntime member(KafkaBackend backend, FaultTestSupport.Runs runs) {
+    private static WorkerRuntime member(KafkaBackend backend, Ledger runs) {
         WorkerRegistry registry = WorkerRegistry.builder()
                 .register("CountingWorker", (a, ctx) -> {
                     Thread.sleep(20);
-                    runs.add(ctx.jid());
+                    runs.complete(runs.start(a, ctx));
                 })
                 .build();
         WorkerRuntime r = backend.workers(ExecutionCore.builder(registry).build(), Set.of("default"), THREADS);

@@ -9,16 +9,17 @@ import dev.crossfade.api.Job;
 import dev.crossfade.api.WorkerRuntime;
 import dev.crossfade.api.execution.ExecutionCore;
 import dev.crossfade.api.worker.WorkerRegistry;
+import dev.crossfade.devservices.ChildJvm;
 import dev.crossfade.devservices.KafkaService;
 import dev.crossfade.devservices.TestNamespace;
 import dev.crossfade.devservices.junit.CrossfadeServices;
+import dev.crossfade.tck.Ledger;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
-import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -46,48 +47,39 @@ class WorkerProcessKillTest {
             }
             List<String> jids = backend.queue().enqueueAll(jobs);
 
-            Process child = new ProcessBuilder(
-                            Path.of(System.getProperty("java.home"), "bin", "java")
-                                    .toString(),
-                            "-cp",
-                            System.getProperty("java.class.path"),
-                            "-Xmx256m",
-                            WorkerMain.class.getName(),
-                            kafka.bootstrapServers(),
-                            prefix,
-                            mode.name(),
-                            ledger.toString())
-                    .redirectErrorStream(true)
-                    .redirectOutput(dir.resolve("child.log").toFile())
+            ChildJvm child = ChildJvm.builder(WorkerMain.class)
+                    .heap("256m")
+                    .args(kafka.bootstrapServers(), prefix, mode.name(), ledger.toString())
+                    .outputTo(dir.resolve("child.log"))
                     .start();
             try {
                 // Mid-batch: the child has finished some jobs but is far from done (600 jobs x 10 ms, at most 4 at a
                 // time).
                 await().atMost(Duration.ofSeconds(60)).until(() -> lines(ledger) >= 150);
-                child.destroyForcibly(); // SIGKILL: no shutdown hook, no commit, no leave-group
-                assertTrue(child.waitFor(20, TimeUnit.SECONDS), "child JVM exits after SIGKILL");
+                child.kill(); // SIGKILL: no shutdown hook, no commit, no leave-group
+                assertTrue(child.awaitExit(Duration.ofSeconds(20)), "child JVM exits after SIGKILL");
             } finally {
-                child.destroyForcibly();
+                child.close();
             }
             int beforeTakeover = lines(ledger);
             assertTrue(beforeTakeover < jids.size(), "the child was killed mid-run (" + beforeTakeover + " done)");
 
-            FaultTestSupport.Runs runs = new FaultTestSupport.Runs();
+            Ledger runs = new Ledger();
             WorkerRegistry registry = WorkerRegistry.builder()
-                    .register("SlowWorker", (a, ctx) -> runs.add(ctx.jid()))
+                    .register("SlowWorker", (a, ctx) -> runs.complete(runs.start(a, ctx)))
                     .build();
             WorkerRuntime takeover =
                     backend.workers(ExecutionCore.builder(registry).build(), Set.of("default"), 4);
             takeover.start();
             try {
                 await().atMost(Duration.ofSeconds(60)).until(() -> {
-                    FaultTestSupport.Runs all = merged(runs, ledger);
-                    return all.all(jids);
+                    Ledger all = merged(runs, ledger);
+                    return all.completedAll(jids);
                 });
             } finally {
                 takeover.stop(Duration.ofSeconds(10));
             }
-            FaultTestSupport.Runs all = merged(runs, ledger);
+            Ledger all = merged(runs, ledger);
             assertEquals(List.of(), all.missing(jids), "no job lost");
             System.out.printf(
                     "%s kill test: child finished %d jobs before SIGKILL; duplicates after takeover: %d%n",
@@ -100,10 +92,10 @@ class WorkerProcessKillTest {
         }
     }
 
-    private static FaultTestSupport.Runs merged(FaultTestSupport.Runs inProcess, Path ledger) throws Exception {
-        FaultTestSupport.Runs all = new FaultTestSupport.Runs();
-        all.addFile(ledger);
-        inProcess.snapshotInto(all);
+    private static Ledger merged(Ledger inProcess, Path ledger) throws Exception {
+        Ledger all = new Ledger();
+        all.completeFromFile(ledger);
+        all.completeAll(inProcess);
         return all;
     }
 

@@ -9,6 +9,7 @@ import dev.crossfade.api.Job;
 import dev.crossfade.api.codec.JobCodec;
 import dev.crossfade.api.execution.ExecutionCore;
 import dev.crossfade.api.worker.WorkerRegistry;
+import dev.crossfade.devservices.ChildJvm;
 import dev.crossfade.devservices.LocalRedis;
 import dev.crossfade.devservices.TestNamespace;
 import io.micrometer.core.instrument.Counter;
@@ -119,9 +120,11 @@ class RedisOutageTest {
                 }
                 List<String> jids = backend.queue().enqueueAll(batch);
                 String runs = CountingWorkers.runsKey(backend);
-                try (ChildJvm child =
-                        ChildJvm.start(KillableWorkerMain.class, redis.uri().toString(), ns, "default", "1", "3")) {
-                    String identity = child.awaitReady();
+                try (ChildJvm child = ChildJvm.builder(KillableWorkerMain.class)
+                        .heap("256m")
+                        .args(redis.uri().toString(), ns, "default", "1", "3")
+                        .start()) {
+                    String identity = child.awaitReady(Duration.ofSeconds(30));
                     String list = backend.key("crossfade:inprogress:" + identity + "|default");
                     await().atMost(Duration.ofSeconds(30))
                             .until(() -> backend.redis().hlen(runs) >= 2

@@ -15,6 +15,7 @@ import dev.crossfade.api.worker.WorkerRegistry;
 import dev.crossfade.devservices.RedisService;
 import dev.crossfade.devservices.TestNamespace;
 import dev.crossfade.devservices.junit.CrossfadeServices;
+import dev.crossfade.tck.Ledger;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.time.Duration;
 import java.time.Instant;
@@ -22,9 +23,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import java.util.Set;
-import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 
@@ -50,16 +48,13 @@ class ThreadFaultTest {
         SimpleMeterRegistry meters = new SimpleMeterRegistry();
         try (RedisBackend backend = RedisBackend.create(
                 TestConfigs.fast(redis.uri(), ns.value()).meterRegistry(meters).build())) {
-            Map<String, AtomicInteger> runs = new ConcurrentHashMap<>();
+            Ledger runs = new Ledger();
             WorkerRegistry registry = WorkerRegistry.builder()
                     .register("Unreadable", (args, ctx) -> {
                         throw new UnreadableError();
                     })
                     .register("ListenerVictim", (args, ctx) -> {})
-                    .register(
-                            "Good",
-                            (args, ctx) -> runs.computeIfAbsent(ctx.jid(), k -> new AtomicInteger())
-                                    .incrementAndGet())
+                    .register("Good", (args, ctx) -> runs.complete(runs.start(args, ctx)))
                     .build();
             // A listener that throws an Error (not an exception) for one class of job: it escapes the core too.
             ExecutionListener listener = new ExecutionListener() {
@@ -81,8 +76,7 @@ class ThreadFaultTest {
                     good.add(backend.queue().enqueue(Job.of("Good", i)));
                 }
                 await().atMost(Duration.ofSeconds(20))
-                        .until(() ->
-                                backend.admin().deadSize() == 2 && runs.keySet().containsAll(good));
+                        .until(() -> backend.admin().deadSize() == 2 && runs.completedAll(good));
 
                 Job deadUnreadable = dead(backend, unreadable).orElseThrow();
                 assertEquals(StackOverflowError.class.getName(), deadUnreadable.errorClass());
@@ -115,12 +109,9 @@ class ThreadFaultTest {
         SimpleMeterRegistry meters = new SimpleMeterRegistry();
         try (RedisBackend backend = RedisBackend.create(
                 TestConfigs.fast(redis.uri(), ns.value()).meterRegistry(meters).build())) {
-            Map<String, AtomicInteger> runs = new ConcurrentHashMap<>();
+            Ledger runs = new Ledger();
             WorkerRegistry registry = WorkerRegistry.builder()
-                    .register(
-                            "Good",
-                            (args, ctx) -> runs.computeIfAbsent(ctx.jid(), k -> new AtomicInteger())
-                                    .incrementAndGet())
+                    .register("Good", (args, ctx) -> runs.complete(runs.start(args, ctx)))
                     .register("Stopped", (args, ctx) -> {})
                     .build();
             ExecutionListener listener = new ExecutionListener() {
@@ -180,11 +171,8 @@ class ThreadFaultTest {
                 for (int i = 0; i < 20; i++) {
                     good.add(backend.queue().enqueue(Job.of("Good", i)));
                 }
-                await().atMost(Duration.ofSeconds(20)).until(() -> runs.keySet().containsAll(good));
-                assertEquals(
-                        Set.of(1),
-                        Set.copyOf(
-                                runs.values().stream().map(AtomicInteger::get).toList()));
+                await().atMost(Duration.ofSeconds(20)).until(() -> runs.completedAll(good));
+                assertEquals(Map.of(), runs.duplicates());
                 String inProgress = backend.key("crossfade:inprogress:" + workers.identity() + "|default");
                 await().atMost(Duration.ofSeconds(10))
                         .until(() -> backend.redis().llen(inProgress) == 0);

@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.crossfade.api.Job;
 import dev.crossfade.api.execution.ExecutionCore;
 import dev.crossfade.api.worker.RetryPolicy;
+import dev.crossfade.devservices.ChildJvm;
 import dev.crossfade.devservices.RedisService;
 import dev.crossfade.devservices.TestNamespace;
 import dev.crossfade.devservices.junit.CrossfadeServices;
@@ -39,9 +40,11 @@ class WorkerCrashRecoveryTest {
             List<String> jids = backend.queue().enqueueAll(jobs);
             String runs = CountingWorkers.runsKey(backend);
 
-            try (ChildJvm child =
-                    ChildJvm.start(KillableWorkerMain.class, redis.uri().toString(), ns.value(), "default", "4", "3")) {
-                String childIdentity = child.awaitReady();
+            try (ChildJvm child = ChildJvm.builder(KillableWorkerMain.class)
+                    .heap("256m")
+                    .args(redis.uri().toString(), ns.value(), "default", "4", "3")
+                    .start()) {
+                String childIdentity = child.awaitReady(Duration.ofSeconds(30));
                 await().atMost(Duration.ofSeconds(30))
                         .until(() -> backend.redis().hlen(runs) >= 20);
                 child.kill();
@@ -86,9 +89,13 @@ class WorkerCrashRecoveryTest {
             try (RedisWorkerRuntime recoverer = backend.workers(core, List.of("other"), 1)) {
                 recoverer.start();
                 for (int crash = 1; crash <= 2; crash++) {
-                    try (ChildJvm child = ChildJvm.start(
-                            KillableWorkerMain.class, redis.uri().toString(), ns.value(), "poison", "1", "2")) {
-                        assertTrue(child.awaitExit(30), "the killer job halts its worker JVM:\n" + child.output());
+                    try (ChildJvm child = ChildJvm.builder(KillableWorkerMain.class)
+                            .heap("256m")
+                            .args(redis.uri().toString(), ns.value(), "poison", "1", "2")
+                            .start()) {
+                        assertTrue(
+                                child.awaitExit(Duration.ofSeconds(30)),
+                                "the killer job halts its worker JVM:\n" + child.output());
                         assertTrue(child.output().contains("KILLER running " + jid), child.output());
                     }
                     if (crash == 1) {

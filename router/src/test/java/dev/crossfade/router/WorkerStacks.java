@@ -1,5 +1,6 @@
 package dev.crossfade.router;
 
+import dev.crossfade.devservices.ChildJvm;
 import dev.crossfade.devservices.KafkaService;
 import dev.crossfade.devservices.RedisService;
 import dev.crossfade.devservices.TestNamespace;
@@ -12,7 +13,6 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 
 /**
@@ -58,37 +58,30 @@ abstract class WorkerStacks {
      * Starts {@link WorkerJvmMain} as a child JVM on the test's servers and waits until it works; it is stopped (stdin
      * closed, then killed if need be) after the test.
      */
-    Process workerJvm(RedisService redis, String kafkaBootstrap, TestNamespace ns, Duration lease) throws Exception {
+    ChildJvm workerJvm(RedisService redis, String kafkaBootstrap, TestNamespace ns, Duration lease) throws Exception {
         Path out = Files.createTempFile("worker-jvm-", ".out");
-        Process p = new ProcessBuilder(
-                        Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                        "-Xmx256m",
-                        "-XX:+UseSerialGC",
-                        "-XX:TieredStopAtLevel=1",
-                        "-cp",
-                        System.getProperty("java.class.path"),
-                        WorkerJvmMain.class.getName(),
+        ChildJvm p = ChildJvm.builder(WorkerJvmMain.class)
+                .heap("256m")
+                .quickStart()
+                .args(
                         redis.uri().toString(),
                         ns.value() + ":",
                         kafkaBootstrap,
                         ns.value(),
                         Long.toString(lease.toMillis()))
-                .redirectErrorStream(true)
-                .redirectOutput(out.toFile())
+                .outputTo(out)
                 .start();
         closeLater(() -> {
-            p.getOutputStream().close();
-            if (!p.waitFor(20, TimeUnit.SECONDS)) {
-                p.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
+            p.closeStdin();
+            if (!p.awaitExit(Duration.ofSeconds(20))) {
+                p.kill();
             }
             Files.deleteIfExists(out);
         });
-        long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
-        while (Files.readAllLines(out).stream().noneMatch("READY"::equals)) {
-            if (!p.isAlive() || System.nanoTime() > deadline) {
-                throw new IllegalStateException("worker JVM did not start:\n" + Files.readString(out));
-            }
-            Thread.sleep(100);
+        try {
+            p.awaitReady(Duration.ofSeconds(60));
+        } catch (IllegalStateException e) {
+            throw new IllegalStateException("worker JVM did not start", e);
         }
         return p;
     }
