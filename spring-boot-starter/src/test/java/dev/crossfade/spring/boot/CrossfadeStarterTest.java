@@ -10,8 +10,10 @@ import dev.crossfade.devservices.KafkaService;
 import dev.crossfade.devservices.RedisService;
 import dev.crossfade.devservices.TestNamespace;
 import dev.crossfade.devservices.junit.CrossfadeServices;
+import dev.crossfade.flags.RoutingFlags;
 import dev.crossfade.flags.file.FlagsFile;
 import dev.crossfade.kafka.KafkaBackend;
+import dev.crossfade.redis.OutcomeFormat;
 import dev.crossfade.redis.RedisBackend;
 import dev.crossfade.redis.RedisJobQueue;
 import dev.crossfade.router.RoutingJobQueue;
@@ -31,6 +33,7 @@ import org.springframework.boot.builder.SpringApplicationBuilder;
 import org.springframework.boot.health.contributor.HealthIndicator;
 import org.springframework.boot.health.contributor.Status;
 import org.springframework.context.ConfigurableApplicationContext;
+import redis.clients.jedis.UnifiedJedis;
 
 /**
  * The starter in a real application ({@link TestApp}) against real Redis and Kafka, with flags from a file through
@@ -115,6 +118,61 @@ class CrossfadeStarterTest {
             await().atMost(Duration.ofSeconds(60)).until(() -> ledger.runs(jid) == 1);
             assertThat(ledger.backend(jid)).isEqualTo(Backend.KAFKA);
         }
+    }
+
+    /**
+     * A guarded rollout's rollback (the hold key {@code crossfade ramp} writes) sends the application's new jobs to
+     * Redis within about a second although the flags say Kafka; cleared, the flags decide again. Its router and
+     * workers count what the rollout's guardrails judge.
+     */
+    @Test
+    void rolloutHoldKeepsTheRouterOnRedisAndOutcomesAreCounted(
+            RedisService redis, KafkaService kafka, TestNamespace ns) {
+        FlagsFile flags = FlagsFile.at(dir.resolve("flags.json"));
+        flags.createIfMissing();
+        flags.setKafkaPercent(100);
+        try (ConfigurableApplicationContext app = start(properties(redis, kafka, ns))) {
+            Ledger ledger = app.getBean(Ledger.class);
+            JobQueue queue = app.getBean(JobQueue.class);
+            UnifiedJedis raw = app.getBean(RedisBackend.class).redis();
+            String holdKey = ns.value() + "crossfade:ramp:hold";
+
+            raw.set(holdKey, "kafka failed more than redis");
+            // One poll period plus slack: a rollback must reach routers within about a second.
+            await().atMost(Duration.ofMillis(1500))
+                    .until(() -> app.getBean(RoutingFlags.class).hold() != null);
+            String held =
+                    queue.enqueue(Job.builder("HardWorker").queue("starter").build());
+            await().atMost(Duration.ofSeconds(30)).until(() -> ledger.runs(held) == 1);
+            assertThat(ledger.backend(held)).isEqualTo(Backend.REDIS);
+
+            raw.del(holdKey);
+            await().atMost(Duration.ofMillis(1500))
+                    .until(() -> app.getBean(RoutingFlags.class).hold() == null);
+            String free =
+                    queue.enqueue(Job.builder("HardWorker").queue("starter").build());
+            await().atMost(Duration.ofSeconds(60)).until(() -> ledger.runs(free) == 1);
+            assertThat(ledger.backend(free)).isEqualTo(Backend.KAFKA);
+
+            String stratum = OutcomeFormat.stratum("starter", "HardWorker");
+            await().atMost(Duration.ofSeconds(5)).untilAsserted(() -> {
+                assertThat(counted(raw, ns, OutcomeFormat.runsField(Backend.REDIS, stratum)))
+                        .isEqualTo(1);
+                assertThat(counted(raw, ns, OutcomeFormat.runsField(Backend.KAFKA, stratum)))
+                        .isEqualTo(1);
+                assertThat(counted(raw, ns, OutcomeFormat.CHOSEN_KAFKA)).isEqualTo(1);
+            });
+        }
+    }
+
+    /** A field summed over every second's outcome hash under the test's namespace. */
+    private static long counted(UnifiedJedis raw, TestNamespace ns, String field) {
+        long sum = 0;
+        for (String key : raw.keys(OutcomeFormat.prefix(ns.value()) + "*")) {
+            String v = raw.hget(key, field);
+            sum += v == null ? 0 : Long.parseLong(v);
+        }
+        return sum;
     }
 
     /** Kafka down must not keep the application, or its Redis workers, from running; nor hold up its close. */
