@@ -125,7 +125,8 @@ public final class Ramp {
         };
         return new Ramp(
                 node.rampStore(),
-                new OutcomeWindows(node.redis().redis(), c.string("redis.namespace")),
+                // The backend's prefix, as the tallies write under (the namespace with its ':').
+                new OutcomeWindows(node.redis().redis(), node.redis().key("")),
                 traffic(node),
                 Guardrails.from(c),
                 lag,

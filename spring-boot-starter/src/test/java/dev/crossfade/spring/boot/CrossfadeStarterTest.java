@@ -131,11 +131,16 @@ class CrossfadeStarterTest {
         FlagsFile flags = FlagsFile.at(dir.resolve("flags.json"));
         flags.createIfMissing();
         flags.setKafkaPercent(100);
-        try (ConfigurableApplicationContext app = start(properties(redis, kafka, ns))) {
+        List<String> p = properties(redis, kafka, ns);
+        // A slow first topic creation must not fall back to Redis: this test tells where the flags sent a job.
+        p.add("crossfade.router.kafka-timeout=30s");
+        try (ConfigurableApplicationContext app = start(p)) {
             Ledger ledger = app.getBean(Ledger.class);
             JobQueue queue = app.getBean(JobQueue.class);
-            UnifiedJedis raw = app.getBean(RedisBackend.class).redis();
-            String holdKey = ns.value() + "crossfade:ramp:hold";
+            RedisBackend backend = app.getBean(RedisBackend.class);
+            UnifiedJedis raw = backend.redis();
+            // Where the ramp driver writes it: the namespace's prefix, then crossfade:ramp:hold.
+            String holdKey = backend.key("crossfade:ramp:hold");
 
             raw.set(holdKey, "kafka failed more than redis");
             // One poll period plus slack: a rollback must reach routers within about a second.
@@ -156,19 +161,20 @@ class CrossfadeStarterTest {
 
             String stratum = OutcomeFormat.stratum("starter", "HardWorker");
             await().atMost(Duration.ofSeconds(5)).untilAsserted(() -> {
-                assertThat(counted(raw, ns, OutcomeFormat.runsField(Backend.REDIS, stratum)))
+                assertThat(counted(backend, OutcomeFormat.runsField(Backend.REDIS, stratum)))
                         .isEqualTo(1);
-                assertThat(counted(raw, ns, OutcomeFormat.runsField(Backend.KAFKA, stratum)))
+                assertThat(counted(backend, OutcomeFormat.runsField(Backend.KAFKA, stratum)))
                         .isEqualTo(1);
-                assertThat(counted(raw, ns, OutcomeFormat.CHOSEN_KAFKA)).isEqualTo(1);
+                assertThat(counted(backend, OutcomeFormat.CHOSEN_KAFKA)).isEqualTo(1);
             });
         }
     }
 
     /** A field summed over every second's outcome hash under the test's namespace. */
-    private static long counted(UnifiedJedis raw, TestNamespace ns, String field) {
+    private static long counted(RedisBackend backend, String field) {
+        UnifiedJedis raw = backend.redis();
         long sum = 0;
-        for (String key : raw.keys(OutcomeFormat.prefix(ns.value()) + "*")) {
+        for (String key : raw.keys(OutcomeFormat.prefix(backend.key("")) + "*")) {
             String v = raw.hget(key, field);
             sum += v == null ? 0 : Long.parseLong(v);
         }
