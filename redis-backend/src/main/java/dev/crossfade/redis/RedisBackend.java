@@ -44,6 +44,8 @@ public final class RedisBackend implements AutoCloseable {
     private static final Duration TWIN_WINDOW = Duration.ofSeconds(60);
 
     private final List<RedisRunGuard> guards = new java.util.concurrent.CopyOnWriteArrayList<>();
+    /** Pollers and tallies handed out, closed before the client they use. */
+    private final List<AutoCloseable> closeables = new java.util.concurrent.CopyOnWriteArrayList<>();
 
     private RedisBackend(RedisBackendConfig config) {
         this.config = config;
@@ -113,6 +115,32 @@ public final class RedisBackend implements AutoCloseable {
         return new RedisTwinMarks(redis, RedisRunGuard.twinStream(keys.prefix()), memory);
     }
 
+    /** The hold a guarded rollout's rollback sets, keeping every router that follows it on Redis. */
+    public RampHoldKey rampHoldKey() {
+        return new RampHoldKey(redis, keys.prefix());
+    }
+
+    /**
+     * Keeps {@code flags} on Redis while a rollback's hold is set, polling it every {@link RedisRampHold#POLL} until
+     * closed (or this backend is).
+     */
+    public RedisRampHold followRampHold(RedisRampHold.Target flags) {
+        RedisRampHold hold = new RedisRampHold(rampHoldKey(), Objects.requireNonNull(flags, "flags"));
+        closeables.add(hold);
+        return hold;
+    }
+
+    /**
+     * Counts this process's job outcomes and routing for a guarded rollout's guardrails: an execution listener for
+     * the workers, and {@code routeListener(tally::routed)} for the router. Close it (or this backend) to write the
+     * last counts.
+     */
+    public RedisOutcomeTally outcomeTally() {
+        RedisOutcomeTally tally = new RedisOutcomeTally(redis, keys.prefix());
+        closeables.add(tally);
+        return tally;
+    }
+
     /**
      * The shadow comparison's shared store in this Redis, so comparisons pair copies run by different processes and
      * {@code shadow-report} reads them all.
@@ -157,6 +185,13 @@ public final class RedisBackend implements AutoCloseable {
     @Override
     public void close() {
         guards.forEach(RedisRunGuard::close);
+        for (AutoCloseable c : closeables) {
+            try {
+                c.close();
+            } catch (Exception e) {
+                // Best effort: the client closes below either way.
+            }
+        }
         redis.close();
     }
 }

@@ -1,7 +1,7 @@
 package dev.crossfade.cli.ramp;
 
 import dev.crossfade.api.Backend;
-import java.time.Duration;
+import dev.crossfade.redis.OutcomeFormat;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
@@ -13,22 +13,11 @@ import redis.clients.jedis.Response;
 import redis.clients.jedis.UnifiedJedis;
 
 /**
- * The per-second hashes {@link OutcomeTally} writes ({@code <namespace>crossfade:ramp:outcomes:<epoch second>}), and
- * their sum over a span of seconds for the guardrails. Fields are {@code <backend>|n|<queue>|<class>} (runs),
- * {@code ...|f|...} (failed runs), {@code ...|l<bucket>|...} (enqueue-to-start histogram), and
- * {@code router|chosen}, {@code router|fallback}. A reader caches seconds that can no longer change, so a driver
+ * The sum over a span of seconds of the per-second outcome hashes every worker and router writes
+ * ({@link dev.crossfade.redis.RedisOutcomeTally}, laid out as {@link OutcomeFormat} says), for the guardrails. A reader caches seconds that can no longer change, so a driver
  * reads about one hash per second of its step.
  */
 public final class OutcomeWindows {
-    /** How long a second's counts are kept: a driver restarted within this resumes its step's figures. */
-    public static final Duration KEEP = Duration.ofHours(6);
-
-    static final String SEP = "|";
-    static final String CHOSEN_KAFKA = "router|chosen";
-    static final String FELL_BACK = "router|fallback";
-    /** Upper bounds of the latency buckets, in ms; the last bucket is everything above. */
-    static final long[] BOUNDS_MS = {5, 10, 25, 50, 100, 250, 500, 1_000, 2_500, 5_000, 10_000, 30_000, 60_000, 300_000
-    };
     /** Seconds this far back are final: every process flushed them. */
     private static final long SETTLED = 3;
 
@@ -38,41 +27,11 @@ public final class OutcomeWindows {
 
     public OutcomeWindows(UnifiedJedis redis, String namespace) {
         this.redis = redis;
-        this.prefix = (namespace == null ? "" : namespace) + "crossfade:ramp:outcomes:";
+        this.prefix = OutcomeFormat.prefix(namespace);
     }
 
-    String key(long second) {
+    private String key(long second) {
         return prefix + second;
-    }
-
-    static String stratum(String queue, String className) {
-        return queue + SEP + className;
-    }
-
-    static String runsField(Backend b, String stratum) {
-        return b.id() + SEP + "n" + SEP + stratum;
-    }
-
-    static String failedField(Backend b, String stratum) {
-        return b.id() + SEP + "f" + SEP + stratum;
-    }
-
-    static String latencyField(Backend b, String stratum, int bucket) {
-        return b.id() + SEP + "l" + bucket + SEP + stratum;
-    }
-
-    static String overflow(String field) {
-        String[] p = field.split("\\|", 3);
-        return p.length < 3 ? field : p[0] + SEP + p[1] + SEP + OutcomeTally.OVERFLOW + SEP + OutcomeTally.OVERFLOW;
-    }
-
-    static int bucketOf(long ms) {
-        for (int i = 0; i < BOUNDS_MS.length; i++) {
-            if (ms <= BOUNDS_MS[i]) {
-                return i;
-            }
-        }
-        return BOUNDS_MS.length;
     }
 
     /** The upper bound of the bucket holding the {@code q} quantile, in ms; -1 with no samples. */
@@ -89,7 +48,7 @@ public final class OutcomeWindows {
         for (int i = 0; i < histogram.length; i++) {
             seen += histogram[i];
             if (seen >= need) {
-                return i < BOUNDS_MS.length ? BOUNDS_MS[i] : Long.MAX_VALUE;
+                return OutcomeFormat.boundMs(i);
             }
         }
         return Long.MAX_VALUE;
@@ -150,11 +109,11 @@ public final class OutcomeWindows {
             for (Map.Entry<String, String> e : h.entrySet()) {
                 long n = Long.parseLong(e.getValue());
                 String f = e.getKey();
-                if (f.equals(CHOSEN_KAFKA)) {
+                if (f.equals(OutcomeFormat.CHOSEN_KAFKA)) {
                     chosen += n;
                     continue;
                 }
-                if (f.equals(FELL_BACK)) {
+                if (f.equals(OutcomeFormat.FELL_BACK)) {
                     fell += n;
                     continue;
                 }
@@ -169,15 +128,15 @@ public final class OutcomeWindows {
                     s[(kafka ? 0 : 2) + (p[1].equals("f") ? 1 : 0)] += n;
                 } else if (p[1].startsWith("l")) {
                     int b = Integer.parseInt(p[1].substring(1));
-                    if (b >= 0 && b <= BOUNDS_MS.length) {
+                    if (b >= 0 && b < OutcomeFormat.buckets()) {
                         (kafka ? kafkaLat : redisLat)
-                                .computeIfAbsent(stratum, k -> new long[BOUNDS_MS.length + 1])[b] += n;
+                                .computeIfAbsent(stratum, k -> new long[OutcomeFormat.buckets()])[b] += n;
                     }
                 }
             }
         }
-        long[] k = new long[BOUNDS_MS.length + 1];
-        long[] r = new long[BOUNDS_MS.length + 1];
+        long[] k = new long[OutcomeFormat.buckets()];
+        long[] r = new long[OutcomeFormat.buckets()];
         kafkaLat.values().forEach(h -> add(k, h));
         // Only queues and classes Kafka also ran: a slow queue that stays on Redis says nothing about Kafka.
         redisLat.forEach((s, h) -> {

@@ -6,6 +6,7 @@ import dev.crossfade.config.ConfigException;
 import dev.crossfade.config.CrossfadeConfig;
 import dev.crossfade.config.Redaction;
 import dev.crossfade.kafka.PartitionLag;
+import dev.crossfade.redis.OutcomeFormat;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -24,7 +25,7 @@ import org.slf4j.LoggerFactory;
 /**
  * Drives a guarded rollout: raises the Kafka share through {@code ramp.steps}, holding each at least
  * {@code ramp.hold}, and advances only while the {@link Guardrails} hold and the failure test has passed. On a breach
- * it rolls back at once: the hold in Redis first (every router polls it, {@link RampHold}), then the kill switch and
+ * it rolls back at once: the hold in Redis first (every router polls it, {@link dev.crossfade.redis.RedisRampHold}), then the kill switch and
  * a 0% route flag in the flags file or through LaunchDarkly's REST API; and it records why. Its state lives in
  * {@link RampStore}, so a driver started again resumes the step where the last one stopped; a lease keeps a second
  * driver out.
@@ -124,7 +125,8 @@ public final class Ramp {
         };
         return new Ramp(
                 node.rampStore(),
-                new OutcomeWindows(node.redis().redis(), c.string("redis.namespace")),
+                // The backend's prefix, as the tallies write under (the namespace with its ':').
+                new OutcomeWindows(node.redis().redis(), node.redis().key("")),
                 traffic(node),
                 Guardrails.from(c),
                 lag,
@@ -332,7 +334,7 @@ public final class Ramp {
 
     private void foldIntoBaseline(long stepStartedMs, long nowMs) {
         windows.read(stepStartedMs / 1000, nowMs / 1000).strata().forEach((k, v) -> {
-            if (v[2] > 0 && (baseline.containsKey(k) || baseline.size() < OutcomeTally.MAX_KEYS)) {
+            if (v[2] > 0 && (baseline.containsKey(k) || baseline.size() < OutcomeFormat.MAX_KEYS)) {
                 long[] b = baseline.computeIfAbsent(k, x -> new long[2]);
                 b[0] += v[2];
                 b[1] += v[3];

@@ -2,6 +2,7 @@ package dev.crossfade.cli.ramp;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.crossfade.redis.RampHoldKey;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -15,7 +16,7 @@ import redis.clients.jedis.params.SetParams;
  * the plan and where it stands ({@code crossfade:ramp:state}), the decision log ({@code crossfade:ramp:log}, newest
  * first, the last {@value #LOG_SIZE}), the driver's lease ({@code crossfade:ramp:lease}: a random token with a TTL,
  * renewed while driving, deleted only by its holder) and the hold that keeps routers on Redis after a rollback
- * ({@code crossfade:ramp:hold}, until cleared). State is written only by the lease's holder, checked in the same
+ * ({@link RampHoldKey}, until cleared). State is written only by the lease's holder, checked in the same
  * script, so a driver that lost its lease cannot overwrite its successor's progress.
  */
 public final class RampStore {
@@ -34,15 +35,15 @@ public final class RampStore {
     private final String state;
     private final String log;
     private final String lease;
-    private final String hold;
+    private final RampHoldKey hold;
 
-    public RampStore(UnifiedJedis redis, String namespace) {
+    public RampStore(UnifiedJedis redis, String namespace, RampHoldKey hold) {
         String p = (namespace == null ? "" : namespace) + "crossfade:ramp:";
         this.redis = redis;
         this.state = p + "state";
         this.log = p + "log";
         this.lease = p + "lease";
-        this.hold = p + "hold";
+        this.hold = hold;
     }
 
     /** Takes the lease for {@code ttl} if nobody holds it. */
@@ -105,16 +106,16 @@ public final class RampStore {
 
     /** Keeps every router on Redis until {@link #clearHold()}. */
     public void hold(String why) {
-        redis.set(hold, why);
+        hold.set(why);
     }
 
     /** Why routers are held on Redis, or null. */
     public String holdReason() {
-        return redis.get(hold);
+        return hold.reason();
     }
 
     public void clearHold() {
-        redis.del(hold);
+        hold.clear();
     }
 
     /** Forgets a finished ramp's plan (the log stays), so a new one can start. */

@@ -6,9 +6,6 @@ import dev.crossfade.api.execution.ExecutionCore;
 import dev.crossfade.api.execution.ExecutionListener;
 import dev.crossfade.api.worker.WorkerProvider;
 import dev.crossfade.api.worker.WorkerRegistry;
-import dev.crossfade.cli.ramp.OutcomeTally;
-import dev.crossfade.cli.ramp.OutcomeWindows;
-import dev.crossfade.cli.ramp.RampHold;
 import dev.crossfade.cli.ramp.RampStore;
 import dev.crossfade.config.ConfigException;
 import dev.crossfade.config.CrossfadeConfig;
@@ -23,6 +20,8 @@ import dev.crossfade.kafka.KafkaBackend;
 import dev.crossfade.kafka.KafkaBackendConfig;
 import dev.crossfade.redis.RedisBackend;
 import dev.crossfade.redis.RedisBackendConfig;
+import dev.crossfade.redis.RedisOutcomeTally;
+import dev.crossfade.redis.RedisRampHold;
 import dev.crossfade.redis.SidekiqVersion;
 import dev.crossfade.router.MigrationWorkerRuntime;
 import dev.crossfade.router.RouterConfig;
@@ -62,8 +61,8 @@ public final class Node implements AutoCloseable {
     private final JobMetrics jobMetrics;
     private final UnknownClasses unknownClasses;
     private final RampStore rampStore;
-    private OutcomeTally outcomeTally;
-    private RampHold rampHold;
+    private RedisOutcomeTally outcomeTally;
+    private RedisRampHold rampHold;
 
     /** How long starting the workers waits for Kafka's before leaving it to the background. */
     private static final Duration KAFKA_FIRST_START = Duration.ofSeconds(10);
@@ -133,7 +132,7 @@ public final class Node implements AutoCloseable {
                 new MigrationReads(flags));
         this.jobMetrics = new JobMetrics(meters);
         this.unknownClasses = new UnknownClasses(redis.redis(), config.string("redis.namespace"));
-        this.rampStore = new RampStore(redis.redis(), config.string("redis.namespace"));
+        this.rampStore = new RampStore(redis.redis(), config.string("redis.namespace"), redis.rampHoldKey());
     }
 
     /** Where the SDK reaches LaunchDarkly: a Relay Proxy for all three services, each overridden by its own key. */
@@ -336,10 +335,20 @@ public final class Node implements AutoCloseable {
                             .kafkaTimeout(config.duration("router.kafka-timeout"))
                             .meterRegistry(meters)
                             .twinMarks(redis.twinMarks(config.duration("workers.run-once-memory")))
-                            .routeListener(outcomeTally())
+                            .routeListener(outcomeTally()::routed)
                             .build());
             // A rollback of a guarded rollout reaches this router through Redis, whatever the flags say.
-            rampHold = new RampHold(rampStore, flags);
+            rampHold = redis.followRampHold(new RedisRampHold.Target() {
+                @Override
+                public void holdOnRedis(String why) {
+                    flags.holdOnRedis(why);
+                }
+
+                @Override
+                public void releaseHold() {
+                    flags.releaseHold();
+                }
+            });
         }
         return router;
     }
@@ -393,13 +402,12 @@ public final class Node implements AutoCloseable {
     }
 
     /**
-     * The per-second outcome counts a guarded rollout judges by ({@link OutcomeWindows}), written by this node's
+     * The per-second outcome counts a guarded rollout judges by ({@code OutcomeWindows}), written by this node's
      * workers and router; created on first use.
      */
-    public synchronized OutcomeTally outcomeTally() {
+    public synchronized RedisOutcomeTally outcomeTally() {
         if (outcomeTally == null) {
-            outcomeTally = new OutcomeTally(
-                    redis.redis(), new OutcomeWindows(redis.redis(), config.string("redis.namespace")));
+            outcomeTally = redis.outcomeTally();
         }
         return outcomeTally;
     }
@@ -432,8 +440,8 @@ public final class Node implements AutoCloseable {
         RoutingJobQueue r;
         KafkaBackend k;
         BackendMonitor m;
-        OutcomeTally t;
-        RampHold h;
+        RedisOutcomeTally t;
+        RedisRampHold h;
         synchronized (this) {
             r = router;
             k = kafka;

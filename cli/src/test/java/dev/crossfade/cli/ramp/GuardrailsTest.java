@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.crossfade.redis.OutcomeFormat;
 import java.time.Duration;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
@@ -14,7 +15,7 @@ class GuardrailsTest {
     private static final Guardrails.Live CALM = new Guardrails.Live(Duration.ZERO, 0, 0);
 
     private static long[] hist(int bucket, long n) {
-        long[] h = new long[OutcomeWindows.BOUNDS_MS.length + 1];
+        long[] h = new long[OutcomeFormat.buckets()];
         h[bucket] = n;
         return h;
     }
@@ -68,13 +69,13 @@ class GuardrailsTest {
 
     @Test
     void quantilesAreTheUpperBoundOfTheirBucket() {
-        long[] h = new long[OutcomeWindows.BOUNDS_MS.length + 1];
+        long[] h = new long[OutcomeFormat.buckets()];
         h[0] = 98;
         h[5] = 2;
-        assertEquals(OutcomeWindows.BOUNDS_MS[5], OutcomeWindows.quantileMs(h, 0.99));
-        assertEquals(OutcomeWindows.BOUNDS_MS[0], OutcomeWindows.quantileMs(h, 0.5));
+        assertEquals(OutcomeFormat.boundMs(5), OutcomeWindows.quantileMs(h, 0.99));
+        assertEquals(OutcomeFormat.boundMs(0), OutcomeWindows.quantileMs(h, 0.5));
         assertEquals(-1, OutcomeWindows.quantileMs(new long[3], 0.99));
-        assertEquals(3, OutcomeWindows.bucketOf(50));
-        assertEquals(OutcomeWindows.BOUNDS_MS.length, OutcomeWindows.bucketOf(1_000_000));
+        assertEquals(3, OutcomeFormat.bucketOf(50));
+        assertEquals(OutcomeFormat.buckets() - 1, OutcomeFormat.bucketOf(1_000_000));
     }
 }

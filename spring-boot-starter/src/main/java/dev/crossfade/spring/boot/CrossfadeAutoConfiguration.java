@@ -14,6 +14,8 @@ import dev.crossfade.kafka.KafkaBackend;
 import dev.crossfade.kafka.KafkaBackendConfig;
 import dev.crossfade.redis.RedisBackend;
 import dev.crossfade.redis.RedisBackendConfig;
+import dev.crossfade.redis.RedisOutcomeTally;
+import dev.crossfade.redis.RedisRampHold;
 import dev.crossfade.router.RouterConfig;
 import dev.crossfade.router.RoutingJobQueue;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -31,7 +33,8 @@ import org.springframework.core.env.Environment;
 /**
  * Crossfade from {@code crossfade.*} properties (the command's settings, see {@link CrossfadeSettings}): the Redis backend (always: it also holds the migration state), the
  * Kafka backend when the application uses Kafka, the routing flags, the {@link JobQueue} to enqueue with (the router
- * when both backends are there), the registry of {@link CrossfadeWorker} beans, and the workers in the application's
+ * when both backends are there, following a guarded rollout's rollback hold and counting its outcomes for the
+ * rollout's guardrails), the registry of {@link CrossfadeWorker} beans, and the workers in the application's
  * lifecycle unless {@code crossfade.workers.enabled=false}. Every bean backs off when the application defines its own.
  *
  * <p>An application (or test) that defines an {@link InMemoryBackend} bean gets none of this: see
@@ -134,6 +137,37 @@ public class CrossfadeAutoConfiguration {
     }
 
     /**
+     * Keeps the router on Redis while a guarded rollout's rollback holds it there ({@code crossfade ramp}), whatever
+     * the flags say: the command's routers do the same, so a rollback reaches every process within a second.
+     */
+    @Bean
+    @ConditionalOnMissingBean
+    @Conditional(KafkaConfiguredCondition.class)
+    RedisRampHold crossfadeRampHold(RedisBackend redis, RoutingFlags flags) {
+        return redis.followRampHold(new RedisRampHold.Target() {
+            @Override
+            public void holdOnRedis(String why) {
+                flags.holdOnRedis(why);
+            }
+
+            @Override
+            public void releaseHold() {
+                flags.releaseHold();
+            }
+        });
+    }
+
+    /**
+     * This application's job outcomes and routing, counted into Redis for a guarded rollout's guardrails: the workers
+     * take it as an execution listener, the router as its route listener.
+     */
+    @Bean
+    @ConditionalOnMissingBean
+    RedisOutcomeTally crossfadeOutcomeTally(RedisBackend redis) {
+        return redis.outcomeTally();
+    }
+
+    /**
      * The router when the application has both backends, else the Redis queue. The router marks every job whose
      * Kafka write may have landed before falling back to Redis, for the workers' run-once guard.
      */
@@ -144,20 +178,24 @@ public class CrossfadeAutoConfiguration {
             RedisBackend redis,
             ObjectProvider<KafkaBackend> kafka,
             ObjectProvider<RoutingFlags> flags,
-            ObjectProvider<MeterRegistry> meters) {
+            ObjectProvider<MeterRegistry> meters,
+            ObjectProvider<RedisOutcomeTally> tally,
+            ObjectProvider<RedisRampHold> hold) {
         KafkaBackend k = kafka.getIfUnique();
         if (k == null) {
             return redis.queue();
         }
-        return new RoutingJobQueue(
-                redis.queue(),
-                k.queue(),
-                flags.getObject(),
-                RouterConfig.custom()
-                        .kafkaTimeout(config.duration("router.kafka-timeout"))
-                        .meterRegistry(meters(meters))
-                        .twinMarks(redis.twinMarks(config.duration("workers.run-once-memory")))
-                        .build());
+        // Started with the router, so a hold set before the application started applies to its first job.
+        hold.ifAvailable(h -> {});
+        RouterConfig.Builder router = RouterConfig.custom()
+                .kafkaTimeout(config.duration("router.kafka-timeout"))
+                .meterRegistry(meters(meters))
+                .twinMarks(redis.twinMarks(config.duration("workers.run-once-memory")));
+        RedisOutcomeTally t = tally.getIfUnique();
+        if (t != null) {
+            router.routeListener(t::routed);
+        }
+        return new RoutingJobQueue(redis.queue(), k.queue(), flags.getObject(), router.build());
     }
 
     @Bean

@@ -10,8 +10,10 @@ import dev.crossfade.devservices.KafkaService;
 import dev.crossfade.devservices.RedisService;
 import dev.crossfade.devservices.TestNamespace;
 import dev.crossfade.devservices.junit.CrossfadeServices;
+import dev.crossfade.flags.RoutingFlags;
 import dev.crossfade.flags.file.FlagsFile;
 import dev.crossfade.kafka.KafkaBackend;
+import dev.crossfade.redis.OutcomeFormat;
 import dev.crossfade.redis.RedisBackend;
 import dev.crossfade.redis.RedisJobQueue;
 import dev.crossfade.router.RoutingJobQueue;
@@ -31,6 +33,7 @@ import org.springframework.boot.builder.SpringApplicationBuilder;
 import org.springframework.boot.health.contributor.HealthIndicator;
 import org.springframework.boot.health.contributor.Status;
 import org.springframework.context.ConfigurableApplicationContext;
+import redis.clients.jedis.UnifiedJedis;
 
 /**
  * The starter in a real application ({@link TestApp}) against real Redis and Kafka, with flags from a file through
@@ -115,6 +118,67 @@ class CrossfadeStarterTest {
             await().atMost(Duration.ofSeconds(60)).until(() -> ledger.runs(jid) == 1);
             assertThat(ledger.backend(jid)).isEqualTo(Backend.KAFKA);
         }
+    }
+
+    /**
+     * A guarded rollout's rollback (the hold key {@code crossfade ramp} writes) sends the application's new jobs to
+     * Redis within about a second although the flags say Kafka; cleared, the flags decide again. Its router and
+     * workers count what the rollout's guardrails judge.
+     */
+    @Test
+    void rolloutHoldKeepsTheRouterOnRedisAndOutcomesAreCounted(
+            RedisService redis, KafkaService kafka, TestNamespace ns) {
+        FlagsFile flags = FlagsFile.at(dir.resolve("flags.json"));
+        flags.createIfMissing();
+        flags.setKafkaPercent(100);
+        List<String> p = properties(redis, kafka, ns);
+        // A slow first topic creation must not fall back to Redis: this test tells where the flags sent a job.
+        p.add("crossfade.router.kafka-timeout=30s");
+        try (ConfigurableApplicationContext app = start(p)) {
+            Ledger ledger = app.getBean(Ledger.class);
+            JobQueue queue = app.getBean(JobQueue.class);
+            RedisBackend backend = app.getBean(RedisBackend.class);
+            UnifiedJedis raw = backend.redis();
+            // Where the ramp driver writes it: the namespace's prefix, then crossfade:ramp:hold.
+            String holdKey = backend.key("crossfade:ramp:hold");
+
+            raw.set(holdKey, "kafka failed more than redis");
+            // One poll period plus slack: a rollback must reach routers within about a second.
+            await().atMost(Duration.ofMillis(1500))
+                    .until(() -> app.getBean(RoutingFlags.class).hold() != null);
+            String held =
+                    queue.enqueue(Job.builder("HardWorker").queue("starter").build());
+            await().atMost(Duration.ofSeconds(30)).until(() -> ledger.runs(held) == 1);
+            assertThat(ledger.backend(held)).isEqualTo(Backend.REDIS);
+
+            raw.del(holdKey);
+            await().atMost(Duration.ofMillis(1500))
+                    .until(() -> app.getBean(RoutingFlags.class).hold() == null);
+            String free =
+                    queue.enqueue(Job.builder("HardWorker").queue("starter").build());
+            await().atMost(Duration.ofSeconds(60)).until(() -> ledger.runs(free) == 1);
+            assertThat(ledger.backend(free)).isEqualTo(Backend.KAFKA);
+
+            String stratum = OutcomeFormat.stratum("starter", "HardWorker");
+            await().atMost(Duration.ofSeconds(5)).untilAsserted(() -> {
+                assertThat(counted(backend, OutcomeFormat.runsField(Backend.REDIS, stratum)))
+                        .isEqualTo(1);
+                assertThat(counted(backend, OutcomeFormat.runsField(Backend.KAFKA, stratum)))
+                        .isEqualTo(1);
+                assertThat(counted(backend, OutcomeFormat.CHOSEN_KAFKA)).isEqualTo(1);
+            });
+        }
+    }
+
+    /** A field summed over every second's outcome hash under the test's namespace. */
+    private static long counted(RedisBackend backend, String field) {
+        UnifiedJedis raw = backend.redis();
+        long sum = 0;
+        for (String key : raw.keys(OutcomeFormat.prefix(backend.key("")) + "*")) {
+            String v = raw.hget(key, field);
+            sum += v == null ? 0 : Long.parseLong(v);
+        }
+        return sum;
     }
 
     /** Kafka down must not keep the application, or its Redis workers, from running; nor hold up its close. */

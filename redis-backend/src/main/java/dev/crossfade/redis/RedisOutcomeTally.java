@@ -1,10 +1,9 @@
-package dev.crossfade.cli.ramp;
+package dev.crossfade.redis;
 
 import dev.crossfade.api.Backend;
 import dev.crossfade.api.Job;
 import dev.crossfade.api.execution.ExecutionListener;
 import dev.crossfade.api.execution.Outcome;
-import dev.crossfade.router.RouteListener;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.Map;
@@ -24,20 +23,17 @@ import redis.clients.jedis.UnifiedJedis;
  * and how many of them fell back to Redis. Each process adds to memory on the job's thread (a map lookup and an
  * increment) and writes the sums every {@link #FLUSH} in one pipelined round trip ({@code HINCRBY} per non-zero field,
  * one {@code EXPIRE} per second touched), so Redis sees a few commands per process per flush, not per job. Windows
- * expire after {@link OutcomeWindows#KEEP}; at most {@link #MAX_KEYS} queue/class pairs per flush are kept, the rest
+ * expire after {@link OutcomeFormat#KEEP}; at most {@link OutcomeFormat#MAX_KEYS} queue/class pairs per flush are kept, the rest
  * counted under one overflow pair. Shadow copies are not counted: they are the comparison's business.
  */
-public final class OutcomeTally implements ExecutionListener, RouteListener, AutoCloseable {
+public final class RedisOutcomeTally implements ExecutionListener, AutoCloseable {
     /** How often sums go to Redis. */
     public static final Duration FLUSH = Duration.ofMillis(200);
 
-    static final int MAX_KEYS = 500;
-    static final String OVERFLOW = "(other)";
+    private static final Logger log = LoggerFactory.getLogger(RedisOutcomeTally.class);
 
-    private static final Logger log = LoggerFactory.getLogger(OutcomeTally.class);
-
-    private final OutcomeWindows windows;
     private final UnifiedJedis redis;
+    private final String prefix;
     private final Map<Field, LongAdder> pending = new ConcurrentHashMap<>();
     private final ScheduledExecutorService flusher;
     /** Whether the last flush failed, so an outage is logged once. */
@@ -46,9 +42,9 @@ public final class OutcomeTally implements ExecutionListener, RouteListener, Aut
     /** A counter in one second's hash. */
     record Field(long second, String name) {}
 
-    public OutcomeTally(UnifiedJedis redis, OutcomeWindows windows) {
+    RedisOutcomeTally(UnifiedJedis redis, String namespace) {
         this.redis = redis;
-        this.windows = windows;
+        this.prefix = OutcomeFormat.prefix(namespace);
         this.flusher = Executors.newSingleThreadScheduledExecutor(r -> {
             Thread t = new Thread(r, "crossfade-outcome-tally");
             t.setDaemon(true);
@@ -63,7 +59,7 @@ public final class OutcomeTally implements ExecutionListener, RouteListener, Aut
             return;
         }
         long ms = Math.max(0, Duration.between(job.enqueuedAt(), startedAt).toMillis());
-        add(startedAt, OutcomeWindows.latencyField(backend, key(job), OutcomeWindows.bucketOf(ms)), 1);
+        add(startedAt, OutcomeFormat.latencyField(backend, key(job), OutcomeFormat.bucketOf(ms)), 1);
     }
 
     @Override
@@ -73,21 +69,24 @@ public final class OutcomeTally implements ExecutionListener, RouteListener, Aut
         }
         Instant at = startedAt.plus(duration);
         String key = key(job);
-        add(at, OutcomeWindows.runsField(backend, key), 1);
+        add(at, OutcomeFormat.runsField(backend, key), 1);
         if (!(outcome instanceof Outcome.Succeeded)) {
-            add(at, OutcomeWindows.failedField(backend, key), 1);
+            add(at, OutcomeFormat.failedField(backend, key), 1);
         }
     }
 
-    @Override
+    /**
+     * {@code jobs} jobs the flags sent to {@code chosen} were accepted by {@code landed}: the router's
+     * {@code RouteListener}, which this module cannot see ({@code routeListener(tally::routed)}).
+     */
     public void routed(Backend chosen, Backend landed, int jobs) {
         if (chosen != Backend.KAFKA) {
             return;
         }
         Instant now = Instant.now();
-        add(now, OutcomeWindows.CHOSEN_KAFKA, jobs);
+        add(now, OutcomeFormat.CHOSEN_KAFKA, jobs);
         if (landed != chosen) {
-            add(now, OutcomeWindows.FELL_BACK, jobs);
+            add(now, OutcomeFormat.FELL_BACK, jobs);
         }
     }
 
@@ -96,7 +95,7 @@ public final class OutcomeTally implements ExecutionListener, RouteListener, Aut
     }
 
     private String key(Job job) {
-        return OutcomeWindows.stratum(job.queue(), job.className());
+        return OutcomeFormat.stratum(job.queue(), job.className());
     }
 
     private void add(Instant at, String name, long n) {
@@ -104,8 +103,8 @@ public final class OutcomeTally implements ExecutionListener, RouteListener, Aut
         Field f = new Field(at.getEpochSecond(), name);
         LongAdder a = p.get(f);
         if (a == null) {
-            if (p.size() >= MAX_KEYS * 4 && name.contains(OutcomeWindows.SEP)) {
-                f = new Field(f.second(), OutcomeWindows.overflow(name));
+            if (p.size() >= OutcomeFormat.MAX_KEYS * 4 && name.contains(OutcomeFormat.SEP)) {
+                f = new Field(f.second(), OutcomeFormat.overflow(name));
             }
             a = p.computeIfAbsent(f, k -> new LongAdder());
         }
@@ -136,10 +135,10 @@ public final class OutcomeTally implements ExecutionListener, RouteListener, Aut
         try (AbstractPipeline p = redis.pipelined()) {
             java.util.Set<Long> seconds = new java.util.HashSet<>();
             taken.forEach((f, n) -> {
-                String key = windows.key(f.second());
+                String key = prefix + f.second();
                 p.hincrBy(key, f.name(), n);
                 if (seconds.add(f.second())) {
-                    p.expire(key, OutcomeWindows.KEEP.toSeconds());
+                    p.expire(key, OutcomeFormat.KEEP.toSeconds());
                 }
             });
             p.sync();
