@@ -202,8 +202,6 @@ public final class ShadowComparator implements ExecutionListener {
             matchedCounter.increment();
             return;
         }
-        store.count("mismatched", 1);
-        mismatchedCounter.increment();
         ShadowReport.Mismatch m = new ShadowReport.Mismatch(
                 primary.jid(),
                 primary.className(),
@@ -218,6 +216,9 @@ public final class ShadowComparator implements ExecutionListener {
         } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
             throw new IllegalStateException(e);
         }
+        // Counted after the example is stored, so a report that counts a mismatch can also show it.
+        store.count("mismatched", 1);
+        mismatchedCounter.increment();
         log.warn(
                 "shadow mismatch for job {} ({}): {} on {} with result {}, {} on {} with result {}",
                 m.jid(),

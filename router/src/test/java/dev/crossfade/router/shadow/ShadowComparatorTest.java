@@ -7,6 +7,7 @@ import com.fasterxml.jackson.databind.node.TextNode;
 import dev.crossfade.api.Backend;
 import dev.crossfade.api.Job;
 import dev.crossfade.api.execution.Outcome;
+import dev.crossfade.api.execution.ShadowStore;
 import dev.crossfade.router.RoutingJobQueue;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.time.Clock;
@@ -60,6 +61,60 @@ class ShadowComparatorTest {
                 new Outcome.Succeeded(job, result, true, Duration.ofMillis(3)),
                 Instant.parse("2026-01-01T00:00:00.004Z"),
                 Duration.ofMillis(3));
+    }
+
+    @Test
+    void aMismatchIsCountedOnlyOnceItsExampleIsStored() {
+        // Another process reads the shared store at any moment: a count it sees must come with its example.
+        java.util.List<String> countedWithoutExample = new java.util.ArrayList<>();
+        LocalShadowStore local = new LocalShadowStore();
+        ShadowStore store = new ShadowStore() {
+            @Override
+            public Paired pair(String jid, String role, String other, String json, Instant since) {
+                return local.pair(jid, role, other, json, since);
+            }
+
+            @Override
+            public java.util.Map<String, String> takeOverdue(Instant cutoff) {
+                return local.takeOverdue(cutoff);
+            }
+
+            @Override
+            public void count(String counter, long delta) {
+                if (counter.equals("mismatched") && local.examples().isEmpty()) {
+                    countedWithoutExample.add(counter);
+                }
+                local.count(counter, delta);
+            }
+
+            @Override
+            public java.util.Map<String, Long> counters() {
+                return local.counters();
+            }
+
+            @Override
+            public long pending() {
+                return local.pending();
+            }
+
+            @Override
+            public void example(String json, int max) {
+                local.example(json, max);
+            }
+
+            @Override
+            public java.util.List<String> examples() {
+                return local.examples();
+            }
+        };
+        ShadowComparator shared = new ShadowComparator(Duration.ofSeconds(30), meters, store);
+        Job p = primary("c");
+        Job s = shadow("c");
+        shared.finished(p, Backend.REDIS, new Outcome.Succeeded(p, 1, true, Duration.ZERO), now.get(), Duration.ZERO);
+        shared.finished(s, Backend.KAFKA, new Outcome.Succeeded(s, 2, true, Duration.ZERO), now.get(), Duration.ZERO);
+
+        assertEquals(1, shared.report().mismatched());
+        assertEquals(java.util.List.of(), countedWithoutExample);
     }
 
     @Test
