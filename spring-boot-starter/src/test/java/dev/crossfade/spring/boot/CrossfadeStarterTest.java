@@ -109,7 +109,10 @@ class CrossfadeStarterTest {
         FlagsFile flags = FlagsFile.at(dir.resolve("flags.json"));
         flags.createIfMissing();
         flags.setKafkaPercent(100);
-        try (ConfigurableApplicationContext app = start(properties(redis, kafka, ns))) {
+        List<String> p = properties(redis, kafka, ns);
+        // A slow first topic creation must not fall back to Redis: this test tells where the flags sent a job.
+        p.add("crossfade.router.kafka-timeout=30s");
+        try (ConfigurableApplicationContext app = start(p)) {
             Ledger ledger = app.getBean(Ledger.class);
 
             String jid = app.getBean(JobQueue.class)
