@@ -40,9 +40,12 @@ enum RubySidekiq {
         return List.of("sidekiq");
     }
 
-    /** The major version its processes report in their heartbeat. */
-    int major() {
-        return this == SIDEKIQ8 ? 8 : 6;
+    /**
+     * Whether a process's heartbeat ({@code info} in Redis) is this Sidekiq's: Sidekiq 8 names its version there,
+     * Sidekiq 6 writes none (Crossfade writes {@code "crossfade"}).
+     */
+    boolean wroteHeartbeat(String info) {
+        return this == SIDEKIQ8 ? info.contains("\"version\":\"8.") : !info.contains("\"version\"");
     }
 
     /** {@code -Dcrossfade.sidekiq8.kit}, else {@code $SIDEKIQ8_KIT}, else {@code ../shared/sidekiq8} beside the checkout. */
