@@ -21,6 +21,7 @@ import dev.crossfade.devservices.TestNamespace;
 import dev.crossfade.devservices.junit.CrossfadeServices;
 import dev.crossfade.flags.RouteDecision;
 import dev.crossfade.flags.file.FlagsFile;
+import dev.crossfade.tck.SidekiqScripts;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -34,18 +35,21 @@ import java.util.Set;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
 import redis.clients.jedis.RedisClient;
 import redis.clients.jedis.resps.Tuple;
 
 /**
- * The fleet a migration runs in: Ruby Sidekiq 6.4 and two {@code crossfade work} JVMs on the same Redis queue, Kafka
- * beside it, through a shadow phase. Ruby never runs a shadow copy, every job's real copy runs once somewhere, every
- * shadow copy runs in Java; a class only Ruby knows, fetched by Java, goes where Sidekiq puts a failure (the retry set,
- * with Sidekiq's backoff; nowhere for {@code retry: false}) and is then run by Ruby. Ruby's Sidekiq uses Redis's root
- * keys, so the test has a private Redis.
+ * The fleet a migration runs in: Ruby Sidekiq (6.4 from Debian, and 8.1.7 on JRuby from the sidekiq8 kit) and two
+ * {@code crossfade work} JVMs on the same Redis queue, Kafka beside it, through a shadow phase. Ruby never runs a shadow
+ * copy, every job's real copy runs once somewhere, every shadow copy runs in Java; a class only Ruby knows, fetched by
+ * Java, goes where Sidekiq puts a failure (the retry set, with Sidekiq's backoff; nowhere for {@code retry: false}) and
+ * is then run by Ruby. Ruby's Sidekiq uses Redis's root keys, so the test has a private Redis. Ruby's server starts with
+ * the test and waits on a key before it joins, so its boot (seconds on JRuby) overlaps the phase in which only Java
+ * works the queue.
  */
 @ExtendWith(CrossfadeServices.class)
 class MixedFleetWorkTest {
@@ -73,15 +77,11 @@ class MixedFleetWorkTest {
         }
     }
 
+    /** The key Ruby's server waits for (fleet.rb) before it registers and fetches. */
+    private static final String GO = "test:ruby-go";
+
     @BeforeAll
-    static void rubyAndRedis() throws Exception {
-        Process p = new ProcessBuilder("ruby", "-e", "require 'sidekiq'; puts Sidekiq::VERSION")
-                .redirectErrorStream(true)
-                .start();
-        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-        if (!p.waitFor(60, TimeUnit.SECONDS) || p.exitValue() != 0) {
-            fail("Ruby Sidekiq is required: apt-get install ruby-sidekiq (CI installs it). Ruby said: " + out);
-        }
+    static void privateRedis() {
         redis = LocalRedis.builder().build().start();
     }
 
@@ -116,26 +116,33 @@ class MixedFleetWorkTest {
         return c;
     }
 
-    private Process sidekiq(Path log) throws Exception {
-        ProcessBuilder pb = new ProcessBuilder("sidekiq", "-r", "./fleet.rb", "-q", "default", "-c", "5")
+    private Process sidekiq(RubySidekiq sidekiq, Path log) throws Exception {
+        List<String> cmd = new ArrayList<>(sidekiq.server());
+        cmd.addAll(List.of("-r", "./fleet.rb", "-q", "default", "-c", "5"));
+        ProcessBuilder pb = new ProcessBuilder(cmd)
                 .directory(RUBY.toFile())
                 .redirectErrorStream(true)
                 .redirectOutput(log.toFile());
         pb.environment().put("REDIS_URL", redis.uri().toString());
         pb.environment().put("RUBYOPT", "-W0");
+        pb.environment().put("FLEET_GO", GO);
+        pb.environment().put("RUBYLIB", SidekiqScripts.rubyLibPath(System.getenv("RUBYLIB")));
         return pb.start();
     }
 
-    @Test
-    void rubyAndTwoWorkProcessesShareAQueueThroughAShadowPhase(KafkaService kafka, TestNamespace ns) throws Exception {
+    @ParameterizedTest(name = "{0}")
+    @EnumSource(RubySidekiq.class)
+    void rubyAndTwoWorkProcessesShareAQueueThroughAShadowPhase(
+            RubySidekiq sidekiq, KafkaService kafka, TestNamespace ns) throws Exception {
         Path c = config(kafka, ns);
         RedisClient r = RedisClient.create(redis.uri());
         r.flushAll();
+        Path rubyLog = dir.resolve("sidekiq.log");
+        // Started first, joins at step 2: its boot overlaps the Java-only step.
+        Process ruby = sidekiq(sidekiq, rubyLog);
         // Half the jobs to Kafka, every job shadowed: a Kafka job's copy on Redis is the shadow Ruby must not run.
         FlagsFile.at(dir.resolve("flags.json")).write(new FlagsFile.Settings(50, false, 100));
         Map<String, String> env = Map.of("FLEET_REDIS_URL", redis.uri().toString());
-        Path rubyLog = dir.resolve("sidekiq.log");
-        Process ruby = null;
         try (Node app = Node.start(CrossfadeConfig.load(c, Map.of()), new SimpleMeterRegistry());
                 CliProcess w1 = CliProcess.start(dir, env, "work", "-c", c.toString());
                 CliProcess w2 = CliProcess.start(dir, env, "work", "-c", c.toString())) {
@@ -154,8 +161,10 @@ class MixedFleetWorkTest {
                 discarded.add(b.jid());
             }
             app.redis().queue().enqueueAll(rubyOnly);
-            await().atMost(Duration.ofSeconds(30))
-                    .until(() -> r.llen("queue:default") == 0 && r.zcard("retry") == RUBY_ONLY);
+            await().atMost(Duration.ofSeconds(30)).until(() -> {
+                assertEquals(0, r.zcard("dead"), "a Ruby-only job went to the dead set");
+                return r.llen("queue:default") == 0 && r.zcard("retry") == RUBY_ONLY;
+            });
             assertEquals(0, r.zcard("dead"), "nothing dead: retry: 2 is retried, retry: false discarded");
             for (Tuple t : r.zrangeWithScores("retry".getBytes(StandardCharsets.UTF_8), 0, -1)) {
                 Job j = JobCodec.defaults().decode(t.getBinaryElement());
@@ -170,15 +179,23 @@ class MixedFleetWorkTest {
             assertTrue(status.out().contains("RubyOnly"), "status warns of the unknown class:\n" + status.out());
 
             // 2. Ruby joins; a shadow phase runs through the router an application would use.
-            ruby = sidekiq(rubyLog);
+            r.set(GO, "1");
             Process started = ruby;
-            // Sidekiq Web's process set: the two Java processes, then Ruby's once it fetches.
-            await().atMost(Duration.ofSeconds(30)).until(() -> {
+            // Sidekiq Web's process set: the two Java processes, then Ruby's once it fetches (JRuby may still be
+            // booting).
+            await().atMost(Duration.ofSeconds(120)).until(() -> {
                 if (!started.isAlive()) {
                     fail("sidekiq exited:\n" + Files.readString(rubyLog));
                 }
                 return r.scard("processes") >= 3;
             });
+            // The Ruby that joined is the Sidekiq this case is about (its heartbeat names its version).
+            assertTrue(
+                    r.smembers("processes").stream()
+                            .map(id -> String.valueOf(r.hget(id, "info")))
+                            .filter(info -> !info.equals("null"))
+                            .anyMatch(sidekiq::wroteHeartbeat),
+                    "no " + sidekiq + " process registered");
             List<Job> jobs = new ArrayList<>();
             Set<String> kafkaPrimary = new HashSet<>();
             long shadowed = 0;
@@ -201,6 +218,7 @@ class MixedFleetWorkTest {
                 if (!sk.isAlive()) {
                     fail("sidekiq exited:\n" + Files.readString(rubyLog));
                 }
+                assertEquals(Set.of(), r.smembers("test:ruby-shadow"), "Ruby was handed a shadow copy");
                 return r.hlen("test:java-shadow") == SHADOW_PHASE
                         && r.hlen("test:java-ran") + r.hlen("test:ruby-ran") == SHADOW_PHASE;
             });
@@ -239,11 +257,9 @@ class MixedFleetWorkTest {
             retried.forEach(j -> assertEquals("1", rubyRan.get(j), "Ruby ran the retried job " + j));
             assertFalse(r.exists("dead") && r.zcard("dead") > 0, "nothing dead");
         } finally {
-            if (ruby != null) {
-                ruby.destroy();
-                if (!ruby.waitFor(30, TimeUnit.SECONDS)) {
-                    ruby.destroyForcibly();
-                }
+            ruby.destroy();
+            if (!ruby.waitFor(30, TimeUnit.SECONDS)) {
+                ruby.destroyForcibly();
             }
             r.close();
         }

@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.fail;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.crossfade.tck.SidekiqScripts;
 import java.io.IOException;
 import java.net.URI;
 import java.nio.charset.StandardCharsets;
@@ -186,6 +187,7 @@ final class Ruby {
                 .redirectOutput(log.toFile());
         pb.environment().put("REDIS_URL", redis.toString());
         pb.environment().put("RUBYOPT", "-W0");
+        pb.environment().put("RUBYLIB", SidekiqScripts.rubyLibPath(System.getenv("RUBYLIB")));
         return pb.start();
     }
 }
