@@ -70,13 +70,14 @@ final class ScalingBench {
                 warmJobs()));
         s.note(String.format(
                 Locale.ROOT,
-                "Jobs per cell: no-op, %,d a thread (at most %,d on Redis, %,d on Kafka); sleeping jobs, enough for "
+                "Jobs per cell: no-op, %,d a thread on Redis (at most %,d), %,d on Kafka (at most %,d); sleeping jobs, enough for "
                         + "%.1f s at the ideal rate (N × %.1f s ÷ duration, a whole number a thread). Ideal: N ÷ the "
                         + "sleep (`Thread.sleep(1)` or `(10)` in the worker); no-op rows compare with the 1-thread "
                         + "rate. Target: 10 ms jobs at %d threads ≥ %.0f%% of ideal on each backend; other rows are "
                         + "reported. Figures taken on 2 shared cores while other builds may run: compare within a run.",
-                noopPerThread(),
+                noopPerThread(Backend.REDIS),
                 noopCap(Backend.REDIS),
+                noopPerThread(Backend.KAFKA),
                 noopCap(Backend.KAFKA),
                 cellSeconds(),
                 cellSeconds(),
@@ -88,12 +89,13 @@ final class ScalingBench {
         return Math.min(ctx.jobs(), 20_000);
     }
 
-    private int noopPerThread() {
-        return Math.max(1_000, ctx.jobs() / 10);
+    /** No-op jobs a thread: about a second's worth at one thread on each backend, so no cell is over in a blink. */
+    private int noopPerThread(Backend b) {
+        return Math.max(1_000, b == Backend.KAFKA ? ctx.jobs() : ctx.jobs() * 3 / 10);
     }
 
     private int noopCap(Backend b) {
-        return b == Backend.KAFKA ? ctx.jobs() * 3 : ctx.jobs();
+        return b == Backend.KAFKA ? ctx.jobs() * 6 : ctx.jobs() * 2;
     }
 
     private double cellSeconds() {
@@ -110,7 +112,7 @@ final class ScalingBench {
         }
         double one = Double.NaN;
         for (int t : THREADS) {
-            int n = Math.min(noopPerThread() * t, noopCap(b));
+            int n = Math.min(noopPerThread(b) * t, noopCap(b));
             double[] rates;
             // A node (and so a Kafka topic and group) per thread count: a fresh group's only member is assigned every
             // partition at once, where a member taking over a group's partitions gets them over several heartbeats.
