@@ -26,7 +26,7 @@ import java.util.Set;
  *   --jobs N        jobs per throughput figure (default 100000; Kafka's figures use KafkaBench.SCALE × N)
  *   --rounds N      rounds of the enqueue and processing figures, median reported (default 3)
  *   --latency-s N   measured seconds of each latency figure (default 10)
- *   --only LIST     some of redis,kafka,router (default all)
+ *   --only LIST     some of redis,kafka,router,scaling,backlog (default all)
  *   --quick         a smoke run: --jobs 10000 --rounds 1 --latency-s 3, report not written to docs
  *   --out FILE      the Markdown file to update (default docs/benchmarks.md)
  * </pre>
@@ -42,7 +42,7 @@ public final class BenchMain {
         int rounds = 3;
         int latencySeconds = 10;
         boolean quick = false;
-        Set<String> only = new LinkedHashSet<>(List.of("redis", "kafka", "router"));
+        Set<String> only = new LinkedHashSet<>(List.of("redis", "kafka", "router", "scaling", "backlog"));
         Path out = Path.of("docs/benchmarks.md");
         for (int i = 0; i < args.length; i++) {
             switch (args[i]) {
@@ -83,6 +83,14 @@ public final class BenchMain {
             }
             if (only.contains("router")) {
                 attempt("router", errors, () -> new RouterBench(ctx).run(report));
+            }
+            boolean small = quick;
+            ScalingBench scaling = new ScalingBench(ctx, small);
+            if (only.contains("scaling")) {
+                attempt("scaling", errors, () -> scaling.run(report));
+            }
+            if (only.contains("backlog")) {
+                attempt("backlog", errors, () -> new BacklogBench(ctx, small, scaling.noop10()).run(report));
             }
         } finally {
             ctx.close();
