@@ -15,7 +15,9 @@ class DrillSettingsTest {
     void theClusterScheduleHasLeaderKillsAFailoverAndASentinelRestart() {
         DrillSettings s = DrillSettings.custom().cluster(true).build();
         assertTrue(
-                s.kinds().containsAll(List.of(FaultKind.LEADER_KILL, FaultKind.REDIS_FAILOVER, FaultKind.SENTINEL_RESTART)),
+                s.kinds()
+                        .containsAll(
+                                List.of(FaultKind.LEADER_KILL, FaultKind.REDIS_FAILOVER, FaultKind.SENTINEL_RESTART)),
                 s.kinds().toString());
         assertTrue(s.kinds().stream().allMatch(k -> k.runsOn(true)), s.kinds().toString());
     }
@@ -23,7 +25,9 @@ class DrillSettingsTest {
     @Test
     void thePlainScheduleHasNoClusterFault() {
         DrillSettings s = DrillSettings.custom().build();
-        assertTrue(s.kinds().stream().noneMatch(FaultKind::isClusterFault), s.kinds().toString());
+        assertTrue(
+                s.kinds().stream().noneMatch(FaultKind::isClusterFault),
+                s.kinds().toString());
         assertTrue(s.kinds().contains(FaultKind.REDIS_OUTAGE), s.kinds().toString());
     }
 
@@ -31,7 +35,9 @@ class DrillSettingsTest {
     void aFaultTheModesServersCannotTakeIsRefusedByName() {
         IllegalArgumentException plain = assertThrows(
                 IllegalArgumentException.class,
-                () -> DrillSettings.custom().kinds(List.of(FaultKind.REDIS_FAILOVER)).build());
+                () -> DrillSettings.custom()
+                        .kinds(List.of(FaultKind.REDIS_FAILOVER))
+                        .build());
         assertEquals("fault kind redis-failover needs --cluster", plain.getMessage());
         IllegalArgumentException cluster = assertThrows(
                 IllegalArgumentException.class,
@@ -39,7 +45,9 @@ class DrillSettingsTest {
                         .cluster(true)
                         .kinds(List.of(FaultKind.REDIS_RESTART))
                         .build());
-        assertTrue(cluster.getMessage().startsWith("fault kind redis-restart needs the plain drill"), cluster.getMessage());
+        assertTrue(
+                cluster.getMessage().startsWith("fault kind redis-restart needs the plain drill"),
+                cluster.getMessage());
     }
 
     @Test
