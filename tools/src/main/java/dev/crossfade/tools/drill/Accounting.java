@@ -46,7 +46,7 @@ import redis.clients.jedis.resps.ScanResult;
 final class Accounting {
     private static final Logger log = LoggerFactory.getLogger(Accounting.class);
     private static final Pattern MARKER = Pattern.compile("drill-malformed-(redis|kafka)-\\d+");
-    private static final Pattern SKIP = Pattern.compile("\\[([^\\]]+)\\].*job ([0-9a-f]+) \\(.*already ran on another");
+    static final Pattern SKIP = Pattern.compile("\\[([^\\]]+)\\].*job ([0-9a-f]+) \\(.*already ran (?:as|on) another");
     private static final String GUARD_DOWN = "run-once guard unavailable";
     /** The cause of a duplicate that must never happen: a live process judged dead and its job run again. */
     static final String LIVE_RERUN = "rerun on redis by a peer while the process that ran it was alive";

@@ -49,7 +49,9 @@ import redis.clients.jedis.params.ScanParams;
 import redis.clients.jedis.resps.ScanResult;
 
 /**
- * The fault drill: its own Redis (append-only, fsync always) and Kafka broker, worker processes running
+ * The fault drill: its own Redis (append-only, fsync always) and Kafka broker, or with
+ * {@link DrillSettings#cluster()} its own three-node Kafka cluster and Redis behind Sentinel ({@link ClusterServers}),
+ * worker processes running
  * {@code crossfade work}, a producer enqueuing through the router at a steady rate while the route flag moves every few
  * hundred milliseconds, and faults on a schedule. At the end every jid the producer got an OK for is accounted for
  * (see {@link DrillReport}). One drill per instance; {@link #run()} blocks until the report is ready.
@@ -61,6 +63,11 @@ public final class Drill {
     private static final Duration WORKER_START = Duration.ofSeconds(90);
     /** The workers' heartbeat TTL ({@code redis.heartbeat-ttl}): short, so an outage longer than it fits in a drill. */
     static final Duration HEARTBEAT_TTL = Duration.ofSeconds(6);
+    /**
+     * The cluster drill's TTL: a failover (master judged down after 5 s, promotion about 2 s later) must not outlast the
+     * last beats the replica got, or live processes would be judged dead; it has no Redis outage fault to fit.
+     */
+    static final Duration CLUSTER_HEARTBEAT_TTL = Duration.ofSeconds(15);
     /** How much longer than the TTL Redis stays frozen: every liveness key has expired by the time it is back. */
     private static final Duration OUTAGE_MARGIN = Duration.ofSeconds(4);
 
@@ -79,6 +86,9 @@ public final class Drill {
     private Path dir;
     private LocalRedis redisServer;
     private LocalKafka kafkaServer;
+    private ClusterServers clusterServers;
+    private String redisUrl;
+    private String bootstrap;
     private Node node;
     private SimpleMeterRegistry meters;
     private Path childConfig;
@@ -137,17 +147,27 @@ public final class Drill {
         dir = Files.createTempDirectory("crossfade-drill-");
         boolean keep = false;
         try {
-            say("starting Redis (AOF, fsync always) and a Kafka broker in " + dir);
-            redisServer = LocalRedis.builder()
-                    .appendOnly(true)
-                    .fsyncAlways(true)
-                    .maxmemoryPolicy("noeviction")
-                    .build()
-                    .start();
-            kafkaServer = LocalKafka.builder()
-                    .partitions(settings.partitions())
-                    .build()
-                    .start();
+            if (settings.cluster()) {
+                say("starting Redis with Sentinel (master, replica, 3 sentinels) and a three-node Kafka cluster "
+                        + "(replication 3, min.insync.replicas 2) in " + dir);
+                clusterServers = ClusterServers.start(settings.partitions());
+                redisUrl = clusterServers.redisUrl();
+                bootstrap = clusterServers.bootstrapServers();
+            } else {
+                say("starting Redis (AOF, fsync always) and a Kafka broker in " + dir);
+                redisServer = LocalRedis.builder()
+                        .appendOnly(true)
+                        .fsyncAlways(true)
+                        .maxmemoryPolicy("noeviction")
+                        .build()
+                        .start();
+                kafkaServer = LocalKafka.builder()
+                        .partitions(settings.partitions())
+                        .build()
+                        .start();
+                redisUrl = redisServer.uri().toString();
+                bootstrap = kafkaServer.bootstrapServers();
+            }
             configure();
             meters = new SimpleMeterRegistry();
             node = Node.start(CrossfadeConfig.load(childConfig, Map.of()), meters);
@@ -173,6 +193,9 @@ public final class Drill {
             if (redisServer != null) {
                 redisServer.close();
             }
+            if (clusterServers != null) {
+                clusterServers.close();
+            }
             if (keep) {
                 say("worker logs kept in " + dir);
             } else {
@@ -190,12 +213,14 @@ public final class Drill {
                   namespace: "%s"
                   # Short, so the Redis outage fault can outlast it; beats every 1 s.
                   heartbeat-ttl: %ds
+                %s
                 kafka:
                   bootstrap: %s
                   topic-prefix: %s
                   partitions: %d
                   # The drill SIGKILLs workers: their partitions move after 6 s instead of the broker's default 45 s.
                   session-timeout: 6s
+                %s
                 flags:
                   file: %s
                   start-wait: 2s
@@ -211,12 +236,15 @@ public final class Drill {
                 http:
                   port: 0
                 """.formatted(
-                        redisServer.uri(),
+                        redisUrl,
                         namespace,
-                        HEARTBEAT_TTL.toSeconds(),
-                        kafkaServer.bootstrapServers(),
+                        heartbeatTtl().toSeconds(),
+                        // An acknowledged enqueue (and outcome) is on the replica too, so the failover keeps it.
+                        settings.cluster() ? "  wait-replicas: 1" : "",
+                        bootstrap,
                         topicPrefix,
                         settings.partitions(),
+                        settings.cluster() ? "  replication: 3" : "",
                         dir.resolve("flags.json"),
                         QUEUE,
                         settings.concurrency()));
@@ -227,8 +255,11 @@ public final class Drill {
             jar.closeEntry();
         }
         childEnv = new HashMap<>();
-        childEnv.put(DrillWorkers.REDIS_URL_ENV, redisServer.uri().toString());
+        childEnv.put(DrillWorkers.REDIS_URL_ENV, redisUrl);
         childEnv.put(DrillWorkers.NAMESPACE_ENV, namespace);
+        if (settings.cluster()) {
+            childEnv.put(DrillWorkers.WAIT_ENV, "1");
+        }
     }
 
     /** One job on Kafka before the clock starts, so the topics exist before the workers subscribe. */
@@ -580,6 +611,12 @@ public final class Drill {
                 f.detail = "garbage for 2 s, then restored";
             }
             case REDIS_OUTAGE -> redisOutage(f);
+            case LEADER_KILL -> f.detail = clusterServers.killLeader(jobsTopic(), busiest(), settings.partitions());
+            case NODE_PAUSE -> f.detail = clusterServers.pauseLeader(jobsTopic(), busiest(), settings.partitions());
+            case FOLLOWER_RESTART ->
+                f.detail = clusterServers.restartFollower(jobsTopic(), busiest(), settings.partitions());
+            case REDIS_FAILOVER -> f.detail = clusterServers.failOverRedis();
+            case SENTINEL_RESTART -> f.detail = clusterServers.restartSentinel();
             case HALT_POISON -> {
                 Job halt = Job.builder(DrillWorkers.HALT).args(index).build();
                 node.redis().queue().enqueue(halt);
@@ -588,6 +625,20 @@ public final class Drill {
             }
             default -> throw new IllegalStateException("unknown fault " + f.kind);
         }
+    }
+
+    private String jobsTopic() {
+        return topicPrefix + "." + QUEUE;
+    }
+
+    /** The partition of the jobs topic with the most lag now. */
+    private int busiest() {
+        return ClusterServers.busiest(node.kafka().admin().lag(QUEUE));
+    }
+
+    /** {@code redis.heartbeat-ttl} of the workers. */
+    Duration heartbeatTtl() {
+        return settings.cluster() ? CLUSTER_HEARTBEAT_TTL : HEARTBEAT_TTL;
     }
 
     /**
@@ -773,7 +824,7 @@ public final class Drill {
 
     private KafkaProducer<byte[], byte[]> rawProducer() {
         Map<String, Object> p = new HashMap<>();
-        p.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, kafkaServer.bootstrapServers());
+        p.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
         p.put(ProducerConfig.ACKS_CONFIG, "all");
         return new KafkaProducer<>(p, new ByteArraySerializer(), new ByteArraySerializer());
     }
@@ -819,7 +870,7 @@ public final class Drill {
         } finally {
             poolLock.unlock();
         }
-        return Accounting.account(this, node, namespace, topicPrefix, kafkaServer.bootstrapServers(), QUEUE);
+        return Accounting.account(this, node, namespace, topicPrefix, bootstrap, QUEUE);
     }
 
     List<WorkerProcess> workers() {

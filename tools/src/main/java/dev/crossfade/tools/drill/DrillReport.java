@@ -36,6 +36,7 @@ public final class DrillReport {
     private final Builder b;
     private final long enqueued;
     private final int expectedDead;
+    private final boolean cluster;
 
     private DrillReport(Builder b) {
         Drill d = b.drill;
@@ -62,6 +63,7 @@ public final class DrillReport {
         this.diedOnTheirOwn = d.diedOnTheirOwn.get();
         this.enqueued = Arrays.stream(d.okJids).filter(Objects::nonNull).count();
         this.expectedDead = d.expectedDead.size();
+        this.cluster = d.settings().cluster();
     }
 
     /** Jids the producer got an OK for that are nowhere: not run, not dead, not queued. Must be 0. */
@@ -149,9 +151,18 @@ public final class DrillReport {
     public void print(PrintWriter out) {
         out.println();
         out.printf(
-                "crossfade drill: %,d jobs at %d/s, %d worker processes (%d started in all), %d faults planned, "
+                "crossfade drill%s: %,d jobs at %d/s, %d worker processes (%d started in all), %d faults planned, "
                         + "%d s%n%n",
-                jobs, rate, workers, workerProcesses, faultsPlanned, elapsedSeconds);
+                cluster
+                        ? " --cluster (3 Kafka nodes, replication 3, min.insync.replicas 2; Redis with Sentinel, "
+                                + "wait-replicas 1)"
+                        : "",
+                jobs,
+                rate,
+                workers,
+                workerProcesses,
+                faultsPlanned,
+                elapsedSeconds);
         out.printf(
                 "%-26s %8s %10s %14s %16s %16s%n",
                 "fault", "injected", "enqueues", "enqueue p99 ms", "first fallback ms", "breaker OPEN ms");

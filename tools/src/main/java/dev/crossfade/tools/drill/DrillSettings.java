@@ -9,7 +9,8 @@ import java.util.Set;
 
 /**
  * What one drill run does. Immutable; build with {@link #custom()}. Defaults are the long run: 100,000 jobs at 400 a
- * second, 24 faults over every kind except the JVM-halting job, 3 worker processes.
+ * second, 24 faults over every kind of the plain drill except the JVM-halting job, 3 worker processes. With
+ * {@link Builder#cluster(boolean)} the kinds default to {@link FaultKind#CLUSTER_DEFAULT}.
  */
 public final class DrillSettings {
     private final int jobs;
@@ -22,18 +23,20 @@ public final class DrillSettings {
     private final int partitions;
     private final Duration drainTimeout;
     private final long seed;
+    private final boolean cluster;
 
-    private DrillSettings(Builder b) {
+    private DrillSettings(Builder b, List<FaultKind> kinds) {
         this.jobs = b.jobs;
         this.faults = b.faults;
         this.workers = b.workers;
         this.rate = b.rate;
-        this.kinds = List.copyOf(b.kinds);
+        this.kinds = List.copyOf(kinds);
         this.concurrency = b.concurrency;
         this.producerThreads = b.producerThreads;
         this.partitions = b.partitions;
         this.drainTimeout = b.drainTimeout;
         this.seed = b.seed;
+        this.cluster = b.cluster;
     }
 
     public static Builder custom() {
@@ -90,20 +93,37 @@ public final class DrillSettings {
         return seed;
     }
 
+    /**
+     * Whether the drill runs on a three-node Kafka cluster (replication 3, min.insync.replicas 2) and Redis behind
+     * Sentinel (a master, a replica, three sentinels; {@code redis.wait-replicas 1}) instead of one broker and one Redis.
+     */
+    public boolean cluster() {
+        return cluster;
+    }
+
     /** Builder of {@link DrillSettings}. */
     public static final class Builder {
         private int jobs = 100_000;
         private int faults = 24;
         private int workers = 3;
         private int rate = 400;
-        private List<FaultKind> kinds = new ArrayList<>(EnumSet.complementOf(EnumSet.of(FaultKind.HALT_POISON)));
+        /** Null: the default of the mode, chosen in {@link #build()}. */
+        private List<FaultKind> kinds;
+
         private int concurrency = 8;
         private int producerThreads = 8;
         private int partitions = 6;
         private Duration drainTimeout = Duration.ofMinutes(5);
         private long seed = 42;
+        private boolean cluster;
 
         private Builder() {}
+
+        /** See {@link DrillSettings#cluster()}. */
+        public Builder cluster(boolean cluster) {
+            this.cluster = cluster;
+            return this;
+        }
 
         public Builder jobs(int jobs) {
             this.jobs = positive(jobs, "jobs");
@@ -165,8 +185,27 @@ public final class DrillSettings {
             return this;
         }
 
+        /**
+         * @throws IllegalArgumentException naming a chosen kind that the mode's servers cannot take (e.g. a Redis
+         *     restart on the cluster drill, whose Redis fails over instead)
+         */
         public DrillSettings build() {
-            return new DrillSettings(this);
+            List<FaultKind> chosen = kinds;
+            if (chosen == null) {
+                chosen = cluster
+                        ? FaultKind.CLUSTER_DEFAULT
+                        : EnumSet.complementOf(EnumSet.of(FaultKind.HALT_POISON)).stream()
+                                .filter(k -> k.runsOn(false))
+                                .toList();
+            }
+            for (FaultKind k : chosen) {
+                if (!k.runsOn(cluster)) {
+                    throw new IllegalArgumentException("fault kind "
+                            + k.name().toLowerCase(java.util.Locale.ROOT).replace('_', '-')
+                            + (cluster ? " needs the plain drill (without --cluster)" : " needs --cluster"));
+                }
+            }
+            return new DrillSettings(this, chosen);
         }
 
         private static int positive(int v, String what) {

@@ -1,69 +1,48 @@
 package dev.crossfade.tools.drill;
 
-import java.io.IOException;
-import java.io.UncheckedIOException;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
+import dev.crossfade.cli.Main;
+import dev.crossfade.devservices.ChildJvm;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.ArrayList;
-import java.util.List;
 import java.util.Map;
-import java.util.concurrent.TimeUnit;
 
 /**
- * One {@code crossfade work} child JVM of the drill, with its output in its own log file. The drill kills these with
- * real signals: {@link #sigkill()} (a crash), {@link #sigterm()} (a deploy).
+ * One {@code crossfade work} child JVM of the drill ({@link ChildJvm}), with its output in its own log file. The drill
+ * kills these with real signals: {@link #sigkill()} (a crash), {@link #sigterm(Duration)} (a deploy).
  */
 final class WorkerProcess {
     /** The line {@code crossfade work} logs once its workers run. */
     private static final String READY = "working queues";
 
     private final String name;
-    private final Process process;
+    private final ChildJvm jvm;
     private final Path log;
 
-    private WorkerProcess(String name, Process process, Path log) {
+    private WorkerProcess(String name, ChildJvm jvm, Path log) {
         this.name = name;
-        this.process = process;
+        this.jvm = jvm;
         this.log = log;
     }
 
-    /** Starts {@code java -cp <classpath> dev.crossfade.cli.Main work -c config --jar jar --http-port 0}. */
+    /** Starts {@code dev.crossfade.cli.Main work -c config --jar jar --http-port 0} on this JVM's classpath. */
     static WorkerProcess start(String name, Path config, Path jar, Path dir, Map<String, String> env) {
-        List<String> cmd = new ArrayList<>();
-        cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
-        // Small, quick-starting JVMs: four of them share two cores with the broker and the producer.
-        cmd.addAll(List.of(
-                "-Xmx256m",
-                "-XX:+UseSerialGC",
-                "-XX:TieredStopAtLevel=1",
-                "-Xss512k",
-                "-Dorg.slf4j.simpleLogger.showDateTime=true",
-                "-Dorg.slf4j.simpleLogger.dateTimeFormat=HH:mm:ss.SSS",
-                "-Dorg.slf4j.simpleLogger.log.org.apache.kafka=warn",
-                "-cp",
-                System.getProperty("java.class.path"),
-                "dev.crossfade.cli.Main",
-                "work",
-                "-c",
-                config.toString(),
-                "--jar",
-                jar.toString(),
-                "--http-port",
-                "0"));
         Path log = dir.resolve(name + ".log");
-        ProcessBuilder pb = new ProcessBuilder(cmd)
-                .redirectErrorStream(true)
-                .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()));
-        // The YAML names everything; inherited settings would override it (environment wins over the file).
-        pb.environment().keySet().removeIf(k -> k.startsWith("CROSSFADE_") || k.equals("LD_SDK_KEY"));
-        pb.environment().putAll(env);
-        try {
-            return new WorkerProcess(name, pb.start(), log);
-        } catch (IOException e) {
-            throw new UncheckedIOException("cannot start worker process " + name, e);
-        }
+        ChildJvm jvm = ChildJvm.builder(Main.class)
+                // Small, quick-starting JVMs: four of them share two cores with the broker and the producer.
+                .heap("256m")
+                .quickStart()
+                .jvmOptions(
+                        "-Xss512k",
+                        "-Dorg.slf4j.simpleLogger.showDateTime=true",
+                        "-Dorg.slf4j.simpleLogger.dateTimeFormat=HH:mm:ss.SSS",
+                        "-Dorg.slf4j.simpleLogger.log.org.apache.kafka=warn")
+                .args("work", "-c", config.toString(), "--jar", jar.toString(), "--http-port", "0")
+                // The YAML names everything; inherited settings would override it (environment wins over the file).
+                .envRemoved(k -> k.startsWith("CROSSFADE_") || k.equals("LD_SDK_KEY"))
+                .env(env)
+                .outputAppendedTo(log)
+                .start();
+        return new WorkerProcess(name, jvm, log);
     }
 
     String name() {
@@ -71,7 +50,7 @@ final class WorkerProcess {
     }
 
     long pid() {
-        return process.pid();
+        return jvm.pid();
     }
 
     Path log() {
@@ -79,39 +58,28 @@ final class WorkerProcess {
     }
 
     boolean isAlive() {
-        return process.isAlive();
+        return jvm.isAlive();
     }
 
-    /** Waits until the workers run (the ready line in the log) or the process dies. */
+    /** Waits until the workers run (the ready line in the log); false if the process dies or the time runs out. */
     boolean awaitReady(Duration timeout) throws InterruptedException {
-        long deadline = System.nanoTime() + timeout.toNanos();
-        while (System.nanoTime() < deadline) {
-            if (!process.isAlive()) {
-                return false;
-            }
-            try {
-                if (Files.exists(log)
-                        && Files.readString(log, StandardCharsets.UTF_8).contains(READY)) {
-                    return true;
-                }
-            } catch (IOException | UncheckedIOException e) {
-                // Being written; look again.
-            }
-            Thread.sleep(100);
+        try {
+            jvm.awaitLine(l -> l.contains(READY), timeout);
+            return true;
+        } catch (IllegalStateException | java.io.UncheckedIOException e) {
+            return false;
         }
-        return false;
     }
 
     /** SIGKILL, and waits until the process is gone. */
-    void sigkill() throws InterruptedException {
-        process.destroyForcibly();
-        process.waitFor(20, TimeUnit.SECONDS);
+    void sigkill() {
+        jvm.kill();
     }
 
     /** SIGTERM (graceful: running jobs finish, the rest go back), waiting up to {@code timeout}, then SIGKILL. */
-    boolean sigterm(Duration timeout) throws InterruptedException {
-        process.destroy();
-        if (process.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS)) {
+    boolean sigterm(Duration timeout) {
+        jvm.terminate();
+        if (jvm.awaitExit(timeout)) {
             return true;
         }
         sigkill();

@@ -41,4 +41,15 @@ class AccountingTest {
         assertTrue(Accounting.cause(drill, retried, 2).startsWith("retried on redis"));
         assertTrue(Accounting.cause(drill, rebalanced, 2).startsWith("redelivery on kafka"));
     }
+
+    @Test
+    void theGuardsSkipLineIsRecognisedWithItsBackend() {
+        // The line ExecutionCore logs when the run-once guard skips a copy; the thread names the backend.
+        String line = "07:01:02.345 [crossfade-kafka-default-3] INFO dev.crossfade.api.execution.ExecutionCore - job "
+                + "0a1b2c3d4e5f (drill.Ledger) attempt 0 already ran as another copy; acknowledging this one";
+        java.util.regex.Matcher m = Accounting.SKIP.matcher(line);
+        assertTrue(m.find(), line);
+        assertEquals("crossfade-kafka-default-3", m.group(1));
+        assertEquals("0a1b2c3d4e5f", m.group(2));
+    }
 }
