@@ -18,7 +18,6 @@ import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -63,31 +62,12 @@ class BackendFaultsTest {
     }
 
     private Path config(RedisService redis, TestNamespace ns, String bootstrap, int httpPort) throws IOException {
-        Path c = dir.resolve("crossfade.yml");
-        Files.writeString(c, """
-                redis:
-                  url: %s
-                  namespace: "%s:"
-                kafka:
-                  bootstrap: %s
-                  topic-prefix: %s
-                  partitions: 2
-                flags:
-                  file: %s
-                workers:
-                  concurrency: 2
-                http:
-                  port: %d
-                  token: %s
-                """.formatted(
-                        CliTestSupport.securedUrl(redis),
-                        ns.value(),
-                        bootstrap,
-                        ns.value(),
-                        dir.resolve("flags.json"),
-                        httpPort,
-                        CliTestSupport.HTTP_TOKEN));
-        return c;
+        return CliTestSupport.settings(dir, CliTestSupport.securedUrl(redis), bootstrap, ns)
+                .unset("flags.start-wait")
+                .set("workers.concurrency", 2)
+                .set("http.port", httpPort)
+                .set("http.token", CliTestSupport.HTTP_TOKEN)
+                .write();
     }
 
     private static int freePort() throws IOException {

@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.fail;
 
 import dev.crossfade.config.Redaction;
 import dev.crossfade.devservices.KafkaService;
+import dev.crossfade.devservices.LocalLaunchDarkly;
 import dev.crossfade.devservices.RedisService;
 import dev.crossfade.devservices.TestNamespace;
 import java.io.ByteArrayOutputStream;
@@ -16,10 +17,12 @@ import java.net.URI;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.stream.Collectors;
 import redis.clients.jedis.Jedis;
 import redis.clients.jedis.Protocol;
 
@@ -109,29 +112,97 @@ final class CliTestSupport {
     }
 
     /**
-     * Writes {@code dir/crossfade.yml} for the shared test servers: Redis at {@code redisUrl} under the test's
-     * namespace, Kafka with the namespace as topic prefix (2 partitions), the flags file {@code dir/flags.json}, and
-     * {@code extra} YAML appended as is.
+     * Settings for the shared test servers: Redis at {@code redisUrl} under the test's namespace, Kafka at
+     * {@code bootstrap} with the namespace as topic prefix (2 partitions), the flags file {@code dir/flags.json} read
+     * with a 2 s start wait.
      */
-    static Path config(Path dir, String redisUrl, KafkaService kafka, TestNamespace ns, String extra)
-            throws IOException {
-        Path c = dir.resolve("crossfade.yml");
-        Files.writeString(
-                c,
-                """
-                redis:
-                  url: %s
-                  namespace: "%s:"
-                kafka:
-                  bootstrap: %s
-                  topic-prefix: %s
-                  partitions: 2
-                flags:
-                  file: %s
-                  start-wait: 2s
-                """.formatted(redisUrl, ns.value(), kafka.bootstrapServers(), ns.value(), dir.resolve("flags.json"))
-                        + extra);
-        return c;
+    static Settings settings(Path dir, String redisUrl, String bootstrap, TestNamespace ns) {
+        return settings(dir)
+                .set("redis.url", redisUrl)
+                .set("redis.namespace", ns.value() + ":")
+                .set("kafka.bootstrap", bootstrap)
+                .set("kafka.topic-prefix", ns.value())
+                .set("kafka.partitions", 2)
+                .set("flags.file", dir.resolve("flags.json"))
+                .set("flags.start-wait", "2s");
+    }
+
+    /** As {@link #settings(Path, String, String, TestNamespace)}, on the shared Kafka service. */
+    static Settings settings(Path dir, String redisUrl, KafkaService kafka, TestNamespace ns) {
+        return settings(dir, redisUrl, kafka.bootstrapServers(), ns);
+    }
+
+    /** No settings yet, to be written in {@code dir}. */
+    static Settings settings(Path dir) {
+        return new Settings(dir);
+    }
+
+    /**
+     * A YAML settings file built key by key ({@code section.key}, as in README's configuration table), so a test
+     * names only the settings it is about. Values are written as YAML strings (lists as flow sequences of them), which
+     * is how the configuration reads every value.
+     */
+    static final class Settings {
+        private final Path dir;
+        private final Map<String, Map<String, Object>> sections = new LinkedHashMap<>();
+
+        private Settings(Path dir) {
+            this.dir = dir;
+        }
+
+        /** Sets {@code key} ({@code section.name}); a {@link List} is written as a list. */
+        Settings set(String key, Object value) {
+            int dot = key.indexOf('.');
+            sections.computeIfAbsent(key.substring(0, dot), k -> new LinkedHashMap<>())
+                    .put(key.substring(dot + 1), value);
+            return this;
+        }
+
+        /** Leaves {@code key} to its default. */
+        Settings unset(String key) {
+            int dot = key.indexOf('.');
+            Map<String, Object> section = sections.get(key.substring(0, dot));
+            if (section != null) {
+                section.remove(key.substring(dot + 1));
+            }
+            return this;
+        }
+
+        /**
+         * Flags from this local LaunchDarkly (SDK key {@link #SDK_KEY}, streaming, polling and events at its URI, 10 s
+         * start wait) instead of the flags file.
+         */
+        Settings launchDarkly(LocalLaunchDarkly ld) {
+            return unset("flags.file")
+                    .set("flags.sdk-key", SDK_KEY)
+                    .set("flags.stream-uri", ld.uri())
+                    .set("flags.base-uri", ld.uri())
+                    .set("flags.events-uri", ld.uri())
+                    .set("flags.start-wait", "10s");
+        }
+
+        /** Writes {@code crossfade.yml} in the directory. */
+        Path write() throws IOException {
+            return write("crossfade.yml");
+        }
+
+        /** Writes the file {@code name} in the directory, replacing it. */
+        Path write(String name) throws IOException {
+            StringBuilder yaml = new StringBuilder();
+            sections.forEach((section, values) -> {
+                yaml.append(section).append(":\n");
+                values.forEach((k, v) ->
+                        yaml.append("  ").append(k).append(": ").append(yaml(v)).append('\n'));
+            });
+            return Files.writeString(dir.resolve(name), yaml);
+        }
+
+        private static String yaml(Object value) {
+            if (value instanceof List<?> list) {
+                return list.stream().map(Settings::yaml).collect(Collectors.joining(", ", "[", "]"));
+            }
+            return '"' + value.toString().replace("\\", "\\\\").replace("\"", "\\\"") + '"';
+        }
     }
 
     /** Copies what the run logs to the capture and on to the test's own stderr. */

@@ -22,8 +22,8 @@ class CommandsIntegrationTest {
     Path dir;
 
     private Path config(RedisService redis, KafkaService kafka, TestNamespace ns, String redisUrl) throws IOException {
-        return CliTestSupport.config(
-                dir, redisUrl == null ? CliTestSupport.securedUrl(redis) : redisUrl, kafka, ns, "");
+        return CliTestSupport.settings(dir, redisUrl == null ? CliTestSupport.securedUrl(redis) : redisUrl, kafka, ns)
+                .write();
     }
 
     @Test

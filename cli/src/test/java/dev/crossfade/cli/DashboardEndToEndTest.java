@@ -32,6 +32,7 @@ import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
@@ -92,12 +93,10 @@ class DashboardEndToEndTest {
     void startNode(RedisService redis, KafkaService kafka, TestNamespace ns) throws Exception {
         this.ns = ns;
         dir = Files.createTempDirectory("crossfade-dashboard");
-        Path config = CliTestSupport.config(
-                dir,
-                CliTestSupport.securedUrl(redis),
-                kafka,
-                ns,
-                "workers:\n  queues: [" + Q + "]\n  concurrency: 2\n");
+        Path config = CliTestSupport.settings(dir, CliTestSupport.securedUrl(redis), kafka, ns)
+                .set("workers.queues", List.of(Q))
+                .set("workers.concurrency", 2)
+                .write();
         flags = FlagsFile.at(dir.resolve("flags.json"));
         flags.write(new FlagsFile.Settings(50, false, 20));
         meters = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);

@@ -17,7 +17,6 @@ import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Map;
@@ -57,37 +56,12 @@ class LaunchDarklyCliTest {
 
     private Path config(RedisService redis, KafkaService kafka, TestNamespace ns, LocalLaunchDarkly ld, int httpPort)
             throws IOException {
-        Path c = dir.resolve("crossfade.yml");
-        Files.writeString(c, """
-                redis:
-                  url: %s
-                  namespace: "%s:"
-                kafka:
-                  bootstrap: %s
-                  topic-prefix: %s
-                  partitions: 2
-                flags:
-                  sdk-key: %s
-                  stream-uri: %s
-                  base-uri: %s
-                  events-uri: %s
-                  start-wait: 10s
-                workers:
-                  backends: redis
-                  concurrency: 2
-                http:
-                  port: %d
-                """.formatted(
-                        CliTestSupport.securedUrl(redis),
-                        ns.value(),
-                        kafka.bootstrapServers(),
-                        ns.value(),
-                        CliTestSupport.SDK_KEY,
-                        ld.uri(),
-                        ld.uri(),
-                        ld.uri(),
-                        httpPort));
-        return c;
+        return CliTestSupport.settings(dir, CliTestSupport.securedUrl(redis), kafka, ns)
+                .launchDarkly(ld)
+                .set("workers.backends", "redis")
+                .set("workers.concurrency", 2)
+                .set("http.port", httpPort)
+                .write();
     }
 
     @Test

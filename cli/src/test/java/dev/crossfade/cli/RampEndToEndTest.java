@@ -81,22 +81,24 @@ class RampEndToEndTest {
     private final AtomicLong lastKafkaEnqueueMs = new AtomicLong();
     private Thread producer;
 
+    /** The shared servers, this test's queue, and a ramp quick enough for a test. */
+    private CliTestSupport.Settings settings(RedisService redis, KafkaService kafka) {
+        return CliTestSupport.settings(dir, CliTestSupport.securedUrl(redis), kafka, ns)
+                .set("workers.queues", List.of(Q))
+                .set("ramp.steps", "10,50,100")
+                .set("ramp.hold", "1s")
+                .set("ramp.failure-margin", 10)
+                .set("ramp.latency-margin", "2s")
+                .set("ramp.max-kafka-lag", "3s");
+    }
+
     @BeforeAll
     void start(RedisService redis, KafkaService kafka, TestNamespace ns) throws Exception {
         this.dir = Files.createTempDirectory("crossfade-ramp");
         this.redisService = redis;
         this.kafkaService = kafka;
         this.ns = ns;
-        Path config = CliTestSupport.config(dir, CliTestSupport.securedUrl(redis), kafka, ns, """
-                workers:
-                  queues: [%s]
-                ramp:
-                  steps: 10,50,100
-                  hold: 1s
-                  failure-margin: 10
-                  latency-margin: 2s
-                  max-kafka-lag: 3s
-                """.formatted(Q));
+        Path config = settings(redis, kafka).write();
         flags = FlagsFile.at(dir.resolve("flags.json"));
         flags.write(new FlagsFile.Settings(0, false, 0));
         SimpleMeterRegistry meters = new SimpleMeterRegistry();
@@ -276,43 +278,11 @@ class RampEndToEndTest {
                 .flag("crossfade-kill-switch", kill)
                 .build()
                 .start()) {
-            Path config = dir.resolve("crossfade-ld.yml");
-            Files.writeString(config, """
-                    redis:
-                      url: %s
-                      namespace: "%s:"
-                    kafka:
-                      bootstrap: %s
-                      topic-prefix: %s
-                      partitions: 2
-                    flags:
-                      sdk-key: %s
-                      stream-uri: %s
-                      base-uri: %s
-                      events-uri: %s
-                      api-uri: %s
-                      api-token: %s
-                      start-wait: 10s
-                    workers:
-                      queues: [%s]
-                    ramp:
-                      steps: 10,50,100
-                      hold: 1s
-                      failure-margin: 10
-                      latency-margin: 2s
-                      max-kafka-lag: 3s
-                    """.formatted(
-                            CliTestSupport.securedUrl(redisService),
-                            ns.value(),
-                            kafkaService.bootstrapServers(),
-                            ns.value(),
-                            CliTestSupport.SDK_KEY,
-                            ld.uri(),
-                            ld.uri(),
-                            ld.uri(),
-                            ld.uri(),
-                            ld.apiToken(),
-                            Q));
+            Path config = settings(redisService, kafkaService)
+                    .launchDarkly(ld)
+                    .set("flags.api-uri", ld.uri())
+                    .set("flags.api-token", ld.apiToken())
+                    .write("crossfade-ld.yml");
             SimpleMeterRegistry meters = new SimpleMeterRegistry();
             try (Node ldNode = Node.start(CrossfadeConfig.load(config, Map.of()), meters)) {
                 ldNode.router();

@@ -31,20 +31,15 @@ class SecretsTest {
 
     @Test
     void configShowMasksSecretsFromTheFileAndTheEnvironment() throws IOException {
-        Path c = file("""
-                redis:
-                  url: rediss://%s:%s@redis.internal:6380/2
-                flags:
-                  sdk-key: %s
-                  relay-uri: https://relay:%s@relay.internal:8030
-                http:
-                  token: %s
-                """.formatted(
-                        CliTestSupport.REDIS_USER,
-                        CliTestSupport.REDIS_PASSWORD,
-                        CliTestSupport.SDK_KEY,
-                        CliTestSupport.REDIS_PASSWORD,
-                        CliTestSupport.HTTP_TOKEN));
+        Path c = CliTestSupport.settings(dir)
+                .set(
+                        "redis.url",
+                        "rediss://" + CliTestSupport.REDIS_USER + ":" + CliTestSupport.REDIS_PASSWORD
+                                + "@redis.internal:6380/2")
+                .set("flags.sdk-key", CliTestSupport.SDK_KEY)
+                .set("flags.relay-uri", "https://relay:" + CliTestSupport.REDIS_PASSWORD + "@relay.internal:8030")
+                .set("http.token", CliTestSupport.HTTP_TOKEN)
+                .write("secret.yml");
         CliTestSupport.Result r = CliTestSupport.run(Map.of(), "config", "show", "-c", c.toString());
         assertEquals(0, r.exit(), r.err());
         assertTrue(
@@ -95,12 +90,9 @@ class SecretsTest {
     @Test
     void failuresAndRefusalsNameServersWithoutPasswords(RedisService redis, KafkaService kafka, TestNamespace ns)
             throws IOException {
-        Path c = CliTestSupport.config(
-                dir,
-                CliTestSupport.withPassword("redis://127.0.0.1:1/0"),
-                kafka,
-                ns,
-                "http:\n  token: " + CliTestSupport.HTTP_TOKEN + "\n");
+        Path c = CliTestSupport.settings(dir, CliTestSupport.withPassword("redis://127.0.0.1:1/0"), kafka, ns)
+                .set("http.token", CliTestSupport.HTTP_TOKEN)
+                .write();
         CliTestSupport.Result r = CliTestSupport.run("status", "--backends", "redis", "-c", c.toString());
         assertEquals(1, r.exit(), r.err());
         assertTrue(
@@ -115,11 +107,10 @@ class SecretsTest {
         assertEquals(1, r.exit(), r.err());
 
         // LaunchDarkly through a Relay Proxy that is not there: the key is used, never shown.
-        Path ld = CliTestSupport.config(dir, CliTestSupport.securedUrl(redis), kafka, ns, """
-                  sdk-key: %s
-                  relay-uri: http://relay:%s@127.0.0.1:1
-                """.formatted(
-                        CliTestSupport.SDK_KEY, CliTestSupport.REDIS_PASSWORD));
+        Path ld = CliTestSupport.settings(dir, CliTestSupport.securedUrl(redis), kafka, ns)
+                .set("flags.sdk-key", CliTestSupport.SDK_KEY)
+                .set("flags.relay-uri", "http://relay:" + CliTestSupport.REDIS_PASSWORD + "@127.0.0.1:1")
+                .write();
         r = CliTestSupport.run("status", "--backends", "redis", "-c", ld.toString());
         assertTrue(r.out().contains("LaunchDarkly via Relay Proxy http://relay:****@127.0.0.1:1"), r.out() + r.err());
         r = CliTestSupport.run("rollout", "10", "-c", ld.toString());

@@ -81,12 +81,10 @@ class SecureKafkaCliTest {
         try (ServerSocket s = new ServerSocket(0)) {
             port = s.getLocalPort();
         }
-        Path c = CliTestSupport.config(
-                dir,
-                CliTestSupport.securedUrl(redis),
-                kafka,
-                ns,
-                "workers:\n  concurrency: 2\nhttp:\n  port: " + port + "\n");
+        Path c = CliTestSupport.settings(dir, CliTestSupport.securedUrl(redis), kafka, ns)
+                .set("workers.concurrency", 2)
+                .set("http.port", port)
+                .write();
         String cfg = c.toString();
         Map<String, String> env = security.environment();
 

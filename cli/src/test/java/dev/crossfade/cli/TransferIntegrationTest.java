@@ -54,8 +54,9 @@ class TransferIntegrationTest {
     Path dir;
 
     private Path config(RedisService redis, KafkaService kafka, TestNamespace ns) throws IOException {
-        return CliTestSupport.config(
-                dir, CliTestSupport.securedUrl(redis), kafka, ns, "workers:\n  queues: [" + Q + "]\n");
+        return CliTestSupport.settings(dir, CliTestSupport.securedUrl(redis), kafka, ns)
+                .set("workers.queues", List.of(Q))
+                .write();
     }
 
     @Test

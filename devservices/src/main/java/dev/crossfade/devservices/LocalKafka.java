@@ -187,14 +187,20 @@ public final class LocalKafka extends LocalServer<LocalKafka> implements KafkaSe
         p.put("listener.security.protocol.map", protocols);
         p.put("log.dirs", directory.resolve("data").toString());
         p.put("num.partitions", Integer.toString(config.partitions));
-        p.put("default.replication.factor", "1");
-        p.put("min.insync.replicas", "1");
+        String rf = config.node != null ? Integer.toString(config.node.replication) : "1";
+        String isr = config.node != null ? Integer.toString(config.node.minInsyncReplicas) : "1";
+        p.put("default.replication.factor", rf);
+        p.put("min.insync.replicas", isr);
         p.put("auto.create.topics.enable", "true");
-        p.put("offsets.topic.replication.factor", "1");
-        p.put("transaction.state.log.replication.factor", "1");
-        p.put("transaction.state.log.min.isr", "1");
-        p.put("share.coordinator.state.topic.replication.factor", "1");
-        p.put("share.coordinator.state.topic.min.isr", "1");
+        p.put("offsets.topic.replication.factor", rf);
+        p.put("transaction.state.log.replication.factor", rf);
+        p.put("transaction.state.log.min.isr", isr);
+        p.put("share.coordinator.state.topic.replication.factor", rf);
+        p.put("share.coordinator.state.topic.min.isr", isr);
+        if (config.node != null) {
+            // A restarted node must lead its partitions again, or all leadership drifts to the survivors.
+            p.put("leader.imbalance.check.interval.seconds", "5");
+        }
         // Internal topics default to 50 partitions; creating them on first use would cost seconds on a small machine.
         p.put("offsets.topic.num.partitions", "5");
         p.put("transaction.state.log.num.partitions", "5");
@@ -387,7 +393,15 @@ public final class LocalKafka extends LocalServer<LocalKafka> implements KafkaSe
     }
 
     /** What a node of a {@link LocalKafkaCluster} needs to know about its cluster. */
-    record ClusterNode(int nodeId, int port, int controllerPort, int securePort, String voters, String clusterId) {}
+    record ClusterNode(
+            int nodeId,
+            int port,
+            int controllerPort,
+            int securePort,
+            String voters,
+            String clusterId,
+            int replication,
+            int minInsyncReplicas) {}
 
     private static final class Config {
         final int partitions;
@@ -508,6 +522,30 @@ public final class LocalKafka extends LocalServer<LocalKafka> implements KafkaSe
         public Builder javaExecutable(Path java) {
             this.javaExecutable = Objects.requireNonNull(java, "java");
             return this;
+        }
+
+        boolean secured() {
+            return security != null;
+        }
+
+        Duration startupLimit() {
+            return startupTimeout;
+        }
+
+        /** A builder with the same settings, for a {@link LocalKafkaCluster} to keep its nodes' template. */
+        Builder copy() {
+            Builder b = new Builder();
+            b.partitions = partitions;
+            b.jvmOptions = jvmOptions;
+            b.brokerProperties.putAll(brokerProperties);
+            b.startupTimeout = startupTimeout;
+            b.shutdownTimeout = shutdownTimeout;
+            b.logLevel = logLevel;
+            b.classpath = classpath;
+            b.javaExecutable = javaExecutable;
+            b.security = security;
+            b.node = node;
+            return b;
         }
 
         /** An unstarted broker with a snapshot of this configuration; call {@link LocalKafka#start()}. */

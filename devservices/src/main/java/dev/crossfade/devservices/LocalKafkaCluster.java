@@ -2,9 +2,7 @@ package dev.crossfade.devservices;
 
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.Properties;
@@ -57,12 +55,20 @@ public final class LocalKafkaCluster implements KafkaService {
             "-XX:+ExitOnOutOfMemoryError",
             "-Djava.awt.headless=true");
 
-    private final Builder config;
+    private final int size;
+    private final int replication;
+    private final int minInsyncReplicas;
+    /** Every node's options; start() adds each node's place in the cluster and builds it. */
+    private final LocalKafka.Builder node;
+
     private final List<LocalKafka> nodes = new ArrayList<>();
     private boolean started;
 
-    private LocalKafkaCluster(Builder config) {
-        this.config = config;
+    private LocalKafkaCluster(Builder b) {
+        this.size = b.nodes;
+        this.replication = Math.min(b.replication, b.nodes);
+        this.minInsyncReplicas = Math.min(b.minInsyncReplicas, b.nodes);
+        this.node = b.node.copy();
     }
 
     public static Builder builder() {
@@ -82,7 +88,7 @@ public final class LocalKafkaCluster implements KafkaService {
         started = true;
         long begin = System.nanoTime();
         String clusterId = Uuid.randomUuid().toString();
-        int n = config.nodes;
+        int n = size;
         List<Integer> ports = new ArrayList<>();
         while (ports.size() < n * 3) {
             int p = Processes.freePort();
@@ -94,34 +100,16 @@ public final class LocalKafkaCluster implements KafkaService {
                 .mapToObj(i -> (i + 1) + "@" + HOST + ":" + ports.get(3 * i + 1))
                 .collect(Collectors.joining(","));
         for (int i = 0; i < n; i++) {
-            LocalKafka.Builder b = LocalKafka.builder()
-                    .partitions(config.partitions)
-                    .jvmOptions(config.jvmOptions.toArray(String[]::new))
-                    .logLevel(config.logLevel)
-                    .startupTimeout(config.startupTimeout)
-                    .clusterNode(new LocalKafka.ClusterNode(
+            nodes.add(node.clusterNode(new LocalKafka.ClusterNode(
                             i + 1,
                             ports.get(3 * i),
                             ports.get(3 * i + 1),
-                            config.security == null ? 0 : ports.get(3 * i + 2),
+                            node.secured() ? ports.get(3 * i + 2) : 0,
                             voters,
-                            clusterId));
-            String rf = Integer.toString(Math.min(config.replication, n));
-            String isr = Integer.toString(Math.min(config.minInsyncReplicas, n));
-            b.brokerProperty("default.replication.factor", rf)
-                    .brokerProperty("min.insync.replicas", isr)
-                    .brokerProperty("offsets.topic.replication.factor", rf)
-                    .brokerProperty("transaction.state.log.replication.factor", rf)
-                    .brokerProperty("transaction.state.log.min.isr", isr)
-                    .brokerProperty("share.coordinator.state.topic.replication.factor", rf)
-                    .brokerProperty("share.coordinator.state.topic.min.isr", isr)
-                    // A restarted node must lead its partitions again, or all leadership drifts to the survivors.
-                    .brokerProperty("leader.imbalance.check.interval.seconds", "5");
-            config.brokerProperties.forEach(b::brokerProperty);
-            if (config.security != null) {
-                b.security(config.security);
-            }
-            nodes.add(b.build());
+                            clusterId,
+                            replication,
+                            minInsyncReplicas))
+                    .build());
         }
         try {
             CompletableFuture.allOf(nodes.stream()
@@ -134,7 +122,7 @@ public final class LocalKafkaCluster implements KafkaService {
                     ? d
                     : new DevServiceException("a Kafka cluster node did not start", e.getCause());
         }
-        awaitBrokers(n, config.startupTimeout);
+        awaitBrokers(n, node.startupLimit());
         LOG.info(
                 "Kafka cluster of {} nodes ready at {} in {} ms",
                 n,
@@ -291,19 +279,21 @@ public final class LocalKafkaCluster implements KafkaService {
         }
     }
 
-    /** Options of a {@link LocalKafkaCluster}; defaults: three nodes, replication 3, min.insync.replicas 2. */
+    /**
+     * Options of a {@link LocalKafkaCluster}; defaults: three nodes, replication 3, min.insync.replicas 2. The per-node
+     * options are those of {@link LocalKafka.Builder}, which checks them, with a cluster's own defaults.
+     */
     public static final class Builder {
         private int nodes = 3;
-        private int partitions = 1;
         private int replication = 3;
         private int minInsyncReplicas = 2;
-        private List<String> jvmOptions = DEFAULT_JVM_OPTIONS;
-        private final Map<String, String> brokerProperties = new LinkedHashMap<>();
-        private Duration startupTimeout = Duration.ofSeconds(120);
-        private String logLevel = "WARN";
-        private KafkaSecurity security;
+        private final LocalKafka.Builder node;
 
-        private Builder() {}
+        private Builder() {
+            this.node = LocalKafka.builder()
+                    .jvmOptions(DEFAULT_JVM_OPTIONS.toArray(String[]::new))
+                    .startupTimeout(Duration.ofSeconds(120));
+        }
 
         /** How many nodes, each broker and controller; at least 1, odd for a meaningful quorum. Default 3. */
         public Builder nodes(int nodes) {
@@ -311,12 +301,6 @@ public final class LocalKafkaCluster implements KafkaService {
                 throw new IllegalArgumentException("nodes must be >= 1: " + nodes);
             }
             this.nodes = nodes;
-            return this;
-        }
-
-        /** {@code num.partitions} of topics created without a count. Default 1. */
-        public Builder partitions(int partitions) {
-            this.partitions = partitions;
             return this;
         }
 
@@ -332,49 +316,45 @@ public final class LocalKafkaCluster implements KafkaService {
             return this;
         }
 
+        /** As {@link LocalKafka.Builder#partitions}, on every node. Default 1. */
+        public Builder partitions(int partitions) {
+            node.partitions(partitions);
+            return this;
+        }
+
         /** Replaces {@link #DEFAULT_JVM_OPTIONS} for every node. */
         public Builder jvmOptions(String... options) {
-            this.jvmOptions = List.of(options);
+            node.jvmOptions(options);
             return this;
         }
 
         /** Sets one property on every node, after the built-in ones. */
         public Builder brokerProperty(String key, String value) {
-            brokerProperties.put(Objects.requireNonNull(key, "key"), Objects.requireNonNull(value, "value"));
+            node.brokerProperty(key, value);
             return this;
         }
 
         /** How long each node may take to answer. Default 120 s. */
         public Builder startupTimeout(Duration timeout) {
-            this.startupTimeout = Objects.requireNonNull(timeout, "timeout");
+            node.startupTimeout(timeout);
             return this;
         }
 
-        /** The nodes' log level (their output goes to each node's {@code broker.log}). Default WARN. */
+        /** As {@link LocalKafka.Builder#logLevel}, on every node (each node's output goes to its {@code broker.log}). */
         public Builder logLevel(String level) {
-            this.logLevel = Objects.requireNonNull(level, "level");
+            node.logLevel(level);
             return this;
         }
 
         /** A SASL_SSL listener on every node, as {@link LocalKafka.Builder#security}. */
         public Builder security(KafkaSecurity security) {
-            this.security = Objects.requireNonNull(security, "security");
+            node.security(security);
             return this;
         }
 
         /** An unstarted cluster; call {@link LocalKafkaCluster#start()}. */
         public LocalKafkaCluster build() {
-            Builder copy = new Builder();
-            copy.nodes = nodes;
-            copy.partitions = partitions;
-            copy.replication = replication;
-            copy.minInsyncReplicas = minInsyncReplicas;
-            copy.jvmOptions = jvmOptions;
-            copy.brokerProperties.putAll(brokerProperties);
-            copy.startupTimeout = startupTimeout;
-            copy.logLevel = logLevel;
-            copy.security = security;
-            return new LocalKafkaCluster(copy);
+            return new LocalKafkaCluster(this);
         }
     }
 }

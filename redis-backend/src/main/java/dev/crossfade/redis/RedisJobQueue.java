@@ -26,6 +26,7 @@ import redis.clients.jedis.AbstractPipeline;
 import redis.clients.jedis.Connection;
 import redis.clients.jedis.Pipeline;
 import redis.clients.jedis.RedisClient;
+import redis.clients.jedis.RedisSentinelClient;
 import redis.clients.jedis.Response;
 import redis.clients.jedis.UnifiedJedis;
 import redis.clients.jedis.exceptions.JedisException;
@@ -99,8 +100,8 @@ public final class RedisJobQueue implements JobQueue {
      * {@inheritDoc}
      *
      * <p>The limit bounds the wait for a pooled connection and each wait for Redis's replies (the connection's read
-     * timeout is set to what is left of it for this call). A connection that timed out is discarded, since its reply
-     * may still come.
+     * timeout is set to what is left of it for this call), behind Sentinel too (the current master's pool). A
+     * connection that timed out is discarded, since its reply may still come.
      */
     @Override
     public List<String> enqueueAll(List<Job> jobs, Duration limit) {
@@ -110,11 +111,11 @@ public final class RedisJobQueue implements JobQueue {
             return List.of();
         }
         Batch batch = new Batch(jobs);
-        if (!(redis instanceof RedisClient client)) {
-            // A client without a pool of its own (none today): its own timeouts bound the call.
+        Pool<Connection> pool = writePool();
+        if (pool == null) {
+            // A client without a pool to borrow from (none today): its own timeouts bound the call.
             return enqueueAll(jobs);
         }
-        Pool<Connection> pool = client.getPool();
         Connection c;
         try {
             c = pool.borrowObject(Math.max(1, TimeUnit.NANOSECONDS.toMillis(deadline - System.nanoTime())));
@@ -142,8 +143,7 @@ public final class RedisJobQueue implements JobQueue {
             throw batch.failure(e);
         } finally {
             // A connection that timed out is broken (its reply may still come): the pool discards it, and replaces it
-            // at
-            // once with a new one, whose handshake waits for the server: off the caller's thread.
+            // at once with a new one, whose handshake waits for the server: off the caller's thread.
             if (c.isBroken()) {
                 DISCARDS.execute(() -> pool.returnBrokenResource(c));
             } else {
@@ -152,6 +152,20 @@ public final class RedisJobQueue implements JobQueue {
             }
         }
         return batch.jids;
+    }
+
+    /** The pool writes go through: the client's own, or behind Sentinel the current master's; null for neither. */
+    private Pool<Connection> writePool() {
+        if (redis instanceof RedisClient client) {
+            return client.getPool();
+        }
+        if (redis instanceof RedisSentinelClient sentinel) {
+            // One entry, the master the sentinels named last; a failover replaces it.
+            return sentinel.getPrimaryNodesConnectionMap().values().stream()
+                    .findFirst()
+                    .orElse(null);
+        }
+        return null;
     }
 
     /** Jobs encoded for one pipeline: every payload encoded (and size-checked) before anything is sent. */

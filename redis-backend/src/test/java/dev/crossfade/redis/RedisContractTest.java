@@ -11,6 +11,7 @@ import dev.crossfade.devservices.RedisService;
 import dev.crossfade.devservices.junit.CrossfadeServices;
 import dev.crossfade.tck.BackendFixture;
 import dev.crossfade.tck.JobQueueContract;
+import java.net.URI;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
@@ -31,8 +32,18 @@ class RedisContractTest extends JobQueueContract {
 
     @Override
     protected BackendFixture createFixture(String namespace) {
+        return backendFixture(
+                redis.uri(),
+                namespace,
+                redis instanceof LocalRedis local
+                        ? Optional.of(BackendFixture.Freezable.of(local::pause, local::resume))
+                        : Optional.empty());
+    }
+
+    /** A backend on the Redis at {@code url} under {@code namespace}; {@code server} freezes the one it writes to. */
+    static BackendFixture backendFixture(URI url, String namespace, Optional<BackendFixture.Freezable> server) {
         RedisBackend backend =
-                RedisBackend.create(TestConfigs.fast(redis.uri(), namespace).build());
+                RedisBackend.create(TestConfigs.fast(url, namespace).build());
         return new BackendFixture() {
             @Override
             public Backend backend() {
@@ -69,10 +80,7 @@ class RedisContractTest extends JobQueueContract {
 
             @Override
             public Optional<Freezable> server() {
-                if (redis instanceof LocalRedis local) {
-                    return Optional.of(Freezable.of(local::pause, local::resume));
-                }
-                return Optional.empty();
+                return server;
             }
 
             @Override

@@ -35,7 +35,9 @@ import org.slf4j.LoggerFactory;
  * <p>Kafka enqueues run on the caller's thread behind a resilience4j circuit breaker, with the time limit
  * ({@link RouterConfig#kafkaTimeout()}) handed to {@link JobQueue#enqueueAll(List, Duration)}, which keeps to it. When
  * Kafka errs, times out, or the breaker is open, the job goes to Redis and the caller sees success (counted in
- * {@code crossfade.router.fallbacks} and logged). When Redis is the one failing, Kafka is tried. An enqueue fails only
+ * {@code crossfade.router.fallbacks} and logged). The breaker counts Kafka's own failures only: a call whose caller's
+ * limit was spent before it began, or ran out while shorter than kafkaTimeout, is not counted. When Redis is the one
+ * failing, Kafka is tried. An enqueue fails only
  * when no backend accepted the job. A job whose Kafka write timed out may still have landed there: before its Redis
  * copy is written it is marked ({@link RouterConfig#twinMarks()}) and that copy waits {@link RouterConfig#twinFence()},
  * so the run-once guard ({@code RedisBackend.runGuard}) claims both copies and runs one.
@@ -308,10 +310,19 @@ public final class RoutingJobQueue implements JobQueue {
 
     /**
      * Whether a failed Kafka write may still have landed: a timeout, or an error after the records were handed to the
-     * producer. Only an open breaker (nothing was sent) and a refused payload are certain not to have.
+     * producer. Only an open breaker or a spent limit (nothing was sent) and a refused payload are certain not to have.
      */
     private static boolean mayHaveLanded(Throwable t) {
-        return !(t instanceof CallNotPermittedException) && !(t instanceof InvalidPayloadException);
+        return !(t instanceof CallNotPermittedException)
+                && !(t instanceof InvalidPayloadException)
+                && !(t instanceof NothingSent);
+    }
+
+    /** A Kafka write not begun because the caller's limit was spent: certain not to have landed. */
+    private static final class NothingSent extends EnqueueTimeoutException {
+        NothingSent(String message) {
+            super(Backend.KAFKA, message, null);
+        }
     }
 
     /**
@@ -406,7 +417,29 @@ public final class RoutingJobQueue implements JobQueue {
         }
         // The backend keeps to the limit on this thread, topic creation and metadata included (JobQueue's contract).
         Duration kafkaLimit = deadline == NO_DEADLINE ? limit : min(limit, left(deadline));
-        breaker.executeSupplier(() -> kafka.enqueueAll(timed, kafkaLimit));
+        if (kafkaLimit.isNegative() || kafkaLimit.isZero()) {
+            // The caller's limit is spent: nothing is sent, and the breaker is not asked.
+            throw new NothingSent(
+                    "time limit spent before " + timed.size() + " job(s) were sent to Kafka; nothing sent");
+        }
+        breaker.acquirePermission();
+        long start = breaker.getCurrentTimestamp();
+        List<String> jids;
+        try {
+            jids = kafka.enqueueAll(timed, kafkaLimit);
+        } catch (EnqueueTimeoutException e) {
+            if (kafkaLimit.compareTo(limit) < 0) {
+                // The caller's limit, shorter than kafkaTimeout, ran out: that says nothing about Kafka's health.
+                breaker.releasePermission();
+            } else {
+                breaker.onError(breaker.getCurrentTimestamp() - start, breaker.getTimestampUnit(), e);
+            }
+            throw e;
+        } catch (RuntimeException e) {
+            breaker.onError(breaker.getCurrentTimestamp() - start, breaker.getTimestampUnit(), e);
+            throw e;
+        }
+        breaker.onResult(breaker.getCurrentTimestamp() - start, breaker.getTimestampUnit(), jids);
     }
 
     /** Half of what is left until {@code deadline}: the chosen backend's share, so a fallback has the other half. */

@@ -2,9 +2,11 @@ package dev.crossfade.router;
 
 import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.crossfade.api.Backend;
+import dev.crossfade.api.EnqueueException;
 import dev.crossfade.api.Job;
 import dev.crossfade.api.WorkerRuntime;
 import dev.crossfade.api.execution.ExecutionCore;
@@ -213,6 +215,57 @@ class RouterIntegrationTest {
                         .counter()
                         .count(),
                 "nothing more goes to Kafka");
+    }
+
+    /**
+     * Callers whose own time limit is spent before the Kafka write, or too short for Kafka to acknowledge, get what
+     * their limit allows; Kafka is not blamed for it: the breaker stays closed and the next enqueue goes to Kafka.
+     */
+    @Test
+    void callersSpentTimeLimitsDoNotOpenTheBreaker(
+            RedisService redisServer, KafkaService kafkaServer, TestNamespace ns) {
+        FlagsFile file = FlagsFile.at(dir.resolve("flags.json"));
+        file.write(new FlagsFile.Settings(100, false, 0));
+        RedisBackend redis = redis(redisServer, ns);
+        KafkaBackend kafka = kafka(kafkaServer.bootstrapServers(), ns, Duration.ofSeconds(30));
+        RoutingJobQueue router = router(
+                redis,
+                kafka,
+                flags(file),
+                RouterConfig.custom()
+                        .meterRegistry(meters)
+                        .kafkaTimeout(Duration.ofSeconds(5))
+                        .circuitBreaker(CircuitBreakerConfig.custom()
+                                .slidingWindowSize(10)
+                                .minimumNumberOfCalls(5)
+                                .failureRateThreshold(50)
+                                .waitDurationInOpenState(Duration.ofMinutes(1))
+                                .build())
+                        .build());
+        router.enqueue(Job.of("Count", "warm"));
+        for (int i = 0; i < 5; i++) {
+            // Half of a microsecond is Kafka's share: spent by the time the write begins.
+            assertThrows(
+                    EnqueueException.class, () -> router.enqueue(Job.of("Count", "spent"), Duration.ofNanos(1_000)));
+            try {
+                router.enqueue(Job.of("Count", "short"), Duration.ofMillis(2));
+            } catch (EnqueueException e) {
+                // The caller's limit ran out on Redis too: the caller's to handle, not Kafka's failure.
+            }
+        }
+        assertEquals(CircuitBreaker.State.CLOSED, router.kafkaBreakerState());
+        double kafkaBefore = meters.get("crossfade.router.enqueued")
+                .tag("backend", "kafka")
+                .counter()
+                .count();
+        router.enqueue(Job.of("Count", "after"));
+        assertEquals(
+                kafkaBefore + 1,
+                meters.get("crossfade.router.enqueued")
+                        .tag("backend", "kafka")
+                        .counter()
+                        .count(),
+                "the next enqueue goes to Kafka");
     }
 
     @Test

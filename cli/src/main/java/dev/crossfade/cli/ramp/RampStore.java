@@ -3,6 +3,7 @@ package dev.crossfade.cli.ramp;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.crossfade.redis.RampHoldKey;
+import dev.crossfade.redis.RedisBackend;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -37,13 +38,13 @@ public final class RampStore {
     private final String lease;
     private final RampHoldKey hold;
 
-    public RampStore(UnifiedJedis redis, String namespace, RampHoldKey hold) {
-        String p = (namespace == null ? "" : namespace) + "crossfade:ramp:";
-        this.redis = redis;
-        this.state = p + "state";
-        this.log = p + "log";
-        this.lease = p + "lease";
-        this.hold = hold;
+    /** The store in this backend's Redis, under its namespace ({@code <namespace>:crossfade:ramp:...}). */
+    public RampStore(RedisBackend backend) {
+        this.redis = backend.redis();
+        this.state = backend.key("crossfade:ramp:state");
+        this.log = backend.key("crossfade:ramp:log");
+        this.lease = backend.key("crossfade:ramp:lease");
+        this.hold = backend.rampHoldKey();
     }
 
     /** Takes the lease for {@code ttl} if nobody holds it. */

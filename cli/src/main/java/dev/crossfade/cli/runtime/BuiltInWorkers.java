@@ -8,7 +8,7 @@ import redis.clients.jedis.UnifiedJedis;
 
 /**
  * Workers every {@code crossfade work} process has, for smoke tests and drills: {@code crossfade.Echo} logs its args;
- * {@code crossfade.Ledger} counts each jid it runs in a Redis hash ({@code <namespace>crossfade:ledger}), so a drill
+ * {@code crossfade.Ledger} counts each jid it runs in a Redis hash ({@code <namespace>:crossfade:ledger}), so a drill
  * can account for every job across processes and count duplicates.
  */
 public final class BuiltInWorkers {
@@ -19,15 +19,18 @@ public final class BuiltInWorkers {
 
     private BuiltInWorkers() {}
 
-    /** The hash the ledger worker writes: jid to number of runs. */
-    public static String ledgerKey(String namespace) {
-        return (namespace == null ? "" : namespace) + "crossfade:ledger";
+    /**
+     * The hash the ledger worker writes: jid to number of runs.
+     *
+     * @param prefix the Redis backend's key prefix ({@code RedisBackend.key("")}: empty or ending in {@code :})
+     */
+    public static String ledgerKey(String prefix) {
+        return (prefix == null ? "" : prefix) + "crossfade:ledger";
     }
 
-    /** Adds the built-in workers. */
-    public static WorkerRegistry.Builder register(
-            WorkerRegistry.Builder registry, UnifiedJedis redis, String namespace) {
-        String ledger = ledgerKey(namespace);
+    /** Adds the built-in workers; {@code prefix} as for {@link #ledgerKey}. */
+    public static WorkerRegistry.Builder register(WorkerRegistry.Builder registry, UnifiedJedis redis, String prefix) {
+        String ledger = ledgerKey(prefix);
         return registry.register(
                         ECHO,
                         (args, ctx) -> log.info(

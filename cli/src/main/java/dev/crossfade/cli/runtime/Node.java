@@ -131,8 +131,9 @@ public final class Node implements AutoCloseable {
                 redis.shadowStore(config.duration("workers.run-once-memory")),
                 new MigrationReads(flags));
         this.jobMetrics = new JobMetrics(meters);
-        this.unknownClasses = new UnknownClasses(redis.redis(), config.string("redis.namespace"));
-        this.rampStore = new RampStore(redis.redis(), config.string("redis.namespace"), redis.rampHoldKey());
+        // The backend's key names, so these share its namespace with Sidekiq's separator (myapp -> myapp:...).
+        this.unknownClasses = new UnknownClasses(redis);
+        this.rampStore = new RampStore(redis);
     }
 
     /** Where the SDK reaches LaunchDarkly: a Relay Proxy for all three services, each overridden by its own key. */
@@ -205,7 +206,7 @@ public final class Node implements AutoCloseable {
             Set<Backend> backends,
             int concurrency) {
         WorkerRegistry.Builder registry = extra == null ? WorkerRegistry.builder() : extra;
-        BuiltInWorkers.register(registry, redis.redis(), config.string("redis.namespace"));
+        BuiltInWorkers.register(registry, redis.redis(), redis.key(""));
         registry.discover(loader);
         for (String provider : config.list("workers.providers")) {
             namedProvider(loader, provider).register(registry);

@@ -5,6 +5,7 @@ import dev.crossfade.api.Job;
 import dev.crossfade.api.execution.ExecutionListener;
 import dev.crossfade.api.execution.Outcome;
 import dev.crossfade.api.worker.UnknownWorkerException;
+import dev.crossfade.redis.RedisBackend;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.Collection;
@@ -18,7 +19,7 @@ import redis.clients.jedis.UnifiedJedis;
 
 /**
  * Counts, per queue and class, jobs that a Java worker fetched but no registered worker knows (in a mixed fleet, jobs
- * only Ruby can run), in Redis ({@code <namespace>crossfade:unknown-classes:<queue>}, kept a day after the last one),
+ * only Ruby can run), in Redis ({@code <namespace>:crossfade:unknown-classes:<queue>}, kept a day after the last one),
  * so {@code status} and the dashboard of any process can warn that the queue should be split.
  */
 public final class UnknownClasses implements ExecutionListener {
@@ -28,9 +29,10 @@ public final class UnknownClasses implements ExecutionListener {
     private final UnifiedJedis redis;
     private final String prefix;
 
-    public UnknownClasses(UnifiedJedis redis, String namespace) {
-        this.redis = redis;
-        this.prefix = (namespace == null ? "" : namespace) + "crossfade:unknown-classes:";
+    /** Counts in this backend's Redis, under its namespace. */
+    public UnknownClasses(RedisBackend backend) {
+        this.redis = backend.redis();
+        this.prefix = backend.key("crossfade:unknown-classes:");
     }
 
     @Override

@@ -10,6 +10,7 @@ import dev.crossfade.api.Job;
 import dev.crossfade.api.WorkerRuntime;
 import dev.crossfade.api.worker.WorkerProvider;
 import dev.crossfade.api.worker.WorkerRegistry;
+import dev.crossfade.cli.ramp.RampStore;
 import dev.crossfade.config.ConfigException;
 import dev.crossfade.config.CrossfadeConfig;
 import dev.crossfade.devservices.KafkaService;
@@ -25,6 +26,7 @@ import java.util.concurrent.ConcurrentHashMap;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.io.TempDir;
+import redis.clients.jedis.UnifiedJedis;
 
 /** Workers named in configuration, and the built-in ledger, on real servers. */
 @ExtendWith(CrossfadeServices.class)
@@ -43,13 +45,18 @@ class NodeWorkersTest {
     Path dir;
 
     private CrossfadeConfig config(RedisService redis, KafkaService kafka, TestNamespace ns, String providers) {
+        return config(redis, kafka, ns, ns.value() + ":", providers);
+    }
+
+    private CrossfadeConfig config(
+            RedisService redis, KafkaService kafka, TestNamespace ns, String namespace, String providers) {
         return CrossfadeConfig.load(
                 null,
                 Map.of(
                         "CROSSFADE_REDIS_URL",
                         redis.uri().toString(),
                         "CROSSFADE_REDIS_NAMESPACE",
-                        ns.value() + ":",
+                        namespace,
                         "CROSSFADE_KAFKA_BOOTSTRAP",
                         kafka.bootstrapServers(),
                         "CROSSFADE_KAFKA_TOPIC_PREFIX",
@@ -89,10 +96,13 @@ class NodeWorkersTest {
         }
     }
 
-    /** Jobs of a class only Ruby knows, fetched here, are counted for status and the dashboard of any process. */
+    /**
+     * Jobs of a class only Ruby knows, fetched here, are counted for status and the dashboard of any process, under
+     * the namespace with Sidekiq's separator even when the setting leaves it out.
+     */
     @Test
     void classesNoJavaWorkerKnowsAreReportedPerQueue(RedisService redis, KafkaService kafka, TestNamespace ns) {
-        CrossfadeConfig config = config(redis, kafka, ns, "");
+        CrossfadeConfig config = config(redis, kafka, ns, ns.value(), "");
         try (Node node = Node.start(config, new SimpleMeterRegistry(), Set.of(Backend.REDIS))) {
             WorkerRuntime w =
                     node.workers(getClass().getClassLoader(), null, null, Set.of("default"), Set.of(Backend.REDIS), 2);
@@ -111,6 +121,31 @@ class NodeWorkersTest {
             Map<String, Map<String, Long>> unknown = status.unknownClasses().read(Set.of("default"));
             assertEquals(Map.of("default", Map.of("RubyOnlyMailer", 3L)), unknown);
             assertTrue(UnknownClasses.warning("default", unknown.get("default")).contains("RubyOnlyMailer"));
+            assertEquals(
+                    Map.of("RubyOnlyMailer", "3"),
+                    status.redis().redis().hgetAll(ns.key("crossfade", "unknown-classes", "default")));
+        }
+    }
+
+    /**
+     * A namespace set without the trailing {@code :} ({@code myapp}, as the redis-namespace gem takes it) puts the
+     * ramp's state, log and lease beside its hold and Sidekiq's keys ({@code myapp:...}), not at {@code myappcrossfade:...}.
+     */
+    @Test
+    void theRampsKeysShareTheBackendsNamespace(RedisService redis, KafkaService kafka, TestNamespace ns) {
+        try (Node node = Node.start(
+                config(redis, kafka, ns, ns.value(), ""), new SimpleMeterRegistry(), Set.of(Backend.REDIS))) {
+            RampStore store = node.rampStore();
+            assertTrue(store.acquire("token", Duration.ofSeconds(30)));
+            assertTrue(store.save("token", Map.of("step", "1")));
+            store.record(Map.of("message", "started"));
+            store.hold("test");
+            UnifiedJedis raw = node.redis().redis();
+            assertEquals("token", raw.get(ns.key("crossfade", "ramp", "lease")));
+            assertEquals(Map.of("step", "1"), raw.hgetAll(ns.key("crossfade", "ramp", "state")));
+            assertEquals(1, raw.llen(ns.key("crossfade", "ramp", "log")));
+            assertEquals("test", raw.get(ns.key("crossfade", "ramp", "hold")));
+            assertEquals(node.redis().key("queue:default"), ns.key("queue", "default"));
         }
     }
 
