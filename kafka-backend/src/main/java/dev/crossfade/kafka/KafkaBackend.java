@@ -152,17 +152,33 @@ public final class KafkaBackend implements AutoCloseable {
     }
 
     /**
-     * The batch producer of {@link KafkaJobQueue#enqueueAll(java.util.List, Duration)} for {@code limit}: the bulk producer's settings,
-     * with timeouts that split the limit, so that a call which flushes it on its own thread returns within the limit.
-     * An application has one or two limits (the router's), so one or two of these.
+     * The batch producer of {@link KafkaJobQueue#enqueueAll(java.util.List, Duration)} for {@code limit}: the bulk
+     * producer's settings, with timeouts that split the limit, so that a call which flushes it on its own thread returns
+     * within the limit. Limits share a producer by {@link #limitClass}: callers hand in what is left of their own
+     * deadlines, which is a different duration on every call.
      */
     private Producer<byte[], byte[]> boundedProducer(Duration limit) {
-        return boundedProducers.computeIfAbsent(limit, l -> {
+        return boundedProducers.computeIfAbsent(limitClass(limit), l -> {
             if (closed) {
                 throw new EnqueueException(Backend.KAFKA, "queue is closed");
             }
             return new KafkaProducer<>(clients.boundedProducer(l));
         });
+    }
+
+    /**
+     * The limit rounded down to four significant bits of its milliseconds: at most eight producers per doubling of the
+     * limit, each timing out within 12.5% short of the limits it serves (never after them).
+     */
+    static Duration limitClass(Duration limit) {
+        long ms = Math.max(1, limit.toMillis());
+        int shift = Math.max(0, 63 - Long.numberOfLeadingZeros(ms) - 3);
+        return Duration.ofMillis((ms >>> shift) << shift);
+    }
+
+    /** How many batch producers exist (for tests in this package). */
+    int boundedProducerCount() {
+        return boundedProducers.size();
     }
 
     /** The topics of every queue (for tests in this package). */

@@ -54,6 +54,30 @@ class KafkaJobQueueTest {
     }
 
     /**
+     * A caller's limit is what is left of its deadline, a different duration on every call: calls share producers by
+     * class of limit instead of making one producer per duration.
+     */
+    @Test
+    void callsWithEverChangingLimitsShareAFewProducers(KafkaService kafka, TestNamespace ns) {
+        try (KafkaBackend backend = KafkaBackend.create(
+                KafkaFixture.config(kafka.bootstrapServers(), ns.value(), KafkaBackendConfig.Mode.GROUP)
+                        .build())) {
+            for (int i = 0; i < 40; i++) {
+                backend.queue().enqueueAll(List.of(Job.of("W", i), Job.of("W", -i)), Duration.ofMillis(9_000 + 7 * i));
+            }
+            assertTrue(backend.boundedProducerCount() <= 2, backend.boundedProducerCount() + " producers");
+        }
+    }
+
+    @Test
+    void aLimitClassNeverExceedsItsLimitNorFallsFarBelowIt() {
+        for (long ms : new long[] {1, 7, 15, 16, 17, 999, 1000, 2000, 2047, 2048, 30_000, 123_456_789}) {
+            long c = KafkaBackend.limitClass(Duration.ofMillis(ms)).toMillis();
+            assertTrue(c <= ms && c * 8 >= ms * 7, ms + " ms -> " + c + " ms");
+        }
+    }
+
+    /**
      * Batches go through a producer that lingers, and each call flushes what it sent (an asynchronous call, from the
      * flusher thread). With a linger longer than the test, a call that did not flush would never be acknowledged.
      */
