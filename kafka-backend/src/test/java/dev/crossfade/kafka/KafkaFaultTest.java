@@ -119,6 +119,37 @@ class KafkaFaultTest {
     }
 
     /**
+     * A share runtime's stop keeps to its timeout when the broker goes while a batch runs: the batch finishes, and
+     * its final acknowledgement commit and the close get what is left of the timeout (at least a second each), where
+     * the commit alone used to wait a fixed 10 s.
+     */
+    @Test
+    void shareWorkersStopWithinTheirTimeoutWhenTheBrokerGoesMidBatch(TestNamespace ns) {
+        Duration timeout = Duration.ofSeconds(3);
+        try (LocalKafka broker = LocalKafka.builder().build().start();
+                KafkaBackend backend = KafkaBackend.create(
+                        FaultTestSupport.config(broker.bootstrapServers(), prefix(ns), KafkaBackendConfig.Mode.SHARE)
+                                .build())) {
+            Ledger runs = new Ledger();
+            WorkerRuntime workers = FaultTestSupport.countingWorkers(backend, runs, 1_500);
+            List<String> jids = new ArrayList<>();
+            for (int i = 0; i < 4; i++) {
+                jids.add(backend.queue().enqueue(Job.of("CountingWorker", i)));
+            }
+            await().atMost(Duration.ofSeconds(30))
+                    .until(() -> jids.stream().allMatch(j -> !runs.starts(j).isEmpty()));
+
+            broker.kill();
+            long start = System.nanoTime();
+            workers.stop(timeout);
+            Duration took = Duration.ofNanos(System.nanoTime() - start);
+            assertTrue(
+                    took.compareTo(timeout.plusSeconds(5)) < 0,
+                    "stop(" + timeout + ") took " + took + " with the broker gone");
+        }
+    }
+
+    /**
      * {@code enqueueAll(jobs, limit)} keeps to its limit when the broker hangs (a private broker, SIGSTOPped): a batch,
      * which the call flushes on its own thread, a single job, and a job for a queue whose topics were never checked
      * all fail with a timeout about the limit after the call, where the backend's own enqueue timeout (60 s here) would
