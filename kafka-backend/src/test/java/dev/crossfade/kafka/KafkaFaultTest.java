@@ -119,43 +119,6 @@ class KafkaFaultTest {
     }
 
     /**
-     * A share runtime's stop keeps to its timeout when the broker hangs (a private broker, SIGSTOPped) while a batch
-     * runs: the batch finishes, and its final acknowledgement commit and the close get what is left of the timeout (at
-     * least a second each), so every poll loop has left when the stop returns; the commit alone used to wait a fixed
-     * 10 s, past the stop's wait for its loops.
-     */
-    @Test
-    void shareWorkersStopWithinTheirTimeoutWhenTheBrokerHangsMidBatch(TestNamespace ns) {
-        Duration timeout = Duration.ofSeconds(3);
-        try (LocalKafka broker = LocalKafka.builder().build().start();
-                KafkaBackend backend = KafkaBackend.create(
-                        FaultTestSupport.config(broker.bootstrapServers(), prefix(ns), KafkaBackendConfig.Mode.SHARE)
-                                .build())) {
-            Ledger runs = new Ledger();
-            WorkerRuntime workers = FaultTestSupport.countingWorkers(backend, runs, 1_500);
-            List<String> jids = new ArrayList<>();
-            for (int i = 0; i < 4; i++) {
-                jids.add(backend.queue().enqueue(Job.of("CountingWorker", i)));
-            }
-            await().atMost(Duration.ofSeconds(30))
-                    .until(() -> jids.stream().allMatch(j -> !runs.starts(j).isEmpty()));
-
-            broker.pause();
-            try {
-                long start = System.nanoTime();
-                boolean clean = workers.stop(timeout);
-                Duration took = Duration.ofNanos(System.nanoTime() - start);
-                assertTrue(clean, "the batch finished and every poll loop left within the stop's timeout");
-                assertTrue(
-                        took.compareTo(timeout.plusSeconds(5)) < 0,
-                        "stop(" + timeout + ") took " + took + " with the broker hung");
-            } finally {
-                broker.resume();
-            }
-        }
-    }
-
-    /**
      * {@code enqueueAll(jobs, limit)} keeps to its limit when the broker hangs (a private broker, SIGSTOPped): a batch,
      * which the call flushes on its own thread, a single job, and a job for a queue whose topics were never checked
      * all fail with a timeout about the limit after the call, where the backend's own enqueue timeout (60 s here) would
