@@ -26,7 +26,8 @@ import java.util.Set;
  *   --jobs N        jobs per throughput figure (default 100000; Kafka's figures use KafkaBench.SCALE × N)
  *   --rounds N      rounds of the enqueue and processing figures, median reported (default 3)
  *   --latency-s N   measured seconds of each latency figure (default 10)
- *   --only LIST     some of redis,kafka,router,scaling,backlog (default all)
+ *   --only LIST     some of redis,kafka,router,scaling,backlog (default all); kafka-share: share-group processing
+ *                   alone
  *   --quick         a smoke run: --jobs 10000 --rounds 1 --latency-s 3, report not written to docs
  *   --out FILE      the Markdown file to update (default docs/benchmarks.md)
  * </pre>
@@ -80,6 +81,8 @@ public final class BenchMain {
             }
             if (only.contains("kafka")) {
                 attempt("kafka", errors, () -> new KafkaBench(ctx).run(report));
+            } else if (only.contains("kafka-share")) {
+                attempt("kafka-share", errors, () -> new KafkaBench(ctx).runShare(report));
             }
             if (only.contains("router")) {
                 attempt("router", errors, () -> new RouterBench(ctx).run(report));

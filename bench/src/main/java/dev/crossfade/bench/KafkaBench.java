@@ -83,6 +83,11 @@ final class KafkaBench {
                 + "key (the jid) and `class`/`jid`/`attempt` headers.");
     }
 
+    /** Share-group processing alone ({@code --only kafka-share}), for work on that runner. */
+    void runShare(Report report) {
+        processing(report.section("Kafka"), KafkaBackendConfig.Mode.SHARE);
+    }
+
     private KafkaBackend backend(String prefix, KafkaBackendConfig.Mode mode) {
         return KafkaBackend.create(KafkaBackendConfig.custom()
                 .bootstrapServers(bootstrap)
@@ -377,14 +382,7 @@ final class KafkaBench {
                                         .build()
                                         .ordering()
                                 + ", commit every 500 ms"
-                        : "1 share consumer, "
-                                + KafkaBackendConfig.custom()
-                                        .bootstrapServers(bootstrap)
-                                        .mode(mode)
-                                        .build()
-                                        .shareMaxPollRecords(THREADS)
-                                + " records per poll, explicit "
-                                + "per-record acknowledgement")
+                        : shareSettings(mode))
                 + "), time from the first job's start "
                 + "to the last job's finish. Reference, after each round: " + refName + " reading the first " + (2 * n)
                 + " records of the same topic with a fresh group; its `" + refKey + "`"
@@ -404,6 +402,15 @@ final class KafkaBench {
                                 + "threads), implicit acknowledgement")
                 + ", `JacksonJsonDeserializer` into the record of Sidekiq's "
                 + "fields, a no-op record listener.");
+    }
+
+    private String shareSettings(KafkaBackendConfig.Mode mode) {
+        KafkaBackendConfig c = KafkaBackendConfig.custom()
+                .bootstrapServers(bootstrap)
+                .mode(mode)
+                .build();
+        return c.shareConsumers(THREADS) + " share consumers, " + c.shareMaxPollRecords(THREADS)
+                + " records per poll each, explicit per-record acknowledgement";
     }
 
     /** One run of Kafka's own consumer tool over the first {@code records} records of the topic, with a fresh group. */

@@ -77,8 +77,11 @@ import java.util.Optional;
  *   <tr><td>shutdownTimeout</td><td>25 s</td><td>{@code WorkerRuntime.close()}'s wait for running jobs. Group mode's
  *   final commits and leaving the group keep to it too (at least a second each past it), even with the broker
  *   gone</td></tr>
- *   <tr><td>shareConsumers</td><td>1</td><td>share mode: share consumers (poll loops) per worker runtime; they
- *   share the worker pool</td></tr>
+ *   <tr><td>shareConsumers</td><td>1 per 5 worker threads</td><td>share mode: share consumers (poll loops) per worker
+ *   runtime; they share the worker pool. A share consumer in explicit acknowledgement mode fetches its next batch only
+ *   once its last one is acknowledged, so with one consumer the threads wait out every fetch; several overlap their
+ *   fetches with each other's batches. The runtime's threads are divided among them for their batch size
+ *   ({@code maxPollRecords}), so more consumers do not acquire more jobs at once</td></tr>
  *   <tr><td>maxRecoveries</td><td>3</td><td>group mode: the poison cap. A job in flight in this many worker
  *   processes that died (crashed, SIGKILLed, or stuck past {@code revokeTimeout}), the last time running alone in its
  *   partition, goes to the DLQ (error class {@code crossfade.PoisonPill}) instead of running again, and its partition
@@ -145,6 +148,8 @@ public final class KafkaBackendConfig {
     }
 
     private static final Duration DELAY_RETENTION_MARGIN = Duration.ofDays(7);
+    /** Worker threads per share consumer unless {@code shareConsumers} is set. */
+    static final int THREADS_PER_SHARE_CONSUMER = 5;
 
     private final String bootstrapServers;
     private final String topicPrefix;
@@ -331,7 +336,7 @@ public final class KafkaBackendConfig {
      * its thread count.
      */
     public int shareMaxPollRecords(int concurrency) {
-        int threadsEach = Math.max(1, concurrency / shareConsumers);
+        int threadsEach = Math.max(1, concurrency / shareConsumers(concurrency));
         return maxPollRecords > 0 ? maxPollRecords : Math.max(100, Math.min(1_000, 100 * threadsEach));
     }
 
@@ -359,8 +364,12 @@ public final class KafkaBackendConfig {
         return shutdownTimeout;
     }
 
-    public int shareConsumers() {
-        return shareConsumers;
+    /**
+     * Share consumers of a runtime with {@code concurrency} worker threads: as set, else one per
+     * {@value #THREADS_PER_SHARE_CONSUMER} threads (at least one).
+     */
+    public int shareConsumers(int concurrency) {
+        return shareConsumers > 0 ? shareConsumers : Math.max(1, concurrency / THREADS_PER_SHARE_CONSUMER);
     }
 
     public int shareDeliveryLimit() {
@@ -442,7 +451,7 @@ public final class KafkaBackendConfig {
         private Duration commitInterval = Duration.ofMillis(500);
         private Duration revokeTimeout = Duration.ofSeconds(10);
         private Duration shutdownTimeout = Duration.ofSeconds(25);
-        private int shareConsumers = 1;
+        private int shareConsumers; // 0: by the runtime's threads
         private int shareDeliveryLimit = 5;
         private int maxRecoveries = 3;
         private final Map<String, String> groupConfigs = new LinkedHashMap<>();

@@ -18,15 +18,19 @@ class KafkaBackendConfigTest {
         assertEquals(4000, group.maxBufferedPerPartition());
         KafkaBackendConfig share =
                 group.toBuilder().mode(KafkaBackendConfig.Mode.SHARE).build();
-        // A share consumer locks every record it fetched: its batch follows the runtime's threads.
+        // A share consumer locks every record it fetched: its batch follows the threads it feeds, one consumer per
+        // five threads by default.
+        assertEquals(1, share.shareConsumers(1));
+        assertEquals(1, share.shareConsumers(4));
+        assertEquals(2, share.shareConsumers(10));
+        assertEquals(12, share.shareConsumers(64));
         assertEquals(100, share.shareMaxPollRecords(1));
         assertEquals(400, share.shareMaxPollRecords(4));
-        assertEquals(1000, share.shareMaxPollRecords(10));
-        assertEquals(1000, share.shareMaxPollRecords(64));
-        assertEquals(
-                500,
-                share.toBuilder().shareConsumers(2).build().shareMaxPollRecords(10),
-                "two consumers split the threads");
+        assertEquals(500, share.shareMaxPollRecords(10));
+        assertEquals(500, share.shareMaxPollRecords(64));
+        KafkaBackendConfig one = share.toBuilder().shareConsumers(1).build();
+        assertEquals(1, one.shareConsumers(10), "an explicit value is kept");
+        assertEquals(1000, one.shareMaxPollRecords(10), "one consumer feeds every thread");
         KafkaBackendConfig set = base().maxPollRecords(100).build().toBuilder()
                 .mode(KafkaBackendConfig.Mode.SHARE)
                 .build();

@@ -30,9 +30,12 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Share-group mode (KIP-932): {@code shareConsumers} poll loops, each with a {@code KafkaShareConsumer} in explicit
- * acknowledgement mode, feed one pool of {@code concurrency} threads. Any number of consumers may work on one
- * partition; records are acquired and acknowledged one by one. Obtained from {@code KafkaBackend.workers}.
+ * Share-group mode (KIP-932): {@code shareConsumers} poll loops (one per five threads unless set), each with a
+ * {@code KafkaShareConsumer} in explicit acknowledgement mode, feed one pool of {@code concurrency} threads. Any
+ * number of consumers may work on one partition; records are acquired and acknowledged one by one. A consumer fetches
+ * its next batch only once the last one is acknowledged, so several consumers keep the threads busy through each
+ * other's fetches; a batch's acknowledgements go to the broker with the next fetch. Obtained from
+ * {@code KafkaBackend.workers}.
  *
  * <p>Acknowledgements: {@code ACCEPT} when the job succeeded or its retry was durably scheduled in the delay tiers;
  * {@code REJECT} when it was durably written to our DLQ (retries spent, unknown worker, malformed payload, or the
@@ -63,7 +66,9 @@ import org.slf4j.LoggerFactory;
  * <p><b>Stopping.</b> A stop polls no more and lets the acquired batch finish, renewing its locks, until the
  * {@code shutdownTimeout}; keep a batch's run time within it ({@code maxPollRecords}). Only what is unfinished at that
  * deadline is released, each record having spent a delivery; counter {@code crossfade.kafka.share.released} (tags
- * {@code group}, {@code started} = {@code yes} or {@code no}) counts them, and a warning names how many. One case is
+ * {@code group}, {@code started} = {@code yes} or {@code no}) counts them, and a warning names how many. The final
+ * acknowledgement commit and the close get what is left of the stop's timeout (at least a second each, as in group
+ * mode), so a stop keeps to it with the broker gone. One case is
  * beyond this runner: an idle share consumer keeps a fetch outstanding until records arrive, so records enqueued
  * just as an idle runtime stops may be acquired by it and handed back by its close, each spending a delivery.
  *
@@ -138,7 +143,7 @@ public final class ShareRunner extends KafkaRunner {
     @Override
     public void startLoops() {
         List<String> jobs = queues.stream().map(q -> parts.topics().jobs(q)).toList();
-        for (int i = 0; i < config.shareConsumers(); i++) {
+        for (int i = 0; i < config.shareConsumers(concurrency); i++) {
             String clientId = name + "-" + i;
             startLoop(() -> pollLoop(clientId, config.groupId(), jobs), "-poll-" + i);
         }
@@ -212,7 +217,7 @@ public final class ShareRunner extends KafkaRunner {
     private void close(KafkaShareConsumer<byte[], byte[]> consumer) {
         if (consumer != null) {
             try {
-                consumer.close(Duration.ofSeconds(5));
+                consumer.close(limit(Duration.ofSeconds(5)));
             } catch (RuntimeException e) {
                 log.debug("{}: share consumer close: {}", name, e.toString());
             }
@@ -265,7 +270,11 @@ public final class ShareRunner extends KafkaRunner {
             }
         } finally {
             batch.finish();
-            commit(consumer, !running);
+            if (!running) {
+                commit(consumer, true);
+            }
+            // Running, the next poll carries the batch's acknowledgements in its fetch: a commit of its own would
+            // cost a second request to the broker per batch.
         }
     }
 
@@ -291,7 +300,7 @@ public final class ShareRunner extends KafkaRunner {
         Map<String, ConsumerRecord<byte[], byte[]>> pending = batch.renewUnfinished();
         Map<TopicIdPartition, Optional<KafkaException>> result;
         try {
-            result = consumer.commitSync(Duration.ofSeconds(10));
+            result = consumer.commitSync(limit(Duration.ofSeconds(10)));
         } catch (RuntimeException e) {
             log.warn(
                     "{}: renewal of {} locks not committed ({}); those jobs may also run on another consumer",
@@ -372,10 +381,19 @@ public final class ShareRunner extends KafkaRunner {
         return verdict == Verdict.REJECT ? AcknowledgeType.REJECT : AcknowledgeType.ACCEPT;
     }
 
+    /**
+     * How long a blocking call of the client may take: {@code normal} while running; once stopping, what is left of
+     * the stop's timeout (at least {@link KafkaRunner#LAST_WORD}), so a stop keeps to its timeout with the broker gone.
+     */
+    private Duration limit(Duration normal) {
+        long deadline = stopDeadlineNanos;
+        return running || deadline == 0 ? normal : left(deadline);
+    }
+
     private void commit(KafkaShareConsumer<byte[], byte[]> consumer, boolean sync) {
         try {
             if (sync) {
-                consumer.commitSync(Duration.ofSeconds(10));
+                consumer.commitSync(limit(Duration.ofSeconds(10)));
             } else {
                 consumer.commitAsync();
             }
