@@ -2,7 +2,6 @@ package dev.crossfade.kafka.internal;
 
 import dev.crossfade.api.Job;
 import dev.crossfade.api.codec.PayloadTooLargeException;
-import java.nio.charset.StandardCharsets;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.header.Header;
 
@@ -52,7 +51,7 @@ public final class RecordSize {
     public static int estimate(ProducerRecord<byte[], byte[]> r) {
         long n = FRAMING + length(r.key()) + length(r.value());
         for (Header h : r.headers()) {
-            n += PER_HEADER + h.key().getBytes(StandardCharsets.UTF_8).length + length(h.value());
+            n += PER_HEADER + utf8Length(h.key()) + length(h.value());
         }
         return (int) Math.min(Integer.MAX_VALUE, n);
     }
@@ -84,6 +83,27 @@ public final class RecordSize {
 
     private static String shorten(String s) {
         return s.length() <= 200 ? s : s.substring(0, 200) + "…";
+    }
+
+    /** The UTF-8 length of {@code s} without encoding it: this runs for every header of every enqueued record. */
+    private static int utf8Length(String s) {
+        int n = 0;
+        for (int i = 0; i < s.length(); i++) {
+            char c = s.charAt(i);
+            if (c < 0x80) {
+                n++;
+            } else if (c < 0x800) {
+                n += 2;
+            } else if (Character.isHighSurrogate(c)
+                    && i + 1 < s.length()
+                    && Character.isLowSurrogate(s.charAt(i + 1))) {
+                n += 4;
+                i++;
+            } else {
+                n += 3;
+            }
+        }
+        return n;
     }
 
     private static int length(byte[] b) {
