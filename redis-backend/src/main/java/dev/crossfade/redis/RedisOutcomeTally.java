@@ -31,16 +31,24 @@ public final class RedisOutcomeTally implements ExecutionListener, AutoCloseable
     public static final Duration FLUSH = Duration.ofMillis(200);
 
     private static final Logger log = LoggerFactory.getLogger(RedisOutcomeTally.class);
+    /** Where each field name is in {@link #names(Backend, Job)}'s array. */
+    private static final int RUNS = 0;
+
+    private static final int FAILED = 1;
+    private static final int LATENCY = 2;
 
     private final UnifiedJedis redis;
     private final String prefix;
     private final Map<Field, LongAdder> pending = new ConcurrentHashMap<>();
+    private final Map<Stratum, String[]> names = new ConcurrentHashMap<>();
     private final ScheduledExecutorService flusher;
     /** Whether the last flush failed, so an outage is logged once. */
     private boolean failing;
 
     /** A counter in one second's hash. */
     record Field(long second, String name) {}
+
+    private record Stratum(Backend backend, String queue, String className) {}
 
     RedisOutcomeTally(UnifiedJedis redis, String namespace) {
         this.redis = redis;
@@ -59,7 +67,7 @@ public final class RedisOutcomeTally implements ExecutionListener, AutoCloseable
             return;
         }
         long ms = Math.max(0, Duration.between(job.enqueuedAt(), startedAt).toMillis());
-        add(startedAt, OutcomeFormat.latencyField(backend, key(job), OutcomeFormat.bucketOf(ms)), 1);
+        add(startedAt, names(backend, job)[LATENCY + OutcomeFormat.bucketOf(ms)], 1);
     }
 
     @Override
@@ -68,10 +76,10 @@ public final class RedisOutcomeTally implements ExecutionListener, AutoCloseable
             return;
         }
         Instant at = startedAt.plus(duration);
-        String key = key(job);
-        add(at, OutcomeFormat.runsField(backend, key), 1);
+        String[] names = names(backend, job);
+        add(at, names[RUNS], 1);
         if (!(outcome instanceof Outcome.Succeeded)) {
-            add(at, OutcomeFormat.failedField(backend, key), 1);
+            add(at, names[FAILED], 1);
         }
     }
 
@@ -94,8 +102,26 @@ public final class RedisOutcomeTally implements ExecutionListener, AutoCloseable
         return b == Backend.REDIS || b == Backend.KAFKA;
     }
 
-    private String key(Job job) {
-        return OutcomeFormat.stratum(job.queue(), job.className());
+    /**
+     * A job's field names: runs, failed, then one per latency bucket. Kept per backend, queue and class, so that
+     * counting a job builds and hashes no string; past {@link OutcomeFormat#MAX_KEYS} pairs they are built each time.
+     */
+    private String[] names(Backend backend, Job job) {
+        Stratum s = new Stratum(backend, job.queue(), job.className());
+        String[] n = names.get(s);
+        if (n == null) {
+            String key = OutcomeFormat.stratum(job.queue(), job.className());
+            n = new String[LATENCY + OutcomeFormat.buckets()];
+            n[RUNS] = OutcomeFormat.runsField(backend, key);
+            n[FAILED] = OutcomeFormat.failedField(backend, key);
+            for (int i = 0; i < OutcomeFormat.buckets(); i++) {
+                n[LATENCY + i] = OutcomeFormat.latencyField(backend, key, i);
+            }
+            if (names.size() < 2 * OutcomeFormat.MAX_KEYS) {
+                names.putIfAbsent(s, n);
+            }
+        }
+        return n;
     }
 
     private void add(Instant at, String name, long n) {

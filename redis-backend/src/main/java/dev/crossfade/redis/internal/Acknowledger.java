@@ -5,8 +5,10 @@ import dev.crossfade.api.execution.Outcome;
 import dev.crossfade.redis.RedisBackendConfig;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
@@ -195,6 +197,7 @@ public final class Acknowledger {
             }
         }
         List<Response<?>> replies = new ArrayList<>(ready.size());
+        List<String> jids = new ArrayList<>(ready.size());
         try (AbstractPipeline p = redis.pipelined()) {
             for (Prepared r : ready) {
                 Fetched f = r.ack().job();
@@ -209,15 +212,17 @@ public final class Acknowledger {
                 }
                 String jid = jid(o);
                 if (jid != null) {
-                    retry.finished(p, jid);
+                    jids.add(jid);
                 }
             }
+            retry.finished(p, jids);
             Response<Long> waited = failover.request(p);
             p.sync();
             // Before any reply is acted on: a batch the replicas did not get is written again as a whole.
             failover.check(waited);
         }
         List<Ack> refused = new ArrayList<>();
+        Map<String, Tally> tallies = new HashMap<>();
         JedisDataException again = null;
         for (int i = 0; i < ready.size(); i++) {
             Ack a = ready.get(i).ack();
@@ -240,8 +245,9 @@ public final class Acknowledger {
                 }
                 continue;
             }
-            written(a);
+            written(a, tallies);
         }
+        count(tallies);
         if (again != null) {
             throw again; // written ones are idempotent: writing the batch again changes nothing for them
         }
@@ -253,20 +259,34 @@ public final class Acknowledger {
         return TRANSIENT.stream().anyMatch(m::startsWith);
     }
 
-    private void written(Ack a) {
+    /** Counts per queue of one batch's written outcomes: processed, failed, retried, dead. */
+    private static final class Tally {
+        final long[] counts = new long[4];
+    }
+
+    private void written(Ack a, Map<String, Tally> tallies) {
         written.accept(a.job());
-        String q = a.job().queue();
+        long[] c = tallies.computeIfAbsent(a.job().queue(), q -> new Tally()).counts;
         Outcome o = a.outcome();
-        metrics.count("processed", q, 1);
-        if (o instanceof Outcome.Retry) {
-            metrics.count("failed", q, 1);
-            metrics.count("retried", q, 1);
-        } else if (o instanceof Outcome.Dead) {
-            metrics.count("failed", q, 1);
-            metrics.count("dead", q, 1);
-        } else if (o instanceof Outcome.Discarded) {
-            metrics.count("failed", q, 1);
+        c[0]++;
+        if (!(o instanceof Outcome.Succeeded)) {
+            c[1]++;
         }
+        if (o instanceof Outcome.Retry) {
+            c[2]++;
+        } else if (o instanceof Outcome.Dead) {
+            c[3]++;
+        }
+    }
+
+    /** Adds a batch's counts to the meters once per queue, not once per job. */
+    private void count(Map<String, Tally> tallies) {
+        tallies.forEach((q, t) -> {
+            metrics.count("processed", q, t.counts[0]);
+            metrics.count("failed", q, t.counts[1]);
+            metrics.count("retried", q, t.counts[2]);
+            metrics.count("dead", q, t.counts[3]);
+        });
     }
 
     /** Encodes what the pipeline will store. @return null if not even a dead entry could be made (logged) */

@@ -65,12 +65,14 @@ public final class JobRetry {
     }
 
     /**
-     * Queues "forget how often {@code jid} was recovered from dead processes": the attempt ended without killing its
+     * Queues "forget how often each of {@code jids} was recovered from dead processes": the attempt ended without killing its
      * process, so only consecutive crashes count towards {@code maxRecoveries}. A job that once died with its process
-     * and later succeeds must not be a poison pill at its next crash.
+     * and later succeeds must not be a poison pill at its next crash. One command for a whole batch of jids.
      */
-    public void finished(AbstractPipeline p, String jid) {
-        p.hdel(recoveriesKey, jid);
+    public void finished(AbstractPipeline p, List<String> jids) {
+        if (!jids.isEmpty()) {
+            p.hdel(recoveriesKey, jids.toArray(String[]::new));
+        }
     }
 
     private List<byte[]> deadArgs(byte[] held, byte[] body, Instant now) {

@@ -33,8 +33,15 @@ public final class Processor {
     /** Larger payloads are shown in the Web UI's busy list as a stub: the heartbeat rewrites that list on every beat. */
     private static final int MAX_SHOWN_PAYLOAD = 64 * 1024;
 
-    /** What a busy thread is doing, in the shape of Sidekiq's {@code <identity>:workers} hash values. */
-    public record Work(String queue, String payload, long runAt) {}
+    /**
+     * What a busy thread is doing, in the shape of Sidekiq's {@code <identity>:workers} hash values. Holds the fetched
+     * bytes: only a heartbeat that finds the job still running turns them into the payload shown.
+     */
+    public record Work(String queue, byte[] fetched, long runAt) {
+        public String payload() {
+            return shown(fetched);
+        }
+    }
 
     private final ExecutionCore core;
     private final int concurrency;
@@ -80,6 +87,7 @@ public final class Processor {
     }
 
     private void run() {
+        String tid = Long.toString(Thread.currentThread().getId(), 36);
         while (!stopping) {
             Fetched f;
             try {
@@ -96,7 +104,7 @@ public final class Processor {
             }
             try {
                 if (f.start()) {
-                    process(f);
+                    process(f, tid);
                 }
             } finally {
                 fetchPermits.release();
@@ -104,14 +112,13 @@ public final class Processor {
         }
     }
 
-    private void process(Fetched f) {
-        String tid = Long.toString(Thread.currentThread().getId(), 36);
+    private void process(Fetched f, String tid) {
         Outcome outcome = null;
         Throwable escaped = null;
         long t0 = System.nanoTime();
         try {
             running.put(Thread.currentThread(), f);
-            busy.put(tid, new Work(f.queue, shown(f.payload), Instant.now().getEpochSecond()));
+            busy.put(tid, new Work(f.queue, f.payload, System.currentTimeMillis() / 1000));
             outcome = core.execute(f.payload, Backend.REDIS, f.queue);
         } catch (Throwable t) { // NOPMD: whatever escapes, the job must still get an outcome
             escaped = t;

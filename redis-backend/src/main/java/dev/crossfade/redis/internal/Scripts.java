@@ -13,21 +13,34 @@ final class Scripts {
     /**
      * Reliable batch fetch. KEYS: queue1, inprogress1, queue2, inprogress2, ...; ARGV[1]: most jobs to move.
      * Moves from the right end of each queue (Sidekiq pushes left, pops right) to the left of its in-progress list,
-     * queue by queue in the order given. Returns a flat list: queue index (1-based), payload, queue index, payload...
+     * queue by queue in the order given, leaving both lists as that many {@code LMOVE queue inprogress RIGHT LEFT}
+     * would. It takes a queue's share with one {@code LRANGE}, one {@code LTRIM} and {@code LPUSH}es of up to 1,000
+     * jobs (within Lua's unpack limit) rather than a command per job, so that Redis's cost per command is paid per
+     * batch. The push comes before the trim: an in-progress key of the wrong type fails the script before it has
+     * written anything, where a trim first would drop the jobs. Returns a flat list, oldest job first: queue index (1-based), payload, queue index, payload...
      */
     static final LuaScript FETCH = new LuaScript("fetch", """
             local max = tonumber(ARGV[1])
             local out = {}
             local n = 0
             for i = 1, #KEYS, 2 do
-              while n < max do
-                local job = redis.call('LMOVE', KEYS[i], KEYS[i + 1], 'RIGHT', 'LEFT')
-                if not job then break end
-                n = n + 1
-                out[#out + 1] = (i + 1) / 2
-                out[#out + 1] = job
-              end
               if n >= max then break end
+              local jobs = redis.call('LRANGE', KEYS[i], -(max - n), -1)
+              local got = #jobs
+              if got > 0 then
+                local q = (i + 1) / 2
+                local moved = {}
+                for k = got, 1, -1 do
+                  moved[#moved + 1] = jobs[k]
+                  out[#out + 1] = q
+                  out[#out + 1] = jobs[k]
+                end
+                for from = 1, got, 1000 do
+                  redis.call('LPUSH', KEYS[i + 1], unpack(moved, from, math.min(from + 999, got)))
+                end
+                redis.call('LTRIM', KEYS[i], 0, -got - 1)
+                n = n + got
+              end
             end
             return out
             """);
