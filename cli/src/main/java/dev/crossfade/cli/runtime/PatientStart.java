@@ -58,13 +58,17 @@ final class PatientStart implements WorkerRuntime {
     }
 
     @Override
-    public synchronized void start() {
-        if (starter != null) {
-            return;
+    public void start() {
+        synchronized (this) {
+            if (starter != null) {
+                return;
+            }
+            starter = new Thread(this::startLoop, "crossfade-" + name + "-start");
+            starter.setDaemon(true);
+            starter.start();
         }
-        starter = new Thread(this::startLoop, "crossfade-" + name + "-start");
-        starter.setDaemon(true);
-        starter.start();
+        // Waited for outside the lock: the starter takes it to record a finished start, so waiting while holding it
+        // would hold every start back for the whole first wait.
         try {
             firstAttempt.get(firstWait.toMillis(), TimeUnit.MILLISECONDS);
         } catch (ExecutionException failed) {
