@@ -3,7 +3,6 @@ package dev.crossfade.cli;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.crossfade.cli.runtime.Node;
 import dev.crossfade.config.Setting;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -114,6 +113,13 @@ class BadConfigTest {
         assertEquals(List.of(), wrong);
     }
 
+    private static Duration beat(Duration ttl) {
+        return dev.crossfade.redis.RedisBackendConfig.custom()
+                .heartbeatTtl(ttl)
+                .build()
+                .heartbeatInterval();
+    }
+
     @Test
     void aShortHeartbeatTtlIsAcceptedAndSetsTheBeat() throws IOException {
         Path c = Files.writeString(dir.resolve("ttl.yml"), "redis:\n  heartbeat-ttl: 6s\n");
@@ -121,12 +127,11 @@ class BadConfigTest {
         assertEquals(0, r.exit(), r.err());
         assertTrue(r.out().lines().anyMatch(l -> l.contains("redis.heartbeat-ttl") && l.contains("6s")), r.out());
         // Sidekiq's ratio: a beat every sixth of the TTL, never rarer than every 10 s.
-        assertEquals(Duration.ofSeconds(1), Node.heartbeatInterval(Duration.ofSeconds(6)));
+        assertEquals(Duration.ofSeconds(1), beat(Duration.ofSeconds(6)));
         assertEquals(
-                Duration.ofMillis(333),
-                Node.heartbeatInterval(Duration.ofSeconds(2)).truncatedTo(java.time.temporal.ChronoUnit.MILLIS));
-        assertEquals(Duration.ofSeconds(10), Node.heartbeatInterval(Duration.ofSeconds(60)));
-        assertEquals(Duration.ofSeconds(10), Node.heartbeatInterval(Duration.ofMinutes(10)));
+                Duration.ofMillis(333), beat(Duration.ofSeconds(2)).truncatedTo(java.time.temporal.ChronoUnit.MILLIS));
+        assertEquals(Duration.ofSeconds(10), beat(Duration.ofSeconds(60)));
+        assertEquals(Duration.ofSeconds(10), beat(Duration.ofMinutes(10)));
     }
 
     @Test

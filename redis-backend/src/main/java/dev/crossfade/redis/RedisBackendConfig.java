@@ -413,6 +413,17 @@ public final class RedisBackendConfig {
             return this;
         }
 
+        /**
+         * The heartbeat TTL as {@code redis.heartbeat-ttl} gives it: {@link #recoveryTimeout} of {@code ttl}, and a
+         * {@link #heartbeatInterval} of a sixth of it (Sidekiq's 10 s beat to its 60 s TTL), never rarer than 10 s.
+         */
+        public Builder heartbeatTtl(Duration ttl) {
+            recoveryTimeout(ttl);
+            Duration sixth = ttl.dividedBy(6);
+            Duration most = Duration.ofSeconds(10);
+            return heartbeatInterval(sixth.compareTo(most) < 0 ? sixth : most);
+        }
+
         public Builder maxRecoveries(int maxRecoveries) {
             if (maxRecoveries < 1) {
                 throw new IllegalArgumentException("maxRecoveries must be at least 1, got " + maxRecoveries);

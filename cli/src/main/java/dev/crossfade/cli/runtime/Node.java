@@ -67,14 +67,6 @@ public final class Node implements AutoCloseable {
     /** How long starting the workers waits for Kafka's before leaving it to the background. */
     private static final Duration KAFKA_FIRST_START = Duration.ofSeconds(10);
 
-    private static final Duration MAX_HEARTBEAT_INTERVAL = Duration.ofSeconds(10);
-
-    /** A sixth of the TTL, as Sidekiq's 10 s beat to its 60 s TTL, and never rarer than that. */
-    public static Duration heartbeatInterval(Duration ttl) {
-        Duration sixth = ttl.dividedBy(6);
-        return sixth.compareTo(MAX_HEARTBEAT_INTERVAL) < 0 ? sixth : MAX_HEARTBEAT_INTERVAL;
-    }
-
     private Node(CrossfadeConfig config, MeterRegistry meters, Set<Backend> backends) {
         this.config = config;
         this.meters = meters;
@@ -87,8 +79,7 @@ public final class Node implements AutoCloseable {
                 .waitReplicas(config.integer("redis.wait-replicas"))
                 .waitTimeout(config.duration("redis.wait-timeout"))
                 .sidekiqVersion(SidekiqVersion.parse(config.string("redis.sidekiq-version")))
-                .recoveryTimeout(config.duration("redis.heartbeat-ttl"))
-                .heartbeatInterval(heartbeatInterval(config.duration("redis.heartbeat-ttl")))
+                .heartbeatTtl(config.duration("redis.heartbeat-ttl"))
                 .shutdownTimeout(config.duration("workers.shutdown-timeout"))
                 .meterRegistry(meters)
                 .build());

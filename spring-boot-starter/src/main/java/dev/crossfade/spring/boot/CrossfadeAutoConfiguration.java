@@ -16,6 +16,7 @@ import dev.crossfade.redis.RedisBackend;
 import dev.crossfade.redis.RedisBackendConfig;
 import dev.crossfade.redis.RedisOutcomeTally;
 import dev.crossfade.redis.RedisRampHold;
+import dev.crossfade.redis.SidekiqVersion;
 import dev.crossfade.router.RouterConfig;
 import dev.crossfade.router.RoutingJobQueue;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -73,6 +74,8 @@ public class CrossfadeAutoConfiguration {
                 .strictEvictionPolicy(config.bool("redis.strict-maxmemory"))
                 .waitReplicas(config.integer("redis.wait-replicas"))
                 .waitTimeout(config.duration("redis.wait-timeout"))
+                .sidekiqVersion(SidekiqVersion.parse(config.string("redis.sidekiq-version")))
+                .heartbeatTtl(config.duration("redis.heartbeat-ttl"))
                 .shutdownTimeout(config.duration("workers.shutdown-timeout"))
                 .meterRegistry(meters(meters))
                 .build());

@@ -13,7 +13,9 @@ import dev.crossfade.config.Setting;
 import dev.crossfade.kafka.KafkaBackend;
 import dev.crossfade.redis.RedisBackend;
 import dev.crossfade.redis.RedisBackendConfig;
+import dev.crossfade.redis.SidekiqVersion;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
@@ -61,6 +63,22 @@ class CrossfadeAutoConfigurationTest {
             assertThat(context).hasSingleBean(JobQueue.class);
             assertThat(context).doesNotHaveBean(WorkerLifecycle.class);
         });
+    }
+
+    /** The Redis settings reach the backend as the command's {@code work} passes them. */
+    @Test
+    void redisSettingsReachTheBackend() {
+        runner().withPropertyValues(
+                        "crossfade.workers.backends=redis",
+                        "crossfade.redis.sidekiq-version=7",
+                        "crossfade.redis.heartbeat-ttl=12s")
+                .run(context -> {
+                    RedisBackendConfig config =
+                            context.getBean(RedisBackend.class).config();
+                    assertThat(config.sidekiqVersion()).isEqualTo(SidekiqVersion.V7);
+                    assertThat(config.recoveryTimeout()).isEqualTo(Duration.ofSeconds(12));
+                    assertThat(config.heartbeatInterval()).isEqualTo(Duration.ofSeconds(2));
+                });
     }
 
     @Test
