@@ -226,15 +226,22 @@ final class Accounting {
         return "redelivery on " + first.backend() + near;
     }
 
-    private static String faultNear(Drill drill, long epochMillis) {
+    /**
+     * The fault a run at {@code epochMillis} is attributed to: of those whose window (2 s before the start to 10 s
+     * after the end) holds it, the one that started last. Faults follow each other closely, so a fault's trailing
+     * window often covers the start of the next one (a leader kill's covers the first seconds of the Redis failover
+     * after it); the first in the list would name the earlier fault for what the later one did.
+     */
+    static String faultNear(Drill drill, long epochMillis) {
+        FaultEvent near = null;
         for (FaultEvent f : drill.faults) {
             long start = wall(drill, f.startNanos) - 2000;
             long end = (f.endNanos == 0 ? Long.MAX_VALUE : wall(drill, f.endNanos) + 10_000);
-            if (epochMillis >= start && epochMillis <= end) {
-                return ", around " + f.kind.label();
+            if (epochMillis >= start && epochMillis <= end && (near == null || f.startNanos > near.startNanos)) {
+                near = f;
             }
         }
-        return "";
+        return near == null ? "" : ", around " + near.kind.label();
     }
 
     private static long wall(Drill drill, long nanos) {

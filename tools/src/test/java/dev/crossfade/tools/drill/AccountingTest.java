@@ -43,6 +43,26 @@ class AccountingTest {
     }
 
     @Test
+    void aDuplicateInTwoFaultsWindowsIsPutOnTheLaterFault() {
+        // The last cluster drill's faults 1 and 2: a leader kill of 15.4 s, then a Redis failover 16.5 s after it.
+        FaultEvent kill = new FaultEvent(FaultKind.LEADER_KILL, drill.t0 + 58_800_000_000L, 0, false);
+        kill.endNanos = drill.t0 + 74_200_000_000L;
+        FaultEvent failover = new FaultEvent(FaultKind.REDIS_FAILOVER, drill.t0 + 75_300_000_000L, 0, false);
+        failover.endNanos = drill.t0 + 87_200_000_000L;
+        drill.faults.addAll(List.of(kill, failover));
+        // After the promotion (6.5 s into the failover), inside the leader kill's trailing 10 s too.
+        long afterPromotion = drill.wallT0 + 82_500;
+        List<Accounting.Run> both = List.of(
+                new Accounting.Run("j", "redis", 101, 1, afterPromotion),
+                new Accounting.Run("j", "kafka", 202, 1, afterPromotion + 40));
+        assertEquals(
+                "fallback double-write, both copies ran (run-once guard did not catch it, around Redis failover)",
+                Accounting.cause(drill, both, 2));
+        // A run inside the leader kill's own window still belongs to it.
+        assertEquals(", around leader SIGKILL+restart", Accounting.faultNear(drill, drill.wallT0 + 65_000));
+    }
+
+    @Test
     void theGuardsSkipLineIsRecognisedWithItsBackend() {
         // The line ExecutionCore logs when the run-once guard skips a copy; the thread names the backend.
         String line = "07:01:02.345 [crossfade-kafka-default-3] INFO dev.crossfade.api.execution.ExecutionCore - job "
