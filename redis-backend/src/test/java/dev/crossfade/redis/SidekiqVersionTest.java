@@ -17,6 +17,7 @@ import dev.crossfade.devservices.TestNamespace;
 import dev.crossfade.devservices.junit.CrossfadeServices;
 import java.time.Duration;
 import java.util.List;
+import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 
@@ -56,15 +57,21 @@ class SidekiqVersionTest {
                         .retryPolicy(RetryPolicy.fixed(Duration.ZERO))
                         .build();
                 // Flaky fails twice (failed_at, then retried_at) before it is looked at; Doomed dies at once.
+                // The retry cycles between the retry set and the queue: keep the entry the condition saw.
+                AtomicReference<JsonNode> seen = new AtomicReference<>();
                 try (RedisWorkerRuntime workers = backend.workers(core, List.of("default"), 1)) {
                     workers.start();
                     backend.queue().enqueue(Job.of("Doomed", 2));
-                    await().atMost(Duration.ofSeconds(20))
-                            .until(() -> backend.admin().deadSize() == 1
-                                    && retried(backend, prefix) != null
-                                    && retried(backend, prefix).has("retried_at"));
+                    await().atMost(Duration.ofSeconds(20)).until(() -> {
+                        JsonNode r = retried(backend, prefix);
+                        if (backend.admin().deadSize() == 1 && r != null && r.has("retried_at")) {
+                            seen.set(r);
+                            return true;
+                        }
+                        return false;
+                    });
                 }
-                JsonNode retry = retried(backend, prefix);
+                JsonNode retry = seen.get();
                 assertStamp(millis, retry, "failed_at");
                 assertStamp(millis, retry, "retried_at");
                 JsonNode dead = JSON.readTree(
