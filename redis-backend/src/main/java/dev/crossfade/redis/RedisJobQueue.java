@@ -272,6 +272,9 @@ public final class RedisJobQueue implements JobQueue {
             if (t instanceof SocketTimeoutException) {
                 return new EnqueueTimeoutException(Backend.REDIS, message + " (the jobs may still arrive)", e);
             }
+            if (t instanceof Failover.NotReplicated) {
+                return new EnqueueException(Backend.REDIS, message + " (the jobs are on the master)", e, true);
+            }
         }
         return new EnqueueException(Backend.REDIS, message, e);
     }

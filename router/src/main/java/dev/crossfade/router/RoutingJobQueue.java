@@ -265,6 +265,10 @@ public final class RoutingJobQueue implements JobQueue {
             Instant otherAt = at;
             if (chosen == Backend.KAFKA && mayHaveLanded(first)) {
                 otherAt = markTwins(jobs, at);
+            } else if (chosen == Backend.REDIS && storedOnRedis(first)) {
+                // On the master but unconfirmed by a replica: that copy may run beside the Kafka one. Kafka's copy
+                // is not fenced; the guard claims a copy that started before its mark was seen when the mark arrives.
+                markTwins(jobs, at);
             }
             long otherStarted = start(ops);
             try {
@@ -323,6 +327,16 @@ public final class RoutingJobQueue implements JobQueue {
         NothingSent(String message) {
             super(Backend.KAFKA, message, null);
         }
+    }
+
+    /** Whether a failed Redis write did reach Redis (the master took it; a replica did not confirm it). */
+    private static boolean storedOnRedis(Throwable t) {
+        for (Throwable c = t; c != null; c = c.getCause()) {
+            if (c instanceof EnqueueException e && e.stored()) {
+                return true;
+            }
+        }
+        return false;
     }
 
     /**

@@ -297,6 +297,68 @@ class RoutingJobQueueTest {
         assertTrue(!due.isBefore(before.plusSeconds(5)), "due " + due);
     }
 
+    /**
+     * Redis took the job on its master but no replica confirmed it (redis.wait-replicas): the copy there may run, so
+     * the job is marked before its Kafka copy is written. A Redis failure that stored nothing marks nothing.
+     */
+    @Test
+    void aRedisWriteStoredButUnconfirmedIsMarkedBeforeItsKafkaCopy() {
+        List<String> marked = new CopyOnWriteArrayList<>();
+        AtomicBoolean stored = new AtomicBoolean(true);
+        JobQueue unconfirmedRedis = new JobQueue() {
+            private EnqueueException fail() {
+                return new EnqueueException(
+                        Backend.REDIS, "1 of 1 replica(s) did not acknowledge (test)", null, stored.get());
+            }
+
+            @Override
+            public String enqueue(Job job) {
+                throw fail();
+            }
+
+            @Override
+            public List<String> enqueueAll(List<Job> jobs) {
+                throw fail();
+            }
+
+            @Override
+            public List<String> enqueueAll(List<Job> jobs, Duration limit) {
+                throw fail();
+            }
+
+            @Override
+            public String enqueueAt(Job job, Instant at) {
+                throw fail();
+            }
+
+            @Override
+            public void close() {}
+        };
+        FlagsFile file = FlagsFile.at(dir.resolve("flags.json"));
+        file.write(new FlagsFile.Settings(0, false, 0));
+        flags = RoutingFlags.start(FlagsConfig.custom()
+                .source(FlagSource.file(file.path()))
+                .meterRegistry(meters)
+                .build());
+        router = new RoutingJobQueue(
+                unconfirmedRedis,
+                kafka,
+                flags,
+                RouterConfig.custom()
+                        .meterRegistry(meters)
+                        .twinMarks(marked::addAll)
+                        .build());
+
+        String jid = router.enqueue(Job.of("W", 1));
+        assertEquals(List.of(jid), marked, "stored on the master: marked before the Kafka copy");
+        assertEquals(1, total(kafkaStore));
+
+        stored.set(false);
+        router.enqueue(Job.of("W", 2));
+        assertEquals(List.of(jid), marked, "nothing stored: nothing marked");
+        assertEquals(2, total(kafkaStore));
+    }
+
     @Test
     void failsOnlyWhenNoBackendAccepts() {
         router(100, 0);
