@@ -12,6 +12,7 @@ import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
@@ -137,6 +138,8 @@ public final class RedisRunGuard implements RunGuard, AutoCloseable {
     private final Map<String, Slot> running = new ConcurrentHashMap<>();
     /** Marked jids and when they were marked (epoch ms), for {@code memory}. */
     private final Map<String, Long> twins = new ConcurrentHashMap<>();
+    /** Marked jids whose settling failed (Redis erred): settled again on every follow until it succeeds. */
+    private final Set<String> unsettled = ConcurrentHashMap.newKeySet();
 
     private final RecentRuns recent;
     private final ScheduledExecutorService background;
@@ -470,19 +473,40 @@ public final class RedisRunGuard implements RunGuard, AutoCloseable {
         }
         long expireBefore = System.currentTimeMillis() - memory.toMillis();
         twins.values().removeIf(at -> at < expireBefore);
+        unsettled.retainAll(twins.keySet());
+        for (String jid : List.copyOf(unsettled)) {
+            trySettle(jid);
+        }
         for (; ; ) {
             List<StreamEntry> batch = redis.xrange(stream, "(" + lastMark, "+", 1_000);
             for (StreamEntry e : batch) {
                 long at = e.getID().getTime();
                 for (String jid : e.getFields().keySet()) {
                     if (twins.put(jid, at) == null) {
-                        settle(jid);
+                        // In twins before it is settled (a claim starting now then claims itself); a failed settle
+                        // is kept in unsettled and tried again, as the mark is not read twice.
+                        trySettle(jid);
                     }
                 }
                 lastMark = e.getID().toString();
             }
             if (batch.size() < 1_000) {
                 return;
+            }
+        }
+    }
+
+    private void trySettle(String jid) {
+        try {
+            settle(jid);
+            unsettled.remove(jid);
+        } catch (RuntimeException e) {
+            if (unsettled.add(jid)) {
+                log.warn(
+                        "cannot settle the twin mark of job {} ({}); tried again every {} ms until it is",
+                        jid,
+                        e.toString(),
+                        FOLLOW_EVERY_MS);
             }
         }
     }
