@@ -22,6 +22,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Predicate;
 import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.ConsumerRecords;
@@ -60,6 +61,29 @@ public final class KafkaAdmin {
         this.outcomes = outcomes;
         this.lag = lag;
         this.queue = queue;
+    }
+
+    /**
+     * Properties for an admin client of a health check's own, kept apart from the backend's so a check fails within
+     * about {@code timeout} instead of waiting out the longer timeouts of the backend's clients: {@code bootstrap},
+     * {@code clientProperties} (e.g. {@code security.protocol}, {@code sasl.*}, {@code ssl.*}), client id
+     * {@code crossfade-health}, request and API timeouts of {@code timeout} (at least 100 ms), connection set-up and
+     * reconnect back-off of at most a second.
+     *
+     * @return a new mutable map, for {@code Admin.create}
+     */
+    public static Map<String, Object> healthCheckProperties(
+            String bootstrap, Map<String, ?> clientProperties, Duration timeout) {
+        int ms = (int) Math.max(100, timeout.toMillis());
+        Map<String, Object> p = new HashMap<>(clientProperties);
+        p.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, Objects.requireNonNull(bootstrap, "bootstrap"));
+        p.put(AdminClientConfig.CLIENT_ID_CONFIG, "crossfade-health");
+        p.put(AdminClientConfig.REQUEST_TIMEOUT_MS_CONFIG, ms);
+        p.put(AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, ms);
+        p.put(AdminClientConfig.SOCKET_CONNECTION_SETUP_TIMEOUT_MS_CONFIG, Math.min(ms, 1000));
+        p.put(AdminClientConfig.SOCKET_CONNECTION_SETUP_TIMEOUT_MAX_MS_CONFIG, Math.min(ms, 1000));
+        p.put(AdminClientConfig.RECONNECT_BACKOFF_MAX_MS_CONFIG, 1000);
+        return p;
     }
 
     /** Lag of every partition of the queue's topic for the configured group. */

@@ -4,6 +4,7 @@ import dev.crossfade.api.execution.ExecutionCore;
 import dev.crossfade.api.execution.ShadowStore;
 import dev.crossfade.api.execution.TwinMarks;
 import dev.crossfade.redis.internal.Connections;
+import dev.crossfade.redis.internal.Failover;
 import dev.crossfade.redis.internal.Keys;
 import dev.crossfade.redis.internal.RedisMetrics;
 import dev.crossfade.redis.internal.ServerCheck;
@@ -100,7 +101,7 @@ public final class RedisBackend implements AutoCloseable {
      * @throws IllegalArgumentException when the lease is not positive or the memory is shorter than the lease
      */
     public RedisRunGuard runGuard(Duration lease, Duration memory) {
-        RedisRunGuard guard = new RedisRunGuard(redis, keys.prefix(), lease, memory, TWIN_WINDOW);
+        RedisRunGuard guard = new RedisRunGuard(redis, keys.prefix(), lease, memory, TWIN_WINDOW, new Failover(config));
         guards.add(guard);
         return guard;
     }
@@ -112,7 +113,7 @@ public final class RedisBackend implements AutoCloseable {
      * @param memory how long marks are kept: the guards' run-once memory
      */
     public TwinMarks twinMarks(Duration memory) {
-        return new RedisTwinMarks(redis, RedisRunGuard.twinStream(keys.prefix()), memory);
+        return new RedisTwinMarks(redis, RedisRunGuard.twinStream(keys.prefix()), memory, new Failover(config));
     }
 
     /** The hold a guarded rollout's rollback sets, keeping every router that follows it on Redis. */

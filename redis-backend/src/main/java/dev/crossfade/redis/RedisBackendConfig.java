@@ -25,8 +25,9 @@ import redis.clients.jedis.SslOptions;
  *   <tr><td>waitReplicas</td><td>0 (off)</td><td>after each enqueue and each outcome write, {@code WAIT} until this
  *   many replicas have the write. Redis replicates asynchronously, so without it a failover can drop writes the
  *   master acknowledged; with it an enqueue returns only once the write is on a replica (else it throws, and may be
- *   repeated), and an outcome write is retried until it is (the job stays in progress meanwhile). With fewer replicas
- *   connected than this, enqueues fail and outcomes wait: use at most the replicas you run minus one</td></tr>
+ *   repeated), and an outcome write is retried until it is (the job stays in progress meanwhile). The run-once state
+ *   (twin marks, claims, their outcomes) waits too; see {@link RedisRunGuard}. With fewer replicas connected than this,
+ *   enqueues fail, outcomes wait and marked jobs are deferred: use at most the replicas you run minus one</td></tr>
  *   <tr><td>waitTimeout</td><td>1 s</td><td>how long one {@code WAIT} waits for the replicas; below
  *   socketTimeout</td></tr>
  *   <tr><td>namespace</td><td>empty (Sidekiq's plain key names)</td><td>key prefix, as the redis-namespace gem does:

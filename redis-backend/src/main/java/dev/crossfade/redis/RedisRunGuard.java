@@ -2,6 +2,7 @@ package dev.crossfade.redis;
 
 import dev.crossfade.api.Job;
 import dev.crossfade.api.execution.RunGuard;
+import dev.crossfade.redis.internal.Failover;
 import dev.crossfade.redis.internal.LuaScript;
 import java.nio.charset.StandardCharsets;
 import java.security.SecureRandom;
@@ -11,15 +12,18 @@ import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Predicate;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import redis.clients.jedis.AbstractPipeline;
 import redis.clients.jedis.Response;
 import redis.clients.jedis.UnifiedJedis;
+import redis.clients.jedis.exceptions.JedisDataException;
 import redis.clients.jedis.resps.StreamEntry;
 
 /**
@@ -47,6 +51,18 @@ import redis.clients.jedis.resps.StreamEntry;
  * wait in a queue. When Redis cannot be reached the job runs (at-least-once) and the guard logs it: refusing to run
  * would stop every worker for as long as Redis is down.
  *
+ * <p><b>With {@code waitReplicas}</b>, a claim and an outcome are written with {@code WAIT} on the same connection, as
+ * enqueues are, so a failover cannot take back what a copy relied on. When fewer replicas acknowledge in time, the
+ * guard takes the side where a job cannot run twice unnoticed:
+ * <ul>
+ *   <li>a claim that would let a copy run is given back and the copy deferred ({@link Claim#IN_PROGRESS}, tried again
+ *   after {@link #deferFor()}): marked jobs wait while the replicas do, as outcome writes do. A claim taken on behalf
+ *   of a copy already running is kept (the run cannot be undone) and logged;</li>
+ *   <li>an outcome ({@code done}, {@code failed}) stays on the master and is written again with {@code WAIT} every
+ *   follow (about every 250 ms) until a replica acknowledges it or the memory has passed, following the master through
+ *   a failover; it is logged when first unconfirmed and when confirmed.</li>
+ * </ul>
+ *
  * <p>Obtain one from {@link RedisBackend#runGuard(Duration, Duration)}. Thread-safe; {@link #close()} stops its
  * background thread.
  */
@@ -72,8 +88,8 @@ public final class RedisRunGuard implements RunGuard, AutoCloseable {
             return 'BUSY'
             """);
     // KEYS[1] claim; ARGV: value held ('' for a run that held none), outcome value, memory ms. Writes the outcome only
-    // over our own claim or none, except 'done', which is the truth whoever holds the claim (our lease may have lapsed
-    // while we ran).
+    // over our own claim or none (or over itself: an unconfirmed outcome written again), except 'done', which is the
+    // truth whoever holds the claim (our lease may have lapsed while we ran).
     private static final LuaScript FINISH = new LuaScript("run-once-finish", """
             local v = redis.call('GET', KEYS[1])
             if ARGV[1] == '' and not v then
@@ -84,7 +100,7 @@ public final class RedisRunGuard implements RunGuard, AutoCloseable {
               redis.call('SET', KEYS[1], 'done', 'PX', ARGV[3])
               return 1
             end
-            if v == ARGV[1] then
+            if v == ARGV[1] or v == ARGV[2] then
               redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
               return 1
             end
@@ -98,6 +114,14 @@ public final class RedisRunGuard implements RunGuard, AutoCloseable {
             return 0
             """);
 
+    // KEYS[1] claim; ARGV: value held. Gives back a claim no replica confirmed.
+    private static final LuaScript RELEASE = new LuaScript("run-once-release", """
+            if redis.call('GET', KEYS[1]) == ARGV[1] then
+              return redis.call('DEL', KEYS[1])
+            end
+            return 0
+            """);
+
     /** How often marks are read; the router's fence must be well above it. */
     static final long FOLLOW_EVERY_MS = 250;
 
@@ -107,10 +131,15 @@ public final class RedisRunGuard implements RunGuard, AutoCloseable {
     private final Duration memory;
     private final Duration deferFor;
     private final String stream;
+    private final Failover failover;
+    /** Outcomes on the master that no replica confirmed yet, by claim key: written again each tick until one does. */
+    private final Map<String, Unconfirmed> unconfirmed = new ConcurrentHashMap<>();
     /** Runs in progress in this process, by jid and thread (the core claims and finishes on one thread). */
     private final Map<String, Slot> running = new ConcurrentHashMap<>();
     /** Marked jids and when they were marked (epoch ms), for {@code memory}. */
     private final Map<String, Long> twins = new ConcurrentHashMap<>();
+    /** Marked jids whose settling failed (Redis erred): settled again on every follow until it succeeds. */
+    private final Set<String> unsettled = ConcurrentHashMap.newKeySet();
 
     private final RecentRuns recent;
     private final ScheduledExecutorService background;
@@ -137,8 +166,21 @@ public final class RedisRunGuard implements RunGuard, AutoCloseable {
         }
     }
 
-    RedisRunGuard(UnifiedJedis redis, String namespace, Duration lease, Duration memory, Duration twinWindow) {
+    /** An outcome write waiting for a replica's acknowledgement, and since when (System.nanoTime). */
+    private record Unconfirmed(String held, String outcome, String jid, long since) {}
+
+    /** A script's answer, and whether the replicas acknowledged what it wrote (true when it wrote nothing to wait for). */
+    private record Reply(Object answer, boolean confirmed) {}
+
+    RedisRunGuard(
+            UnifiedJedis redis,
+            String namespace,
+            Duration lease,
+            Duration memory,
+            Duration twinWindow,
+            Failover failover) {
         this.redis = Objects.requireNonNull(redis, "redis");
+        this.failover = Objects.requireNonNull(failover, "failover");
         Objects.requireNonNull(lease, "lease");
         Objects.requireNonNull(memory, "memory");
         if (lease.toMillis() < 1) {
@@ -199,7 +241,7 @@ public final class RedisRunGuard implements RunGuard, AutoCloseable {
             if (slot.value != null) {
                 return Claim.RUN; // the mark's reader claimed it for this run already
             }
-            Claim c = take(slot);
+            Claim c = take(slot, true);
             if (c != Claim.RUN) {
                 slot.done = true;
                 running.remove(k);
@@ -208,19 +250,43 @@ public final class RedisRunGuard implements RunGuard, AutoCloseable {
         }
     }
 
-    /** Claims a slot's jid in Redis; on success the slot holds the claim's value. */
-    private Claim take(Slot slot) {
+    /**
+     * Claims a slot's jid in Redis; on success the slot holds the claim's value.
+     *
+     * @param beforeRun the copy has not started: a claim no replica confirmed is given back and the copy deferred
+     */
+    private Claim take(Slot slot, boolean beforeRun) {
         byte[] t = new byte[12];
         RANDOM.nextBytes(t);
         String token = HexFormat.of().formatHex(t);
-        Object answer = CLAIM.eval(
-                redis,
-                List.of(bytes(slot.key)),
-                List.of(bytes(token), bytes(Integer.toString(slot.attempt)), bytes(Long.toString(lease.toMillis()))));
-        String a = answer instanceof byte[] b ? new String(b, StandardCharsets.UTF_8) : String.valueOf(answer);
+        Reply reply = evalAndWait(
+                CLAIM,
+                slot.key,
+                List.of(bytes(token), bytes(Integer.toString(slot.attempt)), bytes(Long.toString(lease.toMillis()))),
+                answer -> "RUN".equals(text(answer)));
+        String a = text(reply.answer());
+        String value = "run:" + token + ":" + slot.attempt;
+        if ("RUN".equals(a) && !reply.confirmed()) {
+            if (beforeRun) {
+                RELEASE.eval(redis, List.of(bytes(slot.key)), List.of(bytes(value)));
+                log.warn(
+                        "run-once claim of job {} was not confirmed by {} replica(s) (waitReplicas), so a failover "
+                                + "could lose it; the copy is deferred by {} rather than run on it",
+                        slot.jid,
+                        failover.replicas(),
+                        deferFor);
+                return Claim.IN_PROGRESS;
+            }
+            log.warn(
+                    "run-once claim of job {}, taken for a copy already running here, was not confirmed by {} "
+                            + "replica(s) (waitReplicas); if Redis fails over before a replica has it, another copy "
+                            + "may run",
+                    slot.jid,
+                    failover.replicas());
+        }
         return switch (a) {
             case "RUN" -> {
-                slot.value = "run:" + token + ":" + slot.attempt;
+                slot.value = value;
                 yield Claim.RUN;
             }
             case "DONE" -> Claim.ALREADY_DONE;
@@ -253,10 +319,22 @@ public final class RedisRunGuard implements RunGuard, AutoCloseable {
 
     private void write(String key, String held, boolean succeeded, int attempt, String jid) {
         String outcome = succeeded ? "done" : "failed:" + attempt;
-        Object wrote = FINISH.eval(
-                redis,
-                List.of(bytes(key)),
-                List.of(bytes(held), bytes(outcome), bytes(Long.toString(memory.toMillis()))));
+        Reply reply = evalAndWait(
+                FINISH,
+                key,
+                List.of(bytes(held), bytes(outcome), bytes(Long.toString(memory.toMillis()))),
+                answer -> Long.valueOf(1).equals(answer));
+        Object wrote = reply.answer();
+        if (!reply.confirmed()) {
+            unconfirmed.put(key, new Unconfirmed(held, outcome, jid, System.nanoTime()));
+            log.warn(
+                    "run-once outcome {} of job {} was not confirmed by {} replica(s) (waitReplicas); it is on the "
+                            + "master and written again until a replica has it (a failover before then could let "
+                            + "another copy run)",
+                    outcome,
+                    jid,
+                    failover.replicas());
+        }
         if (!succeeded && Long.valueOf(0).equals(wrote)) {
             log.warn(
                     "run-once claim of job {} attempt {} was no longer ours when it failed (its lease of {} lapsed); "
@@ -264,6 +342,101 @@ public final class RedisRunGuard implements RunGuard, AutoCloseable {
                     jid,
                     attempt,
                     lease);
+        }
+    }
+
+    /**
+     * Runs {@code script} on one connection and, when {@code wrote} says its answer was a write and waitReplicas is on,
+     * {@code WAIT}s on that connection (a {@code WAIT} on another one would not cover this write).
+     */
+    private Reply evalAndWait(LuaScript script, String key, List<byte[]> args, Predicate<Object> wrote) {
+        List<byte[]> keys = List.of(bytes(key));
+        try (AbstractPipeline p = redis.pipelined()) {
+            Response<Object> r = script.eval(p, keys, args);
+            p.sync();
+            Object answer;
+            try {
+                answer = r.get();
+            } catch (JedisDataException e) {
+                if (!LuaScript.isNoScript(e)) {
+                    throw e;
+                }
+                script.load(redis);
+                r = script.eval(p, keys, args);
+                p.sync();
+                answer = r.get();
+            }
+            if (!wrote.test(answer)) {
+                return new Reply(answer, true);
+            }
+            Response<Long> waited = failover.request(p);
+            if (waited == null) {
+                return new Reply(answer, true);
+            }
+            p.sync();
+            try {
+                failover.check(waited);
+                return new Reply(answer, true);
+            } catch (Failover.NotReplicated e) {
+                return new Reply(answer, false);
+            }
+        }
+    }
+
+    /** Writes every unconfirmed outcome again, with one {@code WAIT} for them all; keeps them until a replica has them. */
+    private void confirmOutcomes() {
+        if (unconfirmed.isEmpty()) {
+            return;
+        }
+        long now = System.nanoTime();
+        unconfirmed.values().removeIf(u -> {
+            if (now - u.since() <= memory.toNanos()) {
+                return false;
+            }
+            log.warn(
+                    "run-once outcome {} of job {} was never confirmed by a replica within {}; no longer tried",
+                    u.outcome(),
+                    u.jid(),
+                    memory);
+            return true;
+        });
+        List<Map.Entry<String, Unconfirmed>> pending = new ArrayList<>(unconfirmed.entrySet());
+        if (pending.isEmpty()) {
+            return;
+        }
+        try {
+            FINISH.load(redis);
+            byte[] ms = bytes(Long.toString(memory.toMillis()));
+            List<Response<Object>> replies = new ArrayList<>(pending.size());
+            Response<Long> waited;
+            try (AbstractPipeline p = redis.pipelined()) {
+                for (Map.Entry<String, Unconfirmed> e : pending) {
+                    Unconfirmed u = e.getValue();
+                    replies.add(FINISH.eval(
+                            p, List.of(bytes(e.getKey())), List.of(bytes(u.held()), bytes(u.outcome()), ms)));
+                }
+                waited = failover.request(p);
+                p.sync();
+                failover.check(waited);
+            }
+            for (int i = 0; i < pending.size(); i++) {
+                Map.Entry<String, Unconfirmed> e = pending.get(i);
+                Unconfirmed u = e.getValue();
+                unconfirmed.remove(e.getKey(), u);
+                if (Long.valueOf(1).equals(replies.get(i).get())) {
+                    log.info("run-once outcome {} of job {} is confirmed by a replica now", u.outcome(), u.jid());
+                } else {
+                    log.warn(
+                            "run-once outcome {} of job {} could not be written again: another copy holds its claim "
+                                    + "now (a failover lost the first write); it may run twice",
+                            u.outcome(),
+                            u.jid());
+                }
+            }
+        } catch (Failover.NotReplicated e) {
+            // Still on the master only: the next tick writes them again.
+        } catch (Throwable e) {
+            log.debug("cannot write unconfirmed run-once outcomes again yet: {}", e.toString());
         }
     }
 
@@ -283,6 +456,7 @@ public final class RedisRunGuard implements RunGuard, AutoCloseable {
                 followFailing = true;
             }
         }
+        confirmOutcomes();
         if (System.nanoTime() - lastRenewal >= lease.toNanos() / 3) {
             lastRenewal = System.nanoTime();
             renewAll();
@@ -299,19 +473,40 @@ public final class RedisRunGuard implements RunGuard, AutoCloseable {
         }
         long expireBefore = System.currentTimeMillis() - memory.toMillis();
         twins.values().removeIf(at -> at < expireBefore);
+        unsettled.retainAll(twins.keySet());
+        for (String jid : List.copyOf(unsettled)) {
+            trySettle(jid);
+        }
         for (; ; ) {
             List<StreamEntry> batch = redis.xrange(stream, "(" + lastMark, "+", 1_000);
             for (StreamEntry e : batch) {
                 long at = e.getID().getTime();
                 for (String jid : e.getFields().keySet()) {
                     if (twins.put(jid, at) == null) {
-                        settle(jid);
+                        // In twins before it is settled (a claim starting now then claims itself); a failed settle
+                        // is kept in unsettled and tried again, as the mark is not read twice.
+                        trySettle(jid);
                     }
                 }
                 lastMark = e.getID().toString();
             }
             if (batch.size() < 1_000) {
                 return;
+            }
+        }
+    }
+
+    private void trySettle(String jid) {
+        try {
+            settle(jid);
+            unsettled.remove(jid);
+        } catch (RuntimeException e) {
+            if (unsettled.add(jid)) {
+                log.warn(
+                        "cannot settle the twin mark of job {} ({}); tried again every {} ms until it is",
+                        jid,
+                        e.toString(),
+                        FOLLOW_EVERY_MS);
             }
         }
     }
@@ -324,7 +519,7 @@ public final class RedisRunGuard implements RunGuard, AutoCloseable {
             }
             synchronized (slot) {
                 if (slot.value == null && !slot.done) {
-                    Claim c = take(slot);
+                    Claim c = take(slot, false);
                     if (c != Claim.RUN) {
                         log.warn(
                                 "job {} was marked as having a second copy while it ran unclaimed here, and the "

@@ -173,6 +173,24 @@ class RedisRunGuardTest {
         assertEquals(bHolds, backend.redis().get(key), "A's release must not clear or overwrite B's claim");
     }
 
+    /**
+     * The claim a mark makes for a copy running unclaimed here fails (Redis errs: here the key has the wrong type);
+     * the mark is read once, so the guard tries to settle it again on its next reads until it succeeds.
+     */
+    @Test
+    void aMarkWhoseSettlingFailedIsSettledOnALaterRead() throws Exception {
+        RedisRunGuard guard = backend.runGuard(Duration.ofSeconds(30), Duration.ofMinutes(5));
+        Job job = Job.of("W");
+        assertEquals(Claim.RUN, on(copyA, () -> guard.claim(job)));
+        backend.redis().hset(claimKey(job), "not", "a string");
+        marked(guard, job);
+        Thread.sleep(3 * RedisRunGuard.FOLLOW_EVERY_MS);
+        backend.redis().del(claimKey(job));
+        await().atMost(Duration.ofSeconds(10))
+                .until(() -> String.valueOf(backend.redis().get(claimKey(job))).startsWith("run:"));
+        assertEquals(Claim.IN_PROGRESS, on(copyB, () -> guard.claim(job)), "the running copy holds the claim");
+    }
+
     @Test
     void aRunningCopyKeepsItsClaimPastTheLease() throws Exception {
         RedisRunGuard guard = backend.runGuard(Duration.ofMillis(600), Duration.ofMinutes(5));

@@ -13,6 +13,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Assumptions;
 
 /**
  * Runs the real Ruby Sidekiq scripts under {@code src/test/ruby} against a test Redis: one-shot scripts with Debian's
@@ -26,19 +27,34 @@ final class Ruby {
 
         /**
          * The sidekiq8 kit: {@code -Dcrossfade.sidekiq8.kit}, else {@code $SIDEKIQ8_KIT}, else {@code ../shared/sidekiq8}
-         * beside the checkout (its README says how to get it).
+         * beside the checkout (its README says how to get it). Where there is none (a machine without the shared kit)
+         * the Sidekiq 8 tests are skipped, naming it; {@code .ci/run} passes the kit whenever the machine has one and
+         * fails when it cannot be used, so CI never skips them quietly.
          */
         static Path kit8() {
+            String why = SIDEKIQ8.absence();
+            Assumptions.assumeTrue(why == null, why);
+            return kit8Path();
+        }
+
+        /** Why this Sidekiq cannot run here, or null: only the Sidekiq 8 kit may be absent (a skip, not a failure). */
+        String absence() {
+            if (this == SIDEKIQ6) {
+                return null;
+            }
+            Path kit = kit8Path();
+            return Files.isExecutable(kit.resolve("bin").resolve("ruby"))
+                            && Files.isExecutable(kit.resolve("bin").resolve("sidekiq"))
+                    ? null
+                    : "Sidekiq 8 tests skipped: the sidekiq8 kit (Sidekiq 8.1.7 on JRuby) is not at " + kit
+                            + "; set SIDEKIQ8_KIT or -Dcrossfade.sidekiq8.kit to its directory";
+        }
+
+        private static Path kit8Path() {
             String configured = System.getProperty("crossfade.sidekiq8.kit", System.getenv("SIDEKIQ8_KIT"));
-            Path kit = configured != null
+            return configured != null && !configured.isBlank()
                     ? Path.of(configured)
                     : Path.of("..", "..", "shared", "sidekiq8").toAbsolutePath().normalize();
-            if (!Files.isExecutable(kit.resolve("bin").resolve("ruby"))) {
-                fail(
-                        "the Sidekiq 8 kit (Sidekiq 8.1.7 on JRuby) is required for the Sidekiq 8 interop tests: not found "
-                                + "at " + kit + "; set SIDEKIQ8_KIT or -Dcrossfade.sidekiq8.kit to its directory");
-            }
-            return kit;
         }
 
         List<String> ruby() {

@@ -350,6 +350,14 @@ public final class RoutingJobQueue implements JobQueue {
         }
         try {
             twinMarks.mark(jids);
+        } catch (TwinMarks.Unconfirmed e) {
+            // The marks are on the master, where every guard reads them: the safe side is to treat the jobs as marked
+            // (and fence the Redis copy), since skipping the fence would let both copies run even without a failover.
+            log.warn(
+                    "{} job(s) that may have a copy on each backend were marked, but no replica confirmed the mark "
+                            + "({}); if Redis fails over before a replica has it they may run twice",
+                    jobs.size(),
+                    rootMessage(e));
         } catch (RuntimeException e) {
             log.warn(
                     "cannot mark {} job(s) that may have landed on Kafka too ({}); they go to Redis and may run "

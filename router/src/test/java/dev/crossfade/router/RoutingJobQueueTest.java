@@ -10,6 +10,7 @@ import dev.crossfade.api.EnqueueException;
 import dev.crossfade.api.EnqueueTimeoutException;
 import dev.crossfade.api.Job;
 import dev.crossfade.api.JobQueue;
+import dev.crossfade.api.execution.TwinMarks;
 import dev.crossfade.api.testing.InMemoryBackend;
 import dev.crossfade.flags.FlagSource;
 import dev.crossfade.flags.FlagsConfig;
@@ -292,6 +293,41 @@ class RoutingJobQueueTest {
         Instant before = Instant.now();
         String jid = router.enqueue(Job.of("W", 1));
         assertEquals(List.of(jid), marked, "a timed-out write may have landed: marked before the fallback");
+        assertEquals(0, total(redis), "the Redis copy waits out the fence");
+        Instant due = redis.scheduled().get(0).at();
+        assertTrue(!due.isBefore(before.plusSeconds(5)), "due " + due);
+    }
+
+    /**
+     * A mark the store took but no replica confirmed (redis.wait-replicas) is on the master, where every guard reads
+     * it: the Redis copy is still fenced, rather than treated as unmarked and let run at once beside the Kafka copy.
+     */
+    @Test
+    void aMarkNoReplicaConfirmedStillFencesTheRedisCopy() {
+        List<String> marked = new CopyOnWriteArrayList<>();
+        FlagsFile file = FlagsFile.at(dir.resolve("flags.json"));
+        file.write(new FlagsFile.Settings(100, false, 0));
+        flags = RoutingFlags.start(FlagsConfig.custom()
+                .source(FlagSource.file(file.path()))
+                .meterRegistry(meters)
+                .build());
+        router = new RoutingJobQueue(
+                redis.queue(),
+                kafka,
+                flags,
+                RouterConfig.custom()
+                        .kafkaTimeout(Duration.ofMillis(300))
+                        .meterRegistry(meters)
+                        .twinMarks(jids -> {
+                            marked.addAll(jids);
+                            throw new TwinMarks.Unconfirmed("only 0 of 1 replica(s) acknowledged the write", null);
+                        })
+                        .twinFence(Duration.ofSeconds(5))
+                        .build());
+        kafkaHangs.set(true);
+        Instant before = Instant.now();
+        String jid = router.enqueue(Job.of("W", 1));
+        assertEquals(List.of(jid), marked);
         assertEquals(0, total(redis), "the Redis copy waits out the fence");
         Instant due = redis.scheduled().get(0).at();
         assertTrue(!due.isBefore(before.plusSeconds(5)), "due " + due);

@@ -9,7 +9,8 @@ import java.util.Collection;
  *
  * <p>{@link #mark} must be durable before the second copy is written, and must not throw for a transient failure it
  * can absorb; when it does throw, the caller still writes the second copy (the job must not be lost) and logs that it
- * may run twice.
+ * may run twice. {@link Unconfirmed} is the one failure after which the marks do exist: the caller treats the jobs as
+ * marked (and fences their second copy), and logs that a failover of the store may still lose the marks.
  */
 @FunctionalInterface
 public interface TwinMarks {
@@ -18,4 +19,16 @@ public interface TwinMarks {
 
     /** Records that these jids may have a copy on each backend. */
     void mark(Collection<String> jids);
+
+    /**
+     * The marks were stored, but the store could not confirm them as durable in time (Redis: fewer replicas than
+     * {@code waitReplicas} acknowledged them), so a failover right now could lose them.
+     */
+    class Unconfirmed extends RuntimeException {
+        private static final long serialVersionUID = 1L;
+
+        public Unconfirmed(String message, Throwable cause) {
+            super(message, cause);
+        }
+    }
 }

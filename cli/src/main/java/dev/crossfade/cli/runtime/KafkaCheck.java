@@ -1,6 +1,7 @@
 package dev.crossfade.cli.runtime;
 
 import dev.crossfade.api.Backend;
+import dev.crossfade.kafka.KafkaAdmin;
 import dev.crossfade.kafka.KafkaBackend;
 import dev.crossfade.kafka.PartitionLag;
 import java.io.IOException;
@@ -18,7 +19,6 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.function.Supplier;
 import org.apache.kafka.clients.admin.Admin;
-import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.apache.kafka.clients.admin.DescribeClusterOptions;
 import org.apache.kafka.clients.admin.ListOffsetsOptions;
 import org.apache.kafka.clients.admin.OffsetSpec;
@@ -57,16 +57,7 @@ final class KafkaCheck implements BackendCheck {
         this.topicPrefix = topicPrefix;
         this.queues = queues;
         this.timeout = timeout;
-        int ms = (int) Math.max(100, timeout.toMillis());
-        Map<String, Object> p = new HashMap<>(adminProperties);
-        p.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
-        p.put(AdminClientConfig.CLIENT_ID_CONFIG, "crossfade-health");
-        p.put(AdminClientConfig.REQUEST_TIMEOUT_MS_CONFIG, ms);
-        p.put(AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, ms);
-        p.put(AdminClientConfig.SOCKET_CONNECTION_SETUP_TIMEOUT_MS_CONFIG, Math.min(ms, 1000));
-        p.put(AdminClientConfig.SOCKET_CONNECTION_SETUP_TIMEOUT_MAX_MS_CONFIG, Math.min(ms, 1000));
-        p.put(AdminClientConfig.RECONNECT_BACKOFF_MAX_MS_CONFIG, 1000);
-        this.admin = Admin.create(p);
+        this.admin = Admin.create(KafkaAdmin.healthCheckProperties(bootstrap, adminProperties, timeout));
     }
 
     @Override

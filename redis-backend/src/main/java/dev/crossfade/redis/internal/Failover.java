@@ -26,6 +26,11 @@ public final class Failover {
         this.timeoutMillis = config.waitTimeout().toMillis();
     }
 
+    /** How many replicas each write waits for; 0 when off. */
+    public int replicas() {
+        return replicas;
+    }
+
     /** Queues {@code WAIT} behind the writes in {@code p}; null when waitReplicas is off. */
     public Response<Long> request(AbstractPipeline p) {
         if (replicas == 0) {

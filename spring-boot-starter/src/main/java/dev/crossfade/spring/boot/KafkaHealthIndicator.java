@@ -1,11 +1,10 @@
 package dev.crossfade.spring.boot;
 
+import dev.crossfade.kafka.KafkaAdmin;
 import java.time.Duration;
-import java.util.HashMap;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import org.apache.kafka.clients.admin.Admin;
-import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.apache.kafka.clients.admin.DescribeClusterOptions;
 import org.springframework.boot.health.contributor.Health;
 import org.springframework.boot.health.contributor.HealthIndicator;
@@ -24,16 +23,7 @@ final class KafkaHealthIndicator implements HealthIndicator, AutoCloseable {
     KafkaHealthIndicator(String bootstrap, Map<String, ?> clientProperties, Duration timeout) {
         this.bootstrap = bootstrap;
         this.check = new BoundedCheck("crossfade-health-kafka", timeout);
-        int ms = (int) Math.max(100, timeout.toMillis());
-        Map<String, Object> p = new HashMap<>(clientProperties);
-        p.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
-        p.put(AdminClientConfig.CLIENT_ID_CONFIG, "crossfade-health");
-        p.put(AdminClientConfig.REQUEST_TIMEOUT_MS_CONFIG, ms);
-        p.put(AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, ms);
-        p.put(AdminClientConfig.SOCKET_CONNECTION_SETUP_TIMEOUT_MS_CONFIG, Math.min(ms, 1000));
-        p.put(AdminClientConfig.SOCKET_CONNECTION_SETUP_TIMEOUT_MAX_MS_CONFIG, Math.min(ms, 1000));
-        p.put(AdminClientConfig.RECONNECT_BACKOFF_MAX_MS_CONFIG, 1000);
-        this.admin = Admin.create(p);
+        this.admin = Admin.create(KafkaAdmin.healthCheckProperties(bootstrap, clientProperties, timeout));
     }
 
     @Override
