@@ -132,12 +132,12 @@ class HeaderDecodeTest {
                     }
                 }
                 await("three dead letters")
-                        .atMost(Duration.ofSeconds(60))
+                        .atMost(Duration.ofSeconds(30))
                         .until(() -> backend.admin().deadLetters(QUEUE, 100).size() >= corrupt.size());
                 await("every offset committed")
                         .atMost(Duration.ofSeconds(60))
                         .until(() -> backend.admin().lag(QUEUE).stream()
-                                .allMatch(l -> l.committedOffset() == l.endOffset()));
+                                .allMatch(l -> l.endOffset() == 0 || l.committedOffset() == l.endOffset()));
                 // Time for a retry (100 ms) to come back, were one written.
                 Thread.sleep(2_500);
                 Map<String, DeadLetter> dlq = new HashMap<>();
