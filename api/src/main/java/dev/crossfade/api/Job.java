@@ -7,7 +7,9 @@ import com.fasterxml.jackson.databind.node.IntNode;
 import com.fasterxml.jackson.databind.node.LongNode;
 import com.fasterxml.jackson.databind.node.NullNode;
 import com.fasterxml.jackson.databind.node.TextNode;
+import dev.crossfade.api.internal.JobAccess;
 import dev.crossfade.api.internal.Json;
+import dev.crossfade.api.internal.LazyBody;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.time.Instant;
@@ -27,6 +29,11 @@ import java.util.Objects;
  *
  * <p>Two keys are Crossfade's own: {@code routing_key} (Kafka record key and flag bucketing key) and {@code shadow}
  * (this copy is a shadow-mode comparison copy). Sidekiq ignores both.
+ *
+ * <p>A job a worker receives from a Kafka record that Crossfade wrote knows its class, jid, attempt and shadow flag
+ * from the record's headers and topic, and decodes the rest of its payload on the first read of any other field. A
+ * payload that proves invalid then fails that read with an {@link dev.crossfade.api.codec.InvalidPayloadException},
+ * and the execution core sends the job dead with that reason, as it does a payload that fails to decode on fetch.
  */
 public final class Job {
     /** Queue used when none is given, as in Sidekiq. */
@@ -52,8 +59,46 @@ public final class Job {
     private final String routingKey;
     private final boolean shadow;
     private final Map<String, JsonNode> extra;
+    // Null for a job built or decoded whole; else every field but the four above it knows is read from it.
+    private final LazyBody lazy;
+
+    static {
+        JobAccess.install(new JobAccess() {
+            @Override
+            public Job lazy(LazyBody body) {
+                return new Job(body);
+            }
+
+            @Override
+            public LazyBody body(Job job) {
+                return job.lazy;
+            }
+        });
+    }
+
+    private Job(LazyBody body) {
+        this.lazy = body;
+        this.className = body.className();
+        this.jid = body.jid();
+        this.shadow = body.shadow();
+        this.args = null;
+        this.argsJson = null;
+        this.queue = null;
+        this.createdAt = null;
+        this.enqueuedAt = null;
+        this.at = null;
+        this.retry = null;
+        this.retryCount = null;
+        this.errorMessage = null;
+        this.errorClass = null;
+        this.failedAt = null;
+        this.retriedAt = null;
+        this.routingKey = null;
+        this.extra = Map.of();
+    }
 
     private Job(Builder b) {
+        this.lazy = null;
         this.className = requireText(b.className, "class");
         this.argsJson = b.args == null ? b.argsJson : null;
         this.args = b.args != null ? b.args : argsJson == null ? Json.mapper().createArrayNode() : null;
@@ -100,6 +145,9 @@ public final class Job {
 
     /** A builder holding every field of this job, for deriving a changed copy. */
     public Builder toBuilder() {
+        if (lazy != null) {
+            return lazy.job().toBuilder();
+        }
         Builder b = new Builder();
         b.className = className;
         b.args = args;
@@ -136,6 +184,9 @@ public final class Job {
     public ArrayNode args() {
         ArrayNode a = args;
         if (a == null) {
+            if (lazy != null) {
+                return lazy.job().args();
+            }
             // Two threads may both read it; each gets an equal tree, and either may stay.
             a = readArgs();
             args = a;
@@ -159,21 +210,21 @@ public final class Job {
     }
 
     public String queue() {
-        return queue;
+        return lazy != null ? lazy.job().queue() : queue;
     }
 
     public Instant createdAt() {
-        return createdAt;
+        return lazy != null ? lazy.job().createdAt() : createdAt;
     }
 
     /** When a backend last accepted the job; null before the first enqueue. */
     public Instant enqueuedAt() {
-        return enqueuedAt;
+        return lazy != null ? lazy.job().enqueuedAt() : enqueuedAt;
     }
 
     /** Not-before time of a scheduled job; null for an immediate one. */
     public Instant at() {
-        return at;
+        return lazy != null ? lazy.job().at() : at;
     }
 
     /**
@@ -181,7 +232,7 @@ public final class Job {
      * {@code true}, the Sidekiq default).
      */
     public JsonNode retry() {
-        return retry;
+        return lazy != null ? lazy.job().retry() : retry;
     }
 
     /**
@@ -189,6 +240,7 @@ public final class Job {
      * {@code retry} is a number, otherwise {@code defaultMax}.
      */
     public int maxRetries(int defaultMax) {
+        JsonNode retry = retry();
         if (retry == null || retry.isNull()) {
             return defaultMax;
         }
@@ -203,33 +255,36 @@ public final class Job {
 
     /** Failures so far minus one, Sidekiq's convention: null before the first failure, 0 after it. */
     public Integer retryCount() {
-        return retryCount;
+        return lazy != null ? lazy.job().retryCount() : retryCount;
     }
 
     /** Which run this is: 1 for the first, 2 after one failure, and so on. */
     public int attempt() {
+        if (lazy != null) {
+            return lazy.attempt();
+        }
         return retryCount == null ? 1 : retryCount + 2;
     }
 
     public String errorMessage() {
-        return errorMessage;
+        return lazy != null ? lazy.job().errorMessage() : errorMessage;
     }
 
     public String errorClass() {
-        return errorClass;
+        return lazy != null ? lazy.job().errorClass() : errorClass;
     }
 
     public Instant failedAt() {
-        return failedAt;
+        return lazy != null ? lazy.job().failedAt() : failedAt;
     }
 
     public Instant retriedAt() {
-        return retriedAt;
+        return lazy != null ? lazy.job().retriedAt() : retriedAt;
     }
 
     /** The caller's bucketing key (an account id, say): Kafka record key and flag context key. Null when none. */
     public String routingKey() {
-        return routingKey;
+        return lazy != null ? lazy.job().routingKey() : routingKey;
     }
 
     /** Whether this copy was enqueued for a shadow-mode comparison rather than for real. */
@@ -239,7 +294,7 @@ public final class Job {
 
     /** Keys this envelope does not model, in their original order. */
     public Map<String, JsonNode> extra() {
-        return extra;
+        return lazy != null ? lazy.job().extra() : extra;
     }
 
     @Override
@@ -247,10 +302,27 @@ public final class Job {
         if (this == o) {
             return true;
         }
-        if (!(o instanceof Job)) {
+        if (!(o instanceof Job other)) {
             return false;
         }
-        Job j = (Job) o;
+        Job self = whole();
+        Job j = other.whole();
+        if (self == null || j == null) {
+            // A payload that is not a valid job equals only the same payload with the same headers.
+            return self == j && lazy.sameAs(other.lazy);
+        }
+        return self.equalFields(j);
+    }
+
+    /** This job decoded whole; null when it is a lazily decoded job whose payload is not a valid job. */
+    private Job whole() {
+        if (lazy == null) {
+            return this;
+        }
+        return lazy.check() == null ? lazy.job() : null;
+    }
+
+    private boolean equalFields(Job j) {
         return shadow == j.shadow
                 && className.equals(j.className)
                 && args().equals(j.args())
@@ -276,6 +348,14 @@ public final class Job {
 
     @Override
     public String toString() {
+        if (lazy != null) {
+            // Never decodes: printing a job must not change what becomes of it.
+            Job d = lazy.decodedOrNull();
+            return d != null
+                    ? d.toString()
+                    : "Job{" + className + " jid=" + jid + " attempt=" + lazy.attempt() + (shadow ? " shadow" : "")
+                            + " (payload not decoded yet)}";
+        }
         return "Job{" + className + " jid=" + jid + " queue=" + queue + (at != null ? " at=" + at : "")
                 + (retryCount != null ? " retry_count=" + retryCount : "") + (shadow ? " shadow" : "") + "}";
     }

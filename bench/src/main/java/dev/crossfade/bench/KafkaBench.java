@@ -402,7 +402,8 @@ final class KafkaBench {
                                 + " share consumers (concurrency = Crossfade's "
                                 + "threads), implicit acknowledgement")
                 + ", `JacksonJsonDeserializer` into the record of Sidekiq's "
-                + "fields, a no-op record listener.");
+                + "fields, a no-op record listener. Crossfade builds each job from its record's `class`, `jid` and "
+                + "`attempt` headers and decodes the JSON only when something reads more (the no-op worker does not).");
     }
 
     private String shareSettings(KafkaBackendConfig.Mode mode) {

@@ -9,7 +9,9 @@ import dev.crossfade.api.Job;
 import dev.crossfade.api.activejob.ActiveJob;
 import dev.crossfade.api.codec.InvalidPayloadException;
 import dev.crossfade.api.codec.JobCodec;
+import dev.crossfade.api.internal.JobAccess;
 import dev.crossfade.api.internal.Json;
+import dev.crossfade.api.internal.LazyBody;
 import dev.crossfade.api.worker.JobArgs;
 import dev.crossfade.api.worker.JobContext;
 import dev.crossfade.api.worker.RetryPolicy;
@@ -86,18 +88,97 @@ public final class ExecutionCore {
             InvalidPayloadException e = decodeError instanceof InvalidPayloadException ipe
                     ? ipe
                     : new InvalidPayloadException("payload cannot be decoded: " + decodeError, decodeError);
-            Job dead = invalidPayloadEnvelope(payload, queue, e, clock.instant());
-            log.warn(
-                    "{} payload on queue '{}' is malformed, sending jid {} to dead: {}",
-                    backend.id(),
-                    queue,
-                    dead.jid(),
-                    e.getMessage());
-            Outcome outcome = new Outcome.Dead(dead, e);
-            notifyFinished(dead, backend, outcome, clock.instant(), Duration.ZERO);
+            Outcome outcome = invalid(payload, salvageJid(payload), queue, e, backend);
+            notifyFinished(outcome.job(), backend, outcome, clock.instant(), Duration.ZERO);
             return outcome;
         }
         return execute(job, backend);
+    }
+
+    /**
+     * Runs a payload whose worker class, jid, attempt and shadow flag travelled beside it, as Crossfade writes them
+     * into Kafka record headers: the job's other fields are decoded only when something reads them (a worker its args,
+     * a failure its retry state), so a job that succeeds without reading them costs no decode. A payload that proves
+     * invalid when read ends as {@link #execute(byte[], Backend, String)} ends it on fetch: a {@link Outcome.Dead}
+     * with the invalid-payload envelope and the decode error; so does one that disagrees with the facts given. A
+     * payload that cannot be trusted to agree (too large, or not marked a shadow copy yet mentioning {@code shadow}),
+     * or facts that are not valid, take the eager path of {@link #execute(byte[], Backend, String)}.
+     *
+     * @param queue     the queue or topic it was fetched from, for a dead envelope
+     * @param className the worker class (the {@code class} header)
+     * @param jid       the job id (the {@code jid} header)
+     * @param attempt   which run this is, 1 for the first (the {@code attempt} header)
+     * @param shadow    whether it is a shadow copy (read from a shadow topic)
+     */
+    public Outcome execute(
+            byte[] payload, Backend backend, String queue, String className, String jid, int attempt, boolean shadow) {
+        if (payload == null
+                || payload.length > codec.maxPayloadBytes()
+                || className == null
+                || className.isBlank()
+                || jid == null
+                || jid.isBlank()
+                || attempt < 1
+                || !shadow && mentionsShadow(payload)) {
+            return execute(payload, backend, queue);
+        }
+        return execute(
+                JobAccess.get().lazy(new LazyBody(payload, codec::decode, queue, className, jid, attempt, shadow)),
+                backend);
+    }
+
+    /**
+     * Whether the payload might hold a {@code shadow} key: its text quoted, or any Unicode escape (a key may be spelled
+     * with one). Such a payload is decoded eagerly, so that a shadow copy is never run for real on the word of
+     * a header.
+     */
+    static boolean mentionsShadow(byte[] p) {
+        for (int i = 0, end = p.length - 1; i < end; i++) {
+            byte b = p[i];
+            if (b == '\\') {
+                if (p[i + 1] == 'u') {
+                    return true;
+                }
+                i++;
+            } else if (b == 's'
+                    && p[i + 1] == 'h'
+                    && i > 0
+                    && p[i - 1] == '"'
+                    && i + 6 < p.length
+                    && p[i + 2] == 'a'
+                    && p[i + 3] == 'd'
+                    && p[i + 4] == 'o'
+                    && p[i + 5] == 'w'
+                    && p[i + 6] == '"') {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /** The dead outcome of a payload that is not a job, logged; the caller notifies the listener. */
+    private Outcome invalid(byte[] payload, String jid, String queue, InvalidPayloadException e, Backend backend) {
+        Job dead = invalidPayloadEnvelope(payload, jid, queue, e, clock.instant());
+        log.warn(
+                "{} payload on queue '{}' is malformed, sending jid {} to dead: {}",
+                backend.id(),
+                queue,
+                dead.jid(),
+                e.getMessage());
+        return new Outcome.Dead(dead, e);
+    }
+
+    /**
+     * For a lazily decoded job: the invalid-payload outcome when its payload proved invalid (decoding it first when
+     * {@code decode}), else null. Always null for a job that was decoded or built whole.
+     */
+    private Outcome invalidBody(Job job, boolean decode, Backend backend) {
+        LazyBody body = JobAccess.get().body(job);
+        if (body == null) {
+            return null;
+        }
+        InvalidPayloadException e = decode ? body.check() : body.fault();
+        return e == null ? null : invalid(body.payload(), body.jid(), body.fetchedFrom(), e, backend);
     }
 
     /** Runs a decoded job. Never throws: every failure is an outcome. */
@@ -108,6 +189,11 @@ public final class ExecutionCore {
         String wanted = job.className();
         if (found.isEmpty() && ActiveJob.isWrapper(job.className())) {
             // Rails' Active Job: the worker registered under the job_class runs the Active Job arguments.
+            Outcome invalid = invalidBody(job, true, backend);
+            if (invalid != null) {
+                notifyFinished(invalid.job(), backend, invalid, start, Duration.ZERO);
+                return invalid;
+            }
             Optional<String> activeJobClass = ActiveJob.jobClass(job);
             if (activeJobClass.isPresent()) {
                 wanted = activeJobClass.get();
@@ -121,6 +207,11 @@ public final class ExecutionCore {
             // As Sidekiq treats a class it cannot load: an error under the job's own retry policy, so in a mixed fleet
             // a job only Ruby knows goes to the retry set, where a Ruby process can pick it up.
             UnknownWorkerException e = new UnknownWorkerException(wanted, registry.classNames());
+            Outcome invalid = invalidBody(job, true, backend);
+            if (invalid != null) {
+                notifyFinished(invalid.job(), backend, invalid, start, Duration.ZERO);
+                return invalid;
+            }
             log.warn("{} job {} on queue '{}': {}", backend.id(), job.jid(), job.queue(), e.getMessage());
             Outcome outcome = failure(job, null, e, start);
             notifyFinished(job, backend, outcome, start, Duration.ZERO);
@@ -130,12 +221,25 @@ public final class ExecutionCore {
         notifyStarted(job, backend, start);
         if (job.shadow() && !reg.options().shadowSafe()) {
             Outcome outcome = new Outcome.Succeeded(job, null, false, Duration.ZERO);
+            Outcome invalid = invalidBody(job, false, backend);
+            if (invalid != null) {
+                // A listener read the payload and found it invalid.
+                notifyFinished(invalid.job(), backend, invalid, start, Duration.ZERO);
+                return invalid;
+            }
             notifyFinished(job, backend, outcome, start, Duration.ZERO);
             return outcome;
         }
         boolean guarded = !job.shadow();
         if (guarded) {
             Outcome held = checkGuard(job, start);
+            // A deferred copy is written again, so its payload must be a job; an acknowledged one is checked as far as
+            // it was read.
+            Outcome invalid = held == null ? null : invalidBody(job, held instanceof Outcome.Retry, backend);
+            if (invalid != null) {
+                notifyFinished(invalid.job(), backend, invalid, start, Duration.ZERO);
+                return invalid;
+            }
             if (held != null) {
                 notifyFinished(job, backend, held, start, Duration.ZERO);
                 return held;
@@ -144,11 +248,22 @@ public final class ExecutionCore {
         Context ctx = new Context(job, backend);
         long t0 = System.nanoTime();
         Outcome outcome;
+        Outcome invalid = null;
         try {
             reg.worker().perform(args != null ? args : JobArgs.of(job), ctx);
             outcome = new Outcome.Succeeded(job, ctx.result, true, Duration.ofNanos(System.nanoTime() - t0));
         } catch (Throwable t) {
-            outcome = failure(job, reg, t, start);
+            // A failure is written again (retry, dead): its payload must be a job, so a lazy one is decoded here.
+            invalid = invalidBody(job, true, backend);
+            outcome = invalid != null ? invalid : failure(job, reg, t, start);
+        }
+        if (outcome instanceof Outcome.Succeeded) {
+            // A payload found invalid while the job ran (a worker or listener read it) ends dead even if the worker
+            // caught the error.
+            invalid = invalidBody(job, false, backend);
+            if (invalid != null) {
+                outcome = invalid;
+            }
         }
         // A job's interrupt (its own, or a shutdown's) ends with the job: the thread's next job must start clean.
         // Runtimes learn of a shutdown from their own flag, never from this status.
@@ -156,7 +271,13 @@ public final class ExecutionCore {
         if (guarded) {
             releaseGuard(job, outcome instanceof Outcome.Succeeded);
         }
-        notifyFinished(job, backend, outcome, start, Duration.ofNanos(System.nanoTime() - t0));
+        // Listeners see an invalid payload's dead envelope, as on fetch.
+        notifyFinished(
+                invalid != null ? invalid.job() : job,
+                backend,
+                outcome,
+                start,
+                Duration.ofNanos(System.nanoTime() - t0));
         return outcome;
     }
 
@@ -304,13 +425,18 @@ public final class ExecutionCore {
      * @param failedAt when it was found
      */
     public static Job invalidPayloadEnvelope(byte[] payload, String queue, Throwable error, Instant failedAt) {
+        return invalidPayloadEnvelope(payload, salvageJid(payload), queue, error, failedAt);
+    }
+
+    private static Job invalidPayloadEnvelope(
+            byte[] payload, String jid, String queue, Throwable error, Instant failedAt) {
         String raw = payload == null
                 ? ""
                 : new String(payload, 0, Math.min(payload.length, MAX_KEPT_PAYLOAD), StandardCharsets.UTF_8);
         ArrayNode args = Json.mapper().createArrayNode().add(raw);
         return Job.builder(INVALID_PAYLOAD_CLASS)
                 .argsNode(args)
-                .jid(salvageJid(payload))
+                .jid(jid)
                 .queue(queue == null || queue.isBlank() ? Job.DEFAULT_QUEUE : queue)
                 .createdAt(failedAt)
                 .retry(0)

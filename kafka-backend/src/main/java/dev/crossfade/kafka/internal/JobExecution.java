@@ -3,8 +3,11 @@ package dev.crossfade.kafka.internal;
 import dev.crossfade.api.Backend;
 import dev.crossfade.api.execution.ExecutionCore;
 import dev.crossfade.api.execution.Outcome;
+import java.nio.charset.StandardCharsets;
 import java.util.function.BooleanSupplier;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.common.header.Header;
+import org.apache.kafka.common.header.Headers;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -50,7 +53,7 @@ public final class JobExecution {
         String queue = topics.queueOf(r.topic());
         Outcome outcome;
         try {
-            outcome = core.execute(r.value(), Backend.KAFKA, queue);
+            outcome = execute(r, queue);
         } catch (Throwable t) {
             // The core turns every failure into an outcome; should it ever throw, the record still ends somewhere.
             return failSafe(r, t, gone, "the execution core failed");
@@ -67,6 +70,34 @@ public final class JobExecution {
         }
         Outcome.Dead dead = (Outcome.Dead) outcome;
         return outcomes.dead(r, queue, dead.job(), dead.error(), gone);
+    }
+
+    /**
+     * A record Crossfade wrote carries its job's class, jid and attempt in headers, and a shadow copy comes from a
+     * shadow topic: the core builds the job from those and decodes the payload only when something reads the rest.
+     * Records without the headers (other producers, older tools) are decoded whole on fetch, as before.
+     */
+    private Outcome execute(ConsumerRecord<byte[], byte[]> r, String queue) {
+        Headers h = r.headers();
+        Header cls = h.lastHeader(Hdr.CLASS);
+        Header jid = h.lastHeader(Hdr.JID);
+        long attempt = Hdr.number(h, Hdr.ATTEMPT, 0);
+        if (cls == null
+                || jid == null
+                || cls.value() == null
+                || jid.value() == null
+                || attempt < 1
+                || attempt > Integer.MAX_VALUE) {
+            return core.execute(r.value(), Backend.KAFKA, queue);
+        }
+        return core.execute(
+                r.value(),
+                Backend.KAFKA,
+                queue,
+                new String(cls.value(), StandardCharsets.UTF_8),
+                new String(jid.value(), StandardCharsets.UTF_8),
+                (int) attempt,
+                Topics.isShadow(r.topic()));
     }
 
     /** For a fault outside the outcome writes: dead-letter the record with the fault as its reason. */
