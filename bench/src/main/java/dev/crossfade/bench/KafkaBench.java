@@ -411,8 +411,10 @@ final class KafkaBench {
                 .bootstrapServers(bootstrap)
                 .mode(mode)
                 .build();
-        return c.shareConsumers(THREADS) + " share consumers, " + c.shareMaxPollRecords(THREADS)
-                + " records per poll each, explicit per-record acknowledgement";
+        int consumers = c.shareConsumers(THREADS);
+        return consumers + (consumers == 1 ? " share consumer, " : " share consumers, ")
+                + c.shareMaxPollRecords(THREADS) + " records per poll" + (consumers == 1 ? "" : " each")
+                + ", acquire mode `record_limit`, explicit per-record acknowledgement";
     }
 
     /** One run of Kafka's own consumer tool over the first {@code records} records of the topic, with a fresh group. */

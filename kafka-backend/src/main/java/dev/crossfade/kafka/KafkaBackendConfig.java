@@ -77,11 +77,14 @@ import java.util.Optional;
  *   <tr><td>shutdownTimeout</td><td>25 s</td><td>{@code WorkerRuntime.close()}'s wait for running jobs. Group mode's
  *   final commits and leaving the group keep to it too (at least a second each past it), even with the broker
  *   gone</td></tr>
- *   <tr><td>shareConsumers</td><td>1 per 5 worker threads</td><td>share mode: share consumers (poll loops) per worker
+ *   <tr><td>shareConsumers</td><td>1 per 10 worker threads</td><td>share mode: share consumers (poll loops) per worker
  *   runtime; they share the worker pool. A share consumer in explicit acknowledgement mode fetches its next batch only
  *   once its last one is acknowledged, so with one consumer the threads wait out every fetch; several overlap their
  *   fetches with each other's batches. The runtime's threads are divided among them for their batch size
- *   ({@code maxPollRecords}), so more consumers do not acquire more jobs at once</td></tr>
+ *   ({@code maxPollRecords}), so more consumers do not acquire more jobs at once, but each fetches smaller batches:
+ *   the broker's cost is mostly per fetch and acknowledgement, so fewer, larger batches run no-op jobs faster (one
+ *   consumer of 1,000 records beat two of 500 by about a quarter for 10 threads, see docs/benchmarks.md). Raise it
+ *   when the broker is far (each fetch's round trip then idles the threads of a lone consumer)</td></tr>
  *   <tr><td>maxRecoveries</td><td>3</td><td>group mode: the poison cap. A job in flight in this many worker
  *   processes that died (crashed, SIGKILLed, or stuck past {@code revokeTimeout}), the last time running alone in its
  *   partition, goes to the DLQ (error class {@code crossfade.PoisonPill}) instead of running again, and its partition
@@ -149,7 +152,7 @@ public final class KafkaBackendConfig {
 
     private static final Duration DELAY_RETENTION_MARGIN = Duration.ofDays(7);
     /** Worker threads per share consumer unless {@code shareConsumers} is set. */
-    static final int THREADS_PER_SHARE_CONSUMER = 5;
+    static final int THREADS_PER_SHARE_CONSUMER = 10;
 
     private final String bootstrapServers;
     private final String topicPrefix;

@@ -19,15 +19,17 @@ class KafkaBackendConfigTest {
         KafkaBackendConfig share =
                 group.toBuilder().mode(KafkaBackendConfig.Mode.SHARE).build();
         // A share consumer locks every record it fetched: its batch follows the threads it feeds, one consumer per
-        // five threads by default.
+        // ten threads by default.
         assertEquals(1, share.shareConsumers(1));
         assertEquals(1, share.shareConsumers(4));
-        assertEquals(2, share.shareConsumers(10));
-        assertEquals(12, share.shareConsumers(64));
+        assertEquals(1, share.shareConsumers(10));
+        assertEquals(2, share.shareConsumers(20));
+        assertEquals(6, share.shareConsumers(64));
         assertEquals(100, share.shareMaxPollRecords(1));
         assertEquals(400, share.shareMaxPollRecords(4));
-        assertEquals(500, share.shareMaxPollRecords(10));
-        assertEquals(500, share.shareMaxPollRecords(64));
+        assertEquals(1000, share.shareMaxPollRecords(10));
+        assertEquals(1000, share.shareMaxPollRecords(20));
+        assertEquals(1000, share.shareMaxPollRecords(64));
         KafkaBackendConfig one = share.toBuilder().shareConsumers(1).build();
         assertEquals(1, one.shareConsumers(10), "an explicit value is kept");
         assertEquals(1000, one.shareMaxPollRecords(10), "one consumer feeds every thread");

@@ -119,6 +119,48 @@ class KafkaFaultTest {
     }
 
     /**
+     * A share-mode stop keeps to its timeout when the broker hangs (a private broker, SIGSTOPped) while a batch runs:
+     * the batch finishes, then its final acknowledgement commit and the close get what is left of the timeout (at
+     * least a second each), so every poll loop has ended when {@code stop} returns. With the client's own limits (10 s
+     * for the commit, 5 s for the close) a loop would still be waiting on the broker. (A killed broker refuses
+     * connections, and the share client then gives up at once: only a hung one tests the bound.)
+     */
+    @Test
+    void shareWorkersStopWithinTheirTimeoutWhenTheBrokerHangs(TestNamespace ns) {
+        Duration timeout = Duration.ofSeconds(2);
+        try (LocalKafka broker = LocalKafka.builder().build().start();
+                KafkaBackend backend = KafkaBackend.create(
+                        FaultTestSupport.config(broker.bootstrapServers(), prefix(ns), KafkaBackendConfig.Mode.SHARE)
+                                .build())) {
+            Ledger runs = new Ledger();
+            WorkerRuntime workers = FaultTestSupport.countingWorkers(backend, runs, 800);
+            List<Job> jobs = new ArrayList<>();
+            for (int i = 0; i < 4; i++) {
+                jobs.add(Job.of("CountingWorker", i));
+            }
+            List<String> jids = backend.queue().enqueueAll(jobs);
+            await().atMost(Duration.ofSeconds(30))
+                    .until(() -> jids.stream().allMatch(j -> !runs.starts(j).isEmpty()));
+
+            broker.pause();
+            try {
+                long start = System.nanoTime();
+                boolean stopped = workers.stop(timeout);
+                Duration took = Duration.ofNanos(System.nanoTime() - start);
+                assertTrue(runs.completedAll(jids), "the acquired batch finished: " + runs.missing(jids));
+                assertTrue(
+                        stopped,
+                        "stop(" + timeout + ") left a poll loop waiting on the hung broker (took " + took + ")");
+                assertTrue(
+                        took.compareTo(timeout.plusSeconds(3)) < 0,
+                        "stop(" + timeout + ") took " + took + " with the broker hung");
+            } finally {
+                broker.resume();
+            }
+        }
+    }
+
+    /**
      * {@code enqueueAll(jobs, limit)} keeps to its limit when the broker hangs (a private broker, SIGSTOPped): a batch,
      * which the call flushes on its own thread, a single job, and a job for a queue whose topics were never checked
      * all fail with a timeout about the limit after the call, where the backend's own enqueue timeout (60 s here) would

@@ -30,7 +30,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Share-group mode (KIP-932): {@code shareConsumers} poll loops (one per five threads unless set), each with a
+ * Share-group mode (KIP-932): {@code shareConsumers} poll loops (one per ten threads unless set), each with a
  * {@code KafkaShareConsumer} in explicit acknowledgement mode, feed one pool of {@code concurrency} threads. Any
  * number of consumers may work on one partition; records are acquired and acknowledged one by one. A consumer fetches
  * its next batch only once the last one is acknowledged, so several consumers keep the threads busy through each
