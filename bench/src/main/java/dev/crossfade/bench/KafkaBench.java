@@ -76,8 +76,8 @@ final class KafkaBench {
         processing(s, KafkaBackendConfig.Mode.GROUP);
         processing(s, KafkaBackendConfig.Mode.SHARE);
         latency(s);
-        s.note("Broker: one KRaft node (`LocalKafka`, child JVM, "
-                + String.join(" ", dev.crossfade.devservices.LocalKafka.DEFAULT_JVM_OPTIONS)
+        s.note("Broker: one KRaft node (`LocalKafka`, child JVM with the options of Kafka's start scripts, "
+                + String.join(" ", BenchContext.BROKER_JVM_OPTIONS)
                 + "), 6 partitions per topic, replication 1; "
                 + "Crossfade record value " + ctx.payloads().encodedSize() + " bytes of Sidekiq JSON plus a 24-byte "
                 + "key (the jid) and `class`/`jid`/`attempt` headers.");
