@@ -499,21 +499,21 @@ final class KafkaBench {
                                 .args(System.nanoTime(), "")
                                 .build());
                 probe.awaitFinished(1, Duration.ofSeconds(60));
-                // Warm-up at the same rate until a stretch's p50 stops falling: the single-job path of the client and
-                // the broker (one record a produce request, one a fetch) runs several times slower for its first
-                // seconds, however many batches the broker served before.
+                // Warm-up at the same rate until the p50 stops falling (two stretches in a row none lower by a tenth
+                // than the best so far): the single-job path of the client and the broker (one record a produce
+                // request, one a fetch) runs several times slower for its first seconds, however many batches the
+                // broker served before.
                 int started = 1;
-                long previous = Long.MAX_VALUE;
-                while (warmStretches < LATENCY_WARM_MAX_STRETCHES) {
+                long best = Long.MAX_VALUE;
+                int flat = 0;
+                while (warmStretches < LATENCY_WARM_MAX_STRETCHES && flat < 2) {
                     int sent = stretch - (int) Paced.run(kafka.queue(), ctx.payloads(), rate, stretch, 32);
                     probe.awaitFinished(started + sent, Duration.ofSeconds(30));
                     long p50 = Stats.percentile(probe.latencies(started, started + sent), 50);
                     started += sent;
                     warmStretches++;
-                    if (warmStretches >= 2 && p50 > previous * 0.9) {
-                        break;
-                    }
-                    previous = p50;
+                    flat = p50 < best * 0.9 ? 0 : flat + 1;
+                    best = Math.min(best, p50);
                 }
                 measuredFrom = started;
                 failures = Paced.run(kafka.queue(), ctx.payloads(), rate, count, 32);
@@ -544,8 +544,8 @@ final class KafkaBench {
                 Locale.ROOT,
                 "Latency: single `enqueue` calls (each waits for its ack) at a steady %d "
                         + "jobs/s for %d s, from 32 producer threads, to a running GroupRunner (%d threads), after a "
-                        + "warm-up at the same rate until the p50 of a %d s stretch stopped falling by a tenth (%d s "
-                        + "here, at most %d s); from the time each job was due to its worker's start; %d samples, %d "
+                        + "warm-up at the same rate until the p50 stopped falling (two %d s stretches in a row none a "
+                        + "tenth below the best; %d s here, at most %d s); from the time each job was due to its worker's start; %d samples, %d "
                         + "failures; p99.9 %s, max %s.",
                 rate,
                 ctx.latencySeconds(),
