@@ -8,6 +8,7 @@ import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.util.List;
 
 /**
  * What every bench shares: the run's settings, its scratch directory, and the servers the harness started itself (a
@@ -60,10 +61,21 @@ final class BenchContext {
         return redis;
     }
 
+    /**
+     * The broker's JVM options: those of Kafka's start scripts (G1), as brokers are run. The serial collector of
+     * {@code LocalKafka}'s defaults (chosen for tests on small machines) stops the broker for 15 to 55 ms every second
+     * or two at the latency figure's load, which decided that figure's p99 rather than anything of Crossfade's.
+     */
+    static final List<String> BROKER_JVM_OPTIONS = LocalKafka.KAFKA_SCRIPT_JVM_OPTIONS;
+
     /** The run's Kafka broker, started on first use, 6 partitions per topic (the backend's default). */
     synchronized LocalKafka kafka() {
         if (kafka == null) {
-            kafka = LocalKafka.builder().partitions(6).build().start();
+            kafka = LocalKafka.builder()
+                    .partitions(6)
+                    .jvmOptions(BROKER_JVM_OPTIONS.toArray(String[]::new))
+                    .build()
+                    .start();
         }
         return kafka;
     }

@@ -92,10 +92,15 @@ final class Probe implements ExecutionListener {
 
     /** Latencies recorded for jobs whose index is at least {@code skip} (warm-up excluded), in ns. */
     long[] latencies(int skip) {
-        int n = (int) Math.min(recorded.get(), latencies.length());
-        long[] out = new long[Math.max(0, n - skip)];
-        for (int i = skip; i < n; i++) {
-            out[i - skip] = latencies.get(i);
+        return latencies(skip, Integer.MAX_VALUE);
+    }
+
+    /** Latencies recorded for jobs whose index (in start order) is from {@code from} to before {@code to}, in ns. */
+    long[] latencies(int from, int to) {
+        int n = (int) Math.min(Math.min(recorded.get(), latencies.length()), to);
+        long[] out = new long[Math.max(0, n - from)];
+        for (int i = from; i < n; i++) {
+            out[i - from] = latencies.get(i);
         }
         return out;
     }

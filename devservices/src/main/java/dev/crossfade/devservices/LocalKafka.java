@@ -55,6 +55,23 @@ public final class LocalKafka extends LocalServer<LocalKafka> implements KafkaSe
     public static final List<String> DEFAULT_JVM_OPTIONS = List.of(
             "-Xms256m", "-Xmx768m", "-XX:+UseSerialGC", "-XX:+ExitOnOutOfMemoryError", "-Djava.awt.headless=true");
 
+    /**
+     * The JVM options Kafka's own start scripts give a broker ({@code kafka-server-start.sh}'s heap and {@code
+     * kafka-run-class.sh}'s collector settings: G1 with a 20 ms pause goal), plus death on OOM: a broker as it is
+     * usually run, for measuring latency. Under steady load the serial collector of {@link #DEFAULT_JVM_OPTIONS}
+     * stops the broker for tens of milliseconds every second or two, and every produce and fetch in flight waits for
+     * it (docs/benchmarks.md, "Kafka latency").
+     */
+    public static final List<String> KAFKA_SCRIPT_JVM_OPTIONS = List.of(
+            "-Xms1G",
+            "-Xmx1G",
+            "-XX:+UseG1GC",
+            "-XX:MaxGCPauseMillis=20",
+            "-XX:InitiatingHeapOccupancyPercent=35",
+            "-XX:+ExplicitGCInvokesConcurrent",
+            "-XX:+ExitOnOutOfMemoryError",
+            "-Djava.awt.headless=true");
+
     private final Config config;
     private int port;
     private int controllerPort;
@@ -473,7 +490,7 @@ public final class LocalKafka extends LocalServer<LocalKafka> implements KafkaSe
         }
 
         /**
-         * Replaces {@link #DEFAULT_JVM_OPTIONS} for the broker JVM, e.g. a bigger heap and G1 for benchmarks. Do not add
+         * Replaces {@link #DEFAULT_JVM_OPTIONS} for the broker JVM, e.g. {@link #KAFKA_SCRIPT_JVM_OPTIONS} for benchmarks. Do not add
          * options that change JIT behaviour (such as {@code -XX:TieredStopAtLevel=1}) when measuring throughput.
          */
         public Builder jvmOptions(String... options) {
