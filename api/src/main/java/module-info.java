@@ -1,7 +1,7 @@
 /**
  * Crossfade's contract: the job envelope and its codec, {@code JobQueue}, the worker interfaces, the execution core and
- * the in-memory backend for application tests. {@code dev.crossfade.api.internal} (the shared Jackson mapper) is not
- * exported.
+ * the in-memory backend for application tests. {@code dev.crossfade.api.internal} (the shared Jackson mapper, the
+ * lazily decoded form of a job) is not exported.
  */
 module dev.crossfade.api {
     // Job exposes Jackson's JsonNode (args, extra keys), so an application reading them needs Jackson too.

@@ -23,7 +23,6 @@ import org.slf4j.LoggerFactory;
 import redis.clients.jedis.AbstractPipeline;
 import redis.clients.jedis.Response;
 import redis.clients.jedis.UnifiedJedis;
-import redis.clients.jedis.exceptions.JedisDataException;
 import redis.clients.jedis.resps.StreamEntry;
 
 /**
@@ -352,20 +351,7 @@ public final class RedisRunGuard implements RunGuard, AutoCloseable {
     private Reply evalAndWait(LuaScript script, String key, List<byte[]> args, Predicate<Object> wrote) {
         List<byte[]> keys = List.of(bytes(key));
         try (AbstractPipeline p = redis.pipelined()) {
-            Response<Object> r = script.eval(p, keys, args);
-            p.sync();
-            Object answer;
-            try {
-                answer = r.get();
-            } catch (JedisDataException e) {
-                if (!LuaScript.isNoScript(e)) {
-                    throw e;
-                }
-                script.load(redis);
-                r = script.eval(p, keys, args);
-                p.sync();
-                answer = r.get();
-            }
+            Object answer = script.evalSynced(redis, p, keys, args);
             if (!wrote.test(answer)) {
                 return new Reply(answer, true);
             }

@@ -1,5 +1,8 @@
 package dev.crossfade.redis;
 
+import static dev.crossfade.redis.RunGuardSteps.claimKey;
+import static dev.crossfade.redis.RunGuardSteps.marked;
+import static dev.crossfade.redis.RunGuardSteps.on;
 import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -13,10 +16,8 @@ import dev.crossfade.devservices.junit.CrossfadeServices;
 import java.time.Duration;
 import java.util.List;
 import java.util.Set;
-import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
-import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -48,30 +49,6 @@ class RedisRunGuardTest {
         backend.close();
     }
 
-    private static <T> T on(ExecutorService copy, java.util.concurrent.Callable<T> call) throws Exception {
-        return CompletableFuture.supplyAsync(
-                        () -> {
-                            try {
-                                return call.call();
-                            } catch (Exception e) {
-                                throw new IllegalStateException(e);
-                            }
-                        },
-                        copy)
-                .get(10, TimeUnit.SECONDS);
-    }
-
-    /** Marks the job as the router does, and waits until the guard has read the mark. */
-    private Job marked(RedisRunGuard guard, Job job) {
-        backend.twinMarks(Duration.ofMinutes(5)).mark(List.of(job.jid()));
-        await().atMost(Duration.ofSeconds(10)).until(() -> guard.knowsTwin(job.jid()));
-        return job;
-    }
-
-    private String claimKey(Job job) {
-        return backend.key("crossfade:once:" + job.jid());
-    }
-
     @Test
     void unmarkedJobsRunWithoutAClaimAndLeaveNoKey() throws Exception {
         RedisRunGuard guard = backend.runGuard(Duration.ofSeconds(30), Duration.ofMinutes(5));
@@ -100,10 +77,10 @@ class RedisRunGuardTest {
             });
         }
         // The router's mark arrives after this process ran both unclaimed (the Kafka copy ran before the fallback).
-        marked(guard, done);
-        marked(guard, failed);
-        await().atMost(Duration.ofSeconds(10)).until(() -> backend.redis().get(claimKey(failed)) != null);
-        assertEquals("done", backend.redis().get(claimKey(done)));
+        marked(backend, guard, done);
+        marked(backend, guard, failed);
+        await().atMost(Duration.ofSeconds(10)).until(() -> backend.redis().get(claimKey(backend, failed)) != null);
+        assertEquals("done", backend.redis().get(claimKey(backend, done)));
         assertEquals(Claim.ALREADY_DONE, on(copyB, () -> guard.claim(done)));
         assertEquals(Claim.ALREADY_DONE, on(copyB, () -> guard.claim(failed)), "the failed run's retry owns it");
         assertEquals(
@@ -116,8 +93,8 @@ class RedisRunGuardTest {
         RedisRunGuard guard = backend.runGuard(Duration.ofSeconds(30), Duration.ofMinutes(5));
         Job job = Job.of("W");
         assertEquals(Claim.RUN, on(copyA, () -> guard.claim(job)));
-        marked(guard, job);
-        await().atMost(Duration.ofSeconds(10)).until(() -> backend.redis().get(claimKey(job)) != null);
+        marked(backend, guard, job);
+        await().atMost(Duration.ofSeconds(10)).until(() -> backend.redis().get(claimKey(backend, job)) != null);
         assertEquals(Claim.IN_PROGRESS, on(copyB, () -> guard.claim(job)), "the copy running here holds the claim");
         on(copyA, () -> {
             guard.finished(job, true);
@@ -129,7 +106,7 @@ class RedisRunGuardTest {
     @Test
     void oneCopyRunsAtATimeAndASuccessIsFinalForEveryAttempt() throws Exception {
         RedisRunGuard guard = backend.runGuard(Duration.ofSeconds(30), Duration.ofMinutes(5));
-        Job job = marked(guard, Job.of("W"));
+        Job job = marked(backend, guard, Job.of("W"));
         assertEquals(Claim.RUN, on(copyA, () -> guard.claim(job)));
         assertEquals(Claim.IN_PROGRESS, on(copyB, () -> guard.claim(job)));
         on(copyA, () -> {
@@ -144,7 +121,7 @@ class RedisRunGuardTest {
     @Test
     void aFailedCopyHandsTheJobToItsRetryNotToTheOtherCopy() throws Exception {
         RedisRunGuard guard = backend.runGuard(Duration.ofSeconds(30), Duration.ofMinutes(5));
-        Job first = marked(guard, Job.of("W"));
+        Job first = marked(backend, guard, Job.of("W"));
         assertEquals(Claim.RUN, on(copyA, () -> guard.claim(first)));
         on(copyA, () -> {
             guard.finished(first, false);
@@ -159,8 +136,8 @@ class RedisRunGuardTest {
     @Test
     void aCopyWhoseClaimWasTakenCannotReleaseTheNewHolders() throws Exception {
         RedisRunGuard guard = backend.runGuard(Duration.ofSeconds(30), Duration.ofMinutes(5));
-        Job job = marked(guard, Job.of("W"));
-        String key = claimKey(job);
+        Job job = marked(backend, guard, Job.of("W"));
+        String key = claimKey(backend, job);
         assertEquals(Claim.RUN, on(copyA, () -> guard.claim(job)));
         // A's claim lapses and B takes it (as after a long GC pause past the lease).
         backend.redis().del(key);
@@ -182,23 +159,24 @@ class RedisRunGuardTest {
         RedisRunGuard guard = backend.runGuard(Duration.ofSeconds(30), Duration.ofMinutes(5));
         Job job = Job.of("W");
         assertEquals(Claim.RUN, on(copyA, () -> guard.claim(job)));
-        backend.redis().hset(claimKey(job), "not", "a string");
-        marked(guard, job);
+        backend.redis().hset(claimKey(backend, job), "not", "a string");
+        marked(backend, guard, job);
         Thread.sleep(3 * RedisRunGuard.FOLLOW_EVERY_MS);
-        backend.redis().del(claimKey(job));
+        backend.redis().del(claimKey(backend, job));
         await().atMost(Duration.ofSeconds(10))
-                .until(() -> String.valueOf(backend.redis().get(claimKey(job))).startsWith("run:"));
+                .until(() -> String.valueOf(backend.redis().get(claimKey(backend, job)))
+                        .startsWith("run:"));
         assertEquals(Claim.IN_PROGRESS, on(copyB, () -> guard.claim(job)), "the running copy holds the claim");
     }
 
     @Test
     void aRunningCopyKeepsItsClaimPastTheLease() throws Exception {
         RedisRunGuard guard = backend.runGuard(Duration.ofMillis(600), Duration.ofMinutes(5));
-        Job job = marked(guard, Job.of("W"));
+        Job job = marked(backend, guard, Job.of("W"));
         assertEquals(Claim.RUN, on(copyA, () -> guard.claim(job)));
         Thread.sleep(2_000);
         assertEquals(Claim.IN_PROGRESS, on(copyB, () -> guard.claim(job)), "renewal keeps the claim of a long job");
-        assertTrue(backend.redis().pttl(claimKey(job)) > 0);
+        assertTrue(backend.redis().pttl(claimKey(backend, job)) > 0);
     }
 
     @Test

@@ -1,5 +1,8 @@
 package dev.crossfade.redis;
 
+import static dev.crossfade.redis.RunGuardSteps.claimKey;
+import static dev.crossfade.redis.RunGuardSteps.marked;
+import static dev.crossfade.redis.RunGuardSteps.on;
 import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
@@ -13,11 +16,8 @@ import dev.crossfade.devservices.LocalRedisSentinel;
 import dev.crossfade.devservices.TestNamespace;
 import java.time.Duration;
 import java.util.List;
-import java.util.concurrent.Callable;
-import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
-import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
@@ -74,32 +74,9 @@ class RunOnceFailoverTest {
         }
     }
 
-    private static <T> T on(ExecutorService copy, Callable<T> call) throws Exception {
-        return CompletableFuture.supplyAsync(
-                        () -> {
-                            try {
-                                return call.call();
-                            } catch (Exception e) {
-                                throw new IllegalStateException(e);
-                            }
-                        },
-                        copy)
-                .get(30, TimeUnit.SECONDS);
-    }
-
     private LocalRedis replica() {
         LocalRedis master = redis.master();
         return redis.nodes().stream().filter(n -> n != master).findFirst().orElseThrow();
-    }
-
-    private Job marked(RedisRunGuard guard, Job job) {
-        backend.twinMarks(Duration.ofMinutes(5)).mark(List.of(job.jid()));
-        await().atMost(Duration.ofSeconds(10)).until(() -> guard.knowsTwin(job.jid()));
-        return job;
-    }
-
-    private String claimKey(Job job) {
-        return backend.key("crossfade:once:" + job.jid());
     }
 
     @Test
@@ -117,11 +94,11 @@ class RunOnceFailoverTest {
     @Order(2)
     void aClaimNoReplicaConfirmedIsGivenBackAndTheCopyDeferred() throws Exception {
         RedisRunGuard guard = backend.runGuard(Duration.ofSeconds(30), Duration.ofMinutes(5));
-        Job job = marked(guard, Job.of("W"));
+        Job job = marked(backend, guard, Job.of("W"));
         LocalRedis replica = replica();
         replica.pause();
         assertEquals(Claim.IN_PROGRESS, on(copyA, () -> guard.claim(job)), "not run on a claim a failover could lose");
-        assertNull(backend.redis().get(claimKey(job)), "the unconfirmed claim was given back");
+        assertNull(backend.redis().get(claimKey(backend, job)), "the unconfirmed claim was given back");
         replica.resume();
         assertEquals(Claim.RUN, on(copyA, () -> guard.claim(job)), "the deferred copy runs once the replica is back");
     }
@@ -136,7 +113,7 @@ class RunOnceFailoverTest {
     void anOutcomeNoReplicaConfirmedSurvivesAFailover() throws Exception {
         Duration lease = Duration.ofSeconds(2);
         RedisRunGuard guard = backend.runGuard(lease, Duration.ofMinutes(5));
-        Job job = marked(guard, Job.of("W"));
+        Job job = marked(backend, guard, Job.of("W"));
         assertEquals(Claim.RUN, on(copyA, () -> guard.claim(job)));
         LocalRedis master = redis.master();
         LocalRedis replica = replica();

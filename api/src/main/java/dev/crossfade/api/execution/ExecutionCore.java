@@ -181,6 +181,15 @@ public final class ExecutionCore {
         return e == null ? null : invalid(body.payload(), body.jid(), body.fetchedFrom(), e, backend);
     }
 
+    /** As {@link #invalidBody}, with the listeners told of the dead outcome when there is one. */
+    private Outcome endIfInvalid(Job job, boolean decode, Backend backend, Instant start) {
+        Outcome invalid = invalidBody(job, decode, backend);
+        if (invalid != null) {
+            notifyFinished(invalid.job(), backend, invalid, start, Duration.ZERO);
+        }
+        return invalid;
+    }
+
     /** Runs a decoded job. Never throws: every failure is an outcome. */
     public Outcome execute(Job job, Backend backend) {
         Instant start = clock.instant();
@@ -189,9 +198,8 @@ public final class ExecutionCore {
         String wanted = job.className();
         if (found.isEmpty() && ActiveJob.isWrapper(job.className())) {
             // Rails' Active Job: the worker registered under the job_class runs the Active Job arguments.
-            Outcome invalid = invalidBody(job, true, backend);
+            Outcome invalid = endIfInvalid(job, true, backend, start);
             if (invalid != null) {
-                notifyFinished(invalid.job(), backend, invalid, start, Duration.ZERO);
                 return invalid;
             }
             Optional<String> activeJobClass = ActiveJob.jobClass(job);
@@ -207,9 +215,8 @@ public final class ExecutionCore {
             // As Sidekiq treats a class it cannot load: an error under the job's own retry policy, so in a mixed fleet
             // a job only Ruby knows goes to the retry set, where a Ruby process can pick it up.
             UnknownWorkerException e = new UnknownWorkerException(wanted, registry.classNames());
-            Outcome invalid = invalidBody(job, true, backend);
+            Outcome invalid = endIfInvalid(job, true, backend, start);
             if (invalid != null) {
-                notifyFinished(invalid.job(), backend, invalid, start, Duration.ZERO);
                 return invalid;
             }
             log.warn("{} job {} on queue '{}': {}", backend.id(), job.jid(), job.queue(), e.getMessage());
@@ -221,10 +228,9 @@ public final class ExecutionCore {
         notifyStarted(job, backend, start);
         if (job.shadow() && !reg.options().shadowSafe()) {
             Outcome outcome = new Outcome.Succeeded(job, null, false, Duration.ZERO);
-            Outcome invalid = invalidBody(job, false, backend);
+            // A listener may have read the payload and found it invalid.
+            Outcome invalid = endIfInvalid(job, false, backend, start);
             if (invalid != null) {
-                // A listener read the payload and found it invalid.
-                notifyFinished(invalid.job(), backend, invalid, start, Duration.ZERO);
                 return invalid;
             }
             notifyFinished(job, backend, outcome, start, Duration.ZERO);
@@ -235,9 +241,8 @@ public final class ExecutionCore {
             Outcome held = checkGuard(job, start);
             // A deferred copy is written again, so its payload must be a job; an acknowledged one is checked as far as
             // it was read.
-            Outcome invalid = held == null ? null : invalidBody(job, held instanceof Outcome.Retry, backend);
+            Outcome invalid = held == null ? null : endIfInvalid(job, held instanceof Outcome.Retry, backend, start);
             if (invalid != null) {
-                notifyFinished(invalid.job(), backend, invalid, start, Duration.ZERO);
                 return invalid;
             }
             if (held != null) {

@@ -57,6 +57,26 @@ public final class LuaScript {
         return pipeline.evalsha(sha, keys, args);
     }
 
+    /**
+     * Runs the script through {@code pipeline} and syncs it, loading the script first if Redis does not have it, so
+     * that what follows in the pipeline (a {@code WAIT}) runs on the connection that ran the script.
+     */
+    public Object evalSynced(UnifiedJedis redis, AbstractPipeline pipeline, List<byte[]> keys, List<byte[]> args) {
+        Response<Object> r = pipeline.evalsha(sha, keys, args);
+        pipeline.sync();
+        try {
+            return r.get();
+        } catch (JedisDataException e) {
+            if (!isNoScript(e)) {
+                throw e;
+            }
+            load(redis);
+            r = pipeline.evalsha(sha, keys, args);
+            pipeline.sync();
+            return r.get();
+        }
+    }
+
     public void load(UnifiedJedis redis) {
         redis.scriptLoad(source);
     }
