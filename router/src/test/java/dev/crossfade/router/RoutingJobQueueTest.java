@@ -270,25 +270,30 @@ class RoutingJobQueueTest {
                 "no shadow, and none expected by comparisons");
     }
 
-    @Test
-    void aKafkaWriteOfUnknownFateIsMarkedAndItsRedisCopyFenced() {
-        List<String> marked = new CopyOnWriteArrayList<>();
+    /** A router sending every job to Kafka, with a 300 ms Kafka limit, these twin marks and a 5 s fence. */
+    private RoutingJobQueue fencingRouter(TwinMarks marks) {
         FlagsFile file = FlagsFile.at(dir.resolve("flags.json"));
         file.write(new FlagsFile.Settings(100, false, 0));
         flags = RoutingFlags.start(FlagsConfig.custom()
                 .source(FlagSource.file(file.path()))
                 .meterRegistry(meters)
                 .build());
-        router = new RoutingJobQueue(
+        return new RoutingJobQueue(
                 redis.queue(),
                 kafka,
                 flags,
                 RouterConfig.custom()
                         .kafkaTimeout(Duration.ofMillis(300))
                         .meterRegistry(meters)
-                        .twinMarks(marked::addAll)
+                        .twinMarks(marks)
                         .twinFence(Duration.ofSeconds(5))
                         .build());
+    }
+
+    @Test
+    void aKafkaWriteOfUnknownFateIsMarkedAndItsRedisCopyFenced() {
+        List<String> marked = new CopyOnWriteArrayList<>();
+        router = fencingRouter(marked::addAll);
         kafkaHangs.set(true);
         Instant before = Instant.now();
         String jid = router.enqueue(Job.of("W", 1));
@@ -305,25 +310,10 @@ class RoutingJobQueueTest {
     @Test
     void aMarkNoReplicaConfirmedStillFencesTheRedisCopy() {
         List<String> marked = new CopyOnWriteArrayList<>();
-        FlagsFile file = FlagsFile.at(dir.resolve("flags.json"));
-        file.write(new FlagsFile.Settings(100, false, 0));
-        flags = RoutingFlags.start(FlagsConfig.custom()
-                .source(FlagSource.file(file.path()))
-                .meterRegistry(meters)
-                .build());
-        router = new RoutingJobQueue(
-                redis.queue(),
-                kafka,
-                flags,
-                RouterConfig.custom()
-                        .kafkaTimeout(Duration.ofMillis(300))
-                        .meterRegistry(meters)
-                        .twinMarks(jids -> {
-                            marked.addAll(jids);
-                            throw new TwinMarks.Unconfirmed("only 0 of 1 replica(s) acknowledged the write", null);
-                        })
-                        .twinFence(Duration.ofSeconds(5))
-                        .build());
+        router = fencingRouter(jids -> {
+            marked.addAll(jids);
+            throw new TwinMarks.Unconfirmed("only 0 of 1 replica(s) acknowledged the write", null);
+        });
         kafkaHangs.set(true);
         Instant before = Instant.now();
         String jid = router.enqueue(Job.of("W", 1));
