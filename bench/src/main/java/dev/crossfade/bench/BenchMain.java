@@ -26,8 +26,8 @@ import java.util.Set;
  *   --jobs N        jobs per throughput figure (default 100000; Kafka's figures use KafkaBench.SCALE × N)
  *   --rounds N      rounds of the enqueue and processing figures, median reported (default 3)
  *   --latency-s N   measured seconds of each latency figure (default 10)
- *   --only LIST     some of redis,kafka,router,scaling,backlog (default all); kafka-share: share-group processing
- *                   alone
+ *   --only LIST     some of redis,kafka,router,scaling,backlog (default all); one Kafka figure alone:
+ *                   kafka-enqueue, kafka-group, kafka-share or kafka-latency
  *   --quick         a smoke run: --jobs 10000 --rounds 1 --latency-s 3, report not written to docs
  *   --out FILE      the Markdown file to update (default docs/benchmarks.md)
  * </pre>
@@ -81,8 +81,12 @@ public final class BenchMain {
             }
             if (only.contains("kafka")) {
                 attempt("kafka", errors, () -> new KafkaBench(ctx).run(report));
-            } else if (only.contains("kafka-share")) {
-                attempt("kafka-share", errors, () -> new KafkaBench(ctx).runShare(report));
+            } else {
+                for (String part : List.of("kafka-enqueue", "kafka-group", "kafka-share", "kafka-latency")) {
+                    if (only.contains(part)) {
+                        attempt(part, errors, () -> new KafkaBench(ctx).runPart(part, report));
+                    }
+                }
             }
             if (only.contains("router")) {
                 attempt("router", errors, () -> new RouterBench(ctx).run(report));

@@ -87,9 +87,16 @@ final class KafkaBench {
                 + "key (the jid) and `class`/`jid`/`attempt` headers.");
     }
 
-    /** Share-group processing alone ({@code --only kafka-share}), for work on that runner. */
-    void runShare(Report report) {
-        processing(report.section("Kafka"), KafkaBackendConfig.Mode.SHARE);
+    /** One figure alone ({@code --only kafka-group} and so on), for work on that path. */
+    void runPart(String part, Report report) {
+        Report.Section s = report.section("Kafka");
+        switch (part) {
+            case "kafka-enqueue" -> enqueue(s);
+            case "kafka-group" -> processing(s, KafkaBackendConfig.Mode.GROUP);
+            case "kafka-share" -> processing(s, KafkaBackendConfig.Mode.SHARE);
+            case "kafka-latency" -> latency(s);
+            default -> throw new IllegalArgumentException("unknown part " + part);
+        }
     }
 
     private KafkaBackend backend(String prefix, KafkaBackendConfig.Mode mode) {

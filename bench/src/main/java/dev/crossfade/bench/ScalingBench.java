@@ -60,7 +60,7 @@ final class ScalingBench {
                 Locale.ROOT,
                 "Runtime: what `crossfade work --backends B --concurrency N` builds (`Node.workers`, default settings: "
                         + "run-once guard, job metrics, shadow comparator, unknown-class watch), N the row's threads; "
-                        + "Redis with reliable fetch, Kafka in group mode with ordering `key` (one lane per record key, "
+                        + "Redis with reliable fetch, Kafka in group mode with ordering `key` (one chain of jobs per record key, "
                         + "the jid here, so N jobs run at once on the topic's %d partitions). One runtime (and, on Kafka, one fresh topic and group) per backend "
                         + "and thread count, after a %,d-job no-op warm-up at 10 threads: the no-op jobs are enqueued "
                         + "before it starts; then each sleep workload is enqueued to the running runtime once the "

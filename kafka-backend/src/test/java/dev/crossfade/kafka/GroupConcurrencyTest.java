@@ -69,7 +69,7 @@ class GroupConcurrencyTest {
     }
 
     @Test
-    void jobsSharingARoutingKeyRunInEnqueueOrder(KafkaService kafka, TestNamespace ns) {
+    void jobsSharingARoutingKeyRunInEnqueueOrder(KafkaService kafka, TestNamespace ns) throws InterruptedException {
         String prefix = ns.value().replaceAll("[^a-zA-Z0-9._-]", "").toLowerCase();
         try (KafkaBackend backend =
                 KafkaBackend.create(KafkaFixture.config(kafka.bootstrapServers(), prefix, KafkaBackendConfig.Mode.GROUP)
@@ -89,26 +89,26 @@ class GroupConcurrencyTest {
                         seen.computeIfAbsent(key, k -> new CopyOnWriteArrayList<>())
                                 .add(seq);
                         // Later jobs of the key would overtake this one if they were allowed to run beside it.
-                        Thread.sleep(seq % 3 == 0 ? 15 : 1);
+                        Thread.sleep(20);
                         busy.get(key).decrementAndGet();
                         done.incrementAndGet();
                     })
                     .build();
             List<String> keys = List.of("account-1", "account-2", "account-3", "account-4");
             int perKey = 15;
-            for (int i = 0; i < perKey; i++) {
-                for (String k : keys) {
-                    backend.queue()
-                            .enqueue(Job.builder("Ordered")
-                                    .args(k, i)
-                                    .routingKey(k)
-                                    .build());
-                }
+            // Half the jobs wait in the topic (one poll brings several of a key), the rest arrive one by one while
+            // earlier jobs of their key still run (each poll brings one, to wait behind the running one).
+            for (int i = 0; i < perKey / 2; i++) {
+                enqueueWave(backend, keys, i);
             }
             WorkerRuntime workers =
                     backend.workers(ExecutionCore.builder(registry).build(), Set.of("default"), 10);
             workers.start();
             try {
+                await().atMost(Duration.ofSeconds(30)).until(() -> done.get() > 0);
+                for (int i = perKey / 2; i < perKey; i++) {
+                    enqueueWave(backend, keys, i);
+                }
                 await().atMost(Duration.ofSeconds(60)).until(() -> done.get() == keys.size() * perKey);
             } finally {
                 workers.stop(Duration.ofSeconds(10));
@@ -121,6 +121,13 @@ class GroupConcurrencyTest {
                 assertEquals(inOrder, seen.get(k), "jobs of " + k + " in enqueue order");
             }
             assertEquals(List.of(), overlaps, "jobs of one key never ran at the same time");
+        }
+    }
+
+    private static void enqueueWave(KafkaBackend backend, List<String> keys, int seq) {
+        for (String k : keys) {
+            backend.queue()
+                    .enqueue(Job.builder("Ordered").args(k, seq).routingKey(k).build());
         }
     }
 }

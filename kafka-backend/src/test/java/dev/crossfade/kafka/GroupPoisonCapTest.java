@@ -36,7 +36,7 @@ class GroupPoisonCapTest {
                 FaultTestSupport.config(kafka.bootstrapServers(), prefix, KafkaBackendConfig.Mode.GROUP)
                         .maxRecoveries(MAX_RECOVERIES)
                         .build())) {
-            // One routing key: the poison job and the jobs behind it share a partition (and a lane).
+            // One routing key: the poison job and the jobs behind it share a partition (and an ordering chain).
             String poison = backend.queue()
                     .enqueue(Job.builder("HaltWorker").routingKey("account-7").build());
             List<String> behind = new ArrayList<>();

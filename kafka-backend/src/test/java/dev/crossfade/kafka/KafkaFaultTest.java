@@ -250,7 +250,7 @@ class KafkaFaultTest {
                         kafka.bootstrapServers(), prefix(ns), mode)
                 .commitInterval(Duration.ZERO)
                 .maxPollRecords(100)
-                // No rerun after a graceful change holds for one lane per partition: with KEY (the default) or NONE,
+                // No rerun after a graceful change holds for one chain per partition: with KEY (the default) or NONE,
                 // jobs finished past a queued one that the revoke left unstarted run again (at-least-once).
                 .ordering(KafkaBackendConfig.Ordering.PARTITION)
                 .build())) {
@@ -259,7 +259,7 @@ class KafkaFaultTest {
             Map<String, WorkerRuntime> members = new LinkedHashMap<>();
             try {
                 // A fresh batch before each change, so every change happens with jobs queued and running whatever
-                // the throughput (share mode runs far faster than group mode's one lane per partition).
+                // the throughput (share mode runs far faster than group mode's one chain per partition).
                 jids.addAll(batch(backend, 400));
                 log.event("a starts");
                 members.put("a", member(backend, log, "a"));

@@ -1,5 +1,7 @@
 package dev.crossfade.kafka.internal;
 
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
 import java.util.List;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 
@@ -15,14 +17,32 @@ import org.apache.kafka.clients.consumer.ConsumerRecord;
  * no longer count: the partition is gone, so retry/DLQ writes are skipped and the record runs again elsewhere).
  * {@code running} and {@code abandoned} are both volatile and set/checked in opposite orders by the two threads, so
  * either the worker sees the abandonment or the poll thread sees the running record; never neither.
+ *
+ * <p>Ordering is a chain: a chunk that must run after another (same key, or same partition) is handed to it with
+ * {@link #follow}, and the thread that runs the first runs the second when done ({@link #passOn}). One compare-and-set
+ * on each side decides whether the successor was handed over in time or must be started anew.
  */
 public final class Chunk {
+    /** {@link #successor} once the chunk's thread has moved on: a later chunk of its key must be started anew. */
+    private static final Object PASSED = new Object();
+
+    private static final VarHandle SUCCESSOR;
+
+    static {
+        try {
+            SUCCESSOR = MethodHandles.lookup().findVarHandle(Chunk.class, "successor", Object.class);
+        } catch (ReflectiveOperationException e) {
+            throw new ExceptionInInitializerError(e);
+        }
+    }
+
     // Null once released: a finished chunk may wait for the next commit, and its records should not (at these rates
     // they would survive young collections, and copying them cost more than running the jobs).
     private volatile List<ConsumerRecord<byte[], byte[]>> records;
     private final int size;
     private final long bytes;
     private final long firstTimestamp;
+    private final long firstOffset;
     private final long lastOffset;
     private final Object owner;
     private final long polledAtNanos;
@@ -32,6 +52,8 @@ public final class Chunk {
     private volatile boolean running;
     private volatile boolean abandoned;
     private volatile boolean closed;
+    // null, the next chunk of this chunk's ordering, or PASSED.
+    private volatile Object successor;
 
     /**
      * @param owner    the runner's per-partition state (or batch), for its own bookkeeping
@@ -46,6 +68,7 @@ public final class Chunk {
         }
         this.bytes = b;
         this.firstTimestamp = records.isEmpty() ? -1 : records.get(0).timestamp();
+        this.firstOffset = records.isEmpty() ? -1 : records.get(0).offset();
         this.lastOffset =
                 records.isEmpty() ? -1 : records.get(records.size() - 1).offset();
         this.owner = owner;
@@ -70,6 +93,11 @@ public final class Chunk {
     /** The timestamp of the first record (-1 when empty), kept after {@link #release()}. */
     public long firstTimestamp() {
         return firstTimestamp;
+    }
+
+    /** The offset of the first record (-1 when empty), kept after {@link #release()}. */
+    public long firstOffset() {
+        return firstOffset;
     }
 
     /** The offset of the last record (-1 when empty), kept after {@link #release()}. */
@@ -164,5 +192,23 @@ public final class Chunk {
 
     public boolean isClosed() {
         return closed;
+    }
+
+    /**
+     * Poll thread: hands {@code next} to the thread running this chunk, to run after it. False when that thread has
+     * already moved on ({@link #passOn}): the caller must start {@code next} itself.
+     */
+    public boolean follow(Chunk next) {
+        return SUCCESSOR.compareAndSet(this, null, next);
+    }
+
+    /** Worker thread, once done with this chunk: the chunk to run next on this thread, or null. */
+    public Chunk passOn() {
+        return SUCCESSOR.compareAndExchange(this, null, PASSED) instanceof Chunk next ? next : null;
+    }
+
+    /** This chunk's thread has moved on with no successor: nothing of its ordering is queued or running. */
+    public boolean passed() {
+        return successor == PASSED;
     }
 }

@@ -2,9 +2,9 @@ package dev.crossfade.kafka.internal;
 
 import dev.crossfade.kafka.KafkaBackendConfig;
 import io.github.resilience4j.core.IntervalFunction;
-import java.nio.ByteBuffer;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Collection;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
@@ -25,8 +25,8 @@ import org.slf4j.LoggerFactory;
 /**
  * One consumer of a {@link GroupRunner} and its poll loop, over some topics in one group: a queue's jobs topic, or (in
  * a group of its own, so that they never take a member's share of job partitions) its shadow topic. It splits fetched
- * records into chunks per partition and lane, hands them to the runner's workers once announced, pauses partitions
- * past their buffer bounds, and handles rebalances and the final commit. Each member's partitions ({@link
+ * records into chunks per partition and ordering key, hands them to the runner's workers once announced, pauses
+ * partitions past their buffer bounds, and handles rebalances and the final commit. Each member's partitions ({@link
  * PartitionState}), commits ({@link OffsetCommits}) and rebalances are its own; the worker pool is the runner's.
  */
 final class GroupMember {
@@ -41,6 +41,9 @@ final class GroupMember {
     private final List<String> topics;
     private final String label;
     private final Map<TopicPartition, PartitionState> states = new HashMap<>();
+    /** Chunks a {@link #release()} pass found ready, started together at its end. */
+    private final List<Chunk> starting = new ArrayList<>();
+
     private final GroupRunner runner;
     private final KafkaBackendConfig config;
     private final String name;
@@ -60,9 +63,34 @@ final class GroupMember {
 
     void start() {
         consumer = new KafkaConsumer<>(runner.parts.clients().consumer(groupId, name + label));
-        // One poll's worth of records announced ahead: they arrive announced and start at once.
-        commits = new OffsetCommits(consumer, states, config.commitInterval(), config.maxPollRecords(), name);
+        // Two polls' worth of records announced ahead: a poll's records are covered by the commit sent a poll earlier,
+        // so they start without waiting for the acknowledgement of the one just sent.
+        commits = new OffsetCommits(consumer, states, config.commitInterval(), 2 * config.maxPollRecords(), name);
         runner.startLoop(this::pollLoop, label + "-poll");
+    }
+
+    /** The ordering key of PARTITION: one chain for all of a partition's chunks. */
+    private static final Object WHOLE_PARTITION = new Object();
+
+    /** A record key as an ordering key, its hash computed once (it is looked up twice per chunk). */
+    private static final class Key {
+        private final byte[] bytes;
+        private final int hash;
+
+        Key(byte[] bytes) {
+            this.bytes = bytes;
+            this.hash = Arrays.hashCode(bytes);
+        }
+
+        @Override
+        public boolean equals(Object o) {
+            return o instanceof Key k && hash == k.hash && Arrays.equals(bytes, k.bytes);
+        }
+
+        @Override
+        public int hashCode() {
+            return hash;
+        }
     }
 
     private static List<List<ConsumerRecord<byte[], byte[]>>> split(int n) {
@@ -144,16 +172,21 @@ final class GroupMember {
                 }
             }
             switch (config.ordering()) {
-                case PARTITION -> st.held.add(new PartitionState.Held(st.track(list, now), null, false));
+                case PARTITION -> st.held.add(new PartitionState.Held(st.track(list, now), WHOLE_PARTITION, false));
                 case KEY -> {
-                    // One lane per key: jobs of one key run in offset order, jobs of different keys never wait for
-                    // each other (a shared bucket would make a slow job hold up unrelated keys).
-                    Map<ByteBuffer, List<ConsumerRecord<byte[], byte[]>>> byKey = new LinkedHashMap<>();
+                    // One chain per key: jobs of one key run in offset order, jobs of different keys never wait for
+                    // each other (a shared bucket would make a slow job hold up unrelated keys). A record without a
+                    // key is ordered with nothing.
+                    Map<Key, List<ConsumerRecord<byte[], byte[]>>> byKey = new LinkedHashMap<>();
                     for (ConsumerRecord<byte[], byte[]> r : list) {
-                        byKey.computeIfAbsent(GroupRunner.laneKey(r), k -> new ArrayList<>(1))
-                                .add(r);
+                        if (r.key() == null) {
+                            st.held.add(new PartitionState.Held(st.track(List.of(r), now), null, false));
+                        } else {
+                            byKey.computeIfAbsent(new Key(r.key()), k -> new ArrayList<>(1))
+                                    .add(r);
+                        }
                     }
-                    for (Map.Entry<ByteBuffer, List<ConsumerRecord<byte[], byte[]>>> e : byKey.entrySet()) {
+                    for (Map.Entry<Key, List<ConsumerRecord<byte[], byte[]>>> e : byKey.entrySet()) {
                         st.held.add(new PartitionState.Held(st.track(e.getValue(), now), e.getKey(), false));
                     }
                 }
@@ -177,6 +210,14 @@ final class GroupMember {
      * DLQ once it took down {@code maxRecoveries} owners, the last time running alone).
      */
     private void release() {
+        try {
+            releaseHeld();
+        } finally {
+            runner.startAll(starting);
+        }
+    }
+
+    private void releaseHeld() {
         for (PartitionState st : states.values()) {
             if (st.recovery != null) {
                 recover(st);
@@ -185,7 +226,6 @@ final class GroupMember {
                 continue;
             }
             if (!st.held.isEmpty() && st.held.peekFirst().chunk().lastOffset() <= st.announced) {
-                st.pruneIdleLanes();
                 while (!st.held.isEmpty() && st.held.peekFirst().chunk().lastOffset() <= st.announced) {
                     submit(st, st.held.pollFirst());
                 }
@@ -193,18 +233,10 @@ final class GroupMember {
         }
     }
 
-    /** Hands a chunk to the lane its ordering gives (resolved now: an idle lane may have been forgotten since). */
+    /** Hands a chunk to the workers, after the last chunk of its key still running. */
     private void submit(PartitionState st, PartitionState.Held h) {
-        switch (config.ordering()) {
-            case KEY ->
-                st.keyLane(
-                                h.key() != null
-                                        ? h.key()
-                                        : GroupRunner.laneKey(
-                                                h.chunk().records().get(0)))
-                        .submit(h.chunk());
-            case PARTITION -> st.lane(0).submit(h.chunk());
-            case NONE -> runner.pool.execute(() -> runner.process(h.chunk()));
+        if (!st.queueBehind(h.chunk(), h.key())) {
+            starting.add(h.chunk());
         }
     }
 
@@ -228,7 +260,6 @@ final class GroupMember {
                 rec.wholeRangeReleased = true;
             }
             if (!st.held.isEmpty() && st.held.peekFirst().suspect()) {
-                st.pruneIdleLanes();
                 while (!st.held.isEmpty() && st.held.peekFirst().suspect()) {
                     submit(st, st.held.pollFirst());
                 }
@@ -385,7 +416,7 @@ final class GroupMember {
             }
             Map<TopicPartition, Long> ends = endsOfMarked(committed);
             for (TopicPartition tp : partitions) {
-                PartitionState st = new PartitionState(tp, () -> new Lane(runner.pool, runner::process), concurrency);
+                PartitionState st = new PartitionState(tp, concurrency);
                 if (states.putIfAbsent(tp, st) != null) {
                     continue;
                 }

@@ -2,36 +2,37 @@ package dev.crossfade.kafka.internal;
 
 import dev.crossfade.api.execution.ExecutionCore;
 import dev.crossfade.kafka.KafkaBackendConfig;
-import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import org.apache.kafka.clients.consumer.ConsumerRecord;
+import java.util.concurrent.atomic.AtomicInteger;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
  * Consumer-group mode: one poll thread owns a {@code KafkaConsumer}; a pool of {@code concurrency} threads runs the
  * jobs. Obtained from {@code KafkaBackend.workers}. Its parts: {@link GroupMember} (one consumer's poll loop and
- * rebalances), {@link PartitionState} (a partition's chunks, lanes and recovery), {@link OffsetCommits} (commits and
- * what they announce), {@link JobExecution} (running a job and writing its outcome).
+ * rebalances), {@link PartitionState} (a partition's chunks, their order and recovery), {@link OffsetCommits}
+ * (commits and what they announce), {@link JobExecution} (running a job and writing its outcome).
  *
  * <p><b>Groups.</b> Each queue has a consumer (a {@code Member}, with its own poll thread) in the queue's group, and
  * one in a group of its own for the queue's shadow topic; all share the pool.
  *
  * <p><b>Poison cap.</b> Fetched records start only once a commit announcing them (its metadata, a {@link CrashMark})
- * was acknowledged (commits announce a poll's worth of records ahead, so this costs no wait in the steady state), so the next owner of a partition knows which jobs were in flight when its owner died; it runs
- * those one at a time, each after a synchronous commit naming it, and dead-letters one that was in flight in
- * {@code maxRecoveries} deaths, the last time alone.
+ * was acknowledged (commits announce two polls' worth of records ahead, so this costs no wait in the steady state),
+ * so the next owner of a partition knows which jobs were in flight when its owner died; it runs those one at a time,
+ * each after a synchronous commit naming it, and dead-letters one that was in flight in {@code maxRecoveries} deaths,
+ * the last time alone.
  *
  * <p><b>At least once.</b> Offsets are committed only past records that finished: ran, were scheduled for retry, or
  * were dead-lettered (both only after the broker acked the write). Every record finishes, whatever it holds and
  * whatever fails on the way ({@link OutcomeWriter}), so no record holds its partition's commit point; and the poll loop
- * outlives any error, backing off and going on. Each partition's records are split into chunks
- * run in order, and the committable offset is the smallest first-unfinished offset of its chunks, so commits are exact
- * whatever the {@link KafkaBackendConfig.Ordering ordering}: per key (the default: one lane per record key in
- * flight, so {@code concurrency} jobs run at once however few the partitions), per partition (one lane per partition),
- * or none (round-robin chunks).
+ * outlives any error, backing off and going on. Each partition's records are split into chunks run in order, and the
+ * committable offset is the smallest first-unfinished offset of its chunks, so commits are exact whatever the
+ * {@link KafkaBackendConfig.Ordering ordering}: per key (the default: one chain of chunks per record key in flight, so
+ * {@code concurrency} jobs run at once however few the partitions), per partition (one chain per partition), or none
+ * (round-robin chunks). A chunk that must wait for another is handed to the thread running that one
+ * ({@link Chunk#follow}), so no thread blocks on an ordering.
  *
  * <p><b>Rebalances</b> are incremental (KIP-848 {@code group.protocol=consumer} by default, or cooperative-sticky on
  * the classic protocol): only moved partitions stop. A revoked partition starts no further job, its running jobs get
@@ -99,18 +100,38 @@ public final class GroupRunner extends KafkaRunner {
         }
     }
 
-    /** A record's ordering key; a record without a key is ordered with nothing (its offset stands in). */
-    static ByteBuffer laneKey(ConsumerRecord<byte[], byte[]> r) {
-        return r.key() != null
-                ? ByteBuffer.wrap(r.key())
-                : ByteBuffer.allocate(Long.BYTES + 1)
-                        .put((byte) 0xff)
-                        .putLong(r.offset())
-                        .flip();
+    /**
+     * Starts chunks on the pool: a task per thread that could take one (not one per chunk: a poll brings thousands),
+     * each taking the next chunk not yet taken until none is left, so a slow job holds up no other chunk. Empties
+     * {@code ready} first, so no chunk is started twice.
+     */
+    void startAll(List<Chunk> ready) {
+        int n = ready.size();
+        if (n == 0) {
+            return;
+        }
+        Chunk[] batch = ready.toArray(new Chunk[0]);
+        ready.clear();
+        AtomicInteger next = new AtomicInteger();
+        Runnable task = () -> {
+            for (int i; (i = next.getAndIncrement()) < batch.length; ) {
+                process(batch[i]);
+            }
+        };
+        for (int t = Math.min(concurrency, n); t > 0; t--) {
+            pool.execute(task);
+        }
     }
 
-    /** Runs a chunk on a worker thread. Never throws: a lane must survive any job. */
-    void process(Chunk c) {
+    /** Runs a chunk on a worker thread, then each chunk handed to it to run after. Never throws. */
+    void process(Chunk first) {
+        for (Chunk c = first; c != null; c = c.passOn()) {
+            runChunk(c);
+        }
+    }
+
+    /** Never throws: the chunks that follow it must still run. */
+    private void runChunk(Chunk c) {
         PartitionState st = (PartitionState) c.owner();
         long start = System.nanoTime();
         int ran = 0;

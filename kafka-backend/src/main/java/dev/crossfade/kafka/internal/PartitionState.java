@@ -1,31 +1,32 @@
 package dev.crossfade.kafka.internal;
 
-import java.nio.ByteBuffer;
 import java.util.ArrayDeque;
 import java.util.HashMap;
-import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
-import java.util.function.Supplier;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.common.TopicPartition;
 
 /**
  * One assigned partition of a consumer-group member: its fetched chunks (what the commit point is computed from), the
- * chunks held until a commit announces them, its lanes, what was committed and announced, and a recovery in progress.
- * Touched by the poll thread only, except the outstanding counts ({@link #settled}).
+ * chunks held until a commit announces them, the last chunk of each ordering key, what was committed and announced,
+ * and a recovery in progress. Touched by the poll thread only, except the outstanding counts ({@link #settled}).
  */
 final class PartitionState {
     final TopicPartition tp;
     final ArrayDeque<Chunk> chunks = new ArrayDeque<>();
     final AtomicInteger outstanding = new AtomicInteger();
     final AtomicLong outstandingBytes = new AtomicLong();
-    private final Map<Integer, Lane> lanes = new HashMap<>();
-    private final Map<ByteBuffer, Lane> keyLanes = new HashMap<>();
-    private final Supplier<Lane> newLane;
+    /**
+     * The last chunk handed out per ordering key: the next chunk of that key runs after it. Entries whose chunk's
+     * thread moved on are pruned, so the map holds about the keys in flight.
+     */
+    private final Map<Object, Chunk> tails = new HashMap<>();
+
     private final int concurrency;
+    private int pruneAt;
     /** Fetched chunks not yet handed to the workers, in offset order. */
     final ArrayDeque<Held> held = new ArrayDeque<>();
 
@@ -42,10 +43,10 @@ final class PartitionState {
 
     boolean paused;
 
-    PartitionState(TopicPartition tp, Supplier<Lane> newLane, int concurrency) {
+    PartitionState(TopicPartition tp, int concurrency) {
         this.tp = tp;
-        this.newLane = newLane;
         this.concurrency = concurrency;
+        this.pruneAt = 4 * concurrency;
     }
 
     /** A new chunk of this partition's records, tracked for commits and counted for backpressure. */
@@ -63,22 +64,24 @@ final class PartitionState {
         outstandingBytes.addAndGet(-c.bytes());
     }
 
-    Lane lane(int id) {
-        return lanes.computeIfAbsent(id, i -> newLane.get());
-    }
-
-    Lane keyLane(ByteBuffer key) {
-        return keyLanes.computeIfAbsent(key, k -> newLane.get());
-    }
-
     /**
-     * Forgets lanes with nothing queued or running, so the map holds at most the keys in flight. Only the poll thread
-     * submits, so an idle lane removed here can receive nothing more.
+     * Queues a chunk to run after the last one handed out with the same key ({@code null}: ordered with nothing).
+     * False when there is none still running: the caller must start the chunk.
      */
-    void pruneIdleLanes() {
-        if (keyLanes.size() > 4 * concurrency) {
-            keyLanes.values().removeIf(Lane::idle);
+    boolean queueBehind(Chunk c, Object key) {
+        if (key == null) {
+            return false;
         }
+        Chunk tail = tails.put(key, c);
+        if (tail != null && tail.follow(c)) {
+            return true;
+        }
+        if (tails.size() > pruneAt) {
+            // A passed tail can receive nothing more; pruning at twice the size left keeps this O(1) per chunk.
+            tails.values().removeIf(Chunk::passed);
+            pruneAt = Math.max(4 * concurrency, 2 * tails.size());
+        }
+        return false;
     }
 
     /** Whether the next commit should announce further ahead: fetching has used half of what was announced. */
@@ -103,13 +106,17 @@ final class PartitionState {
 
     /** The offset to commit: the first unfinished one, or one past the last fetched; -1 when nothing fetched. */
     long commitPoint() {
+        while (!chunks.isEmpty() && chunks.peekFirst().firstUnfinishedOffset() < 0) {
+            chunks.pollFirst();
+        }
+        // Chunks are tracked in order of their first offsets, so the scan ends at the first one past the minimum.
         long min = Long.MAX_VALUE;
-        for (Iterator<Chunk> it = chunks.iterator(); it.hasNext(); ) {
-            Chunk c = it.next();
+        for (Chunk c : chunks) {
+            if (c.firstOffset() >= min) {
+                break;
+            }
             long u = c.firstUnfinishedOffset();
-            if (u < 0) {
-                it.remove();
-            } else if (u < min) {
+            if (u >= 0 && u < min) {
                 min = u;
             }
         }
@@ -120,8 +127,8 @@ final class PartitionState {
         return highest < 0 ? -1 : highest + 1;
     }
 
-    /** A fetched chunk waiting to be handed to the workers; {@code key} names its lane in KEY ordering. */
-    record Held(Chunk chunk, ByteBuffer key, boolean suspect) {}
+    /** A fetched chunk waiting to be handed to the workers; {@code key} orders it (null: with nothing). */
+    record Held(Chunk chunk, Object key, boolean suspect) {}
 
     /** A partition whose previous owner died with jobs in flight (see {@link CrashMark}). */
     static final class Recovery {

@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.List;
@@ -82,5 +83,24 @@ class ChunkTest {
         assertFalse(chunk.begin());
         assertFalse(chunk.isRunning());
         assertEquals(40, chunk.firstUnfinishedOffset());
+    }
+
+    @Test
+    void aChunkFollowedBeforeItsThreadMovesOnIsRunByThatThread() {
+        Chunk next = new Chunk(List.of(record(43)), "owner", 0, false);
+        assertTrue(chunk.follow(next));
+        assertSame(next, chunk.passOn(), "the thread that ran the chunk runs its successor");
+        assertFalse(chunk.passed());
+        assertNull(next.passOn());
+        assertTrue(next.passed());
+    }
+
+    @Test
+    void aChunkCannotFollowOneWhoseThreadMovedOn() {
+        assertNull(chunk.passOn());
+        assertTrue(chunk.passed());
+        assertFalse(
+                chunk.follow(new Chunk(List.of(record(43)), "owner", 0, false)),
+                "nobody would run it: the caller must start it");
     }
 }
