@@ -34,9 +34,6 @@ import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.config.ConfigResource;
-import org.apache.kafka.common.header.Header;
-import org.apache.kafka.common.header.internals.RecordHeader;
-import org.apache.kafka.common.header.internals.RecordHeaders;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.apache.kafka.tools.ConsumerPerformance;
 import org.apache.kafka.tools.ProducerPerformance;
@@ -84,7 +81,7 @@ final class KafkaBench {
                 + String.join(" ", BenchContext.BROKER_JVM_OPTIONS)
                 + "), 6 partitions per topic, replication 1; "
                 + "Crossfade record value " + ctx.payloads().encodedSize() + " bytes of Sidekiq JSON plus a 24-byte "
-                + "key (the jid) and `class`/`jid`/`attempt` headers.");
+                + "key (the jid) and a `crossfade-job` header (attempt, jid and class).");
     }
 
     /** One figure alone ({@code --only kafka-group} and so on), for work on that path. */
@@ -185,7 +182,7 @@ final class KafkaBench {
                     + Payloads.TARGET_BYTES + " --throughput -1 --command-property acks=all enable.idempotence=true "
                     + "linger.ms=5` on the same topic (Kafka's default linger; fully asynchronous sends, random "
                     + "payload, no key, no headers). Plain `KafkaProducer`: the records Crossfade sends (the jobs' "
-                    + "encoded JSON, the jid as key, `class`/`jid`/`attempt` headers), encoded beforehand and sent "
+                    + "encoded JSON, the jid as key, the `crossfade-job` header), encoded beforehand and sent "
                     + "the way ProducerPerformance sends (one thread, asynchronous, its settings, so Kafka's default "
                     + "batch.size of 16384 where Crossfade's is 65536); it measures what "
                     + "the record itself costs Kafka's client and broker, apart from Crossfade's code. `enqueueAllAsync`: "
@@ -214,12 +211,8 @@ final class KafkaBench {
             Instant now = Instant.now();
             for (Job job : ctx.payloads().batch(0, BATCH)) {
                 byte[] jid = Hdr.bytes(job.jid());
-                RecordHeaders h = new RecordHeaders(new Header[] {
-                    new RecordHeader(Hdr.CLASS, Hdr.bytes(job.className())),
-                    new RecordHeader(Hdr.JID, jid),
-                    new RecordHeader(Hdr.ATTEMPT, Hdr.bytes(job.attempt()))
-                });
-                records.add(new ProducerRecord<>(topic, null, null, jid, codec.encodeEnqueued(job, now), h));
+                records.add(new ProducerRecord<>(
+                        topic, null, null, jid, codec.encodeEnqueued(job, now), Hdr.jobHeaders(job, jid)));
             }
             Map<String, Object> p = new HashMap<>();
             p.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
@@ -383,38 +376,41 @@ final class KafkaBench {
                 Report.percent(c / r),
                 group ? "(report; aim 50%)" : "≥ 80%",
                 group ? null : c / r >= 0.8));
-        s.note("Processing (" + m + "): median of " + ctx.rounds() + " rounds; in each, " + n + " jobs already in the "
-                + "topic, after an untimed warm-up round of each side. "
-                + "Crossfade: `" + (mode == KafkaBackendConfig.Mode.GROUP ? "GroupRunner" : "ShareRunner")
-                + "` from `KafkaBackend.workers(core, {default}, " + THREADS + ")`, default settings ("
-                + (mode == KafkaBackendConfig.Mode.GROUP
-                        ? "ordering "
-                                + KafkaBackendConfig.custom()
-                                        .bootstrapServers(bootstrap)
-                                        .build()
-                                        .ordering()
-                                + ", commit every 500 ms"
-                        : shareSettings(mode))
-                + "), time from the first job's start "
-                + "to the last job's finish. Reference, after each round: " + refName + " reading the first " + (2 * n)
-                + " records of the same topic with a fresh group; its `" + refKey + "`"
-                + (refKey.startsWith("fetch")
-                        ? " (excludes the group join, as Crossfade's time does)"
-                        : " (includes its group join)")
-                + ". "
-                + "Spring Kafka " + SPRING_KAFKA + ", in each round beside Crossfade (who goes first alternates), "
-                + "reading the same round's records in a group of its own, time from the first record's start to the "
-                + "last one's finish: "
-                + (group
-                        ? "a `ConcurrentMessageListenerContainer` of " + PARTITIONS
-                                + " consumers (concurrency = partitions), batch acknowledgement"
-                        : "a "
-                                + "`ShareKafkaMessageListenerContainer` of " + THREADS
-                                + " share consumers (concurrency = Crossfade's "
-                                + "threads), implicit acknowledgement")
-                + ", `JacksonJsonDeserializer` into the record of Sidekiq's "
-                + "fields, a no-op record listener. Crossfade builds each job from its record's `class`, `jid` and "
-                + "`attempt` headers and decodes the JSON only when something reads more (the no-op worker does not).");
+        s.note(
+                "Processing (" + m + "): median of " + ctx.rounds() + " rounds; in each, " + n + " jobs already in the "
+                        + "topic, after an untimed warm-up round of each side. "
+                        + "Crossfade: `" + (mode == KafkaBackendConfig.Mode.GROUP ? "GroupRunner" : "ShareRunner")
+                        + "` from `KafkaBackend.workers(core, {default}, " + THREADS + ")`, default settings ("
+                        + (mode == KafkaBackendConfig.Mode.GROUP
+                                ? "ordering "
+                                        + KafkaBackendConfig.custom()
+                                                .bootstrapServers(bootstrap)
+                                                .build()
+                                                .ordering()
+                                        + ", commit every 500 ms"
+                                : shareSettings(mode))
+                        + "), time from the first job's start "
+                        + "to the last job's finish. Reference, after each round: " + refName + " reading the first "
+                        + (2 * n)
+                        + " records of the same topic with a fresh group; its `" + refKey + "`"
+                        + (refKey.startsWith("fetch")
+                                ? " (excludes the group join, as Crossfade's time does)"
+                                : " (includes its group join)")
+                        + ". "
+                        + "Spring Kafka " + SPRING_KAFKA
+                        + ", in each round beside Crossfade (who goes first alternates), "
+                        + "reading the same round's records in a group of its own, time from the first record's start to the "
+                        + "last one's finish: "
+                        + (group
+                                ? "a `ConcurrentMessageListenerContainer` of " + PARTITIONS
+                                        + " consumers (concurrency = partitions), batch acknowledgement"
+                                : "a "
+                                        + "`ShareKafkaMessageListenerContainer` of " + THREADS
+                                        + " share consumers (concurrency = Crossfade's "
+                                        + "threads), implicit acknowledgement")
+                        + ", `JacksonJsonDeserializer` into the record of Sidekiq's "
+                        + "fields, a no-op record listener. Crossfade builds each job from its record's `crossfade-job` "
+                        + "header (attempt, jid, class) and decodes the JSON only when something reads more (the no-op worker does not).");
     }
 
     private String shareSettings(KafkaBackendConfig.Mode mode) {

@@ -36,11 +36,13 @@ import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.header.Header;
 import org.apache.kafka.common.header.internals.RecordHeader;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
-import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /**
- * Records with Crossfade's {@code class}, {@code jid} and {@code attempt} headers are run from those, their payload
+ * Records with Crossfade's {@code crossfade-job} header (or, as earlier versions and other producers write them, its
+ * {@code class}, {@code jid} and {@code attempt} headers) are run from those, their payload
  * decoded only when read. Behind valid headers, a corrupt payload still ends in the DLQ as an invalid payload with the
  * decode error, whether the worker reads its args, fails (which would otherwise retry it) or swallows the decode
  * error; a shadow copy in the jobs topic (as older versions wrote them) is still not run for real; a good record runs
@@ -52,9 +54,11 @@ class HeaderDecodeTest {
 
     private record Input(String worker, String jid, String body) {}
 
-    @Test
-    void corruptPayloadsBehindValidHeadersEndDeadWithTheReason(KafkaService kafka, TestNamespace ns) throws Exception {
-        String prefix = ns.value().replaceAll("[^a-zA-Z0-9._-]", "").toLowerCase();
+    @ParameterizedTest(name = "one header: {0}")
+    @ValueSource(booleans = {true, false})
+    void corruptPayloadsBehindValidHeadersEndDeadWithTheReason(boolean oneHeader, KafkaService kafka, TestNamespace ns)
+            throws Exception {
+        String prefix = ns.value().replaceAll("[^a-zA-Z0-9._-]", "").toLowerCase() + (oneHeader ? "-one" : "-three");
         List<Throwable> uncaught = new CopyOnWriteArrayList<>();
         Thread.UncaughtExceptionHandler before = Thread.getDefaultUncaughtExceptionHandler();
         Thread.setDefaultUncaughtExceptionHandler((t, e) -> uncaught.add(new AssertionError(t.getName(), e)));
@@ -122,10 +126,12 @@ class HeaderDecodeTest {
                     all.add(new Input("Counter", "shadowjid000000000000001", shadowCopy));
                     all.add(new Input("Counter", "goodjid00000000000000001", good));
                     for (Input in : all) {
-                        List<Header> headers = List.of(
-                                new RecordHeader("class", bytes(in.worker())),
-                                new RecordHeader("jid", bytes(in.jid())),
-                                new RecordHeader("attempt", bytes("1")));
+                        List<Header> headers = oneHeader
+                                ? List.of(new RecordHeader("crossfade-job", bytes("1 " + in.jid() + " " + in.worker())))
+                                : List.of(
+                                        new RecordHeader("class", bytes(in.worker())),
+                                        new RecordHeader("jid", bytes(in.jid())),
+                                        new RecordHeader("attempt", bytes("1")));
                         var m = raw.send(new ProducerRecord<>(topic, null, bytes(in.jid()), bytes(in.body()), headers))
                                 .get(30, TimeUnit.SECONDS);
                         offsets.put(m.partition() + "@" + m.offset(), in.jid());

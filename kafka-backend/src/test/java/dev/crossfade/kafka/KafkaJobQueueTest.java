@@ -47,7 +47,7 @@ class KafkaJobQueueTest {
 
             Set<String> onTopic = new HashSet<>();
             for (ConsumerRecord<byte[], byte[]> r : read(backend, prefix, jids.size())) {
-                onTopic.add(text(r.headers().lastHeader("jid").value()));
+                onTopic.add(key(r));
             }
             assertEquals(Set.copyOf(jids), onTopic, "the future completed only once every job was written");
         }
@@ -103,7 +103,10 @@ class KafkaJobQueueTest {
         }
     }
 
-    /** The record's key is the routing key, else the jid; its headers name the class, the jid and the attempt. */
+    /**
+     * The record's key is the routing key, else the jid; one header names the attempt, the jid and the class (three
+     * for a jid the one header cannot hold).
+     */
     @Test
     void aRecordIsKeyedByRoutingKeyElseJidAndCarriesItsHeaders(KafkaService kafka, TestNamespace ns) {
         String prefix = ns.value();
@@ -112,20 +115,31 @@ class KafkaJobQueueTest {
                         .build())) {
             Job plain = Job.of("PlainWorker", 1);
             Job keyed = Job.builder("KeyedWorker").args(2).routingKey("acct-7").build();
-            backend.queue().enqueueAll(List.of(plain, keyed));
-            Map<String, ConsumerRecord<byte[], byte[]>> byJid = new HashMap<>();
-            for (ConsumerRecord<byte[], byte[]> r : read(backend, prefix, 2)) {
-                byJid.put(text(r.headers().lastHeader("jid").value()), r);
+            Job spaced = Job.builder("Odd::Worker").jid("a jid with spaces").build();
+            backend.queue().enqueueAll(List.of(plain, keyed, spaced));
+            Map<String, ConsumerRecord<byte[], byte[]>> byKey = new HashMap<>();
+            for (ConsumerRecord<byte[], byte[]> r : read(backend, prefix, 3)) {
+                byKey.put(key(r), r);
             }
-            ConsumerRecord<byte[], byte[]> p = byJid.get(plain.jid());
-            assertEquals(plain.jid(), text(p.key()));
-            assertEquals("PlainWorker", text(p.headers().lastHeader("class").value()));
-            assertEquals("1", text(p.headers().lastHeader("attempt").value()));
-            ConsumerRecord<byte[], byte[]> k = byJid.get(keyed.jid());
-            assertEquals("acct-7", text(k.key()));
-            assertEquals("KeyedWorker", text(k.headers().lastHeader("class").value()));
-            assertEquals("1", text(k.headers().lastHeader("attempt").value()));
+            ConsumerRecord<byte[], byte[]> p = byKey.get(plain.jid());
+            assertEquals(1, p.headers().toArray().length);
+            assertEquals(
+                    "1 " + plain.jid() + " PlainWorker",
+                    text(p.headers().lastHeader("crossfade-job").value()));
+            ConsumerRecord<byte[], byte[]> k = byKey.get("acct-7");
+            assertEquals(
+                    "1 " + keyed.jid() + " KeyedWorker",
+                    text(k.headers().lastHeader("crossfade-job").value()));
+            ConsumerRecord<byte[], byte[]> o = byKey.get("a jid with spaces");
+            assertEquals(null, o.headers().lastHeader("crossfade-job"));
+            assertEquals("Odd::Worker", text(o.headers().lastHeader("class").value()));
+            assertEquals("a jid with spaces", text(o.headers().lastHeader("jid").value()));
+            assertEquals("1", text(o.headers().lastHeader("attempt").value()));
         }
+    }
+
+    private static String key(ConsumerRecord<byte[], byte[]> r) {
+        return text(r.key());
     }
 
     /** Reads at least {@code count} records of the default queue's topic from the start, or what arrives in 30 s. */

@@ -224,6 +224,21 @@ class PayloadFuzzTest {
                         new RecordHeader("crossfade-due", "1".getBytes(StandardCharsets.UTF_8)),
                         new RecordHeader("jid", (byte[]) null)),
                 PayloadCorpus.Fate.RUNS));
+        // A malformed job header is no header: the payload is decoded.
+        for (String junk : List.of("x kafkalevel000000000000001 FuzzWorker", "1  FuzzWorker", "1 nojobclass", "")) {
+            inputs.add(new Input(
+                    "a job, job header '" + junk + "'",
+                    "k".getBytes(StandardCharsets.UTF_8),
+                    good,
+                    List.of(new RecordHeader("crossfade-job", junk.getBytes(StandardCharsets.UTF_8))),
+                    PayloadCorpus.Fate.RUNS));
+        }
+        inputs.add(new Input(
+                "a job, null job header",
+                "k".getBytes(StandardCharsets.UTF_8),
+                good,
+                List.of(new RecordHeader("crossfade-job", (byte[]) null)),
+                PayloadCorpus.Fate.RUNS));
         return inputs;
     }
 

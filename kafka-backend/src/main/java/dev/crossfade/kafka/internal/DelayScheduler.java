@@ -269,9 +269,10 @@ public final class DelayScheduler {
     }
 
     private static Job placeholder(ConsumerRecord<byte[], byte[]> r) {
-        String cls = Hdr.text(r.headers(), Hdr.CLASS);
-        String jid = Hdr.text(r.headers(), Hdr.JID);
-        return Job.builder(cls != null ? cls : "unknown").jid(jid).build();
+        Hdr.JobFields f = Hdr.jobFields(r.headers());
+        return f == null
+                ? Job.builder("unknown").build()
+                : Job.builder(f.className()).jid(f.jid()).build();
     }
 
     private void resumeDue() {

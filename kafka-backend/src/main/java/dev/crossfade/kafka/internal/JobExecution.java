@@ -3,11 +3,8 @@ package dev.crossfade.kafka.internal;
 import dev.crossfade.api.Backend;
 import dev.crossfade.api.execution.ExecutionCore;
 import dev.crossfade.api.execution.Outcome;
-import java.nio.charset.StandardCharsets;
 import java.util.function.BooleanSupplier;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
-import org.apache.kafka.common.header.Header;
-import org.apache.kafka.common.header.Headers;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -73,31 +70,17 @@ public final class JobExecution {
     }
 
     /**
-     * A record Crossfade wrote carries its job's class, jid and attempt in headers, and a shadow copy comes from a
-     * shadow topic: the core builds the job from those and decodes the payload only when something reads the rest.
-     * Records without the headers (other producers, older tools) are decoded whole on fetch, as before.
+     * A record Crossfade wrote carries its job's class, jid and attempt in a header ({@link Hdr#jobFields}), and a
+     * shadow copy comes from a shadow topic: the core builds the job from those and decodes the payload only when
+     * something reads the rest. Records without them (other producers, older tools) are decoded whole on fetch.
      */
     private Outcome execute(ConsumerRecord<byte[], byte[]> r, String queue) {
-        Headers h = r.headers();
-        Header cls = h.lastHeader(Hdr.CLASS);
-        Header jid = h.lastHeader(Hdr.JID);
-        long attempt = Hdr.number(h, Hdr.ATTEMPT, 0);
-        if (cls == null
-                || jid == null
-                || cls.value() == null
-                || jid.value() == null
-                || attempt < 1
-                || attempt > Integer.MAX_VALUE) {
+        Hdr.JobFields f = Hdr.jobFields(r.headers());
+        if (f == null) {
             return core.execute(r.value(), Backend.KAFKA, queue);
         }
         return core.execute(
-                r.value(),
-                Backend.KAFKA,
-                queue,
-                new String(cls.value(), StandardCharsets.UTF_8),
-                new String(jid.value(), StandardCharsets.UTF_8),
-                (int) attempt,
-                Topics.isShadow(r.topic()));
+                r.value(), Backend.KAFKA, queue, f.className(), f.jid(), f.attempt(), Topics.isShadow(r.topic()));
     }
 
     /** For a fault outside the outcome writes: dead-letter the record with the fault as its reason. */
