@@ -462,7 +462,7 @@ class KafkaFaultTest {
             assertTrue(out.contains("error-class=java.lang.IllegalStateException"), out);
             assertTrue(out.contains("error-message=boom: no retry"), out);
             assertTrue(out.contains("attempts=1"), out);
-            assertTrue(out.contains("jid=" + jid), out);
+            assertTrue(out.matches("(?s).*crossfade-job=\\d+ " + jid + " DoomedWorker\\b.*"), out);
             assertTrue(out.contains("source-offset=0"), out);
         }
     }
