@@ -13,8 +13,10 @@ import java.util.Map;
  *                own record could not be written (args: its class, a preview of its args, the payload's size in
  *                bytes; the error message names the fault)
  * @param headers the record's headers as text: {@code source-topic}, {@code source-partition},
- *                {@code source-offset}, {@code attempts}, {@code error-class}, {@code error-message}, {@code class},
- *                {@code jid}, {@code attempt}; and {@code original-class} on a truncated envelope
+ *                {@code source-offset}, {@code attempts}, {@code error-class}, {@code error-message},
+ *                {@code crossfade-job} ({@code <attempt> <jid> <class>}; or {@code class}, {@code jid} and
+ *                {@code attempt} from earlier versions or for a jid containing a space); and {@code original-class}
+ *                on a truncated envelope
  */
 public record DeadLetter(
         Job job, String topic, int partition, long offset, Instant timestamp, Map<String, String> headers) {
@@ -23,4 +25,17 @@ public record DeadLetter(
      * large, refused): it keeps the job's identity and the reason, not the job, so it is never replayed.
      */
     public static final String TRUNCATED_JOB_CLASS = "crossfade.TruncatedJob";
+
+    /** The dead job's jid: the job's, else the one its record's headers name; null when neither does. */
+    public String jid() {
+        if (job != null) {
+            return job.jid();
+        }
+        String fields = headers.get("crossfade-job");
+        if (fields != null) {
+            String[] parts = fields.split(" ", 3);
+            return parts.length == 3 && !parts[1].isEmpty() ? parts[1] : null;
+        }
+        return headers.get("jid");
+    }
 }

@@ -68,7 +68,7 @@ final class Accounting {
         for (DeadLetter d : dlq) {
             String why = "Kafka DLQ: " + d.headers().getOrDefault("error-class", "?") + ": "
                     + d.headers().getOrDefault("error-message", "?");
-            String jid = d.job() != null ? d.job().jid() : d.headers().get("jid");
+            String jid = d.jid();
             if (jid != null) {
                 reasons.put(jid, why);
             }
