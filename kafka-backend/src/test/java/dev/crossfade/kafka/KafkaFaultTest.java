@@ -16,6 +16,7 @@ import dev.crossfade.devservices.KafkaService;
 import dev.crossfade.devservices.LocalKafka;
 import dev.crossfade.devservices.TestNamespace;
 import dev.crossfade.devservices.junit.CrossfadeServices;
+import dev.crossfade.kafka.internal.KafkaRunner;
 import dev.crossfade.tck.Ledger;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -151,8 +152,12 @@ class KafkaFaultTest {
                 assertTrue(
                         stopped,
                         "stop(" + timeout + ") left a poll loop waiting on the hung broker (took " + took + ")");
+                // stop's own bound: the timeout, then a second each for the last commit and the close, and one more
+                // for the loop to notice (KafkaRunner.LAST_WORD); a loop still alive then fails the check above.
                 assertTrue(
-                        took.compareTo(timeout.plusSeconds(3)) < 0,
+                        took.compareTo(timeout.plus(KafkaRunner.LAST_WORD.multipliedBy(3))
+                                        .plusMillis(500))
+                                < 0,
                         "stop(" + timeout + ") took " + took + " with the broker hung");
             } finally {
                 broker.resume();
