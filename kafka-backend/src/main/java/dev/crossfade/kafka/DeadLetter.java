@@ -1,6 +1,7 @@
 package dev.crossfade.kafka;
 
 import dev.crossfade.api.Job;
+import dev.crossfade.kafka.internal.Hdr;
 import java.time.Instant;
 import java.util.Map;
 
@@ -31,11 +32,10 @@ public record DeadLetter(
         if (job != null) {
             return job.jid();
         }
-        String fields = headers.get("crossfade-job");
-        if (fields != null) {
-            String[] parts = fields.split(" ", 3);
-            return parts.length == 3 && !parts[1].isEmpty() ? parts[1] : null;
+        if (headers.containsKey(Hdr.JOB)) {
+            Hdr.JobFields fields = Hdr.jobFields(headers.get(Hdr.JOB));
+            return fields == null ? null : fields.jid();
         }
-        return headers.get("jid");
+        return headers.get(Hdr.JID);
     }
 }

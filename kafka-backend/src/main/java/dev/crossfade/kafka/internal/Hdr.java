@@ -99,6 +99,11 @@ public final class Hdr {
                         attempt);
     }
 
+    /** The fields a {@link #JOB} header's text gives, or null when it is malformed. */
+    public static JobFields jobFields(String jobHeader) {
+        return jobHeader == null ? null : parseJob(jobHeader.getBytes(StandardCharsets.UTF_8));
+    }
+
     private static JobFields parseJob(byte[] v) {
         if (v == null) {
             return null;
@@ -109,14 +114,7 @@ public final class Hdr {
         if (a < 1 || j < a + 2 || j == v.length - 1) {
             return null;
         }
-        long attempt = 0;
-        for (int i = 0; i < a; i++) {
-            int d = v[i] - '0';
-            if (d < 0 || d > 9 || attempt > Integer.MAX_VALUE) {
-                return null;
-            }
-            attempt = attempt * 10 + d;
-        }
+        long attempt = decimal(v, 0, a);
         if (!validAttempt(attempt)) {
             return null;
         }
@@ -165,20 +163,22 @@ public final class Hdr {
             return dflt;
         }
         // Hand-rolled: this runs per scheduled record and avoids a String per header.
-        long v = 0;
         byte[] b = h.value();
-        int i = 0;
         boolean neg = b[0] == '-';
-        if (neg) {
-            i = 1;
-        }
-        for (; i < b.length; i++) {
+        long v = decimal(b, neg ? 1 : 0, b.length);
+        return v < 0 ? dflt : neg ? -v : v;
+    }
+
+    /** The decimal digits {@code b[from, to)} as a number (0 when none), or -1 when not digits or too large. */
+    private static long decimal(byte[] b, int from, int to) {
+        long v = 0;
+        for (int i = from; i < to; i++) {
             int d = b[i] - '0';
-            if (d < 0 || d > 9) {
-                return dflt;
+            if (d < 0 || d > 9 || v > (Long.MAX_VALUE - d) / 10) {
+                return -1;
             }
             v = v * 10 + d;
         }
-        return neg ? -v : v;
+        return v;
     }
 }

@@ -42,4 +42,22 @@ class HdrTest {
         }
         assertNull(Hdr.jobFields(new RecordHeaders()), "no header");
     }
+
+    @Test
+    void aNumericHeaderIsItsDecimalValueElseTheDefault() {
+        for (String[] c : new String[][] {
+            {"1796560322101", "1796560322101"},
+            {"-5", "-5"},
+            {"0", "0"},
+            {"x", "7"},
+            {"", "7"},
+            {"1.5", "7"},
+            {"99999999999999999999", "7"}
+        }) {
+            RecordHeaders h =
+                    new RecordHeaders(new Header[] {new RecordHeader(Hdr.DUE, c[0].getBytes(StandardCharsets.UTF_8))});
+            assertEquals(Long.parseLong(c[1]), Hdr.number(h, Hdr.DUE, 7), "'" + c[0] + "'");
+        }
+        assertEquals(5, Hdr.number(new RecordHeaders(), Hdr.DUE, 5));
+    }
 }
