@@ -61,7 +61,9 @@ import java.util.Optional;
  *   max.poll.records}: the batch size. Group mode polls in large batches because the KIP-848 consumer's cost per poll
  *   dominated no-op processing at 500 (see docs/benchmarks.md). A share consumer holds a lock on every record it
  *   fetched, which no other consumer can take meanwhile, so share mode sizes its batch by its threads (and acquires
- *   no more than it, {@code share.acquire.mode=record_limit}). A stopping share runtime finishes the batch it
+ *   no more than it, {@code share.acquire.mode=record_limit}; the broker's default, {@code batch_optimized}, is
+ *   faster and may acquire more than a poll returns: docs/benchmarks.md says when a consumer property may set it).
+ *   A stopping share runtime finishes the batch it
  *   acquired, so keep a batch's run time (records × job time ÷ threads) within {@code shutdownTimeout}: lower it when
  *   jobs are slow</td></tr>
  *   <tr><td>fetchMaxWait</td><td>100 ms</td><td>{@code fetch.max.wait.ms}: how long the broker may hold an empty
