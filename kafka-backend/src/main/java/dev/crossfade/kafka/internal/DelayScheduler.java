@@ -270,9 +270,14 @@ public final class DelayScheduler {
 
     private static Job placeholder(ConsumerRecord<byte[], byte[]> r) {
         Hdr.JobFields f = Hdr.jobFields(r.headers());
-        return f == null
-                ? Job.builder("unknown").build()
-                : Job.builder(f.className()).jid(f.jid()).build();
+        if (f != null) {
+            return Job.builder(f.className()).jid(f.jid()).build();
+        }
+        // Whatever separate headers another producer wrote, even without a valid attempt: the jid keeps it traceable.
+        String cls = Hdr.text(r.headers(), Hdr.CLASS);
+        return Job.builder(cls != null ? cls : "unknown")
+                .jid(Hdr.text(r.headers(), Hdr.JID))
+                .build();
     }
 
     private void resumeDue() {
