@@ -75,7 +75,9 @@ import java.util.Optional;
  *   <tr><td>commitInterval</td><td>500 ms</td><td>group mode: how often finished offsets are committed (also on
  *   revoke and stop). Bounds re-runs after a crash</td></tr>
  *   <tr><td>revokeTimeout</td><td>10 s</td><td>group mode: how long a revoked partition's running jobs may finish
- *   before they are abandoned (left uncommitted: the new owner runs them again)</td></tr>
+ *   before they are abandoned (left uncommitted: the new owner runs them again). Within it, the unstarted jobs below
+ *   the partition's highest finished one then run (starting until half the time left), so that the commit covers
+ *   every finished job; a stop does the same within {@code shutdownTimeout}</td></tr>
  *   <tr><td>shutdownTimeout</td><td>25 s</td><td>{@code WorkerRuntime.close()}'s wait for running jobs. Group mode's
  *   final commits and leaving the group keep to it too (at least a second each past it), even with the broker
  *   gone</td></tr>

@@ -16,7 +16,9 @@ import org.apache.kafka.clients.consumer.ConsumerRecord;
  * <p>Stopping is two flags: {@code abandon} (start no further record: a revoke or a stop) and {@code close} (results
  * no longer count: the partition is gone, so retry/DLQ writes are skipped and the record runs again elsewhere).
  * {@code running} and {@code abandoned} are both volatile and set/checked in opposite orders by the two threads, so
- * either the worker sees the abandonment or the poll thread sees the running record; never neither.
+ * either the worker sees the abandonment or the poll thread sees the running record; never neither. Once nothing
+ * runs, a revoke or stop may hand an abandoned chunk to one more thread ({@link #beginAbandoned}) to run the records
+ * left behind finished ones.
  *
  * <p>Ordering is a chain: a chunk that must run after another (same key, or same partition) is handed to it with
  * {@link #follow}, and the thread that runs the first runs the second when done ({@link #passOn}). One compare-and-set
@@ -132,6 +134,16 @@ public final class Chunk {
         return r != null && c < size ? r.get(c).offset() : -1;
     }
 
+    /** The offset of the last finished record, or -1 when none finished. */
+    public long lastFinishedOffset() {
+        List<ConsumerRecord<byte[], byte[]>> r = records;
+        int c = completed;
+        if (c == 0) {
+            return -1;
+        }
+        return r == null ? lastOffset : r.get(c - 1).offset();
+    }
+
     public boolean isDone() {
         return completed >= size;
     }
@@ -143,6 +155,21 @@ public final class Chunk {
     public boolean begin() {
         running = true;
         if (abandoned) {
+            running = false;
+            return false;
+        }
+        begun = completed + 1;
+        return true;
+    }
+
+    /**
+     * As {@link #begin}, on the one thread a revoke or stop gives an abandoned chunk to run the jobs it left behind
+     * finished ones ({@link GapFill}): the abandonment still keeps the chunk's own thread from starting a record, a
+     * close stops this one too.
+     */
+    public boolean beginAbandoned() {
+        running = true;
+        if (closed) {
             running = false;
             return false;
         }

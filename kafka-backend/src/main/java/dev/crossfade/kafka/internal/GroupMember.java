@@ -377,7 +377,7 @@ final class GroupMember {
         long deadline = runner.stopDeadlineNanos != 0 ? runner.stopDeadlineNanos : System.nanoTime();
         try {
             List<PartitionState> all = new ArrayList<>(states.values());
-            boolean drained = drain(all, deadline);
+            boolean drained = drain(all, deadline) && GapFill.run(runner, all, deadline);
             if (!drained) {
                 runner.clean = false;
             }
@@ -476,8 +476,8 @@ final class GroupMember {
             if (revoked.isEmpty()) {
                 return;
             }
-            boolean finished =
-                    drain(revoked, System.nanoTime() + config.revokeTimeout().toNanos());
+            long deadline = System.nanoTime() + config.revokeTimeout().toNanos();
+            boolean finished = drain(revoked, deadline) && GapFill.run(runner, revoked, deadline);
             commits.commit(revoked, true, finished, REVOKE_COMMIT_TIMEOUT);
             release(revoked);
             log.debug(

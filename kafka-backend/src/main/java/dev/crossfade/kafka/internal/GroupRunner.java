@@ -6,6 +6,8 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.BooleanSupplier;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -36,8 +38,9 @@ import org.slf4j.LoggerFactory;
  *
  * <p><b>Rebalances</b> are incremental (KIP-848 {@code group.protocol=consumer} by default, or cooperative-sticky on
  * the classic protocol): only moved partitions stop. A revoked partition starts no further job, its running jobs get
- * {@code revokeTimeout} to finish, and what finished is committed before the partition is released; anything else
- * stays uncommitted and runs on the new owner. No job is skipped.
+ * {@code revokeTimeout} to finish, jobs left unstarted below finished ones run ({@link GapFill}), and what finished
+ * is committed before the partition is released; anything else stays uncommitted and runs on the new owner. No job is
+ * skipped. A stop does the same within its timeout.
  *
  * <p><b>Backpressure</b>: a partition with more than {@code maxBufferedPerPartition} fetched but unfinished jobs, or
  * more than {@code maxBufferedBytesPerPartition} of their payloads, is paused, not left unpolled, so the member stays
@@ -127,6 +130,38 @@ public final class GroupRunner extends KafkaRunner {
     void process(Chunk first) {
         for (Chunk c = first; c != null; c = c.passOn()) {
             runChunk(c);
+        }
+    }
+
+    /**
+     * Runs an abandoned chunk's records in order, up to offset {@code bound}, while {@code go} holds ({@link GapFill}).
+     * Returns whether it reached {@code bound} or the chunk's end: false when a record stayed unfinished or it had to
+     * stop, so later chunks of its ordering must not start. Never throws.
+     */
+    boolean runAbandoned(Chunk c, long bound, BooleanSupplier go) {
+        try {
+            for (int i = c.completed(); i < c.size(); i++) {
+                ConsumerRecord<byte[], byte[]> r = c.records().get(i);
+                if (r.offset() > bound) {
+                    return true;
+                }
+                if (!go.getAsBoolean() || !c.beginAbandoned()) {
+                    return false;
+                }
+                Verdict verdict = Verdict.UNFINISHED;
+                try {
+                    verdict = execution.run(r, c);
+                } finally {
+                    c.end(verdict);
+                }
+                if (!verdict.finished()) {
+                    return false;
+                }
+            }
+            return true;
+        } catch (Throwable t) {
+            log.error("{}: jobs left behind finished ones stopped by an unexpected error", name, t);
+            return false;
         }
     }
 

@@ -31,6 +31,9 @@ final class PartitionState {
     final ArrayDeque<Held> held = new ArrayDeque<>();
 
     long highest = -1;
+    /** The highest offset of the finished chunks {@link #commitPoint} dropped. */
+    long droppedHighest = -1;
+
     long committed = -1;
     /** The offset metadata of the last commit sent; null when it failed. */
     String sentMark;
@@ -107,7 +110,7 @@ final class PartitionState {
     /** The offset to commit: the first unfinished one, or one past the last fetched; -1 when nothing fetched. */
     long commitPoint() {
         while (!chunks.isEmpty() && chunks.peekFirst().firstUnfinishedOffset() < 0) {
-            chunks.pollFirst();
+            droppedHighest = Math.max(droppedHighest, chunks.pollFirst().lastOffset());
         }
         // Chunks are tracked in order of their first offsets, so the scan ends at the first one past the minimum.
         long min = Long.MAX_VALUE;
@@ -125,6 +128,15 @@ final class PartitionState {
         }
         // Nothing fetched yet: committing highest + 1 = 0 here would roll the group back to the start.
         return highest < 0 ? -1 : highest + 1;
+    }
+
+    /** The highest offset of a finished record (-1: none); only while no record of the partition runs. */
+    long highestFinished() {
+        long max = droppedHighest;
+        for (Chunk c : chunks) {
+            max = Math.max(max, c.lastFinishedOffset());
+        }
+        return max;
     }
 
     /** A fetched chunk waiting to be handed to the workers; {@code key} orders it (null: with nothing). */

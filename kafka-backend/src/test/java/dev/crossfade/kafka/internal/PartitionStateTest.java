@@ -47,6 +47,34 @@ class PartitionStateTest {
     }
 
     @Test
+    void theHighestFinishedOffsetCountsChunksTheCommitPointDropped() {
+        Chunk a = track(10, 20);
+        Chunk b = track(11, 12);
+        assertEquals(-1, st.highestFinished());
+        finish(a);
+        b.begin();
+        b.end(Verdict.ACCEPT);
+        assertEquals(20, st.highestFinished());
+        assertEquals(12, st.commitPoint(), "drops the finished first chunk");
+        assertEquals(20, st.highestFinished(), "a dropped chunk's records still count");
+    }
+
+    @Test
+    void anAbandonedChunkRunsOnlyOnTheThreadGivenItAfterwardsUntilClosed() {
+        Chunk c = track(5, 6, 7);
+        c.begin();
+        c.end(Verdict.ACCEPT);
+        assertEquals(5, c.lastFinishedOffset());
+        c.abandon();
+        assertFalse(c.begin(), "its own thread starts nothing more");
+        assertTrue(c.beginAbandoned());
+        c.end(Verdict.ACCEPT);
+        assertEquals(6, c.lastFinishedOffset());
+        c.close();
+        assertFalse(c.beginAbandoned(), "closed: the partition is gone");
+    }
+
+    @Test
     void aChunkWaitsBehindTheLastRunningChunkOfItsKeyOnly() {
         Chunk first = track(1);
         Chunk sameKey = track(2);
