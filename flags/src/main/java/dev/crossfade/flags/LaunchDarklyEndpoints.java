@@ -47,6 +47,24 @@ public record LaunchDarklyEndpoints(URI streaming, URI polling, URI events) {
         return new LaunchDarklyEndpoints(uri, uri, uri);
     }
 
+    /**
+     * The endpoints the four settings of the table above give, each null when not set: a Relay Proxy for all three
+     * services (else LaunchDarkly's), each overridden by its own setting.
+     */
+    public static LaunchDarklyEndpoints of(URI relay, URI streaming, URI polling, URI events) {
+        LaunchDarklyEndpoints at = relay != null ? relayProxy(relay) : DEFAULTS;
+        if (streaming != null) {
+            at = at.withStreaming(streaming);
+        }
+        if (polling != null) {
+            at = at.withPolling(polling);
+        }
+        if (events != null) {
+            at = at.withEvents(events);
+        }
+        return at;
+    }
+
     public LaunchDarklyEndpoints withStreaming(URI uri) {
         return new LaunchDarklyEndpoints(uri, polling, events);
     }

@@ -129,19 +129,15 @@ public final class Node implements AutoCloseable {
 
     /** Where the SDK reaches LaunchDarkly: a Relay Proxy for all three services, each overridden by its own key. */
     static LaunchDarklyEndpoints launchDarklyEndpoints(CrossfadeConfig config) {
-        LaunchDarklyEndpoints at = config.isSet("flags.relay-uri")
-                ? LaunchDarklyEndpoints.relayProxy(config.uri("flags.relay-uri"))
-                : LaunchDarklyEndpoints.defaults();
-        if (config.isSet("flags.stream-uri")) {
-            at = at.withStreaming(config.uri("flags.stream-uri"));
-        }
-        if (config.isSet("flags.base-uri")) {
-            at = at.withPolling(config.uri("flags.base-uri"));
-        }
-        if (config.isSet("flags.events-uri")) {
-            at = at.withEvents(config.uri("flags.events-uri"));
-        }
-        return at;
+        return LaunchDarklyEndpoints.of(
+                uriIfSet(config, "flags.relay-uri"),
+                uriIfSet(config, "flags.stream-uri"),
+                uriIfSet(config, "flags.base-uri"),
+                uriIfSet(config, "flags.events-uri"));
+    }
+
+    private static java.net.URI uriIfSet(CrossfadeConfig config, String key) {
+        return config.isSet(key) ? config.uri(key) : null;
     }
 
     /** A node on the backends the configuration's {@code workers.backends} names. */

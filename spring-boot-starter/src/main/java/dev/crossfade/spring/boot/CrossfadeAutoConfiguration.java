@@ -8,6 +8,7 @@ import dev.crossfade.config.CrossfadeConfig;
 import dev.crossfade.config.KafkaClientSecurity;
 import dev.crossfade.flags.FlagSource;
 import dev.crossfade.flags.FlagsConfig;
+import dev.crossfade.flags.LaunchDarklyEndpoints;
 import dev.crossfade.flags.RoutingFlags;
 import dev.crossfade.flags.file.FlagsFile;
 import dev.crossfade.kafka.KafkaBackend;
@@ -21,6 +22,8 @@ import dev.crossfade.router.RouterConfig;
 import dev.crossfade.router.RoutingJobQueue;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Metrics;
+import java.net.URI;
+import java.util.Locale;
 import java.util.Optional;
 import org.springframework.beans.factory.ListableBeanFactory;
 import org.springframework.beans.factory.ObjectProvider;
@@ -103,9 +106,16 @@ public class CrossfadeAutoConfiguration {
                         config.string("kafka.mode").trim().equals("share")
                                 ? KafkaBackendConfig.Mode.SHARE
                                 : KafkaBackendConfig.Mode.GROUP)
+                .ordering(KafkaBackendConfig.Ordering.valueOf(
+                        config.string("kafka.ordering").trim().toUpperCase(Locale.ROOT)))
+                .maxRecoveries(config.integer("kafka.max-recoveries"))
                 .shutdownTimeout(config.duration("workers.shutdown-timeout"))
                 .meterRegistry(meters(meters))
                 .build());
+    }
+
+    private static URI uriIfSet(CrossfadeConfig config, String key) {
+        return config.isSet(key) ? config.uri(key) : null;
     }
 
     @Bean
@@ -113,9 +123,13 @@ public class CrossfadeAutoConfiguration {
     RoutingFlags crossfadeRoutingFlags(CrossfadeConfig config, ObjectProvider<MeterRegistry> meters) {
         FlagSource source;
         if (config.isSet("flags.sdk-key")) {
-            source = config.isSet("flags.relay-uri")
-                    ? FlagSource.launchDarkly(config.string("flags.sdk-key"), config.uri("flags.relay-uri"))
-                    : FlagSource.launchDarkly(config.string("flags.sdk-key"));
+            source = FlagSource.launchDarkly(
+                    config.string("flags.sdk-key"),
+                    LaunchDarklyEndpoints.of(
+                            uriIfSet(config, "flags.relay-uri"),
+                            uriIfSet(config, "flags.stream-uri"),
+                            uriIfSet(config, "flags.base-uri"),
+                            uriIfSet(config, "flags.events-uri")));
         } else {
             // Like the command: a missing file starts as "everything on Redis", so a new app runs unchanged.
             FlagsFile.at(

@@ -11,6 +11,7 @@ import dev.crossfade.config.ConfigException;
 import dev.crossfade.config.CrossfadeConfig;
 import dev.crossfade.config.Setting;
 import dev.crossfade.kafka.KafkaBackend;
+import dev.crossfade.kafka.KafkaBackendConfig;
 import dev.crossfade.redis.RedisBackend;
 import dev.crossfade.redis.RedisBackendConfig;
 import dev.crossfade.redis.SidekiqVersion;
@@ -78,6 +79,22 @@ class CrossfadeAutoConfigurationTest {
                     assertThat(config.sidekiqVersion()).isEqualTo(SidekiqVersion.V7);
                     assertThat(config.recoveryTimeout()).isEqualTo(Duration.ofSeconds(12));
                     assertThat(config.heartbeatInterval()).isEqualTo(Duration.ofSeconds(2));
+                });
+    }
+
+    /** The Kafka settings reach the backend as the command's {@code work} passes them. */
+    @Test
+    void kafkaSettingsReachTheBackend() {
+        runner().withPropertyValues(
+                        "crossfade.workers.backends=redis",
+                        "crossfade.kafka.bootstrap=127.0.0.1:1",
+                        "crossfade.kafka.ordering=partition",
+                        "crossfade.kafka.max-recoveries=5")
+                .run(context -> {
+                    KafkaBackendConfig config =
+                            context.getBean(KafkaBackend.class).config();
+                    assertThat(config.ordering()).isEqualTo(KafkaBackendConfig.Ordering.PARTITION);
+                    assertThat(config.maxRecoveries()).isEqualTo(5);
                 });
     }
 
