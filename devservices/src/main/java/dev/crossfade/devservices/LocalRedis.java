@@ -45,6 +45,8 @@ public final class LocalRedis extends LocalServer<LocalRedis> implements RedisSe
 
     private final Config config;
     private int port;
+    /** Where {@link #startAsReplicaOf} pointed the node: it starts as that node's replica from then on. */
+    private LocalRedis replicaOf;
 
     private LocalRedis(Config config) {
         super("redis-server", Duration.ofSeconds(10));
@@ -115,6 +117,15 @@ public final class LocalRedis extends LocalServer<LocalRedis> implements RedisSe
         return this;
     }
 
+    /**
+     * Starts the node as a replica of {@code master}, never answering as a master in between (as a host whose
+     * configuration names its new master); later restarts keep that. Does nothing if already running.
+     */
+    synchronized LocalRedis startAsReplicaOf(LocalRedis master) {
+        replicaOf = master;
+        return start();
+    }
+
     private List<String> command(Path executable) {
         List<String> cmd = new ArrayList<>();
         cmd.add(executable.toString());
@@ -141,6 +152,10 @@ public final class LocalRedis extends LocalServer<LocalRedis> implements RedisSe
             cmd.addAll(List.of("--maxmemory-policy", config.maxmemoryPolicy));
         }
         cmd.addAll(config.extraArgs);
+        if (replicaOf != null) {
+            // After the configured arguments: the last --replicaof wins.
+            cmd.addAll(List.of("--replicaof", HOST, Integer.toString(replicaOf.port())));
+        }
         return cmd;
     }
 

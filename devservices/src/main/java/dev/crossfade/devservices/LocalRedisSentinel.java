@@ -178,15 +178,17 @@ public final class LocalRedisSentinel implements AutoCloseable {
      * empty, as a host that lost its disk would).
      */
     public LocalRedis rejoin(LocalRedis node, Duration timeout) {
-        LocalRedis master = master();
-        node.start();
+        // Straight into the replica role Sentinel would give it on its next look (up to 10 s later): an empty node
+        // answering as a master meanwhile can turn the promoted node into its replica, emptying it.
+        node.startAsReplicaOf(master());
         try {
-            // What Sentinel would send on its next look at the node (up to 10 s later): replicate the new master.
-            RespClient.call(HOST, node.port(), CALL, "REPLICAOF", HOST, Integer.toString(master.port()));
-        } catch (IOException e) {
-            throw new DevServiceException("cannot make " + node.uri() + " a replica of " + master.uri(), e);
+            awaitReplicaLink(node, timeout);
+        } catch (DevServiceException e) {
+            throw new DevServiceException(
+                    e.getMessage() + "\n--- tail of " + sentinels.get(0) + "'s log ---\n"
+                            + Processes.tail(sentinels.get(0).logFile(), 30),
+                    e);
         }
-        awaitReplicaLink(node, timeout);
         return node;
     }
 
