@@ -96,18 +96,27 @@ final class GapFill {
         return chain;
     }
 
+    /**
+     * Runs the chains on up to {@code concurrency} pool tasks. A task still queued behind other partitions' jobs when
+     * starting ends is not waited for: it sees {@link #go} false and runs nothing. Returns false when a job started
+     * here may still be running.
+     */
     private boolean runAll(long deadlineNanos) {
         long now = System.nanoTime();
         long startBy = now + (deadlineNanos - now) / 2;
         AtomicInteger next = new AtomicInteger();
         int tasks = Math.min(runner.concurrency, chains.size());
         AtomicInteger pending = new AtomicInteger(tasks);
+        // Counted before a task reads go, so once go is false, no task outside this count starts a job.
+        AtomicInteger active = new AtomicInteger();
         Runnable task = () -> {
+            active.incrementAndGet();
             try {
                 for (int i; go && (i = next.getAndIncrement()) < chains.size(); ) {
                     runChain(chains.get(i));
                 }
             } finally {
+                active.decrementAndGet();
                 pending.decrementAndGet();
             }
         };
@@ -118,10 +127,11 @@ final class GapFill {
                 pending.decrementAndGet();
             }
         }
-        while (pending.get() > 0) {
+        while (go ? pending.get() > 0 : active.get() > 0) {
             long t = System.nanoTime();
             if (go && t - startBy >= 0) {
                 go = false;
+                continue;
             }
             if (t - deadlineNanos >= 0) {
                 go = false;
