@@ -54,9 +54,10 @@ import java.util.Optional;
  *   enqueue order, any others at once, so {@code concurrency} threads run that many jobs at once however few the
  *   partitions (what a Sidekiq user expects of {@code concurrency}). {@code PARTITION}: jobs of a partition run one
  *   after another, so a process runs at most as many jobs at once as it owns partitions. {@code NONE}: no order.
- *   Commits stay exact in every mode; but a graceful rebalance or stop that leaves a queued job unstarted re-runs,
- *   under {@code KEY} and {@code NONE}, the jobs of other keys that finished past it (at-least-once, as after a
- *   crash), where {@code PARTITION} re-runs none</td></tr>
+ *   Commits stay exact in every mode. Under {@code KEY} and {@code NONE}, a graceful rebalance or stop first runs
+ *   the queued jobs below ones that finished (within {@code revokeTimeout} or {@code shutdownTimeout}), since the
+ *   commit can cover only an unbroken run of finished jobs; should that time run out, the next owner runs the jobs
+ *   finished past an unstarted one again (at-least-once, as after a crash)</td></tr>
  *   <tr><td>maxPollRecords</td><td>2000 (group); share: 100 per worker thread, 100 to 1000 per share consumer</td><td>{@code
  *   max.poll.records}: the batch size. Group mode polls in large batches because the KIP-848 consumer's cost per poll
  *   dominated no-op processing at 500 (see docs/benchmarks.md). A share consumer holds a lock on every record it
