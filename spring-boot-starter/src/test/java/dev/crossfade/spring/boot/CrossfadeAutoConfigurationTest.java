@@ -82,19 +82,83 @@ class CrossfadeAutoConfigurationTest {
                 });
     }
 
-    /** The Kafka settings reach the backend as the command's {@code work} passes them. */
+    /**
+     * Every {@code redis.*} and {@code kafka.*} setting the starter binds reaches its backend, as {@code crossfade work}
+     * passes it. A setting added to the table fails here until the starter passes it and this test checks it: the
+     * starter's beans dropped settings twice before (they were bound and validated, then ignored).
+     */
     @Test
-    void kafkaSettingsReachTheBackend() {
-        runner().withPropertyValues(
-                        "crossfade.workers.backends=redis",
-                        "crossfade.kafka.bootstrap=127.0.0.1:1",
-                        "crossfade.kafka.ordering=partition",
-                        "crossfade.kafka.max-recoveries=5")
+    void everyBackendSettingReachesItsBackend() throws Exception {
+        // An empty PKCS12 store: the admin client the backend makes loads it.
+        Path truststore = dir.resolve("trust.p12");
+        java.security.KeyStore store = java.security.KeyStore.getInstance("PKCS12");
+        store.load(null, null);
+        try (java.io.OutputStream out = java.nio.file.Files.newOutputStream(truststore)) {
+            store.store(out, "tpw".toCharArray());
+        }
+        Map<String, String> values = new java.util.LinkedHashMap<>();
+        values.put("redis.url", "redis://127.0.0.1:1");
+        values.put("redis.namespace", "shop");
+        values.put("redis.sidekiq-version", "7");
+        values.put("redis.strict-maxmemory", "true");
+        values.put("redis.wait-replicas", "1");
+        values.put("redis.wait-timeout", "250ms");
+        values.put("redis.heartbeat-ttl", "12s");
+        values.put("kafka.bootstrap", "127.0.0.1:1");
+        values.put("kafka.topic-prefix", "shop");
+        values.put("kafka.partitions", "7");
+        values.put("kafka.replication", "2");
+        values.put("kafka.mode", "share");
+        values.put("kafka.ordering", "none");
+        values.put("kafka.max-recoveries", "4");
+        values.put("kafka.session-timeout", "9s");
+        values.put("kafka.security-protocol", "SASL_SSL");
+        values.put("kafka.sasl-mechanism", "PLAIN");
+        values.put("kafka.sasl-username", "app");
+        values.put("kafka.sasl-password", "pw");
+        values.put("kafka.ssl-truststore", truststore.toString());
+        values.put("kafka.ssl-truststore-password", "tpw");
+        List<String> bound = Setting.ALL.stream()
+                .map(Setting::key)
+                .filter(k -> k.startsWith("redis.") || k.startsWith("kafka."))
+                .filter(k -> !dev.crossfade.spring.boot.internal.ConfigurationMetadata.commandOnly(k))
+                .sorted()
+                .toList();
+        assertThat(values.keySet().stream().sorted().toList())
+                .as("settings checked here: pass a new one in the starter's bean, then check it here")
+                .isEqualTo(bound);
+        runner().withPropertyValues("crossfade.workers.backends=redis")
+                .withPropertyValues(values.entrySet().stream()
+                        .map(e -> "crossfade." + e.getKey() + "=" + e.getValue())
+                        .toArray(String[]::new))
                 .run(context -> {
-                    KafkaBackendConfig config =
+                    assertThat(context).hasNotFailed();
+                    RedisBackendConfig redis =
+                            context.getBean(RedisBackend.class).config();
+                    assertThat(redis.url()).hasToString("redis://127.0.0.1:1");
+                    assertThat(redis.namespace()).isEqualTo("shop:");
+                    assertThat(redis.sidekiqVersion()).isEqualTo(SidekiqVersion.V7);
+                    assertThat(redis.strictEvictionPolicy()).isTrue();
+                    assertThat(redis.waitReplicas()).isEqualTo(1);
+                    assertThat(redis.waitTimeout()).isEqualTo(Duration.ofMillis(250));
+                    assertThat(redis.recoveryTimeout()).isEqualTo(Duration.ofSeconds(12));
+                    KafkaBackendConfig kafka =
                             context.getBean(KafkaBackend.class).config();
-                    assertThat(config.ordering()).isEqualTo(KafkaBackendConfig.Ordering.PARTITION);
-                    assertThat(config.maxRecoveries()).isEqualTo(5);
+                    assertThat(kafka.bootstrapServers()).isEqualTo("127.0.0.1:1");
+                    assertThat(kafka.topicPrefix()).isEqualTo("shop");
+                    assertThat(kafka.partitions()).isEqualTo(7);
+                    assertThat(kafka.replication()).contains((short) 2);
+                    assertThat(kafka.mode()).isEqualTo(KafkaBackendConfig.Mode.SHARE);
+                    assertThat(kafka.ordering()).isEqualTo(KafkaBackendConfig.Ordering.NONE);
+                    assertThat(kafka.maxRecoveries()).isEqualTo(4);
+                    assertThat(kafka.groupConfigs()).containsEntry("consumer.session.timeout.ms", "9000");
+                    assertThat(kafka.clientProperties())
+                            .containsEntry("security.protocol", "SASL_SSL")
+                            .containsEntry("sasl.mechanism", "PLAIN")
+                            .containsEntry("ssl.truststore.location", truststore.toString())
+                            .containsEntry("ssl.truststore.password", "tpw");
+                    assertThat(String.valueOf(kafka.clientProperties().get("sasl.jaas.config")))
+                            .contains("username=\"app\"", "password=\"pw\"");
                 });
     }
 
