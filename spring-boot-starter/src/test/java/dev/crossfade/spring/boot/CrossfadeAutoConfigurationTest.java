@@ -10,6 +10,10 @@ import dev.crossfade.api.worker.WorkerRegistry;
 import dev.crossfade.config.ConfigException;
 import dev.crossfade.config.CrossfadeConfig;
 import dev.crossfade.config.Setting;
+import dev.crossfade.flags.FlagSource;
+import dev.crossfade.flags.FlagsConfig;
+import dev.crossfade.flags.LaunchDarklyEndpoints;
+import dev.crossfade.flags.RoutingFlags;
 import dev.crossfade.kafka.KafkaBackend;
 import dev.crossfade.kafka.KafkaBackendConfig;
 import dev.crossfade.redis.RedisBackend;
@@ -160,6 +164,81 @@ class CrossfadeAutoConfigurationTest {
                     assertThat(String.valueOf(kafka.clientProperties().get("sasl.jaas.config")))
                             .contains("username=\"app\"", "password=\"pw\"");
                 });
+    }
+
+    /**
+     * Every {@code flags.*} setting the starter uses reaches the flags' configuration, as {@code crossfade work} passes
+     * it; a setting added to the table fails here until it is passed and checked. The LaunchDarkly SDK starts against
+     * unreachable endpoints without waiting.
+     */
+    @Test
+    void everyFlagsSettingReachesTheFlags() {
+        // Read by `crossfade ramp` alone (LaunchDarkly's REST API), which a Spring application does not run.
+        List<String> rampOnly = List.of("flags.api-token", "flags.api-uri", "flags.project", "flags.environment");
+        List<String> checked = List.of(
+                "flags.base-uri",
+                "flags.events-uri",
+                "flags.file",
+                "flags.kill-switch-flag",
+                "flags.migration-flag",
+                "flags.relay-uri",
+                "flags.route-flag",
+                "flags.sdk-key",
+                "flags.shadow-flag",
+                "flags.start-wait",
+                "flags.stream-uri");
+        List<String> bound = Setting.ALL.stream()
+                .map(Setting::key)
+                .filter(k -> k.startsWith("flags.") && !rampOnly.contains(k))
+                .filter(k -> !dev.crossfade.spring.boot.internal.ConfigurationMetadata.commandOnly(k))
+                .sorted()
+                .toList();
+        assertThat(checked)
+                .as("settings checked here: pass a new one in the starter's bean, then check it here")
+                .isEqualTo(bound);
+        java.net.URI relay = java.net.URI.create("http://127.0.0.1:1");
+        java.net.URI events = java.net.URI.create("http://127.0.0.1:2");
+        runner().withPropertyValues(
+                        "crossfade.workers.backends=redis",
+                        "crossfade.flags.sdk-key=sdk-test",
+                        "crossfade.flags.relay-uri=" + relay,
+                        "crossfade.flags.events-uri=" + events,
+                        "crossfade.flags.route-flag=route",
+                        "crossfade.flags.kill-switch-flag=kill",
+                        "crossfade.flags.shadow-flag=shadow",
+                        "crossfade.flags.migration-flag=migration",
+                        "crossfade.flags.start-wait=0s")
+                .run(context -> {
+                    assertThat(context).hasNotFailed();
+                    FlagsConfig config = context.getBean(RoutingFlags.class).config();
+                    assertThat(config.source())
+                            .isEqualTo(FlagSource.launchDarkly(
+                                    "sdk-test", new LaunchDarklyEndpoints(relay, relay, events)));
+                    assertThat(List.of(
+                                    config.routeFlag(),
+                                    config.killSwitchFlag(),
+                                    config.shadowFlag(),
+                                    config.migrationFlag()))
+                            .containsExactly("route", "kill", "shadow", "migration");
+                    assertThat(config.startWait()).isEqualTo(Duration.ZERO);
+                });
+        java.net.URI stream = java.net.URI.create("http://127.0.0.1:3");
+        java.net.URI base = java.net.URI.create("http://127.0.0.1:4");
+        runner().withPropertyValues(
+                        "crossfade.workers.backends=redis",
+                        "crossfade.flags.sdk-key=sdk-test",
+                        "crossfade.flags.stream-uri=" + stream,
+                        "crossfade.flags.base-uri=" + base,
+                        "crossfade.flags.start-wait=0s")
+                .run(context -> assertThat(
+                                context.getBean(RoutingFlags.class).config().source())
+                        .isEqualTo(FlagSource.launchDarkly(
+                                "sdk-test",
+                                new LaunchDarklyEndpoints(stream, base, LaunchDarklyEndpoints.DEFAULT_EVENTS))));
+        runner().withPropertyValues("crossfade.workers.backends=redis")
+                .run(context -> assertThat(
+                                context.getBean(RoutingFlags.class).config().source())
+                        .isEqualTo(FlagSource.file(dir.resolve("flags.json"))));
     }
 
     @Test
