@@ -173,8 +173,6 @@ class CrossfadeAutoConfigurationTest {
      */
     @Test
     void everyFlagsSettingReachesTheFlags() {
-        // Read by `crossfade ramp` alone (LaunchDarkly's REST API), which a Spring application does not run.
-        List<String> rampOnly = List.of("flags.api-token", "flags.api-uri", "flags.project", "flags.environment");
         List<String> checked = List.of(
                 "flags.base-uri",
                 "flags.events-uri",
@@ -189,7 +187,7 @@ class CrossfadeAutoConfigurationTest {
                 "flags.stream-uri");
         List<String> bound = Setting.ALL.stream()
                 .map(Setting::key)
-                .filter(k -> k.startsWith("flags.") && !rampOnly.contains(k))
+                .filter(k -> k.startsWith("flags."))
                 .filter(k -> !dev.crossfade.spring.boot.internal.ConfigurationMetadata.commandOnly(k))
                 .sorted()
                 .toList();

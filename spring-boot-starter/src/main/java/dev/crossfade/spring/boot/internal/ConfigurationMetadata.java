@@ -16,8 +16,20 @@ import java.util.List;
  * descriptions come from {@link Setting#ALL}, so they cannot drift from what the starter reads.
  */
 public final class ConfigurationMetadata {
-    /** The command's keys the starter does not read: the application serves HTTP itself, its workers are beans. */
-    private static final List<String> COMMAND_ONLY = List.of("http.", "workers.jars", "workers.providers", "ramp.");
+    /**
+     * The command's keys the starter does not read: the application serves HTTP itself, its workers are beans, and a
+     * guarded rollout is driven by {@code crossfade ramp} (with LaunchDarkly's REST API settings), which the
+     * application only follows.
+     */
+    private static final List<String> COMMAND_ONLY = List.of(
+            "http.",
+            "workers.jars",
+            "workers.providers",
+            "ramp.",
+            "flags.api-token",
+            "flags.api-uri",
+            "flags.project",
+            "flags.environment");
 
     private ConfigurationMetadata() {}
 
