@@ -115,6 +115,7 @@ abstract class LocalServer<S extends LocalServer<S>> implements AutoCloseable {
         if (!paused) {
             Processes.signal(process.pid(), "STOP");
             paused = true;
+            Processes.awaitStopped(process.pid(), Duration.ofSeconds(5));
         }
     }
 

@@ -112,6 +112,57 @@ final class Processes {
         }
     }
 
+    /**
+     * Waits until every thread of the process is stopped (Linux: each {@code /proc/<pid>/task/<tid>/stat} in state
+     * {@code T}). A SIGSTOP stops each thread only when it next leaves the kernel, so on a busy machine a server can
+     * still answer a request after {@code kill} returned. Returns at once where there is no {@code /proc}; logs and
+     * returns after {@code timeout}.
+     */
+    static void awaitStopped(long pid, Duration timeout) {
+        Path tasks = Path.of("/proc", Long.toString(pid), "task");
+        if (!Files.isDirectory(tasks)) {
+            return;
+        }
+        long deadline = System.nanoTime() + timeout.toNanos();
+        String running = null;
+        do {
+            running = firstRunningThread(tasks);
+            if (running == null) {
+                return;
+            }
+            try {
+                Thread.sleep(1);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return;
+            }
+        } while (System.nanoTime() < deadline);
+        LOG.warn("pid {}: thread {} not stopped {} after SIGSTOP", pid, running, timeout);
+    }
+
+    /** A thread of the process not stopped (its stat line), or null when all are. */
+    private static String firstRunningThread(Path tasks) {
+        try (var list = Files.list(tasks)) {
+            for (Path task : (Iterable<Path>) list::iterator) {
+                String stat;
+                try {
+                    stat = Files.readString(task.resolve("stat"), StandardCharsets.US_ASCII);
+                } catch (IOException e) {
+                    continue; // the thread ended
+                }
+                // "tid (comm) S ...": the name may hold spaces and parentheses, the state follows the last ')'.
+                int close = stat.lastIndexOf(')');
+                char state = close >= 0 && close + 2 < stat.length() ? stat.charAt(close + 2) : 'T';
+                if (state != 'T' && state != 't' && state != 'Z' && state != 'X') {
+                    return stat.substring(0, Math.min(stat.length(), close + 3));
+                }
+            }
+            return null;
+        } catch (IOException e) {
+            return null; // the process ended
+        }
+    }
+
     /** Waits for exit; returns false on timeout. Restores the interrupt flag instead of throwing. */
     static boolean awaitExit(Process process, Duration timeout) {
         try {
