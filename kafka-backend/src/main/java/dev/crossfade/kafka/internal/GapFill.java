@@ -41,36 +41,34 @@ final class GapFill {
      */
     static boolean run(GroupRunner runner, Collection<PartitionState> partitions, long deadlineNanos) {
         GapFill fill = new GapFill(runner);
-        int jobs = 0;
         for (PartitionState st : partitions) {
             if (st.recovery == null) {
-                jobs += fill.collect(st, runner.config.ordering());
+                fill.collect(st, runner.config.ordering());
             }
         }
         if (fill.chains.isEmpty()) {
             return true;
         }
-        log.debug("{}: running {} jobs left behind finished ones before committing", runner.name, jobs);
+        log.debug(
+                "{}: running the jobs left behind finished ones ({} orderings) before committing",
+                runner.name,
+                fill.chains.size());
         return fill.runAll(deadlineNanos);
     }
 
-    /** Adds the partition's gap chunks, grouped by ordering; returns how many jobs they hold. */
-    private int collect(PartitionState st, KafkaBackendConfig.Ordering ordering) {
+    /** Adds the partition's gap chunks, grouped by ordering. */
+    private void collect(PartitionState st, KafkaBackendConfig.Ordering ordering) {
         long bound = st.highestFinished();
         if (bound < 0) {
-            return 0;
+            return;
         }
         Set<Chunk> held = Collections.newSetFromMap(new IdentityHashMap<>());
         st.held.forEach(h -> held.add(h.chunk()));
         Map<Object, Chain> byOrder = new LinkedHashMap<>();
-        int jobs = 0;
         for (Chunk c : st.chunks) {
             long first = c.firstUnfinishedOffset();
             if (first < 0 || first > bound || held.contains(c)) {
                 continue;
-            }
-            for (int i = c.completed(); i < c.size() && c.records().get(i).offset() <= bound; i++) {
-                jobs++;
             }
             Chain chain = switch (ordering) {
                 case PARTITION -> byOrder.computeIfAbsent(st, k -> newChain(bound));
@@ -84,7 +82,6 @@ final class GapFill {
             };
             chain.chunks.add(c);
         }
-        return jobs;
     }
 
     /** Chunks that must run one after another, each up to {@code bound}. */
