@@ -8,8 +8,10 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.POJONode;
 import dev.crossfade.api.Jid;
 import dev.crossfade.api.Job;
+import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.time.Instant;
 import org.junit.jupiter.api.Test;
@@ -37,6 +39,32 @@ class JobCodecTest {
         Job again = codec.decode(codec.encode(job));
         assertEquals(job.extra(), again.extra(), "unknown keys survive a round trip");
         assertEquals(job.args(), again.args());
+    }
+
+    /** Each thread keeps its generator open between jobs: one that fails midway must not leave part of it behind. */
+    @Test
+    void aJobThatFailsMidwayLeavesNothingForTheNextOnTheSameThread() {
+        Job ok = Job.builder("W")
+                .jid("j1")
+                .createdAt(Instant.ofEpochSecond(1))
+                .args(1, "two")
+                .build();
+        String expected = "{\"class\":\"W\",\"args\":[1,\"two\"],\"retry\":true,\"queue\":\"default\",\"jid\":\"j1\","
+                + "\"created_at\":1.000000}";
+        assertEquals(expected, new String(codec.encode(ok), StandardCharsets.UTF_8));
+        Job broken = Job.builder("W")
+                .jid("j2")
+                .args(1, new POJONode(new Exploding()))
+                .build();
+        assertThrows(UncheckedIOException.class, () -> codec.encode(broken));
+        assertEquals(expected, new String(codec.encode(ok), StandardCharsets.UTF_8));
+    }
+
+    /** A bean whose only property cannot be read. */
+    public static final class Exploding {
+        public String getValue() {
+            throw new IllegalStateException("unreadable");
+        }
     }
 
     @Test
