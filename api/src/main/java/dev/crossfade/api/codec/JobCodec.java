@@ -1,11 +1,8 @@
 package dev.crossfade.api.codec;
 
-import com.fasterxml.jackson.core.JsonGenerator;
 import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.core.JsonToken;
-import com.fasterxml.jackson.core.SerializableString;
-import com.fasterxml.jackson.core.io.SerializedString;
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -20,7 +17,6 @@ import dev.crossfade.api.Jid;
 import dev.crossfade.api.Job;
 import dev.crossfade.api.internal.Json;
 import java.io.IOException;
-import java.io.OutputStream;
 import java.io.UncheckedIOException;
 import java.math.BigDecimal;
 import java.nio.charset.StandardCharsets;
@@ -44,17 +40,22 @@ public final class JobCodec {
 
     private static final JobCodec DEFAULT = builder().build();
     private static final BigDecimal BILLION = BigDecimal.valueOf(1_000_000_000L);
-    // The envelope's field names, quoted and encoded once: Jackson otherwise escapes each name on every job.
-    private static final SerializableString CLASS = new SerializedString("class");
-    private static final SerializableString ARGS = new SerializedString("args");
-    private static final SerializableString RETRY = new SerializedString("retry");
-    private static final SerializableString QUEUE = new SerializedString("queue");
-    private static final SerializableString JID = new SerializedString("jid");
-    private static final SerializableString CREATED_AT = new SerializedString("created_at");
-    private static final SerializableString ENQUEUED_AT = new SerializedString("enqueued_at");
-    private static final SerializableString AT = new SerializedString("at");
-    private static final SerializableString FAILED_AT = new SerializedString("failed_at");
-    private static final SerializableString RETRIED_AT = new SerializedString("retried_at");
+    // The envelope's punctuation and field names, encoded once.
+    private static final byte[] CLASS = JsonOut.ascii("{\"class\":");
+    private static final byte[] ARGS = JsonOut.ascii(",\"args\":[");
+    private static final byte[] RETRY = JsonOut.ascii(",\"retry\":");
+    private static final byte[] QUEUE = JsonOut.ascii(",\"queue\":");
+    private static final byte[] JID = JsonOut.ascii(",\"jid\":");
+    private static final byte[] CREATED_AT = JsonOut.ascii(",\"created_at\":");
+    private static final byte[] ENQUEUED_AT = JsonOut.ascii(",\"enqueued_at\":");
+    private static final byte[] AT = JsonOut.ascii(",\"at\":");
+    private static final byte[] RETRY_COUNT = JsonOut.ascii(",\"retry_count\":");
+    private static final byte[] ERROR_MESSAGE = JsonOut.ascii(",\"error_message\":");
+    private static final byte[] ERROR_CLASS = JsonOut.ascii(",\"error_class\":");
+    private static final byte[] FAILED_AT = JsonOut.ascii(",\"failed_at\":");
+    private static final byte[] RETRIED_AT = JsonOut.ascii(",\"retried_at\":");
+    private static final byte[] ROUTING_KEY = JsonOut.ascii(",\"routing_key\":");
+    private static final byte[] SHADOW = JsonOut.ascii(",\"shadow\":true");
 
     /**
      * How a job's timestamps ({@code created_at}, {@code enqueued_at}, {@code failed_at}, {@code retried_at}) are
@@ -73,12 +74,9 @@ public final class JobCodec {
     // Reads one value in the middle of a payload; the mapper's trailing-token check would reject the rest of the job.
     private final ObjectReader subtree = mapper.reader().without(DeserializationFeature.FAIL_ON_TRAILING_TOKENS);
     private final JsonNodeFactory nodes = mapper.getNodeFactory();
-    /*
-     * A generator per thread, kept open and writing one job after another into its own buffer: making and closing a
-     * generator per job (its context, its recycled buffers taken and given back through atomic references) cost about
-     * half of encoding a small job.
-     */
-    private final ThreadLocal<Writer> writers = ThreadLocal.withInitial(() -> new Writer(mapper));
+    // Each thread's job writer, reused job after job (making and closing a generator per job cost as much as writing
+    // the job).
+    private final ThreadLocal<JsonOut> outs = ThreadLocal.withInitial(() -> new JsonOut(mapper));
 
     private JobCodec(Builder b) {
         this.maxPayloadBytes = b.maxPayloadBytes;
@@ -123,60 +121,69 @@ public final class JobCodec {
     }
 
     private byte[] encode(Job job, Instant enqueuedAt, Instant at) {
-        Writer w = writers.get();
-        JsonGenerator g = w.generator;
+        JsonOut o = outs.get();
         byte[] bytes = null;
         try {
-            g.writeStartObject();
-            g.writeFieldName(CLASS);
-            g.writeString(job.className());
-            g.writeFieldName(ARGS);
-            g.writeStartArray();
+            o.reset();
+            o.raw(CLASS);
+            o.string(job.className());
+            o.raw(ARGS);
+            boolean first = true;
             for (JsonNode arg : job.args()) {
-                write(g, arg);
+                if (!first) {
+                    o.raw(',');
+                }
+                first = false;
+                o.node(arg);
             }
-            g.writeEndArray();
+            o.raw(']');
             if (job.retry() != null) {
-                g.writeFieldName(RETRY);
-                write(g, job.retry());
+                o.raw(RETRY);
+                o.node(job.retry());
             }
-            g.writeFieldName(QUEUE);
-            g.writeString(job.queue());
-            g.writeFieldName(JID);
-            g.writeString(job.jid());
-            writeStamp(g, CREATED_AT, job.createdAt());
-            writeStamp(g, ENQUEUED_AT, enqueuedAt);
-            writeTime(g, AT, at);
+            o.raw(QUEUE);
+            o.string(job.queue());
+            o.raw(JID);
+            o.string(job.jid());
+            writeStamp(o, CREATED_AT, job.createdAt());
+            writeStamp(o, ENQUEUED_AT, enqueuedAt);
+            writeTime(o, AT, at);
             if (job.retryCount() != null) {
-                g.writeNumberField("retry_count", job.retryCount());
+                o.raw(RETRY_COUNT);
+                o.number(job.retryCount().intValue());
             }
             if (job.errorMessage() != null) {
-                g.writeStringField("error_message", job.errorMessage());
+                o.raw(ERROR_MESSAGE);
+                o.string(job.errorMessage());
             }
             if (job.errorClass() != null) {
-                g.writeStringField("error_class", job.errorClass());
+                o.raw(ERROR_CLASS);
+                o.string(job.errorClass());
             }
-            writeStamp(g, FAILED_AT, job.failedAt());
-            writeStamp(g, RETRIED_AT, job.retriedAt());
+            writeStamp(o, FAILED_AT, job.failedAt());
+            writeStamp(o, RETRIED_AT, job.retriedAt());
             if (job.routingKey() != null) {
-                g.writeStringField("routing_key", job.routingKey());
+                o.raw(ROUTING_KEY);
+                o.string(job.routingKey());
             }
             if (job.shadow()) {
-                g.writeBooleanField("shadow", true);
+                o.raw(SHADOW);
             }
             for (Map.Entry<String, JsonNode> e : job.extra().entrySet()) {
-                g.writeFieldName(e.getKey());
-                write(g, e.getValue());
+                o.raw(',');
+                o.string(e.getKey());
+                o.raw(':');
+                o.node(e.getValue());
             }
-            g.writeEndObject();
-            g.flush();
-            bytes = w.out.take();
+            o.raw('}');
+            bytes = o.take();
         } catch (IOException e) {
             throw new UncheckedIOException("cannot encode job " + job.jid(), e);
         } finally {
             if (bytes == null) {
-                // Whatever stopped this job midway left the generator inside it: the next job gets a new one.
-                writers.remove();
+                // Whatever stopped this job midway may have left the generator inside a value: the next job gets a
+                // new one.
+                outs.remove();
             }
         }
         if (bytes.length > maxPayloadBytes) {
@@ -184,26 +191,6 @@ public final class JobCodec {
                     "job " + job.jid() + " (" + job.className() + ")", bytes.length, maxPayloadBytes);
         }
         return bytes;
-    }
-
-    /**
-     * Writes a node as the mapper would. Common scalars are written here: the mapper makes a serializer provider per
-     * call, which on a no-op enqueue cost as much as writing the rest of the job.
-     */
-    private void write(JsonGenerator g, JsonNode n) throws IOException {
-        switch (n.getNodeType()) {
-            case STRING -> g.writeString(n.textValue());
-            case BOOLEAN -> g.writeBoolean(n.booleanValue());
-            case NULL -> g.writeNull();
-            case NUMBER -> {
-                switch (n.numberType()) {
-                    case INT -> g.writeNumber(n.intValue());
-                    case LONG -> g.writeNumber(n.longValue());
-                    default -> mapper.writeTree(g, n);
-                }
-            }
-            default -> mapper.writeTree(g, n);
-        }
     }
 
     /** Encodes a job to a JSON string (Redis stores strings). */
@@ -508,91 +495,26 @@ public final class JobCodec {
     }
 
     /** A job's own timestamps, in the generation's format; {@code at} stays float seconds in every generation. */
-    private void writeStamp(JsonGenerator g, SerializableString field, Instant t) throws IOException {
+    private void writeStamp(JsonOut o, byte[] field, Instant t) throws IOException {
         if (t != null && timestamps == Timestamps.MILLISECONDS) {
-            g.writeFieldName(field);
-            g.writeNumber(t.toEpochMilli());
+            o.raw(field);
+            o.number(t.toEpochMilli());
             return;
         }
-        writeTime(g, field, t);
+        writeTime(o, field, t);
     }
 
-    private static void writeTime(JsonGenerator g, SerializableString field, Instant t) throws IOException {
+    private static void writeTime(JsonOut o, byte[] field, Instant t) throws IOException {
         if (t != null) {
             // Microsecond precision as a float, like Ruby's Time#to_f.
             long micros = t.getNano() / 1000;
-            g.writeFieldName(field);
+            o.raw(field);
             long seconds = t.getEpochSecond();
             if (seconds < 0) {
-                g.writeNumber(BigDecimal.valueOf(seconds * 1_000_000L + micros, 6));
-                return;
+                o.number(BigDecimal.valueOf(seconds * 1_000_000L + micros, 6));
+            } else {
+                o.seconds(seconds, micros);
             }
-            // The same text as BigDecimal.valueOf(seconds * 1e6 + micros, 6), written without a BigDecimal or a string
-            // (two timestamps per job on every enqueue).
-            char[] text = new char[26];
-            int pos = text.length;
-            for (int i = 0; i < 6; i++) {
-                text[--pos] = (char) ('0' + micros % 10);
-                micros /= 10;
-            }
-            text[--pos] = '.';
-            do {
-                text[--pos] = (char) ('0' + seconds % 10);
-                seconds /= 10;
-            } while (seconds > 0);
-            g.writeNumber(text, pos, text.length - pos);
-        }
-    }
-
-    /** A thread's open generator and the buffer it writes into; jobs are taken out of the buffer one at a time. */
-    private static final class Writer {
-        final Buffer out = new Buffer();
-        final JsonGenerator generator;
-
-        Writer(ObjectMapper mapper) {
-            try {
-                generator = mapper.getFactory().createGenerator(out);
-            } catch (IOException e) {
-                throw new UncheckedIOException(e);
-            }
-            // Each job is a root value of its own: no separator between them.
-            generator.setRootValueSeparator(null);
-        }
-    }
-
-    /** An output stream over one array, emptied by {@link #take()}. */
-    private static final class Buffer extends OutputStream {
-        // A thread that once encoded a large job does not keep that much memory.
-        private static final int KEPT = 64 * 1024;
-        private byte[] bytes = new byte[1024];
-        private int count;
-
-        @Override
-        public void write(int b) {
-            room(1);
-            bytes[count++] = (byte) b;
-        }
-
-        @Override
-        public void write(byte[] b, int off, int len) {
-            room(len);
-            System.arraycopy(b, off, bytes, count, len);
-            count += len;
-        }
-
-        private void room(int n) {
-            if (bytes.length - count < n) {
-                bytes = Arrays.copyOf(bytes, Math.max(count + n, bytes.length * 2));
-            }
-        }
-
-        byte[] take() {
-            byte[] taken = Arrays.copyOf(bytes, count);
-            count = 0;
-            if (bytes.length > KEPT) {
-                bytes = new byte[1024];
-            }
-            return taken;
         }
     }
 

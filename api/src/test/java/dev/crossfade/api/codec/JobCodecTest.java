@@ -8,12 +8,14 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.POJONode;
 import dev.crossfade.api.Jid;
 import dev.crossfade.api.Job;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.time.Instant;
+import java.util.Map;
 import org.junit.jupiter.api.Test;
 
 class JobCodecTest {
@@ -47,10 +49,11 @@ class JobCodecTest {
         Job ok = Job.builder("W")
                 .jid("j1")
                 .createdAt(Instant.ofEpochSecond(1))
-                .args(1, "two")
+                .args(1, "two", Map.of("three", 3))
                 .build();
-        String expected = "{\"class\":\"W\",\"args\":[1,\"two\"],\"retry\":true,\"queue\":\"default\",\"jid\":\"j1\","
-                + "\"created_at\":1.000000}";
+        // The map goes through the generator, as the broken job's arg does.
+        String expected = "{\"class\":\"W\",\"args\":[1,\"two\",{\"three\":3}],\"retry\":true,\"queue\":\"default\","
+                + "\"jid\":\"j1\",\"created_at\":1.000000}";
         assertEquals(expected, new String(codec.encode(ok), StandardCharsets.UTF_8));
         Job broken = Job.builder("W")
                 .jid("j2")
@@ -58,6 +61,93 @@ class JobCodecTest {
                 .build();
         assertThrows(UncheckedIOException.class, () -> codec.encode(broken));
         assertEquals(expected, new String(codec.encode(ok), StandardCharsets.UTF_8));
+    }
+
+    /**
+     * The codec writes the envelope, plain ASCII text and integers itself and hands every other value to Jackson: the
+     * bytes must be those Jackson writes for the same tree, whichever way each value went.
+     */
+    @Test
+    void writesTheBytesJacksonWritesForEveryKindOfValue() throws Exception {
+        ObjectMapper mapper = dev.crossfade.api.internal.Json.mapper();
+        String[] texts = {
+            "",
+            "plain",
+            "quote\"in",
+            "back\\slash",
+            "tab\tnew\nline",
+            "\u0000\u001f",
+            "del\u007f",
+            "slash/",
+            "café",
+            "日本",
+            "emoji \uD83D\uDE00",
+            "x".repeat(300)
+        };
+        ArrayNode args = mapper.createArrayNode();
+        for (String t : texts) {
+            args.add(t);
+        }
+        args.add(0).add(-1).add(Integer.MIN_VALUE).add(Integer.MAX_VALUE);
+        args.add(Long.MIN_VALUE).add(Long.MAX_VALUE).add(1L << 40);
+        args.add(new java.math.BigInteger("123456789012345678901234567890"));
+        args.add(new java.math.BigDecimal("1.50"))
+                .add(2.5d)
+                .add(1e300)
+                .add(true)
+                .add(false)
+                .addNull();
+        args.add(mapper.readTree("{\"a\":[1,{\"b\":\"c\\\"\"}],\"é\":null}"));
+        args.add(mapper.createArrayNode());
+        Instant[] stamps = {
+            Instant.ofEpochSecond(0),
+            Instant.ofEpochSecond(0, 1_000),
+            Instant.ofEpochSecond(9, 999_999_000),
+            Instant.ofEpochSecond(1_700_000_000, 120_000),
+            Instant.ofEpochSecond(-5, 250_000_000),
+            Instant.ofEpochSecond(Long.MAX_VALUE / 2_000_000, 0)
+        };
+        for (String text : texts) {
+            for (Instant t : stamps) {
+                Job job = Job.builder(text.isEmpty() ? "W" : "W" + text)
+                        .argsNode(args)
+                        .jid("j" + text)
+                        .queue("q" + text)
+                        .createdAt(t)
+                        .enqueuedAt(t)
+                        .retryCount(3)
+                        .errorMessage(text)
+                        .errorClass("E" + text)
+                        .failedAt(t)
+                        .retriedAt(t)
+                        .routingKey("k" + text)
+                        .shadow(true)
+                        .extra("x" + text, mapper.valueToTree(texts))
+                        .build();
+                com.fasterxml.jackson.databind.node.ObjectNode tree = mapper.createObjectNode();
+                tree.put("class", job.className());
+                tree.set("args", args);
+                tree.set("retry", job.retry());
+                tree.put("queue", job.queue());
+                tree.put("jid", job.jid());
+                java.math.BigDecimal seconds =
+                        java.math.BigDecimal.valueOf(t.getEpochSecond() * 1_000_000L + t.getNano() / 1000, 6);
+                tree.put("created_at", seconds);
+                tree.put("enqueued_at", seconds);
+                tree.put("retry_count", 3);
+                tree.put("error_message", text);
+                tree.put("error_class", job.errorClass());
+                tree.put("failed_at", seconds);
+                tree.put("retried_at", seconds);
+                tree.put("routing_key", job.routingKey());
+                tree.put("shadow", true);
+                tree.set("x" + text, mapper.valueToTree(texts));
+                assertEquals(
+                        new String(mapper.writeValueAsBytes(tree), StandardCharsets.UTF_8),
+                        new String(codec.encode(job), StandardCharsets.UTF_8),
+                        "text " + text + ", time " + t);
+            }
+        }
     }
 
     /** A bean whose only property cannot be read. */
