@@ -16,6 +16,7 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -27,6 +28,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.LongAdder;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import java.util.stream.Collectors;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.apache.kafka.clients.admin.AlterConfigOp;
@@ -141,6 +143,19 @@ final class KafkaBench {
                     }
                 }
             }
+            // Each round's figures, in the order taken: the medians below hide how far rounds spread.
+            Map<String, List<Double>> sides = new LinkedHashMap<>();
+            sides.put("crossfade", cf);
+            sides.put("spring", peer);
+            sides.put("same records", raw);
+            sides.put("same records in calls", calls);
+            sides.put("enqueueAllAsync", async);
+            sides.put("ProducerPerformance", ref);
+            sides.forEach((side, rates) -> System.out.println("[bench] kafka enqueue rounds, " + side + ": "
+                    + rates.stream()
+                            .map(v -> String.format(Locale.ROOT, "%,.0f", v))
+                            .collect(Collectors.joining(" "))
+                    + " jobs/s"));
             double c = Stats.median(cf);
             double r = Stats.median(ref);
             double w = Stats.median(raw);
