@@ -53,7 +53,6 @@ import org.apache.kafka.tools.ShareConsumerPerformance;
 final class KafkaBench {
     static final int BATCH = 1_000;
     static final int THREADS = 10;
-    static final int WARMUP = 20_000; // enqueue only; processing warms up with a full round of each side
     /**
      * Kafka moves 100,000 small records in a tenth of a second; its rounds are this many times --jobs, so each
      * measured window is long enough not to be decided by a scheduler hiccup or a log segment roll.
@@ -118,18 +117,20 @@ final class KafkaBench {
                 SameRecords same = new SameRecords(topic);
                 SpringKafkaPeer.Sender spring = peer().sender(topic)) {
             KafkaJobQueue q = kafka.queue();
-            enqueueAll(q, Math.min(n, WARMUP));
-            producerPerf(topic, Math.min(n, WARMUP));
-            same.send(Math.min(n, WARMUP));
-            same.sendCalls(Math.min(n, WARMUP));
-            spring.send(Math.min(n, WARMUP), BATCH);
+            // An untimed round of each side first: with a warm-up of 20,000 records, the first timed round of every
+            // side ran at half to two thirds of the later ones (the JIT, in the client and in the broker).
+            enqueueAll(q, n);
+            producerPerf(topic, n);
+            same.send(n);
+            same.sendCalls(n);
+            spring.send(n, BATCH);
             List<Double> cf = new ArrayList<>();
             List<Double> ref = new ArrayList<>();
             List<Double> raw = new ArrayList<>();
             List<Double> async = new ArrayList<>();
             List<Double> peer = new ArrayList<>();
             List<Double> calls = new ArrayList<>();
-            timedAsyncEnqueue(q, Math.min(n, WARMUP));
+            timedAsyncEnqueue(q, n);
             // Which side goes first rotates too: the broker is still writing out the previous round's burst.
             for (int round = 0; round < ctx.rounds(); round++) {
                 for (int k = 0; k < 6; k++) {
@@ -204,8 +205,7 @@ final class KafkaBench {
                     "(report)",
                     null));
             s.note("Enqueue: median of " + ctx.rounds() + " rounds, rotating the six sides (and which goes first), "
-                    + "after a " + Math.min(n, WARMUP)
-                    + "-record warm-up of each. Crossfade: `KafkaJobQueue.enqueueAll` "
+                    + "after an untimed round of each. Crossfade: `KafkaJobQueue.enqueueAll` "
                     + "of " + BATCH + " jobs per call on one thread (each call returns after every ack), producer "
                     + "defaults acks=all, idempotence on, batch.size=65536, linger.ms=5 with a flush once a call's "
                     + "jobs are sent (the backend's bulk producer), timed including building the jobs. Reference: "
