@@ -124,7 +124,6 @@ public final class JobCodec {
         JsonOut o = outs.get();
         byte[] bytes = null;
         try {
-            o.reset();
             o.raw(CLASS);
             o.string(job.className());
             o.raw(ARGS);

@@ -9,10 +9,14 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.fasterxml.jackson.databind.node.POJONode;
 import dev.crossfade.api.Jid;
 import dev.crossfade.api.Job;
+import dev.crossfade.api.internal.Json;
 import java.io.UncheckedIOException;
+import java.math.BigDecimal;
+import java.math.BigInteger;
 import java.nio.charset.StandardCharsets;
 import java.time.Instant;
 import java.util.Map;
@@ -69,7 +73,7 @@ class JobCodecTest {
      */
     @Test
     void writesTheBytesJacksonWritesForEveryKindOfValue() throws Exception {
-        ObjectMapper mapper = dev.crossfade.api.internal.Json.mapper();
+        ObjectMapper mapper = Json.mapper();
         String[] texts = {
             "",
             "plain",
@@ -90,8 +94,8 @@ class JobCodecTest {
         }
         args.add(0).add(-1).add(Integer.MIN_VALUE).add(Integer.MAX_VALUE);
         args.add(Long.MIN_VALUE).add(Long.MAX_VALUE).add(1L << 40);
-        args.add(new java.math.BigInteger("123456789012345678901234567890"));
-        args.add(new java.math.BigDecimal("1.50"))
+        args.add(new BigInteger("123456789012345678901234567890"));
+        args.add(new BigDecimal("1.50"))
                 .add(2.5d)
                 .add(1e300)
                 .add(true)
@@ -124,14 +128,13 @@ class JobCodecTest {
                         .shadow(true)
                         .extra("x" + text, mapper.valueToTree(texts))
                         .build();
-                com.fasterxml.jackson.databind.node.ObjectNode tree = mapper.createObjectNode();
+                ObjectNode tree = mapper.createObjectNode();
                 tree.put("class", job.className());
                 tree.set("args", args);
                 tree.set("retry", job.retry());
                 tree.put("queue", job.queue());
                 tree.put("jid", job.jid());
-                java.math.BigDecimal seconds =
-                        java.math.BigDecimal.valueOf(t.getEpochSecond() * 1_000_000L + t.getNano() / 1000, 6);
+                BigDecimal seconds = BigDecimal.valueOf(t.getEpochSecond() * 1_000_000L + t.getNano() / 1000, 6);
                 tree.put("created_at", seconds);
                 tree.put("enqueued_at", seconds);
                 tree.put("retry_count", 3);
@@ -175,7 +178,7 @@ class JobCodecTest {
         }) {
             String json = new String(
                     codec.encode(Job.builder("W").jid("x").createdAt(t).build()), StandardCharsets.UTF_8);
-            String expected = java.math.BigDecimal.valueOf(t.getEpochSecond() * 1_000_000L + t.getNano() / 1000, 6)
+            String expected = BigDecimal.valueOf(t.getEpochSecond() * 1_000_000L + t.getNano() / 1000, 6)
                     .toString();
             assertTrue(
                     json.matches(".*\"created_at\":" + java.util.regex.Pattern.quote(expected) + "[,}].*"),
@@ -217,7 +220,7 @@ class JobCodecTest {
         String args = "[1,-7,12345678901,123456789012345678901234567890,2.50,1E+3,\"t\\\"é\\n\",null,true,false,"
                 + "[{\"a\":[1,null]}]]";
         Job job = codec.decode("{\"class\":\"W\",\"args\":" + args + ",\"retry\":5,\"x\":\"y\",\"n\":null}");
-        ObjectMapper mapper = dev.crossfade.api.internal.Json.mapper();
+        ObjectMapper mapper = Json.mapper();
         String json = new String(codec.encode(job), StandardCharsets.UTF_8);
         assertTrue(json.contains("\"args\":" + mapper.writeValueAsString(job.args()) + ","), json);
         assertTrue(json.contains("\"retry\":5,"), json);
@@ -260,7 +263,7 @@ class JobCodecTest {
     void argsReadLaterAreTheTreeTheMapperReads() throws Exception {
         String args = "[1, \"x\\u00e9\", {\"a\": [true, null]}, 2.50, 12345678901234567890]";
         Job job = codec.decode("{\"class\":\"W\",\"args\":" + args + ",\"args\":" + args + ",\"jid\":\"j1\"}");
-        assertEquals(dev.crossfade.api.internal.Json.mapper().readTree(args), job.args());
+        assertEquals(Json.mapper().readTree(args), job.args());
         assertTrue(job.args() == job.args(), "read once, then kept");
         // A copy made before the args were read carries them, and encoding reads them.
         Job copy = codec.decode(codec.encode(job)).toBuilder().queue("other").build();
