@@ -15,7 +15,7 @@ import org.slf4j.LoggerFactory;
 /**
  * Redis as production Sidekiq runs it: a master, a replica and three Sentinels, all {@code redis-server} child
  * processes on loopback ports, for failover tests and drills. Sentinel judges the master down after
- * {@code downAfter} (1 s by default, so a failover takes a few seconds) and promotes the replica.
+ * {@code downAfter} (3 s by default, so a failover takes about five seconds) and promotes the replica.
  *
  * <pre>{@code
  * try (LocalRedisSentinel redis = LocalRedisSentinel.builder().build().start()) {
@@ -297,7 +297,9 @@ public final class LocalRedisSentinel implements AutoCloseable {
     public static final class Builder {
         private String masterName = "mymaster";
         private int replicas = 1;
-        private Duration downAfter = Duration.ofSeconds(1);
+        // Three of Sentinel's one-second pings: with one, a node just promoted on a loaded 2-core machine could miss a
+        // single ping and be failed over again, to a node that had restarted empty and not yet synced.
+        private Duration downAfter = Duration.ofSeconds(3);
         private Duration failoverTimeout = Duration.ofSeconds(5);
         private List<String> nodeArgs = List.of();
 
